@@ -1,0 +1,1 @@
+export * from "./webdcp_error.ts";

@@ -1,0 +1,75 @@
+/**
+ * The one error family of webdcp. Every failure that comes from bad input, I/O or a device carries a
+ * stable code (for scripts and tests), the file it concerns and, where known, the byte offset.
+ */
+export const ERROR_CODES = [
+  "E_TRUNCATED", // input ends before a structure it announces
+  "E_BAD_MAGIC", // a signature / magic number is wrong
+  "E_BAD_CRC", // a zip record's CRC-32 does not match its bytes
+  "E_ZIP", // structurally invalid zip archive (torch.save container)
+  "E_PICKLE_OPCODE", // unknown or unsupported pickle opcode
+  "E_PICKLE_GLOBAL", // a pickle names a global outside the allow-list
+  "E_PICKLE", // malformed pickle stream (stack underflow, bad memo, ...)
+  "E_TORCH_ARCHIVE", // a torch.save archive is readable but not a valid torch payload
+  "E_SAFETENSORS", // malformed safetensors header or layout
+  "E_HEADER_TOO_LARGE", // a declared header size is absurd
+  "E_METADATA", // DCP .metadata decoded but does not have the expected shape
+  "E_PATH_ESCAPE", // a relative path leaves the checkpoint folder
+  "E_OUT_OF_RANGE", // offset/length beyond the end of a file or tensor
+  "E_OVERLAP", // chunks or tensors overlap
+  "E_GAP", // chunks leave part of a tensor uncovered
+  "E_SHAPE", // absurd or inconsistent shape
+  "E_DTYPE", // unknown or unsupported dtype
+  "E_MISSING_KEY", // a requested key is not in the checkpoint
+  "E_UNKNOWN_KEY", // a key an adapter does not know
+  "E_NOT_FOUND", // file or folder does not exist
+  "E_IO", // underlying storage failure
+  "E_EXISTS", // refusing to overwrite
+  "E_USAGE", // bad arguments / options
+  "E_UNSUPPORTED", // valid input using a feature webdcp does not implement
+  "E_GPU_UNAVAILABLE", // no WebGPU adapter/device
+  "E_GPU_LOST", // the GPU device was lost
+  "E_GPU_OOM", // GPU out of memory
+  "E_GPU", // other GPU validation/runtime failure
+] as const;
+
+export type ErrorCode = typeof ERROR_CODES[number];
+
+export interface ErrorLocation {
+  /** The file (or logical source such as a URL) the error concerns. */
+  path?: string;
+  /** Byte offset within `path` where the problem was found. */
+  offset?: number;
+  cause?: unknown;
+}
+
+export class WebdcpError extends Error {
+  readonly code: ErrorCode;
+  readonly path?: string;
+  readonly offset?: number;
+
+  constructor(code: ErrorCode, message: string, where: ErrorLocation = {}) {
+    const loc = [
+      where.path !== undefined ? where.path : undefined,
+      where.offset !== undefined ? `offset ${where.offset}` : undefined,
+    ].filter((s) => s !== undefined).join(" @ ");
+    super(loc ? `${code}: ${message} (${loc})` : `${code}: ${message}`, { cause: where.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.path = where.path;
+    this.offset = where.offset;
+  }
+}
+
+/** Bytes that are not what the format says they must be (truncation, magic, layout). */
+export class FormatError extends WebdcpError {}
+/** A pickle stream that is malformed or names something outside the allow-list. */
+export class PickleError extends WebdcpError {}
+/** Data that decodes but fails an integrity check (CRC, tiling of chunks). */
+export class IntegrityError extends WebdcpError {}
+/** Storage backend failures: missing files, I/O errors, refused overwrites. */
+export class StorageError extends WebdcpError {}
+/** Bad arguments from a caller or the command line. */
+export class UsageError extends WebdcpError {}
+/** WebGPU device problems. */
+export class GpuError extends WebdcpError {}

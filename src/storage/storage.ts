@@ -1,0 +1,51 @@
+/**
+ * The one I/O seam of webdcp. Every format reader and writer talks to a `Storage`; backends decide where
+ * bytes live (local files in Deno/Node, memory, OPFS, HTTP range reads). Paths are relative, `/`-separated
+ * and never leave the storage root (see `normalizePath`).
+ */
+export interface FileInfo {
+  size: number;
+}
+
+export interface DirEntry {
+  name: string;
+  kind: "file" | "dir";
+}
+
+/** A file opened for repeated random-access reads. */
+export interface ByteSource {
+  readonly path: string;
+  readonly size: number;
+  /** Reads exactly `length` bytes at `offset`; fails with E_OUT_OF_RANGE past the end. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** A file being written sequentially. Nothing is visible under the final name before `close()`. */
+export interface ByteSink {
+  readonly path: string;
+  /** Bytes accepted so far. */
+  readonly position: number;
+  write(bytes: Uint8Array): Promise<void>;
+  /** Flushes (and fsyncs where the backend can) and publishes the file. */
+  close(): Promise<void>;
+  /** Discards everything written; the final path is left untouched. */
+  abort(): Promise<void>;
+}
+
+export interface Storage {
+  /** Human-readable location used in error messages, e.g. `file:/data/ckpt` or `memory:`. */
+  readonly description: string;
+  stat(path: string): Promise<FileInfo | undefined>;
+  open(path: string): Promise<ByteSource>;
+  /** Convenience: open + read a range + close. */
+  read(path: string, offset: number, length: number): Promise<Uint8Array>;
+  readAll(path: string): Promise<Uint8Array>;
+  /** Starts writing `path` (parent folders are created). */
+  create(path: string): Promise<ByteSink>;
+  writeAll(path: string, bytes: Uint8Array): Promise<void>;
+  /** Lists a folder ("" is the root); undefined when it does not exist. */
+  list(dir: string): Promise<DirEntry[] | undefined>;
+  rename(from: string, to: string): Promise<void>;
+  remove(path: string, options?: { recursive?: boolean }): Promise<void>;
+}

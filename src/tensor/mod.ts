@@ -1,0 +1,2 @@
+export * from "./tensor.ts";
+export * from "./box.ts";
