@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The project's test command (`npm test`): installs missing peers, typechecks under Deno, runs the vitest
+# suites under Node (real torch, Dawn/SwiftShader WebGPU) and the Deno suites (Deno's own runtime and WebGPU),
+# then prints one closing line with the totals.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup-peers.sh
+
+export VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json
+export WEBDCP_REQUIRE_GPU=1
+mkdir -p "${XDG_RUNTIME_DIR:=/tmp/webdcp-xdg-$(id -u)}" && chmod 700 "$XDG_RUNTIME_DIR" && export XDG_RUNTIME_DIR
+
+echo "== deno check"
+npx deno task check
+
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+echo "== vitest (Node)"
+set +e
+npx vitest run --reporter=default --reporter=json --outputFile="$out/vitest.json"
+vitest_rc=$?
+echo "== deno test (Deno)"
+DENO_WEBGPU_BACKEND=gl npx deno test -A --reporter=pretty test/deno/ 2>&1 | tee "$out/deno.txt"
+deno_rc=${PIPESTATUS[0]}
+set -e
+
+node -e '
+const fs = require("fs");
+const v = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+const d = fs.readFileSync(process.argv[2], "utf8").replace(/\x1b\[[0-9;]*m/g, "");
+const m = d.match(/(ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+const dp = m ? +m[2] : 0, df = m ? +m[3] : 0;
+const passed = v.numPassedTests + dp, failed = v.numFailedTests + df, skipped = v.numPendingTests + v.numTodoTests;
+console.log(`webdcp tests: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$out/vitest.json" "$out/deno.txt"
+
+[ "$vitest_rc" = 0 ] && [ "$deno_rc" = 0 ]
