@@ -1,0 +1,41 @@
+"""The PyTorch way to turn a DCP checkpoint into a bfloat16 safetensors file: `dcp.load` of the full
+state into preallocated tensors, `.to(torch.bfloat16)`, `safetensors.torch.save_file`.
+
+usage: torch_convert.py CKPT_DIR OUT_FILE
+Prints one JSON line: seconds (load + cast + save, not imports), bytes written, peak_rss_bytes.
+"""
+import json
+import os
+import resource
+import sys
+import time
+
+import torch
+import torch.distributed.checkpoint as dcp
+from safetensors.torch import save_file
+from torch.distributed.checkpoint.metadata import TensorStorageMetadata
+
+
+def main():
+    ckpt, out = sys.argv[1], sys.argv[2]
+    start = time.perf_counter()
+    meta = dcp.FileSystemReader(ckpt).read_metadata()
+    state = {
+        fqn: torch.empty(m.size, dtype=m.properties.dtype)
+        for fqn, m in meta.state_dict_metadata.items()
+        if isinstance(m, TensorStorageMetadata)
+    }
+    dcp.load(state, checkpoint_id=ckpt)
+    cast = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in state.items()}
+    save_file(cast, out, metadata={"format": "pt"})
+    seconds = time.perf_counter() - start
+    print(json.dumps({
+        "seconds": seconds,
+        "bytes": os.path.getsize(out),
+        "tensors": len(cast),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+/**
+ * Prints the benchmark table (ours, baseline, ratio, peak memory) from the rows the benches recorded and
+ * appends it to bench/RESULTS.md as a dated section with the command that produced it and the machine.
+ *
+ * usage: deno run -A bench/report.ts RESULTS_JSONL "COMMAND" [MACHINE_LINE]
+ */
+import type { BenchRow } from "./lib/results.ts";
+
+const TITLE = [
+  "# Benchmark results",
+  "",
+  "Appended by `npm run bench` (bench/run.sh); newest last. Times: best of the runs for the read bench (the",
+  "least disturbed by other load), one run each for convert and reshard; webdcp's convert/reshard times are",
+  "the whole CLI process, PyTorch's exclude its imports. Peak memory is each process's maximum RSS from",
+  "`/usr/bin/time -v`. Files are read from a warm page cache (each bench reads them once first).",
+  "",
+].join("\n");
+
+const [resultsFile, command, machine] = Deno.args;
+const rows: BenchRow[] = (await Deno.readTextFile(resultsFile)).split("\n").filter((l) => l.trim() !== "")
+  .map((l) => JSON.parse(l));
+
+const header = ["benchmark", "webdcp", "baseline", "ratio", "peak memory (webdcp vs baseline)", "target", "met"];
+const cells = rows.map((r) => [r.benchmark, r.webdcp, r.baseline, r.ratio, r.peakMemory, r.target, r.met ? "yes" : "**no**"]);
+const table = [header, header.map(() => "---"), ...cells].map((c) => `| ${c.map((x) => x.replaceAll("|", "\\|")).join(" | ")} |`)
+  .join("\n");
+console.log(`\n${table}\n`);
+
+const stamp = new Date().toISOString().replace("T", " ").slice(0, 16);
+const section = `\n## ${stamp} UTC\n\nCommand: \`${command}\`\n\nMachine: ${machine ?? "unknown"}\n\n${table}\n`;
+const target = "bench/RESULTS.md";
+const existing = await Deno.readTextFile(target).catch(() => "");
+await Deno.writeTextFile(target, existing === "" ? `${TITLE}${section}` : `${existing.trimEnd()}\n${section}`);
+console.log(`appended to ${target}`);

@@ -1,0 +1,16 @@
+/**
+ * webdcp: read, write, reshard and convert PyTorch Distributed Checkpoints, torch.save files and
+ * safetensors in TypeScript (Deno, browsers, Node). This file only re-exports the public surface.
+ */
+export * from "./src/errors/mod.ts";
+export * from "./src/dtype/mod.ts";
+export * from "./src/tensor/mod.ts";
+export * from "./src/storage/mod.ts";
+export * from "./src/pickle/mod.ts";
+export * from "./src/zip/mod.ts";
+export * from "./src/torch/mod.ts";
+export * from "./src/safetensors/mod.ts";
+export * from "./src/dcp/mod.ts";
+export * from "./src/engine/mod.ts";
+export * from "./src/adapters/mod.ts";
+export * from "./src/convert/mod.ts";

@@ -1,0 +1,5 @@
+export * from "./flavors.ts";
+export * from "./parameters.ts";
+export * from "./rotary.ts";
+export * from "./hf_config.ts";
+export * from "./mapping.ts";

@@ -1,0 +1,3 @@
+export * from "./adapter.ts";
+export * from "./registry.ts";
+export * from "./llama3/mod.ts";

@@ -1,0 +1,17 @@
+import type { OptionSpec, ParsedArgs } from "./args.ts";
+import type { CommandContext } from "./output.ts";
+
+/** One `webdcp <name>` subcommand. `run` returns the exit code (0 ok, 1 problems); usage errors throw. */
+export interface Command {
+  name: string;
+  summary: string;
+  /** Full `--help` text. */
+  help: string;
+  options: OptionSpec;
+  run(args: ParsedArgs, ctx: CommandContext): Promise<number>;
+}
+
+/** Help lines shared by every command. */
+export const COMMON_HELP = `  --json     print the result as JSON on stdout
+  --quiet    no progress bar, warnings or summary lines
+  --help     show this help`;

@@ -1,0 +1,117 @@
+import { ADAPTER_NAMES, getAdapter } from "../../adapters/mod.ts";
+import type { AdapterDirection } from "../../adapters/mod.ts";
+import { convert, parseByteSize, parsePart } from "../../convert/mod.ts";
+import type { TargetFormat } from "../../convert/mod.ts";
+import { parseDType } from "../../dtype/mod.ts";
+import { UsageError } from "../../errors/mod.ts";
+import type { ParsedArgs } from "../args.ts";
+import { intOption, listOption, requirePositionals } from "../args.ts";
+import type { Command } from "../command.ts";
+import { COMMON_HELP } from "../command.ts";
+import { locateInput, locateOutput } from "../locate.ts";
+import { engineFromArgs, layoutFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, reportJob } from "./shared.ts";
+
+const CAST_DTYPES = ["float32", "bfloat16", "float16", "float8_e4m3fn", "float8_e5m2"];
+
+function adapterFromArgs(args: ParsedArgs) {
+  const name = args.values.get("adapter");
+  const toHf = args.flags.has("to-hf");
+  const fromHf = args.flags.has("from-hf");
+  if (name === undefined) {
+    if (toHf || fromHf || args.values.has("flavor")) throw new UsageError("E_USAGE", "--to-hf/--from-hf/--flavor need --adapter");
+    return undefined;
+  }
+  if (toHf === fromHf) throw new UsageError("E_USAGE", "--adapter needs exactly one of --to-hf or --from-hf");
+  const flavor = args.values.get("flavor");
+  if (flavor === undefined) throw new UsageError("E_USAGE", "--adapter needs --flavor");
+  const direction: AdapterDirection = toHf ? "to-hf" : "from-hf";
+  return getAdapter(name, { flavor, direction, keys: args.values.get("keys") });
+}
+
+export const convertCommand: Command = {
+  name: "convert",
+  summary: "convert between DCP, safetensors and torch.save (casts, model-only, adapters)",
+  help: `usage: webdcp convert <src> <dst> --to dcp|safetensors|torch [options]
+
+The source format is detected (DCP folder, HF folder, .safetensors, .pt/.pth/.bin). A <dst> ending in
+.safetensors is one file; otherwise safetensors output is a folder of shards with model.safetensors.index.json.
+
+  --to FORMAT             dcp | safetensors | torch (required)
+  --dtype DTYPE           cast floating tensors: ${CAST_DTYPES.join(" | ")}
+  --model-only            drop optimizer, lr_scheduler, dataloader, train_state; unwrap a 'model.' prefix
+  --include GLOBS         keep only keys matching these comma-separated globs (* within a segment, ** across)
+  --exclude GLOBS         drop keys matching these globs (a plain name drops its whole group)
+  --max-shard-size SIZE   safetensors shard limit, e.g. 5GB
+  --adapter NAME          model mapping (${ADAPTER_NAMES.join(", ")}) with --flavor and --to-hf or --from-hf
+  --flavor NAME           model flavor (llama3: debugmodel, 1B, 3B, 8B, 70B, 405B)
+  --to-hf / --from-hf     direction of the adapter mapping
+  --keys classic|head     TorchTitan key generation (output/attention.wq vs lm_head/qkv_linear)
+  --hf-assets-path DIR    copy config/tokenizer files and the shard plan of an existing HF folder
+${LAYOUT_HELP}
+  --part R/W              write only share R of W of the output files; then run 'webdcp finalize <dst>'
+  --concurrency N         output files written in parallel (default 2)
+  --engine auto|gpu|cpu   where casts run (default auto)
+${COMMON_HELP}`,
+  options: {
+    values: [
+      "to", "dtype", "include", "exclude", "max-shard-size", "adapter", "flavor", "keys", "hf-assets-path", "part",
+      "concurrency", "engine", ...LAYOUT_OPTIONS,
+    ],
+    flags: ["model-only", "to-hf", "from-hf"],
+  },
+  async run(args, ctx) {
+    const [srcPath, dstPath] = requirePositionals(args, ["src", "dst"]);
+    const to = args.values.get("to");
+    if (to !== "dcp" && to !== "safetensors" && to !== "torch") {
+      throw new UsageError("E_USAGE", "--to must be dcp, safetensors or torch");
+    }
+    const rawDtype = args.values.get("dtype");
+    const dtype = rawDtype === undefined ? undefined : parseDType(rawDtype);
+    if (dtype !== undefined && !CAST_DTYPES.includes(dtype)) {
+      throw new UsageError("E_USAGE", `--dtype must be one of ${CAST_DTYPES.join(", ")}`);
+    }
+    const adapter = adapterFromArgs(args);
+    const maxShard = args.values.get("max-shard-size");
+    const part = args.values.has("part") ? parsePart(args.values.get("part")!) : undefined;
+    const layout = to === "dcp" ? layoutFromArgs(args, await readLayoutText(args, ctx.rt.cwd())) : undefined;
+    if (to !== "dcp" && LAYOUT_OPTIONS.some((o) => args.values.has(o))) {
+      throw new UsageError("E_USAGE", "--ranks/--dim/--layout/--dp-shard/--tp apply to --to dcp only");
+    }
+    const src = await locateInput(srcPath, ctx.rt.cwd());
+    const hfAssetsPath = args.values.get("hf-assets-path");
+    const hfAssets = hfAssetsPath === undefined ? undefined : await locateInput(hfAssetsPath, ctx.rt.cwd());
+    const singleFile = (to === "safetensors" && dstPath.endsWith(".safetensors")) || to === "torch";
+    const dst = await locateOutput(dstPath, ctx.rt.cwd(), singleFile);
+    const engine = await engineFromArgs(args);
+    try {
+      const report = await convert(src, dst, {
+        to: to as TargetFormat,
+        dtype,
+        modelOnly: args.flags.has("model-only"),
+        include: listOption(args, "include"),
+        exclude: listOption(args, "exclude"),
+        maxShardSize: maxShard === undefined ? undefined : parseByteSize(maxShard),
+        adapter,
+        hfAssets,
+        layout,
+        part,
+        engine,
+        concurrency: intOption(args, "concurrency"),
+        onProgress: ctx.progress.update,
+        onWarning: ctx.warn,
+      });
+      ctx.progress.finish();
+      reportJob(ctx, report, dstPath);
+      return 0;
+    } finally {
+      engine.dispose();
+    }
+  },
+};
+
+export async function readLayoutText(args: ParsedArgs, cwd: string): Promise<string | undefined> {
+  const p = args.values.get("layout");
+  if (p === undefined) return undefined;
+  const loc = await locateInput(p, cwd);
+  return new TextDecoder().decode(await loc.storage.readAll(loc.path));
+}

@@ -1,0 +1,80 @@
+import { dryRunReshard, parsePart, reshard } from "../../convert/mod.ts";
+import { intOption, listOption, requirePositionals } from "../args.ts";
+import type { Command } from "../command.ts";
+import { COMMON_HELP } from "../command.ts";
+import { locateInput, locateOutput } from "../locate.ts";
+import { table } from "../output.ts";
+import { formatBytes } from "../progress_bar.ts";
+import { readLayoutText } from "./convert.ts";
+import { engineFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, reportJob } from "./shared.ts";
+
+export const reshardCommand: Command = {
+  name: "reshard",
+  summary: "rewrite a checkpoint as DCP with another chunking (ranks, layout, dp-shard x tp)",
+  help: `usage: webdcp reshard <src> <dst> (--ranks M [--dim D] | --layout layout.json | --dp-shard N --tp M) [options]
+
+Any source chunking to any target chunking. Tensors keep their dtype; non-tensor items are copied verbatim
+and stay on rank 0, as DCP expects of replicated values.
+
+${LAYOUT_HELP}
+  --dry-run               print the plan (which bytes move from which file to which) and write nothing
+  --include/--exclude     globs selecting keys, as for convert
+  --part R/W              write only share R of W of the rank files; then run 'webdcp finalize <dst>'
+  --concurrency N         files in parallel
+  --engine auto|gpu|cpu   where region copies run (default auto)
+${COMMON_HELP}`,
+  options: {
+    values: [...LAYOUT_OPTIONS, "include", "exclude", "part", "concurrency", "engine"],
+    flags: ["dry-run"],
+  },
+  async run(args, ctx) {
+    const dryRun = args.flags.has("dry-run");
+    const [srcPath, dstPath] = dryRun && args.positionals.length === 1
+      ? [args.positionals[0], ""]
+      : requirePositionals(args, ["src", "dst"]);
+    const layout = layoutFromArgs(args, await readLayoutText(args, ctx.rt.cwd()), true)!;
+    const src = await locateInput(srcPath, ctx.rt.cwd());
+    const select = { include: listOption(args, "include"), exclude: listOption(args, "exclude") };
+    if (dryRun) {
+      const plan = await dryRunReshard(src, { ...select, layout });
+      if (ctx.json) {
+        ctx.rt.out(`${JSON.stringify(plan, null, 1)}\n`);
+        return 0;
+      }
+      const box = (b: { offsets: number[]; sizes: number[] }) => `[${b.offsets.join(",")}]+[${b.sizes.join(",")}]`;
+      ctx.rt.out(`${plan.layout}: ${plan.moves.length} moves, ${formatBytes(plan.totalBytes)}\n\n`);
+      ctx.rt.out(`${table(
+        ["tensor", "from file", "item @ offset", "to file", "region", "bytes"],
+        plan.moves.map((m) => [
+          m.fqn, m.from.file, `${m.from.offset}+${m.from.length}`, m.to.file, box(m.region), String(m.bytes),
+        ]),
+        [false, false, true, false, false, true],
+      )}\n`);
+      if (plan.values.length > 0) {
+        ctx.rt.out(`\n${table(["value", "from file", "item @ offset", "to file"], plan.values.map((v) => [
+          v.fqn, v.from.file, `${v.from.offset}+${v.from.length}`, v.to,
+        ]), [false, false, true, false])}\n`);
+      }
+      ctx.rt.out(`\n${table(["to file", "bytes"], plan.files.map((f) => [f.file, formatBytes(f.bytes)]), [false, true])}\n`);
+      return 0;
+    }
+    const dst = await locateOutput(dstPath, ctx.rt.cwd(), false);
+    const engine = await engineFromArgs(args);
+    try {
+      const report = await reshard(src, dst, {
+        ...select,
+        layout,
+        part: args.values.has("part") ? parsePart(args.values.get("part")!) : undefined,
+        engine,
+        concurrency: intOption(args, "concurrency"),
+        onProgress: ctx.progress.update,
+        onWarning: ctx.warn,
+      });
+      ctx.progress.finish();
+      reportJob(ctx, report, dstPath);
+      return 0;
+    } finally {
+      engine.dispose();
+    }
+  },
+};

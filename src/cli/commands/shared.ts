@@ -1,0 +1,49 @@
+import type { ConvertReport, Layout } from "../../convert/mod.ts";
+import { dimSplitLayout, meshLayout, parseLayoutJson } from "../../convert/mod.ts";
+import { createEngine, parseEngineKind } from "../../engine/mod.ts";
+import type { Engine } from "../../engine/mod.ts";
+import { UsageError } from "../../errors/mod.ts";
+import type { ParsedArgs } from "../args.ts";
+import { intOption } from "../args.ts";
+import type { CommandContext } from "../output.ts";
+import { formatBytes } from "../progress_bar.ts";
+
+export const LAYOUT_OPTIONS = ["ranks", "dim", "layout", "dp-shard", "tp"];
+
+export const LAYOUT_HELP = `  --ranks N               DCP output ranks (one __<r>_0.distcp each), tensors split on --dim (default 0)
+  --dim D                 dimension --ranks splits
+  --layout FILE           explicit per-rank chunk boxes: {"ranks": N, "tensors": {"<fqn>": [{"rank", "offsets", "sizes"}]}}
+  --dp-shard N --tp M     TorchTitan FSDP x TP chunking (colwise dim 0, rowwise dim 1, then FSDP on dim 0)`;
+
+/** The target chunking from --ranks/--dim, --layout, or --dp-shard/--tp (exactly one way). */
+export function layoutFromArgs(args: ParsedArgs, layoutText: string | undefined, required = false): Layout | undefined {
+  const ranks = intOption(args, "ranks");
+  const dim = intOption(args, "dim", 0);
+  const dp = intOption(args, "dp-shard");
+  const tp = intOption(args, "tp");
+  const ways = [ranks !== undefined, layoutText !== undefined, dp !== undefined || tp !== undefined].filter(Boolean);
+  if (ways.length > 1) throw new UsageError("E_USAGE", "use only one of --ranks, --layout or --dp-shard/--tp");
+  if (dim !== undefined && ranks === undefined) throw new UsageError("E_USAGE", "--dim needs --ranks");
+  if (layoutText !== undefined) return parseLayoutJson(layoutText, args.values.get("layout"));
+  if (dp !== undefined || tp !== undefined) return meshLayout(dp ?? 1, tp ?? 1);
+  if (ranks !== undefined) return dimSplitLayout(ranks, dim ?? 0);
+  if (required) throw new UsageError("E_USAGE", "give the target chunking: --ranks, --layout or --dp-shard/--tp");
+  return undefined;
+}
+
+export async function engineFromArgs(args: ParsedArgs): Promise<Engine> {
+  return await createEngine({ kind: parseEngineKind(args.values.get("engine") ?? "auto") });
+}
+
+/** Prints a job's report: JSON, or warnings plus one summary line. */
+export function reportJob(ctx: CommandContext, report: ConvertReport, dst: string): void {
+  if (ctx.json) {
+    ctx.rt.out(`${JSON.stringify(report, null, 1)}\n`);
+    return;
+  }
+  if (report.dropped.length > 0) ctx.say(`left out ${report.dropped.length} entries: ${report.dropped.join(", ")}`);
+  ctx.say(
+    `wrote ${report.tensors} tensors (${formatBytes(report.bytes)}) and ${report.values} values as ${report.to} ` +
+      `to ${dst} (${report.files.length} files)`,
+  );
+}

@@ -1,0 +1,39 @@
+import { verify } from "../../convert/mod.ts";
+import { requirePositionals } from "../args.ts";
+import type { Command } from "../command.ts";
+import { COMMON_HELP } from "../command.ts";
+import { locateInput } from "../locate.ts";
+
+export const verifyCommand: Command = {
+  name: "verify",
+  summary: "check that a checkpoint is sound (exit 0 sound, 1 problems, 2 usage)",
+  help: `usage: webdcp verify <path> [--deep] [--json]
+
+Checks that every referenced file exists, every item lies inside its file, chunks cover every tensor exactly
+(no gaps, no overlaps) and every item decodes. --deep also reads all tensor data and checks zip CRC-32s.
+Exit code: 0 sound, 1 problems (listed), 2 usage error.
+
+  --deep     read all data and check CRCs
+${COMMON_HELP}`,
+  options: { flags: ["deep"] },
+  async run(args, ctx) {
+    const [path] = requirePositionals(args, ["path"]);
+    const loc = await locateInput(path, ctx.rt.cwd());
+    const report = await verify(loc.storage, loc.path, { deep: args.flags.has("deep"), onProgress: ctx.progress.update });
+    ctx.progress.finish();
+    if (ctx.json) {
+      ctx.rt.out(`${JSON.stringify(report, null, 1)}\n`);
+    } else {
+      for (const p of report.problems) {
+        const loc = p.path !== undefined ? ` (${p.path}${p.offset !== undefined ? ` @ ${p.offset}` : ""})` : "";
+        ctx.rt.out(`${p.code}: ${p.message}${loc}\n`);
+      }
+      ctx.say(
+        report.ok
+          ? `sound: ${report.checked.tensors} tensors, ${report.checked.values} values, ${report.checked.files} files`
+          : `${report.problems.length} problem(s) found`,
+      );
+    }
+    return report.ok ? 0 : 1;
+  },
+};

@@ -1,0 +1,27 @@
+/** Turns command-line paths into a storage root plus a path inside it (the job APIs' `Location`). */
+import * as fs from "node:fs/promises";
+import * as nodePath from "node:path";
+import { StorageError } from "../errors/mod.ts";
+import { FileStorage } from "../storage/mod.ts";
+import type { Location } from "../convert/mod.ts";
+
+/** An existing file or folder: folders become the storage root, files live in their parent folder. */
+export async function locateInput(path: string, cwd: string): Promise<Location> {
+  const abs = nodePath.resolve(cwd, path);
+  let stat;
+  try {
+    stat = await fs.stat(abs);
+  } catch {
+    throw new StorageError("E_NOT_FOUND", "no such file or folder", { path });
+  }
+  if (stat.isDirectory()) return { storage: new FileStorage(abs), path: "" };
+  return { storage: new FileStorage(nodePath.dirname(abs)), path: nodePath.basename(abs) };
+}
+
+/** An output: a single file (`.safetensors`, `.pt`) lives in its parent folder, anything else is a folder root. */
+export async function locateOutput(path: string, cwd: string, isFile: boolean): Promise<Location> {
+  const abs = nodePath.resolve(cwd, path);
+  const root = isFile ? nodePath.dirname(abs) : abs;
+  await fs.mkdir(root, { recursive: true });
+  return { storage: new FileStorage(root), path: isFile ? nodePath.basename(abs) : "" };
+}

@@ -1,0 +1,155 @@
+import type { StateDictAdapter } from "../adapters/mod.ts";
+import type { DType } from "../dtype/mod.ts";
+import { DTYPE_INFO } from "../dtype/mod.ts";
+import type { StatePath } from "../dcp/mod.ts";
+import type { Engine } from "../engine/mod.ts";
+import { createEngine } from "../engine/mod.ts";
+import { UsageError } from "../errors/mod.ts";
+import { DEFAULT_BAND_BYTES, sortByStorage } from "./bands.ts";
+import { copyHfAssets } from "./hf_assets.ts";
+import type { Layout } from "./layout.ts";
+import { dimSplitLayout } from "./layout.ts";
+import type { Location } from "./location.ts";
+import type { Part } from "./part.ts";
+import type { ProgressCallback } from "./progress.ts";
+import { ProgressTracker } from "./progress.ts";
+import type { SelectOptions } from "./select.ts";
+import { selectEntries } from "./select.ts";
+import { openTensorSource } from "./source.ts";
+import type { SourceFormat, TensorSource } from "./source_types.ts";
+import { planTargets } from "./targets.ts";
+import { writeDcpOutput } from "./to_dcp.ts";
+import { writeSafetensorsOutput } from "./to_safetensors.ts";
+import { writeTorchOutput } from "./to_torch.ts";
+
+export type TargetFormat = "dcp" | "safetensors" | "torch";
+
+export interface ConvertOptions extends SelectOptions {
+  to: TargetFormat;
+  /** Cast floating tensors (round to nearest even, bit-identical to torch `.to()`). */
+  dtype?: DType;
+  /** A model mapping (e.g. llama3 to-hf / from-hf) applied to the selected tensors. */
+  adapter?: StateDictAdapter;
+  /** An HF folder whose config/tokenizer files are copied and whose shard plan is followed. */
+  hfAssets?: Location;
+  /** safetensors: shard size limit in bytes. */
+  maxShardSize?: number;
+  /** dcp: the target chunking (default: 1 rank). */
+  layout?: Layout;
+  /** Write only this share of the output files; `finalize` completes the output. */
+  part?: Part;
+  engine?: Engine;
+  /** Output files written in parallel (default 2). */
+  concurrency?: number;
+  /** Bytes of one tensor held at a time while streaming (default 64 MiB). */
+  bandBytes?: number;
+  onProgress?: ProgressCallback;
+  /** Called for every warning (also collected in the report). */
+  onWarning?: (message: string) => void;
+}
+
+export interface ConvertReport {
+  from: SourceFormat;
+  to: TargetFormat;
+  /** Files written, relative to the destination storage. */
+  files: string[];
+  tensors: number;
+  values: number;
+  /** Tensor data bytes written. */
+  bytes: number;
+  /** Entries left out by the options or the adapter. */
+  dropped: string[];
+  warnings: string[];
+}
+
+/**
+ * `webdcp convert`: reads any supported source and writes DCP, safetensors or a torch.save file, streaming
+ * tensor data in row bands (memory stays near the largest band plus a fixed budget per file in flight).
+ */
+export async function convert(src: Location, dst: Location, opts: ConvertOptions): Promise<ConvertReport> {
+  if (opts.dtype !== undefined && !DTYPE_INFO[opts.dtype]?.floating) {
+    throw new UsageError("E_USAGE", `--dtype must be a floating dtype, got '${opts.dtype}'`);
+  }
+  if (opts.part && opts.to === "torch") throw new UsageError("E_USAGE", "--part cannot split a single torch.save file");
+  const source = await openTensorSource(src.storage, src.path);
+  try {
+    return await convertSource(source, dst, opts);
+  } finally {
+    await source.close();
+  }
+}
+
+export async function convertSource(source: TensorSource, dst: Location, opts: ConvertOptions): Promise<ConvertReport> {
+  const engine = opts.engine ?? await createEngine({ kind: "auto" });
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    opts.onWarning?.(m);
+  };
+  const selection = selectEntries(source.entries, source.format, opts);
+  const { targets, dropped } = planTargets(selection, { dtype: opts.dtype, adapter: opts.adapter, path: source.path });
+  const ordered = sortByStorage(targets.map((t) => ({ ...t.source, target: t }))).map((e) => e.target);
+  let values = selection.values;
+  if (values.length > 0 && (opts.to === "safetensors" || opts.adapter)) {
+    const why = opts.adapter ? `the ${opts.adapter.model} adapter maps tensors only` : "safetensors holds only tensors";
+    warn(`${values.length} non-tensor entr${values.length === 1 ? "y is" : "ies are"} not written (${why}): ` +
+      values.map((v) => v.entry.name).join(", "));
+    values = [];
+  }
+  const total = ordered.reduce((s, t) => s + t.bytes, 0);
+  const tracker = new ProgressTracker(total, 0, opts.onProgress);
+  const common = { engine, tracker, bandBytes: opts.bandBytes ?? DEFAULT_BAND_BYTES, concurrency: opts.concurrency ?? 2 };
+  let files: string[];
+  if (opts.to === "safetensors") {
+    const assets = opts.hfAssets ? await copyHfAssets(opts.hfAssets, dst, opts.part) : undefined;
+    files = await writeSafetensorsOutput(source, ordered, dst, {
+      ...common,
+      maxShardSize: opts.maxShardSize,
+      shardMap: assets?.shardMap,
+      part: opts.part,
+      singleFile: dst.path.endsWith(".safetensors"),
+    });
+    if (assets) files.push(...assets.files);
+    else if (opts.adapter && !dst.path.endsWith(".safetensors") && (!opts.part || opts.part.index === 0)) {
+      for (const f of opts.adapter.extraFiles({ dtype: opts.dtype })) {
+        const p = dst.path === "" ? f.path : `${dst.path}/${f.path}`;
+        await dst.storage.writeAll(p, f.bytes);
+        files.push(p);
+      }
+    }
+  } else if (opts.to === "torch") {
+    files = await writeTorchOutput(source, ordered, values, dst, { ...common, paths: outputPaths(source, selection) });
+  } else {
+    files = await writeDcpOutput(source, ordered, values, dst, {
+      ...common,
+      layout: opts.layout ?? dimSplitLayout(1),
+      part: opts.part,
+      plannerData: opts.adapter ? null : outputPaths(source, selection),
+    });
+  }
+  return {
+    from: source.format,
+    to: opts.to,
+    files,
+    tensors: ordered.length,
+    values: values.length,
+    bytes: total,
+    dropped: [...selection.dropped, ...dropped],
+    warnings,
+  };
+}
+
+/** Object paths of the output entries: the source's nesting, minus an unwrapped `model.` level. */
+function outputPaths(
+  source: TensorSource,
+  selection: { tensors: { name: string; entry: { name: string } }[]; values: { name: string; entry: { name: string } }[] },
+): Map<string, StatePath> | null {
+  if (!source.paths) return null;
+  const out = new Map<string, StatePath>();
+  for (const s of [...selection.tensors, ...selection.values]) {
+    const p = source.paths.get(s.entry.name) ?? [s.entry.name];
+    const renamed = s.name !== s.entry.name;
+    out.set(s.name, renamed ? (p[0] === "model" && p.length > 1 ? p.slice(1) : [s.name]) : p);
+  }
+  return out;
+}

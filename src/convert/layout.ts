@@ -1,0 +1,147 @@
+import { z } from "zod";
+import type { Box } from "../tensor/mod.ts";
+import { UsageError } from "../errors/mod.ts";
+import { checkTiling } from "./coverage.ts";
+
+/** One target chunk of a tensor and the rank whose file holds it. */
+export interface RankBox extends Box {
+  rank: number;
+}
+
+/** A target chunking for DCP output: how many ranks, and each tensor's chunks. */
+export interface Layout {
+  ranks: number;
+  /** Chunks of one tensor; together they tile `shape` exactly once. */
+  boxesFor(name: string, shape: readonly number[]): RankBox[];
+  /** How the layout was described, for plans and reports. */
+  description: string;
+}
+
+/** `n` split into `parts` pieces as `torch.chunk` / DTensor `Shard` do: ceil-sized, trailing pieces may be empty. */
+export function chunkRanges(n: number, parts: number): Array<[start: number, length: number]> {
+  const size = Math.ceil(n / parts);
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < parts; i++) {
+    const start = Math.min(n, i * size);
+    out.push([start, Math.min(n, start + size) - start]);
+  }
+  return out;
+}
+
+function whole(shape: readonly number[], rank = 0): RankBox {
+  return { rank, offsets: shape.map(() => 0), sizes: [...shape] };
+}
+
+/** Splits tensors along `dim` over `ranks` ranks; tensors with fewer dimensions go whole to rank 0. */
+export function dimSplitLayout(ranks: number, dim = 0): Layout {
+  if (!Number.isSafeInteger(ranks) || ranks < 1) throw new UsageError("E_USAGE", `ranks must be >= 1, got ${ranks}`);
+  return {
+    ranks,
+    description: `${ranks} rank(s), split on dim ${dim}`,
+    boxesFor(_name, shape) {
+      if (shape.length <= dim) return [whole(shape)];
+      return chunkRanges(shape[dim], ranks)
+        .map(([start, len], rank) => {
+          const b = whole(shape, rank);
+          b.offsets[dim] = start;
+          b.sizes[dim] = len;
+          return b;
+        })
+        .filter((b) => b.sizes[dim] > 0 || shape[dim] === 0 && b.rank === 0);
+    },
+  };
+}
+
+const COLWISE = /(^|\.)(wq|wk|wv|w1|w3|output|lm_head|tok_embeddings)\.weight($|\.)/;
+const ROWWISE = /(^|\.)(wo|w2)\.weight($|\.)/;
+
+/**
+ * The chunking TorchTitan's llama3 gets from FSDP2 (`dp_shard`) over tensor parallelism (`tp`): colwise
+ * weights (wq, wk, wv, w1, w3, output, embeddings) are split on dim 0 across TP ranks, rowwise ones (wo, w2)
+ * on dim 1, everything else is replicated across TP; FSDP then splits each TP-local piece on dim 0. Rank =
+ * dp * tp + t. Replicated pieces are stored once, by the lowest rank holding them (as DCP's dedup does).
+ */
+export function meshLayout(dpShard: number, tp: number): Layout {
+  for (const [n, v] of [["dp-shard", dpShard], ["tp", tp]] as const) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new UsageError("E_USAGE", `--${n} must be >= 1, got ${v}`);
+  }
+  return {
+    ranks: dpShard * tp,
+    description: `dp_shard=${dpShard} x tp=${tp}`,
+    boxesFor(name, shape) {
+      if (shape.length === 0) return [whole(shape)];
+      const tpDim = COLWISE.test(name) ? 0 : ROWWISE.test(name) && shape.length > 1 ? 1 : -1;
+      const seen = new Set<string>();
+      const out: RankBox[] = [];
+      for (let t = 0; t < tp; t++) {
+        const tpBox = whole(shape);
+        if (tpDim >= 0) [tpBox.offsets[tpDim], tpBox.sizes[tpDim]] = chunkRanges(shape[tpDim], tp)[t];
+        const rows = chunkRanges(tpBox.sizes[0], dpShard);
+        for (let d = 0; d < dpShard; d++) {
+          const b: RankBox = { rank: d * tp + t, offsets: [...tpBox.offsets], sizes: [...tpBox.sizes] };
+          b.offsets[0] += rows[d][0];
+          b.sizes[0] = rows[d][1];
+          const key = `${b.offsets}|${b.sizes}`;
+          if (b.sizes.some((s) => s === 0) || seen.has(key)) continue;
+          seen.add(key);
+          out.push(b);
+        }
+      }
+      return out.length > 0 ? out : [whole(shape)];
+    },
+  };
+}
+
+const LayoutFile = z.object({
+  ranks: z.number().int().min(1),
+  tensors: z.record(
+    z.string(),
+    z.array(z.object({
+      rank: z.number().int().min(0),
+      offsets: z.array(z.number().int().min(0)),
+      sizes: z.array(z.number().int().min(0)),
+    })),
+  ),
+});
+
+/**
+ * A layout from `layout.json`: `{ "ranks": N, "tensors": { "<fqn>": [{ "rank", "offsets", "sizes" }, ...] } }`.
+ * Tensors not listed are written whole by rank 0. Boxes must tile their tensor, checked on use.
+ */
+export function parseLayoutJson(text: string, path = "layout.json"): Layout {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError("E_USAGE", `layout is not valid JSON: ${(e as Error).message}`, { path });
+  }
+  const parsed = LayoutFile.safeParse(json);
+  if (!parsed.success) {
+    throw new UsageError("E_USAGE", `layout does not match {ranks, tensors}: ${parsed.error.issues[0]?.message}`, {
+      path,
+    });
+  }
+  const { ranks, tensors } = parsed.data;
+  return {
+    ranks,
+    description: `layout ${path} (${ranks} ranks)`,
+    boxesFor(name, shape) {
+      const boxes = tensors[name];
+      if (!boxes) return [whole(shape)];
+      const bad = boxes.find((b) => b.rank >= ranks);
+      if (bad) throw new UsageError("E_USAGE", `layout gives '${name}' to rank ${bad.rank} of ${ranks}`, { path });
+      const problems = checkTiling(shape, boxes);
+      if (problems.length > 0) {
+        throw new UsageError("E_USAGE", `layout for '${name}' [${shape.join(", ")}]: ${problems[0].message}`, { path });
+      }
+      return boxes.map((b) => ({ rank: b.rank, offsets: [...b.offsets], sizes: [...b.sizes] }));
+    },
+  };
+}
+
+/** Writes a layout out as `layout.json` data for the given tensors (so a mesh layout can be saved and edited). */
+export function layoutToJson(layout: Layout, tensors: ReadonlyArray<{ name: string; shape: number[] }>): string {
+  const out: Record<string, RankBox[]> = {};
+  for (const t of tensors) out[t.name] = layout.boxesFor(t.name, t.shape);
+  return JSON.stringify({ ranks: layout.ranks, tensors: out }, null, 1);
+}

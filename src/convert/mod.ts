@@ -1,0 +1,16 @@
+export type { Entry, SourceFile, SourceFormat, StoredChunk, TensorEntry, TensorSource, ValueEntry } from "./source_types.ts";
+export { detectFormat, openTensorSource } from "./source.ts";
+export type { Location } from "./location.ts";
+export type { JobProgress, ProgressCallback } from "./progress.ts";
+export { type ConvertOptions, type ConvertReport, convert, type TargetFormat } from "./convert.ts";
+export { dryRunReshard, planReshard, reshard, type ReshardMove, type ReshardOptions, type ReshardPlan } from "./reshard.ts";
+export { describeSource, inspect, type InspectReport } from "./inspect.ts";
+export { verify, type VerifyOptions, type VerifyProblem, type VerifyReport } from "./verify.ts";
+export { diff, type DiffOptions, type DiffReport, type TensorDiff } from "./diff.ts";
+export { finalize, type FinalizeReport } from "./finalize.ts";
+export { chunkRanges, dimSplitLayout, type Layout, layoutToJson, meshLayout, parseLayoutJson, type RankBox } from "./layout.ts";
+export { checkTiling, type TilingProblem } from "./coverage.ts";
+export { globToRegExp, keyFilter } from "./glob.ts";
+export { type SelectOptions, TRAINING_GROUPS } from "./select.ts";
+export { parseByteSize } from "./size.ts";
+export { type Part, parsePart } from "./part.ts";

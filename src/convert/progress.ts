@@ -1,0 +1,46 @@
+/** What every job reports while it moves bytes. */
+export interface JobProgress {
+  /** Bytes of tensor/value data handled so far. */
+  bytesDone: number;
+  /** Bytes the job will handle in all. */
+  bytesTotal: number;
+  /** Entry or file being worked on, when one is. */
+  current?: string;
+  /** Output files finished / planned. */
+  filesDone?: number;
+  filesTotal?: number;
+}
+
+export type ProgressCallback = (p: JobProgress) => void;
+
+/** Accumulates progress from work that may run concurrently and reports the running totals. */
+export class ProgressTracker {
+  private done = 0;
+  private files = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly filesTotal: number,
+    private readonly onProgress?: ProgressCallback,
+  ) {}
+
+  add(bytes: number, current?: string): void {
+    this.done += bytes;
+    this.report(current);
+  }
+
+  fileDone(current?: string): void {
+    this.files++;
+    this.report(current);
+  }
+
+  private report(current?: string): void {
+    this.onProgress?.({
+      bytesDone: this.done,
+      bytesTotal: this.total,
+      current,
+      filesDone: this.files,
+      filesTotal: this.filesTotal,
+    });
+  }
+}

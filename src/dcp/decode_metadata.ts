@@ -1,0 +1,163 @@
+/**
+ * `.metadata` bytes -> `DcpMetadata`: unpickle with the DCP allow-list, turn the raw records into plain
+ * data, then let one zod schema decide what is a valid checkpoint description (parse, don't validate).
+ */
+import { z } from "zod";
+import { isDType } from "../dtype/mod.ts";
+import type { DType } from "../dtype/mod.ts";
+import { FormatError } from "../errors/mod.ts";
+import { decodePickle } from "../pickle/mod.ts";
+import { PyFloat, PyTuple } from "../pickle/value.ts";
+import type { DcpMetadata, EntryMeta, MemoryFormat, StorageEntry } from "./metadata.ts";
+import { storageKey } from "./metadata.ts";
+import { DtypeToken, LayoutToken, MemFormatToken, metadataGlobals, PickledRecord } from "./metadata_globals.ts";
+
+export function decodeMetadata(bytes: Uint8Array, path: string): DcpMetadata {
+  const raw = decodePickle(bytes, { globals: metadataGlobals, path });
+  const parsed = metadataSchema.safeParse(toPlain(raw, 0, path));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new FormatError(
+      "E_METADATA",
+      `.metadata does not describe a DCP checkpoint: ${issue.message} at ${issue.path.join(".") || "<root>"}`,
+      { path },
+    );
+  }
+  return toModel(parsed.data, path);
+}
+
+const MAX_DEPTH = 64;
+
+/** Records become `{ $class, ...fields }`, dicts `{ $map: [[k, v], ...] }` (keys may be records), tuples arrays. */
+function toPlain(v: unknown, depth: number, path: string): unknown {
+  if (depth > MAX_DEPTH) throw new FormatError("E_METADATA", ".metadata nests too deeply", { path });
+  const rec = (x: unknown) => toPlain(x, depth + 1, path);
+  if (v instanceof PickledRecord) {
+    const out: Record<string, unknown> = { $class: v.className };
+    if (v.state instanceof Map) {
+      for (const [k, x] of v.state) if (typeof k === "string" && !k.startsWith("$")) out[k] = rec(x);
+    } else if (v.state !== undefined) out.$state = rec(v.state);
+    return out;
+  }
+  if (v instanceof DtypeToken) return { $dtype: v.dtype };
+  if (v instanceof LayoutToken) return { $layout: v.name };
+  if (v instanceof MemFormatToken) return { $mem: v.value };
+  if (v instanceof PyTuple) return v.items.map(rec);
+  if (v instanceof PyFloat) return v.value;
+  if (Array.isArray(v)) return v.map(rec);
+  if (v instanceof Map) return { $map: [...v].map(([k, x]) => [rec(k), rec(x)]) };
+  return v;
+}
+
+const int = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const intList = z.array(int);
+const mapOf = <K extends z.ZodType, V extends z.ZodType>(k: K, v: V) => z.object({ $map: z.array(z.tuple([k, v])) });
+
+const dtype = z.object({ $dtype: z.custom<DType>((s) => typeof s === "string" && isDType(s), "unknown dtype") });
+const layout = z.object({ $layout: z.literal("torch.strided") });
+const memFormat = z.object({ $mem: z.number() });
+const props5 = z.tuple([dtype, layout, z.boolean(), memFormat, z.boolean()]);
+const props6 = z.tuple([dtype, layout, z.boolean(), memFormat, z.boolean(), z.array(z.number().int()).nullable()]);
+const tensorProperties = z.object({ $class: z.literal("TensorProperties"), $state: z.union([props5, props6]) });
+
+const chunk = z.object({ $class: z.literal("ChunkStorageMetadata"), offsets: intList, sizes: intList });
+const tensorMeta = z.object({
+  $class: z.literal("TensorStorageMetadata"),
+  properties: tensorProperties,
+  size: intList,
+  chunks: z.array(chunk),
+});
+const bytesMeta = z.object({ $class: z.literal("BytesStorageMetadata") });
+const entry = z.discriminatedUnion("$class", [tensorMeta, bytesMeta]);
+
+const metadataIndex = z.object({
+  $class: z.literal("MetadataIndex"),
+  fqn: z.string(),
+  offset: intList.nullish(),
+  index: int.nullish(),
+});
+const storageInfo = z.object({
+  $class: z.literal("_StorageInfo"),
+  relative_path: z.string(),
+  offset: int,
+  length: int,
+  transform_descriptors: z.array(z.string()).nullish(),
+});
+const storageMeta = z.object({
+  $class: z.literal("StorageMeta"),
+  checkpoint_id: z.string().nullish(),
+  save_id: z.string().nullish(),
+  load_id: z.string().nullish(),
+  modules: z.array(z.string()).nullish(),
+});
+const metadataSchema = z.object({
+  $class: z.literal("Metadata"),
+  state_dict_metadata: mapOf(z.string(), entry),
+  planner_data: mapOf(z.string(), z.array(z.union([z.string(), int]))).nullish(),
+  storage_data: mapOf(metadataIndex, storageInfo),
+  storage_meta: storageMeta.nullish(),
+  version: z.string().nullish(),
+});
+type ParsedMetadata = z.infer<typeof metadataSchema>;
+
+const MEMORY_FORMATS: MemoryFormat[] = ["contiguous", "channels_last", "preserve"];
+
+function toModel(m: ParsedMetadata, path: string): DcpMetadata {
+  const stateDictMetadata = new Map<string, EntryMeta>();
+  for (const [fqn, e] of m.state_dict_metadata.$map) {
+    if (e.$class === "BytesStorageMetadata") {
+      stateDictMetadata.set(fqn, { kind: "bytes" });
+      continue;
+    }
+    const [dt, , requiresGrad, mem, pinMemory, strides] = e.properties.$state;
+    const memoryFormat = MEMORY_FORMATS[mem.$mem];
+    if (memoryFormat === undefined) {
+      throw new FormatError("E_METADATA", `'${fqn}' has memory format encoding ${mem.$mem}`, { path });
+    }
+    stateDictMetadata.set(fqn, {
+      kind: "tensor",
+      dtype: dt.$dtype,
+      size: e.size,
+      chunks: e.chunks.map((c) => ({ offsets: c.offsets, sizes: c.sizes })),
+      requiresGrad,
+      pinMemory,
+      memoryFormat,
+      strides: strides ?? null,
+    });
+  }
+  const plannerData = m.planner_data ? new Map(m.planner_data.$map) : null;
+  const storageData = new Map<string, StorageEntry>();
+  for (const [k, info] of m.storage_data.$map) {
+    const offsets = k.offset ?? null;
+    const key = storageKey(k.fqn, offsets);
+    if (storageData.has(key)) {
+      throw new FormatError("E_METADATA", `storage_data names '${k.fqn}' at [${offsets ?? ""}] twice`, { path });
+    }
+    storageData.set(key, {
+      fqn: k.fqn,
+      offsets,
+      index: k.index ?? null,
+      info: {
+        relativePath: info.relative_path,
+        offset: info.offset,
+        length: info.length,
+        ...(info.transform_descriptors ? { transformDescriptors: info.transform_descriptors } : {}),
+      },
+    });
+  }
+  const sm = m.storage_meta;
+  return {
+    stateDictMetadata,
+    plannerData,
+    storageData,
+    storageMeta: sm
+      ? {
+        checkpointId: sm.checkpoint_id ?? null,
+        saveId: sm.save_id ?? null,
+        loadId: sm.load_id ?? null,
+        modules: sm.modules ?? [],
+      }
+      : null,
+    version: m.version ?? null,
+  };
+}

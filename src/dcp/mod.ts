@@ -1,0 +1,31 @@
+export type {
+  BytesEntryMeta,
+  DcpMetadata,
+  EntryMeta,
+  MemoryFormat,
+  StatePath,
+  StorageEntry,
+  StorageInfo,
+  StorageMeta,
+  TensorEntryMeta,
+} from "./metadata.ts";
+export { DCP_VERSION, storageKey } from "./metadata.ts";
+export { decodeMetadata } from "./decode_metadata.ts";
+export { encodeMetadata, type EncodeMetadataOptions } from "./encode_metadata.ts";
+export { mergeMetadata } from "./merge_metadata.ts";
+export { type FlatStateDict, flattenStateDict, isMapping, type StateDict, type StateLeaf, unflattenStateDict } from "./flatten.ts";
+export { checkItemRanges, checkLayout, checkTensorChunks, itemFile, type LayoutCheckOptions } from "./validate.ts";
+export { type DcpCheckpoint, type DcpEntry, type DcpFileInfo, openDcp, type OpenDcpOptions } from "./read.ts";
+export {
+  type DcpRawItem,
+  type DcpTensorChunkItem,
+  type DcpValueItem,
+  type DcpWriteItem,
+  type DcpWritePlan,
+  dedupPlan,
+  type GlobalPlan,
+  planGlobal,
+  torchStrides,
+} from "./write_plan.ts";
+export { type DcpWriteProgress, writeDcp, type WriteDcpOptions } from "./write.ts";
+export { saveStateDict, type SaveStateDictOptions, shardBox } from "./save_state_dict.ts";

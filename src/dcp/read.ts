@@ -1,0 +1,264 @@
+/**
+ * Opening a DCP folder and reading from it the way PyTorch's resharding load does: a requested box of a
+ * tensor is intersected with the saved chunks, and only the overlapping items, and within each item only
+ * the rows the box needs, are read. Data files stay open (one `ByteSource` each) until `close()`.
+ */
+import type { DType } from "../dtype/mod.ts";
+import { itemsize } from "../dtype/mod.ts";
+import { FormatError, IntegrityError, StorageError, UsageError } from "../errors/mod.ts";
+import type { PyValue } from "../pickle/value.ts";
+import { joinPath, sliceSource } from "../storage/mod.ts";
+import type { ByteSource, Storage } from "../storage/mod.ts";
+import type { Box, Tensor } from "../tensor/mod.ts";
+import { boxNumel, copyBox, intersectBoxes, wholeBox } from "../tensor/mod.ts";
+import { isTensorRef, loadTorch, openTorchArchive } from "../torch/mod.ts";
+import type { TorchArchive } from "../torch/mod.ts";
+import { decodeMetadata } from "./decode_metadata.ts";
+import { type StateLeaf, unflattenStateDict } from "./flatten.ts";
+import { mergeMetadata } from "./merge_metadata.ts";
+import type { DcpMetadata, StatePath, StorageEntry, TensorEntryMeta } from "./metadata.ts";
+import { storageKey } from "./metadata.ts";
+import { checkItemRanges, checkLayout, itemFile } from "./validate.ts";
+
+export interface DcpEntry {
+  fqn: string;
+  kind: "tensor" | "bytes";
+  dtype?: DType;
+  shape?: number[];
+  chunks?: Box[];
+  /** Object path in the nested state dict (`planner_data`), `[fqn]` when the file has none. */
+  path: StatePath;
+}
+
+export interface DcpFileInfo {
+  relativePath: string;
+  size: number;
+}
+
+export interface OpenDcpOptions {
+  /** Stat every data file and check every item's byte range at open (default true). */
+  checkFiles?: boolean;
+}
+
+export interface DcpCheckpoint {
+  readonly dir: string;
+  readonly metadata: DcpMetadata;
+  entries(): DcpEntry[];
+  /** The `box` (default: whole tensor) of a tensor, in its stored dtype. */
+  readTensor(fqn: string, box?: Box): Promise<Tensor>;
+  /** One saved chunk, exactly as stored (global position: `entries()[..].chunks[chunkIndex]`). */
+  readChunk(fqn: string, chunkIndex: number): Promise<Tensor>;
+  /** A BYTE_IO value (tensors inside it are materialised). */
+  readValue(fqn: string): Promise<PyValue>;
+  /** Every entry (or `fqns`), nested again with `planner_data`. */
+  readStateDict(opts?: { fqns?: readonly string[] }): Promise<Map<string, unknown>>;
+  files(): Promise<DcpFileInfo[]>;
+  close(): Promise<void>;
+}
+
+/** Reads `dir/.metadata` (or merges rank-local `__<r>.metadata` files) and checks the layout. */
+export async function openDcp(storage: Storage, dir: string, opts: OpenDcpOptions = {}): Promise<DcpCheckpoint> {
+  const { metadata, metadataPath } = await readMetadata(storage, dir);
+  checkLayout(metadata, { path: metadataPath });
+  const sizes = opts.checkFiles === false ? undefined : await checkItemRanges(storage, dir, metadata);
+  return new Checkpoint(storage, dir, metadata, metadataPath, sizes);
+}
+
+async function readMetadata(storage: Storage, dir: string): Promise<{ metadata: DcpMetadata; metadataPath: string }> {
+  const metadataPath = joinPath(dir, ".metadata");
+  if (await storage.stat(metadataPath)) {
+    return { metadata: decodeMetadata(await storage.readAll(metadataPath), metadataPath), metadataPath };
+  }
+  const names = (await storage.list(dir) ?? [])
+    .filter((e) => e.kind === "file" && /^__\d+\.metadata$/.test(e.name))
+    .map((e) => e.name)
+    .sort((a, b) => parseInt(a.slice(2)) - parseInt(b.slice(2)));
+  if (names.length === 0) {
+    throw new StorageError("E_NOT_FOUND", "no .metadata (not a DCP checkpoint, or an unfinished save)", {
+      path: metadataPath,
+    });
+  }
+  const parts = [];
+  for (const n of names) parts.push(decodeMetadata(await storage.readAll(joinPath(dir, n)), joinPath(dir, n)));
+  return { metadata: mergeMetadata(parts, joinPath(dir, names[0])), metadataPath: joinPath(dir, names[0]) };
+}
+
+// Below this, a region is allocated without comparing it to its item's size: small buffers cannot hurt,
+// and a chunk saved with stride 0 (an expanded tensor) legitimately holds fewer bytes than it spans.
+const UNCHECKED_REGION_BYTES = 16 << 20;
+
+class Checkpoint implements DcpCheckpoint {
+  #sources = new Map<string, Promise<ByteSource>>();
+  #archives = new Map<string, Promise<TorchArchive>>();
+
+  constructor(
+    private readonly storage: Storage,
+    readonly dir: string,
+    readonly metadata: DcpMetadata,
+    private readonly metadataPath: string,
+    private readonly sizes: Map<string, number> | undefined,
+  ) {}
+
+  entries(): DcpEntry[] {
+    return [...this.metadata.stateDictMetadata].map(([fqn, e]) => {
+      const path = this.metadata.plannerData?.get(fqn) ?? [fqn];
+      return e.kind === "bytes"
+        ? { fqn, kind: "bytes", path }
+        : { fqn, kind: "tensor", dtype: e.dtype, shape: [...e.size], chunks: e.chunks, path };
+    });
+  }
+
+  async readTensor(fqn: string, box?: Box): Promise<Tensor> {
+    const e = this.#tensorEntry(fqn);
+    const want = box ?? wholeBox(e.size);
+    checkBox(fqn, e, want);
+    const isz = itemsize(e.dtype);
+    const parts: { chunk: number; region: Box }[] = [];
+    let covered = 0;
+    e.chunks.forEach((c, i) => {
+      const region = intersectBoxes(c, want);
+      if (!region || boxNumel(region) === 0) return;
+      const item = this.#item(fqn, c.offsets);
+      const bytes = boxNumel(region) * isz;
+      if (bytes > UNCHECKED_REGION_BYTES && bytes > item.info.length) {
+        throw new FormatError("E_TRUNCATED", `'${fqn}' chunk ${i} needs ${bytes} bytes, its item has ${item.info.length}`, {
+          path: this.#filePath(item),
+          offset: item.info.offset,
+        });
+      }
+      parts.push({ chunk: i, region });
+      covered += boxNumel(region);
+    });
+    if (covered !== boxNumel(want)) {
+      throw new IntegrityError("E_GAP", `saved chunks of '${fqn}' cover ${covered} of ${boxNumel(want)} requested elements`, {
+        path: this.metadataPath,
+      });
+    }
+    const out = new Uint8Array(boxNumel(want) * isz);
+    for (const { chunk, region } of parts) {
+      const c = e.chunks[chunk];
+      const local = { offsets: region.offsets.map((o, d) => o - c.offsets[d]), sizes: region.sizes };
+      const piece = await this.#readItemBox(fqn, e, chunk, local);
+      copyBox(piece.data, region, out, want, region, isz);
+    }
+    return { dtype: e.dtype, shape: [...want.sizes], data: out };
+  }
+
+  readChunk(fqn: string, chunkIndex: number): Promise<Tensor> {
+    const e = this.#tensorEntry(fqn);
+    const c = e.chunks[chunkIndex];
+    if (!Number.isInteger(chunkIndex) || c === undefined) {
+      throw new UsageError("E_USAGE", `'${fqn}' has ${e.chunks.length} chunks, not index ${chunkIndex}`);
+    }
+    return this.#readItemBox(fqn, e, chunkIndex, wholeBox(c.sizes));
+  }
+
+  async readValue(fqn: string): Promise<PyValue> {
+    const e = this.metadata.stateDictMetadata.get(fqn);
+    if (!e) throw new UsageError("E_MISSING_KEY", `'${fqn}' is not in the checkpoint`);
+    if (e.kind !== "bytes") throw new UsageError("E_USAGE", `'${fqn}' is a tensor; use readTensor`);
+    const item = this.#item(fqn, null);
+    return await loadTorch(await this.#itemSource(item), { path: this.#filePath(item), baseOffset: item.info.offset });
+  }
+
+  async readStateDict(opts: { fqns?: readonly string[] } = {}): Promise<Map<string, unknown>> {
+    const fqns = opts.fqns ?? [...this.metadata.stateDictMetadata.keys()];
+    const flat = new Map<string, StateLeaf>();
+    for (const fqn of fqns) {
+      const e = this.metadata.stateDictMetadata.get(fqn);
+      if (!e) throw new UsageError("E_MISSING_KEY", `'${fqn}' is not in the checkpoint`);
+      flat.set(fqn, e.kind === "tensor" ? await this.readTensor(fqn) : await this.readValue(fqn));
+    }
+    return unflattenStateDict(flat, this.metadata.plannerData);
+  }
+
+  async files(): Promise<DcpFileInfo[]> {
+    const out: DcpFileInfo[] = [];
+    const seen = new Set<string>();
+    for (const item of this.metadata.storageData.values()) {
+      const rel = itemFile(item.info.relativePath, this.metadataPath);
+      if (seen.has(rel)) continue;
+      seen.add(rel);
+      const size = this.sizes?.get(rel) ?? (await this.storage.stat(joinPath(this.dir, rel)))?.size;
+      if (size === undefined) throw new StorageError("E_NOT_FOUND", "data file is missing", { path: joinPath(this.dir, rel) });
+      out.push({ relativePath: rel, size });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    const sources = [...this.#sources.values()];
+    this.#sources.clear();
+    this.#archives.clear();
+    for (const s of await Promise.allSettled(sources)) if (s.status === "fulfilled") await s.value.close();
+  }
+
+  #tensorEntry(fqn: string): TensorEntryMeta {
+    const e = this.metadata.stateDictMetadata.get(fqn);
+    if (!e) throw new UsageError("E_MISSING_KEY", `'${fqn}' is not in the checkpoint`);
+    if (e.kind !== "tensor") throw new UsageError("E_USAGE", `'${fqn}' is a BYTE_IO value; use readValue`);
+    return e;
+  }
+
+  #item(fqn: string, offsets: number[] | null): StorageEntry {
+    const item = this.metadata.storageData.get(storageKey(fqn, offsets));
+    if (!item) throw new FormatError("E_METADATA", `no storage_data item for '${fqn}'`, { path: this.metadataPath });
+    return item;
+  }
+
+  #filePath(item: StorageEntry): string {
+    return joinPath(this.dir, itemFile(item.info.relativePath, this.metadataPath));
+  }
+
+  async #itemSource(item: StorageEntry): Promise<ByteSource> {
+    const path = this.#filePath(item);
+    const transforms = item.info.transformDescriptors ?? [];
+    if (transforms.length > 0) {
+      throw new FormatError("E_UNSUPPORTED", `item '${item.fqn}' uses stream transforms [${transforms.join(", ")}]`, {
+        path,
+        offset: item.info.offset,
+      });
+    }
+    let source = this.#sources.get(path);
+    if (!source) {
+      source = this.storage.open(path);
+      this.#sources.set(path, source);
+    }
+    return sliceSource(await source, item.info.offset, item.info.length);
+  }
+
+  async #readItemBox(fqn: string, e: TensorEntryMeta, chunkIndex: number, local: Box): Promise<Tensor> {
+    const c = e.chunks[chunkIndex];
+    const item = this.#item(fqn, c.offsets);
+    const key = storageKey(fqn, c.offsets);
+    let archive = this.#archives.get(key);
+    if (!archive) {
+      archive = this.#itemSource(item).then((src) =>
+        openTorchArchive(src, { path: this.#filePath(item), baseOffset: item.info.offset })
+      );
+      this.#archives.set(key, archive);
+    }
+    const arc = await archive;
+    const ref = arc.value;
+    const where = { path: this.#filePath(item), offset: item.info.offset };
+    if (!isTensorRef(ref)) throw new FormatError("E_TORCH_ARCHIVE", `item of '${fqn}' does not hold a tensor`, where);
+    if (ref.dtype !== e.dtype) {
+      throw new FormatError("E_DTYPE", `item of '${fqn}' holds ${ref.dtype}, .metadata says ${e.dtype}`, where);
+    }
+    if (ref.shape.length !== c.sizes.length || ref.shape.some((s, d) => s !== c.sizes[d])) {
+      throw new FormatError("E_SHAPE", `item of '${fqn}' has shape [${ref.shape}], its chunk is [${c.sizes}]`, where);
+    }
+    return await arc.readTensor(ref, local);
+  }
+}
+
+function checkBox(fqn: string, e: TensorEntryMeta, box: Box): void {
+  const ok = box.offsets.length === e.size.length && box.sizes.length === e.size.length &&
+    box.offsets.every((o, d) =>
+      Number.isSafeInteger(o) && Number.isSafeInteger(box.sizes[d]) && o >= 0 && box.sizes[d] >= 0 &&
+      o + box.sizes[d] <= e.size[d]
+    );
+  if (!ok) {
+    throw new UsageError("E_USAGE", `box at [${box.offsets}] size [${box.sizes}] is not inside '${fqn}' [${e.size}]`);
+  }
+}

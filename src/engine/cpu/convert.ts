@@ -1,0 +1,198 @@
+import type { DType } from "../../dtype/mod.ts";
+import { itemsize } from "../../dtype/mod.ts";
+import { UsageError } from "../../errors/mod.ts";
+import {
+  bf16ToF32,
+  e4m3fnToF32,
+  e5m2ToF32,
+  f16ToF32,
+  f32ToBf16Scalar,
+  f32ToBf16Vector,
+  f32ToE4m3fn,
+  f32ToE5m2,
+  f32ToF16,
+  f64ToF32,
+} from "./float_bits.ts";
+
+/** The float types the engine converts from (any of them) and to (all but float64). */
+export const CONVERT_SOURCES = ["float64", "float32", "bfloat16", "float16", "float8_e4m3fn", "float8_e5m2"] as const;
+export const CONVERT_TARGETS = ["float32", "bfloat16", "float16", "float8_e4m3fn", "float8_e5m2"] as const;
+export type ConvertSource = typeof CONVERT_SOURCES[number];
+export type ConvertTarget = typeof CONVERT_TARGETS[number];
+
+/** True when the engine can turn `from` elements into `to` elements (same dtype is always a plain copy). */
+export function canConvert(from: DType, to: DType): boolean {
+  return from === to ||
+    ((CONVERT_SOURCES as readonly string[]).includes(from) && (CONVERT_TARGETS as readonly string[]).includes(to));
+}
+
+export function checkConvertible(from: DType, to: DType): void {
+  if (!canConvert(from, to)) {
+    throw new UsageError("E_UNSUPPORTED", `the engine does not convert ${from} to ${to}`);
+  }
+}
+
+const WIDEN: Record<"bfloat16" | "float16" | "float8_e4m3fn" | "float8_e5m2", (b: number) => number> = {
+  bfloat16: bf16ToF32,
+  float16: f16ToF32,
+  float8_e4m3fn: e4m3fnToF32,
+  float8_e5m2: e5m2ToF32,
+};
+
+/**
+ * float32 bits -> target bits. `wideSource` picks torch's bfloat16 NaN flavour: float32/float64 inputs go
+ * through its vectorised path (NaN -> 0xFFFF), narrower ones through c10::BFloat16 (NaN -> 0x7FC0).
+ */
+export function narrowF32(to: ConvertTarget, wideSource: boolean): (x: number) => number {
+  switch (to) {
+    case "float32":
+      return (x) => x;
+    case "bfloat16":
+      return wideSource ? f32ToBf16Vector : f32ToBf16Scalar;
+    case "float16":
+      return f32ToF16;
+    case "float8_e4m3fn":
+      return f32ToE4m3fn;
+    case "float8_e5m2":
+      return f32ToE5m2;
+  }
+}
+
+/** One element's conversion on bit patterns (float64 passes its two 32-bit words). */
+export function elementConverter(from: ConvertSource, to: ConvertTarget): (lo: number, hi: number) => number {
+  const narrow = narrowF32(to, from === "float32" || from === "float64");
+  if (from === "float64") return (lo, hi) => narrow(f64ToF32(hi, lo));
+  if (from === "float32") return (x) => narrow(x >>> 0);
+  const widen = WIDEN[from];
+  return (b) => narrow(widen(b));
+}
+
+const tables = new Map<string, Uint32Array>();
+
+/** Lookup table for a 8/16-bit source: every input pattern's result, built once from the scalar functions. */
+function lookupTable(from: keyof typeof WIDEN, to: ConvertTarget): Uint32Array {
+  const key = `${from}>${to}`;
+  let table = tables.get(key);
+  if (table === undefined) {
+    const convert = elementConverter(from, to);
+    table = new Uint32Array(itemsize(from) === 2 ? 0x10000 : 0x100);
+    for (let b = 0; b < table.length; b++) table[b] = convert(b, 0);
+    tables.set(key, table);
+  }
+  return table;
+}
+
+/** `bytes` itself when it starts on a multiple of `align`, else an aligned copy (typed views need it). */
+function aligned(bytes: Uint8Array, align: number): Uint8Array {
+  return bytes.byteOffset % align === 0 ? bytes : bytes.slice();
+}
+
+const u16 = (b: Uint8Array) => new Uint16Array(b.buffer, b.byteOffset, b.byteLength >> 1);
+const u32 = (b: Uint8Array) => new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+const i32 = (b: Uint8Array) => new Int32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+
+/**
+ * Converts a dense little-endian array of `from` elements to `to`, bit for bit as torch's `.to(to)`.
+ * `src.byteLength` must be a multiple of the source itemsize.
+ */
+export function convertCpu(src: Uint8Array, from: DType, to: DType): Uint8Array {
+  checkConvertible(from, to);
+  const inSize = itemsize(from);
+  if (src.byteLength % inSize !== 0) {
+    throw new UsageError("E_USAGE", `${src.byteLength} bytes is not a whole number of ${from} elements`);
+  }
+  if (from === to) return src.slice();
+  const n = src.byteLength / inSize;
+  const outSize = itemsize(to);
+  const out = new Uint8Array(n * outSize);
+  const source = from as ConvertSource;
+  const target = to as ConvertTarget;
+  const input = aligned(src, Math.min(inSize, 4));
+  // Every loop below sees one concrete typed-array type per variable, so V8 keeps it monomorphic.
+  if (source === "float32") {
+    if (target === "bfloat16") f32ToBf16Loop(i32(input), u16(out));
+    else if (target === "float16") f32ToF16Loop(u32(input), u16(out));
+    else narrowLoop8(u32(input), out, target === "float8_e4m3fn" ? f32ToE4m3fn : f32ToE5m2);
+  } else if (source === "float64") {
+    const words = u32(input);
+    const narrow = narrowF32(target, true);
+    if (outSize === 4) f64Loop32(words, u32(out));
+    else if (outSize === 2) f64Loop16(words, u16(out), narrow);
+    else f64Loop8(words, out, narrow);
+  } else if (source === "bfloat16" && target === "float32") {
+    bf16ToF32Loop(u16(input), i32(out));
+  } else {
+    const table = lookupTable(source, target);
+    if (inSize === 2) {
+      if (outSize === 4) lookup16to32(u16(input), u32(out), table);
+      else if (outSize === 2) lookup16to16(u16(input), u16(out), table);
+      else lookup16to8(u16(input), out, table);
+    } else {
+      if (outSize === 4) lookup8to32(input, u32(out), table);
+      else if (outSize === 2) lookup8to16(input, u16(out), table);
+      else lookup8to8(input, out, table);
+    }
+  }
+  return out;
+}
+
+/**
+ * The hot path of every float32 -> bfloat16 export: inline rounding, no calls. Signed words stay small
+ * integers in V8 (unsigned ones above 2^31 become heap numbers); `>>> 16` and the 16-bit store wrap the
+ * same bits either way.
+ */
+function f32ToBf16Loop(input: Int32Array, dst: Uint16Array): void {
+  for (let i = 0; i < input.length; i++) {
+    const x = input[i];
+    dst[i] = (x & 0x7FFFFFFF) > 0x7F800000 ? 0xFFFF : (x + 0x7FFF + ((x >>> 16) & 1)) >>> 16;
+  }
+}
+
+/** bfloat16 is the top half of a float32: widening is a shift, signalling NaNs included (as torch). */
+function bf16ToF32Loop(input: Uint16Array, dst: Int32Array): void {
+  for (let i = 0; i < input.length; i++) dst[i] = input[i] << 16;
+}
+
+function f32ToF16Loop(input: Uint32Array, dst: Uint16Array): void {
+  for (let i = 0; i < input.length; i++) dst[i] = f32ToF16(input[i]);
+}
+
+function narrowLoop8(input: Uint32Array, dst: Uint8Array, narrow: (x: number) => number): void {
+  for (let i = 0; i < input.length; i++) dst[i] = narrow(input[i]);
+}
+
+function f64Loop32(words: Uint32Array, dst: Uint32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = f64ToF32(words[2 * i + 1], words[2 * i]);
+}
+
+function f64Loop16(words: Uint32Array, dst: Uint16Array, narrow: (x: number) => number): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = narrow(f64ToF32(words[2 * i + 1], words[2 * i]));
+}
+
+function f64Loop8(words: Uint32Array, dst: Uint8Array, narrow: (x: number) => number): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = narrow(f64ToF32(words[2 * i + 1], words[2 * i]));
+}
+
+function lookup16to32(input: Uint16Array, dst: Uint32Array, table: Uint32Array): void {
+  for (let i = 0; i < input.length; i++) dst[i] = table[input[i]];
+}
+
+function lookup16to16(input: Uint16Array, dst: Uint16Array, table: Uint32Array): void {
+  for (let i = 0; i < input.length; i++) dst[i] = table[input[i]];
+}
+
+function lookup16to8(input: Uint16Array, dst: Uint8Array, table: Uint32Array): void {
+  for (let i = 0; i < input.length; i++) dst[i] = table[input[i]];
+}
+
+function lookup8to32(input: Uint8Array, dst: Uint32Array, table: Uint32Array): void {
+  for (let i = 0; i < input.length; i++) dst[i] = table[input[i]];
+}
+
+function lookup8to16(input: Uint8Array, dst: Uint16Array, table: Uint32Array): void {
+  for (let i = 0; i < input.length; i++) dst[i] = table[input[i]];
+}
+
+function lookup8to8(input: Uint8Array, dst: Uint8Array, table: Uint32Array): void {
+  for (let i = 0; i < input.length; i++) dst[i] = table[input[i]];
+}

@@ -1,0 +1,167 @@
+import type { DType } from "../dtype/mod.ts";
+import { itemsize } from "../dtype/mod.ts";
+import { GpuError, UsageError, WebdcpError } from "../errors/mod.ts";
+import { convertCpu } from "./cpu/convert.ts";
+import { copyRegionCpu, type RegionCopy } from "./cpu/region_copy.ts";
+import { gatherRowsCpu, type RowGather } from "./cpu/row_gather.ts";
+import { acquireGpu, type AcquireOptions, type GpuContext, wrapDevice } from "./gpu/device.ts";
+import { GpuKernelsRunner } from "./gpu/gpu_engine.ts";
+
+export type EngineKind = "auto" | "gpu" | "cpu";
+
+/**
+ * Dtype conversion, region copy and row gather, on the GPU or the CPU with identical bits. `convert`,
+ * `reshard` and the loaders take one of these and never care which it is.
+ */
+export interface Engine {
+  /** Where the work runs now ("cpu" after an auto engine lost its device). */
+  readonly kind: "gpu" | "cpu";
+  readonly adapterName?: string;
+  convert(src: Uint8Array, from: DType, to: DType): Promise<Uint8Array>;
+  /** Writes `job.region` of `job.src` into `job.dst`, converting dtypes; the rest of `dst` is kept. */
+  copyRegion(job: RegionCopy): Promise<void>;
+  gatherRows(job: RowGather): Promise<Uint8Array>;
+  /** GPU engines only: converts and leaves the result in a new GPU buffer (for loaders). */
+  convertToGpuBuffer?(src: Uint8Array, from: DType, to: DType): Promise<GPUBuffer>;
+  dispose(): void;
+}
+
+export interface EngineOptions {
+  kind?: EngineKind;
+  /** A device to share (a loader's); otherwise one is acquired. */
+  device?: GPUDevice;
+  /** Bytes per staging buffer (capped by the device's limits). */
+  stagingBytes?: number;
+  acquire?: AcquireOptions;
+}
+
+export function parseEngineKind(value: string): EngineKind {
+  if (value === "auto" || value === "gpu" || value === "cpu") return value;
+  throw new UsageError("E_USAGE", `--engine must be auto, gpu or cpu, not '${value}'`);
+}
+
+/** The CPU twin: the reference every shader is tested against, and the fallback. */
+export function createCpuEngine(): Engine {
+  return {
+    kind: "cpu",
+    convert: (src, from, to) => Promise.resolve(convertCpu(src, from, to)),
+    copyRegion: (job) => Promise.resolve(copyRegionCpu(job)),
+    gatherRows: (job) => Promise.resolve(gatherRowsCpu(job)),
+    dispose: () => {},
+  };
+}
+
+/** GPU-resident results cannot come from the CPU: once the device is gone these calls fail. */
+function gpuGone(): Promise<never> {
+  return Promise.reject(new GpuError("E_GPU_LOST", "the GPU device is gone; GPU-resident results are unavailable"));
+}
+
+/** Failures after which the CPU can redo the whole call: inputs are untouched, outputs fully rewritten. */
+function cpuCanTakeOver(error: unknown): boolean {
+  return error instanceof WebdcpError && (error.code === "E_GPU_LOST" || error.code === "E_GPU_OOM");
+}
+
+export class GpuEngine implements Engine {
+  #runner: GpuKernelsRunner;
+  #cpu = createCpuEngine();
+  #onCpu = false;
+  /** Calls run one at a time: error scopes are per device and the staging pool is shared. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly context: GpuContext, private readonly fallback: boolean, stagingBytes?: number) {
+    this.#runner = new GpuKernelsRunner(context, stagingBytes);
+  }
+
+  get kind(): "gpu" | "cpu" {
+    return this.#onCpu ? "cpu" : "gpu";
+  }
+
+  get adapterName(): string {
+    return this.context.adapterName;
+  }
+
+  #run<T>(gpu: () => Promise<T>, cpu: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(async () => {
+      if (this.#onCpu) return cpu();
+      try {
+        return await gpu();
+      } catch (error) {
+        if (!this.fallback || !cpuCanTakeOver(error)) throw error;
+        if ((error as WebdcpError).code === "E_GPU_LOST") this.#onCpu = true;
+        return cpu();
+      }
+    });
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  convert(src: Uint8Array, from: DType, to: DType): Promise<Uint8Array> {
+    return this.#run(() => this.#runner.convert(src, from, to), () => this.#cpu.convert(src, from, to));
+  }
+
+  copyRegion(job: RegionCopy): Promise<void> {
+    return this.#run(() => this.#runner.copyRegion(job), () => this.#cpu.copyRegion(job));
+  }
+
+  gatherRows(job: RowGather): Promise<Uint8Array> {
+    return this.#run(() => this.#runner.gatherRows(job), () => this.#cpu.gatherRows(job));
+  }
+
+  convertToGpuBuffer(src: Uint8Array, from: DType, to: DType): Promise<GPUBuffer> {
+    if (src.byteLength % itemsize(from) !== 0) {
+      return Promise.reject(new UsageError("E_USAGE", `${src.byteLength} bytes is not a whole number of ${from}`));
+    }
+    return this.#run(async () => {
+      const size = Math.max(4, Math.ceil(src.byteLength / 4) * 4);
+      const staged = this.context.device.createBuffer({
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      });
+      try {
+        const padded = src.byteLength === size ? src : new Uint8Array(size);
+        if (padded !== src) padded.set(src);
+        this.context.device.queue.writeBuffer(staged, 0, padded);
+        return await this.#runner.convertBuffer(
+          { buffer: staged, byteOffset: 0 },
+          src.byteLength / itemsize(from),
+          from,
+          to,
+        );
+      } finally {
+        staged.destroy();
+      }
+    }, gpuGone);
+  }
+
+  /** Converts elements already on the GPU (any element-aligned offset) into a new GPU buffer. */
+  convertGpuBuffer(src: { buffer: GPUBuffer; byteOffset: number }, count: number, from: DType, to: DType) {
+    return this.#run(
+      () => this.#runner.convertBuffer(src, count, from, to),
+      gpuGone,
+    );
+  }
+
+  dispose(): void {
+    this.#runner.dispose();
+  }
+}
+
+/**
+ * Creates an engine. "gpu" needs an adapter (else GpuError E_GPU_UNAVAILABLE) and reports every GPU
+ * failure; "auto" uses the GPU when an adapter exists, falls back to the CPU when there is none, and
+ * lets the CPU redo a call the GPU could not finish (device lost, out of memory); "cpu" is the twin.
+ */
+export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
+  const kind = options.kind ?? "auto";
+  if (kind === "cpu") return createCpuEngine();
+  let context: GpuContext;
+  try {
+    context = options.device ? wrapDevice(options.device) : await acquireGpu(options.acquire);
+  } catch (error) {
+    if (kind === "auto" && error instanceof WebdcpError && error.code === "E_GPU_UNAVAILABLE") {
+      return createCpuEngine();
+    }
+    throw error;
+  }
+  return new GpuEngine(context, kind === "auto", options.stagingBytes);
+}

@@ -1,0 +1,139 @@
+import { GpuError } from "../../errors/mod.ts";
+import type { GpuLimits } from "./planner.ts";
+
+/** A WebGPU device with the limits the engine plans against and what to call it in reports. */
+export interface GpuContext {
+  device: GPUDevice;
+  limits: GpuLimits;
+  adapterName: string;
+  isFallbackAdapter: boolean;
+  /** Set once the device is lost; every later call fails with E_GPU_LOST. */
+  lost?: GpuError;
+  /** The GPU object the device came from: Dawn in Node tears everything down if it is collected. */
+  gpu?: GPU;
+}
+
+export interface AcquireOptions {
+  /** Options for Node's `webgpu` (Dawn) `create()`; default: the Vulkan backend on Linux. */
+  dawnOptions?: string[];
+  powerPreference?: GPUPowerPreference;
+}
+
+type NodeWebgpu = { create(options: string[]): GPU; globals: Record<string, unknown> };
+
+async function findGpu(options: AcquireOptions): Promise<GPU | undefined> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  const proc = (globalThis as { process?: { versions?: { node?: string }; platform?: string } }).process;
+  if (!proc?.versions?.node) return undefined;
+  // Only Node gets here, so Deno and browsers never load the native Dawn module. The specifier is built
+  // at run time to keep bundlers from pulling the package in.
+  const specifier = "webgpu";
+  let dawn: NodeWebgpu;
+  try {
+    dawn = await import(specifier) as NodeWebgpu;
+  } catch (cause) {
+    throw new GpuError("E_GPU_UNAVAILABLE", "the 'webgpu' package (Dawn) could not be loaded", { cause });
+  }
+  // Dawn's objects expect the WebGPU globals (GPUBufferUsage, ...) that browsers and Deno define.
+  for (const [name, value] of Object.entries(dawn.globals)) {
+    if (!(name in globalThis)) (globalThis as Record<string, unknown>)[name] = value;
+  }
+  return dawn.create(options.dawnOptions ?? (proc.platform === "linux" ? ["backend=vulkan"] : []));
+}
+
+function describe(adapter: GPUAdapter): string {
+  const info = adapter.info;
+  return info?.description || [info?.vendor, info?.architecture, info?.device].filter((s) => s).join(" ") ||
+    "unknown adapter";
+}
+
+/**
+ * Acquires an adapter and a device asking for the adapter's real binding and buffer limits, so big
+ * tensors need fewer splits. Software (fallback) adapters are accepted. No adapter -> E_GPU_UNAVAILABLE.
+ */
+export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuContext> {
+  const gpu = await findGpu(options);
+  if (gpu === undefined) throw new GpuError("E_GPU_UNAVAILABLE", "this runtime has no WebGPU (navigator.gpu)");
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? "high-performance" });
+  if (adapter === null) throw new GpuError("E_GPU_UNAVAILABLE", "WebGPU found no adapter");
+  const a = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: a.maxStorageBufferBindingSize,
+      maxBufferSize: a.maxBufferSize,
+      maxComputeWorkgroupsPerDimension: a.maxComputeWorkgroupsPerDimension,
+    },
+  });
+  const d = device.limits;
+  const context: GpuContext = {
+    device,
+    adapterName: describe(adapter),
+    isFallbackAdapter: Boolean(
+      adapter.info?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+    ),
+    limits: {
+      maxStorageBufferBindingSize: d.maxStorageBufferBindingSize,
+      maxBufferSize: d.maxBufferSize,
+      minStorageBufferOffsetAlignment: d.minStorageBufferOffsetAlignment,
+      maxComputeWorkgroupsPerDimension: d.maxComputeWorkgroupsPerDimension,
+    },
+  };
+  context.gpu = gpu;
+  watchDevice(context);
+  return context;
+}
+
+/** Wraps a device the caller already owns (a loader sharing its device with the engine). */
+export function wrapDevice(device: GPUDevice, adapterName = "caller's device"): GpuContext {
+  const d = device.limits;
+  const context: GpuContext = {
+    device,
+    adapterName,
+    isFallbackAdapter: false,
+    limits: {
+      maxStorageBufferBindingSize: d.maxStorageBufferBindingSize,
+      maxBufferSize: d.maxBufferSize,
+      minStorageBufferOffsetAlignment: d.minStorageBufferOffsetAlignment,
+      maxComputeWorkgroupsPerDimension: d.maxComputeWorkgroupsPerDimension,
+    },
+  };
+  watchDevice(context);
+  return context;
+}
+
+function watchDevice(context: GpuContext): void {
+  context.device.lost.then((info) => {
+    context.lost = new GpuError("E_GPU_LOST", `GPU device lost (${info.reason}): ${info.message}`);
+  });
+}
+
+export function checkAlive(context: GpuContext): void {
+  if (context.lost) throw context.lost;
+}
+
+/**
+ * Runs `work` inside out-of-memory and validation error scopes and turns what they catch into typed
+ * errors: E_GPU_OOM (the caller may fall back to the CPU) or E_GPU.
+ */
+export async function withErrorScopes<T>(
+  context: GpuContext,
+  what: string,
+  work: () => T | Promise<T>,
+): Promise<T> {
+  checkAlive(context);
+  const device = context.device;
+  device.pushErrorScope("out-of-memory");
+  device.pushErrorScope("validation");
+  let result: T;
+  try {
+    result = await work();
+  } finally {
+    const validation = await device.popErrorScope();
+    const oom = await device.popErrorScope();
+    checkAlive(context);
+    if (oom) throw new GpuError("E_GPU_OOM", `GPU out of memory during ${what}: ${oom.message}`);
+    if (validation) throw new GpuError("E_GPU", `GPU rejected ${what}: ${validation.message}`);
+  }
+  return result;
+}

@@ -1,0 +1,21 @@
+export {
+  createCpuEngine,
+  createEngine,
+  type Engine,
+  type EngineKind,
+  type EngineOptions,
+  GpuEngine,
+  parseEngineKind,
+} from "./engine.ts";
+export {
+  canConvert,
+  CONVERT_SOURCES,
+  CONVERT_TARGETS,
+  convertCpu,
+  type ConvertSource,
+  type ConvertTarget,
+} from "./cpu/convert.ts";
+export { copyRegionCpu, type RegionCopy } from "./cpu/region_copy.ts";
+export { gatherRowsCpu, type RowGather } from "./cpu/row_gather.ts";
+export { acquireGpu, type AcquireOptions, type GpuContext } from "./gpu/device.ts";
+export type { GpuLimits } from "./gpu/planner.ts";

@@ -1,0 +1,425 @@
+import { WebdcpError } from "../errors/mod.ts";
+import { PickleCursor } from "./cursor.ts";
+import { BUILTIN_GLOBALS, type GlobalHandler, type GlobalResolver } from "./globals.ts";
+import { OP } from "./opcodes.ts";
+import { decodeLatin1, decodeUtf8 } from "./utf8.ts";
+import { PyByteArray, PyFloat, PyTuple, type PyValue, SETSTATE } from "./value.ts";
+
+export interface DecodeOptions {
+  /** Consulted first for every global; undefined falls back to `BUILTIN_GLOBALS`, then refusal. */
+  globals?: GlobalResolver;
+  /** Turns a persistent id (`BINPERSID`/`PERSID`) into a value; without it such ids are an error. */
+  persistentLoad?: (pid: PyValue) => PyValue;
+  /** The file the bytes come from, for error messages. */
+  path?: string;
+  /** Added to every reported offset, for pickles embedded in a larger file. */
+  baseOffset?: number;
+  /** Most distinct memo slots a stream may fill (default 10 000 000). */
+  maxMemoEntries?: number;
+  /** Most items on the stack between two marks, and most open marks (default 10 000 000). */
+  maxStackDepth?: number;
+}
+
+const DEFAULT_LIMIT = 10_000_000;
+const HIGHEST_PROTOCOL = 5;
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Decodes one pickle (protocols 2-5) into the `PyValue` model without ever running code the stream names:
+ * globals resolve only through `options.globals` or `BUILTIN_GLOBALS`. The VM is iterative (a mark stack
+ * instead of recursion), so deeply nested input cannot overflow the JavaScript call stack.
+ */
+export function decodePickle(bytes: Uint8Array, options: DecodeOptions = {}): PyValue {
+  return new Unpickler(bytes, options).run();
+}
+
+/** `int` from `n` little-endian two's-complement bytes: a number when safe, else a bigint. */
+function decodeLong(b: Uint8Array, start: number, n: number): number | bigint {
+  if (n === 0) return 0;
+  const negative = (b[start + n - 1] & 0x80) !== 0;
+  if (n <= 6) {
+    let v = 0;
+    for (let i = n - 1; i >= 0; i--) v = v * 256 + b[start + i];
+    return negative ? v - 2 ** (8 * n) : v;
+  }
+  let hex = "";
+  for (let i = n - 1; i >= 0; i--) hex += b[start + i].toString(16).padStart(2, "0");
+  let v = BigInt("0x" + hex);
+  if (negative) v -= 1n << BigInt(8 * n);
+  return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return "None";
+  if (typeof v !== "object") return typeof v;
+  return Array.isArray(v) ? "list" : (v.constructor?.name ?? "object");
+}
+
+class Unpickler {
+  private readonly cur: PickleCursor;
+  private stack: PyValue[] = [];
+  private readonly marks: PyValue[][] = [];
+  private readonly memo = new Map<number, PyValue>();
+  /** `module.name` of every resolved global object, so REDUCE/NEWOBJ only ever target globals. */
+  private readonly globalNames = new WeakMap<object, string>();
+  private readonly maxMemo: number;
+  private readonly maxStack: number;
+
+  constructor(bytes: Uint8Array, private readonly options: DecodeOptions) {
+    this.cur = new PickleCursor(bytes, options.path, options.baseOffset ?? 0);
+    this.maxMemo = options.maxMemoEntries ?? DEFAULT_LIMIT;
+    this.maxStack = options.maxStackDepth ?? DEFAULT_LIMIT;
+  }
+
+  run(): PyValue {
+    const cur = this.cur;
+    for (;;) {
+      switch (cur.nextOpcode()) {
+        case OP.PROTO: {
+          const proto = cur.u8();
+          if (proto > HIGHEST_PROTOCOL) throw cur.error("E_PICKLE", `unsupported pickle protocol ${proto}`);
+          break;
+        }
+        case OP.FRAME:
+          cur.need(cur.u64());
+          break;
+        case OP.STOP:
+          return this.pop();
+        case OP.MARK:
+          if (this.marks.length >= this.maxStack) throw cur.error("E_PICKLE", `more than ${this.maxStack} open marks`);
+          this.marks.push(this.stack);
+          this.stack = [];
+          break;
+        case OP.POP:
+          if (this.stack.length > 0) this.stack.pop();
+          else this.popMark();
+          break;
+        case OP.POP_MARK:
+          this.popMark();
+          break;
+        case OP.DUP:
+          this.push(this.top());
+          break;
+        case OP.NONE:
+          this.push(null);
+          break;
+        case OP.NEWTRUE:
+          this.push(true);
+          break;
+        case OP.NEWFALSE:
+          this.push(false);
+          break;
+        case OP.BININT1:
+          this.push(cur.u8());
+          break;
+        case OP.BININT2:
+          this.push(cur.u16());
+          break;
+        case OP.BININT:
+          this.push(cur.i32());
+          break;
+        case OP.LONG1: {
+          const n = cur.u8();
+          this.push(decodeLong(cur.bytes, cur.take(n), n));
+          break;
+        }
+        case OP.LONG4: {
+          const n = cur.i32();
+          this.push(decodeLong(cur.bytes, cur.take(n), n));
+          break;
+        }
+        case OP.BINFLOAT: {
+          const v = cur.f64be();
+          this.push(Number.isInteger(v) ? new PyFloat(v) : v);
+          break;
+        }
+        case OP.SHORT_BINUNICODE:
+          this.pushText(cur.u8());
+          break;
+        case OP.BINUNICODE:
+          this.pushText(cur.u32());
+          break;
+        case OP.BINUNICODE8:
+          this.pushText(cur.u64());
+          break;
+        case OP.SHORT_BINSTRING:
+          this.pushLatin1(cur.u8());
+          break;
+        case OP.BINSTRING:
+          this.pushLatin1(cur.i32());
+          break;
+        case OP.SHORT_BINBYTES:
+          this.push(this.readBytes(cur.u8()));
+          break;
+        case OP.BINBYTES:
+          this.push(this.readBytes(cur.u32()));
+          break;
+        case OP.BINBYTES8:
+          this.push(this.readBytes(cur.u64()));
+          break;
+        case OP.BYTEARRAY8:
+          this.push(new PyByteArray(this.readBytes(cur.u64())));
+          break;
+        case OP.EMPTY_TUPLE:
+          this.push(new PyTuple([]));
+          break;
+        case OP.TUPLE1:
+        case OP.TUPLE2:
+        case OP.TUPLE3: {
+          const n = cur.opcode - OP.TUPLE1 + 1;
+          if (this.stack.length < n) throw cur.error("E_PICKLE", `needs ${n} items, stack has ${this.stack.length}`);
+          this.push(new PyTuple(this.stack.splice(this.stack.length - n, n)));
+          break;
+        }
+        case OP.TUPLE:
+          this.push(new PyTuple(this.popMark()));
+          break;
+        case OP.EMPTY_LIST:
+          this.push([]);
+          break;
+        case OP.APPEND: {
+          const item = this.pop();
+          this.list().push(item);
+          break;
+        }
+        case OP.APPENDS: {
+          const items = this.popMark();
+          const list = this.list();
+          for (const item of items) list.push(item);
+          break;
+        }
+        case OP.LIST:
+          this.push(this.popMark());
+          break;
+        case OP.EMPTY_DICT:
+          this.push(new Map());
+          break;
+        case OP.SETITEM: {
+          const value = this.pop();
+          const key = this.pop();
+          this.dict().set(key, value);
+          break;
+        }
+        case OP.SETITEMS:
+          this.setItems(this.popMark(), this.dict());
+          break;
+        case OP.DICT: {
+          const map = new Map<PyValue, PyValue>();
+          this.setItems(this.popMark(), map);
+          this.push(map);
+          break;
+        }
+        case OP.EMPTY_SET:
+          this.push(new Set());
+          break;
+        case OP.ADDITEMS: {
+          const items = this.popMark();
+          const target = this.top();
+          if (!(target instanceof Set)) throw cur.error("E_PICKLE", `target is ${typeName(target)}, not a set`);
+          for (const item of items) target.add(item);
+          break;
+        }
+        case OP.FROZENSET:
+          this.push(new Set(this.popMark()));
+          break;
+        case OP.GLOBAL: {
+          const module = this.lineText();
+          this.push(this.resolveGlobal(module, this.lineText()));
+          break;
+        }
+        case OP.STACK_GLOBAL: {
+          const name = this.pop();
+          const module = this.pop();
+          if (typeof module !== "string" || typeof name !== "string") {
+            throw cur.error("E_PICKLE", `module and name must be str, got ${typeName(module)} and ${typeName(name)}`);
+          }
+          this.push(this.resolveGlobal(module, name));
+          break;
+        }
+        case OP.REDUCE: {
+          const args = this.pop();
+          this.push(this.invoke("call", this.pop(), args));
+          break;
+        }
+        case OP.NEWOBJ: {
+          const args = this.pop();
+          this.push(this.invoke("construct", this.pop(), args));
+          break;
+        }
+        case OP.NEWOBJ_EX: {
+          const kwargs = this.pop();
+          const args = this.pop();
+          if (!(kwargs instanceof Map) || kwargs.size > 0) throw cur.error("E_PICKLE", "keyword arguments are not supported");
+          this.push(this.invoke("construct", this.pop(), args));
+          break;
+        }
+        case OP.BUILD:
+          this.build(this.pop(), this.top());
+          break;
+        case OP.BINPERSID:
+          this.push(this.persistent(this.pop()));
+          break;
+        case OP.PERSID: {
+          const [start, end] = cur.line();
+          this.push(this.persistent(decodeLatin1(cur.bytes, start, end)));
+          break;
+        }
+        case OP.BINPUT:
+          this.memoPut(cur.u8());
+          break;
+        case OP.LONG_BINPUT:
+          this.memoPut(cur.u32());
+          break;
+        case OP.MEMOIZE:
+          this.memoPut(this.memo.size);
+          break;
+        case OP.BINGET:
+          this.memoGet(cur.u8());
+          break;
+        case OP.LONG_BINGET:
+          this.memoGet(cur.u32());
+          break;
+        default:
+          throw cur.error("E_PICKLE_OPCODE", "unknown or unsupported opcode");
+      }
+    }
+  }
+
+  private push(value: PyValue): void {
+    if (this.stack.length >= this.maxStack) throw this.cur.error("E_PICKLE", `stack deeper than ${this.maxStack}`);
+    this.stack.push(value);
+  }
+
+  private pop(): PyValue {
+    if (this.stack.length === 0) throw this.cur.error("E_PICKLE", "stack underflow");
+    return this.stack.pop() as PyValue;
+  }
+
+  private top(): PyValue {
+    if (this.stack.length === 0) throw this.cur.error("E_PICKLE", "stack underflow");
+    return this.stack[this.stack.length - 1];
+  }
+
+  private popMark(): PyValue[] {
+    const outer = this.marks.pop();
+    if (outer === undefined) throw this.cur.error("E_PICKLE", "no MARK on the stack");
+    const items = this.stack;
+    this.stack = outer;
+    return items;
+  }
+
+  private list(): PyValue[] {
+    const target = this.top();
+    if (!Array.isArray(target)) throw this.cur.error("E_PICKLE", `target is ${typeName(target)}, not a list`);
+    return target;
+  }
+
+  private dict(): Map<PyValue, PyValue> {
+    const target = this.top();
+    if (!(target instanceof Map)) throw this.cur.error("E_PICKLE", `target is ${typeName(target)}, not a dict`);
+    return target;
+  }
+
+  private setItems(items: PyValue[], map: Map<PyValue, PyValue>): void {
+    if (items.length % 2 !== 0) throw this.cur.error("E_PICKLE", `odd number of items (${items.length}) for a dict`);
+    for (let i = 0; i < items.length; i += 2) map.set(items[i], items[i + 1]);
+  }
+
+  private pushText(n: number): void {
+    const start = this.cur.take(n);
+    const text = decodeUtf8(this.cur.bytes, start, start + n);
+    if (text === undefined) throw this.cur.error("E_PICKLE", "string is not valid UTF-8");
+    this.push(text);
+  }
+
+  private pushLatin1(n: number): void {
+    const start = this.cur.take(n);
+    this.push(decodeLatin1(this.cur.bytes, start, start + n));
+  }
+
+  private readBytes(n: number): Uint8Array {
+    const start = this.cur.take(n);
+    return this.cur.bytes.slice(start, start + n);
+  }
+
+  private lineText(): string {
+    const [start, end] = this.cur.line();
+    const text = decodeUtf8(this.cur.bytes, start, end);
+    if (text === undefined) throw this.cur.error("E_PICKLE", "global name is not valid UTF-8");
+    return text;
+  }
+
+  private memoPut(index: number): void {
+    if (!this.memo.has(index) && this.memo.size >= this.maxMemo) {
+      throw this.cur.error("E_PICKLE", `more than ${this.maxMemo} memo entries`);
+    }
+    this.memo.set(index, this.top());
+  }
+
+  private memoGet(index: number): void {
+    if (!this.memo.has(index)) throw this.cur.error("E_PICKLE", `memo index ${index} is not defined`);
+    this.push(this.memo.get(index) as PyValue);
+  }
+
+  private resolveGlobal(module: string, name: string): PyValue {
+    const qualified = `${module}.${name}`;
+    const handler = this.options.globals?.(module, name) ?? BUILTIN_GLOBALS.get(qualified);
+    if (handler === undefined || handler === null) {
+      throw this.cur.error("E_PICKLE_GLOBAL", `global ${qualified} is not on the allow-list`);
+    }
+    this.globalNames.set(handler, qualified);
+    return handler as PyValue;
+  }
+
+  private invoke(kind: "call" | "construct", target: PyValue, args: PyValue): PyValue {
+    const name = typeof target === "object" && target !== null ? this.globalNames.get(target) : undefined;
+    if (name === undefined) throw this.cur.error("E_PICKLE", `target is ${typeName(target)}, not a global`);
+    if (!(args instanceof PyTuple)) throw this.cur.error("E_PICKLE", `arguments for ${name} are ${typeName(args)}, not a tuple`);
+    const method = (target as GlobalHandler)[kind];
+    if (typeof method !== "function") {
+      throw this.cur.error("E_PICKLE", `global ${name} cannot be ${kind === "call" ? "called" : "constructed"}`);
+    }
+    try {
+      return method.call(target, args.items);
+    } catch (e) {
+      throw this.rethrow(e, name);
+    }
+  }
+
+  private build(state: PyValue, target: PyValue): void {
+    const setState = typeof target === "object" && target !== null
+      ? (target as { [SETSTATE]?: unknown })[SETSTATE]
+      : undefined;
+    if (typeof setState === "function") {
+      try {
+        setState.call(target, state);
+      } catch (e) {
+        throw this.rethrow(e, `state of ${this.globalNames.get(target as object) ?? typeName(target)}`);
+      }
+    } else if (!(target instanceof Map)) {
+      // A Map is an OrderedDict whose `_metadata` attribute we deliberately drop.
+      throw this.cur.error("E_PICKLE", `${typeName(target)} accepts no state`);
+    }
+  }
+
+  private persistent(pid: PyValue): PyValue {
+    const load = this.options.persistentLoad;
+    if (load === undefined) throw this.cur.error("E_PICKLE", "persistent id found but no persistentLoad was given");
+    try {
+      return load(pid);
+    } catch (e) {
+      throw this.rethrow(e, "persistentLoad");
+    }
+  }
+
+  /** Errors from handlers gain this opcode's path and offset; foreign errors become E_PICKLE. */
+  private rethrow(e: unknown, what: string): WebdcpError {
+    if (e instanceof WebdcpError) {
+      if (e.offset !== undefined) return e;
+      const Kind = e.constructor as typeof WebdcpError;
+      return new Kind(e.code, `${what}: ${e.message}`, { path: this.cur.path, offset: this.cur.baseOffset + this.cur.opStart, cause: e });
+    }
+    return this.cur.error("E_PICKLE", `${what} failed: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+}

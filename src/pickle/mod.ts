@@ -1,0 +1,4 @@
+export * from "./value.ts";
+export { decodePickle, type DecodeOptions } from "./decode.ts";
+export { encodePickle, type EncodeOptions } from "./encode.ts";
+export { BUILTIN_GLOBALS, type GlobalHandler, type GlobalResolver } from "./globals.ts";

@@ -1,0 +1,106 @@
+import { FormatError, StorageError, UsageError } from "../errors/mod.ts";
+import type { ByteSource, Storage } from "../storage/mod.ts";
+import { joinPath } from "../storage/mod.ts";
+import type { Box, Tensor } from "../tensor/mod.ts";
+import type { SafetensorsHeader, SafetensorsTensorInfo } from "./header.ts";
+import { readSafetensorsHeader } from "./header.ts";
+import type { SafetensorsIndex } from "./index_file.ts";
+import { readSafetensorsIndex, SAFETENSORS_INDEX_NAME } from "./index_file.ts";
+import { readSafetensorsTensor } from "./read_tensor.ts";
+
+/** A tensor of a folder, with the file (relative to the storage root) that holds it. */
+export interface FolderTensorInfo extends SafetensorsTensorInfo {
+  file: string;
+}
+
+/** One view over every tensor of a safetensors folder. Keep it open while reading; `close()` at the end. */
+export interface SafetensorsFolder {
+  /** Storage paths of the files in use, in name order. */
+  files: string[];
+  /** Parsed headers, by file path. */
+  headers: Map<string, SafetensorsHeader>;
+  tensors: Map<string, FolderTensorInfo>;
+  /** The index, when the folder has one. */
+  index?: SafetensorsIndex;
+  readTensor(name: string, box?: Box): Promise<Tensor>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a HF-style folder: through `model.safetensors.index.json` when present (only the tensors its
+ * `weight_map` names; each must be in the file it names), otherwise every `*.safetensors` file at the top
+ * level (a name found in two files is E_OVERLAP).
+ */
+export async function openSafetensorsFolder(storage: Storage, dir: string): Promise<SafetensorsFolder> {
+  const indexPath = joinPath(dir, SAFETENSORS_INDEX_NAME);
+  const index = (await storage.stat(indexPath)) ? await readSafetensorsIndex(storage, indexPath) : undefined;
+  const fileNames = index ? [...new Set(index.weightMap.values())] : await listSafetensorsFiles(storage, dir);
+  const files = fileNames.map((f) => joinPath(dir, f)).sort();
+  const sources = new Map<string, ByteSource>();
+  const headers = new Map<string, SafetensorsHeader>();
+  const tensors = new Map<string, FolderTensorInfo>();
+  const closeAll = async () => {
+    for (const s of sources.values()) await s.close();
+  };
+  try {
+    for (const file of files) {
+      const source = await storage.open(file);
+      sources.set(file, source);
+      headers.set(file, await readSafetensorsHeader(source));
+    }
+    if (index) {
+      for (const [name, f] of index.weightMap) {
+        const file = joinPath(dir, f);
+        const info = headers.get(file)!.tensors.get(name);
+        if (info === undefined) {
+          throw new FormatError("E_MISSING_KEY", `index maps '${name}' to ${f}, which does not contain it`, {
+            path: indexPath,
+          });
+        }
+        tensors.set(name, { ...info, file });
+      }
+    } else {
+      for (const file of files) {
+        for (const [name, info] of headers.get(file)!.tensors) {
+          const other = tensors.get(name);
+          if (other) {
+            throw new FormatError("E_OVERLAP", `tensor '${name}' is in both ${other.file} and ${file}`, {
+              path: file,
+              offset: info.begin,
+            });
+          }
+          tensors.set(name, { ...info, file });
+        }
+      }
+    }
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+  return {
+    files,
+    headers,
+    tensors,
+    index,
+    readTensor(name: string, box?: Box): Promise<Tensor> {
+      const info = tensors.get(name);
+      if (info === undefined) {
+        return Promise.reject(
+          new UsageError("E_MISSING_KEY", `no tensor named '${name}' in ${dir || "."}`, { path: dir }),
+        );
+      }
+      return readSafetensorsTensor(sources.get(info.file)!, headers.get(info.file)!, name, box);
+    },
+    close: closeAll,
+  };
+}
+
+async function listSafetensorsFiles(storage: Storage, dir: string): Promise<string[]> {
+  const entries = await storage.list(dir);
+  if (entries === undefined) throw new StorageError("E_NOT_FOUND", "no such folder", { path: dir });
+  const names = entries.filter((e) => e.kind === "file" && e.name.endsWith(".safetensors")).map((e) => e.name);
+  if (names.length === 0) {
+    throw new StorageError("E_NOT_FOUND", "folder has neither an index nor any *.safetensors file", { path: dir });
+  }
+  return names;
+}

@@ -1,0 +1,67 @@
+import { z } from "zod";
+import { FormatError } from "../errors/mod.ts";
+import type { Storage } from "../storage/mod.ts";
+import { compareCodePoints } from "./order.ts";
+
+/** The conventional name of a sharded folder's index. */
+export const SAFETENSORS_INDEX_NAME = "model.safetensors.index.json";
+
+/** `model.safetensors.index.json`: `metadata` (with `total_size`) and the tensor -> file map. */
+export interface SafetensorsIndex {
+  metadata: Record<string, unknown>;
+  weightMap: Map<string, string>;
+}
+
+const IndexJson = z.object({
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  weight_map: z.record(z.string(), z.string()),
+});
+
+export async function readSafetensorsIndex(storage: Storage, path: string): Promise<SafetensorsIndex> {
+  const bytes = await storage.readAll(path);
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw new FormatError("E_SAFETENSORS", `index is not UTF-8 JSON: ${(e as Error).message}`, {
+      path,
+      offset: 0,
+      cause: e,
+    });
+  }
+  const parsed = IndexJson.safeParse(json);
+  if (!parsed.success) {
+    throw new FormatError("E_SAFETENSORS", `malformed index: ${z.prettifyError(parsed.error).replace(/\n/g, "; ")}`, {
+      path,
+      offset: 0,
+    });
+  }
+  return { metadata: parsed.data.metadata ?? {}, weightMap: new Map(Object.entries(parsed.data.weight_map)) };
+}
+
+/**
+ * Writes the index as transformers' `save_pretrained` does: `json.dumps(index, indent=2, sort_keys=True)`
+ * plus a newline (ASCII-only, non-ASCII escaped as `\uXXXX`).
+ */
+export async function writeSafetensorsIndex(storage: Storage, path: string, index: SafetensorsIndex): Promise<void> {
+  const doc = { metadata: index.metadata, weight_map: Object.fromEntries(index.weightMap) };
+  await storage.writeAll(path, new TextEncoder().encode(`${pythonJson(doc, "")}\n`));
+}
+
+function pythonJson(v: unknown, indent: string): string {
+  if (typeof v === "string") {
+    return JSON.stringify(v).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  }
+  if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
+  const inner = `${indent}  `;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return "[]";
+    return `[\n${v.map((x) => inner + pythonJson(x, inner)).join(",\n")}\n${indent}]`;
+  }
+  const keys = Object.keys(v).sort(compareCodePoints);
+  if (keys.length === 0) return "{}";
+  const body = keys.map((k) =>
+    `${inner}${pythonJson(k, inner)}: ${pythonJson((v as Record<string, unknown>)[k], inner)}`
+  );
+  return `{\n${body.join(",\n")}\n${indent}}`;
+}

@@ -1,0 +1,13 @@
+export type { SafetensorsHeader, SafetensorsTensorInfo } from "./header.ts";
+export { MAX_HEADER_BYTES, readSafetensorsHeader } from "./header.ts";
+export { readSafetensorsTensor } from "./read_tensor.ts";
+export type { SafetensorsEntry } from "./write.ts";
+export { writeSafetensors } from "./write.ts";
+export type { ShardableEntry, ShardPlan } from "./shards.ts";
+export { DEFAULT_MAX_SHARD_BYTES, planShards, shardFileName } from "./shards.ts";
+export type { SafetensorsIndex } from "./index_file.ts";
+export { readSafetensorsIndex, SAFETENSORS_INDEX_NAME, writeSafetensorsIndex } from "./index_file.ts";
+export type { FolderTensorInfo, SafetensorsFolder } from "./folder.ts";
+export { openSafetensorsFolder } from "./folder.ts";
+export type { WriteSafetensorsFolderOptions } from "./write_folder.ts";
+export { writeSafetensorsFolder } from "./write_folder.ts";

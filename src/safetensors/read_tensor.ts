@@ -1,0 +1,79 @@
+import { itemsize } from "../dtype/mod.ts";
+import { UsageError } from "../errors/mod.ts";
+import type { ByteSource } from "../storage/mod.ts";
+import type { Box, Tensor } from "../tensor/mod.ts";
+import { boxNumel, copyBox, intersectBoxes, makeTensor } from "../tensor/mod.ts";
+import type { SafetensorsHeader } from "./header.ts";
+
+/** Bytes per range read: bounded so no single read nears the 2 GiB backend limit or wastes memory. */
+const READ_CHUNK_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads tensor `name` as a dense row-major tensor. With `box`, returns only that region (shape =
+ * `box.sizes`), reading just the dim-0 rows the box spans (whole rows, in reads of at most 64 MiB; a
+ * row larger than that is split along the next dimension).
+ */
+export async function readSafetensorsTensor(
+  source: ByteSource,
+  header: SafetensorsHeader,
+  name: string,
+  box?: Box,
+): Promise<Tensor> {
+  const info = header.tensors.get(name);
+  if (info === undefined) {
+    throw new UsageError("E_MISSING_KEY", `no tensor named '${name}'`, { path: source.path });
+  }
+  const { dtype, shape } = info;
+  const region = box ?? { offsets: shape.map(() => 0), sizes: [...shape] };
+  checkBox(region, shape, name, source.path);
+  const out = makeTensor(dtype, [...region.sizes]);
+  if (boxNumel(region) === 0) return out;
+  const elem = itemsize(dtype);
+  const rank = shape.length;
+  if (rank === 0) {
+    out.data.set(await source.read(info.begin, elem));
+    return out;
+  }
+  // Byte size of one index step in each dim, i.e. of one "row" at that depth.
+  const rowBytes = new Array<number>(rank);
+  for (let d = rank - 1, s = elem; d >= 0; d--) (rowBytes[d] = s, (s *= shape[d]));
+  let depth = 0;
+  while (depth < rank - 1 && rowBytes[depth] > READ_CHUNK_BYTES) depth++;
+  const rowsPerRead = Math.max(1, Math.floor(READ_CHUNK_BYTES / rowBytes[depth]));
+
+  // Odometer over the box's indices in the dims above `depth` (none when depth is 0).
+  const prefix = region.offsets.slice(0, depth);
+  for (;;) {
+    let base = info.begin;
+    for (let d = 0; d < depth; d++) base += prefix[d] * rowBytes[d];
+    const first = region.offsets[depth];
+    const stop = first + region.sizes[depth];
+    for (let r = first; r < stop; r += rowsPerRead) {
+      const n = Math.min(rowsPerRead, stop - r);
+      const bytes = await source.read(base + r * rowBytes[depth], n * rowBytes[depth]);
+      const held: Box = {
+        offsets: [...prefix, r, ...shape.slice(depth + 1).map(() => 0)],
+        sizes: [...prefix.map(() => 1), n, ...shape.slice(depth + 1)],
+      };
+      copyBox(bytes, held, out.data, region, intersectBoxes(held, region)!, elem);
+    }
+    let d = depth - 1;
+    while (d >= 0 && ++prefix[d] === region.offsets[d] + region.sizes[d]) (prefix[d] = region.offsets[d], d--);
+    if (d < 0) return out;
+  }
+}
+
+function checkBox(box: Box, shape: readonly number[], name: string, path: string): void {
+  const ok = box.offsets.length === shape.length && box.sizes.length === shape.length &&
+    shape.every((dim, d) => {
+      const o = box.offsets[d], s = box.sizes[d];
+      return Number.isSafeInteger(o) && Number.isSafeInteger(s) && o >= 0 && s >= 0 && o + s <= dim;
+    });
+  if (!ok) {
+    throw new UsageError(
+      "E_OUT_OF_RANGE",
+      `box offsets [${box.offsets}] sizes [${box.sizes}] do not fit tensor '${name}' of shape [${shape}]`,
+      { path },
+    );
+  }
+}

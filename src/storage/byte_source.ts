@@ -1,0 +1,92 @@
+import { FormatError, UsageError } from "../errors/mod.ts";
+import type { ByteSource } from "./storage.ts";
+
+/**
+ * The largest single read a backend performs. Larger requests are refused (E_USAGE) so that no backend
+ * ever allocates one ArrayBuffer above 2 GiB; callers that need more split their reads.
+ */
+export const MAX_READ_BYTES = 2 ** 31;
+
+/**
+ * Validates a read request against a source of `size` bytes. `base` is the absolute offset of the
+ * source inside its file, so slices report positions as the file sees them.
+ */
+export function checkReadRange(path: string, size: number, offset: number, length: number, base = 0): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+    throw new UsageError("E_USAGE", `invalid read range offset=${offset} length=${length}`, { path });
+  }
+  if (length > MAX_READ_BYTES) {
+    throw new UsageError("E_USAGE", `read of ${length} bytes exceeds the ${MAX_READ_BYTES}-byte limit; split it`, {
+      path,
+      offset: base + offset,
+    });
+  }
+  if (offset + length > size) {
+    throw new FormatError(
+      "E_OUT_OF_RANGE",
+      `read of ${length} bytes at ${base + offset} runs past the end (${base + size})`,
+      { path, offset: base + offset },
+    );
+  }
+}
+
+/** A `ByteSource` over bytes already in memory. Reads return copies, so callers may keep or mutate them. */
+export function memorySource(bytes: Uint8Array, path: string): ByteSource {
+  let closed = false;
+  return {
+    path,
+    size: bytes.byteLength,
+    read(offset: number, length: number): Promise<Uint8Array> {
+      if (closed) return Promise.reject(new UsageError("E_USAGE", "read after close", { path }));
+      try {
+        checkReadRange(path, bytes.byteLength, offset, length);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return Promise.resolve(bytes.slice(offset, offset + length));
+    },
+    close(): Promise<void> {
+      closed = true;
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * A `ByteSource` over `length` bytes of `source` starting at `offset` (e.g. one record inside a zip).
+ * Offsets given to `read` are relative to the slice; errors name the underlying path and absolute
+ * offsets. Closing the slice does not close `source`, which stays owned by whoever opened it.
+ */
+export function sliceSource(source: ByteSource, offset: number, length: number): ByteSource {
+  const base = (SLICE_BASE.get(source) ?? 0) + offset;
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+    throw new UsageError("E_USAGE", `invalid slice offset=${offset} length=${length}`, { path: source.path });
+  }
+  if (offset + length > source.size) {
+    throw new FormatError(
+      "E_OUT_OF_RANGE",
+      `slice of ${length} bytes at ${offset} runs past the end (${source.size})`,
+      { path: source.path, offset: base },
+    );
+  }
+  const slice: ByteSource = {
+    path: source.path,
+    size: length,
+    read(relative: number, count: number): Promise<Uint8Array> {
+      try {
+        checkReadRange(source.path, length, relative, count, base);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return source.read(offset + relative, count);
+    },
+    close(): Promise<void> {
+      return Promise.resolve();
+    },
+  };
+  SLICE_BASE.set(slice, base);
+  return slice;
+}
+
+/** Absolute file offset of each slice's first byte, so nested slices still report file positions. */
+const SLICE_BASE = new WeakMap<ByteSource, number>();

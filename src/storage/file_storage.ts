@@ -1,0 +1,275 @@
+import * as fs from "node:fs/promises";
+import { StorageError, UsageError } from "../errors/mod.ts";
+import { checkReadRange } from "./byte_source.ts";
+import { dirname, normalizePath } from "./path.ts";
+import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "./storage.ts";
+import { readRange, readWhole, writeWhole } from "./whole_file.ts";
+
+/** Temp files of unfinished sinks: `<name>.tmp-<16 hex>`; `list()` hides them like MemoryStorage does. */
+const TEMP_SUFFIX = /\.tmp-[0-9a-f]{16}$/;
+
+/**
+ * Local files under a root folder through `node:fs/promises`, which both Deno and Node provide. Writes
+ * go to a temp file that is fsynced and renamed into place on `close()`, so a crash never leaves a
+ * half-written file under its final name.
+ */
+export class FileStorage implements Storage {
+  readonly root: string;
+  readonly description: string;
+
+  constructor(root: string) {
+    if (typeof root !== "string" || root === "") throw new UsageError("E_USAGE", "FileStorage needs a root folder");
+    this.root = root;
+    this.description = `file:${root}`;
+  }
+
+  async stat(path: string): Promise<FileInfo | undefined> {
+    const rel = normalizePath(path);
+    try {
+      const s = await fs.stat(this.#abs(rel));
+      return s.isFile() ? { size: s.size } : undefined;
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw ioError(e, rel);
+    }
+  }
+
+  async open(path: string): Promise<ByteSource> {
+    const rel = normalizePath(path);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(this.#abs(rel), "r");
+    } catch (e) {
+      throw ioError(e, rel);
+    }
+    try {
+      const s = await handle.stat();
+      if (!s.isFile()) throw new StorageError("E_NOT_FOUND", "not a regular file", { path: rel });
+      return new FileSource(handle, rel, s.size);
+    } catch (e) {
+      await handle.close();
+      throw e instanceof StorageError ? e : ioError(e, rel);
+    }
+  }
+
+  read(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return readRange(this, path, offset, length);
+  }
+
+  readAll(path: string): Promise<Uint8Array> {
+    return readWhole(this, path);
+  }
+
+  async create(path: string): Promise<ByteSink> {
+    const rel = normalizePath(path);
+    if (rel === "") throw new UsageError("E_USAGE", "cannot create the storage root as a file");
+    const final = this.#abs(rel);
+    const temp = `${final}.tmp-${randomHex()}`;
+    try {
+      if ((await fs.stat(final).catch(() => undefined))?.isDirectory()) {
+        throw new StorageError("E_EXISTS", "is a folder", { path: rel });
+      }
+      await fs.mkdir(this.#abs(dirname(rel)), { recursive: true });
+      return new FileSink(await fs.open(temp, "wx"), rel, temp, final);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "ENOTDIR" || code === "EEXIST") {
+        throw new StorageError("E_EXISTS", "a parent folder is a file", { path: rel, cause: e });
+      }
+      throw e instanceof StorageError ? e : ioError(e, rel);
+    }
+  }
+
+  writeAll(path: string, bytes: Uint8Array): Promise<void> {
+    return writeWhole(this, path, bytes);
+  }
+
+  async list(dir: string): Promise<DirEntry[] | undefined> {
+    const rel = normalizePath(dir);
+    let dirents;
+    try {
+      dirents = await fs.readdir(this.#abs(rel), { withFileTypes: true });
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw ioError(e, rel);
+    }
+    const out: DirEntry[] = [];
+    for (const d of dirents) {
+      if (TEMP_SUFFIX.test(d.name)) continue;
+      let kind: DirEntry["kind"] | undefined = d.isFile() ? "file" : d.isDirectory() ? "dir" : undefined;
+      if (kind === undefined && d.isSymbolicLink()) {
+        const s = await fs.stat(this.#abs(rel === "" ? d.name : `${rel}/${d.name}`)).catch(() => undefined);
+        kind = s?.isFile() ? "file" : s?.isDirectory() ? "dir" : undefined;
+      }
+      if (kind !== undefined) out.push({ name: d.name, kind });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const src = normalizePath(from);
+    const dst = normalizePath(to);
+    if (src === "" || dst === "") throw new UsageError("E_USAGE", "cannot rename the storage root");
+    try {
+      await fs.stat(this.#abs(src));
+      await fs.mkdir(this.#abs(dirname(dst)), { recursive: true });
+      await fs.rename(this.#abs(src), this.#abs(dst));
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "EINVAL") throw new UsageError("E_USAGE", "cannot move a folder into itself", { path: src });
+      if (code === "EISDIR" || code === "ENOTEMPTY" || code === "EEXIST" || code === "ENOTDIR") {
+        throw new StorageError("E_EXISTS", "target exists", { path: dst, cause: e });
+      }
+      throw ioError(e, src);
+    }
+  }
+
+  async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+    const rel = normalizePath(path);
+    if (rel === "") throw new UsageError("E_USAGE", "refusing to remove the storage root");
+    const abs = this.#abs(rel);
+    try {
+      const s = await fs.stat(abs);
+      if (!s.isDirectory()) await fs.unlink(abs);
+      else if (options.recursive) await fs.rm(abs, { recursive: true });
+      else await fs.rmdir(abs);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "ENOTEMPTY" || code === "EEXIST") {
+        throw new UsageError("E_USAGE", "folder is not empty; pass { recursive: true }", { path: rel });
+      }
+      throw ioError(e, rel);
+    }
+  }
+
+  #abs(rel: string): string {
+    return rel === "" ? this.root : `${this.root}/${rel}`;
+  }
+}
+
+class FileSource implements ByteSource {
+  readonly path: string;
+  readonly size: number;
+  #handle: fs.FileHandle | undefined;
+
+  constructor(handle: fs.FileHandle, path: string, size: number) {
+    this.#handle = handle;
+    this.path = path;
+    this.size = size;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const handle = this.#handle;
+    if (handle === undefined) throw new UsageError("E_USAGE", "read after close", { path: this.path });
+    checkReadRange(this.path, this.size, offset, length);
+    const out = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      let n: number;
+      try {
+        ({ bytesRead: n } = await handle.read(out, filled, length - filled, offset + filled));
+      } catch (e) {
+        throw ioError(e, this.path, offset + filled);
+      }
+      // The file shrank after open: the bytes the caller was promised no longer exist.
+      if (n === 0) {
+        throw new StorageError("E_OUT_OF_RANGE", "file ended early (truncated while open?)", {
+          path: this.path,
+          offset: offset + filled,
+        });
+      }
+      filled += n;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await handle?.close();
+  }
+}
+
+class FileSink implements ByteSink {
+  readonly path: string;
+  #handle: fs.FileHandle | undefined;
+  #position = 0;
+  readonly #temp: string;
+  readonly #final: string;
+
+  constructor(handle: fs.FileHandle, path: string, temp: string, final: string) {
+    this.#handle = handle;
+    this.path = path;
+    this.#temp = temp;
+    this.#final = final;
+  }
+
+  get position(): number {
+    return this.#position;
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    const handle = this.#live();
+    let done = 0;
+    while (done < bytes.byteLength) {
+      try {
+        const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done);
+        done += bytesWritten;
+      } catch (e) {
+        throw ioError(e, this.path, this.#position + done);
+      }
+    }
+    this.#position += done;
+  }
+
+  async close(): Promise<void> {
+    const handle = this.#live();
+    this.#handle = undefined;
+    try {
+      await handle.sync();
+      await handle.close();
+      await fs.rename(this.#temp, this.#final);
+    } catch (e) {
+      await fs.unlink(this.#temp).catch(() => {});
+      throw ioError(e, this.path);
+    }
+  }
+
+  async abort(): Promise<void> {
+    const handle = this.#handle;
+    if (handle === undefined) return;
+    this.#handle = undefined;
+    await handle.close().catch(() => {});
+    await fs.unlink(this.#temp).catch(() => {});
+  }
+
+  #live(): fs.FileHandle {
+    if (this.#handle === undefined) {
+      throw new UsageError("E_USAGE", "sink already closed or aborted", { path: this.path });
+    }
+    return this.#handle;
+  }
+}
+
+function isMissing(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+function ioError(e: unknown, path: string, offset?: number): StorageError {
+  const code = (e as { code?: string }).code;
+  if (code === "ENOENT") return new StorageError("E_NOT_FOUND", "no such file or folder", { path, cause: e });
+  if (code === "EEXIST") return new StorageError("E_EXISTS", "already exists", { path, cause: e });
+  if (code === "ENOTDIR") return new StorageError("E_NOT_FOUND", "a parent folder is a file", { path, cause: e });
+  if (code === "EISDIR") return new StorageError("E_NOT_FOUND", "is a folder, not a file", { path, cause: e });
+  return new StorageError("E_IO", `${code ?? "I/O error"}: ${(e as Error)?.message ?? String(e)}`, {
+    path,
+    offset,
+    cause: e,
+  });
+}
+
+function randomHex(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

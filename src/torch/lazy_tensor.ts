@@ -1,0 +1,18 @@
+import type { DType } from "../dtype/mod.ts";
+
+/**
+ * A tensor leaf whose bytes are produced only when the writer reaches its storage record, so a converter can
+ * write a multi-GB `.pt` holding one tensor in memory at a time. `read()` resolves to the dense row-major,
+ * little-endian bytes (`numel(shape) * itemsize(dtype)` of them).
+ */
+export interface LazyTensor {
+  dtype: DType;
+  shape: number[];
+  read(): Promise<Uint8Array>;
+}
+
+export function isLazyTensor(v: unknown): v is LazyTensor {
+  return typeof v === "object" && v !== null && typeof (v as LazyTensor).read === "function" &&
+    typeof (v as LazyTensor).dtype === "string" && Array.isArray((v as LazyTensor).shape) &&
+    !((v as { data?: unknown }).data instanceof Uint8Array);
+}

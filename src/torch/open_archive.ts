@@ -1,0 +1,145 @@
+import { DTYPE_INFO } from "../dtype/mod.ts";
+import { FormatError, IntegrityError } from "../errors/mod.ts";
+import { decodePickle, type GlobalResolver, PyTuple, type PyValue } from "../pickle/mod.ts";
+import type { ByteSource } from "../storage/storage.ts";
+import type { Box, Tensor } from "../tensor/mod.ts";
+import { crc32, readZipDirectory, type ZipEntry } from "../zip/mod.ts";
+import { torchGlobals } from "./globals.ts";
+import { readTensorRecord } from "./read_tensor.ts";
+import { type TensorRef, TorchStorage } from "./tensor_ref.ts";
+import { pyObject, TorchStorageType } from "./tokens.ts";
+
+export interface OpenTorchArchiveOptions {
+  /** File named in errors (defaults to `source.path`). */
+  path?: string;
+  /** Offset of the archive inside its file (a DCP item), added to offsets in errors. */
+  baseOffset?: number;
+  /** Consulted before the torch allow-list, for callers whose pickles carry their own classes. */
+  globals?: GlobalResolver;
+}
+
+export interface TorchArchive {
+  /** The top-level folder of every record (`archive`, or the stem of the saved file name). */
+  readonly archiveName: string;
+  /** The unpickled `data.pkl`, with tensors as `TensorRef`s. */
+  readonly value: PyValue;
+  /** Every zip record, by full name. */
+  readonly records: ReadonlyMap<string, ZipEntry>;
+  /** A dense copy of `ref` (or of its `box`), honouring stride, storage offset and byte order. */
+  readTensor(ref: TensorRef, box?: Box): Promise<Tensor>;
+  /** Checks every record's CRC-32 (E_BAD_CRC naming the record). */
+  verify(): Promise<void>;
+}
+
+const SMALL_RECORD = 4096;
+const VERIFY_CHUNK = 16 << 20;
+
+/** Opens a torch.save (zip) archive: reads its directory, checks its version and unpickles `data.pkl`. */
+export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiveOptions = {}): Promise<TorchArchive> {
+  const path = opts.path ?? source.path;
+  const base = opts.baseOffset ?? 0;
+  const entries = await readZipDirectory(source, { path, baseOffset: base });
+  const fail = (message: string, offset = 0) =>
+    new FormatError("E_TORCH_ARCHIVE", message, { path, offset: base + offset });
+  if (entries.length === 0) throw fail("archive has no records");
+  const slash = entries[0].name.indexOf("/");
+  if (slash <= 0) {
+    throw fail(`first record '${entries[0].name}' is not inside an archive folder`, entries[0].localHeaderOffset);
+  }
+  const archiveName = entries[0].name.slice(0, slash);
+  const records = new Map(entries.map((e) => [e.name, e]));
+  const record = (name: string) => records.get(`${archiveName}/${name}`);
+  const readSmall = async (e: ZipEntry): Promise<string> => {
+    if (e.size > SMALL_RECORD) {
+      throw fail(`record '${e.name}' is ${e.size} bytes, too large for its role`, e.dataOffset);
+    }
+    return new TextDecoder().decode(await source.read(e.dataOffset, e.size));
+  };
+
+  const versionEntry = record(".data/version") ?? record("version");
+  if (versionEntry === undefined) throw fail(`archive '${archiveName}' has no version record`);
+  const versionText = (await readSmall(versionEntry)).trim();
+  const version = /^\d+$/.test(versionText) ? Number(versionText) : NaN;
+  if (!(version >= 1 && version <= 10)) {
+    throw new FormatError("E_UNSUPPORTED", `archive version '${versionText}' is outside 1..10`, {
+      path,
+      offset: base + versionEntry.dataOffset,
+    });
+  }
+  const byteorderEntry = record("byteorder");
+  const byteorder = byteorderEntry === undefined ? "little" : await readSmall(byteorderEntry);
+  if (byteorder !== "little" && byteorder !== "big") {
+    throw fail(`byteorder record says '${byteorder}'`, byteorderEntry?.dataOffset);
+  }
+
+  const pkl = record("data.pkl");
+  if (pkl === undefined) throw fail(`archive '${archiveName}' has no data.pkl`);
+  const storages = new Map<string, TorchStorage>();
+  const persistentLoad = (pid: PyValue): PyValue => {
+    const s = loadStorage(pid, (key) => record(`data/${key}`));
+    const seen = storages.get(s.key);
+    if (seen === undefined) storages.set(s.key, s);
+    else if (seen.dtype !== s.dtype || seen.numel !== s.numel) {
+      throw new FormatError("E_TORCH_ARCHIVE", `storage '${s.key}' is declared twice with different types or sizes`);
+    }
+    return pyObject(seen ?? s);
+  };
+  const globals: GlobalResolver = opts.globals ? (m, n) => opts.globals!(m, n) ?? torchGlobals(m, n) : torchGlobals;
+  const value = decodePickle(await source.read(pkl.dataOffset, pkl.size), {
+    globals,
+    persistentLoad,
+    path,
+    baseOffset: base + pkl.dataOffset,
+  });
+
+  const ctx = { source, path, baseOffset: base, bigEndian: byteorder === "big" };
+  return {
+    archiveName,
+    value,
+    records,
+    async readTensor(ref: TensorRef, box?: Box): Promise<Tensor> {
+      const e = record(`data/${ref.storageKey}`);
+      if (e === undefined) throw fail(`no record for storage '${ref.storageKey}'`);
+      return await readTensorRecord(ctx, e, ref, box);
+    },
+    async verify(): Promise<void> {
+      for (const e of entries) {
+        let crc = 0;
+        for (let done = 0; done < e.size; done += VERIFY_CHUNK) {
+          crc = crc32(await source.read(e.dataOffset + done, Math.min(VERIFY_CHUNK, e.size - done)), crc);
+        }
+        if (crc !== e.crc32) {
+          throw new IntegrityError(
+            "E_BAD_CRC",
+            `record '${e.name}' has CRC-32 ${hex(crc)} but the directory says ${hex(e.crc32)}`,
+            { path, offset: base + e.dataOffset },
+          );
+        }
+      }
+    },
+  };
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(8, "0");
+}
+
+/** A persistent id `("storage", storage_type, key, location, numel)` checked against its record. */
+function loadStorage(pid: PyValue, recordOf: (key: string) => ZipEntry | undefined): TorchStorage {
+  const bad = (message: string) => new FormatError("E_TORCH_ARCHIVE", message);
+  if (!(pid instanceof PyTuple) || pid.items.length !== 5 || pid.items[0] !== "storage") {
+    throw bad("persistent id is not a ('storage', type, key, location, numel) tuple");
+  }
+  const [, type, key, location, numel] = pid.items;
+  if (!(type instanceof TorchStorageType)) throw bad("persistent id names no storage class");
+  if (typeof key !== "string" || typeof location !== "string") throw bad("storage key and location must be strings");
+  if (typeof numel !== "number" || !Number.isSafeInteger(numel) || numel < 0) {
+    throw bad(`invalid storage size ${String(numel)}`);
+  }
+  const { dtype } = type;
+  const e = recordOf(key);
+  if (e === undefined) throw bad(`storage '${key}' has no data record`);
+  const bytes = numel * (dtype === undefined ? 1 : DTYPE_INFO[dtype].itemsize);
+  if (bytes !== e.size) throw bad(`storage '${key}' declares ${bytes} bytes but its record holds ${e.size}`);
+  return new TorchStorage(key, dtype, numel, location);
+}

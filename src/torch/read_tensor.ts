@@ -1,0 +1,228 @@
+import { DTYPE_INFO } from "../dtype/mod.ts";
+import { FormatError, UsageError } from "../errors/mod.ts";
+import type { ByteSource } from "../storage/storage.ts";
+import { type Box, contiguousStrides, numel, type Tensor } from "../tensor/mod.ts";
+import type { ZipEntry } from "../zip/mod.ts";
+import { applySignBits, byteswapInPlace } from "./element_ops.ts";
+import type { TensorRef } from "./tensor_ref.ts";
+
+export interface RecordReadContext {
+  source: ByteSource;
+  path: string;
+  /** Offset of the archive inside `source`'s file, for error messages. */
+  baseOffset: number;
+  bigEndian: boolean;
+}
+
+/** Largest single range read; storage backends refuse reads above 2 GiB. */
+const MAX_PIECE = 1 << 30;
+/** Largest dense copy we make of a view that is bigger than its own storage (an expanded view). */
+const MAX_EXPANSION = 256 << 20;
+
+/**
+ * Reads `ref` (or the `box` of it) from its storage record into a dense row-major tensor. A contiguous view
+ * reads only the byte runs the box covers; other views read the span of storage the box touches and gather.
+ */
+export async function readTensorRecord(
+  ctx: RecordReadContext,
+  record: ZipEntry,
+  ref: TensorRef,
+  box?: Box,
+): Promise<Tensor> {
+  const itemsize = DTYPE_INFO[ref.dtype].itemsize;
+  checkViewFits(ctx, record, ref, itemsize);
+  const region = box === undefined
+    ? { offsets: ref.shape.map(() => 0), sizes: [...ref.shape] }
+    : checkBox(ctx, ref, box);
+  const outBytes = numel(region.sizes) * itemsize;
+  // Only overlapping strides (0 for expanded views) make a view larger than its storage; a hostile file
+  // could otherwise ask for terabytes from a few bytes.
+  if (outBytes > record.size && outBytes > MAX_EXPANSION) {
+    throw new FormatError(
+      "E_SHAPE",
+      `view [${ref.shape}] of a ${record.size}-byte storage would expand to ${outBytes} bytes`,
+      {
+        path: ctx.path,
+        offset: ctx.baseOffset + record.dataOffset,
+      },
+    );
+  }
+  const out = new Uint8Array(outBytes);
+  if (out.length > 0) {
+    if (isContiguous(ref.shape, ref.stride)) await readRuns(ctx, record, ref, region, itemsize, out);
+    else await gatherStrided(ctx, record, ref, region, itemsize, out);
+    if (ctx.bigEndian) byteswapInPlace(out, ref.dtype);
+    applySignBits(out, ref.dtype, ref.conj, ref.neg, ctx.path);
+  }
+  return { dtype: ref.dtype, shape: [...region.sizes], data: out };
+}
+
+function checkViewFits(ctx: RecordReadContext, record: ZipEntry, ref: TensorRef, itemsize: number): void {
+  const where = { path: ctx.path, offset: ctx.baseOffset + record.dataOffset };
+  if (ref.storageNumel * itemsize > record.size) {
+    throw new FormatError(
+      "E_OUT_OF_RANGE",
+      `storage '${record.name}' holds ${record.size} bytes, fewer than ${ref.storageNumel} ${ref.dtype}`,
+      where,
+    );
+  }
+  if (numel(ref.shape) === 0) return;
+  let last = ref.storageOffset;
+  for (let d = 0; d < ref.shape.length; d++) last += (ref.shape[d] - 1) * ref.stride[d];
+  if (!Number.isSafeInteger(last) || last >= ref.storageNumel) {
+    throw new FormatError(
+      "E_OUT_OF_RANGE",
+      `tensor view (offset ${ref.storageOffset}, shape [${ref.shape}], stride [${ref.stride}]) reaches element ${last} of a ${ref.storageNumel}-element storage '${record.name}'`,
+      where,
+    );
+  }
+}
+
+function checkBox(ctx: RecordReadContext, ref: TensorRef, box: Box): Box {
+  const ok = box.offsets.length === ref.shape.length && box.sizes.length === ref.shape.length &&
+    ref.shape.every((dim, d) => {
+      const o = box.offsets[d];
+      const s = box.sizes[d];
+      return Number.isSafeInteger(o) && Number.isSafeInteger(s) && o >= 0 && s >= 0 && o + s <= dim;
+    });
+  if (!ok) {
+    throw new UsageError(
+      "E_USAGE",
+      `box {offsets [${box.offsets}], sizes [${box.sizes}]} does not fit shape [${ref.shape}]`,
+      { path: ctx.path },
+    );
+  }
+  return box;
+}
+
+/** torch's notion: strides of size-1 dimensions do not matter. */
+function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {
+  const expected = contiguousStrides(shape);
+  return shape.every((s, d) => s === 1 || stride[d] === expected[d]);
+}
+
+/** Contiguous view: the box is a set of byte runs of the record, read with few range reads. */
+async function readRuns(
+  ctx: RecordReadContext,
+  record: ZipEntry,
+  ref: TensorRef,
+  region: Box,
+  itemsize: number,
+  out: Uint8Array,
+) {
+  const rank = region.sizes.length;
+  const strides = contiguousStrides(ref.shape);
+  // Merge trailing dimensions the box covers whole into one run.
+  let inner = rank - 1;
+  let runElems = rank === 0 ? 1 : region.sizes[inner];
+  while (inner > 0 && region.sizes[inner] === ref.shape[inner]) {
+    inner--;
+    runElems *= region.sizes[inner];
+  }
+  const runBytes = runElems * itemsize;
+  const first = ref.storageOffset + region.offsets.reduce((acc, o, d) => acc + o * strides[d], 0);
+  const counter = new Array<number>(Math.max(inner, 0)).fill(0);
+  const groupRuns: number[] = []; // record byte offsets of the runs in the current read group
+  let groupOut = 0;
+  const flush = async () => {
+    const start = groupRuns[0];
+    const bytes = await readRange(ctx, record, start, groupRuns[groupRuns.length - 1] + runBytes - start);
+    for (const r of groupRuns) {
+      out.set(bytes.subarray(r - start, r - start + runBytes), groupOut);
+      groupOut += runBytes;
+    }
+    groupRuns.length = 0;
+  };
+  for (;;) {
+    let elem = first;
+    for (let d = 0; d < inner; d++) elem += counter[d] * strides[d];
+    const at = elem * itemsize;
+    // Join the previous read when the gap is at most one run: the read stays under twice the box size.
+    if (groupRuns.length > 0 && at - (groupRuns[groupRuns.length - 1] + runBytes) > runBytes) await flush();
+    groupRuns.push(at);
+    let d = inner - 1;
+    while (d >= 0) {
+      if (++counter[d] < region.sizes[d]) break;
+      counter[d] = 0;
+      d--;
+    }
+    if (d < 0) break;
+  }
+  await flush();
+}
+
+/** Any other view: read the storage span the box touches, then copy element by element (or row by row). */
+async function gatherStrided(
+  ctx: RecordReadContext,
+  record: ZipEntry,
+  ref: TensorRef,
+  region: Box,
+  itemsize: number,
+  out: Uint8Array,
+) {
+  const rank = region.sizes.length;
+  let lo = ref.storageOffset;
+  let hi = ref.storageOffset;
+  for (let d = 0; d < rank; d++) {
+    lo += region.offsets[d] * ref.stride[d];
+    hi += (region.offsets[d] + region.sizes[d] - 1) * ref.stride[d];
+  }
+  const span = await readRange(ctx, record, lo * itemsize, (hi - lo + 1) * itemsize);
+  // Copy in the widest word that divides the element size, with both buffers viewed at that width.
+  const word = itemsize % 4 === 0 && span.byteOffset % 4 === 0
+    ? 4
+    : itemsize % 2 === 0 && span.byteOffset % 2 === 0
+    ? 2
+    : 1;
+  const src = wordView(span, word);
+  const dst = wordView(out, word);
+  const perElem = itemsize / word;
+  const innerSize = region.sizes[rank - 1];
+  const innerStride = ref.stride[rank - 1] * perElem;
+  const counter = new Array<number>(rank - 1).fill(0);
+  let o = 0;
+  for (;;) {
+    let s = 0;
+    for (let d = 0; d < rank - 1; d++) s += counter[d] * ref.stride[d];
+    s *= perElem;
+    if (innerStride === perElem) {
+      dst.set(src.subarray(s, s + innerSize * perElem), o);
+      o += innerSize * perElem;
+    } else if (perElem === 1) {
+      for (let i = 0; i < innerSize; i++, s += innerStride) dst[o++] = src[s];
+    } else {
+      for (let i = 0; i < innerSize; i++, s += innerStride) {
+        for (let w = 0; w < perElem; w++) dst[o++] = src[s + w];
+      }
+    }
+    let d = rank - 2;
+    while (d >= 0) {
+      if (++counter[d] < region.sizes[d]) break;
+      counter[d] = 0;
+      d--;
+    }
+    if (d < 0) return;
+  }
+}
+
+function wordView(b: Uint8Array, word: number): Uint8Array | Uint16Array | Uint32Array {
+  if (word === 4) return new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+  if (word === 2) return new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
+  return b;
+}
+
+/** `length` bytes at `offset` of the record, split into reads the storage layer accepts. */
+async function readRange(
+  ctx: RecordReadContext,
+  record: ZipEntry,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
+  const at = record.dataOffset + offset;
+  if (length <= MAX_PIECE) return await ctx.source.read(at, length);
+  const out = new Uint8Array(length);
+  for (let done = 0; done < length; done += MAX_PIECE) {
+    out.set(await ctx.source.read(at + done, Math.min(MAX_PIECE, length - done)), done);
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+/**
+ * Standard zip CRC-32 (ISO-HDLC: reflected polynomial 0xEDB88320, init and xor-out 0xFFFFFFFF).
+ * Slicing-by-16: it runs over every byte of multi-GB checkpoints, so one table lookup per byte is too slow.
+ */
+const SLICES = 16;
+const TABLE = buildTables();
+
+function buildTables(): Uint32Array {
+  const t = new Uint32Array(256 * SLICES);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  for (let s = 1; s < SLICES; s++) {
+    for (let n = 0; n < 256; n++) {
+      const prev = t[(s - 1) * 256 + n];
+      t[s * 256 + n] = (t[prev & 0xff] ^ (prev >>> 8)) >>> 0;
+    }
+  }
+  return t;
+}
+
+/**
+ * CRC-32 of `bytes`. Pass the previous result as `seed` to continue a CRC over data that arrives in pieces:
+ * `crc32(b, crc32(a)) === crc32(a ++ b)`.
+ */
+export function crc32(bytes: Uint8Array, seed = 0): number {
+  const t = TABLE;
+  let crc = ~seed >>> 0;
+  let i = 0;
+  const n = bytes.length;
+  const end16 = n - (n % 16);
+  while (i < end16) {
+    const a = (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24)) ^ crc;
+    const b = bytes[i + 4] | (bytes[i + 5] << 8) | (bytes[i + 6] << 16) | (bytes[i + 7] << 24);
+    const c = bytes[i + 8] | (bytes[i + 9] << 8) | (bytes[i + 10] << 16) | (bytes[i + 11] << 24);
+    const d = bytes[i + 12] | (bytes[i + 13] << 8) | (bytes[i + 14] << 16) | (bytes[i + 15] << 24);
+    crc = t[3840 + (a & 0xff)] ^ t[3584 + ((a >>> 8) & 0xff)] ^ t[3328 + ((a >>> 16) & 0xff)] ^
+      t[3072 + (a >>> 24)] ^
+      t[2816 + (b & 0xff)] ^ t[2560 + ((b >>> 8) & 0xff)] ^ t[2304 + ((b >>> 16) & 0xff)] ^ t[2048 + (b >>> 24)] ^
+      t[1792 + (c & 0xff)] ^ t[1536 + ((c >>> 8) & 0xff)] ^ t[1280 + ((c >>> 16) & 0xff)] ^ t[1024 + (c >>> 24)] ^
+      t[768 + (d & 0xff)] ^ t[512 + ((d >>> 8) & 0xff)] ^ t[256 + ((d >>> 16) & 0xff)] ^ t[d >>> 24];
+    i += 16;
+  }
+  while (i < n) crc = t[(crc ^ bytes[i++]) & 0xff] ^ (crc >>> 8);
+  return ~crc >>> 0;
+}

@@ -1,0 +1,89 @@
+import { UsageError } from "../errors/mod.ts";
+import type { ByteSink } from "../storage/storage.ts";
+import { crc32 } from "./crc32.ts";
+import type { ZipEntry } from "./zip_entry.ts";
+import { ZipLayout } from "./zip_layout.ts";
+
+export interface ZipWriterOptions {
+  /** Data alignment relative to the archive start; torch uses (and records) 64. */
+  alignment?: number;
+}
+
+/**
+ * Streams a torch-style zip archive (see `ZipLayout`) into a `ByteSink`. Offsets are relative to the sink
+ * position at construction, so an archive can sit inside a larger file (a DCP item in a rank file).
+ */
+export class ZipWriter {
+  readonly #sink: ByteSink;
+  readonly #layout: ZipLayout;
+  #busy = false;
+
+  constructor(sink: ByteSink, opts: ZipWriterOptions = {}) {
+    this.#sink = sink;
+    this.#layout = new ZipLayout(opts.alignment);
+  }
+
+  /** Bytes written so far, relative to the archive start. */
+  get position(): number {
+    return this.#layout.position;
+  }
+
+  get entries(): readonly ZipEntry[] {
+    return this.#layout.entries;
+  }
+
+  /** Writes one record whose bytes are given whole or as pieces (never concatenated). */
+  async writeRecord(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<ZipEntry> {
+    const pieces = data instanceof Uint8Array ? [data] : data;
+    let size = 0;
+    for (const p of pieces) size += p.byteLength;
+    return await this.writeRecordStream(name, size, pieces);
+  }
+
+  /**
+   * Writes one record of `size` bytes from chunks produced on demand, so a multi-GB storage never sits in
+   * memory at once. The size must be known up front: it decides the header layout before any data.
+   */
+  async writeRecordStream(
+    name: string,
+    size: number,
+    chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  ): Promise<ZipEntry> {
+    if (this.#busy) throw new UsageError("E_USAGE", "zip writer is busy: await each record before the next");
+    this.#busy = true;
+    try {
+      await this.#sink.write(this.#layout.begin(name, size));
+      let crc = 0;
+      let written = 0;
+      for await (const chunk of chunks) {
+        written += chunk.byteLength;
+        if (written > size) break;
+        crc = crc32(chunk, crc);
+        await this.#sink.write(chunk);
+      }
+      if (written !== size) {
+        throw new UsageError(
+          "E_USAGE",
+          `zip record '${name}' announced ${size} bytes but its chunks held ${written > size ? "more" : written}`,
+        );
+      }
+      const trailer = this.#layout.end(crc);
+      if (trailer.length > 0) await this.#sink.write(trailer);
+      return this.#layout.entries[this.#layout.entries.length - 1];
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Writes the central directory and end records. The sink is left open for the caller to close. */
+  async finish(): Promise<ZipEntry[]> {
+    if (this.#busy) throw new UsageError("E_USAGE", "zip writer is busy: await each record before the next");
+    this.#busy = true;
+    try {
+      await this.#sink.write(this.#layout.finish());
+      return [...this.#layout.entries];
+    } finally {
+      this.#busy = false;
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { decodeMetadata } from "../../src/dcp/decode_metadata.ts";
+import type { DcpMetadata, TensorEntryMeta } from "../../src/dcp/metadata.ts";
+import { python, tempDir } from "./helpers.ts";
+
+describe("decodeMetadata() on a .metadata written by torch 2.15 dcp.save", () => {
+  const tmp = tempDir("decode");
+  let meta: DcpMetadata;
+  beforeAll(async () => {
+    await python(inject("python"), "save_single.py", [tmp.path]);
+    const path = join(tmp.path, "ckpt", ".metadata");
+    meta = decodeMetadata(readFileSync(path), path);
+  });
+  afterAll(() => tmp.remove());
+
+  it("reads tensor entries with dtype, global size, chunks and the 2.15 strides field", () => {
+    const w = meta.stateDictMetadata.get("model.w_t") as TensorEntryMeta;
+    expect(w).toMatchObject({ kind: "tensor", dtype: "float32", size: [4, 3], requiresGrad: false, memoryFormat: "contiguous" });
+    expect(w.chunks).toEqual([{ offsets: [0, 0], sizes: [4, 3] }]);
+    expect(w.strides).toEqual([1, 4]);
+    const scalar = meta.stateDictMetadata.get("model.scalar") as TensorEntryMeta;
+    expect(scalar.size).toEqual([]);
+    expect(scalar.chunks).toEqual([{ offsets: [], sizes: [] }]);
+    expect((meta.stateDictMetadata.get("dtypes.float8_e8m0fnu") as TensorEntryMeta).dtype).toBe("float8_e8m0fnu");
+  });
+
+  it("reads BYTE_IO entries, planner_data paths with int list indices, and drops empty mappings", () => {
+    expect(meta.stateDictMetadata.get("train_state.blob")).toEqual({ kind: "bytes" });
+    expect(meta.plannerData?.get("optimizer.param_groups.0.lr")).toEqual(["optimizer", "param_groups", 0, "lr"]);
+    expect(meta.plannerData?.get("tup")).toEqual(["tup"]);
+    expect([...meta.stateDictMetadata.keys()].some((k) => k.startsWith("lr_scheduler.lr_lambdas"))).toBe(false);
+  });
+
+  it("keys storage_data by (fqn, offsets) with BYTE_IO items that have no offset", () => {
+    const items = [...meta.storageData.values()];
+    const blob = items.find((s) => s.fqn === "train_state.blob")!;
+    expect(blob).toMatchObject({ offsets: null, index: null, info: { relativePath: "__0_0.distcp" } });
+    const w = items.find((s) => s.fqn === "model.w_t")!;
+    expect(w).toMatchObject({ offsets: [0, 0], index: 0 });
+    expect(w.info.length).toBeGreaterThan(0);
+    expect(meta.storageMeta?.checkpointId).toBe(join(tmp.path, "ckpt"));
+    expect(meta.storageMeta?.saveId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(meta.version).toBe("1.0.0");
+  });
+});
+
+describe("decodeMetadata() accepts every variant PyTorch and CPython have produced", () => {
+  const tmp = tempDir("variants");
+  const read = (name: string) => {
+    const path = join(tmp.path, name);
+    return decodeMetadata(readFileSync(path), path);
+  };
+  let newest: DcpMetadata;
+  beforeAll(async () => {
+    await python(inject("python"), "save_single.py", [tmp.path]);
+    await python(inject("python"), "metadata_variants.py", [join(tmp.path, "ckpt", ".metadata"), tmp.path]);
+    newest = decodeMetadata(readFileSync(join(tmp.path, "ckpt", ".metadata")), ".metadata");
+  });
+  afterAll(() => tmp.remove());
+
+  it("reads a protocol-2 pickle and the builtins.getattr enum name form to the same model", () => {
+    expect(read("proto2.metadata")).toEqual(newest);
+    expect(read("name_enum.metadata")).toEqual(newest);
+  });
+
+  it("joins a pathlib._local.PosixPath checkpoint_id", () => {
+    expect(read("pathlib_local.metadata").storageMeta?.checkpointId).toBe(newest.storageMeta?.checkpointId);
+  });
+
+  it("reads 1.13-era module paths, MEM_FORMAT_ENCODING, a 5-tuple TensorProperties and missing fields", () => {
+    const old = read("old_paths.metadata");
+    expect(old.plannerData).toBeNull();
+    expect(old.storageMeta).toBeNull();
+    expect(old.version).toBeNull();
+    const w = old.stateDictMetadata.get("model.w_t") as TensorEntryMeta;
+    expect(w.strides).toBeNull();
+    expect(w.chunks).toEqual((newest.stateDictMetadata.get("model.w_t") as TensorEntryMeta).chunks);
+    expect(old.storageData).toEqual(newest.storageData);
+  });
+
+  it("keeps transform_descriptors for the reader to refuse", () => {
+    const t = read("transforms.metadata");
+    expect([...t.storageData.values()].some((s) => s.info.transformDescriptors?.[0] === "stream.zstd/1")).toBe(true);
+  });
+});
+
+describe("decodeMetadata() rejects hostile or malformed input", () => {
+  it("rejects an os.system global with E_PICKLE_GLOBAL", () => {
+    // PROTO 2, GLOBAL 'os system', SHORT_BINSTRING... REDUCE: the classic pickle exploit shape
+    const bytes = Uint8Array.from([
+      0x80, 0x02, 0x63, ...new TextEncoder().encode("os\nsystem\n"),
+      0x58, 0x02, 0, 0, 0, 0x69, 0x64, 0x85, 0x52, 0x2e,
+    ]);
+    expect(() => decodeMetadata(bytes, "ckpt/.metadata")).toThrowError(
+      expect.objectContaining({ code: "E_PICKLE_GLOBAL", path: "ckpt/.metadata", offset: 2 }),
+    );
+  });
+
+  it("rejects a pickle that is not a Metadata object with E_METADATA", () => {
+    // PROTO 2, EMPTY_DICT, STOP
+    expect(() => decodeMetadata(Uint8Array.of(0x80, 0x02, 0x7d, 0x2e), "m")).toThrowError(
+      expect.objectContaining({ code: "E_METADATA", path: "m" }),
+    );
+  });
+
+  it("rejects a truncated pickle with a typed error naming the file", () => {
+    const bytes = readFileSync(join("test", "dcp", "data", "tiny", ".metadata")).subarray(0, 40);
+    expect(() => decodeMetadata(bytes, "t")).toThrowError(expect.objectContaining({ path: "t" }));
+  });
+});

@@ -1,0 +1,62 @@
+/// <reference lib="deno.ns" />
+// FileStorage is written against node:fs/promises; this proves Deno's implementation of it carries the
+// same semantics (positional reads, temp-file publish, E_* codes) under Deno's own test runner.
+import { FileStorage } from "../../src/storage/mod.ts";
+import { WebdcpError } from "../../src/errors/mod.ts";
+
+function assertEquals(actual: unknown, expected: unknown): void {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`expected ${e}, got ${a}`);
+}
+
+async function assertCode(p: Promise<unknown>, code: string): Promise<void> {
+  const err = await p.then(() => undefined, (e) => e);
+  if (!(err instanceof WebdcpError) || err.code !== code) throw new Error(`expected ${code}, got ${String(err)}`);
+}
+
+async function withRoot(fn: (s: FileStorage, root: string) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "webdcp-deno-" });
+  try {
+    await fn(new FileStorage(root), root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+Deno.test("FileStorage publishes a streamed file on close() and reads ranges back in Deno", () =>
+  withRoot(async (s, root) => {
+    const sink = await s.create("ckpt/__0_0.distcp");
+    await sink.write(Uint8Array.of(1, 2, 3));
+    await sink.write(Uint8Array.of(4, 5));
+    assertEquals(await s.stat("ckpt/__0_0.distcp"), undefined);
+    assertEquals([...Deno.readDirSync(`${root}/ckpt`)].length, 1);
+    await sink.close();
+    assertEquals(await s.stat("ckpt/__0_0.distcp"), { size: 5 });
+    const src = await s.open("ckpt/__0_0.distcp");
+    assertEquals([...await src.read(3, 2)], [4, 5]);
+    await assertCode(src.read(4, 2), "E_OUT_OF_RANGE");
+    await src.close();
+    assertEquals(await s.list("ckpt"), [{ name: "__0_0.distcp", kind: "file" }]);
+  }));
+
+Deno.test("FileStorage abort() removes the temp file and keeps the old target in Deno", () =>
+  withRoot(async (s, root) => {
+    await s.writeAll("f", Uint8Array.of(9));
+    const sink = await s.create("f");
+    await sink.write(Uint8Array.of(1));
+    await sink.abort();
+    assertEquals([...Deno.readDirSync(root)].map((e) => e.name), ["f"]);
+    assertEquals([...await s.readAll("f")], [9]);
+  }));
+
+Deno.test("FileStorage maps missing files, hostile paths and non-empty folders to typed errors in Deno", () =>
+  withRoot(async (s) => {
+    await assertCode(s.open("missing"), "E_NOT_FOUND");
+    await assertCode(s.open("../outside"), "E_PATH_ESCAPE");
+    await s.writeAll("d/x", Uint8Array.of(1));
+    await assertCode(s.remove("d"), "E_USAGE");
+    await s.rename("d", "e");
+    await s.remove("e", { recursive: true });
+    assertEquals(await s.list(""), []);
+  }));

@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { memorySource } from "../../src/storage/mod.ts";
+import type { ByteSource } from "../../src/storage/mod.ts";
+import { encodeTorch, isLazyTensor, openTorchArchive } from "../../src/torch/mod.ts";
+import { buildArchive, rebuildV2 } from "./build_archive.ts";
+import { refAt } from "./refs.ts";
+
+function f32(values: number[]): Uint8Array {
+  return new Uint8Array(Float32Array.from(values).buffer);
+}
+
+function counting(source: ByteSource): ByteSource & { bytesRead: number; reads: number } {
+  const c = {
+    path: source.path,
+    size: source.size,
+    bytesRead: 0,
+    reads: 0,
+    read(offset: number, length: number) {
+      c.bytesRead += length;
+      c.reads++;
+      return source.read(offset, length);
+    },
+    close: () => source.close(),
+  };
+  return c;
+}
+
+describe("openTorchArchive()", () => {
+  it("byte-swaps storages of a big-endian archive per scalar (complex as two halves)", async () => {
+    const be = (bytes: Uint8Array, width: number) => {
+      const out = bytes.slice();
+      for (let i = 0; i < out.length; i += width) out.subarray(i, i + width).reverse();
+      return out;
+    };
+    const floats = f32([1.5, -2, 3.25]);
+    const complex = f32([1, 2, -3, 4]); // two complex64 values
+    const shorts = new Uint8Array(Int16Array.of(258, -2).buffer);
+    const bytes = await buildArchive({
+      pickle: new Map([
+        ["f", rebuildV2("FloatStorage", "0", 3, 0, [3], [1])],
+        ["c", rebuildV2("ComplexFloatStorage", "1", 2, 0, [2], [1])],
+        ["s", rebuildV2("ShortStorage", "2", 2, 0, [2], [1])],
+      ]),
+      storages: [be(floats, 4), be(complex, 4), be(shorts, 2)],
+      byteorder: "big",
+    });
+    const archive = await openTorchArchive(memorySource(bytes, "be.pt"));
+    expect((await archive.readTensor(refAt(archive.value, "f"))).data).toEqual(floats);
+    expect((await archive.readTensor(refAt(archive.value, "c"))).data).toEqual(complex);
+    expect((await archive.readTensor(refAt(archive.value, "s"))).data).toEqual(shorts);
+  });
+
+  it("reads only the byte runs of a box of a contiguous tensor", async () => {
+    const rows = 300;
+    const cols = 200;
+    const values = Array.from({ length: rows * cols }, (_, i) => i);
+    const file = encodeTorch(new Map([["w", { dtype: "float32", shape: [rows, cols], data: f32(values) }]]));
+    const source = counting(memorySource(file, "w.pt"));
+    const archive = await openTorchArchive(source);
+    const ref = refAt(archive.value, "w");
+
+    let before = source.bytesRead;
+    const rowsBox = await archive.readTensor(ref, { offsets: [10, 0], sizes: [5, cols] });
+    expect(source.bytesRead - before).toBe(5 * cols * 4);
+    expect(new Float32Array(rowsBox.data.slice().buffer)[0]).toBe(10 * cols);
+
+    before = source.bytesRead;
+    const column = await archive.readTensor(ref, { offsets: [0, 7], sizes: [rows, 1] });
+    expect(source.bytesRead - before).toBe(rows * 4);
+    expect([...new Float32Array(column.data.slice().buffer)].slice(0, 3)).toEqual([7, cols + 7, 2 * cols + 7]);
+
+    before = source.bytesRead;
+    const block = await archive.readTensor(ref, { offsets: [100, 50], sizes: [20, 100] });
+    // runs of 400 bytes separated by 400-byte gaps are read together: under twice the box
+    expect(source.bytesRead - before).toBeLessThan(2 * 20 * 100 * 4);
+    expect(new Float32Array(block.data.slice().buffer)[100 * 19 + 99]).toBe(119 * cols + 149);
+  });
+
+  it("reads an empty box and an empty tensor without touching the storage", async () => {
+    const file = encodeTorch({ dtype: "int32", shape: [4, 0], data: new Uint8Array(0) });
+    const archive = await openTorchArchive(memorySource(file, "e.pt"));
+    const t = await archive.readTensor(refAt(archive.value));
+    expect([t.shape, t.data.length]).toEqual([[4, 0], 0]);
+  });
+
+  it("reports errors at absolute offsets for an archive inside a larger file", async () => {
+    const file = encodeTorch(new Map([["x", { dtype: "uint8", shape: [3], data: Uint8Array.of(1, 2, 3) }]]));
+    file[0] = 0; // the first local header's signature
+    await expect(openTorchArchive(memorySource(file, "rank0.distcp"), { baseOffset: 4096 })).rejects.toMatchObject({
+      code: "E_BAD_MAGIC",
+      path: "rank0.distcp",
+      offset: 4096,
+    });
+  });
+});
+
+describe("isLazyTensor()", () => {
+  it("tells lazy leaves from dense tensors", () => {
+    expect(isLazyTensor({ dtype: "float32", shape: [1], read: () => Promise.resolve(new Uint8Array(4)) })).toBe(true);
+    expect(isLazyTensor({ dtype: "float32", shape: [1], data: new Uint8Array(4) })).toBe(false);
+  });
+});
