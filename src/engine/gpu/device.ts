@@ -21,9 +21,37 @@ export interface AcquireOptions {
 
 type NodeWebgpu = { create(options: string[]): GPU; globals: Record<string, unknown> };
 
+type DenoHost = {
+  build: { os: string };
+  env: { get(key: string): string | undefined; set(key: string, value: string): void };
+  uid(): number | null;
+  mkdirSync(path: string, options: { recursive: boolean; mode: number }): void;
+};
+
+/**
+ * Mesa's Vulkan and EGL drivers (behind Deno's wgpu) complain "XDG_RUNTIME_DIR is invalid" on every adapter
+ * request when the variable is unset, as on headless servers and CI. Give them a private folder, as a login
+ * session would, before the first request.
+ */
+function ensureRuntimeDir(): void {
+  const deno = (globalThis as { Deno?: DenoHost }).Deno;
+  if (!deno || deno.build.os !== "linux") return;
+  try {
+    if (deno.env.get("XDG_RUNTIME_DIR")) return;
+    const dir = `/tmp/webdcp-xdg-${deno.uid() ?? "user"}`;
+    deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // Without env/write permission the drivers only print their warning; the adapter still works.
+  }
+}
+
 async function findGpu(options: AcquireOptions): Promise<GPU | undefined> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (nav?.gpu) return nav.gpu;
+  if (nav?.gpu) {
+    ensureRuntimeDir();
+    return nav.gpu;
+  }
   const proc = (globalThis as { process?: { versions?: { node?: string }; platform?: string } }).process;
   if (!proc?.versions?.node) return undefined;
   // Only Node gets here, so Deno and browsers never load the native Dawn module. The specifier is built
