@@ -10,7 +10,7 @@ import { itemsize } from "../src/dtype/mod.ts";
 import { FileStorage } from "../src/storage/mod.ts";
 import { DATA_DIR, DENO, python, warmPageCache } from "./lib/env.ts";
 import { bestOf, measure, type Measured, seconds } from "./lib/measure.ts";
-import { type BenchRow, gib, mib, recordRows, secondsAndRate } from "./lib/results.ts";
+import { type BenchRow, gib, memory, mib, recordRows, secondsAndRate } from "./lib/results.ts";
 
 const dir = Deno.args[0] ?? `${DATA_DIR}/llama-1024m`;
 const runs = Number(Deno.args[1] ?? 3);
@@ -48,7 +48,7 @@ const rows: BenchRow[] = [
     webdcp: secondsAndRate(seconds(ours!), bytes),
     baseline: `dcp.load ${secondsAndRate(seconds(torch!), bytes)}`,
     ratio: `${speedup.toFixed(2)}x`,
-    peakMemory: `${gib(ours!.peakRssBytes)} vs ${gib(torch!.peakRssBytes)}`,
+    peakMemory: `${memory(ours!.peakRssBytes)} vs ${memory(torch!.peakRssBytes)}`,
     target: "webdcp at least as fast as torch",
     met: speedup >= 1,
     raw: { dir, runs, ours, torch },

@@ -27,6 +27,11 @@ export function gib(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 }
 
+/** GiB for big figures, MiB below 1 GiB (a `cp` peak of 2 MiB must not read "0.00 GiB"). */
+export function memory(bytes: number): string {
+  return bytes >= 2 ** 30 ? gib(bytes) : mib(bytes);
+}
+
 export function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

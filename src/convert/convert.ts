@@ -5,6 +5,7 @@ import type { StatePath } from "../dcp/mod.ts";
 import type { Engine } from "../engine/mod.ts";
 import { createEngine } from "../engine/mod.ts";
 import { UsageError } from "../errors/mod.ts";
+import { joinPath } from "../storage/mod.ts";
 import { DEFAULT_BAND_BYTES, sortByStorage } from "./bands.ts";
 import { copyHfAssets } from "./hf_assets.ts";
 import type { Layout } from "./layout.ts";
@@ -67,10 +68,7 @@ export interface ConvertReport {
  * tensor data in row bands (memory stays near the largest band plus a fixed budget per file in flight).
  */
 export async function convert(src: Location, dst: Location, opts: ConvertOptions): Promise<ConvertReport> {
-  if (opts.dtype !== undefined && !DTYPE_INFO[opts.dtype]?.floating) {
-    throw new UsageError("E_USAGE", `--dtype must be a floating dtype, got '${opts.dtype}'`);
-  }
-  if (opts.part && opts.to === "torch") throw new UsageError("E_USAGE", "--part cannot split a single torch.save file");
+  checkOptions(opts);
   const source = await openTensorSource(src.storage, src.path);
   try {
     return await convertSource(source, dst, opts);
@@ -79,8 +77,25 @@ export async function convert(src: Location, dst: Location, opts: ConvertOptions
   }
 }
 
+/** `convert` on an already opened source (`reshard` and callers that wrap a source use this). */
 export async function convertSource(source: TensorSource, dst: Location, opts: ConvertOptions): Promise<ConvertReport> {
+  checkOptions(opts);
   const engine = opts.engine ?? await createEngine({ kind: "auto" });
+  try {
+    return await convertWith(source, dst, opts, engine);
+  } finally {
+    if (!opts.engine) engine.dispose();
+  }
+}
+
+function checkOptions(opts: ConvertOptions): void {
+  if (opts.dtype !== undefined && !DTYPE_INFO[opts.dtype]?.floating) {
+    throw new UsageError("E_USAGE", `--dtype must be a floating dtype, got '${opts.dtype}'`);
+  }
+  if (opts.part && opts.to === "torch") throw new UsageError("E_USAGE", "--part cannot split a single torch.save file");
+}
+
+async function convertWith(source: TensorSource, dst: Location, opts: ConvertOptions, engine: Engine): Promise<ConvertReport> {
   const warnings: string[] = [];
   const warn = (m: string) => {
     warnings.push(m);
@@ -112,7 +127,7 @@ export async function convertSource(source: TensorSource, dst: Location, opts: C
     if (assets) files.push(...assets.files);
     else if (opts.adapter && !dst.path.endsWith(".safetensors") && (!opts.part || opts.part.index === 0)) {
       for (const f of opts.adapter.extraFiles({ dtype: opts.dtype })) {
-        const p = dst.path === "" ? f.path : `${dst.path}/${f.path}`;
+        const p = joinPath(dst.path, f.path);
         await dst.storage.writeAll(p, f.bytes);
         files.push(p);
       }
@@ -124,7 +139,7 @@ export async function convertSource(source: TensorSource, dst: Location, opts: C
       ...common,
       layout: opts.layout ?? dimSplitLayout(1),
       part: opts.part,
-      plannerData: opts.adapter ? null : outputPaths(source, selection),
+      plannerData: opts.adapter ? flatPaths(ordered.map((t) => t.name)) : outputPaths(source, selection),
     });
   }
   return {
@@ -139,15 +154,22 @@ export async function convertSource(source: TensorSource, dst: Location, opts: C
   };
 }
 
-/** Object paths of the output entries: the source's nesting, minus an unwrapped `model.` level. */
+/** Top-level keys, as PyTorch's planner records a flat state dict. */
+function flatPaths(names: readonly string[]): Map<string, StatePath> {
+  return new Map(names.map((n) => [n, [n]]));
+}
+
+/**
+ * Object paths of the output entries (DCP `planner_data`, `.pt` nesting): the source's nesting minus an
+ * unwrapped `model.` level, or top-level keys for flat sources (safetensors).
+ */
 function outputPaths(
   source: TensorSource,
   selection: { tensors: { name: string; entry: { name: string } }[]; values: { name: string; entry: { name: string } }[] },
-): Map<string, StatePath> | null {
-  if (!source.paths) return null;
+): Map<string, StatePath> {
   const out = new Map<string, StatePath>();
   for (const s of [...selection.tensors, ...selection.values]) {
-    const p = source.paths.get(s.entry.name) ?? [s.entry.name];
+    const p = source.paths?.get(s.entry.name) ?? [s.entry.name];
     const renamed = s.name !== s.entry.name;
     out.set(s.name, renamed ? (p[0] === "model" && p.length > 1 ? p.slice(1) : [s.name]) : p);
   }

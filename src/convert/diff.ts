@@ -56,7 +56,10 @@ export interface DiffOptions {
 /** `webdcp diff a b`: compares two checkpoints of any formats, tensor by tensor, streaming in row bands. */
 export async function diff(a: Location, b: Location, opts: DiffOptions = {}): Promise<DiffReport> {
   const engine = opts.engine ?? await createEngine({ kind: "cpu" });
-  const sa = await openTensorSource(a.storage, a.path);
+  const sa = await openTensorSource(a.storage, a.path).catch((e) => {
+    if (!opts.engine) engine.dispose();
+    throw e;
+  });
   try {
     const sb = await openTensorSource(b.storage, b.path);
     try {
@@ -66,6 +69,7 @@ export async function diff(a: Location, b: Location, opts: DiffOptions = {}): Pr
     }
   } finally {
     await sa.close();
+    if (!opts.engine) engine.dispose();
   }
 }
 

@@ -2,12 +2,13 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { fileURLToPath } from "node:url";
 import * as nodePath from "node:path";
 import { inject } from "vitest";
 import type { Location } from "../../src/convert/mod.ts";
 import { FileStorage } from "../../src/storage/mod.ts";
 
-const PY_DIR = nodePath.join(import.meta.dirname, "py");
+const PY_DIR = fileURLToPath(new URL("py/", import.meta.url));
 
 export function tempDir(tag: string): string {
   return fs.mkdtempSync(nodePath.join(os.tmpdir(), `webdcp-${tag}-`));

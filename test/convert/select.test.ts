@@ -2,6 +2,11 @@ import { describe, expect, test } from "vitest";
 import { globToRegExp, keyFilter } from "../../src/convert/glob.ts";
 import { parseByteSize } from "../../src/convert/size.ts";
 import { rowBands } from "../../src/convert/bands.ts";
+import { selectEntries } from "../../src/convert/select.ts";
+import type { Entry } from "../../src/convert/mod.ts";
+
+const t = (name: string): Entry => ({ kind: "tensor", name, dtype: "float32", shape: [1], chunks: [], bytes: 4 });
+const v = (name: string): Entry => ({ kind: "value", name, bytes: 0 });
 
 describe("key selection and sizes", () => {
   test("globToRegExp() keeps * inside one dotted segment and ** across segments", () => {
@@ -32,5 +37,27 @@ describe("key selection and sizes", () => {
     const grouped = rowBands({ offsets: [0, 0], sizes: [8, 1] }, 4, 12, 4);
     expect(grouped.map((b) => [b.offsets[0], b.sizes[0]])).toEqual([[0, 4], [4, 4]]);
     expect(rowBands({ offsets: [], sizes: [] }, 4, 1)).toEqual([{ offsets: [], sizes: [] }]);
+  });
+});
+
+describe("selectEntries()", () => {
+  test("--model-only drops the training groups and unwraps model. from a TorchTitan checkpoint", () => {
+    const s = selectEntries(
+      [t("model.w"), t("optimizer.state.model.w.exp_avg"), v("lr_scheduler.last_epoch"), v("train_state.step")],
+      "dcp",
+      { modelOnly: true },
+    );
+    expect(s.tensors.map((x) => [x.name, x.entry.name])).toEqual([["w", "model.w"]]);
+    expect(s.dropped).toEqual(["optimizer.state.model.w.exp_avg", "lr_scheduler.last_epoch", "train_state.step"]);
+  });
+
+  test("--model-only keeps HuggingFace names, which start with model. by design", () => {
+    const s = selectEntries([t("model.embed_tokens.weight"), t("model.norm.weight")], "hf", { modelOnly: true });
+    expect(s.tensors.map((x) => x.name)).toEqual(["model.embed_tokens.weight", "model.norm.weight"]);
+  });
+
+  test("no unwrap when some kept entry lacks the prefix; a group prefix is a whole segment", () => {
+    const s = selectEntries([t("model.w"), t("norm.weight"), t("optimizers_extra")], "torch", { modelOnly: true });
+    expect(s.tensors.map((x) => x.name)).toEqual(["model.w", "norm.weight", "optimizers_extra"]);
   });
 });

@@ -58,25 +58,29 @@ export function checkTypedError(e: unknown): WebdcpError {
 }
 
 /** Runs `read` under the time and memory guards; returns its value or the typed error it threw. */
-export async function guarded<T>(inputBytes: number, read: () => Promise<T> | T): Promise<Outcome<T>> {
+export async function guarded<T>(
+  inputBytes: number,
+  read: () => Promise<T> | T,
+  budgetMs = CASE_BUDGET_MS,
+): Promise<Outcome<T>> {
   const before = process.memoryUsage().arrayBuffers;
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HangSignal()), CASE_BUDGET_MS);
+    timer = setTimeout(() => reject(new HangSignal()), budgetMs);
   });
   let outcome: Outcome<T>;
   try {
     outcome = { ok: true, value: await Promise.race([Promise.resolve().then(read), hang]) };
   } catch (e) {
-    if (e instanceof HangSignal) throw new Error(`reader did not settle within ${CASE_BUDGET_MS} ms (hang)`);
+    if (e instanceof HangSignal) throw new Error(`reader did not settle within ${budgetMs} ms (hang)`);
     outcome = { ok: false, error: checkTypedError(e) };
   } finally {
     clearTimeout(timer);
   }
   // A synchronous loop cannot be pre-empted by the timer; it is caught here once it returns.
   const elapsed = performance.now() - started;
-  if (elapsed > CASE_BUDGET_MS) throw new Error(`reader took ${elapsed.toFixed(0)} ms (hang)`);
+  if (elapsed > budgetMs) throw new Error(`reader took ${elapsed.toFixed(0)} ms (hang)`);
   tally.set(outcome.ok ? "ok" : outcome.error.code, (tally.get(outcome.ok ? "ok" : outcome.error.code) ?? 0) + 1);
   const grown = process.memoryUsage().arrayBuffers - before;
   if (grown > AMPLIFICATION * inputBytes + MEMORY_SLACK) {

@@ -9,34 +9,45 @@ import { seed } from "./seeds.ts";
 
 afterEach((ctx) => reportOutcomes(ctx.task.name));
 
+/** What `AnyGlobal` builds: the call it stands for, and any BUILD state (a type alias, so it is a PyValue). */
+type Built = { qualified: string; args: PyValue[]; state?: PyValue; [SETSTATE](state: PyValue): void };
+const built = new WeakSet<object>();
+
 /** Stands for any global, so the fuzz reaches every opcode past GLOBAL instead of stopping at the allow-list. */
 class AnyGlobal {
   constructor(readonly qualified: string) {}
   call(args: PyValue[]): PyValue {
-    return new Built(this.qualified, args);
+    return build(this.qualified, args);
   }
   construct(args: PyValue[]): PyValue {
-    return new Built(this.qualified, args);
+    return build(this.qualified, args);
   }
 }
 
-class Built {
-  state: PyValue | undefined;
-  constructor(readonly qualified: string, readonly args: PyValue[]) {}
-  [SETSTATE](state: PyValue): void {
-    this.state = state;
-  }
+/** Shared by every `Built`, so two decodes of the same bytes compare equal. */
+function setState(this: Built, state: PyValue): void {
+  this.state = state;
 }
 
-class Persistent {
-  constructor(readonly pid: PyValue) {}
+function build(qualified: string, args: PyValue[]): Built {
+  const b: Built = { qualified, args, [SETSTATE]: setState };
+  built.add(b);
+  return b;
 }
+
+type Persistent = { pid: PyValue };
 
 const anyGlobal: GlobalResolver = (module, name) => new AnyGlobal(`${module}.${name}`);
-const isOurs = (o: object) => o instanceof AnyGlobal || o instanceof Built || o instanceof Persistent;
+const persistents = new WeakSet<object>();
+const isOurs = (o: object) => o instanceof AnyGlobal || built.has(o) || persistents.has(o);
 
 function decodeAnything(bytes: Uint8Array, path: string): PyValue {
-  return decodePickle(bytes, { globals: anyGlobal, persistentLoad: (pid) => new Persistent(pid), path });
+  const persistentLoad = (pid: PyValue): PyValue => {
+    const p: Persistent = { pid };
+    persistents.add(p);
+    return p;
+  };
+  return decodePickle(bytes, { globals: anyGlobal, persistentLoad, path });
 }
 
 const tensorPkl = seed("tensor.pkl");

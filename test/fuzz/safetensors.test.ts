@@ -8,6 +8,7 @@ import { numel } from "../../src/tensor/mod.ts";
 import { checkTensor, fuzzParameters, guarded, reportOutcomes } from "./guard.ts";
 import { applyMutation, applyMutations, mutationsOf, tensorByteFlip } from "./mutate.ts";
 import { expected, hex, seed } from "./seeds.ts";
+import { cutBox, upperHalf } from "./walk.ts";
 
 afterEach((ctx) => reportOutcomes(ctx.task.name));
 
@@ -33,6 +34,10 @@ async function readAll(file: Uint8Array, path: string): Promise<{ header: Safete
     checkTensor(t, file.byteLength, name);
     // safetensors is raw little-endian row-major: the tensor is exactly its byte range.
     expect(hex(t.data), name).toBe(hex(file.subarray(info.begin, info.end)));
+    const box = upperHalf(info.shape);
+    const part = await readSafetensorsTensor(source, header, name, box);
+    checkTensor(part, file.byteLength, `${name} box`);
+    expect(hex(part.data), `${name}: box read = box cut from the whole read`).toBe(hex(cutBox(t, box)));
     hexes.set(name, hex(t.data));
   }
   return { header, hexes };

@@ -6,7 +6,7 @@ import { isTensorRef, loadTorch, openTorchArchive, type TensorRef } from "../../
 import { checkTensor, fuzzParameters, guarded, reportOutcomes } from "./guard.ts";
 import { applyMutation, applyMutations, mutationsOf, paddingOverwrite, tensorByteFlip } from "./mutate.ts";
 import { expected, hex, seed } from "./seeds.ts";
-import { collect, diffBytes } from "./walk.ts";
+import { collect, cutBox, diffBytes, upperHalf } from "./walk.ts";
 
 afterEach((ctx) => reportOutcomes(ctx.task.name));
 
@@ -30,6 +30,10 @@ async function openAndRead(file: Uint8Array): Promise<Opened> {
     checkTensor(t, file.byteLength, names.get(ref) ?? `#${i}`);
     expect(t.dtype).toBe(ref.dtype);
     expect(t.shape).toEqual(ref.shape);
+    const box = upperHalf(ref.shape);
+    const part = await archive.readTensor(ref, box);
+    checkTensor(part, file.byteLength, `${names.get(ref) ?? `#${i}`} box`);
+    expect(hex(part.data), "box read = box cut from the whole read").toBe(hex(cutBox(t, box)));
     tensors.set(names.get(ref) ?? `#${i}`, t);
   }
   return { value: archive.value, tensors, verified: archive.verify() };

@@ -4,7 +4,7 @@ usage:
   check_load.py batch '<json list of argument lists>'   (one line of JSON results, in order)
   check_load.py safetensors <file-or-folder> <expected.pt> [--model-only]
   check_load.py torch <file.pt> <expected.pt> [--model-only]
-  check_load.py dcp <dir> <expected.pt> [--model-only]
+  check_load.py dcp <dir> <expected.pt> [--model-only] [--tensors-only]
   check_load.py dtensor <dir> <expected.pt> <world> <shard_dim>
 Prints one JSON line {"ok": bool, "errors": [...], "keys": [...]}; exits 0 either way unless it crashes.
 """
@@ -104,6 +104,8 @@ def check(mode, path, exp_path, *flags):
     if mode == "dtensor":
         return check_dtensor(path, exp_path, int(flags[0]), int(flags[1]))
     exp = expected_state(exp_path, "--model-only" in flags)
+    if "--tensors-only" in flags:
+        exp = only_tensors(exp)
     if mode == "safetensors":
         got, exp = load_safetensors(path), only_tensors(exp)
     elif mode == "torch":

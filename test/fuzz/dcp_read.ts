@@ -1,0 +1,53 @@
+import { expect } from "vitest";
+import { type DcpCheckpoint, openDcp } from "../../src/dcp/mod.ts";
+import type { PyValue } from "../../src/pickle/mod.ts";
+import { MemoryStorage } from "../../src/storage/mod.ts";
+import { isTensor, type Tensor } from "../../src/tensor/mod.ts";
+import { checkPyValue, checkTensor } from "./guard.ts";
+import { hex, type Seed, seed } from "./seeds.ts";
+import { collect, cutBox, upperHalf } from "./walk.ts";
+
+/** The real 2-rank `dcp.save` folder: `.metadata` first, then the data files. */
+export const dcpFiles: Seed[] = [seed("dcp/.metadata"), seed("dcp/__0_0.distcp"), seed("dcp/__1_0.distcp")];
+export const totalBytes = (set: Seed[]) => set.reduce((n, f) => n + f.bytes.byteLength, 0);
+
+export interface ReadBack {
+  tensors: Map<string, Tensor>;
+  values: Map<string, PyValue>;
+}
+
+/** openDcp over the files, then every tensor (whole and chunk by chunk) and every BYTE_IO value. */
+export async function readCheckpoint(set: Seed[]): Promise<ReadBack> {
+  const storage = new MemoryStorage();
+  for (const f of set) await storage.writeAll(f.name.replace(/^dcp\//, "ckpt/"), f.bytes);
+  const total = totalBytes(set);
+  const ckpt: DcpCheckpoint = await openDcp(storage, "ckpt");
+  const out: ReadBack = { tensors: new Map(), values: new Map() };
+  try {
+    for (const e of ckpt.entries()) {
+      if (e.kind === "tensor") {
+        const t = await ckpt.readTensor(e.fqn);
+        checkTensor(t, total, e.fqn);
+        expect({ dtype: t.dtype, shape: t.shape }, e.fqn).toEqual({ dtype: e.dtype, shape: e.shape });
+        const box = upperHalf(t.shape);
+        const part = await ckpt.readTensor(e.fqn, box);
+        checkTensor(part, total, `${e.fqn} box`);
+        expect(hex(part.data), `${e.fqn}: box read = box cut from the whole read`).toBe(hex(cutBox(t, box)));
+        for (let i = 0; i < e.chunks!.length; i++) {
+          const c = await ckpt.readChunk(e.fqn, i);
+          checkTensor(c, total, `${e.fqn} chunk ${i}`);
+          expect(c.shape, `${e.fqn} chunk ${i}`).toEqual(e.chunks![i].sizes);
+        }
+        out.tensors.set(e.fqn, t);
+      } else {
+        const v = await ckpt.readValue(e.fqn);
+        checkPyValue(v, isTensor);
+        for (const t of collect(v, isTensor)) checkTensor(t, total, e.fqn);
+        out.values.set(e.fqn, v);
+      }
+    }
+  } finally {
+    await ckpt.close();
+  }
+  return out;
+}
