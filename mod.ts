@@ -14,3 +14,4 @@ export * from "./src/dcp/mod.ts";
 export * from "./src/engine/mod.ts";
 export * from "./src/adapters/mod.ts";
 export * from "./src/convert/mod.ts";
+export * from "./src/loader/mod.ts";

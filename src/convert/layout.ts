@@ -141,7 +141,9 @@ export function parseLayoutJson(text: string, path = "layout.json"): Layout {
 
 /** Writes a layout out as `layout.json` data for the given tensors (so a mesh layout can be saved and edited). */
 export function layoutToJson(layout: Layout, tensors: ReadonlyArray<{ name: string; shape: number[] }>): string {
-  const out: Record<string, RankBox[]> = {};
-  for (const t of tensors) out[t.name] = layout.boxesFor(t.name, t.shape);
-  return JSON.stringify({ ranks: layout.ranks, tensors: out }, null, 1);
+  const lines = tensors.map((t) => {
+    const boxes = layout.boxesFor(t.name, t.shape).map((b) => `   ${JSON.stringify(b)}`);
+    return `  ${JSON.stringify(t.name)}: [\n${boxes.join(",\n")}\n  ]`;
+  });
+  return `{\n "ranks": ${layout.ranks},\n "tensors": {\n${lines.join(",\n")}\n }\n}`;
 }

@@ -76,9 +76,9 @@ export async function writeDcpOutput(
 ): Promise<string[]> {
   const plan = await buildDcpPlan(source, targets, values, opts);
   if (!opts.part) {
-    const meta = await writeDcp(dst.storage, dst.path, plan);
-    const files = new Set([...meta.storageData.values()].map((s) => s.info.relativePath));
-    return [...[...files].sort(), ".metadata"];
+    await writeDcp(dst.storage, dst.path, plan);
+    // Every rank has a file, empty when dedup left it nothing (as PyTorch's writer does).
+    return [...plan.ranks.map((_, r) => joinPath(dst.path, `__${r}_0.distcp`)), joinPath(dst.path, ".metadata")];
   }
   return await writeDcpPart(plan, dst, opts.part, opts.tracker);
 }
@@ -123,7 +123,7 @@ async function writeDcpPart(plan: DcpWritePlan, dst: Location, part: Part, track
       throw e;
     }
     tracker.fileDone(relativePath);
-    written.push(relativePath);
+    written.push(joinPath(dst.path, relativePath));
   }
   const partial: DcpMetadata = {
     stateDictMetadata: global.stateDictMetadata,
@@ -132,7 +132,7 @@ async function writeDcpPart(plan: DcpWritePlan, dst: Location, part: Part, track
     storageMeta: null,
     version: DCP_VERSION,
   };
-  const manifest = partManifestName(part, "metadata");
-  await dst.storage.writeAll(joinPath(dst.path, manifest), encodeMetadata(partial));
+  const manifest = joinPath(dst.path, partManifestName(part, "metadata"));
+  await dst.storage.writeAll(manifest, encodeMetadata(partial));
   return [...written, manifest];
 }

@@ -147,16 +147,21 @@ export class GpuEngine implements Engine {
 }
 
 /**
- * Creates an engine. "gpu" needs an adapter (else GpuError E_GPU_UNAVAILABLE) and reports every GPU
- * failure; "auto" uses the GPU when an adapter exists, falls back to the CPU when there is none, and
- * lets the CPU redo a call the GPU could not finish (device lost, out of memory); "cpu" is the twin.
+ * Creates an engine. "gpu" needs an adapter (else GpuError E_GPU_UNAVAILABLE), takes any adapter, software
+ * ones included, and reports every GPU failure. "auto" uses the GPU only when it is real hardware: with no
+ * adapter, or only a software one (flagged fallback, typed CPU, or named llvmpipe, lavapipe, SwiftShader,
+ * WARP...), it gives the CPU twin, which beats shaders emulated on the same cores; on a real GPU it lets the
+ * CPU redo a call the GPU could not finish (device lost, out of memory). A caller's `device` is used as
+ * given. "cpu" is the twin.
  */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
   const kind = options.kind ?? "auto";
   if (kind === "cpu") return createCpuEngine();
   let context: GpuContext;
   try {
-    context = options.device ? wrapDevice(options.device) : await acquireGpu(options.acquire);
+    context = options.device
+      ? wrapDevice(options.device)
+      : await acquireGpu({ ...options.acquire, hardwareOnly: kind === "auto" || options.acquire?.hardwareOnly });
   } catch (error) {
     if (kind === "auto" && error instanceof WebdcpError && error.code === "E_GPU_UNAVAILABLE") {
       return createCpuEngine();

@@ -17,5 +17,5 @@ export {
 } from "./cpu/convert.ts";
 export { copyRegionCpu, type RegionCopy } from "./cpu/region_copy.ts";
 export { gatherRowsCpu, type RowGather } from "./cpu/row_gather.ts";
-export { acquireGpu, type AcquireOptions, type GpuContext } from "./gpu/device.ts";
+export { acquireGpu, type AcquireOptions, type GpuContext, isSoftwareAdapter } from "./gpu/device.ts";
 export type { GpuLimits } from "./gpu/planner.ts";

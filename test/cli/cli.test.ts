@@ -94,6 +94,17 @@ describe("webdcp CLI (in-process, Node)", () => {
     expect(JSON.parse(d.out).identical).toBe(true);
   });
 
+  test("reshard --dry-run --json prints the plan; --save-layout writes a layout that --layout reads back", async () => {
+    const plan = await cli(["reshard", "ckpt", "--dp-shard", "1", "--tp", "2", "--dry-run", "--json", "--save-layout", "l.json"]);
+    expect(plan.code, plan.err).toBe(0);
+    expect(JSON.parse(plan.out)).toMatchObject({ ranks: 2, totalBytes: 54 });
+    expect(fs.existsSync(nodePath.join(dir, "r2"))).toBe(false);
+    const r = await cli(["reshard", "ckpt", "r2", "--layout", "l.json", "--engine", "cpu", "--json"]);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out).files).toEqual(["__0_0.distcp", "__1_0.distcp", ".metadata"]);
+    expect((await cli(["diff", "ckpt", "r2"])).out).toMatch(/identical\n$/);
+  });
+
   test("the progress bar shows bytes, rate and ETA on a terminal and stays off otherwise", async () => {
     const tty = await cli(["convert", "ckpt", "a.pt", "--to", "torch", "--engine", "cpu"], true);
     expect(tty.err).toMatch(/\r\[#+\]\s+100\.0% 54 B\/54 B .*\/s ETA/);

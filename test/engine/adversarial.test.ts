@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
+  acquireGpu,
   convertCpu,
   copyRegionCpu,
   createEngine,
   gatherRowsCpu,
-  type GpuEngine,
+  GpuEngine,
+  isSoftwareAdapter,
   parseEngineKind,
   type RegionCopy,
 } from "../../src/engine/mod.ts";
@@ -108,7 +110,8 @@ describe("device loss", () => {
 
   test("an auto engine lets the CPU twin take over after the device is lost", async () => {
     await gpuEngineForTests(); // sets up the Dawn driver path for this process
-    const engine = await createEngine({ kind: "auto" }) as GpuEngine;
+    // Built by hand: on this machine's software adapter createEngine({ kind: "auto" }) picks the CPU twin.
+    const engine = new GpuEngine(await acquireGpu(), true);
     expect(engine.kind).toBe("gpu");
     engine.context.device.destroy();
     await engine.context.device.lost;
@@ -124,5 +127,36 @@ describe("createEngine()", () => {
     const engine = await createEngine({ kind: "cpu" });
     expect(engine.kind).toBe("cpu");
     expect(engine.convertToGpuBuffer).toBeUndefined();
+  });
+
+  test("auto prefers the CPU twin to a software adapter, gpu still takes it", async () => {
+    const adapter = (await gpu.context.gpu!.requestAdapter())!; // Dawn over SwiftShader here
+    expect(isSoftwareAdapter(adapter)).toBe(true);
+    const auto = await createEngine({ kind: "auto" });
+    expect(auto.kind).toBe("cpu");
+    const explicit = await createEngine({ kind: "gpu" });
+    expect(explicit.kind).toBe("gpu");
+    explicit.dispose();
+  });
+});
+
+describe("isSoftwareAdapter()", () => {
+  const adapter = (info: Record<string, unknown>) =>
+    ({ info: { vendor: "", architecture: "", device: "", description: "", ...info } }) as unknown as GPUAdapter;
+
+  test("recognises fallback flags, CPU adapter types and software rasteriser names", () => {
+    expect(isSoftwareAdapter(adapter({ isFallbackAdapter: true, description: "NVIDIA H100" }))).toBe(true);
+    expect(isSoftwareAdapter(adapter({ adapterType: "cpu", description: "Some GPU" }))).toBe(true);
+    expect(isSoftwareAdapter(adapter({ description: "llvmpipe (LLVM 15.0.6, 256 bits)" }))).toBe(true);
+    expect(isSoftwareAdapter(adapter({ description: "SwiftShader Device (Subzero)" }))).toBe(true);
+    expect(isSoftwareAdapter(adapter({ description: "Microsoft Basic Render Driver" }))).toBe(true);
+    expect(isSoftwareAdapter(adapter({ vendor: "mesa", architecture: "lavapipe" }))).toBe(true);
+  });
+
+  test("leaves real GPUs alone", () => {
+    expect(isSoftwareAdapter(adapter({ isFallbackAdapter: false, description: "NVIDIA H100 80GB HBM3" }))).toBe(false);
+    expect(isSoftwareAdapter(adapter({ adapterType: "discrete GPU", vendor: "amd", architecture: "rdna-3" })))
+      .toBe(false);
+    expect(isSoftwareAdapter(adapter({ description: "Apple M2 Max" }))).toBe(false);
   });
 });

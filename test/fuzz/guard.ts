@@ -12,19 +12,21 @@ import { isTensor, numel, type Tensor } from "../../src/tensor/mod.ts";
  * ArrayBuffer growth beyond a few times the input fails the case.
  */
 
-/** Fixed by default so a failure reproduces; `FUZZ_SEED` explores elsewhere, `FUZZ_RUNS` goes deeper. */
+/**
+ * Fixed seed by default so a failure reproduces; `FUZZ_SEED=<int>` explores elsewhere, `FUZZ_RUNS=<n>` goes
+ * deeper (every property then runs n cases). fast-check prints the seed and path of a failure to replay it.
+ */
 export function fuzzParameters(defaultRuns: number): fc.Parameters<unknown> {
-  const runs = Number(process.env.FUZZ_RUNS ?? "");
-  const seed = Number(process.env.FUZZ_SEED ?? "");
+  const runs = Number(process.env.FUZZ_RUNS);
+  const seed = Number(process.env.FUZZ_SEED);
   return {
     numRuns: Number.isSafeInteger(runs) && runs > 0 ? runs : defaultRuns,
-    seed: Number.isSafeInteger(seed) ? seed : 0x5eed,
-    endOnFailure: true,
+    seed: process.env.FUZZ_SEED !== undefined && Number.isSafeInteger(seed) ? seed : 0x5eed,
   };
 }
 
 /** A reader still busy after this long is taken for a hang (inputs are a few KiB). */
-const CASE_BUDGET_MS = Number(process.env.FUZZ_CASE_MS ?? "") || 2000;
+const CASE_BUDGET_MS = Number(process.env.FUZZ_CASE_MS) || 2000;
 /** Allowed growth of live ArrayBuffer memory per case: `AMPLIFICATION` x the input, plus fixed slack. */
 export const AMPLIFICATION = 4;
 const MEMORY_SLACK = 16 << 20;

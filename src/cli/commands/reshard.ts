@@ -1,4 +1,6 @@
-import { dryRunReshard, parsePart, reshard } from "../../convert/mod.ts";
+import * as fs from "node:fs/promises";
+import * as nodePath from "node:path";
+import { dryRunReshard, inspect, layoutToJson, parsePart, reshard } from "../../convert/mod.ts";
 import { intOption, listOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
@@ -18,13 +20,14 @@ and stay on rank 0, as DCP expects of replicated values.
 
 ${LAYOUT_HELP}
   --dry-run               print the plan (which bytes move from which file to which) and write nothing
+  --save-layout FILE      also write the target chunking as layout.json (to edit and pass to --layout)
   --include/--exclude     globs selecting keys, as for convert
   --part R/W              write only share R of W of the rank files; then run 'webdcp finalize <dst>'
   --concurrency N         files in parallel
   --engine auto|gpu|cpu   where region copies run (default auto)
 ${COMMON_HELP}`,
   options: {
-    values: [...LAYOUT_OPTIONS, "include", "exclude", "part", "concurrency", "engine"],
+    values: [...LAYOUT_OPTIONS, "include", "exclude", "part", "concurrency", "engine", "save-layout"],
     flags: ["dry-run"],
   },
   async run(args, ctx) {
@@ -35,6 +38,11 @@ ${COMMON_HELP}`,
     const layout = layoutFromArgs(args, await readLayoutText(args, ctx.rt.cwd()), true)!;
     const src = await locateInput(srcPath, ctx.rt.cwd());
     const select = { include: listOption(args, "include"), exclude: listOption(args, "exclude") };
+    const saveLayout = args.values.get("save-layout");
+    if (saveLayout !== undefined) {
+      const report = await inspect(src.storage, src.path);
+      await fs.writeFile(nodePath.resolve(ctx.rt.cwd(), saveLayout), `${layoutToJson(layout, report.tensors)}\n`);
+    }
     if (dryRun) {
       const plan = await dryRunReshard(src, { ...select, layout });
       if (ctx.json) {

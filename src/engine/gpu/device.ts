@@ -17,6 +17,8 @@ export interface AcquireOptions {
   /** Options for Node's `webgpu` (Dawn) `create()`; default: the Vulkan backend on Linux. */
   dawnOptions?: string[];
   powerPreference?: GPUPowerPreference;
+  /** Refuse software adapters (E_GPU_UNAVAILABLE) before a device is requested: "auto" engines ask this. */
+  hardwareOnly?: boolean;
 }
 
 type NodeWebgpu = { create(options: string[]): GPU; globals: Record<string, unknown> };
@@ -76,15 +78,34 @@ function describe(adapter: GPUAdapter): string {
     "unknown adapter";
 }
 
+/** Software rasterisers that WebGPU implementations hand out when no real GPU is present. */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|\bwarp\b|basic render|\bcpu\b/i;
+
+/**
+ * True for adapters that run on the CPU: flagged as fallback, typed as CPU (Dawn's `adapterType`), or
+ * named after a known software rasteriser. On them the CPU twin is several times faster than the shaders.
+ */
+export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info as (GPUAdapterInfo & { isFallbackAdapter?: boolean; adapterType?: string }) | undefined;
+  if (info?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter) return true;
+  if (info?.adapterType === "cpu") return true;
+  return SOFTWARE_ADAPTER.test([info?.description, info?.vendor, info?.architecture, info?.device].join(" "));
+}
+
 /**
  * Acquires an adapter and a device asking for the adapter's real binding and buffer limits, so big
- * tensors need fewer splits. Software (fallback) adapters are accepted. No adapter -> E_GPU_UNAVAILABLE.
+ * tensors need fewer splits. Software adapters are accepted unless `hardwareOnly`. No adapter ->
+ * E_GPU_UNAVAILABLE.
  */
 export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuContext> {
   const gpu = await findGpu(options);
   if (gpu === undefined) throw new GpuError("E_GPU_UNAVAILABLE", "this runtime has no WebGPU (navigator.gpu)");
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? "high-performance" });
   if (adapter === null) throw new GpuError("E_GPU_UNAVAILABLE", "WebGPU found no adapter");
+  const software = isSoftwareAdapter(adapter);
+  if (software && options.hardwareOnly) {
+    throw new GpuError("E_GPU_UNAVAILABLE", `WebGPU offers only a software adapter (${describe(adapter)})`);
+  }
   const a = adapter.limits;
   const device = await adapter.requestDevice({
     requiredLimits: {
@@ -97,9 +118,7 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
   const context: GpuContext = {
     device,
     adapterName: describe(adapter),
-    isFallbackAdapter: Boolean(
-      adapter.info?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
-    ),
+    isFallbackAdapter: software,
     limits: {
       maxStorageBufferBindingSize: d.maxStorageBufferBindingSize,
       maxBufferSize: d.maxBufferSize,
