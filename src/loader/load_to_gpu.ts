@@ -21,8 +21,13 @@ export interface GpuTensor {
 }
 
 export interface LoadToGpuOptions {
-  /** A GPU engine (`createEngine({ kind: "gpu" })`); its device owns the buffers. */
+  /**
+   * Where casts run. A GPU engine casts on its device, which also receives the buffers; the CPU twin casts
+   * on the host (same bits) and `device` receives the buffers.
+   */
   engine: Engine;
+  /** The device that owns the buffers; required with a CPU engine, must be the engine's own with a GPU one. */
+  device?: GPUDevice;
   /** Cast floating tensors to this dtype on the GPU (others keep their dtype). */
   dtype?: DType;
   /** Which tensors to load (default: all). */
@@ -36,8 +41,8 @@ const DEFAULT_BAND_BYTES = 64 * 1024 * 1024;
 const U = () => GPUBufferUsage;
 
 export async function loadToGpu(source: TensorSource, opts: LoadToGpuOptions): Promise<Map<string, GpuTensor>> {
-  const engine = gpuEngineOf(opts.engine);
-  const device = engine.context.device;
+  const engine = opts.engine;
+  const device = deviceFor(engine, opts.device);
   const tensors = source.entries.filter((e): e is TensorEntry =>
     e.kind === "tensor" && (opts.filter?.(e.name) ?? true)
   );
@@ -48,16 +53,17 @@ export async function loadToGpu(source: TensorSource, opts: LoadToGpuOptions): P
       const to = targetDType(entry.dtype, opts.dtype);
       const byteLength = numel(entry.shape) * itemsize(to);
       const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
-      if (size > engine.context.limits.maxBufferSize) {
+      if (size > device.limits.maxBufferSize) {
         throw new GpuError(
           "E_UNSUPPORTED",
-          `${entry.name} needs a ${size}-byte buffer; this device allows ${engine.context.limits.maxBufferSize}`,
+          `${entry.name} needs a ${size}-byte buffer; this device allows ${device.limits.maxBufferSize}`,
           { path: source.path },
         );
       }
       const buffer = device.createBuffer({ size, usage: U().STORAGE | U().COPY_DST | U().COPY_SRC });
       loaded.set(entry.name, { name: entry.name, dtype: to, shape: [...entry.shape], buffer, byteLength });
-      await uploadBands(source, entry, to, buffer, engine, opts.bandBytes ?? DEFAULT_BAND_BYTES, progress);
+      const target = { device, buffer, engine };
+      await uploadBands(source, entry, to, target, opts.bandBytes ?? DEFAULT_BAND_BYTES, progress);
       progress.fileDone(entry.name);
     }
     await device.queue.onSubmittedWorkDone();
@@ -68,11 +74,21 @@ export async function loadToGpu(source: TensorSource, opts: LoadToGpuOptions): P
   }
 }
 
-function gpuEngineOf(engine: Engine): GpuEngine {
-  if (engine.kind !== "gpu" || !("context" in engine)) {
-    throw new UsageError("E_USAGE", "loading into GPU buffers needs a GPU engine (createEngine({ kind: 'gpu' }))");
+function deviceFor(engine: Engine, device: GPUDevice | undefined): GPUDevice {
+  const own = engine.kind === "gpu" && "context" in engine ? (engine as GpuEngine).context.device : undefined;
+  if (own && device && device !== own) {
+    throw new UsageError("E_USAGE", "a GPU engine loads into its own device; pass no other device");
   }
-  return engine as GpuEngine;
+  const chosen = own ?? device;
+  if (!chosen) throw new UsageError("E_USAGE", "loading with a CPU engine needs the GPUDevice that receives the buffers");
+  return chosen;
+}
+
+/** Where bands land: a buffer on a device, with the engine that casts them. */
+interface UploadTarget {
+  device: GPUDevice;
+  buffer: GPUBuffer;
+  engine: Engine;
 }
 
 function targetDType(stored: DType, wanted: DType | undefined): DType {
@@ -96,15 +112,14 @@ async function uploadBands(
   source: TensorSource,
   entry: TensorEntry,
   to: DType,
-  buffer: GPUBuffer,
-  engine: GpuEngine,
+  target: UploadTarget,
   bandBytes: number,
   progress: ProgressTracker,
 ): Promise<void> {
   const shape = entry.shape;
   if (shape.length === 0 || numel(shape) === 0) {
     const whole = await source.readTensor(entry.name);
-    await place(whole.data, entry.dtype, to, buffer, 0, engine);
+    await place(whole.data, entry.dtype, to, target, 0);
     progress.add(whole.data.byteLength, entry.name);
     return;
   }
@@ -116,21 +131,18 @@ async function uploadBands(
       offsets: shape.map((_, d) => (d === 0 ? first : 0)),
       sizes: shape.map((s, d) => (d === 0 ? count : s)),
     });
-    await place(band.data, entry.dtype, to, buffer, first * rowElements * itemsize(to), engine);
+    await place(band.data, entry.dtype, to, target, first * rowElements * itemsize(to));
     progress.add(band.data.byteLength, entry.name);
   }
 }
 
-/** Writes `data` (elements of `from`) into `buffer` at `offset` as elements of `to`. */
-async function place(
-  data: Uint8Array,
-  from: DType,
-  to: DType,
-  buffer: GPUBuffer,
-  offset: number,
-  engine: GpuEngine,
-): Promise<void> {
-  const device = engine.context.device;
+/** Writes `data` (elements of `from`) into the target buffer at `offset` as elements of `to`. */
+async function place(data: Uint8Array, from: DType, to: DType, target: UploadTarget, offset: number): Promise<void> {
+  const { device, buffer, engine } = target;
+  if (from !== to && engine.convertToGpuBuffer === undefined) {
+    data = await engine.convert(data, from, to);
+    from = to;
+  }
   if (from === to) {
     const whole = data.byteLength & ~3;
     if (whole > 0) device.queue.writeBuffer(buffer, offset, data, 0, whole);
@@ -141,7 +153,7 @@ async function place(
     }
     return;
   }
-  const converted = await engine.convertToGpuBuffer(data, from, to);
+  const converted = await engine.convertToGpuBuffer!(data, from, to);
   const size = Math.min(converted.size, buffer.size - offset);
   const encoder = device.createCommandEncoder();
   encoder.copyBufferToBuffer(converted, 0, buffer, offset, size);

@@ -59,7 +59,22 @@ describe("loadToGpu()", () => {
     loaded.get("w")!.buffer.destroy();
   });
 
-  it("refuses a CPU engine with a usage error", async () => {
+  it("casts on the CPU twin into the given device with the same bits as the GPU", async () => {
+    const source = await openTensorSource(storage, "model");
+    const device = engine.context.device;
+    const onGpu = await loadToGpu(source, { engine, dtype: "float16", bandBytes: 24 });
+    const onCpu = await loadToGpu(source, { engine: createCpuEngine(), device, dtype: "float16", bandBytes: 24 });
+    await source.close();
+    for (const name of ["w", "e", "ids"]) {
+      const a = onGpu.get(name)!, b = onCpu.get(name)!;
+      expect(b.dtype).toBe(a.dtype);
+      expect(await readGpuBuffer(device, b.buffer, b.byteLength)).toEqual(
+        await readGpuBuffer(device, a.buffer, a.byteLength),
+      );
+    }
+  });
+
+  it("needs a device with a CPU engine", async () => {
     const source = await openTensorSource(storage, "model");
     await expect(loadToGpu(source, { engine: createCpuEngine() })).rejects.toMatchObject({ code: "E_USAGE" });
     await source.close();
