@@ -19,6 +19,7 @@ import {
   FileStorage,
   openDcp,
   PyFloat,
+  pyRepr,
   type PyValue,
   reshard,
   saveStateDict,
@@ -95,7 +96,7 @@ const step = await ckpt.readValue("train_state.step");
 const betas = await ckpt.readValue("optimizer.param_groups.0.betas");
 await ckpt.close();
 if (step !== 10) fail(`train_state.step read back as ${String(step)}`);
-log(`read back bit-identical: ${expected.size} tensors; train_state.step = ${step}, betas = ${JSON.stringify(betas)}`);
+log(`read back bit-identical: ${expected.size} tensors; train_state.step = ${step}, betas = ${pyRepr(betas)}`);
 await cli(["inspect", `${root}/step-10`]);
 
 // 3. Reshard 4 -> 3 ranks.

@@ -1,4 +1,4 @@
-import { FormatError, StorageError } from "../errors/mod.ts";
+import { StorageError } from "../errors/mod.ts";
 import { SAFETENSORS_INDEX_NAME } from "../safetensors/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { openDcpSource } from "./source_dcp.ts";
@@ -24,7 +24,7 @@ export async function detectFormat(storage: Storage, path: string): Promise<Sour
   const names = new Set(listing.filter((e) => e.kind === "file").map((e) => e.name));
   if (names.has(".metadata") || [...names].some((n) => /^__\d+\.metadata$/.test(n))) return "dcp";
   if (names.has(SAFETENSORS_INDEX_NAME) || [...names].some((n) => n.endsWith(".safetensors"))) return "hf";
-  throw new FormatError("E_NOT_FOUND", "folder holds neither a DCP checkpoint (.metadata) nor safetensors files", {
+  throw new StorageError("E_NOT_FOUND", "folder holds neither a DCP checkpoint (.metadata) nor safetensors files", {
     path: path || ".",
   });
 }

@@ -44,8 +44,12 @@ export interface DcpCheckpoint {
   readonly dir: string;
   readonly metadata: DcpMetadata;
   entries(): DcpEntry[];
-  /** The `box` (default: whole tensor) of a tensor, in its stored dtype. */
-  readTensor(fqn: string, box?: Box): Promise<Tensor>;
+  /**
+   * The `box` (default: whole tensor) of a tensor, in its stored dtype. With `out` (exactly the box's byte
+   * size, else E_USAGE) the bytes land there and the result's data is `out`; chunks that are one run of the
+   * box are read straight into it, and a chunk that is the whole box costs a single buffer either way.
+   */
+  readTensor(fqn: string, box?: Box, out?: Uint8Array): Promise<Tensor>;
   /** One saved chunk, exactly as stored (global position: `entries()[..].chunks[chunkIndex]`). */
   readChunk(fqn: string, chunkIndex: number): Promise<Tensor>;
   /** A BYTE_IO value (tensors inside it are materialised). */
@@ -108,20 +112,24 @@ class Checkpoint implements DcpCheckpoint {
     });
   }
 
-  async readTensor(fqn: string, box?: Box): Promise<Tensor> {
+  async readTensor(fqn: string, box?: Box, out?: Uint8Array): Promise<Tensor> {
     const e = this.#tensorEntry(fqn);
     const want = box ?? wholeBox(e.size);
     checkBox(fqn, e, want);
     const isz = itemsize(e.dtype);
+    const bytes = boxNumel(want) * isz;
+    if (out !== undefined && out.byteLength !== bytes) {
+      throw new UsageError("E_USAGE", `destination holds ${out.byteLength} bytes, '${fqn}' box needs ${bytes}`);
+    }
     const parts: { chunk: number; region: Box }[] = [];
     let covered = 0;
     e.chunks.forEach((c, i) => {
       const region = intersectBoxes(c, want);
       if (!region || boxNumel(region) === 0) return;
       const item = this.#item(fqn, c.offsets);
-      const bytes = boxNumel(region) * isz;
-      if (bytes > UNCHECKED_REGION_BYTES && bytes > item.info.length) {
-        throw new FormatError("E_TRUNCATED", `'${fqn}' chunk ${i} needs ${bytes} bytes, its item has ${item.info.length}`, {
+      const regionBytes = boxNumel(region) * isz;
+      if (regionBytes > UNCHECKED_REGION_BYTES && regionBytes > item.info.length) {
+        throw new FormatError("E_TRUNCATED", `'${fqn}' chunk ${i} needs ${regionBytes} bytes, its item has ${item.info.length}`, {
           path: this.#filePath(item),
           offset: item.info.offset,
         });
@@ -134,14 +142,28 @@ class Checkpoint implements DcpCheckpoint {
         path: this.metadataPath,
       });
     }
-    const out = new Uint8Array(boxNumel(want) * isz);
-    for (const { chunk, region } of parts) {
+    const local = (chunk: number, region: Box) => {
       const c = e.chunks[chunk];
-      const local = { offsets: region.offsets.map((o, d) => o - c.offsets[d]), sizes: region.sizes };
-      const piece = await this.#readItemBox(fqn, e, chunk, local);
-      copyBox(piece.data, region, out, want, region, isz);
+      return { offsets: region.offsets.map((o, d) => o - c.offsets[d]), sizes: region.sizes };
+    };
+    if (parts.length === 1) {
+      // One chunk covers the whole request: its read is the result, no second buffer and no copy.
+      const { chunk, region } = parts[0];
+      const piece = await this.#readItemBox(fqn, e, chunk, local(chunk, region), out);
+      return { dtype: e.dtype, shape: [...want.sizes], data: piece.data };
     }
-    return { dtype: e.dtype, shape: [...want.sizes], data: out };
+    const data = out ?? new Uint8Array(bytes);
+    for (const { chunk, region } of parts) {
+      const start = runStart(region, want);
+      if (start !== undefined) {
+        const into = data.subarray(start * isz, (start + boxNumel(region)) * isz);
+        await this.#readItemBox(fqn, e, chunk, local(chunk, region), into);
+      } else {
+        const piece = await this.#readItemBox(fqn, e, chunk, local(chunk, region));
+        copyBox(piece.data, region, data, want, region, isz);
+      }
+    }
+    return { dtype: e.dtype, shape: [...want.sizes], data };
   }
 
   readChunk(fqn: string, chunkIndex: number): Promise<Tensor> {
@@ -227,7 +249,13 @@ class Checkpoint implements DcpCheckpoint {
     return sliceSource(await source, item.info.offset, item.info.length);
   }
 
-  async #readItemBox(fqn: string, e: TensorEntryMeta, chunkIndex: number, local: Box): Promise<Tensor> {
+  async #readItemBox(
+    fqn: string,
+    e: TensorEntryMeta,
+    chunkIndex: number,
+    local: Box,
+    out?: Uint8Array,
+  ): Promise<Tensor> {
     const c = e.chunks[chunkIndex];
     const item = this.#item(fqn, c.offsets);
     const key = storageKey(fqn, c.offsets);
@@ -248,8 +276,22 @@ class Checkpoint implements DcpCheckpoint {
     if (ref.shape.length !== c.sizes.length || ref.shape.some((s, d) => s !== c.sizes[d])) {
       throw new FormatError("E_SHAPE", `item of '${fqn}' has shape [${ref.shape}], its chunk is [${c.sizes}]`, where);
     }
-    return await arc.readTensor(ref, local);
+    return await arc.readTensor(ref, local, out);
   }
+}
+
+/**
+ * Where `region` starts in `box`'s row-major layout (in elements) when it is one contiguous run there:
+ * size 1 on every dimension before some k and `box`'s full size on every one after it. Else undefined.
+ */
+function runStart(region: Box, box: Box): number | undefined {
+  const rank = box.sizes.length;
+  let k = 0;
+  while (k < rank && region.sizes[k] === 1) k++;
+  for (let d = k + 1; d < rank; d++) if (region.sizes[d] !== box.sizes[d]) return undefined;
+  let start = 0;
+  for (let d = 0; d < rank; d++) start = start * box.sizes[d] + (region.offsets[d] - box.offsets[d]);
+  return start;
 }
 
 function checkBox(fqn: string, e: TensorEntryMeta, box: Box): void {

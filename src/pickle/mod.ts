@@ -2,3 +2,4 @@ export * from "./value.ts";
 export { decodePickle, type DecodeOptions } from "./decode.ts";
 export { encodePickle, type EncodeOptions } from "./encode.ts";
 export { BUILTIN_GLOBALS, type GlobalHandler, type GlobalResolver } from "./globals.ts";
+export { pyRepr } from "./repr.ts";

@@ -30,6 +30,20 @@ export function checkReadRange(path: string, size: number, offset: number, lengt
   }
 }
 
+/**
+ * Fills `into` with the bytes of `source` at `offset`: through `readInto` where the source has it, else
+ * `read` + copy; requests above MAX_READ_BYTES are split. Errors are the source's own.
+ */
+export async function readSourceInto(source: ByteSource, offset: number, into: Uint8Array): Promise<void> {
+  let done = 0;
+  do {
+    const piece = into.subarray(done, Math.min(into.byteLength, done + MAX_READ_BYTES));
+    if (source.readInto) await source.readInto(offset + done, piece);
+    else piece.set(await source.read(offset + done, piece.byteLength));
+    done += piece.byteLength;
+  } while (done < into.byteLength);
+}
+
 /** A `ByteSource` over bytes already in memory. Reads return copies, so callers may keep or mutate them. */
 export function memorySource(bytes: Uint8Array, path: string): ByteSource {
   let closed = false;
@@ -44,6 +58,16 @@ export function memorySource(bytes: Uint8Array, path: string): ByteSource {
         return Promise.reject(e);
       }
       return Promise.resolve(bytes.slice(offset, offset + length));
+    },
+    readInto(offset: number, into: Uint8Array): Promise<void> {
+      if (closed) return Promise.reject(new UsageError("E_USAGE", "read after close", { path }));
+      try {
+        checkReadRange(path, bytes.byteLength, offset, into.byteLength);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      into.set(bytes.subarray(offset, offset + into.byteLength));
+      return Promise.resolve();
     },
     close(): Promise<void> {
       closed = true;
@@ -79,6 +103,14 @@ export function sliceSource(source: ByteSource, offset: number, length: number):
         return Promise.reject(e);
       }
       return source.read(offset + relative, count);
+    },
+    readInto(relative: number, into: Uint8Array): Promise<void> {
+      try {
+        checkReadRange(source.path, length, relative, into.byteLength, base);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return readSourceInto(source, offset + relative, into);
     },
     close(): Promise<void> {
       return Promise.resolve();

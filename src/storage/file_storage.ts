@@ -159,15 +159,21 @@ class FileSource implements ByteSource {
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    await this.readInto(offset, out);
+    return out;
+  }
+
+  async readInto(offset: number, into: Uint8Array): Promise<void> {
     const handle = this.#handle;
     if (handle === undefined) throw new UsageError("E_USAGE", "read after close", { path: this.path });
+    const length = into.byteLength;
     checkReadRange(this.path, this.size, offset, length);
-    const out = new Uint8Array(length);
     let filled = 0;
     while (filled < length) {
       let n: number;
       try {
-        ({ bytesRead: n } = await handle.read(out, filled, length - filled, offset + filled));
+        ({ bytesRead: n } = await handle.read(into, filled, length - filled, offset + filled));
       } catch (e) {
         throw ioError(e, this.path, offset + filled);
       }
@@ -180,7 +186,6 @@ class FileSource implements ByteSource {
       }
       filled += n;
     }
-    return out;
   }
 
   async close(): Promise<void> {

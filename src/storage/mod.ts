@@ -1,5 +1,5 @@
 export type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "./storage.ts";
 export { basename, dirname, joinPath, normalizePath } from "./path.ts";
-export { MAX_READ_BYTES, memorySource, sliceSource } from "./byte_source.ts";
+export { MAX_READ_BYTES, memorySource, readSourceInto, sliceSource } from "./byte_source.ts";
 export { FileStorage } from "./file_storage.ts";
 export { MemoryStorage } from "./memory_storage.ts";

@@ -18,6 +18,12 @@ export interface ByteSource {
   readonly size: number;
   /** Reads exactly `length` bytes at `offset`; fails with E_OUT_OF_RANGE past the end. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: reads exactly `into.byteLength` bytes at `offset` straight into `into`, with `read`'s checks
+   * and errors, so large reads land in their destination without a second buffer. `readSourceInto`
+   * falls back to `read` + copy for sources without it.
+   */
+  readInto?(offset: number, into: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { FormatError, IntegrityError } from "../errors/mod.ts";
 import { decodePickle, type GlobalResolver, PyTuple, type PyValue } from "../pickle/mod.ts";
+import { readSourceInto } from "../storage/byte_source.ts";
 import type { ByteSource } from "../storage/storage.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
 import { crc32, readZipDirectory, type ZipEntry } from "../zip/mod.ts";
@@ -25,8 +26,11 @@ export interface TorchArchive {
   readonly value: PyValue;
   /** Every zip record, by full name. */
   readonly records: ReadonlyMap<string, ZipEntry>;
-  /** A dense copy of `ref` (or of its `box`), honouring stride, storage offset and byte order. */
-  readTensor(ref: TensorRef, box?: Box): Promise<Tensor>;
+  /**
+   * A dense copy of `ref` (or of its `box`), honouring stride, storage offset and byte order; written into
+   * `out` when given (it must hold exactly the box's bytes, else E_USAGE).
+   */
+  readTensor(ref: TensorRef, box?: Box, out?: Uint8Array): Promise<Tensor>;
   /** Checks every record's CRC-32 (E_BAD_CRC naming the record). */
   verify(): Promise<void>;
 }
@@ -97,16 +101,20 @@ export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiv
     archiveName,
     value,
     records,
-    async readTensor(ref: TensorRef, box?: Box): Promise<Tensor> {
+    async readTensor(ref: TensorRef, box?: Box, out?: Uint8Array): Promise<Tensor> {
       const e = record(`data/${ref.storageKey}`);
       if (e === undefined) throw fail(`no record for storage '${ref.storageKey}'`);
-      return await readTensorRecord(ctx, e, ref, box);
+      return await readTensorRecord(ctx, e, ref, box, out);
     },
     async verify(): Promise<void> {
+      // One scratch buffer for every record: fresh multi-MiB buffers cost page faults on each read.
+      const scratch = new Uint8Array(Math.min(VERIFY_CHUNK, entries.reduce((m, e) => Math.max(m, e.size), 0)));
       for (const e of entries) {
         let crc = 0;
         for (let done = 0; done < e.size; done += VERIFY_CHUNK) {
-          crc = crc32(await source.read(e.dataOffset + done, Math.min(VERIFY_CHUNK, e.size - done)), crc);
+          const piece = scratch.subarray(0, Math.min(VERIFY_CHUNK, e.size - done));
+          await readSourceInto(source, e.dataOffset + done, piece);
+          crc = crc32(piece, crc);
         }
         if (crc !== e.crc32) {
           throw new IntegrityError(

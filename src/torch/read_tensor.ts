@@ -1,5 +1,6 @@
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { FormatError, UsageError } from "../errors/mod.ts";
+import { readSourceInto } from "../storage/byte_source.ts";
 import type { ByteSource } from "../storage/storage.ts";
 import { type Box, contiguousStrides, numel, type Tensor } from "../tensor/mod.ts";
 import type { ZipEntry } from "../zip/mod.ts";
@@ -18,16 +19,21 @@ export interface RecordReadContext {
 const MAX_PIECE = 1 << 30;
 /** Largest dense copy we make of a view that is bigger than its own storage (an expanded view). */
 const MAX_EXPANSION = 256 << 20;
+/** Largest read of runs with gaps between them (read whole, then copied out): bounds the extra memory. */
+const MAX_GAPPED_READ = 8 << 20;
 
 /**
  * Reads `ref` (or the `box` of it) from its storage record into a dense row-major tensor. A contiguous view
- * reads only the byte runs the box covers; other views read the span of storage the box touches and gather.
+ * reads only the byte runs the box covers, straight into the result where they are adjacent; other views
+ * read the span of storage the box touches and gather. With `out` (exactly the box's byte size) the
+ * result's data is `out`; without it, a box that is one byte run of the record costs one buffer: the read.
  */
 export async function readTensorRecord(
   ctx: RecordReadContext,
   record: ZipEntry,
   ref: TensorRef,
   box?: Box,
+  out?: Uint8Array,
 ): Promise<Tensor> {
   const itemsize = DTYPE_INFO[ref.dtype].itemsize;
   checkViewFits(ctx, record, ref, itemsize);
@@ -47,14 +53,23 @@ export async function readTensorRecord(
       },
     );
   }
-  const out = new Uint8Array(outBytes);
-  if (out.length > 0) {
-    if (isContiguous(ref.shape, ref.stride)) await readRuns(ctx, record, ref, region, itemsize, out);
-    else await gatherStrided(ctx, record, ref, region, itemsize, out);
-    if (ctx.bigEndian) byteswapInPlace(out, ref.dtype);
-    applySignBits(out, ref.dtype, ref.conj, ref.neg, ctx.path);
+  if (out !== undefined && out.byteLength !== outBytes) {
+    throw new UsageError("E_USAGE", `destination holds ${out.byteLength} bytes, the box needs ${outBytes}`, {
+      path: ctx.path,
+    });
   }
-  return { dtype: ref.dtype, shape: [...region.sizes], data: out };
+  let data = out ?? new Uint8Array(0);
+  if (outBytes > 0) {
+    if (isContiguous(ref.shape, ref.stride)) {
+      data = await readRuns(ctx, record, ref, region, itemsize, out);
+    } else {
+      data = out ?? new Uint8Array(outBytes);
+      await gatherStrided(ctx, record, ref, region, itemsize, data);
+    }
+    if (ctx.bigEndian) byteswapInPlace(data, ref.dtype);
+    applySignBits(data, ref.dtype, ref.conj, ref.neg, ctx.path);
+  }
+  return { dtype: ref.dtype, shape: [...region.sizes], data };
 }
 
 function checkViewFits(ctx: RecordReadContext, record: ZipEntry, ref: TensorRef, itemsize: number): void {
@@ -101,15 +116,19 @@ function isContiguous(shape: readonly number[], stride: readonly number[]): bool
   return shape.every((s, d) => s === 1 || stride[d] === expected[d]);
 }
 
-/** Contiguous view: the box is a set of byte runs of the record, read with few range reads. */
+/**
+ * Contiguous view: the box is a set of byte runs of the record. Adjacent runs are read straight into the
+ * destination; runs with small gaps between them are read together (at most MAX_GAPPED_READ at a time)
+ * and copied out. A box that is a single run with no `out` returns the read buffer itself.
+ */
 async function readRuns(
   ctx: RecordReadContext,
   record: ZipEntry,
   ref: TensorRef,
   region: Box,
   itemsize: number,
-  out: Uint8Array,
-) {
+  out: Uint8Array | undefined,
+): Promise<Uint8Array> {
   const rank = region.sizes.length;
   const strides = contiguousStrides(ref.shape);
   // Merge trailing dimensions the box covers whole into one run.
@@ -121,25 +140,47 @@ async function readRuns(
   }
   const runBytes = runElems * itemsize;
   const first = ref.storageOffset + region.offsets.reduce((acc, o, d) => acc + o * strides[d], 0);
+  let outerRuns = 1;
+  for (let d = 0; d < inner; d++) outerRuns *= region.sizes[d];
+  if (outerRuns === 1 && out === undefined) return await readRange(ctx, record, first * itemsize, runBytes);
+  const dst = out ?? new Uint8Array(outerRuns * runBytes);
   const counter = new Array<number>(Math.max(inner, 0)).fill(0);
   const groupRuns: number[] = []; // record byte offsets of the runs in the current read group
+  let groupEnd = 0;
+  let groupHasGaps = false;
   let groupOut = 0;
   const flush = async () => {
     const start = groupRuns[0];
-    const bytes = await readRange(ctx, record, start, groupRuns[groupRuns.length - 1] + runBytes - start);
-    for (const r of groupRuns) {
-      out.set(bytes.subarray(r - start, r - start + runBytes), groupOut);
-      groupOut += runBytes;
+    const span = groupEnd - start;
+    if (!groupHasGaps) {
+      await readSourceInto(ctx.source, record.dataOffset + start, dst.subarray(groupOut, groupOut + span));
+      groupOut += span;
+    } else {
+      const bytes = await readRange(ctx, record, start, span);
+      for (const r of groupRuns) {
+        dst.set(bytes.subarray(r - start, r - start + runBytes), groupOut);
+        groupOut += runBytes;
+      }
     }
     groupRuns.length = 0;
+    groupHasGaps = false;
   };
   for (;;) {
     let elem = first;
     for (let d = 0; d < inner; d++) elem += counter[d] * strides[d];
     const at = elem * itemsize;
-    // Join the previous read when the gap is at most one run: the read stays under twice the box size.
-    if (groupRuns.length > 0 && at - (groupRuns[groupRuns.length - 1] + runBytes) > runBytes) await flush();
+    if (groupRuns.length > 0) {
+      const gap = at - groupEnd;
+      // Join the previous read when the gap is at most one run (the read stays under twice the box), and
+      // cap reads with gaps so their scratch buffer stays small next to the destination.
+      if (gap > runBytes || ((gap > 0 || groupHasGaps) && at + runBytes - groupRuns[0] > MAX_GAPPED_READ)) {
+        await flush();
+      } else if (gap > 0) {
+        groupHasGaps = true;
+      }
+    }
     groupRuns.push(at);
+    groupEnd = at + runBytes;
     let d = inner - 1;
     while (d >= 0) {
       if (++counter[d] < region.sizes[d]) break;
@@ -149,6 +190,7 @@ async function readRuns(
     if (d < 0) break;
   }
   await flush();
+  return dst;
 }
 
 /** Any other view: read the storage span the box touches, then copy element by element (or row by row). */
@@ -221,8 +263,6 @@ async function readRange(
   const at = record.dataOffset + offset;
   if (length <= MAX_PIECE) return await ctx.source.read(at, length);
   const out = new Uint8Array(length);
-  for (let done = 0; done < length; done += MAX_PIECE) {
-    out.set(await ctx.source.read(at + done, Math.min(MAX_PIECE, length - done)), done);
-  }
+  await readSourceInto(ctx.source, at, out);
   return out;
 }

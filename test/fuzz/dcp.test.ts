@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { PyTuple } from "../../src/pickle/mod.ts";
-import { dcpFiles as files, readCheckpoint, totalBytes } from "./dcp_read.ts";
+import { dcpFiles as files, dcpLocalFiles, readCheckpoint, totalBytes } from "./dcp_read.ts";
 import { fuzzParameters, guarded, reportOutcomes } from "./guard.ts";
 import { applyMutation, applyMutations, type Mutation, mutationsOf, tensorByteFlip } from "./mutate.ts";
 import { expected, hex, type Seed } from "./seeds.ts";
@@ -21,7 +21,6 @@ describe("openDcp() + readTensor()/readChunk()/readValue() on a mutated 2-rank d
     for (const [fqn, t] of tensors) expect({ dtype: t.dtype, shape: t.shape, hex: hex(t.data) }, fqn).toEqual(want[fqn]);
     expect(Object.fromEntries(values)).toEqual({
       "train_state.step": 7,
-      "train_state.name": "adamw",
       "train_state.betas": new PyTuple([0.9, 0.95]),
     });
   });
@@ -54,6 +53,25 @@ describe("openDcp() + readTensor()/readChunk()/readValue() on a mutated 2-rank d
         }
       }),
       fuzzParameters(200),
+    );
+  });
+
+  it("reads the unmutated rank-local save (use_collectives=False) as torch saved it", async () => {
+    const { tensors } = await readCheckpoint(dcpLocalFiles);
+    const w = tensors.get("w")!;
+    expect({ dtype: w.dtype, shape: w.shape, hex: hex(w.data) }).toEqual(expected.dcp_local.w);
+  });
+
+  it("merging mutated rank-local __<r>.metadata files yields well-formed reads or a typed error", async () => {
+    const mutated = fc.nat({ max: dcpLocalFiles.length - 1 }).chain((i) =>
+      mutationsOf(dcpLocalFiles[i]).map((ms) => ({ i, ms }))
+    );
+    await fc.assert(
+      fc.asyncProperty(mutated, async ({ i, ms }) => {
+        const set = dcpLocalFiles.map((f, j) => (j === i ? { ...f, bytes: applyMutations(f.bytes, ms) } : f));
+        await guarded(totalBytes(set), () => readCheckpoint(set));
+      }),
+      fuzzParameters(400),
     );
   });
 });

@@ -9,6 +9,9 @@ import { collect, cutBox, upperHalf } from "./walk.ts";
 
 /** The real 2-rank `dcp.save` folder: `.metadata` first, then the data files. */
 export const dcpFiles: Seed[] = [seed("dcp/.metadata"), seed("dcp/__0_0.distcp"), seed("dcp/__1_0.distcp")];
+/** The same save with `use_collectives=False`: one `__<rank>.metadata` per rank, merged by the reader. */
+export const dcpLocalFiles: Seed[] = ["__0.metadata", "__1.metadata", "__0_0.distcp", "__1_0.distcp"]
+  .map((f) => seed(`dcp_local/${f}`));
 export const totalBytes = (set: Seed[]) => set.reduce((n, f) => n + f.bytes.byteLength, 0);
 
 export interface ReadBack {
@@ -16,10 +19,13 @@ export interface ReadBack {
   values: Map<string, PyValue>;
 }
 
-/** openDcp over the files, then every tensor (whole and chunk by chunk) and every BYTE_IO value. */
+/**
+ * openDcp over the files (placed in `ckpt/`), then every tensor (whole, its upper half, and chunk by chunk)
+ * and every BYTE_IO value.
+ */
 export async function readCheckpoint(set: Seed[]): Promise<ReadBack> {
   const storage = new MemoryStorage();
-  for (const f of set) await storage.writeAll(f.name.replace(/^dcp\//, "ckpt/"), f.bytes);
+  for (const f of set) await storage.writeAll(f.name.replace(/^[^/]+\//, "ckpt/"), f.bytes);
   const total = totalBytes(set);
   const ckpt: DcpCheckpoint = await openDcp(storage, "ckpt");
   const out: ReadBack = { tensors: new Map(), values: new Map() };

@@ -28,7 +28,7 @@ export function fuzzParameters(defaultRuns: number): fc.Parameters<unknown> {
 /** A reader still busy after this long is taken for a hang (inputs are a few KiB). */
 const CASE_BUDGET_MS = Number(process.env.FUZZ_CASE_MS) || 2000;
 /** Allowed growth of live ArrayBuffer memory per case: `AMPLIFICATION` x the input, plus fixed slack. */
-export const AMPLIFICATION = 4;
+const AMPLIFICATION = 4;
 const MEMORY_SLACK = 16 << 20;
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: WebdcpError };

@@ -86,7 +86,7 @@ export function applyMutations(input: Uint8Array, ms: readonly Mutation[]): Uint
 }
 
 /** Values that break length and offset arithmetic: type limits, the 2^53 edge, sizes near the input's. */
-export function interestingInt(size: number): fc.Arbitrary<bigint> {
+function interestingInt(size: number): fc.Arbitrary<bigint> {
   const s = BigInt(size);
   return fc.oneof(
     fc.constantFrom(
@@ -102,7 +102,7 @@ export function interestingInt(size: number): fc.Arbitrary<bigint> {
 const smallBytes = fc.uint8Array({ minLength: 1, maxLength: 16 });
 
 /** Any blind byte-level mutation of a file of `size` bytes. */
-export function blindMutation(size: number): fc.Arbitrary<Mutation> {
+function blindMutation(size: number): fc.Arbitrary<Mutation> {
   const at = fc.nat({ max: Math.max(size, 1) });
   const len = fc.integer({ min: 1, max: Math.max(1, Math.min(size, 256)) });
   return fc.oneof(
@@ -116,7 +116,7 @@ export function blindMutation(size: number): fc.Arbitrary<Mutation> {
 }
 
 /** Mutations aimed at the integer fields the seed map lists (and at bytes inside its pickles). */
-export function aimedMutation(s: Seed): fc.Arbitrary<Mutation> | undefined {
+function aimedMutation(s: Seed): fc.Arbitrary<Mutation> | undefined {
   const size = s.bytes.byteLength;
   const options: fc.WeightedArbitrary<Mutation>[] = [];
   const fields = Object.entries(s.map.le).flatMap(([w, ats]) => ats.map((at) => ({ at, width: Number(w) })));
@@ -161,11 +161,11 @@ export function mutationsOf(s: Seed): fc.Arbitrary<Mutation[]> {
   return fc.array(one, { minLength: 1, maxLength: 3 });
 }
 
-/** A single bit flip inside the raw bytes of one tensor storage: `[mutation, owner name]`. */
-export function tensorByteFlip(s: Seed): fc.Arbitrary<{ mutation: Mutation; owner: string; at: number }> {
+/** A single bit flip inside the raw bytes of one tensor storage, with the name of the tensor owning them. */
+export function tensorByteFlip(s: Seed): fc.Arbitrary<{ mutation: Mutation; owner: string }> {
   return fc.constantFrom(...s.map.tensors).chain(([start, length, owner]) =>
     fc.tuple(fc.integer({ min: start, max: start + length - 1 }), fc.integer({ min: 0, max: 7 }))
-      .map(([at, bit]) => ({ mutation: { op: "flip" as const, at, bit }, owner, at }))
+      .map(([at, bit]) => ({ mutation: { op: "flip" as const, at, bit }, owner }))
   );
 }
 

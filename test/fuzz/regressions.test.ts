@@ -29,4 +29,15 @@ describe("fuzz regressions", () => {
     // Today: E_SHAPE, but only after 64 MiB were allocated for a 14 KB folder.
     await guarded(totalBytes(set), () => readCheckpoint(set));
   });
+
+  // src/dcp/decode_metadata.ts toPlain() copies the unpickled value without remembering shared nodes, so a
+  // pickle nesting `(x, x)` n times (DUP, TUPLE2: 2 bytes a level) makes it visit 2^n nodes; MAX_DEPTH = 64
+  // bounds the depth, not the count. n = 22 (48 bytes) took 3.4 s and 200 MB of heap; n = 40 never ends.
+  // The 250 ms budget is ~7x below today's time at n = 21 and far above a linear decode of 46 bytes.
+  it.fails("decodeMetadata() settles fast on a 46-byte pickle of shared nested tuples", async () => {
+    const bytes = [0x80, 0x02, 0x4e]; // PROTO 2, NONE
+    for (let i = 0; i < 21; i++) bytes.push(0x32, 0x86); // DUP, TUPLE2
+    bytes.push(0x2e); // STOP
+    await guarded(bytes.length, () => decodeMetadata(Uint8Array.from(bytes), "ckpt/.metadata"), 250);
+  });
 });

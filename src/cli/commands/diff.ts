@@ -13,8 +13,9 @@ function formatError(x: number): string {
   return Number.isNaN(x) ? "-" : x === 0 ? "0" : x.toExponential(3);
 }
 
-function printDiff(report: DiffReport): string {
-  const lines = [`a: ${report.a.format} ${report.a.path || "."}   b: ${report.b.format} ${report.b.path || "."}`, ""];
+/** `pathA`/`pathB`: the paths as the user gave them (the report's are relative to each storage root). */
+function printDiff(report: DiffReport, pathA: string, pathB: string): string {
+  const lines = [`a: ${report.a.format} ${pathA}   b: ${report.b.format} ${pathB}`, ""];
   lines.push(table(
     ["tensor", "dtype a/b", "shape", "equal bits", "max abs", "max rel", "note"],
     report.tensors.map((t) => [
@@ -70,7 +71,7 @@ ${COMMON_HELP}`,
     try {
       const report = await diff(a, b, { adapter, engine, onProgress: ctx.progress.update });
       ctx.progress.finish();
-      ctx.rt.out(ctx.json ? `${JSON.stringify(report, null, 1)}\n` : printDiff(report));
+      ctx.rt.out(ctx.json ? `${JSON.stringify(report, null, 1)}\n` : printDiff(report, aPath, bPath));
       return report.identical ? 0 : 1;
     } finally {
       engine.dispose();

@@ -11,6 +11,7 @@ Prints one JSON line {"ok": bool, "errors": [...], "keys": [...]}; exits 0 eithe
 import glob
 import json
 import os
+import shutil
 import socket
 import sys
 
@@ -126,13 +127,14 @@ def check_dtensor(path, exp_path, world, dim):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    out = os.path.join(tempfile.mkdtemp(), "errors")
+    tmp = tempfile.mkdtemp()
+    out = os.path.join(tmp, "errors")
     mp.spawn(dtensor_worker, args=(world, path, exp_path, dim, port, out), nprocs=world, join=True)
     errors = []
     for r in range(world):
         with open(f"{out}.{r}") as f:
             errors += json.load(f)
-        os.remove(f"{out}.{r}")
+    shutil.rmtree(tmp)
     return {"ok": not errors, "errors": errors, "keys": []}
 
 

@@ -10,6 +10,7 @@ usage: make_seeds.py <out-dir>        (the suite's committed copy lives in test/
   model.safetensors                safetensors.torch.save_file, with __metadata__
   folder/                          two shards + model.safetensors.index.json
   dcp/                             2-rank gloo dcp.save: DTensor Shard(0), replicated tensor, BYTE_IO values
+  dcp_local/                       2-rank dcp.save(use_collectives=False): rank-local __<r>.metadata files
   map.json                         {file: {"le": {width: [at...]}, "dec": [[at, digits]], "tensors": [[at, length,
                                    name]], "padding": [[at, length]], "pickles": [[at, length]]}}: little-endian
                                    integer fields by width, decimal numbers in JSON text, raw tensor bytes, torch's
@@ -34,9 +35,10 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.tensor import Shard, distribute_tensor
 
 # Pickle opcodes whose argument is a little-endian integer (a value, a length or a memo index): width.
+# BINPUT is left out: renumbering a memo slot only matters through the BINGETs, which are listed.
 PICKLE_INT_ARGS = {
-    "BININT": 4, "BININT1": 1, "BININT2": 2, "LONG1": 1, "LONG4": 4, "BINPUT": 1, "BINGET": 1,
-    "LONG_BINPUT": 4, "LONG_BINGET": 4, "BINUNICODE": 4, "SHORT_BINUNICODE": 1, "BINUNICODE8": 8,
+    "BININT": 4, "BININT1": 1, "BININT2": 2, "LONG1": 1, "LONG4": 4, "BINGET": 1, "LONG_BINGET": 4,
+    "BINUNICODE": 4, "SHORT_BINUNICODE": 1, "BINUNICODE8": 8,
     "BINBYTES": 4, "SHORT_BINBYTES": 1, "BINBYTES8": 8, "SHORT_BINSTRING": 1, "BINSTRING": 4, "FRAME": 8,
 }
 
@@ -229,9 +231,12 @@ def dcp_worker(rank: int, port: int, out: str) -> None:
         "layer.w": distribute_tensor(full["layer.w"], mesh, [Shard(0)]),
         "layer.b": distribute_tensor(full["layer.b"], mesh, [Shard(0)]),
         "counts": full["counts"],  # replicated plain tensor: deduplicated onto one rank
-        "train_state": {"step": 7, "name": "adamw", "betas": (0.9, 0.95)},
+        "train_state": {"step": 7, "betas": (0.9, 0.95)},
     }
     dcp.save(sd, checkpoint_id=os.path.join(out, "dcp"))
+    # rank-local __<r>.metadata files instead of one .metadata (experimental, no collectives): a small state
+    local = {"w": distribute_tensor(full["layer.w"][:4], mesh, [Shard(0)])}
+    dcp.save(local, checkpoint_id=os.path.join(out, "dcp_local"), use_collectives=False)
     dist.destroy_process_group()
 
 
@@ -257,6 +262,14 @@ def make_dcp(out: str, files: dict, expected: dict) -> None:
     for name, maps in per_file.items():
         files[name] = merge(*maps)
     expected["dcp"] = describe(dcp_state())
+    expected["dcp_local"] = describe({"w": dcp_state()["layer.w"][:4]})
+    local = os.path.join(out, "dcp_local")
+    for name in sorted(os.listdir(local)):
+        with open(os.path.join(local, name), "rb") as f:
+            data = f.read()
+        if name.endswith(".metadata"):
+            files[f"dcp_local/{name}"] = {"fields": pickle_fields(data, 0), "tensors": [], "padding": [],
+                                          "pickles": [[0, len(data)]]}
 
 
 def main() -> None:
