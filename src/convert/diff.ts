@@ -4,6 +4,7 @@ import type { StateDictAdapter } from "../adapters/adapter.ts";
 import type { Engine } from "../engine/mod.ts";
 import { createEngine } from "../engine/mod.ts";
 import { wholeBox } from "../tensor/mod.ts";
+import { pyEqual } from "../pickle/mod.ts";
 import { DEFAULT_BAND_BYTES, rowBands } from "./bands.ts";
 import type { Location } from "./location.ts";
 import { toFloat64 } from "./numbers.ts";
@@ -15,7 +16,6 @@ import type { SourceFormat, TensorEntry, TensorSource } from "./source_types.ts"
 import { valueEntries } from "./source_types.ts";
 import type { TargetTensor } from "./targets.ts";
 import { planTargets, readTargetBox } from "./targets.ts";
-import { pyValueKey } from "./value_key.ts";
 
 export interface TensorDiff {
   name: string;
@@ -37,6 +37,7 @@ export interface DiffReport {
   a: { format: SourceFormat; path: string };
   b: { format: SourceFormat; path: string };
   tensors: TensorDiff[];
+  /** `equal` is false also when a value is too large or deep to compare (see `pyEqual`). */
   values: Array<{ name: string; equal: boolean }>;
   /** Keys on one side only (names as compared, i.e. after the adapter on side a). */
   onlyInA: string[];
@@ -102,7 +103,7 @@ async function diffSources(sa: TensorSource, sb: TensorSource, engine: Engine, o
         continue;
       }
       const [va, vb] = [await sa.readValue(v.name), await sb.readValue(v.name)];
-      report.values.push({ name: v.name, equal: pyValueKey(va) === pyValueKey(vb) });
+      report.values.push({ name: v.name, equal: pyEqual(va, vb) === true });
       bValues.delete(v.name);
     }
     report.onlyInB.push(...bValues.keys());

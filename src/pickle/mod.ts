@@ -3,3 +3,4 @@ export { decodePickle, type DecodeOptions } from "./decode.ts";
 export { encodePickle, type EncodeOptions } from "./encode.ts";
 export { BUILTIN_GLOBALS, type GlobalHandler, type GlobalResolver } from "./globals.ts";
 export { pyRepr } from "./repr.ts";
+export { pyEqual } from "./equal.ts";

@@ -2,7 +2,9 @@
 integer fields and raw tensor bytes lie (found with Python's own `pickletools` and `struct`, not with
 webdcp), so the TypeScript mutators can aim at lengths and offsets.
 
-usage: make_seeds.py <out-dir>        (the suite's committed copy lives in test/fuzz/seeds)
+usage: make_seeds.py <out-dir>
+The suite's committed copy lives in test/fuzz/seeds (under 50 KB); to refresh it:
+  rm -rf test/fuzz/seeds && $(bash test/interop/venv.sh)/bin/python test/fuzz/py/make_seeds.py test/fuzz/seeds
 
 <out-dir>/
   tensor.pkl                       data.pkl (protocol 2) of torch.save(one float32 tensor)
@@ -71,7 +73,7 @@ def zip_layout(buf: bytes, base: int) -> dict:
     cd_end = buf.rfind(b"PK\x05\x06")
     _sig, _d1, _d2, _n1, _n2, cd_size, cd_off, _clen = struct.unpack_from("<IHHHHIIH", buf, cd_end)
     fields += [[base + cd_end + o, w, "le"] for o, w in ((8, 2), (10, 2), (12, 4), (16, 4), (20, 2))]
-    pos = cd_off if cd_off != 0xFFFFFFFF else None
+    pos = cd_off
     z64 = buf.rfind(b"PK\x06\x06")
     if z64 >= 0:
         # entries on disk, total entries, cd size, cd offset; and the locator's pointer to this record
