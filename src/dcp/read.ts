@@ -129,18 +129,26 @@ class Checkpoint implements DcpCheckpoint {
       const item = this.#item(fqn, c.offsets);
       const regionBytes = boxNumel(region) * isz;
       if (regionBytes > UNCHECKED_REGION_BYTES && regionBytes > item.info.length) {
-        throw new FormatError("E_TRUNCATED", `'${fqn}' chunk ${i} needs ${regionBytes} bytes, its item has ${item.info.length}`, {
-          path: this.#filePath(item),
-          offset: item.info.offset,
-        });
+        throw new FormatError(
+          "E_TRUNCATED",
+          `'${fqn}' chunk ${i} needs ${regionBytes} bytes, its item has ${item.info.length}`,
+          {
+            path: this.#filePath(item),
+            offset: item.info.offset,
+          },
+        );
       }
       parts.push({ chunk: i, region });
       covered += boxNumel(region);
     });
     if (covered !== boxNumel(want)) {
-      throw new IntegrityError("E_GAP", `saved chunks of '${fqn}' cover ${covered} of ${boxNumel(want)} requested elements`, {
-        path: this.metadataPath,
-      });
+      throw new IntegrityError(
+        "E_GAP",
+        `saved chunks of '${fqn}' cover ${covered} of ${boxNumel(want)} requested elements`,
+        {
+          path: this.metadataPath,
+        },
+      );
     }
     const local = (chunk: number, region: Box) => {
       const c = e.chunks[chunk];
@@ -202,7 +210,9 @@ class Checkpoint implements DcpCheckpoint {
       if (seen.has(rel)) continue;
       seen.add(rel);
       const size = this.sizes?.get(rel) ?? (await this.storage.stat(joinPath(this.dir, rel)))?.size;
-      if (size === undefined) throw new StorageError("E_NOT_FOUND", "data file is missing", { path: joinPath(this.dir, rel) });
+      if (size === undefined) {
+        throw new StorageError("E_NOT_FOUND", "data file is missing", { path: joinPath(this.dir, rel) });
+      }
       out.push({ relativePath: rel, size });
     }
     return out;

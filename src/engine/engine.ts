@@ -17,7 +17,11 @@ export interface Engine {
   /** Where the work runs now ("cpu" after an auto engine lost its device). */
   readonly kind: "gpu" | "cpu";
   readonly adapterName?: string;
-  convert(src: Uint8Array, from: DType, to: DType): Promise<Uint8Array>;
+  /**
+   * Converts `src`; into `out` when given (exactly the result's byte size, else E_USAGE), so a pipeline can
+   * reuse its buffers instead of paying for fresh memory on every call.
+   */
+  convert(src: Uint8Array, from: DType, to: DType, out?: Uint8Array): Promise<Uint8Array>;
   /** Writes `job.region` of `job.src` into `job.dst`, converting dtypes; the rest of `dst` is kept. */
   copyRegion(job: RegionCopy): Promise<void>;
   gatherRows(job: RowGather): Promise<Uint8Array>;
@@ -44,7 +48,13 @@ export function parseEngineKind(value: string): EngineKind {
 export function createCpuEngine(): Engine {
   return {
     kind: "cpu",
-    convert: (src, from, to) => Promise.resolve(convertCpu(src, from, to)),
+    convert: (src, from, to, out) => {
+      try {
+        return Promise.resolve(convertCpu(src, from, to, out));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
     copyRegion: (job) => Promise.resolve(copyRegionCpu(job)),
     gatherRows: (job) => Promise.resolve(gatherRowsCpu(job)),
     dispose: () => {},
@@ -95,8 +105,8 @@ export class GpuEngine implements Engine {
     return next;
   }
 
-  convert(src: Uint8Array, from: DType, to: DType): Promise<Uint8Array> {
-    return this.#run(() => this.#runner.convert(src, from, to), () => this.#cpu.convert(src, from, to));
+  convert(src: Uint8Array, from: DType, to: DType, out?: Uint8Array): Promise<Uint8Array> {
+    return this.#run(() => this.#runner.convert(src, from, to, out), () => this.#cpu.convert(src, from, to, out));
   }
 
   copyRegion(job: RegionCopy): Promise<void> {

@@ -2,6 +2,7 @@ import * as fs from "node:fs/promises";
 import { StorageError, UsageError } from "../errors/mod.ts";
 import { checkReadRange } from "./byte_source.ts";
 import { dirname, normalizePath } from "./path.ts";
+import { createSinkFile, type SinkFile } from "./sink_file.ts";
 import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "./storage.ts";
 import { readRange, readWhole, writeWhole } from "./whole_file.ts";
 
@@ -70,7 +71,7 @@ export class FileStorage implements Storage {
         throw new StorageError("E_EXISTS", "is a folder", { path: rel });
       }
       await fs.mkdir(this.#abs(dirname(rel)), { recursive: true });
-      return new FileSink(await fs.open(temp, "wx"), rel, temp, final);
+      return new FileSink(await createSinkFile(temp), rel, temp, final);
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === "ENOTDIR" || code === "EEXIST") {
@@ -195,15 +196,32 @@ class FileSource implements ByteSource {
   }
 }
 
+/** Writes in this size range are pipelined through the staging buffer; others are written in place. */
+const PIPELINE_MIN_BYTES = 4 << 20;
+const PIPELINE_MAX_BYTES = 64 << 20;
+
+/**
+ * Large writes are pipelined so the file system works while the caller computes its next buffer: `write`
+ * copies the bytes into a staging buffer (reused, so no fresh memory per call), starts writing them and
+ * returns; the next call waits for that write first, so at most one is in flight and its failure
+ * surfaces from the next `write` or from `close`. The caller may reuse its buffer as soon as `write`
+ * resolves, as with any sink. Small writes gain nothing from this and huge ones would need a huge staging
+ * buffer: they are written before `write` resolves.
+ */
 class FileSink implements ByteSink {
   readonly path: string;
-  #handle: fs.FileHandle | undefined;
+  #file: SinkFile | undefined;
   #position = 0;
+  /** Serialises the calls' own work (waiting, copying), so staging is never refilled while in use. */
+  #calls: Promise<void> = Promise.resolve();
+  /** The write still running after its call returned. */
+  #inFlight: Promise<void> = Promise.resolve();
+  #staging: Uint8Array | undefined;
   readonly #temp: string;
   readonly #final: string;
 
-  constructor(handle: fs.FileHandle, path: string, temp: string, final: string) {
-    this.#handle = handle;
+  constructor(file: SinkFile, path: string, temp: string, final: string) {
+    this.#file = file;
     this.path = path;
     this.#temp = temp;
     this.#final = final;
@@ -213,46 +231,77 @@ class FileSink implements ByteSink {
     return this.#position;
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
-    const handle = this.#live();
+  write(bytes: Uint8Array): Promise<void> {
+    let file: SinkFile;
+    try {
+      file = this.#live();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const at = this.#position;
+    this.#position += bytes.byteLength;
+    const call = this.#calls.then(() => this.#accept(file, bytes, at));
+    this.#calls = call.catch(() => {});
+    return call;
+  }
+
+  async #accept(file: SinkFile, bytes: Uint8Array, at: number): Promise<void> {
+    await this.#inFlight;
+    const size = bytes.byteLength;
+    if (size < PIPELINE_MIN_BYTES || size > PIPELINE_MAX_BYTES) return await this.#writeAll(file, bytes, at);
+    if (this.#staging === undefined || this.#staging.byteLength < size) this.#staging = new Uint8Array(size);
+    const staged = this.#staging.subarray(0, size);
+    staged.set(bytes);
+    const write = this.#writeAll(file, staged, at);
+    write.catch(() => {}); // reported by the next write or close, not as an unhandled rejection
+    this.#inFlight = write;
+  }
+
+  async #writeAll(file: SinkFile, bytes: Uint8Array, at: number): Promise<void> {
     let done = 0;
     while (done < bytes.byteLength) {
       try {
-        const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done);
-        done += bytesWritten;
+        done += await file.write(bytes.subarray(done));
       } catch (e) {
-        throw ioError(e, this.path, this.#position + done);
+        throw ioError(e, this.path, at + done);
       }
     }
-    this.#position += done;
   }
 
   async close(): Promise<void> {
-    const handle = this.#live();
-    this.#handle = undefined;
+    const file = this.#live();
+    this.#file = undefined;
     try {
-      await handle.sync();
-      await handle.close();
+      await this.#calls;
+      await this.#inFlight;
+      await file.sync();
+      await file.close();
       await fs.rename(this.#temp, this.#final);
     } catch (e) {
+      await file.close().catch(() => {});
       await fs.unlink(this.#temp).catch(() => {});
-      throw ioError(e, this.path);
+      throw e instanceof StorageError ? e : ioError(e, this.path);
+    } finally {
+      this.#staging = undefined;
     }
   }
 
   async abort(): Promise<void> {
-    const handle = this.#handle;
-    if (handle === undefined) return;
-    this.#handle = undefined;
-    await handle.close().catch(() => {});
+    const file = this.#file;
+    if (file === undefined) return;
+    this.#file = undefined;
+    this.#staging = undefined;
+    await this.#calls;
+    await this.#inFlight.catch(() => {});
+    await file.close().catch(() => {});
     await fs.unlink(this.#temp).catch(() => {});
   }
 
-  #live(): fs.FileHandle {
-    if (this.#handle === undefined) {
+  #live(): SinkFile {
+    if (this.#file === undefined) {
       throw new UsageError("E_USAGE", "sink already closed or aborted", { path: this.path });
     }
-    return this.#handle;
+    return this.#file;
   }
 }
 

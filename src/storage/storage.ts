@@ -32,6 +32,10 @@ export interface ByteSink {
   readonly path: string;
   /** Bytes accepted so far. */
   readonly position: number;
+  /**
+   * Accepts `bytes`; the caller may reuse them once this resolves. A backend may finish storing them later
+   * (file sinks pipeline large writes), so a failure can surface from the next `write` or from `close`.
+   */
   write(bytes: Uint8Array): Promise<void>;
   /** Flushes (and fsyncs where the backend can) and publishes the file. */
   close(): Promise<void>;

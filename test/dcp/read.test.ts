@@ -60,7 +60,7 @@ describe("openDcp() on a single-process torch 2.15 dcp.save", () => {
     const sd = await ckpt.readStateDict();
     const groups = (sd.get("optimizer") as Map<string, unknown>).get("param_groups") as Map<string, unknown>[];
     expect(groups[0].get("lr")).toBe(0.001);
-    const state = ((sd.get("optimizer") as Map<string, unknown>).get("state") as Map<string, unknown>);
+    const state = (sd.get("optimizer") as Map<string, unknown>).get("state") as Map<string, unknown>;
     // the dict key "model.w_t" contains a dot: only planner_data tells it apart from nesting
     expect(hex((state.get("model.w_t") as Map<string, Tensor>).get("exp_avg")!.data))
       .toBe(hex(expected.get("optimizer.state.model.w_t.exp_avg")!.data));
@@ -69,7 +69,11 @@ describe("openDcp() on a single-process torch 2.15 dcp.save", () => {
 
   it("lists entries and data files", async () => {
     const e = ckpt.entries().find((x) => x.fqn === "optimizer.param_groups.0.lr")!;
-    expect(e).toEqual({ fqn: "optimizer.param_groups.0.lr", kind: "bytes", path: ["optimizer", "param_groups", 0, "lr"] });
+    expect(e).toEqual({
+      fqn: "optimizer.param_groups.0.lr",
+      kind: "bytes",
+      path: ["optimizer", "param_groups", 0, "lr"],
+    });
     const files = await ckpt.files();
     expect(files.map((f) => f.relativePath)).toEqual(["__0_0.distcp"]);
     expect(files[0].size).toBeGreaterThan(10_000);
@@ -97,11 +101,13 @@ describe.each([
     const w = ckpt.metadata.stateDictMetadata.get("w") as TensorEntryMeta;
     const ours = mesh === "1d"
       ? [0, 1].map((r) => shardBox([5, 7], 0, 2, r))
-      : [0, 1].flatMap((i) => [0, 1].map((j) => {
-        const rows = shardBox([5, 7], 0, 2, i);
-        const cols = shardBox([5, 7], 1, 2, j);
-        return { offsets: [rows.offsets[0], cols.offsets[1]], sizes: [rows.sizes[0], cols.sizes[1]] };
-      }));
+      : [0, 1].flatMap((i) =>
+        [0, 1].map((j) => {
+          const rows = shardBox([5, 7], 0, 2, i);
+          const cols = shardBox([5, 7], 1, 2, j);
+          return { offsets: [rows.offsets[0], cols.offsets[1]], sizes: [rows.sizes[0], cols.sizes[1]] };
+        })
+      );
     const key = (b: { offsets: number[] }) => b.offsets.join(",");
     expect([...w.chunks].sort((a, b) => key(a).localeCompare(key(b)))).toEqual(ours);
   });
@@ -122,6 +128,28 @@ describe.each([
     const w = ckpt.metadata.stateDictMetadata.get("w") as TensorEntryMeta;
     for (const [i, c] of w.chunks.entries()) {
       expect(hex((await ckpt.readChunk("w", i)).data)).toBe(hex(cut(expected.get("w")!, c)));
+    }
+  });
+
+  it("readTensor() with a destination fills it (whole tensors, boxes across chunks, single chunks) and returns it", async () => {
+    for (const [fqn, want] of expected) {
+      const boxes = [undefined, ...Array.from({ length: 8 }, (_, i) => randomBox(want.shape, i + 1))];
+      const w = ckpt.metadata.stateDictMetadata.get(fqn) as TensorEntryMeta;
+      boxes.push(...w.chunks);
+      for (const box of boxes) {
+        const wantBytes = box === undefined ? want.data : cut(want, box);
+        const out = new Uint8Array(wantBytes.byteLength).fill(0xA5);
+        const got = await ckpt.readTensor(fqn, box, out);
+        expect(got.data).toBe(out);
+        expect(hex(out)).toBe(hex(wantBytes));
+      }
+    }
+  });
+
+  it("readTensor() rejects a destination of the wrong size with E_USAGE", async () => {
+    const size = expected.get("w")!.data.byteLength;
+    for (const wrong of [size - 1, size + 1, 0]) {
+      await expect(ckpt.readTensor("w", undefined, new Uint8Array(wrong))).rejects.toMatchObject({ code: "E_USAGE" });
     }
   });
 });

@@ -60,3 +60,23 @@ Deno.test("FileStorage maps missing files, hostile paths and non-empty folders t
     await s.remove("e", { recursive: true });
     assertEquals(await s.list(""), []);
   }));
+
+Deno.test("FileStorage pipelines large writes through Deno's file in order, and reads into views, in Deno", () =>
+  withRoot(async (s) => {
+    const sink = await s.create("big.bin");
+    const scratch = new Uint8Array(6 << 20);
+    const sizes = [6 << 20, 5 << 20, 17, 4 << 20];
+    for (const [i, size] of sizes.entries()) await sink.write(scratch.subarray(0, size).fill(i + 1));
+    assertEquals(sink.position, sizes.reduce((a, b) => a + b, 0));
+    await sink.close();
+    const src = await s.open("big.bin");
+    const view = new Uint8Array(8);
+    let at = 0;
+    for (const [i, size] of sizes.entries()) {
+      await src.readInto!(at + size - 2, view.subarray(3, 5));
+      assertEquals([...view.subarray(3, 5)], [i + 1, i + 1]);
+      at += size;
+    }
+    await assertCode(src.readInto!(at - 1, new Uint8Array(2)), "E_OUT_OF_RANGE");
+    await src.close();
+  }));

@@ -160,3 +160,36 @@ describe("isSoftwareAdapter()", () => {
     expect(isSoftwareAdapter(adapter({ description: "Apple M2 Max" }))).toBe(false);
   });
 });
+
+describe("convert() into a destination", () => {
+  const input = new Uint8Array(Uint32Array.of(0x3F808000, 0x7F800001, 0xC0490FDB, 0x00000001, 0x477FF000).buffer);
+
+  test("convertCpu() fills the destination, on or off a 4-byte boundary, with the bytes it would return", () => {
+    for (const to of ["bfloat16", "float16", "float8_e4m3fn", "float32"] as const) {
+      const want = convertCpu(input, "float32", to);
+      for (const offset of [0, 2]) {
+        const backing = new Uint8Array(want.byteLength + 4).fill(0xAA);
+        const into = backing.subarray(offset, offset + want.byteLength);
+        expect(convertCpu(input, "float32", to, into)).toBe(into);
+        expect(into).toEqual(want);
+        expect(backing[offset + want.byteLength]).toBe(0xAA);
+      }
+    }
+  });
+
+  test("the GPU engine and the CPU engine fill a destination with the CPU twin's bytes", async () => {
+    const want = convertCpu(input, "float32", "bfloat16");
+    for (const engine of [gpu, await createEngine({ kind: "cpu" })]) {
+      const into = new Uint8Array(want.byteLength);
+      expect(await engine.convert(input, "float32", "bfloat16", into)).toBe(into);
+      expect(into).toEqual(want);
+    }
+  });
+
+  test("a destination of the wrong size is E_USAGE on both engines", async () => {
+    expect(codeOf(() => convertCpu(input, "float32", "float16", new Uint8Array(9)))).toBe("E_USAGE");
+    expect(await asyncCodeOf(() => gpu.convert(input, "float32", "float16", new Uint8Array(11)))).toBe("E_USAGE");
+    const cpu = await createEngine({ kind: "cpu" });
+    expect(await asyncCodeOf(() => cpu.convert(input, "float32", "float16", new Uint8Array(0)))).toBe("E_USAGE");
+  });
+});

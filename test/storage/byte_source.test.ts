@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { memorySource, sliceSource } from "../../src/storage/mod.ts";
+import { type ByteSource, memorySource, readSourceInto, sliceSource } from "../../src/storage/mod.ts";
 import { expectCode } from "./storage_spec.ts";
 
 describe("memorySource()", () => {
@@ -46,5 +46,35 @@ describe("sliceSource()", () => {
   it("closing a slice leaves the underlying source usable", async () => {
     await sliceSource(file, 0, 4).close();
     expect([...await file.read(0, 1)]).toEqual([0]);
+  });
+});
+
+describe("readSourceInto()", () => {
+  const file = memorySource(Uint8Array.from({ length: 32 }, (_, i) => i), "model.pt");
+
+  it("fills a view of a larger buffer through the source's readInto, nested slices included", async () => {
+    const backing = new Uint8Array(10).fill(0xFF);
+    await readSourceInto(sliceSource(sliceSource(file, 4, 20), 3, 5), 1, backing.subarray(2, 6));
+    expect([...backing]).toEqual([0xFF, 0xFF, 8, 9, 10, 11, 0xFF, 0xFF, 0xFF, 0xFF]);
+  });
+
+  it("falls back to read() for a source without readInto", async () => {
+    const plain: ByteSource = {
+      path: file.path,
+      size: file.size,
+      read: (o, n) => file.read(o, n),
+      close: () => file.close(),
+    };
+    const into = new Uint8Array(3);
+    await readSourceInto(plain, 29, into);
+    expect([...into]).toEqual([29, 30, 31]);
+  });
+
+  it("rejects ranges that leave the source or slice with E_OUT_OF_RANGE at the absolute offset", async () => {
+    await expectCode(readSourceInto(file, 30, new Uint8Array(3)), "E_OUT_OF_RANGE", { path: "model.pt", offset: 30 });
+    await expectCode(readSourceInto(sliceSource(file, 10, 8), 6, new Uint8Array(4)), "E_OUT_OF_RANGE", {
+      path: "model.pt",
+      offset: 16,
+    });
   });
 });

@@ -18,6 +18,48 @@ afterAll(async () => {
 describeStorage("FileStorage", fresh);
 
 describe("FileStorage on disk", () => {
+  it("readInto() fills a view of a larger buffer at the file offset and rejects reads past the end", async () => {
+    const s = await fresh();
+    await s.writeAll("d.bin", Uint8Array.from({ length: 100 }, (_, i) => i));
+    const src = await s.open("d.bin");
+    const backing = new Uint8Array(8);
+    await src.readInto!(95, backing.subarray(3, 8));
+    expect([...backing]).toEqual([0, 0, 0, 95, 96, 97, 98, 99]);
+    await expectCode(src.readInto!(96, new Uint8Array(5)), "E_OUT_OF_RANGE", { path: "d.bin", offset: 96 });
+    await src.close();
+  });
+
+  it("a sink publishes pipelined large writes in order from a reused buffer, position advancing per write", async () => {
+    const s = await fresh();
+    const sink = await s.create("p.bin");
+    const sizes = Array.from({ length: 12 }, (_, i) => (i % 3) * (3 << 20) + 1 + i); // 4..64 MiB pipelines
+    const scratch = new Uint8Array(Math.max(...sizes));
+    let expected = 0;
+    for (const [i, size] of sizes.entries()) {
+      await sink.write(scratch.subarray(0, size).fill(i + 1));
+      expected += size;
+      expect(sink.position).toBe(expected);
+    }
+    await sink.close();
+    const bytes = await s.readAll("p.bin");
+    expect(bytes.byteLength).toBe(expected);
+    let at = 0;
+    for (const [i, size] of sizes.entries()) {
+      expect([bytes[at], bytes[at + (size >> 1)], bytes[at + size - 1]]).toEqual([i + 1, i + 1, i + 1]);
+      at += size;
+    }
+  });
+
+  it("abort() right after a large write leaves neither the temp file nor the target", async () => {
+    const s = await fresh();
+    const sink = await s.create("big.bin");
+    await sink.write(new Uint8Array(16 << 20).fill(7));
+    await sink.write(new Uint8Array(16 << 20).fill(8));
+    await sink.abort();
+    expect(await readdir(s.root)).toEqual([]);
+    await expectCode(sink.write(Uint8Array.of(1)), "E_USAGE");
+  });
+
   it("an open sink writes to <name>.tmp-<random> beside the target and removes it on abort()", async () => {
     const s = await fresh();
     const sink = await s.create("m/model.safetensors");

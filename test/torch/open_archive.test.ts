@@ -76,6 +76,74 @@ describe("openTorchArchive()", () => {
     expect(new Float32Array(block.data.slice().buffer)[100 * 19 + 99]).toBe(119 * cols + 149);
   });
 
+  it("readTensor() fills a destination (byte-swapped, boxes with and without gaps) and returns it", async () => {
+    const values = Array.from({ length: 40 * 30 }, (_, i) => i - 600);
+    const be = f32(values);
+    for (let i = 0; i < be.length; i += 4) be.subarray(i, i + 4).reverse();
+    const bytes = await buildArchive({
+      pickle: new Map([["w", rebuildV2("FloatStorage", "0", 40 * 30, 0, [40, 30], [30, 1])]]),
+      storages: [be],
+      byteorder: "big",
+    });
+    const archive = await openTorchArchive(memorySource(bytes, "be.pt"));
+    const ref = refAt(archive.value, "w");
+    const boxes = [
+      { offsets: [0, 0], sizes: [40, 30] },
+      { offsets: [5, 0], sizes: [7, 30] },
+      { offsets: [3, 4], sizes: [20, 9] },
+      { offsets: [0, 29], sizes: [40, 1] },
+    ];
+    for (const box of boxes) {
+      const want: number[] = [];
+      for (let r = 0; r < box.sizes[0]; r++) {
+        for (let c = 0; c < box.sizes[1]; c++) want.push(values[(box.offsets[0] + r) * 30 + box.offsets[1] + c]);
+      }
+      const out = new Uint8Array(want.length * 4).fill(0xEE);
+      const t = await archive.readTensor(ref, box, out);
+      expect(t.data).toBe(out);
+      expect(out).toEqual(f32(want));
+    }
+    await expect(archive.readTensor(ref, boxes[1], new Uint8Array(7 * 30 * 4 - 4))).rejects.toMatchObject({
+      code: "E_USAGE",
+      path: "be.pt",
+    });
+  });
+
+  it("reads a whole contiguous tensor with one read of exactly its bytes", async () => {
+    const file = encodeTorch({
+      dtype: "float32",
+      shape: [64, 32],
+      data: f32(Array.from({ length: 2048 }, (_, i) => i)),
+    });
+    const source = counting(memorySource(file, "w.pt"));
+    const archive = await openTorchArchive(source);
+    const before = { reads: source.reads, bytes: source.bytesRead };
+    const t = await archive.readTensor(refAt(archive.value));
+    expect([source.reads - before.reads, source.bytesRead - before.bytes]).toEqual([1, 2048 * 4]);
+    expect(new Float32Array(t.data.buffer, t.data.byteOffset, 2048)[2047]).toBe(2047);
+  });
+
+  it("splits reads of runs with gaps into pieces of at most 8 MiB and still assembles the box", async () => {
+    const rows = 2100;
+    const cols = 1100; // 9.2 MB of float32: a column box has gaps and exceeds one gapped read
+    const data = new Uint8Array(rows * cols * 4);
+    new Int32Array(data.buffer).forEach((_, i, a) => (a[i] = i));
+    const file = encodeTorch({ dtype: "int32", shape: [rows, cols], data });
+    const source = counting(memorySource(file, "big.pt"));
+    const archive = await openTorchArchive(source);
+    const before = { reads: source.reads, bytes: source.bytesRead };
+    const t = await archive.readTensor(refAt(archive.value), { offsets: [0, 100], sizes: [rows, 1000] });
+    const got = new Int32Array(t.data.buffer, t.data.byteOffset, rows * 1000);
+    expect([got[0], got[999], got[1000], got[rows * 1000 - 1]]).toEqual([
+      100,
+      1099,
+      cols + 100,
+      (rows - 1) * cols + 1099,
+    ]);
+    expect(source.reads - before.reads).toBeGreaterThan(1);
+    expect(source.bytesRead - before.bytes).toBeLessThan(rows * cols * 4);
+  });
+
   it("reads an empty box and an empty tensor without touching the storage", async () => {
     const file = encodeTorch({ dtype: "int32", shape: [4, 0], data: new Uint8Array(0) });
     const archive = await openTorchArchive(memorySource(file, "e.pt"));

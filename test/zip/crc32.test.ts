@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { crc32 } from "../../src/zip/mod.ts";
+import { crc32Table } from "../../src/zip/crc32.ts";
 
 /** Bit-at-a-time CRC-32, the textbook definition the fast path must agree with. */
 function crc32Reference(bytes: Uint8Array): number {
@@ -49,3 +50,21 @@ describe("crc32()", () => {
 function hex(...lines: string[]): Uint8Array {
   return Uint8Array.from(lines.join(" ").split(/\s+/).map((b) => parseInt(b, 16)));
 }
+
+describe("crc32Table()", () => {
+  it("agrees with crc32() (the runtime's native CRC where present) at every length and seed", () => {
+    const data = Uint8Array.from({ length: 5000 }, (_, i) => (i * 131 + 7) & 0xff);
+    for (const n of [0, 1, 15, 16, 17, 255, 256, 257, 1000, 4096, 5000]) {
+      const piece = data.subarray(0, n);
+      expect(crc32Table(piece)).toBe(crc32(piece));
+      expect(crc32Table(piece, 0xdeadbeef)).toBe(crc32(piece, 0xdeadbeef));
+      expect(crc32Table(piece)).toBe(crc32Reference(piece));
+    }
+  });
+
+  it("continues a native CRC over a view into a larger buffer", () => {
+    const data = Uint8Array.from({ length: 4096 }, (_, i) => (i * 29) & 0xff);
+    const view = data.subarray(1000, 3000);
+    expect(crc32(view, crc32(data.subarray(0, 1000)))).toBe(crc32Reference(data.subarray(0, 3000)));
+  });
+});

@@ -90,28 +90,47 @@ function aligned(bytes: Uint8Array, align: number): Uint8Array {
 const u16 = (b: Uint8Array) => new Uint16Array(b.buffer, b.byteOffset, b.byteLength >> 1);
 const u32 = (b: Uint8Array) => new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
 const i32 = (b: Uint8Array) => new Int32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+const f32 = (b: Uint8Array) => new Float32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+
+/** `into` when it holds exactly `count` elements of `itemBytes` (else E_USAGE), or a new buffer. */
+export function convertDestination(count: number, itemBytes: number, into: Uint8Array | undefined): Uint8Array {
+  if (into === undefined) return new Uint8Array(count * itemBytes);
+  if (into.byteLength !== count * itemBytes) {
+    throw new UsageError(
+      "E_USAGE",
+      `destination holds ${into.byteLength} bytes, the result needs ${count * itemBytes}`,
+    );
+  }
+  return into;
+}
 
 /**
- * Converts a dense little-endian array of `from` elements to `to`, bit for bit as torch's `.to(to)`.
- * `src.byteLength` must be a multiple of the source itemsize.
+ * Converts a dense little-endian array of `from` elements to `to`, bit for bit as torch's `.to(to)`, into
+ * `into` when given (exactly the result's size). `src.byteLength` must be a multiple of the source itemsize.
  */
-export function convertCpu(src: Uint8Array, from: DType, to: DType): Uint8Array {
+export function convertCpu(src: Uint8Array, from: DType, to: DType, into?: Uint8Array): Uint8Array {
   checkConvertible(from, to);
   const inSize = itemsize(from);
   if (src.byteLength % inSize !== 0) {
     throw new UsageError("E_USAGE", `${src.byteLength} bytes is not a whole number of ${from} elements`);
   }
-  if (from === to) return src.slice();
   const n = src.byteLength / inSize;
   const outSize = itemsize(to);
-  const out = new Uint8Array(n * outSize);
+  const dest = convertDestination(n, outSize, into);
+  if (from === to) {
+    if (into === undefined) return src.slice();
+    dest.set(src);
+    return dest;
+  }
+  // The loops store through 16/32-bit views: a destination off a 4-byte boundary gets an aligned twin.
+  const out = outSize === 1 || dest.byteOffset % 4 === 0 ? dest : new Uint8Array(n * outSize);
   const source = from as ConvertSource;
   const target = to as ConvertTarget;
   const input = aligned(src, Math.min(inSize, 4));
   // Every loop below sees one concrete typed-array type per variable, so V8 keeps it monomorphic.
   if (source === "float32") {
     if (target === "bfloat16") f32ToBf16Loop(i32(input), u16(out));
-    else if (target === "float16") f32ToF16Loop(u32(input), u16(out));
+    else if (target === "float16") f32ToF16Loop(i32(input), f32(input), u16(out));
     else narrowLoop8(u32(input), out, target === "float8_e4m3fn" ? f32ToE4m3fn : f32ToE5m2);
   } else if (source === "float64") {
     const words = u32(input);
@@ -133,19 +152,28 @@ export function convertCpu(src: Uint8Array, from: DType, to: DType): Uint8Array 
       else lookup8to8(input, out, table);
     }
   }
-  return out;
+  if (out !== dest) dest.set(out);
+  return dest;
 }
 
 /**
- * The hot path of every float32 -> bfloat16 export: inline rounding, no calls. Signed words stay small
- * integers in V8 (unsigned ones above 2^31 become heap numbers); `>>> 16` and the 16-bit store wrap the
- * same bits either way.
+ * The hot path of every float32 -> bfloat16 export: inline rounding, no calls, two elements per 32-bit
+ * store. Words are read signed so they stay small integers in V8 (unsigned ones above 2^31 become heap
+ * numbers); for every non-NaN word `x + 0x7FFF + lsb` stays within int32, so `>> 16` keeps the right bits.
+ * An odd last element is stored on its own.
  */
 function f32ToBf16Loop(input: Int32Array, dst: Uint16Array): void {
-  for (let i = 0; i < input.length; i++) {
-    const x = input[i];
-    dst[i] = (x & 0x7FFFFFFF) > 0x7F800000 ? 0xFFFF : (x + 0x7FFF + ((x >>> 16) & 1)) >>> 16;
+  const n = input.length;
+  const pairs = n >> 1;
+  const words = new Int32Array(dst.buffer, dst.byteOffset, pairs);
+  for (let j = 0, i = 0; j < pairs; j++, i += 2) {
+    const a = input[i];
+    const b = input[i + 1];
+    const lo = (a & 0x7FFFFFFF) > 0x7F800000 ? 0xFFFF : ((a + 0x7FFF + ((a >> 16) & 1)) >> 16) & 0xFFFF;
+    const hi = (b & 0x7FFFFFFF) > 0x7F800000 ? 0xFFFF : (b + 0x7FFF + ((b >> 16) & 1)) >> 16;
+    words[j] = lo | (hi << 16);
   }
+  if (n & 1) dst[n - 1] = f32ToBf16Vector(input[n - 1]);
 }
 
 /** bfloat16 is the top half of a float32: widening is a shift, signalling NaNs included (as torch). */
@@ -153,8 +181,31 @@ function bf16ToF32Loop(input: Uint16Array, dst: Int32Array): void {
   for (let i = 0; i < input.length; i++) dst[i] = input[i] << 16;
 }
 
-function f32ToF16Loop(input: Uint32Array, dst: Uint16Array): void {
-  for (let i = 0; i < input.length; i++) dst[i] = f32ToF16(input[i]);
+/**
+ * float32 -> float16 with `f32ToF16`'s bits, inline and without data-dependent branches for finite
+ * results (weights mix normal and denormal float16 results unpredictably). Both candidates are computed and
+ * one is picked by a sign mask: the normal one rebiases the exponent and rounds to nearest even on the 13
+ * dropped bits (a carry rolls into the exponent); the denormal one is |x| in units of 2^-24 rounded to
+ * nearest even by adding and removing 2^52 in double arithmetic (exact: |x| * 2^24 < 2^10). Overflow,
+ * infinity and NaN (magnitudes from 65520 up) are constants.
+ */
+function f32ToF16Loop(input: Int32Array, values: Float32Array, dst: Uint16Array): void {
+  const n = input.length;
+  for (let i = 0; i < n; i++) {
+    const x = input[i];
+    const a = x & 0x7FFFFFFF;
+    let h: number;
+    if (a < 0x477FF000) {
+      const t = a - 0x38000000;
+      const normal = (t + 0xFFF + ((t >> 13) & 1)) >> 13;
+      const denormal = (Math.abs(values[i]) * 16777216 + 4503599627370496) - 4503599627370496;
+      const isDenormal = (a - 0x38800000) >> 31;
+      h = ((denormal | 0) & isDenormal) | (normal & ~isDenormal);
+    } else {
+      h = a > 0x7F800000 ? 0x7E00 | ((a >> 13) & 0x3FF) : 0x7C00;
+    }
+    dst[i] = ((x >> 16) & 0x8000) | h;
+  }
 }
 
 function narrowLoop8(input: Uint32Array, dst: Uint8Array, narrow: (x: number) => number): void {

@@ -2,7 +2,7 @@ import type { DType } from "../../dtype/mod.ts";
 import { itemsize } from "../../dtype/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
 import { type Box, boxNumel, copyBox } from "../../tensor/mod.ts";
-import { checkConvertible } from "../cpu/convert.ts";
+import { checkConvertible, convertDestination } from "../cpu/convert.ts";
 import { checkRegionCopy, type RegionCopy } from "../cpu/region_copy.ts";
 import { checkRowGather, type RowGather } from "../cpu/row_gather.ts";
 import { type GpuContext, withErrorScopes } from "./device.ts";
@@ -55,16 +55,19 @@ export class GpuKernelsRunner {
     this.pool = new BufferPool(context.device);
   }
 
-  async convert(src: Uint8Array, from: DType, to: DType): Promise<Uint8Array> {
+  async convert(src: Uint8Array, from: DType, to: DType, into?: Uint8Array): Promise<Uint8Array> {
     checkConvertible(from, to);
     const inSize = itemsize(from);
     if (src.byteLength % inSize !== 0) {
       throw new UsageError("E_USAGE", `${src.byteLength} bytes is not a whole number of ${from} elements`);
     }
-    if (from === to) return src.slice();
-    const kinds = shaderKinds(from, to);
     const outSize = itemsize(to);
-    const out = new Uint8Array((src.byteLength / inSize) * outSize);
+    const out = convertDestination(src.byteLength / inSize, outSize, into);
+    if (from === to) {
+      out.set(src);
+      return out;
+    }
+    const kinds = shaderKinds(from, to);
     const pieces = planLinear(
       src.byteLength / inSize,
       kinds.srcBits,
