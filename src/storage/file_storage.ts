@@ -1,4 +1,5 @@
-import * as fs from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { nodeFs } from "./node_fs.ts";
 import { StorageError, UsageError } from "../errors/mod.ts";
 import { checkReadRange } from "./byte_source.ts";
 import { dirname, normalizePath } from "./path.ts";
@@ -25,6 +26,7 @@ export class FileStorage implements Storage {
   }
 
   async stat(path: string): Promise<FileInfo | undefined> {
+    const fs = await nodeFs();
     const rel = normalizePath(path);
     try {
       const s = await fs.stat(this.#abs(rel));
@@ -36,8 +38,9 @@ export class FileStorage implements Storage {
   }
 
   async open(path: string): Promise<ByteSource> {
+    const fs = await nodeFs();
     const rel = normalizePath(path);
-    let handle: fs.FileHandle;
+    let handle: FileHandle;
     try {
       handle = await fs.open(this.#abs(rel), "r");
     } catch (e) {
@@ -62,6 +65,7 @@ export class FileStorage implements Storage {
   }
 
   async create(path: string): Promise<ByteSink> {
+    const fs = await nodeFs();
     const rel = normalizePath(path);
     if (rel === "") throw new UsageError("E_USAGE", "cannot create the storage root as a file");
     const final = this.#abs(rel);
@@ -86,6 +90,7 @@ export class FileStorage implements Storage {
   }
 
   async list(dir: string): Promise<DirEntry[] | undefined> {
+    const fs = await nodeFs();
     const rel = normalizePath(dir);
     let dirents;
     try {
@@ -108,6 +113,7 @@ export class FileStorage implements Storage {
   }
 
   async rename(from: string, to: string): Promise<void> {
+    const fs = await nodeFs();
     const src = normalizePath(from);
     const dst = normalizePath(to);
     if (src === "" || dst === "") throw new UsageError("E_USAGE", "cannot rename the storage root");
@@ -126,6 +132,7 @@ export class FileStorage implements Storage {
   }
 
   async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+    const fs = await nodeFs();
     const rel = normalizePath(path);
     if (rel === "") throw new UsageError("E_USAGE", "refusing to remove the storage root");
     const abs = this.#abs(rel);
@@ -151,9 +158,9 @@ export class FileStorage implements Storage {
 class FileSource implements ByteSource {
   readonly path: string;
   readonly size: number;
-  #handle: fs.FileHandle | undefined;
+  #handle: FileHandle | undefined;
 
-  constructor(handle: fs.FileHandle, path: string, size: number) {
+  constructor(handle: FileHandle, path: string, size: number) {
     this.#handle = handle;
     this.path = path;
     this.size = size;
@@ -269,6 +276,7 @@ class FileSink implements ByteSink {
   }
 
   async close(): Promise<void> {
+    const fs = await nodeFs();
     const file = this.#live();
     this.#file = undefined;
     try {
@@ -287,6 +295,7 @@ class FileSink implements ByteSink {
   }
 
   async abort(): Promise<void> {
+    const fs = await nodeFs();
     const file = this.#file;
     if (file === undefined) return;
     this.#file = undefined;

@@ -3,3 +3,5 @@ export { basename, dirname, joinPath, normalizePath } from "./path.ts";
 export { MAX_READ_BYTES, memorySource, readSourceInto, sliceSource } from "./byte_source.ts";
 export { FileStorage } from "./file_storage.ts";
 export { MemoryStorage } from "./memory_storage.ts";
+export { HttpStorage, type HttpStorageOptions } from "./http_storage.ts";
+export { OpfsStorage } from "./opfs_storage.ts";

@@ -1,4 +1,5 @@
-import * as fs from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { nodeFs } from "./node_fs.ts";
 
 /** The calls a file sink makes on its temp file: sequential writes, then sync and close. */
 export interface SinkFile {
@@ -17,6 +18,7 @@ type DenoFs = { open(path: string, options: { write: boolean }): Promise<DenoFil
  * run on it there, so no computation could overlap them. Node keeps the node:fs handle (libuv's pool).
  */
 export async function createSinkFile(path: string): Promise<SinkFile> {
+  const fs = await nodeFs();
   const handle = await fs.open(path, "wx");
   const deno = (globalThis as { Deno?: Partial<DenoFs> }).Deno;
   if (typeof deno?.open !== "function") {

@@ -1,0 +1,133 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Storage } from "../../src/storage/mod.ts";
+
+/** A file the server can send any range of without holding it (so tests can claim 100 GB files). */
+export interface ServedFile {
+  size: number;
+  bytes(offset: number, length: number): Promise<Uint8Array>;
+  contentType?: string;
+}
+
+/** Ways a real server can misbehave; the default honours HEAD and single `bytes=a-b` ranges (RFC 9110). */
+export interface Quirks {
+  /** Answer every GET with 200 and the whole file, as servers without range support do. */
+  ignoreRange?: boolean;
+  /** Report a Content-Range whose first byte is off by this much (the bytes sent are the right ones). */
+  shiftContentRange?: number;
+  /** Send this many bytes fewer than the range, with a matching Content-Length (a clean, short body). */
+  shortBy?: number;
+  /** Announce the full range but cut the connection after half of it. */
+  cutMidBody?: boolean;
+  /** Status for every GET (e.g. 500), with an empty body. */
+  getStatus?: number;
+  /** Status for every HEAD (e.g. 405 for servers that refuse it). */
+  headStatus?: number;
+  /** HEAD answers without Content-Length. */
+  headWithoutLength?: boolean;
+  /** Paths answered with a 301 to the given location, as static servers do for a folder without `/`. */
+  redirect?: Record<string, string>;
+}
+
+export interface RangeServer {
+  /** `http://127.0.0.1:<port>/` */
+  url: string;
+  /** Every request seen: method, path and Range header. */
+  requests: { method: string; path: string; range?: string }[];
+  close(): Promise<void>;
+}
+
+/** Serves the files of a `Storage` (e.g. one written by `saveStateDict`) by their storage paths. */
+export function filesOf(storage: Storage): (path: string) => Promise<ServedFile | undefined> {
+  return async (path) => {
+    const info = await storage.stat(path).catch(() => undefined);
+    if (info === undefined) return undefined;
+    return { size: info.size, bytes: (offset, length) => storage.read(path, offset, length), contentType: typeOf(path) };
+  };
+}
+
+/** A real `node:http` server on 127.0.0.1 with an ephemeral port. */
+export async function startRangeServer(
+  resolve: (path: string) => Promise<ServedFile | undefined>,
+  quirks: Quirks = {},
+): Promise<RangeServer> {
+  const requests: RangeServer["requests"] = [];
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname).replace(/^\//, "");
+    requests.push({ method: req.method ?? "", path, range: req.headers.range });
+    handle(req, res, path, resolve, quirks).catch((e) => {
+      if (!res.headersSent) res.writeHead(500).end(String(e));
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    requests,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  };
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  resolve: (path: string) => Promise<ServedFile | undefined>,
+  quirks: Quirks,
+): Promise<void> {
+  const location = quirks.redirect?.[path];
+  if (location !== undefined) return void res.writeHead(301, { location }).end();
+  const file = await resolve(path);
+  if (file === undefined) return void res.writeHead(404).end();
+  const type = { "content-type": file.contentType ?? "application/octet-stream" };
+  if (req.method === "HEAD") {
+    if (quirks.headStatus) return void res.writeHead(quirks.headStatus).end();
+    const length = quirks.headWithoutLength ? {} : { "content-length": String(file.size) };
+    return void res.writeHead(200, { ...type, ...length, "accept-ranges": "bytes" }).end();
+  }
+  if (req.method !== "GET") return void res.writeHead(405).end();
+  if (quirks.getStatus) return void res.writeHead(quirks.getStatus).end();
+  const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
+  if (range === null || quirks.ignoreRange) {
+    res.writeHead(200, { ...type, "content-length": String(file.size) });
+    return await stream(res, file, 0, file.size);
+  }
+  const first = Number(range[1]);
+  const last = Math.min(Number(range[2]), file.size - 1);
+  if (first >= file.size) return void res.writeHead(416, { "content-range": `bytes */${file.size}` }).end();
+  const length = last - first + 1 - (quirks.shortBy ?? 0);
+  const shown = first + (quirks.shiftContentRange ?? 0);
+  res.writeHead(206, {
+    ...type,
+    "content-length": String(length),
+    "content-range": `bytes ${shown}-${shown + last - first}/${file.size}`,
+  });
+  if (quirks.cutMidBody) {
+    res.write(await file.bytes(first, Math.floor(length / 2)));
+    // Let the half body reach the client before the connection drops.
+    return await new Promise<void>((ok) => setTimeout(() => (res.destroy(), ok()), 20));
+  }
+  await stream(res, file, first, length);
+}
+
+/** Writes `length` bytes in 1 MiB pieces, stopping as soon as the client goes away. */
+async function stream(res: ServerResponse, file: ServedFile, offset: number, length: number): Promise<void> {
+  const piece = 1 << 20;
+  for (let done = 0; done < length && !res.destroyed; done += piece) {
+    const ok = res.write(await file.bytes(offset + done, Math.min(piece, length - done)));
+    if (!ok && !res.destroyed) await new Promise<void>((go) => (res.once("drain", go), res.once("close", go)));
+  }
+  res.end();
+}
+
+function typeOf(path: string): string {
+  if (path.endsWith(".html")) return "text/html; charset=utf-8";
+  if (path.endsWith(".js")) return "text/javascript; charset=utf-8";
+  if (path.endsWith(".json")) return "application/json";
+  return "application/octet-stream";
+}
