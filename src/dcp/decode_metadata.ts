@@ -14,7 +14,8 @@ import { DtypeToken, LayoutToken, MemFormatToken, metadataGlobals, PickledRecord
 
 export function decodeMetadata(bytes: Uint8Array, path: string): DcpMetadata {
   const raw = decodePickle(bytes, { globals: metadataGlobals, path });
-  const parsed = metadataSchema.safeParse(toPlain(raw, 0, path));
+  const budget = { left: MAX_NODES_PER_BYTE * bytes.byteLength + MIN_NODE_BUDGET, path };
+  const parsed = metadataSchema.safeParse(toPlain(raw, 0, budget));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new FormatError(
@@ -27,11 +28,29 @@ export function decodeMetadata(bytes: Uint8Array, path: string): DcpMetadata {
 }
 
 const MAX_DEPTH = 64;
+/**
+ * A pickle shares an object by memo reference (2 bytes), so `(x, x)` nested n deep is 2n bytes but 2^n
+ * nodes once copied. Real `.metadata` copies to about one node per 7 bytes (torch shares only small things
+ * like a `torch.Size`), so 4 per byte is ample, and the copy that zod walks is bounded with it.
+ */
+const MAX_NODES_PER_BYTE = 4;
+const MIN_NODE_BUDGET = 1024;
+
+interface NodeBudget {
+  left: number;
+  path: string;
+}
 
 /** Records become `{ $class, ...fields }`, dicts `{ $map: [[k, v], ...] }` (keys may be records), tuples arrays. */
-function toPlain(v: unknown, depth: number, path: string): unknown {
+function toPlain(v: unknown, depth: number, budget: NodeBudget): unknown {
+  const { path } = budget;
   if (depth > MAX_DEPTH) throw new FormatError("E_METADATA", ".metadata nests too deeply", { path });
-  const rec = (x: unknown) => toPlain(x, depth + 1, path);
+  if (--budget.left < 0) {
+    throw new FormatError("E_METADATA", ".metadata expands to too many values (shared objects nested in each other)", {
+      path,
+    });
+  }
+  const rec = (x: unknown) => toPlain(x, depth + 1, budget);
   if (v instanceof PickledRecord) {
     const out: Record<string, unknown> = { $class: v.className };
     if (v.state instanceof Map) {

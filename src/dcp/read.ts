@@ -5,12 +5,12 @@
  */
 import type { DType } from "../dtype/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
-import { FormatError, IntegrityError, StorageError, UsageError } from "../errors/mod.ts";
+import { FormatError, StorageError, UsageError } from "../errors/mod.ts";
 import type { PyValue } from "../pickle/value.ts";
 import { joinPath, sliceSource } from "../storage/mod.ts";
 import type { ByteSource, Storage } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
-import { boxNumel, copyBox, intersectBoxes, wholeBox } from "../tensor/mod.ts";
+import { boxNumel, copyBox, wholeBox } from "../tensor/mod.ts";
 import { isTensorRef, loadTorch, openTorchArchive } from "../torch/mod.ts";
 import type { TorchArchive } from "../torch/mod.ts";
 import { decodeMetadata } from "./decode_metadata.ts";
@@ -19,6 +19,15 @@ import { mergeMetadata } from "./merge_metadata.ts";
 import type { DcpMetadata, StatePath, StorageEntry, TensorEntryMeta } from "./metadata.ts";
 import { storageKey } from "./metadata.ts";
 import { checkItemRanges, checkLayout, itemFile } from "./validate.ts";
+import {
+  checkBox,
+  checkChunkItem,
+  checkResultSize,
+  planBoxRead,
+  type ReadPlanContext,
+  rejectTransforms,
+  runStart,
+} from "./read_plan.ts";
 
 export interface DcpEntry {
   fqn: string;
@@ -87,10 +96,6 @@ async function readMetadata(storage: Storage, dir: string): Promise<{ metadata: 
   return { metadata: mergeMetadata(parts, joinPath(dir, names[0])), metadataPath: joinPath(dir, names[0]) };
 }
 
-// Below this, a region is allocated without comparing it to its item's size: small buffers cannot hurt,
-// and a chunk saved with stride 0 (an expanded tensor) legitimately holds fewer bytes than it spans.
-const UNCHECKED_REGION_BYTES = 16 << 20;
-
 class Checkpoint implements DcpCheckpoint {
   #sources = new Map<string, Promise<ByteSource>>();
   #archives = new Map<string, Promise<TorchArchive>>();
@@ -113,7 +118,8 @@ class Checkpoint implements DcpCheckpoint {
   }
 
   async readTensor(fqn: string, box?: Box, out?: Uint8Array): Promise<Tensor> {
-    const e = this.#tensorEntry(fqn);
+    const ctx = this.#planContext(fqn);
+    const e = ctx.entry;
     const want = box ?? wholeBox(e.size);
     checkBox(fqn, e, want);
     const isz = itemsize(e.dtype);
@@ -121,35 +127,11 @@ class Checkpoint implements DcpCheckpoint {
     if (out !== undefined && out.byteLength !== bytes) {
       throw new UsageError("E_USAGE", `destination holds ${out.byteLength} bytes, '${fqn}' box needs ${bytes}`);
     }
-    const parts: { chunk: number; region: Box }[] = [];
-    let covered = 0;
-    e.chunks.forEach((c, i) => {
-      const region = intersectBoxes(c, want);
-      if (!region || boxNumel(region) === 0) return;
-      const item = this.#item(fqn, c.offsets);
-      const regionBytes = boxNumel(region) * isz;
-      if (regionBytes > UNCHECKED_REGION_BYTES && regionBytes > item.info.length) {
-        throw new FormatError(
-          "E_TRUNCATED",
-          `'${fqn}' chunk ${i} needs ${regionBytes} bytes, its item has ${item.info.length}`,
-          {
-            path: this.#filePath(item),
-            offset: item.info.offset,
-          },
-        );
-      }
-      parts.push({ chunk: i, region });
-      covered += boxNumel(region);
-    });
-    if (covered !== boxNumel(want)) {
-      throw new IntegrityError(
-        "E_GAP",
-        `saved chunks of '${fqn}' cover ${covered} of ${boxNumel(want)} requested elements`,
-        {
-          path: this.metadataPath,
-        },
-      );
-    }
+    checkResultSize(ctx, bytes, "the requested box", out !== undefined);
+    const parts = planBoxRead(ctx, want);
+    // Slicing checks each item against its file's real size, which openDcp skips under checkFiles: false;
+    // item lengths are believed only after that, and before the result is allocated.
+    if (this.sizes === undefined) for (const p of parts) await this.#itemSource(p.item);
     const local = (chunk: number, region: Box) => {
       const c = e.chunks[chunk];
       return { offsets: region.offsets.map((o, d) => o - c.offsets[d]), sizes: region.sizes };
@@ -174,13 +156,16 @@ class Checkpoint implements DcpCheckpoint {
     return { dtype: e.dtype, shape: [...want.sizes], data };
   }
 
-  readChunk(fqn: string, chunkIndex: number): Promise<Tensor> {
-    const e = this.#tensorEntry(fqn);
+  async readChunk(fqn: string, chunkIndex: number): Promise<Tensor> {
+    const ctx = this.#planContext(fqn);
+    const e = ctx.entry;
     const c = e.chunks[chunkIndex];
     if (!Number.isInteger(chunkIndex) || c === undefined) {
       throw new UsageError("E_USAGE", `'${fqn}' has ${e.chunks.length} chunks, not index ${chunkIndex}`);
     }
-    return this.#readItemBox(fqn, e, chunkIndex, wholeBox(c.sizes));
+    checkResultSize(ctx, boxNumel(c) * itemsize(e.dtype), `chunk ${chunkIndex}`, false);
+    checkChunkItem(ctx, chunkIndex, this.#item(fqn, c.offsets));
+    return await this.#readItemBox(fqn, e, chunkIndex, wholeBox(c.sizes));
   }
 
   async readValue(fqn: string): Promise<PyValue> {
@@ -225,6 +210,16 @@ class Checkpoint implements DcpCheckpoint {
     for (const s of await Promise.allSettled(sources)) if (s.status === "fulfilled") await s.value.close();
   }
 
+  #planContext(fqn: string): ReadPlanContext {
+    return {
+      fqn,
+      entry: this.#tensorEntry(fqn),
+      itemOf: (offsets) => this.#item(fqn, offsets),
+      filePath: (item) => this.#filePath(item),
+      metadataPath: this.metadataPath,
+    };
+  }
+
   #tensorEntry(fqn: string): TensorEntryMeta {
     const e = this.metadata.stateDictMetadata.get(fqn);
     if (!e) throw new UsageError("E_MISSING_KEY", `'${fqn}' is not in the checkpoint`);
@@ -244,13 +239,7 @@ class Checkpoint implements DcpCheckpoint {
 
   async #itemSource(item: StorageEntry): Promise<ByteSource> {
     const path = this.#filePath(item);
-    const transforms = item.info.transformDescriptors ?? [];
-    if (transforms.length > 0) {
-      throw new FormatError("E_UNSUPPORTED", `item '${item.fqn}' uses stream transforms [${transforms.join(", ")}]`, {
-        path,
-        offset: item.info.offset,
-      });
-    }
+    rejectTransforms(item, path);
     let source = this.#sources.get(path);
     if (!source) {
       source = this.storage.open(path);
@@ -287,30 +276,5 @@ class Checkpoint implements DcpCheckpoint {
       throw new FormatError("E_SHAPE", `item of '${fqn}' has shape [${ref.shape}], its chunk is [${c.sizes}]`, where);
     }
     return await arc.readTensor(ref, local, out);
-  }
-}
-
-/**
- * Where `region` starts in `box`'s row-major layout (in elements) when it is one contiguous run there:
- * size 1 on every dimension before some k and `box`'s full size on every one after it. Else undefined.
- */
-function runStart(region: Box, box: Box): number | undefined {
-  const rank = box.sizes.length;
-  let k = 0;
-  while (k < rank && region.sizes[k] === 1) k++;
-  for (let d = k + 1; d < rank; d++) if (region.sizes[d] !== box.sizes[d]) return undefined;
-  let start = 0;
-  for (let d = 0; d < rank; d++) start = start * box.sizes[d] + (region.offsets[d] - box.offsets[d]);
-  return start;
-}
-
-function checkBox(fqn: string, e: TensorEntryMeta, box: Box): void {
-  const ok = box.offsets.length === e.size.length && box.sizes.length === e.size.length &&
-    box.offsets.every((o, d) =>
-      Number.isSafeInteger(o) && Number.isSafeInteger(box.sizes[d]) && o >= 0 && box.sizes[d] >= 0 &&
-      o + box.sizes[d] <= e.size[d]
-    );
-  if (!ok) {
-    throw new UsageError("E_USAGE", `box at [${box.offsets}] size [${box.sizes}] is not inside '${fqn}' [${e.size}]`);
   }
 }

@@ -1,13 +1,22 @@
+import { DTYPE_INFO } from "../dtype/mod.ts";
 import { FormatError } from "../errors/mod.ts";
 import { PyTuple, type PyValue } from "../pickle/mod.ts";
 import type { ByteSource } from "../storage/storage.ts";
-import type { Tensor } from "../tensor/mod.ts";
+import { numel, type Tensor } from "../tensor/mod.ts";
 import { openTorchArchive, type OpenTorchArchiveOptions } from "./open_archive.ts";
 import { TensorRef } from "./tensor_ref.ts";
 import { pyObject } from "./tokens.ts";
 
 /** Deeper nesting than this is refused rather than risking the JavaScript call stack. */
 const MAX_DEPTH = 2000;
+/**
+ * Every tensor gets its own dense copy, so views that repeat or expand a storage (stride 0) cost more than
+ * the file holds: a 3 KB archive of eight `zeros(1).expand(2**22)` asks for 128 MiB. Real state dicts stay
+ * near their storage bytes (a fused weight saved beside its views is twice), hence this bound on the total;
+ * the allowance lets small files carry a few modest expanded buffers.
+ */
+const MATERIALISED_PER_STORAGE_BYTE = 2;
+const MATERIALISED_ALLOWANCE = 8 << 20;
 
 /**
  * Loads a torch.save archive with every tensor materialised as a dense `Tensor`. Views become copies, and
@@ -18,6 +27,11 @@ export async function loadTorch(source: ByteSource, opts: OpenTorchArchiveOption
   const archive = await openTorchArchive(source, opts);
   const done = new Map<object, PyValue>();
   const path = opts.path ?? source.path;
+  const dataPrefix = `${archive.archiveName}/data/`;
+  let storageBytes = 0;
+  for (const [name, e] of archive.records) if (name.startsWith(dataPrefix)) storageBytes += e.size;
+  const budget = MATERIALISED_PER_STORAGE_BYTE * storageBytes + MATERIALISED_ALLOWANCE;
+  let materialised = 0;
 
   const walk = async (v: PyValue, depth: number): Promise<PyValue> => {
     if (typeof v !== "object" || v === null || v instanceof Uint8Array) return v;
@@ -25,6 +39,17 @@ export async function loadTorch(source: ByteSource, opts: OpenTorchArchiveOption
     if (hit !== undefined) return hit;
     if (depth > MAX_DEPTH) throw new FormatError("E_UNSUPPORTED", `value nests deeper than ${MAX_DEPTH}`, { path });
     if (v instanceof TensorRef) {
+      materialised += numel(v.shape) * DTYPE_INFO[v.dtype].itemsize;
+      if (materialised > budget) {
+        const record = archive.records.get(dataPrefix + v.storageKey);
+        throw new FormatError(
+          "E_UNSUPPORTED",
+          `loading every tensor dense would take over ${materialised} bytes from ${storageBytes} bytes of storages ` +
+            `(views that repeat or expand storage); open the archive with openTorchArchive() and read such ` +
+            `tensors one at a time with readTensor(ref, box)`,
+          { path, offset: (opts.baseOffset ?? 0) + (record?.dataOffset ?? 0) },
+        );
+      }
       const t: Tensor = await archive.readTensor(v);
       done.set(v, pyObject(t));
       return pyObject(t);

@@ -1,26 +1,15 @@
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { FormatError, UsageError } from "../errors/mod.ts";
-import { readSourceInto } from "../storage/byte_source.ts";
-import type { ByteSource } from "../storage/storage.ts";
+import { MAX_READ_BYTES, readSourceInto } from "../storage/byte_source.ts";
 import { type Box, contiguousStrides, numel, type Tensor } from "../tensor/mod.ts";
 import type { ZipEntry } from "../zip/mod.ts";
 import { applySignBits, byteswapInPlace } from "./element_ops.ts";
+import { gatherStrided } from "./gather_strided.ts";
+import { MAX_GAPPED_READ, type RecordReadContext, readRecordRange } from "./record_range.ts";
 import type { TensorRef } from "./tensor_ref.ts";
 
-export interface RecordReadContext {
-  source: ByteSource;
-  path: string;
-  /** Offset of the archive inside `source`'s file, for error messages. */
-  baseOffset: number;
-  bigEndian: boolean;
-}
-
-/** Largest single range read; storage backends refuse reads above 2 GiB. */
-const MAX_PIECE = 1 << 30;
 /** Largest dense copy we make of a view that is bigger than its own storage (an expanded view). */
 const MAX_EXPANSION = 256 << 20;
-/** Largest read of runs with gaps between them (read whole, then copied out): bounds the extra memory. */
-const MAX_GAPPED_READ = 8 << 20;
 
 /**
  * Reads `ref` (or the `box` of it) from its storage record into a dense row-major tensor. A contiguous view
@@ -51,6 +40,14 @@ export async function readTensorRecord(
         path: ctx.path,
         offset: ctx.baseOffset + record.dataOffset,
       },
+    );
+  }
+  if (out === undefined && outBytes > MAX_READ_BYTES) {
+    throw new UsageError(
+      "E_USAGE",
+      `tensor [${ref.shape}] of storage '${record.name}' needs ${outBytes} bytes for [${region.sizes}], ` +
+        `more than one buffer may hold (${MAX_READ_BYTES}); read it in boxes with readTensor(ref, box)`,
+      { path: ctx.path, offset: ctx.baseOffset + record.dataOffset },
     );
   }
   if (out !== undefined && out.byteLength !== outBytes) {
@@ -142,7 +139,7 @@ async function readRuns(
   const first = ref.storageOffset + region.offsets.reduce((acc, o, d) => acc + o * strides[d], 0);
   let outerRuns = 1;
   for (let d = 0; d < inner; d++) outerRuns *= region.sizes[d];
-  if (outerRuns === 1 && out === undefined) return await readRange(ctx, record, first * itemsize, runBytes);
+  if (outerRuns === 1 && out === undefined) return await readRecordRange(ctx, record, first * itemsize, runBytes);
   const dst = out ?? new Uint8Array(outerRuns * runBytes);
   const counter = new Array<number>(Math.max(inner, 0)).fill(0);
   const groupRuns: number[] = []; // record byte offsets of the runs in the current read group
@@ -156,7 +153,7 @@ async function readRuns(
       await readSourceInto(ctx.source, record.dataOffset + start, dst.subarray(groupOut, groupOut + span));
       groupOut += span;
     } else {
-      const bytes = await readRange(ctx, record, start, span);
+      const bytes = await readRecordRange(ctx, record, start, span);
       for (const r of groupRuns) {
         dst.set(bytes.subarray(r - start, r - start + runBytes), groupOut);
         groupOut += runBytes;
@@ -191,78 +188,4 @@ async function readRuns(
   }
   await flush();
   return dst;
-}
-
-/** Any other view: read the storage span the box touches, then copy element by element (or row by row). */
-async function gatherStrided(
-  ctx: RecordReadContext,
-  record: ZipEntry,
-  ref: TensorRef,
-  region: Box,
-  itemsize: number,
-  out: Uint8Array,
-) {
-  const rank = region.sizes.length;
-  let lo = ref.storageOffset;
-  let hi = ref.storageOffset;
-  for (let d = 0; d < rank; d++) {
-    lo += region.offsets[d] * ref.stride[d];
-    hi += (region.offsets[d] + region.sizes[d] - 1) * ref.stride[d];
-  }
-  const span = await readRange(ctx, record, lo * itemsize, (hi - lo + 1) * itemsize);
-  // Copy in the widest word that divides the element size, with both buffers viewed at that width.
-  const word = itemsize % 4 === 0 && span.byteOffset % 4 === 0
-    ? 4
-    : itemsize % 2 === 0 && span.byteOffset % 2 === 0
-    ? 2
-    : 1;
-  const src = wordView(span, word);
-  const dst = wordView(out, word);
-  const perElem = itemsize / word;
-  const innerSize = region.sizes[rank - 1];
-  const innerStride = ref.stride[rank - 1] * perElem;
-  const counter = new Array<number>(rank - 1).fill(0);
-  let o = 0;
-  for (;;) {
-    let s = 0;
-    for (let d = 0; d < rank - 1; d++) s += counter[d] * ref.stride[d];
-    s *= perElem;
-    if (innerStride === perElem) {
-      dst.set(src.subarray(s, s + innerSize * perElem), o);
-      o += innerSize * perElem;
-    } else if (perElem === 1) {
-      for (let i = 0; i < innerSize; i++, s += innerStride) dst[o++] = src[s];
-    } else {
-      for (let i = 0; i < innerSize; i++, s += innerStride) {
-        for (let w = 0; w < perElem; w++) dst[o++] = src[s + w];
-      }
-    }
-    let d = rank - 2;
-    while (d >= 0) {
-      if (++counter[d] < region.sizes[d]) break;
-      counter[d] = 0;
-      d--;
-    }
-    if (d < 0) return;
-  }
-}
-
-function wordView(b: Uint8Array, word: number): Uint8Array | Uint16Array | Uint32Array {
-  if (word === 4) return new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-  if (word === 2) return new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
-  return b;
-}
-
-/** `length` bytes at `offset` of the record, split into reads the storage layer accepts. */
-async function readRange(
-  ctx: RecordReadContext,
-  record: ZipEntry,
-  offset: number,
-  length: number,
-): Promise<Uint8Array> {
-  const at = record.dataOffset + offset;
-  if (length <= MAX_PIECE) return await ctx.source.read(at, length);
-  const out = new Uint8Array(length);
-  await readSourceInto(ctx.source, at, out);
-  return out;
 }

@@ -85,6 +85,68 @@ describe("openDcp() rejects hostile checkpoints", () => {
   });
 });
 
+describe("openDcp() readers believe .metadata sizes only as far as the items' bytes back them", () => {
+  /** `w` re-declared as `size` float32 elements in chunks at `chunks` (1-d), every chunk naming `infoOf(i)`. */
+  const redeclare = (size: number, chunks: [number, number][], infoOf: (i: number) => object) =>
+  (m: DcpMetadata) => {
+    const w = m.stateDictMetadata.get("w") as TensorEntryMeta;
+    const original = item(m, "w");
+    m.storageData.delete(`w\u0000[0,0]`);
+    w.size = [size];
+    w.strides = [1];
+    w.chunks = chunks.map(([offset, sizes]) => ({ offsets: [offset], sizes: [sizes] }));
+    w.chunks.forEach((c, i) => {
+      const info = { ...original.info, ...infoOf(i) };
+      m.storageData.set(`w\u0000[${c.offsets}]`, { ...original, offsets: c.offsets, index: i, info });
+    });
+  };
+  const itemLength = item(decodeMetadata(METADATA, "m"), "w").info.length;
+  const itemOffset = item(decodeMetadata(METADATA, "m"), "w").info.offset;
+
+  it("rejects a 3 MiB chunk whose item holds a few hundred bytes with E_TRUNCATED, in readTensor() and readChunk()", async () => {
+    const rows = 3 << 18;
+    const ckpt = await openDcp(await checkpoint(redeclare(rows, [[0, rows]], () => ({}))), "ckpt");
+    const truncated = code("E_TRUNCATED", { path: "ckpt/__0_0.distcp", offset: itemOffset });
+    await expect(ckpt.readTensor("w")).rejects.toThrowError(truncated);
+    await expect(ckpt.readTensor("w", { offsets: [8], sizes: [2] })).rejects.toThrowError(truncated);
+    await expect(ckpt.readChunk("w", 0)).rejects.toThrowError(truncated);
+  });
+
+  it("rejects chunks whose items are one byte range, or overlapping ones, with E_OVERLAP naming .metadata", async () => {
+    for (const shift of [0, 1]) {
+      // Each chunk fits its item alone; together they need nearly twice the bytes the items span.
+      const k = Math.floor((itemLength - shift) / 4);
+      const infoOf = (i: number) => ({ offset: itemOffset + i * shift, length: itemLength - shift });
+      const ckpt = await openDcp(await checkpoint(redeclare(2 * k, [[0, k], [k, k]], infoOf)), "ckpt");
+      await expect(ckpt.readTensor("w")).rejects.toThrowError(code("E_OVERLAP", { path: "ckpt/.metadata" }));
+    }
+  });
+
+  it("refuses a whole read over 2 GiB with E_USAGE naming the tensor and a box read, and reads a box of it", async () => {
+    const storage = await checkpoint((m) => {
+      (m.stateDictMetadata.get("w") as TensorEntryMeta).size = [1 << 30, 3]; // 12 GiB; the one chunk is [2, 3]
+    });
+    const ckpt = await openDcp(storage, "ckpt");
+    const err = await ckpt.readTensor("w").catch((e) => e);
+    expect(err).toMatchObject({ code: "E_USAGE", path: "ckpt/.metadata" });
+    expect(err.message).toMatch(/'w'.*readTensor\('w', box\)/);
+    const box = await ckpt.readTensor("w", { offsets: [0, 0], sizes: [2, 3] });
+    expect(Array.from(new Float32Array(box.data.slice().buffer))).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+});
+
+describe("decodeMetadata() on hostile pickles", () => {
+  it("rejects a 90-byte pickle of 43 shared nested tuples (2^43 values once copied) with E_METADATA", () => {
+    const bytes = [0x80, 0x02, 0x4e]; // PROTO 2, NONE
+    for (let i = 0; i < 43; i++) bytes.push(0x32, 0x86); // DUP, TUPLE2
+    bytes.push(0x2e); // STOP
+    expect(bytes.length).toBe(90);
+    expect(() => decodeMetadata(Uint8Array.from(bytes), "ckpt/.metadata")).toThrowError(
+      code("E_METADATA", { path: "ckpt/.metadata" }),
+    );
+  });
+});
+
 describe("writeDcp() failures", () => {
   let storage: MemoryStorage;
   beforeEach(() => {

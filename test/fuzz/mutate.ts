@@ -150,7 +150,25 @@ function aimedMutation(s: Seed): fc.Arbitrary<Mutation> | undefined {
         .map(([at, bytes]): Mutation => ({ op: "overwrite", at, bytes })),
     });
   }
+  if (s.map.pickles.some(([at, length]) => at === 0 && length === size)) {
+    // A file that is one pickle ends in STOP: DUP, TUPLE2 pairs inserted there wrap the result in (x, x)
+    // n deep (2 bytes a level, 2^n values to a walker that forgets shared nodes); elsewhere they land
+    // between or inside other opcodes.
+    const before = fc.oneof(fc.constant(size - 1), fc.nat({ max: Math.max(size - 1, 0) }));
+    options.push({
+      weight: 1,
+      arbitrary: fc.tuple(before, fc.integer({ min: 1, max: 48 }))
+        .map(([at, levels]): Mutation => ({ op: "insert", at, bytes: sharedNesting(levels) })),
+    });
+  }
   return options.length > 0 ? fc.oneof(...options) : undefined;
+}
+
+/** `levels` x (DUP, TUPLE2): the fuzz report's "shared nested tuples". */
+function sharedNesting(levels: number): Uint8Array {
+  const bytes = new Uint8Array(2 * levels);
+  for (let i = 0; i < levels; i++) bytes.set([0x32, 0x86], 2 * i);
+  return bytes;
 }
 
 /** One to three mutations of a seed, half of them aimed at its known fields when it has any. */

@@ -136,3 +136,56 @@ describe("openTorchArchive() on hostile archives", () => {
     expect(e.code).toBe("E_USAGE");
   });
 });
+
+describe("torch readers bound their memory by the archive's real bytes", () => {
+  it("loadTorch() refuses 8 stride-0 views of 4-byte storages (128 MiB dense) with E_UNSUPPORTED; readTensor() reads one", async () => {
+    const keys = [0, 1, 2, 3, 4, 5, 6, 7];
+    const views = new Map(keys.map((i) => [`e${i}`, rebuildV2("FloatStorage", `${i}`, 1, 0, [1 << 22], [0])]));
+    const storages = [...views.keys()].map(() => Uint8Array.of(0, 0, 0x80, 0x3f)); // float32 1.0 each
+    const bytes = await buildArchive({ pickle: views, storages });
+    const e = await failure(loadTorch(memorySource(bytes, "expand.pt")));
+    expect(e).toMatchObject({ code: "E_UNSUPPORTED", path: "expand.pt" });
+    expect(e.message).toMatch(/openTorchArchive\(\).*readTensor\(ref, box\)/);
+    const archive = await openTorchArchive(memorySource(bytes, "expand.pt"));
+    const first = await archive.readTensor(refAt(archive.value, "e0"), { offsets: [(1 << 22) - 2], sizes: [2] });
+    expect(Array.from(new Float32Array(first.data.slice().buffer))).toEqual([1, 1]);
+  });
+
+  it("loadTorch() copies a 16 MiB storage's whole and transposed views (twice its bytes, over the fixed allowance)", async () => {
+    const n = 2048;
+    const storage = new Float32Array(n * n).map((_, i) => i);
+    const bytes = await buildArchive({
+      pickle: new Map([
+        ["w", rebuildV2("FloatStorage", "0", n * n, 0, [n, n], [n, 1])],
+        ["t", rebuildV2("FloatStorage", "0", n * n, 0, [n, n], [1, n])],
+      ]),
+      storages: [new Uint8Array(storage.buffer)],
+    });
+    const value = await loadTorch(memorySource(bytes, "views.pt")) as Map<string, { data: Uint8Array }>;
+    const t = new Float32Array(value.get("t")!.data.slice().buffer);
+    expect([t[1], t[n], t[n * n - 1]]).toEqual([n, 1, n * n - 1]);
+    expect(value.get("w")!.data.byteLength).toBe(n * n * 4);
+  });
+
+  it("readTensor() gathers rows of a transposed 16 MiB storage in reads of at most 8 MiB, each element in place", async () => {
+    const n = 2048;
+    const storage = new Float32Array(n * n).map((_, i) => i);
+    const bytes = await buildArchive({
+      pickle: rebuildV2("FloatStorage", "0", n * n, 0, [n, n], [1, n]),
+      storages: [new Uint8Array(storage.buffer)],
+    });
+    const reads: number[] = [];
+    const source = memorySource(bytes, "t.pt");
+    const recording = { ...source, read: (at: number, length: number) => (reads.push(length), source.read(at, length)) };
+    const archive = await openTorchArchive(recording);
+    const box = { offsets: [5, 3], sizes: [3, n - 7] };
+    const t = await archive.readTensor(refAt(archive.value), box);
+    expect(Math.max(...reads)).toBeLessThanOrEqual(8 << 20);
+    const got = new Float32Array(t.data.slice().buffer);
+    const want = new Float32Array(box.sizes[0] * box.sizes[1]).map((_, k) => {
+      const [r, c] = [box.offsets[0] + Math.floor(k / box.sizes[1]), box.offsets[1] + (k % box.sizes[1])];
+      return storage[r + c * n];
+    });
+    expect(got).toEqual(want);
+  });
+});
