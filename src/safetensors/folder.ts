@@ -7,6 +7,7 @@ import { readSafetensorsHeader } from "./header.ts";
 import type { SafetensorsIndex } from "./index_file.ts";
 import { readSafetensorsIndex, SAFETENSORS_INDEX_NAME } from "./index_file.ts";
 import { readSafetensorsTensor } from "./read_tensor.ts";
+import { SINGLE_FILE_NAME } from "./shards.ts";
 
 /** A tensor of a folder, with the file (relative to the storage root) that holds it. */
 export interface FolderTensorInfo extends SafetensorsTensorInfo {
@@ -95,9 +96,18 @@ export async function openSafetensorsFolder(storage: Storage, dir: string): Prom
   };
 }
 
+/**
+ * The folder's `*.safetensors` files. Storages that cannot list (HTTP) only find the single-file layout's
+ * `model.safetensors`; sharded folders there are opened through their index.
+ */
 async function listSafetensorsFiles(storage: Storage, dir: string): Promise<string[]> {
   const entries = await storage.list(dir);
-  if (entries === undefined) throw new StorageError("E_NOT_FOUND", "no such folder", { path: dir });
+  if (entries === undefined) {
+    if (await storage.stat(joinPath(dir, SINGLE_FILE_NAME))) return [SINGLE_FILE_NAME];
+    throw new StorageError("E_NOT_FOUND", "no such folder (or one that cannot be listed, without an index)", {
+      path: dir,
+    });
+  }
   const names = entries.filter((e) => e.kind === "file" && e.name.endsWith(".safetensors")).map((e) => e.name);
   if (names.length === 0) {
     throw new StorageError("E_NOT_FOUND", "folder has neither an index nor any *.safetensors file", { path: dir });

@@ -4,7 +4,7 @@ export { readSafetensorsTensor } from "./read_tensor.ts";
 export type { SafetensorsEntry } from "./write.ts";
 export { writeSafetensors } from "./write.ts";
 export type { ShardableEntry, ShardPlan } from "./shards.ts";
-export { DEFAULT_MAX_SHARD_BYTES, planShards, shardFileName } from "./shards.ts";
+export { DEFAULT_MAX_SHARD_BYTES, planShards, shardFileName, SINGLE_FILE_NAME } from "./shards.ts";
 export type { SafetensorsIndex } from "./index_file.ts";
 export { readSafetensorsIndex, SAFETENSORS_INDEX_NAME, writeSafetensorsIndex } from "./index_file.ts";
 export type { FolderTensorInfo, SafetensorsFolder } from "./folder.ts";

@@ -54,9 +54,12 @@ export function planShards<T extends ShardableEntry>(entries: readonly T[], maxS
   };
 }
 
+/** The file name of an unsharded HF safetensors folder. */
+export const SINGLE_FILE_NAME = "model.safetensors";
+
 /** HF file name of shard `index` (0-based) of `count`. */
 export function shardFileName(index: number, count: number): string {
-  if (count === 1) return "model.safetensors";
+  if (count === 1) return SINGLE_FILE_NAME;
   const five = (k: number) => String(k).padStart(5, "0");
   return `model-${five(index + 1)}-of-${five(count)}.safetensors`;
 }

@@ -92,6 +92,16 @@ describe("HttpStorage against a real HTTP server honouring Range", () => {
     await folder.close();
   });
 
+  it("openSafetensorsFolder() finds an unsharded HF folder's model.safetensors without listing", async () => {
+    const folder = await openSafetensorsFolder(http, "single");
+    expect(folder.files).toEqual(["single/model.safetensors"]);
+    for (const [name, t] of Object.entries(weights)) {
+      const got = await folder.readTensor(name);
+      expect({ dtype: got.dtype, shape: got.shape, data: got.data }).toEqual(t);
+    }
+    await folder.close();
+  });
+
   it("openTensorSource() opens a remote .safetensors file and reads boxes of its tensors", async () => {
     const source = await openTensorSource(http, "single/model.safetensors");
     expect(source.format).toBe("safetensors");
