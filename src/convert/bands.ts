@@ -1,9 +1,11 @@
 import type { Box } from "../tensor/mod.ts";
-import { itemsize } from "../dtype/mod.ts";
-import type { TensorEntry, TensorSource } from "./source_types.ts";
+import type { TensorEntry } from "./source_types.ts";
 
-/** Default bytes of tensor data held at once per tensor stream (beyond the largest row). */
-export const DEFAULT_BAND_BYTES = 64 * 1024 * 1024;
+/**
+ * Default bytes of source data per band (beyond the largest row). Small enough that a read of one band
+ * overlaps the cast and write of the previous one well, large enough that per-call costs vanish.
+ */
+export const DEFAULT_BAND_BYTES = 16 * 1024 * 1024;
 
 /**
  * Splits a region of a tensor into bands of whole dim-0 rows of at most `budget` bytes (at least one
@@ -27,20 +29,6 @@ export function rowBands(region: Box, elementBytes: number, budget: number, rowG
     bands.push({ offsets, sizes });
   }
   return bands;
-}
-
-/** Reads a tensor region band by band; each yield is dense row-major bytes of `band`. */
-export async function* readBands(
-  source: TensorSource,
-  entry: TensorEntry,
-  region: Box,
-  budget = DEFAULT_BAND_BYTES,
-  rowGroup = 1,
-): AsyncGenerator<{ band: Box; data: Uint8Array }> {
-  for (const band of rowBands(region, itemsize(entry.dtype), budget, rowGroup)) {
-    const t = await source.readTensor(entry.name, band);
-    yield { band, data: t.data };
-  }
 }
 
 /** Runs `tasks` with at most `limit` in flight; results keep the tasks' order. The first failure rejects. */

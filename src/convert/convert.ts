@@ -42,7 +42,7 @@ export interface ConvertOptions extends SelectOptions {
   engine?: Engine;
   /** Output files written in parallel (default 2). */
   concurrency?: number;
-  /** Bytes of one tensor held at a time while streaming (default 64 MiB). */
+  /** Source bytes of one band while streaming (default 16 MiB). */
   bandBytes?: number;
   onProgress?: ProgressCallback;
   /** Called for every warning (also collected in the report). */

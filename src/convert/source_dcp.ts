@@ -39,7 +39,7 @@ export async function openDcpSource(storage: Storage, dir: string): Promise<Tens
     files,
     metadataFiles,
     paths,
-    readTensor: (name, box) => ckpt.readTensor(name, box),
+    readTensor: (name, box, out) => ckpt.readTensor(name, box, out),
     readValue: (name) => ckpt.readValue(name),
     close: () => ckpt.close(),
   };

@@ -59,9 +59,9 @@ export async function openTorchFileSource(storage: Storage, path: string): Promi
       files: [{ path, size: src.size }],
       metadataFiles: [],
       paths: flat.plannerData as Map<string, StatePath>,
-      readTensor: (name, box) => {
+      readTensor: (name, box, out) => {
         const ref = refs.get(name);
-        return ref ? archive.readTensor(ref, box) : Promise.reject(missing(name));
+        return ref ? archive.readTensor(ref, box, out) : Promise.reject(missing(name));
       },
       readValue: (name) => (values.has(name) ? Promise.resolve(values.get(name) as PyValue) : Promise.reject(missing(name))),
       close: () => src.close(),

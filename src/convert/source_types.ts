@@ -59,8 +59,12 @@ export interface TensorSource {
   readonly metadataFiles: string[];
   /** Object paths of entries in the nested state dict (DCP `planner_data`, `.pt` nesting); null when flat. */
   readonly paths: Map<string, StatePath> | null;
-  /** Reads a tensor, or only the `box` region of it, in its stored dtype. */
-  readTensor(name: string, box?: Box): Promise<Tensor>;
+  /**
+   * Reads a tensor, or only the `box` region of it, in its stored dtype. With `out` (exactly the region's
+   * byte size) the bytes land there and the result's data is `out`, so band loops can reuse buffers
+   * instead of paying for fresh memory on every read.
+   */
+  readTensor(name: string, box?: Box, out?: Uint8Array): Promise<Tensor>;
   /** Decodes a non-tensor value. */
   readValue(name: string): Promise<PyValue>;
   close(): Promise<void>;

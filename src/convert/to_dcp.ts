@@ -5,6 +5,8 @@ import { joinPath } from "../storage/mod.ts";
 import { saveTorch } from "../torch/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
 import { boxNumel } from "../tensor/mod.ts";
+import type { BandJob } from "./band_pipeline.ts";
+import { BandPipeline } from "./band_pipeline.ts";
 import type { Layout } from "./layout.ts";
 import type { Location } from "./location.ts";
 import type { Part } from "./part.ts";
@@ -13,7 +15,6 @@ import type { ProgressTracker } from "./progress.ts";
 import type { Selected } from "./select.ts";
 import type { TensorSource, ValueEntry } from "./source_types.ts";
 import type { TargetTensor } from "./targets.ts";
-import { readTargetBox } from "./targets.ts";
 
 function isChunk(item: DcpWriteItem): item is DcpTensorChunkItem {
   return "globalShape" in item;
@@ -26,18 +27,29 @@ export interface DcpOutputOptions {
   /** Object paths for `planner_data`, by output name. */
   plannerData: Map<string, StatePath> | null;
   tracker: ProgressTracker;
+  /** Chunks up to this many source bytes are read while the previous one is written. */
+  bandBytes: number;
 }
 
 /**
- * The write plan for DCP output: every target tensor cut into the layout's boxes (each box read lazily, when
- * its rank's file is written), values on rank 0 — DCP BYTE_IO items copied verbatim, other values pickled.
+ * Chunks this small are always read ahead. A chunk is written whole (a torch.save record), so the two read
+ * buffers grow to the largest chunk anyway as they alternate; reading it ahead costs no further memory.
+ */
+const MIN_READ_AHEAD_BYTES = 128 << 20;
+
+/**
+ * The write plan for DCP output: every target tensor cut into the layout's boxes, values on rank 0 — DCP
+ * BYTE_IO items copied verbatim, other values pickled. Each box is read lazily, when its rank's file is
+ * written, through one pipeline planned in the writer's order (ranks in turn, each as `planGlobal` orders
+ * it), so a chunk is read while the previous one is written and the read buffers are reused.
  */
 export async function buildDcpPlan(
   source: TensorSource,
   targets: readonly TargetTensor[],
   values: readonly Selected<ValueEntry>[],
   opts: DcpOutputOptions,
-): Promise<DcpWritePlan> {
+  writes: (rank: number) => boolean = () => true,
+): Promise<{ plan: DcpWritePlan; pipeline: BandPipeline }> {
   const ranks: DcpWriteItem[][] = Array.from({ length: opts.layout.ranks }, () => []);
   for (const v of values) {
     const stored = v.entry.stored;
@@ -47,23 +59,33 @@ export async function buildDcpPlan(
       ranks[0].push({ fqn: v.name, value: await source.readValue(v.entry.name) });
     }
   }
+  const jobs = new Map<DcpWriteItem, BandJob>();
+  let pipeline: BandPipeline | undefined;
   for (const t of targets) {
     for (const box of opts.layout.boxesFor(t.name, t.shape)) {
-      ranks[box.rank].push({
+      const job: BandJob = { target: t, box };
+      const item: DcpTensorChunkItem = {
         fqn: t.name,
         dtype: t.dtype,
         globalShape: [...t.shape],
         offsets: box.offsets,
         sizes: box.sizes,
         data: async () => {
-          const data = await readTargetBox(source, t, box, opts.engine);
+          const data = await pipeline!.produce(job);
           opts.tracker.add(boxNumel(box) * itemsize(t.dtype), t.name);
           return data;
         },
-      });
+      };
+      jobs.set(item, job);
+      ranks[box.rank].push(item);
     }
   }
-  return { ranks, plannerData: opts.plannerData };
+  const plan = { ranks, plannerData: opts.plannerData };
+  const order = planGlobal(plan).ranks.flatMap((items, rank) => (writes(rank) ? items : []));
+  pipeline = new BandPipeline(source, opts.engine, order.flatMap((item) => jobs.get(item) ?? []), {
+    readAheadBytes: Math.max(opts.bandBytes, MIN_READ_AHEAD_BYTES),
+  });
+  return { plan, pipeline };
 }
 
 /** Writes DCP output; with a part, only this part's rank files plus a partial metadata for `finalize`. */
@@ -74,13 +96,18 @@ export async function writeDcpOutput(
   dst: Location,
   opts: DcpOutputOptions,
 ): Promise<string[]> {
-  const plan = await buildDcpPlan(source, targets, values, opts);
-  if (!opts.part) {
-    await writeDcp(dst.storage, dst.path, plan);
-    // Every rank has a file, empty when dedup left it nothing (as PyTorch's writer does).
-    return [...plan.ranks.map((_, r) => joinPath(dst.path, `__${r}_0.distcp`)), joinPath(dst.path, ".metadata")];
+  const part = opts.part;
+  const { plan, pipeline } = await buildDcpPlan(source, targets, values, opts, (r) => !part || ownsFile(part, r));
+  try {
+    if (!part) {
+      await writeDcp(dst.storage, dst.path, plan);
+      // Every rank has a file, empty when dedup left it nothing (as PyTorch's writer does).
+      return [...plan.ranks.map((_, r) => joinPath(dst.path, `__${r}_0.distcp`)), joinPath(dst.path, ".metadata")];
+    }
+    return await writeDcpPart(plan, dst, part, opts.tracker);
+  } finally {
+    await pipeline.settle();
   }
-  return await writeDcpPart(plan, dst, opts.part, opts.tracker);
 }
 
 /**

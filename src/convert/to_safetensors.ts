@@ -3,16 +3,19 @@ import { UsageError } from "../errors/mod.ts";
 import { joinPath } from "../storage/mod.ts";
 import { planShards, SAFETENSORS_INDEX_NAME, writeSafetensors, writeSafetensorsIndex } from "../safetensors/mod.ts";
 import type { SafetensorsEntry } from "../safetensors/mod.ts";
-import { itemsize } from "../dtype/mod.ts";
+import { DTYPE_INFO, itemsize } from "../dtype/mod.ts";
+import { compareCodePoints, referenceDtypeRank } from "../safetensors/order.ts";
 import { wholeBox } from "../tensor/mod.ts";
+import type { Box } from "../tensor/mod.ts";
 import { rowBands, runLimited } from "./bands.ts";
+import type { BandJob } from "./band_pipeline.ts";
+import { BandPipeline } from "./band_pipeline.ts";
 import type { Location } from "./location.ts";
 import type { Part } from "./part.ts";
 import { ownsFile, partManifestName } from "./part.ts";
 import type { ProgressTracker } from "./progress.ts";
 import type { TensorSource } from "./source_types.ts";
 import type { TargetTensor } from "./targets.ts";
-import { readTargetBox } from "./targets.ts";
 
 export interface SafetensorsOutputOptions {
   engine: Engine;
@@ -52,21 +55,44 @@ export function planShardFiles(
   return [...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([file, tensors]) => ({ file, tensors }));
 }
 
-function entryOf(source: TensorSource, t: TargetTensor, opts: SafetensorsOutputOptions): SafetensorsEntry {
-  return {
+function bandsOf(t: TargetTensor, bandBytes: number): Box[] {
+  return rowBands(wholeBox(t.shape), Math.max(itemsize(t.dtype), itemsize(t.source.dtype)), bandBytes);
+}
+
+/**
+ * The order `writeSafetensors` pulls tensors in (dtype rank descending, then name), so the pipeline can
+ * read the next tensor's first band while the last one's is written. Only speed depends on it matching.
+ */
+function writeOrder(tensors: readonly TargetTensor[]): TargetTensor[] {
+  const rank = (t: TargetTensor) => referenceDtypeRank(DTYPE_INFO[t.dtype].safetensors ?? "");
+  return [...tensors].sort((a, b) => rank(b) - rank(a) || compareCodePoints(a.name, b.name));
+}
+
+/** One shard file: its entries pull their bands from one pipeline, planned in write order. */
+function shardEntries(source: TensorSource, tensors: readonly TargetTensor[], opts: SafetensorsOutputOptions): {
+  entries: SafetensorsEntry[];
+  pipeline: BandPipeline;
+} {
+  const jobs = new Map<TargetTensor, BandJob[]>(
+    writeOrder(tensors).map((t) => [t, bandsOf(t, opts.bandBytes).map((box) => ({ target: t, box }))]),
+  );
+  const pipeline = new BandPipeline(source, opts.engine, [...jobs.values()].flat(), {
+    readAheadBytes: opts.bandBytes,
+  });
+  const entries = tensors.map((t): SafetensorsEntry => ({
     name: t.name,
     dtype: t.dtype,
     shape: t.shape,
     data: () =>
       Promise.resolve((async function* () {
-        const elementBytes = Math.max(itemsize(t.dtype), itemsize(t.source.dtype));
-        for (const band of rowBands(wholeBox(t.shape), elementBytes, opts.bandBytes)) {
-          const data = await readTargetBox(source, t, band, opts.engine);
+        for (const job of jobs.get(t)!) {
+          const data = await pipeline.produce(job);
           opts.tracker.add(data.byteLength, t.name);
           yield data;
         }
       })()),
-  };
+  }));
+  return { entries, pipeline };
 }
 
 /**
@@ -89,12 +115,15 @@ export async function writeSafetensorsOutput(
   await runLimited(
     mine.map((s) => async () => {
       const sink = await dst.storage.create(fileOf(s.file));
+      const { entries, pipeline } = shardEntries(source, s.tensors, opts);
       try {
-        await writeSafetensors(sink, s.tensors.map((t) => entryOf(source, t, opts)), { format: "pt" });
+        await writeSafetensors(sink, entries, { format: "pt" });
         await sink.close();
       } catch (e) {
         await sink.abort().catch(() => {});
         throw e;
+      } finally {
+        await pipeline.settle();
       }
       opts.tracker.fileDone(s.file);
     }),

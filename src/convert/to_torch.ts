@@ -10,19 +10,26 @@ import type { ProgressTracker } from "./progress.ts";
 import type { Selected } from "./select.ts";
 import type { TensorSource, ValueEntry } from "./source_types.ts";
 import type { TargetTensor } from "./targets.ts";
-import { readTargetBox } from "./targets.ts";
+import type { BandJob } from "./band_pipeline.ts";
+import { BandPipeline } from "./band_pipeline.ts";
 
 export interface TorchOutputOptions {
   engine: Engine;
   tracker: ProgressTracker;
+  /** Tensors up to this many source bytes are read while the previous one is written. */
+  bandBytes: number;
   /** Nesting of the output (PyTorch's `dcp_to_torch_save` rebuilds it from `planner_data`). */
   paths: Map<string, StatePath> | null;
 }
 
+/** Tensors this small are always read ahead: holding two of them costs little. */
+const MIN_READ_AHEAD_BYTES = 64 << 20;
+
 /**
  * Writes one torch.save file loadable with `torch.load(weights_only=True)`: the state dict nested again
  * from the source's object paths, each tensor a lazy leaf whose bytes are read and cast only when the
- * writer reaches its storage record (one tensor in memory at a time).
+ * writer reaches its storage record (one tensor in memory at a time, plus the next one being read when it
+ * is small), through reused buffers.
  */
 export async function writeTorchOutput(
   source: TensorSource,
@@ -32,20 +39,27 @@ export async function writeTorchOutput(
   opts: TorchOutputOptions,
 ): Promise<string[]> {
   const leaves = new Map<string, unknown>();
+  const jobs = new Map<LazyTensor, BandJob>();
+  let pipeline: BandPipeline | undefined;
   for (const t of targets) {
+    const job: BandJob = { target: t, box: wholeBox(t.shape) };
     const lazy: LazyTensor = {
       dtype: t.dtype,
       shape: [...t.shape],
       read: async () => {
-        const data = await readTargetBox(source, t, wholeBox(t.shape), opts.engine);
+        const data = await pipeline!.produce(job);
         opts.tracker.add(data.byteLength, t.name);
         return data;
       },
     };
+    jobs.set(lazy, job);
     leaves.set(t.name, lazy);
   }
   for (const v of values) leaves.set(v.name, await source.readValue(v.entry.name));
   const nested = unflattenStateDict(leaves as Map<string, PyValue>, opts.paths);
+  pipeline = new BandPipeline(source, opts.engine, lazyLeavesInOrder(nested, jobs), {
+    readAheadBytes: Math.max(opts.bandBytes, MIN_READ_AHEAD_BYTES),
+  });
   const sink = await dst.storage.create(dst.path);
   try {
     await saveTorch(sink, nested as unknown as PyValue);
@@ -53,7 +67,28 @@ export async function writeTorchOutput(
   } catch (e) {
     await sink.abort().catch(() => {});
     throw e;
+  } finally {
+    await pipeline.settle();
   }
   opts.tracker.fileDone(dst.path);
   return [dst.path];
+}
+
+/**
+ * The jobs of the lazy leaves in the order `saveTorch` writes their storages (first appearance in a
+ * depth-first walk of dicts and lists), so the next tensor can be read while one is written.
+ */
+function lazyLeavesInOrder(value: unknown, jobs: Map<LazyTensor, BandJob>): BandJob[] {
+  const order: BandJob[] = [];
+  const seen = new Set<unknown>();
+  const walk = (v: unknown) => {
+    if (typeof v !== "object" || v === null || seen.has(v)) return;
+    seen.add(v);
+    const job = jobs.get(v as LazyTensor);
+    if (job) order.push(job);
+    else if (v instanceof Map) for (const x of v.values()) walk(x);
+    else if (Array.isArray(v)) for (const x of v) walk(x);
+  };
+  walk(value);
+  return order;
 }
