@@ -1,6 +1,7 @@
 import { StorageError } from "../errors/mod.ts";
-import { SAFETENSORS_INDEX_NAME } from "../safetensors/mod.ts";
+import { SAFETENSORS_INDEX_NAME, SINGLE_FILE_NAME } from "../safetensors/mod.ts";
 import type { Storage } from "../storage/mod.ts";
+import { joinPath } from "../storage/mod.ts";
 import { openDcpSource } from "./source_dcp.ts";
 import { openHfFolderSource, openSafetensorsFileSource } from "./source_safetensors.ts";
 import { openTorchFileSource } from "./source_torch.ts";
@@ -20,13 +21,27 @@ export async function detectFormat(storage: Storage, path: string): Promise<Sour
     return head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04 ? "torch" : "safetensors";
   }
   const listing = await storage.list(path);
-  if (!listing) throw new StorageError("E_NOT_FOUND", "no such file or folder", { path: path || "." });
-  const names = new Set(listing.filter((e) => e.kind === "file").map((e) => e.name));
+  const names = listing
+    ? new Set(listing.filter((e) => e.kind === "file").map((e) => e.name))
+    : await knownNames(storage, path);
+  if (names.size === 0 && !listing) throw new StorageError("E_NOT_FOUND", "no such file or folder", { path: path || "." });
   if (names.has(".metadata") || [...names].some((n) => /^__\d+\.metadata$/.test(n))) return "dcp";
   if (names.has(SAFETENSORS_INDEX_NAME) || [...names].some((n) => n.endsWith(".safetensors"))) return "hf";
   throw new StorageError("E_NOT_FOUND", "folder holds neither a DCP checkpoint (.metadata) nor safetensors files", {
     path: path || ".",
   });
+}
+
+/**
+ * For storages that cannot list a folder (HTTP): which of the files that name a checkpoint's layout exist.
+ * A missing folder and an unknown one look the same there.
+ */
+async function knownNames(storage: Storage, dir: string): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const name of [".metadata", SAFETENSORS_INDEX_NAME, SINGLE_FILE_NAME]) {
+    if (await storage.stat(joinPath(dir, name))) found.add(name);
+  }
+  return found;
 }
 
 /** Opens any supported input as one read model (metadata and headers only; data is read on demand). */

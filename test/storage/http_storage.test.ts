@@ -102,6 +102,15 @@ describe("HttpStorage against a real HTTP server honouring Range", () => {
     await folder.close();
   });
 
+  it("openTensorSource() detects remote DCP, sharded HF and single-file HF folders without listing", async () => {
+    for (const [dir, format] of [["ckpt", "dcp"], ["hf", "hf"], ["single", "hf"]] as const) {
+      const source = await openTensorSource(http, dir);
+      expect(source.format).toBe(format);
+      await source.close();
+    }
+    await expect(openTensorSource(http, "nowhere")).rejects.toMatchObject({ code: "E_NOT_FOUND" });
+  });
+
   it("openTensorSource() opens a remote .safetensors file and reads boxes of its tensors", async () => {
     const source = await openTensorSource(http, "single/model.safetensors");
     expect(source.format).toBe("safetensors");
