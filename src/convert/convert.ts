@@ -3,7 +3,7 @@ import type { DType } from "../dtype/mod.ts";
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import type { StatePath } from "../dcp/mod.ts";
 import type { Engine } from "../engine/mod.ts";
-import { createEngine } from "../engine/mod.ts";
+import { createLazyEngine } from "../engine/mod.ts";
 import { UsageError } from "../errors/mod.ts";
 import { joinPath } from "../storage/mod.ts";
 import { DEFAULT_BAND_BYTES, sortByStorage } from "./bands.ts";
@@ -80,7 +80,7 @@ export async function convert(src: Location, dst: Location, opts: ConvertOptions
 /** `convert` on an already opened source (`reshard` and callers that wrap a source use this). */
 export async function convertSource(source: TensorSource, dst: Location, opts: ConvertOptions): Promise<ConvertReport> {
   checkOptions(opts);
-  const engine = opts.engine ?? await createEngine({ kind: "auto" });
+  const engine = opts.engine ?? createLazyEngine({ kind: "auto" });
   try {
     return await convertWith(source, dst, opts, engine);
   } finally {

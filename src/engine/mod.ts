@@ -1,6 +1,7 @@
 export {
   createCpuEngine,
   createEngine,
+  createLazyEngine,
   type Engine,
   type EngineKind,
   type EngineOptions,

@@ -82,7 +82,7 @@ ${COMMON_HELP}`,
     const hfAssets = hfAssetsPath === undefined ? undefined : await locateInput(hfAssetsPath, ctx.rt.cwd());
     const singleFile = (to === "safetensors" && dstPath.endsWith(".safetensors")) || to === "torch";
     const dst = await locateOutput(dstPath, ctx.rt.cwd(), singleFile);
-    const engine = await engineFromArgs(args);
+    const engine = engineFromArgs(args);
     try {
       const report = await convert(src, dst, {
         to: to as TargetFormat,

@@ -67,7 +67,7 @@ ${COMMON_HELP}`,
     const a = await locateInput(aPath, ctx.rt.cwd());
     const b = await locateInput(bPath, ctx.rt.cwd());
     if (!args.values.has("engine")) args.values.set("engine", "cpu");
-    const engine = await engineFromArgs(args);
+    const engine = engineFromArgs(args);
     try {
       const report = await diff(a, b, { adapter, engine, onProgress: ctx.progress.update });
       ctx.progress.finish();

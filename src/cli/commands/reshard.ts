@@ -67,7 +67,7 @@ ${COMMON_HELP}`,
       return 0;
     }
     const dst = await locateOutput(dstPath, ctx.rt.cwd(), false);
-    const engine = await engineFromArgs(args);
+    const engine = engineFromArgs(args);
     try {
       const report = await reshard(src, dst, {
         ...select,

@@ -1,6 +1,6 @@
 import type { ConvertReport, Layout } from "../../convert/mod.ts";
 import { dimSplitLayout, meshLayout, parseLayoutJson } from "../../convert/mod.ts";
-import { createEngine, parseEngineKind } from "../../engine/mod.ts";
+import { createLazyEngine, parseEngineKind } from "../../engine/mod.ts";
 import type { Engine } from "../../engine/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
 import type { ParsedArgs } from "../args.ts";
@@ -31,8 +31,9 @@ export function layoutFromArgs(args: ParsedArgs, layoutText: string | undefined,
   return undefined;
 }
 
-export async function engineFromArgs(args: ParsedArgs): Promise<Engine> {
-  return await createEngine({ kind: parseEngineKind(args.values.get("engine") ?? "auto") });
+/** The engine `--engine` names, created only when a job first needs it (see createLazyEngine). */
+export function engineFromArgs(args: ParsedArgs): Engine {
+  return createLazyEngine({ kind: parseEngineKind(args.values.get("engine") ?? "auto") });
 }
 
 /** Prints a job's report: JSON, or warnings plus one summary line. */
