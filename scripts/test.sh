@@ -11,8 +11,9 @@ export VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json
 export WEBDCP_REQUIRE_GPU=1
 mkdir -p "${XDG_RUNTIME_DIR:=/tmp/webdcp-xdg-$(id -u)}" && chmod 700 "$XDG_RUNTIME_DIR" && export XDG_RUNTIME_DIR
 
-echo "== deno check"
+echo "== deno check, deno lint"
 npx deno task check
+npx deno lint --quiet src mod.ts examples bench
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT

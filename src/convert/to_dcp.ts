@@ -1,8 +1,7 @@
 import type { DcpMetadata, DcpTensorChunkItem, DcpWriteItem, DcpWritePlan, StatePath, StorageEntry } from "../dcp/mod.ts";
-import { DCP_VERSION, encodeMetadata, planGlobal, storageKey, writeDcp } from "../dcp/mod.ts";
+import { DCP_VERSION, encodeMetadata, planGlobal, rankFileName, storageKey, writeDcp, writeRankFile } from "../dcp/mod.ts";
 import type { Engine } from "../engine/mod.ts";
 import { joinPath } from "../storage/mod.ts";
-import { saveTorch } from "../torch/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
 import { boxNumel } from "../tensor/mod.ts";
 import type { BandJob } from "./band_pipeline.ts";
@@ -15,10 +14,6 @@ import type { ProgressTracker } from "./progress.ts";
 import type { Selected } from "./select.ts";
 import type { TensorSource, ValueEntry } from "./source_types.ts";
 import type { TargetTensor } from "./targets.ts";
-
-function isChunk(item: DcpWriteItem): item is DcpTensorChunkItem {
-  return "globalShape" in item;
-}
 
 export interface DcpOutputOptions {
   layout: Layout;
@@ -60,6 +55,8 @@ export async function buildDcpPlan(
     }
   }
   const jobs = new Map<DcpWriteItem, BandJob>();
+  // Assigned once the plan (which its providers close over) is complete.
+  // deno-lint-ignore prefer-const
   let pipeline: BandPipeline | undefined;
   for (const t of targets) {
     for (const box of opts.layout.boxesFor(t.name, t.shape)) {
@@ -121,36 +118,10 @@ async function writeDcpPart(plan: DcpWritePlan, dst: Location, part: Part, track
   const written: string[] = [];
   for (const [rank, items] of global.ranks.entries()) {
     if (!ownsFile(part, rank)) continue;
-    const relativePath = `__${rank}_0.distcp`;
-    const sink = await dst.storage.create(joinPath(dst.path, relativePath));
-    try {
-      for (const item of items) {
-        const offset = sink.position;
-        if ("raw" in item) await sink.write(item.raw);
-        else if (!isChunk(item)) await saveTorch(sink, item.value);
-        else {
-          const data = typeof item.data === "function" ? await item.data() : item.data;
-          await saveTorch(sink, { dtype: item.dtype, shape: [...item.sizes], data });
-        }
-        const offsets = isChunk(item) ? [...item.offsets] : null;
-        const entry = global.stateDictMetadata.get(item.fqn);
-        const index = offsets && entry?.kind === "tensor"
-          ? entry.chunks.findIndex((c) => c.offsets.every((o, d) => o === offsets[d]))
-          : null;
-        storageData.set(storageKey(item.fqn, offsets), {
-          fqn: item.fqn,
-          offsets,
-          index,
-          info: { relativePath, offset, length: sink.position - offset },
-        });
-      }
-      await sink.close();
-    } catch (e) {
-      await sink.abort().catch(() => {});
-      throw e;
-    }
-    tracker.fileDone(relativePath);
-    written.push(joinPath(dst.path, relativePath));
+    const entries = await writeRankFile(dst.storage, dst.path, rank, items, global.stateDictMetadata);
+    for (const e of entries) storageData.set(storageKey(e.fqn, e.offsets), e);
+    tracker.fileDone(rankFileName(rank));
+    written.push(joinPath(dst.path, rankFileName(rank)));
   }
   const partial: DcpMetadata = {
     stateDictMetadata: global.stateDictMetadata,

@@ -1,6 +1,6 @@
 import type { Engine } from "../engine/mod.ts";
 import { UsageError } from "../errors/mod.ts";
-import { joinPath } from "../storage/mod.ts";
+import { joinPath, writeFile } from "../storage/mod.ts";
 import { planShards, SAFETENSORS_INDEX_NAME, writeSafetensors, writeSafetensorsIndex } from "../safetensors/mod.ts";
 import type { SafetensorsEntry } from "../safetensors/mod.ts";
 import { DTYPE_INFO, itemsize } from "../dtype/mod.ts";
@@ -114,14 +114,9 @@ export async function writeSafetensorsOutput(
   const mine = shards.filter((_, i) => ownsFile(opts.part, i));
   await runLimited(
     mine.map((s) => async () => {
-      const sink = await dst.storage.create(fileOf(s.file));
       const { entries, pipeline } = shardEntries(source, s.tensors, opts);
       try {
-        await writeSafetensors(sink, entries, { format: "pt" });
-        await sink.close();
-      } catch (e) {
-        await sink.abort().catch(() => {});
-        throw e;
+        await writeFile(dst.storage, fileOf(s.file), (sink) => writeSafetensors(sink, entries, { format: "pt" }));
       } finally {
         await pipeline.settle();
       }

@@ -2,6 +2,7 @@ import type { StatePath } from "../dcp/mod.ts";
 import { unflattenStateDict } from "../dcp/mod.ts";
 import type { Engine } from "../engine/mod.ts";
 import type { PyValue } from "../pickle/value.ts";
+import { writeFile } from "../storage/mod.ts";
 import { wholeBox } from "../tensor/mod.ts";
 import { saveTorch } from "../torch/mod.ts";
 import type { LazyTensor } from "../torch/mod.ts";
@@ -40,6 +41,8 @@ export async function writeTorchOutput(
 ): Promise<string[]> {
   const leaves = new Map<string, unknown>();
   const jobs = new Map<LazyTensor, BandJob>();
+  // Assigned once every leaf (whose reader closes over it) is planned.
+  // deno-lint-ignore prefer-const
   let pipeline: BandPipeline | undefined;
   for (const t of targets) {
     const job: BandJob = { target: t, box: wholeBox(t.shape) };
@@ -60,13 +63,8 @@ export async function writeTorchOutput(
   pipeline = new BandPipeline(source, opts.engine, lazyLeavesInOrder(nested, jobs), {
     readAheadBytes: Math.max(opts.bandBytes, MIN_READ_AHEAD_BYTES),
   });
-  const sink = await dst.storage.create(dst.path);
   try {
-    await saveTorch(sink, nested as unknown as PyValue);
-    await sink.close();
-  } catch (e) {
-    await sink.abort().catch(() => {});
-    throw e;
+    await writeFile(dst.storage, dst.path, (sink) => saveTorch(sink, nested as unknown as PyValue));
   } finally {
     await pipeline.settle();
   }

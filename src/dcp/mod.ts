@@ -29,3 +29,4 @@ export {
 } from "./write_plan.ts";
 export { type DcpWriteProgress, writeDcp, type WriteDcpOptions } from "./write.ts";
 export { saveStateDict, type SaveStateDictOptions, shardBox } from "./save_state_dict.ts";
+export { rankFileName, writeRankFile } from "./write_rank.ts";

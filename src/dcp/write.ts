@@ -3,17 +3,15 @@
  * complete `torch.save` archives back to back (BYTE_IO first), then `.metadata` last via `.metadata.tmp`
  * and a rename, so a folder with `.metadata` is always complete. On failure nothing of this save remains.
  */
-import { itemsize } from "../dtype/mod.ts";
-import { StorageError, UsageError } from "../errors/mod.ts";
+import { StorageError } from "../errors/mod.ts";
 import { joinPath } from "../storage/mod.ts";
-import type { ByteSink, Storage } from "../storage/mod.ts";
-import { numel } from "../tensor/mod.ts";
-import { saveTorch } from "../torch/mod.ts";
+import type { Storage } from "../storage/mod.ts";
 import { encodeMetadata } from "./encode_metadata.ts";
-import type { DcpMetadata, EntryMeta, StorageEntry } from "./metadata.ts";
+import type { DcpMetadata, StorageEntry } from "./metadata.ts";
 import { DCP_VERSION, storageKey } from "./metadata.ts";
-import type { DcpWriteItem, DcpWritePlan } from "./write_plan.ts";
-import { isTensorItem, planGlobal } from "./write_plan.ts";
+import type { DcpWritePlan } from "./write_plan.ts";
+import { planGlobal } from "./write_plan.ts";
+import { rankFileName, writeRankFile } from "./write_rank.ts";
 
 export interface DcpWriteProgress {
   rank: number;
@@ -47,31 +45,16 @@ export async function writeDcp(
   const itemsTotal = global.ranks.reduce((n, items) => n + items.length, 0);
   const storageData = new Map<string, StorageEntry>();
   const published: string[] = [];
-  let sink: ByteSink | undefined;
   let itemsDone = 0;
   let bytesWritten = 0;
   try {
     for (const [rank, items] of global.ranks.entries()) {
-      const relativePath = `__${rank}_0.distcp`;
-      sink = await storage.create(joinPath(dir, relativePath));
-      for (const item of items) {
-        const offset = sink.position;
-        await writeItem(sink, item);
-        const length = sink.position - offset;
-        const offsets = isTensorItem(item) ? [...item.offsets] : null;
-        storageData.set(storageKey(item.fqn, offsets), {
-          fqn: item.fqn,
-          offsets,
-          index: offsets === null ? null : chunkPosition(global.stateDictMetadata.get(item.fqn), offsets),
-          info: { relativePath, offset, length },
-        });
+      const entries = await writeRankFile(storage, dir, rank, items, global.stateDictMetadata, (item, length) => {
         bytesWritten += length;
         opts.onProgress?.({ rank, fqn: item.fqn, itemsDone: ++itemsDone, itemsTotal, bytesWritten });
-      }
-      const done = sink;
-      sink = undefined;
-      await done.close();
-      published.push(joinPath(dir, relativePath));
+      });
+      for (const e of entries) storageData.set(storageKey(e.fqn, e.offsets), e);
+      published.push(joinPath(dir, rankFileName(rank)));
     }
     const metadata: DcpMetadata = {
       stateDictMetadata: global.stateDictMetadata,
@@ -84,29 +67,7 @@ export async function writeDcp(
     await storage.rename(tmpPath, metadataPath);
     return metadata;
   } catch (e) {
-    await sink?.abort().catch(() => {});
     for (const p of [tmpPath, ...published]) await storage.remove(p).catch(() => {});
     throw e;
   }
-}
-
-/** PyTorch's `MetadataIndex.index` hint: the chunk's position in `chunks`. */
-function chunkPosition(entry: EntryMeta | undefined, offsets: readonly number[]): number | null {
-  if (entry?.kind !== "tensor") return null;
-  const i = entry.chunks.findIndex((c) => c.offsets.every((o, d) => o === offsets[d]));
-  return i < 0 ? null : i;
-}
-
-async function writeItem(sink: ByteSink, item: DcpWriteItem): Promise<void> {
-  if ("raw" in item) return await sink.write(item.raw);
-  if (!isTensorItem(item)) return await saveTorch(sink, item.value);
-  const data = typeof item.data === "function" ? await item.data() : item.data;
-  const expected = numel(item.sizes) * itemsize(item.dtype);
-  if (!(data instanceof Uint8Array) || data.byteLength !== expected) {
-    throw new UsageError(
-      "E_USAGE",
-      `chunk of '${item.fqn}' at [${item.offsets}] needs ${expected} bytes, its data has ${data?.byteLength}`,
-    );
-  }
-  await saveTorch(sink, { dtype: item.dtype, shape: [...item.sizes], data });
 }

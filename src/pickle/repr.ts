@@ -1,4 +1,4 @@
-import { PyByteArray, PyComplex, PyFloat, PyGlobal, PyReduce, PyTuple, type PyValue } from "./value.ts";
+import { PyByteArray, PyComplex, PyFloat, PyGlobal, PyReduce, PyTuple } from "./value.ts";
 
 /**
  * Python's `repr()` of a decoded value, for people reading checkpoints (CLI tables, the demo): `(0.9, 0.95)`,

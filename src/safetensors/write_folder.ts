@@ -1,5 +1,5 @@
 import type { Storage } from "../storage/mod.ts";
-import { joinPath } from "../storage/mod.ts";
+import { joinPath, writeFile } from "../storage/mod.ts";
 import type { SafetensorsIndex } from "./index_file.ts";
 import { SAFETENSORS_INDEX_NAME, writeSafetensorsIndex } from "./index_file.ts";
 import { DEFAULT_MAX_SHARD_BYTES, planShards } from "./shards.ts";
@@ -28,14 +28,7 @@ export async function writeSafetensorsFolder(
   const files: string[] = [];
   for (const shard of plan.shards) {
     const path = joinPath(dir, shard.file);
-    const sink = await storage.create(path);
-    try {
-      await writeSafetensors(sink, shard.entries, options.metadata);
-    } catch (e) {
-      await sink.abort();
-      throw e;
-    }
-    await sink.close();
+    await writeFile(storage, path, (sink) => writeSafetensors(sink, shard.entries, options.metadata));
     files.push(path);
   }
   if (plan.shards.length <= 1) return { files };

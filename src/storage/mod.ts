@@ -5,3 +5,4 @@ export { FileStorage } from "./file_storage.ts";
 export { MemoryStorage } from "./memory_storage.ts";
 export { HttpStorage, type HttpStorageOptions } from "./http_storage.ts";
 export { OpfsStorage } from "./opfs_storage.ts";
+export { writeFile } from "./write_file.ts";

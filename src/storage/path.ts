@@ -49,5 +49,6 @@ export function basename(path: string): string {
 
 // Error messages must stay one readable line even for hostile names.
 function printable(path: string): string {
+  // deno-lint-ignore no-control-regex
   return path.replace(/[\0-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }

@@ -1,4 +1,3 @@
-import type { FileHandle } from "node:fs/promises";
 import { nodeFs } from "./node_fs.ts";
 
 /** The calls a file sink makes on its temp file: sequential writes, then sync and close. */

@@ -5,7 +5,6 @@ import type {
   AdapterFile,
   AdapterFileOptions,
   AdapterPlan,
-  AdapterPlanOptions,
   AdapterSourceEntry,
   AdapterTargetEntry,
   StateDictAdapter,

@@ -172,15 +172,13 @@ export async function withErrorScopes<T>(
   const device = context.device;
   device.pushErrorScope("out-of-memory");
   device.pushErrorScope("validation");
-  let result: T;
-  try {
-    result = await work();
-  } finally {
-    const validation = await device.popErrorScope();
-    const oom = await device.popErrorScope();
-    checkAlive(context);
-    if (oom) throw new GpuError("E_GPU_OOM", `GPU out of memory during ${what}: ${oom.message}`);
-    if (validation) throw new GpuError("E_GPU", `GPU rejected ${what}: ${validation.message}`);
-  }
-  return result;
+  // The scopes are popped whether or not `work` threw; a GPU error found there outranks the JS one.
+  const outcome = await Promise.resolve().then(work).then((value: T) => ({ value }), (error: unknown) => ({ error }));
+  const validation = await device.popErrorScope();
+  const oom = await device.popErrorScope();
+  checkAlive(context);
+  if (oom) throw new GpuError("E_GPU_OOM", `GPU out of memory during ${what}: ${oom.message}`);
+  if (validation) throw new GpuError("E_GPU", `GPU rejected ${what}: ${validation.message}`);
+  if ("error" in outcome) throw outcome.error;
+  return outcome.value;
 }

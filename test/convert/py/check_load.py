@@ -98,6 +98,8 @@ def dtensor_worker(rank, world, path, exp_path, dim, port, out_path):
             errors.append(f"rank {rank}: local shard of {k} differs")
     with open(f"{out_path}.{rank}", "w") as f:
         json.dump(errors, f)
+    # Leave together: a rank tearing gloo down while another still talks to it aborts the peer.
+    dist.barrier()
     dist.destroy_process_group()
 
 

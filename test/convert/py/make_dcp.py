@@ -41,6 +41,8 @@ def run(rank, world, out_dir, port):
     for k, v in full_state().items():
         state[k] = v if not isinstance(v, torch.Tensor) or v.dim() == 0 else distribute_tensor(v, mesh, [Shard(0)])
     dcp.save(state, checkpoint_id=out_dir)
+    # Leave together: a rank tearing gloo down while another still talks to it aborts the peer.
+    dist.barrier()
     dist.destroy_process_group()
 
 

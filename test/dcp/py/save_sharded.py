@@ -50,6 +50,8 @@ def worker(rank: int, world: int, mesh_kind: str, port: int, out: str) -> None:
             sd[k] = distribute_tensor(v, mesh, placements_2d if v.dim() == 2 else placements_1d)
     sd["train_state"] = {"step": 11, "lrs": [0.5, 0.25]}
     dcp.save(sd, checkpoint_id=os.path.join(out, "ckpt"))
+    # Leave together: a rank tearing gloo down while another still talks to it aborts the peer.
+    dist.barrier()
     dist.destroy_process_group()
 
 

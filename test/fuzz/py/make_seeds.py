@@ -239,6 +239,8 @@ def dcp_worker(rank: int, port: int, out: str) -> None:
     # rank-local __<r>.metadata files instead of one .metadata (experimental, no collectives): a small state
     local = {"w": distribute_tensor(full["layer.w"][:4], mesh, [Shard(0)])}
     dcp.save(local, checkpoint_id=os.path.join(out, "dcp_local"), use_collectives=False)
+    # Leave together: a rank tearing gloo down while another still talks to it aborts the peer.
+    dist.barrier()
     dist.destroy_process_group()
 
 

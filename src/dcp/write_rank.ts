@@ -1,0 +1,70 @@
+/**
+ * One rank's data file, `__<rank>_0.distcp`: its items as complete `torch.save` archives back to back,
+ * published only when all are written. Shared by whole saves (`writeDcp`) and by multi-machine part writes.
+ */
+import { itemsize } from "../dtype/mod.ts";
+import { UsageError } from "../errors/mod.ts";
+import type { ByteSink, Storage } from "../storage/mod.ts";
+import { joinPath, writeFile } from "../storage/mod.ts";
+import { numel } from "../tensor/mod.ts";
+import { saveTorch } from "../torch/mod.ts";
+import type { EntryMeta, StorageEntry } from "./metadata.ts";
+import type { DcpWriteItem } from "./write_plan.ts";
+import { isTensorItem } from "./write_plan.ts";
+
+export function rankFileName(rank: number): string {
+  return `__${rank}_0.distcp`;
+}
+
+/**
+ * Writes `items` into `dir/__<rank>_0.distcp` and returns the storage entry of each item. `metadata` is the
+ * global plan's, for each chunk's `MetadataIndex.index` hint. `onItem` hears each item's byte length.
+ */
+export async function writeRankFile(
+  storage: Storage,
+  dir: string,
+  rank: number,
+  items: readonly DcpWriteItem[],
+  metadata: ReadonlyMap<string, EntryMeta>,
+  onItem?: (item: DcpWriteItem, length: number) => void,
+): Promise<StorageEntry[]> {
+  const relativePath = rankFileName(rank);
+  return await writeFile(storage, joinPath(dir, relativePath), async (sink) => {
+    const entries: StorageEntry[] = [];
+    for (const item of items) {
+      const offset = sink.position;
+      await writeItem(sink, item);
+      const length = sink.position - offset;
+      const offsets = isTensorItem(item) ? [...item.offsets] : null;
+      entries.push({
+        fqn: item.fqn,
+        offsets,
+        index: offsets === null ? null : chunkPosition(metadata.get(item.fqn), offsets),
+        info: { relativePath, offset, length },
+      });
+      onItem?.(item, length);
+    }
+    return entries;
+  });
+}
+
+/** PyTorch's `MetadataIndex.index` hint: the chunk's position in `chunks`. */
+function chunkPosition(entry: EntryMeta | undefined, offsets: readonly number[]): number | null {
+  if (entry?.kind !== "tensor") return null;
+  const i = entry.chunks.findIndex((c) => c.offsets.every((o, d) => o === offsets[d]));
+  return i < 0 ? null : i;
+}
+
+async function writeItem(sink: ByteSink, item: DcpWriteItem): Promise<void> {
+  if ("raw" in item) return await sink.write(item.raw);
+  if (!isTensorItem(item)) return await saveTorch(sink, item.value);
+  const data = typeof item.data === "function" ? await item.data() : item.data;
+  const expected = numel(item.sizes) * itemsize(item.dtype);
+  if (!(data instanceof Uint8Array) || data.byteLength !== expected) {
+    throw new UsageError(
+      "E_USAGE",
+      `chunk of '${item.fqn}' at [${item.offsets}] needs ${expected} bytes, its data has ${data?.byteLength}`,
+    );
+  }
+  await saveTorch(sink, { dtype: item.dtype, shape: [...item.sizes], data });
+}
