@@ -8,7 +8,6 @@
  */
 import { appendFileSync } from "node:fs";
 import type { DType } from "../src/dtype/mod.ts";
-import { itemsize } from "../src/dtype/mod.ts";
 import { convertCpu, createEngine, type GpuEngine } from "../src/engine/mod.ts";
 import { encodeParams } from "../src/engine/gpu/kernels.ts";
 import { shaderKinds } from "../src/engine/gpu/kinds.ts";
@@ -58,9 +57,8 @@ const PAIRS: Array<[DType, DType]> = [
 
 const rows: string[][] = [];
 const gbps = (bytes: number, s: number) => (bytes / s / 1e9).toFixed(2);
-const runtime = "Deno" in globalThis
-  ? `Deno ${(globalThis as any).Deno.version.deno}`
-  : `Node ${(globalThis as any).process.version}`;
+const host = globalThis as { Deno?: { version: { deno: string } }; process?: { version: string } };
+const runtime = host.Deno ? `Deno ${host.Deno.version.deno}` : `Node ${host.process?.version}`;
 const input = randomBytes(BYTES);
 
 for (const [from, to] of PAIRS) {
