@@ -78,7 +78,16 @@ export class GpuEngine implements Engine {
   /** Calls run one at a time: error scopes are per device and the staging pool is shared. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly context: GpuContext, private readonly fallback: boolean, stagingBytes?: number) {
+  /**
+   * `fallback`: let the CPU redo calls after device loss or OOM. `ownsDevice`: the device was acquired for
+   * this engine, so `dispose()` destroys it (a caller's device is left alone).
+   */
+  constructor(
+    readonly context: GpuContext,
+    private readonly fallback: boolean,
+    stagingBytes?: number,
+    private readonly ownsDevice = false,
+  ) {
     this.#runner = new GpuKernelsRunner(context, stagingBytes);
   }
 
@@ -153,6 +162,9 @@ export class GpuEngine implements Engine {
 
   dispose(): void {
     this.#runner.dispose();
+    // Releasing the device here, not at process exit, also keeps Mesa's software drivers from tearing
+    // down a live device during exit (seen corrupting the heap under Deno's GL backend).
+    if (this.ownsDevice) this.context.device.destroy();
   }
 }
 
@@ -178,7 +190,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     }
     throw error;
   }
-  return new GpuEngine(context, kind === "auto", options.stagingBytes);
+  return new GpuEngine(context, kind === "auto", options.stagingBytes, options.device === undefined);
 }
 
 /**
