@@ -1,7 +1,7 @@
 /// <reference lib="deno.ns" />
 // The engine on Deno's own WebGPU (wgpu; llvmpipe through the GL backend here): every 16- and 8-bit
 // pattern, random float32/float64, region copies and row gathers must equal the CPU twin bit for bit.
-// Run: DENO_WEBGPU_BACKEND=gl npx deno test -A test/deno/engine_gpu.test.ts
+// Run: DENO_WEBGPU_BACKEND=vulkan npx deno test -A test/deno/engine_gpu.test.ts (or =gl: same results)
 // A missing adapter fails unless WEBDCP_ALLOW_NO_GPU=1 (and always fails when CI or WEBDCP_REQUIRE_GPU=1).
 import {
   CONVERT_SOURCES,
