@@ -18,6 +18,10 @@ npx deno lint --quiet src mod.ts examples bench
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
+echo "== demo (the README's main job)"
+npx deno task demo >"$out/demo.txt" 2>&1 || { cat "$out/demo.txt"; echo "the demo failed"; exit 1; }
+tail -n 1 "$out/demo.txt"
+
 echo "== vitest (Node)"
 set +e
 npx vitest run --reporter=default --reporter=json --outputFile="$out/vitest.json"
