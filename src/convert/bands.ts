@@ -31,20 +31,6 @@ export function rowBands(region: Box, elementBytes: number, budget: number, rowG
   return bands;
 }
 
-/** Runs `tasks` with at most `limit` in flight; results keep the tasks' order. The first failure rejects. */
-export async function runLimited<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T[]> {
-  const results = new Array<T>(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const i = next++;
-      results[i] = await tasks[i]();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
-  return results;
-}
-
 /** The first stored location of an entry, used to order reads by file and offset. */
 export function readOrderKey(entry: TensorEntry): [string, number] {
   let best: [string, number] = ["", 0];

@@ -6,6 +6,7 @@ import { itemsize } from "../dtype/mod.ts";
 import { boxNumel } from "../tensor/mod.ts";
 import type { BandJob } from "./band_pipeline.ts";
 import { BandPipeline } from "./band_pipeline.ts";
+import { runLimited } from "../tasks/mod.ts";
 import type { Layout } from "./layout.ts";
 import type { Location } from "./location.ts";
 import type { Part } from "./part.ts";
@@ -24,6 +25,8 @@ export interface DcpOutputOptions {
   tracker: ProgressTracker;
   /** Chunks up to this many source bytes are read while the previous one is written. */
   bandBytes: number;
+  /** Rank files written at once. */
+  concurrency: number;
 }
 
 /**
@@ -35,8 +38,9 @@ const MIN_READ_AHEAD_BYTES = 128 << 20;
 /**
  * The write plan for DCP output: every target tensor cut into the layout's boxes, values on rank 0 — DCP
  * BYTE_IO items copied verbatim, other values pickled. Each box is read lazily, when its rank's file is
- * written, through one pipeline planned in the writer's order (ranks in turn, each as `planGlobal` orders
- * it), so a chunk is read while the previous one is written and the read buffers are reused.
+ * written, through its rank's pipeline planned in the writer's order (as `planGlobal` orders the rank), so
+ * a chunk is read while the previous one is written and the read buffers are reused; rank files written
+ * at the same time each have their own buffers.
  */
 export async function buildDcpPlan(
   source: TensorSource,
@@ -44,7 +48,7 @@ export async function buildDcpPlan(
   values: readonly Selected<ValueEntry>[],
   opts: DcpOutputOptions,
   writes: (rank: number) => boolean = () => true,
-): Promise<{ plan: DcpWritePlan; pipeline: BandPipeline }> {
+): Promise<{ plan: DcpWritePlan; pipelines: BandPipeline[] }> {
   const ranks: DcpWriteItem[][] = Array.from({ length: opts.layout.ranks }, () => []);
   for (const v of values) {
     const stored = v.entry.stored;
@@ -55,9 +59,8 @@ export async function buildDcpPlan(
     }
   }
   const jobs = new Map<DcpWriteItem, BandJob>();
-  // Assigned once the plan (which its providers close over) is complete.
-  // deno-lint-ignore prefer-const
-  let pipeline: BandPipeline | undefined;
+  // Filled once the plan (which the providers close over) is complete.
+  const pipelines: BandPipeline[] = [];
   for (const t of targets) {
     for (const box of opts.layout.boxesFor(t.name, t.shape)) {
       const job: BandJob = { target: t, box };
@@ -68,7 +71,7 @@ export async function buildDcpPlan(
         offsets: box.offsets,
         sizes: box.sizes,
         data: async () => {
-          const data = await pipeline!.produce(job);
+          const data = await pipelines[box.rank].produce(job);
           opts.tracker.add(boxNumel(box) * itemsize(t.dtype), t.name);
           return data;
         },
@@ -78,11 +81,13 @@ export async function buildDcpPlan(
     }
   }
   const plan = { ranks, plannerData: opts.plannerData };
-  const order = planGlobal(plan).ranks.flatMap((items, rank) => (writes(rank) ? items : []));
-  pipeline = new BandPipeline(source, opts.engine, order.flatMap((item) => jobs.get(item) ?? []), {
-    readAheadBytes: Math.max(opts.bandBytes, MIN_READ_AHEAD_BYTES),
-  });
-  return { plan, pipeline };
+  for (const [rank, items] of planGlobal(plan).ranks.entries()) {
+    const order = writes(rank) ? items.flatMap((item) => jobs.get(item) ?? []) : [];
+    pipelines.push(
+      new BandPipeline(source, opts.engine, order, { readAheadBytes: Math.max(opts.bandBytes, MIN_READ_AHEAD_BYTES) }),
+    );
+  }
+  return { plan, pipelines };
 }
 
 /** Writes DCP output; with a part, only this part's rank files plus a partial metadata for `finalize`. */
@@ -94,16 +99,16 @@ export async function writeDcpOutput(
   opts: DcpOutputOptions,
 ): Promise<string[]> {
   const part = opts.part;
-  const { plan, pipeline } = await buildDcpPlan(source, targets, values, opts, (r) => !part || ownsFile(part, r));
+  const { plan, pipelines } = await buildDcpPlan(source, targets, values, opts, (r) => !part || ownsFile(part, r));
   try {
     if (!part) {
-      await writeDcp(dst.storage, dst.path, plan);
+      await writeDcp(dst.storage, dst.path, plan, { concurrency: opts.concurrency });
       // Every rank has a file, empty when dedup left it nothing (as PyTorch's writer does).
       return [...plan.ranks.map((_, r) => joinPath(dst.path, `__${r}_0.distcp`)), joinPath(dst.path, ".metadata")];
     }
-    return await writeDcpPart(plan, dst, part, opts.tracker);
+    return await writeDcpPart(plan, dst, part, opts.tracker, opts.concurrency);
   } finally {
-    await pipeline.settle();
+    for (const p of pipelines) await p.settle();
   }
 }
 
@@ -112,17 +117,26 @@ export async function writeDcpOutput(
  * owns (rank % w === r) and leaves `.webdcp-part-r-of-w.metadata`, a partial `.metadata` pickle of its
  * items that `finalize` merges. Ranks a part does not own are never read.
  */
-async function writeDcpPart(plan: DcpWritePlan, dst: Location, part: Part, tracker: ProgressTracker): Promise<string[]> {
+async function writeDcpPart(
+  plan: DcpWritePlan,
+  dst: Location,
+  part: Part,
+  tracker: ProgressTracker,
+  concurrency: number,
+): Promise<string[]> {
   const global = planGlobal(plan);
+  const mine = [...global.ranks.keys()].filter((rank) => ownsFile(part, rank));
+  const perRank = await runLimited(
+    mine.map((rank) => async () => {
+      const entries = await writeRankFile(dst.storage, dst.path, rank, global.ranks[rank], global.stateDictMetadata);
+      tracker.fileDone(rankFileName(rank));
+      return entries;
+    }),
+    concurrency,
+  );
   const storageData = new Map<string, StorageEntry>();
-  const written: string[] = [];
-  for (const [rank, items] of global.ranks.entries()) {
-    if (!ownsFile(part, rank)) continue;
-    const entries = await writeRankFile(dst.storage, dst.path, rank, items, global.stateDictMetadata);
-    for (const e of entries) storageData.set(storageKey(e.fqn, e.offsets), e);
-    tracker.fileDone(rankFileName(rank));
-    written.push(joinPath(dst.path, rankFileName(rank)));
-  }
+  for (const e of perRank.flat()) storageData.set(storageKey(e.fqn, e.offsets), e);
+  const written = mine.map((rank) => joinPath(dst.path, rankFileName(rank)));
   const partial: DcpMetadata = {
     stateDictMetadata: global.stateDictMetadata,
     plannerData: plan.plannerData ?? null,

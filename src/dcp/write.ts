@@ -12,6 +12,7 @@ import { DCP_VERSION, storageKey } from "./metadata.ts";
 import type { DcpWritePlan } from "./write_plan.ts";
 import { planGlobal } from "./write_plan.ts";
 import { rankFileName, writeRankFile } from "./write_rank.ts";
+import { runLimited } from "../tasks/mod.ts";
 
 export interface DcpWriteProgress {
   rank: number;
@@ -25,6 +26,8 @@ export interface WriteDcpOptions {
   onProgress?: (p: DcpWriteProgress) => void;
   /** Replace an existing checkpoint in `dir` (default true, like PyTorch); false fails with E_EXISTS. */
   overwrite?: boolean;
+  /** Rank files written at once (default 1). Item data providers must allow concurrent calls across ranks. */
+  concurrency?: number;
 }
 
 /** Writes the plan into `dir` and returns the metadata that was committed. */
@@ -48,14 +51,18 @@ export async function writeDcp(
   let itemsDone = 0;
   let bytesWritten = 0;
   try {
-    for (const [rank, items] of global.ranks.entries()) {
-      const entries = await writeRankFile(storage, dir, rank, items, global.stateDictMetadata, (item, length) => {
-        bytesWritten += length;
-        opts.onProgress?.({ rank, fqn: item.fqn, itemsDone: ++itemsDone, itemsTotal, bytesWritten });
-      });
-      for (const e of entries) storageData.set(storageKey(e.fqn, e.offsets), e);
-      published.push(joinPath(dir, rankFileName(rank)));
-    }
+    const perRank = await runLimited(
+      global.ranks.map((items, rank) => async () => {
+        const entries = await writeRankFile(storage, dir, rank, items, global.stateDictMetadata, (item, length) => {
+          bytesWritten += length;
+          opts.onProgress?.({ rank, fqn: item.fqn, itemsDone: ++itemsDone, itemsTotal, bytesWritten });
+        });
+        published.push(joinPath(dir, rankFileName(rank)));
+        return entries;
+      }),
+      opts.concurrency ?? 1,
+    );
+    for (const e of perRank.flat()) storageData.set(storageKey(e.fqn, e.offsets), e);
     const metadata: DcpMetadata = {
       stateDictMetadata: global.stateDictMetadata,
       plannerData: plan.plannerData ?? null,

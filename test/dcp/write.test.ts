@@ -157,3 +157,35 @@ describe("writeDcp() planning", () => {
     expect(await ckpt.readValue("n")).toBe(5);
   });
 });
+
+describe("saveStateDict(..., { concurrency })", () => {
+  it("writes the same data files and metadata whether ranks are written one or three at a time", async () => {
+    const one = new MemoryStorage(), three = new MemoryStorage();
+    const metaOne = await saveStateDict(one, "c", stateDict(), { ranks: 4 });
+    const metaThree = await saveStateDict(three, "c", stateDict(), { ranks: 4, concurrency: 3 });
+    for (let r = 0; r < 4; r++) {
+      expect(await three.readAll(`c/__${r}_0.distcp`)).toEqual(await one.readAll(`c/__${r}_0.distcp`));
+    }
+    expect([...metaThree.storageData.entries()]).toEqual([...metaOne.storageData.entries()]);
+  });
+
+  it("leaves no .metadata and no rank file when one rank fails while others are being written", async () => {
+    const storage = new MemoryStorage();
+    const chunk = (rank: number, fail: boolean): DcpWriteItem => ({
+      fqn: "w",
+      dtype: "float32",
+      globalShape: [3],
+      offsets: [rank],
+      sizes: [1],
+      data: async () => {
+        await new Promise((r) => setTimeout(r, rank * 5));
+        if (fail) throw new Error("disk on fire");
+        return new Uint8Array(4);
+      },
+    });
+    await expect(writeDcp(storage, "f", { ranks: [[chunk(0, false)], [chunk(1, true)], [chunk(2, false)]] }, {
+      concurrency: 3,
+    })).rejects.toThrow("disk on fire");
+    expect(await storage.list("f") ?? []).toEqual([]);
+  });
+});

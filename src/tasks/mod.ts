@@ -1,0 +1,1 @@
+export { runLimited } from "./run_limited.ts";
