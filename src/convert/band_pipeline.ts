@@ -28,6 +28,10 @@ class ReusedBuffer {
     return this.#buffer.byteLength;
   }
 
+  release(): void {
+    this.#buffer = new ArrayBuffer(0);
+  }
+
   take(bytes: number): Uint8Array {
     if (this.#buffer.byteLength < bytes) this.#buffer = new ArrayBuffer(bytes);
     return new Uint8Array(this.#buffer, 0, bytes);
@@ -93,6 +97,12 @@ export class BandPipeline {
   async settle(): Promise<void> {
     await this.#ahead?.bytes.catch(() => {});
     this.#ahead = undefined;
+  }
+
+  /** Settles and lets go of the buffers, once the stream this pipeline fed is written. */
+  async release(): Promise<void> {
+    await this.settle();
+    for (const b of [...this.#reads, this.#casts]) b.release();
   }
 
   async #read(job: BandJob, slot: number): Promise<Uint8Array> {

@@ -102,11 +102,14 @@ export async function writeDcpOutput(
   const { plan, pipelines } = await buildDcpPlan(source, targets, values, opts, (r) => !part || ownsFile(part, r));
   try {
     if (!part) {
-      await writeDcp(dst.storage, dst.path, plan, { concurrency: opts.concurrency });
+      await writeDcp(dst.storage, dst.path, plan, {
+        concurrency: opts.concurrency,
+        onRankWritten: (rank) => pipelines[rank].release(),
+      });
       // Every rank has a file, empty when dedup left it nothing (as PyTorch's writer does).
       return [...plan.ranks.map((_, r) => joinPath(dst.path, `__${r}_0.distcp`)), joinPath(dst.path, ".metadata")];
     }
-    return await writeDcpPart(plan, dst, part, opts.tracker, opts.concurrency);
+    return await writeDcpPart(plan, dst, part, opts, (rank) => pipelines[rank].release());
   } finally {
     for (const p of pipelines) await p.settle();
   }
@@ -121,18 +124,19 @@ async function writeDcpPart(
   plan: DcpWritePlan,
   dst: Location,
   part: Part,
-  tracker: ProgressTracker,
-  concurrency: number,
+  opts: { tracker: ProgressTracker; concurrency: number },
+  onRankWritten: (rank: number) => Promise<void>,
 ): Promise<string[]> {
   const global = planGlobal(plan);
   const mine = [...global.ranks.keys()].filter((rank) => ownsFile(part, rank));
   const perRank = await runLimited(
     mine.map((rank) => async () => {
       const entries = await writeRankFile(dst.storage, dst.path, rank, global.ranks[rank], global.stateDictMetadata);
-      tracker.fileDone(rankFileName(rank));
+      await onRankWritten(rank);
+      opts.tracker.fileDone(rankFileName(rank));
       return entries;
     }),
-    concurrency,
+    opts.concurrency,
   );
   const storageData = new Map<string, StorageEntry>();
   for (const e of perRank.flat()) storageData.set(storageKey(e.fqn, e.offsets), e);

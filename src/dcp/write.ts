@@ -28,6 +28,8 @@ export interface WriteDcpOptions {
   overwrite?: boolean;
   /** Rank files written at once (default 1). Item data providers must allow concurrent calls across ranks. */
   concurrency?: number;
+  /** Called when a rank's file is written (before `.metadata`), e.g. to free what fed it. */
+  onRankWritten?: (rank: number) => void | Promise<void>;
 }
 
 /** Writes the plan into `dir` and returns the metadata that was committed. */
@@ -58,6 +60,7 @@ export async function writeDcp(
           opts.onProgress?.({ rank, fqn: item.fqn, itemsDone: ++itemsDone, itemsTotal, bytesWritten });
         });
         published.push(joinPath(dir, rankFileName(rank)));
+        await opts.onRankWritten?.(rank);
         return entries;
       }),
       opts.concurrency ?? 1,
