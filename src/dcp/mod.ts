@@ -25,7 +25,6 @@ export {
   dedupPlan,
   type GlobalPlan,
   planGlobal,
-  torchStrides,
 } from "./write_plan.ts";
 export { type DcpWriteProgress, writeDcp, type WriteDcpOptions } from "./write.ts";
 export { saveStateDict, type SaveStateDictOptions, shardBox } from "./save_state_dict.ts";

@@ -6,7 +6,7 @@ import type { DType } from "../dtype/mod.ts";
 import { isDType, itemsize } from "../dtype/mod.ts";
 import { UsageError } from "../errors/mod.ts";
 import type { PyValue } from "../pickle/value.ts";
-import { checkShape, numel } from "../tensor/mod.ts";
+import { checkShape, contiguousStrides, numel } from "../tensor/mod.ts";
 import type { EntryMeta, StatePath, TensorEntryMeta } from "./metadata.ts";
 import { storageKey } from "./metadata.ts";
 import { checkTensorChunks } from "./validate.ts";
@@ -135,19 +135,8 @@ function newTensorEntry(item: DcpTensorChunkItem): TensorEntryMeta {
     requiresGrad: false,
     pinMemory: false,
     memoryFormat: "contiguous",
-    strides: torchStrides(item.sizes),
+    strides: contiguousStrides(item.sizes),
   };
-}
-
-/** Strides torch gives a contiguous tensor: a size-0 dimension counts as 1. */
-export function torchStrides(sizes: readonly number[]): number[] {
-  const out = new Array<number>(sizes.length);
-  let s = 1;
-  for (let d = sizes.length - 1; d >= 0; d--) {
-    out[d] = s;
-    s *= Math.max(sizes[d], 1);
-  }
-  return out;
 }
 
 function checkItem(item: DcpWriteItem): void {

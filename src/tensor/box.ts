@@ -2,6 +2,8 @@
  * Axis-aligned boxes of an N-d tensor (DCP chunks, requested regions) and the byte copy between two
  * row-major buffers that every reshard and region read is made of.
  */
+import { contiguousStrides } from "./tensor.ts";
+
 export interface Box {
   offsets: number[];
   sizes: number[];
@@ -60,8 +62,8 @@ export function copyBox(
     inner--;
     run *= region.sizes[inner];
   }
-  const srcStrides = byteStrides(srcBox.sizes, elementBytes);
-  const dstStrides = byteStrides(dstBox.sizes, elementBytes);
+  const srcStrides = contiguousStrides(srcBox.sizes).map((s) => s * elementBytes);
+  const dstStrides = contiguousStrides(dstBox.sizes).map((s) => s * elementBytes);
   let srcBase = 0;
   let dstBase = 0;
   for (let d = 0; d < rank; d++) {
@@ -86,14 +88,4 @@ export function copyBox(
     }
     if (d < 0) return;
   }
-}
-
-function byteStrides(sizes: readonly number[], elementBytes: number): number[] {
-  const strides = new Array<number>(sizes.length);
-  let s = elementBytes;
-  for (let i = sizes.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= sizes[i];
-  }
-  return strides;
 }

@@ -25,13 +25,16 @@ export function byteSize(dtype: DType, shape: readonly number[]): number {
   return numel(shape) * itemsize(dtype);
 }
 
-/** Row-major strides in elements. */
+/**
+ * Row-major strides in elements, as torch computes them for a contiguous tensor: a size-0 dimension counts
+ * as 1 (`torch.empty(3, 0).stride() == (1, 1)`), which only matters for what files record.
+ */
 export function contiguousStrides(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
   let s = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
     strides[i] = s;
-    s *= shape[i];
+    s *= Math.max(shape[i], 1);
   }
   return strides;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { copyBox, intersectBoxes } from "../../src/tensor/box.ts";
+import { contiguousStrides } from "../../src/tensor/tensor.ts";
 
 describe("copyBox()", () => {
   it("copies a 2-d region between differently placed buffers", () => {
@@ -16,5 +17,14 @@ describe("copyBox()", () => {
 
   it("reports no overlap for touching boxes", () => {
     expect(intersectBoxes({ offsets: [0], sizes: [2] }, { offsets: [2], sizes: [2] })).toBeUndefined();
+  });
+});
+
+describe("contiguousStrides()", () => {
+  it("counts size-0 dimensions as 1, as torch does (torch.empty(3, 0).stride() == (1, 1))", () => {
+    expect(contiguousStrides([3, 0])).toEqual([1, 1]);
+    expect(contiguousStrides([2, 0, 4])).toEqual([4, 4, 1]);
+    expect(contiguousStrides([2, 3, 4])).toEqual([12, 4, 1]);
+    expect(contiguousStrides([])).toEqual([]);
   });
 });

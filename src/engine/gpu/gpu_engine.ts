@@ -1,7 +1,7 @@
 import type { DType } from "../../dtype/mod.ts";
 import { itemsize } from "../../dtype/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
-import { type Box, boxNumel, copyBox } from "../../tensor/mod.ts";
+import { type Box, boxNumel, contiguousStrides, copyBox } from "../../tensor/mod.ts";
 import { checkConvertible, convertDestination } from "../cpu/convert.ts";
 import { checkRegionCopy, type RegionCopy } from "../cpu/region_copy.ts";
 import { checkRowGather, type RowGather } from "../cpu/row_gather.ts";
@@ -11,7 +11,6 @@ import { shaderKinds } from "./kinds.ts";
 import { BufferPool, metaBytesFor, type PieceWork, runPieces, type Slot } from "./pipeline.ts";
 import {
   dispatchSize,
-  elementStrides,
   originIndex,
   planLinear,
   regionLayout,
@@ -175,10 +174,10 @@ export class GpuKernelsRunner {
       kinds.lanes === 1 ? b : { offsets: [...b.offsets, 0], sizes: [...b.sizes, kinds.lanes] };
     const srcBox = widen(job.srcBox);
     const region = widen(job.region);
-    const srcStrides = elementStrides(srcBox.sizes);
+    const srcStrides = contiguousStrides(srcBox.sizes);
     const subs = splitRegion(region, [
       { strides: srcStrides, bits: kinds.srcBits },
-      { strides: elementStrides(region.sizes), bits: kinds.dstBits },
+      { strides: contiguousStrides(region.sizes), bits: kinds.dstBits },
     ], this.budget);
     const outSize = itemsize(job.dstDType);
     await runPieces(

@@ -1,5 +1,6 @@
 import { GpuError, UsageError } from "../../errors/mod.ts";
 import type { Box } from "../../tensor/mod.ts";
+import { contiguousStrides } from "../../tensor/mod.ts";
 
 /**
  * Pure planning of GPU work: how a job is cut into dispatches that respect the device's real limits
@@ -99,16 +100,6 @@ export function spanElements(sizes: readonly number[], strides: readonly number[
   return span;
 }
 
-export function elementStrides(sizes: readonly number[]): number[] {
-  const strides = new Array<number>(sizes.length);
-  let s = 1;
-  for (let d = sizes.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= sizes[d];
-  }
-  return strides;
-}
-
 /**
  * Cuts `region` into sub-boxes whose spans fit `budget` bytes in every buffer (each given by its element
  * strides and bits per element). Splits as few outer dimensions as possible: outer dimensions are taken
@@ -160,8 +151,8 @@ const U32_MAX = 0xFFFFFFFF;
  */
 export function regionLayout(sub: Box, srcBox: Box, dstBox: Box): Uint32Array {
   const rank = sub.sizes.length;
-  const srcStrides = elementStrides(srcBox.sizes);
-  const dstStrides = elementStrides(dstBox.sizes);
+  const srcStrides = contiguousStrides(srcBox.sizes);
+  const dstStrides = contiguousStrides(dstBox.sizes);
   const layout = new Uint32Array(1 + 5 * rank);
   layout[0] = rank;
   for (let d = 0; d < rank; d++) {
@@ -183,7 +174,7 @@ export function regionLayout(sub: Box, srcBox: Box, dstBox: Box): Uint32Array {
 
 /** Linear element index of a box's origin inside a row-major chunk holding `chunk`. */
 export function originIndex(sub: Box, chunk: Box): number {
-  const strides = elementStrides(chunk.sizes);
+  const strides = contiguousStrides(chunk.sizes);
   let index = 0;
   for (let d = 0; d < strides.length; d++) index += (sub.offsets[d] - chunk.offsets[d]) * strides[d];
   return index;
