@@ -4,23 +4,7 @@ import { UsageError } from "../errors/mod.ts";
 import { joinPath } from "../storage/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { byteSize } from "../tensor/mod.ts";
-import type { Tensor } from "../tensor/mod.ts";
 import type { Entry, TensorSource } from "./source_types.ts";
-
-/**
- * The safetensors reader allocates its result; with `out` the bytes are copied there so callers get the
- * same contract from every source (the copy is cheap next to the read).
- */
-async function readIntoOut(read: Promise<Tensor>, out: Uint8Array | undefined, path: string): Promise<Tensor> {
-  const t = await read;
-  if (out === undefined) return t;
-  if (out.byteLength !== t.data.byteLength) {
-    const message = `destination holds ${out.byteLength} bytes, the box needs ${t.data.byteLength}`;
-    throw new UsageError("E_USAGE", message, { path });
-  }
-  out.set(t.data);
-  return { ...t, data: out };
-}
 
 function tensorEntry(name: string, info: SafetensorsTensorInfo, file: string): Entry {
   return {
@@ -49,7 +33,7 @@ export async function openSafetensorsFileSource(storage: Storage, path: string):
       files: [{ path, size: src.size }],
       metadataFiles: [],
       paths: null,
-      readTensor: (name, box, out) => readIntoOut(readSafetensorsTensor(src, header, name, box), out, path),
+      readTensor: (name, box, out) => readSafetensorsTensor(src, header, name, box, out),
       readValue: noValues(path),
       close: () => src.close(),
     };
@@ -73,7 +57,7 @@ export async function openHfFolderSource(storage: Storage, dir: string): Promise
     files: folder.files.map((path) => ({ path, size: sizes.get(path)! })),
     metadataFiles: folder.index ? [joinPath(dir, SAFETENSORS_INDEX_NAME)] : [],
     paths: null,
-    readTensor: (name, box, out) => readIntoOut(folder.readTensor(name, box), out, dir),
+    readTensor: (name, box, out) => folder.readTensor(name, box, out),
     readValue: noValues(dir),
     close: () => folder.close(),
   };

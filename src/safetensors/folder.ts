@@ -23,7 +23,7 @@ export interface SafetensorsFolder {
   tensors: Map<string, FolderTensorInfo>;
   /** The index, when the folder has one. */
   index?: SafetensorsIndex;
-  readTensor(name: string, box?: Box): Promise<Tensor>;
+  readTensor(name: string, box?: Box, out?: Uint8Array): Promise<Tensor>;
   close(): Promise<void>;
 }
 
@@ -83,14 +83,14 @@ export async function openSafetensorsFolder(storage: Storage, dir: string): Prom
     headers,
     tensors,
     index,
-    readTensor(name: string, box?: Box): Promise<Tensor> {
+    readTensor(name: string, box?: Box, out?: Uint8Array): Promise<Tensor> {
       const info = tensors.get(name);
       if (info === undefined) {
         return Promise.reject(
           new UsageError("E_MISSING_KEY", `no tensor named '${name}' in ${dir || "."}`, { path: dir }),
         );
       }
-      return readSafetensorsTensor(sources.get(info.file)!, headers.get(info.file)!, name, box);
+      return readSafetensorsTensor(sources.get(info.file)!, headers.get(info.file)!, name, box, out);
     },
     close: closeAll,
   };

@@ -1,6 +1,7 @@
 import { itemsize } from "../dtype/mod.ts";
 import { UsageError } from "../errors/mod.ts";
 import type { ByteSource } from "../storage/mod.ts";
+import { readSourceInto } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
 import { boxNumel, copyBox, intersectBoxes, makeTensor } from "../tensor/mod.ts";
 import type { SafetensorsHeader } from "./header.ts";
@@ -11,13 +12,15 @@ const READ_CHUNK_BYTES = 64 * 1024 * 1024;
 /**
  * Reads tensor `name` as a dense row-major tensor. With `box`, returns only that region (shape =
  * `box.sizes`), reading just the dim-0 rows the box spans (whole rows, in reads of at most 64 MiB; a
- * row larger than that is split along the next dimension).
+ * row larger than that is split along the next dimension). With `out` (exactly the region's byte size) the
+ * bytes land there; a region that is one contiguous range of the file is read straight into it.
  */
 export async function readSafetensorsTensor(
   source: ByteSource,
   header: SafetensorsHeader,
   name: string,
   box?: Box,
+  out?: Uint8Array,
 ): Promise<Tensor> {
   const info = header.tensors.get(name);
   if (info === undefined) {
@@ -26,17 +29,23 @@ export async function readSafetensorsTensor(
   const { dtype, shape } = info;
   const region = box ?? { offsets: shape.map(() => 0), sizes: [...shape] };
   checkBox(region, shape, name, source.path);
-  const out = makeTensor(dtype, [...region.sizes]);
-  if (boxNumel(region) === 0) return out;
   const elem = itemsize(dtype);
-  const rank = shape.length;
-  if (rank === 0) {
-    out.data.set(await source.read(info.begin, elem));
-    return out;
+  if (out !== undefined && out.byteLength !== boxNumel(region) * elem) {
+    throw new UsageError("E_USAGE", `destination holds ${out.byteLength} bytes, the box needs ${boxNumel(region) * elem}`, {
+      path: source.path,
+    });
   }
+  const result = makeTensor(dtype, [...region.sizes], out);
+  if (boxNumel(region) === 0) return result;
+  const rank = shape.length;
   // Byte size of one index step in each dim, i.e. of one "row" at that depth.
   const rowBytes = new Array<number>(rank);
   for (let d = rank - 1, s = elem; d >= 0; d--) (rowBytes[d] = s, (s *= shape[d]));
+  // Whole trailing dimensions: the region is rows [offsets[0], offsets[0] + sizes[0]) of one byte range.
+  if (rank === 0 || region.sizes.every((s, d) => d === 0 || s === shape[d])) {
+    await readSourceInto(source, info.begin + (rank === 0 ? 0 : region.offsets[0] * rowBytes[0]), result.data);
+    return result;
+  }
   let depth = 0;
   while (depth < rank - 1 && rowBytes[depth] > READ_CHUNK_BYTES) depth++;
   const rowsPerRead = Math.max(1, Math.floor(READ_CHUNK_BYTES / rowBytes[depth]));
@@ -55,11 +64,11 @@ export async function readSafetensorsTensor(
         offsets: [...prefix, r, ...shape.slice(depth + 1).map(() => 0)],
         sizes: [...prefix.map(() => 1), n, ...shape.slice(depth + 1)],
       };
-      copyBox(bytes, held, out.data, region, intersectBoxes(held, region)!, elem);
+      copyBox(bytes, held, result.data, region, intersectBoxes(held, region)!, elem);
     }
     let d = depth - 1;
     while (d >= 0 && ++prefix[d] === region.offsets[d] + region.sizes[d]) (prefix[d] = region.offsets[d], d--);
-    if (d < 0) return out;
+    if (d < 0) return result;
   }
 }
 
