@@ -1,27 +1,19 @@
-import type { Engine } from "../engine/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
 import type { Box } from "../tensor/mod.ts";
 import { boxNumel, intersectBoxes } from "../tensor/mod.ts";
-import type { ConvertReport } from "./convert.ts";
+import type { ConvertOptions, ConvertReport } from "./convert.ts";
 import { convertSource } from "./convert.ts";
 import type { Layout } from "./layout.ts";
 import type { Location } from "./location.ts";
-import type { Part } from "./part.ts";
-import type { ProgressCallback } from "./progress.ts";
 import type { SelectOptions } from "./select.ts";
 import { selectEntries } from "./select.ts";
 import { openTensorSource } from "./source.ts";
 import type { TensorSource } from "./source_types.ts";
 
-export interface ReshardOptions extends SelectOptions {
+/** A DCP-to-DCP convert: the convert options that apply to a reshard, with the target layout required. */
+export type ReshardOptions = Omit<ConvertOptions, "to" | "dtype" | "adapter" | "hfAssets" | "maxShardSize" | "layout"> & {
   layout: Layout;
-  part?: Part;
-  engine?: Engine;
-  concurrency?: number;
-  bandBytes?: number;
-  onProgress?: ProgressCallback;
-  onWarning?: (message: string) => void;
-}
+};
 
 /** One region of a target chunk and the stored source item it comes from. */
 export interface ReshardMove {
