@@ -18,10 +18,18 @@ export async function locateInput(path: string, cwd: string): Promise<Location> 
   return { storage: new FileStorage(nodePath.dirname(abs)), path: nodePath.basename(abs) };
 }
 
-/** An output: a single file (`.safetensors`, `.pt`) lives in its parent folder, anything else is a folder root. */
-export async function locateOutput(path: string, cwd: string, isFile: boolean): Promise<Location> {
+/**
+ * An output: a single file (`.safetensors`, `.pt`) lives in its parent folder, anything else is a folder root.
+ * `fsync: false` (`--no-fsync`) publishes files without waiting for the device.
+ */
+export async function locateOutput(
+  path: string,
+  cwd: string,
+  isFile: boolean,
+  opts: { fsync?: boolean } = {},
+): Promise<Location> {
   const abs = nodePath.resolve(cwd, path);
   const root = isFile ? nodePath.dirname(abs) : abs;
   await fs.mkdir(root, { recursive: true });
-  return { storage: new FileStorage(root), path: isFile ? nodePath.basename(abs) : "" };
+  return { storage: new FileStorage(root, { fsync: opts.fsync }), path: isFile ? nodePath.basename(abs) : "" };
 }

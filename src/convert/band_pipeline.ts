@@ -2,6 +2,7 @@ import { itemsize } from "../dtype/mod.ts";
 import type { Engine } from "../engine/mod.ts";
 import type { Box } from "../tensor/mod.ts";
 import { boxNumel } from "../tensor/mod.ts";
+import { rowBands } from "./bands.ts";
 import type { TensorSource } from "./source_types.ts";
 import type { TargetTensor } from "./targets.ts";
 import { readTargetBox } from "./targets.ts";
@@ -18,6 +19,15 @@ export interface BandPipelineOptions {
    * held, which is cheap for bands and not for a whole multi-hundred-MiB tensor.
    */
   readAheadBytes: number;
+}
+
+/**
+ * A target region as jobs of whole dim-0 rows of at most `bandBytes` each (counted in the wider of the
+ * source and target dtypes; a single longer row is its own job), in row-major order.
+ */
+export function bandJobs(target: TargetTensor, box: Box, bandBytes: number): BandJob[] {
+  const widest = Math.max(itemsize(target.dtype), itemsize(target.source.dtype));
+  return rowBands(box, widest, bandBytes).map((band) => ({ target, box: band }));
 }
 
 /** A byte buffer that is kept and regrown, never shrunk: touching fresh memory is what costs here. */
@@ -38,16 +48,28 @@ class ReusedBuffer {
   }
 }
 
+/** Jobs in flight at once: the one the caller holds, plus two being read or cast ahead of it. */
+const SLOTS = 3;
+
+/** A read buffer and a cast buffer, used by one job at a time. */
+interface Slot {
+  read: ReusedBuffer;
+  cast: ReusedBuffer;
+}
+
 /**
  * Produces the regions of target tensors for one output stream (a file being written), in the order the
- * writer asks for them, through three buffers used again and again: two for source reads, one for casts.
- * While the caller writes region `i`, region `i + 1` of the planned order is already being read (reads run
- * in the runtime's I/O threads, casts and writes on the main thread), so the two overlap.
+ * writer asks for them, through three slots of buffers (one for the source read, one for the cast) used
+ * again and again. While the caller writes region `i`, regions `i + 1` and `i + 2` of the planned order
+ * are already being prepared: their reads run in the runtime's I/O threads and each cast runs on the main
+ * thread as soon as its read lands. So the read of one region, the cast of the next and the write of a
+ * third proceed at once, and no bytes are copied to do it.
  *
  * The bytes `produce` returns stay valid until the next `produce` call; a writer must be done with them
  * by then (a `ByteSink.write` that resolved is). A job asked for out of the planned order is still
- * produced correctly, only without the overlap. Memory: the largest job, plus one job of at most
- * `readAheadBytes` in flight, plus one cast result.
+ * produced correctly, only without the overlap. Memory: three jobs of at most `readAheadBytes` each, in
+ * both dtypes; a larger job is not prepared ahead and takes the slot that grew largest, so only one slot
+ * grows to the largest job.
  */
 export class BandPipeline {
   readonly #source: TensorSource;
@@ -55,9 +77,13 @@ export class BandPipeline {
   readonly #jobs: readonly BandJob[];
   readonly #position: Map<BandJob, number>;
   readonly #readAheadBytes: number;
-  readonly #reads = [new ReusedBuffer(), new ReusedBuffer()];
-  readonly #casts = new ReusedBuffer();
-  #ahead: { index: number; slot: number; bytes: Promise<Uint8Array> } | undefined;
+  readonly #slots: Slot[] = Array.from({ length: SLOTS }, () => ({ read: new ReusedBuffer(), cast: new ReusedBuffer() }));
+  /** Slots neither held by the caller nor preparing a job. */
+  #free: Slot[] = [...this.#slots];
+  /** The slot of the bytes the caller holds. */
+  #held: Slot | undefined;
+  /** Jobs being prepared, by index in the planned order. */
+  readonly #ahead = new Map<number, { slot: Slot; bytes: Promise<Uint8Array> }>();
 
   constructor(source: TensorSource, engine: Engine, jobs: readonly BandJob[], opts: BandPipelineOptions) {
     this.#source = source;
@@ -69,55 +95,93 @@ export class BandPipeline {
 
   /** The job's region in the target dtype (row permutation applied). */
   async produce(job: BandJob): Promise<Uint8Array> {
+    // Asking for the next job means the caller is done with the bytes it holds.
+    if (this.#held !== undefined) this.#free.push(this.#held);
+    this.#held = undefined;
     const index = this.#position.get(job) ?? -1;
-    const ahead = this.#ahead;
-    this.#ahead = undefined;
-    let raw: Uint8Array;
-    let slot: number;
-    if (ahead !== undefined && ahead.index === index) {
-      raw = await ahead.bytes;
-      slot = ahead.slot;
+    const prepared = this.#ahead.get(index);
+    let bytes: Uint8Array;
+    if (prepared !== undefined) {
+      this.#ahead.delete(index);
+      this.#dropSkipped(index);
+      this.#held = prepared.slot;
+      bytes = await prepared.bytes;
     } else {
-      // Out of order, or too big to read ahead: the read in flight (if any) must land before its buffer is
-      // free; then both are, and the bigger one is taken so only one grows to the largest job.
-      await ahead?.bytes.catch(() => {});
-      slot = this.#reads[0].capacity >= this.#reads[1].capacity ? 0 : 1;
-      raw = await this.#read(job, slot);
+      // Out of order, or too big to prepare ahead: once the jobs in flight land every slot is free, and the
+      // one that grew largest is taken.
+      await this.settle();
+      const slot = this.#free.reduce((a, b) => (b.read.capacity > a.read.capacity ? b : a));
+      this.#free = this.#free.filter((s) => s !== slot);
+      this.#held = slot;
+      bytes = await this.#prepare(job, slot);
     }
-    const next = this.#jobs[index + 1];
-    if (index >= 0 && next !== undefined && sourceBytes(next) <= this.#readAheadBytes) {
-      const bytes = this.#read(next, 1 - slot);
-      bytes.catch(() => {}); // surfaces from the produce() that takes it; unclaimed, it is moot
-      this.#ahead = { index: index + 1, slot: 1 - slot, bytes };
-    }
-    return await this.#finish(job, raw);
+    if (index >= 0) this.#prepareAhead(index);
+    return bytes;
   }
 
-  /** Waits for a read still in flight, so the source can be closed under no one. */
+  /**
+   * The jobs' bytes one after the other, as the pieces of one record or tensor (each piece valid until the
+   * next is asked for); `onPiece` hears each piece's size as it is handed out.
+   */
+  async *stream(jobs: readonly BandJob[], onPiece?: (bytes: number) => void): AsyncIterable<Uint8Array> {
+    for (const job of jobs) {
+      const bytes = await this.produce(job);
+      onPiece?.(bytes.byteLength);
+      yield bytes;
+    }
+  }
+
+  /** Waits for the jobs still being prepared, so the source can be closed under no one. */
   async settle(): Promise<void> {
-    await this.#ahead?.bytes.catch(() => {});
-    this.#ahead = undefined;
+    for (const [index, { slot, bytes }] of this.#ahead) {
+      await bytes.catch(() => {});
+      this.#ahead.delete(index);
+      this.#free.push(slot);
+    }
   }
 
   /** Settles and lets go of the buffers, once the stream this pipeline fed is written. */
   async release(): Promise<void> {
     await this.settle();
-    for (const b of [...this.#reads, this.#casts]) b.release();
+    for (const s of this.#slots) {
+      s.read.release();
+      s.cast.release();
+    }
   }
 
-  async #read(job: BandJob, slot: number): Promise<Uint8Array> {
+  /** Jobs prepared before `index` that the caller skipped: their slots are free once their reads land. */
+  #dropSkipped(index: number): void {
+    for (const [skipped, { slot, bytes }] of this.#ahead) {
+      if (skipped > index) continue;
+      this.#ahead.delete(skipped);
+      void bytes.catch(() => {}).then(() => this.#free.push(slot));
+    }
+  }
+
+  /** Starts the jobs after `index`, in order, while slots are free and the jobs are small enough. */
+  #prepareAhead(index: number): void {
+    for (let next = index + 1; next < this.#jobs.length && this.#free.length > 0; next++) {
+      if (this.#ahead.has(next)) continue;
+      const job = this.#jobs[next];
+      if (sourceBytes(job) > this.#readAheadBytes) return;
+      // The smallest free slot: the one that grew for a big job stays for the next big job.
+      const slot = this.#free.reduce((a, b) => (b.read.capacity < a.read.capacity ? b : a));
+      this.#free = this.#free.filter((s) => s !== slot);
+      const bytes = this.#prepare(job, slot);
+      bytes.catch(() => {}); // surfaces from the produce() that takes it; unclaimed, it is moot
+      this.#ahead.set(next, { slot, bytes });
+    }
+  }
+
+  async #prepare(job: BandJob, slot: Slot): Promise<Uint8Array> {
     const { target, box } = job;
     // Permuted rows come through a gather, which casts and allocates on its own.
     if (target.rowPermutation) return await readTargetBox(this.#source, target, box, this.#engine);
-    const into = this.#reads[slot].take(sourceBytes(job));
-    return (await this.#source.readTensor(target.source.name, box, into)).data;
-  }
-
-  #finish(job: BandJob, raw: Uint8Array): Promise<Uint8Array> | Uint8Array {
-    const { target, box } = job;
-    if (target.rowPermutation || target.dtype === target.source.dtype) return raw;
-    const out = this.#casts.take(boxNumel(box) * itemsize(target.dtype));
-    return this.#engine.convert(raw, target.source.dtype, target.dtype, out);
+    const into = slot.read.take(sourceBytes(job));
+    const raw = (await this.#source.readTensor(target.source.name, box, into)).data;
+    if (target.dtype === target.source.dtype) return raw;
+    const out = slot.cast.take(boxNumel(box) * itemsize(target.dtype));
+    return await this.#engine.convert(raw, target.source.dtype, target.dtype, out);
   }
 }
 

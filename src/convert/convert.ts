@@ -25,6 +25,12 @@ import { writeTorchOutput } from "./to_torch.ts";
 
 export type TargetFormat = "dcp" | "safetensors" | "torch";
 
+/**
+ * Output files written at once unless told otherwise. Each has its own band pipeline (a few bands of
+ * memory); with fewer writers than files, the last files run alone at the end, each on one I/O thread.
+ */
+export const DEFAULT_CONCURRENCY = 4;
+
 export interface ConvertOptions extends SelectOptions {
   to: TargetFormat;
   /** Cast floating tensors (round to nearest even, bit-identical to torch `.to()`). */
@@ -40,7 +46,7 @@ export interface ConvertOptions extends SelectOptions {
   /** Write only this share of the output files; `finalize` completes the output. */
   part?: Part;
   engine?: Engine;
-  /** Output files written in parallel (default 2). */
+  /** Output files written in parallel (default `DEFAULT_CONCURRENCY`). */
   concurrency?: number;
   /** Source bytes of one band while streaming (default 16 MiB). */
   bandBytes?: number;
@@ -113,7 +119,7 @@ async function convertWith(source: TensorSource, dst: Location, opts: ConvertOpt
   }
   const total = ordered.reduce((s, t) => s + t.bytes, 0);
   const tracker = new ProgressTracker(total, 0, opts.onProgress);
-  const common = { engine, tracker, bandBytes: opts.bandBytes ?? DEFAULT_BAND_BYTES, concurrency: opts.concurrency ?? 2 };
+  const common = { engine, tracker, bandBytes: opts.bandBytes ?? DEFAULT_BAND_BYTES, concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY };
   let files: string[];
   if (opts.to === "safetensors") {
     const assets = opts.hfAssets ? await copyHfAssets(opts.hfAssets, dst, opts.part) : undefined;

@@ -2,7 +2,7 @@ export type { Entry, SourceFile, SourceFormat, StoredChunk, TensorEntry, TensorS
 export { detectFormat, openTensorSource } from "./source.ts";
 export type { Location } from "./location.ts";
 export type { JobProgress, ProgressCallback } from "./progress.ts";
-export { type ConvertOptions, type ConvertReport, convert, type TargetFormat } from "./convert.ts";
+export { type ConvertOptions, type ConvertReport, convert, DEFAULT_CONCURRENCY, type TargetFormat } from "./convert.ts";
 export { dryRunReshard, planReshard, reshard, type ReshardMove, type ReshardOptions, type ReshardPlan } from "./reshard.ts";
 export { describeSource, inspect, type InspectReport } from "./inspect.ts";
 export { verify, type VerifyOptions, type VerifyProblem, type VerifyReport } from "./verify.ts";

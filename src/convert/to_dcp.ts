@@ -2,10 +2,8 @@ import type { DcpMetadata, DcpTensorChunkItem, DcpWriteItem, DcpWritePlan, State
 import { DCP_VERSION, encodeMetadata, planGlobal, rankFileName, storageKey, writeDcp, writeRankFile } from "../dcp/mod.ts";
 import type { Engine } from "../engine/mod.ts";
 import { joinPath } from "../storage/mod.ts";
-import { itemsize } from "../dtype/mod.ts";
-import { boxNumel } from "../tensor/mod.ts";
 import type { BandJob } from "./band_pipeline.ts";
-import { BandPipeline } from "./band_pipeline.ts";
+import { bandJobs, BandPipeline } from "./band_pipeline.ts";
 import { runLimited } from "../tasks/mod.ts";
 import type { Layout } from "./layout.ts";
 import type { Location } from "./location.ts";
@@ -23,24 +21,18 @@ export interface DcpOutputOptions {
   /** Object paths for `planner_data`, by output name. */
   plannerData: Map<string, StatePath> | null;
   tracker: ProgressTracker;
-  /** Chunks up to this many source bytes are read while the previous one is written. */
+  /** Bytes of one band of a chunk (in the wider of the source and target dtypes). */
   bandBytes: number;
   /** Rank files written at once. */
   concurrency: number;
 }
 
 /**
- * Chunks this small are always read ahead. A chunk is written whole (a torch.save record), so the two read
- * buffers grow to the largest chunk anyway as they alternate; reading it ahead costs no further memory.
- */
-const MIN_READ_AHEAD_BYTES = 128 << 20;
-
-/**
  * The write plan for DCP output: every target tensor cut into the layout's boxes, values on rank 0 — DCP
- * BYTE_IO items copied verbatim, other values pickled. Each box is read lazily, when its rank's file is
- * written, through its rank's pipeline planned in the writer's order (as `planGlobal` orders the rank), so
- * a chunk is read while the previous one is written and the read buffers are reused; rank files written
- * at the same time each have their own buffers.
+ * BYTE_IO items copied verbatim, other values pickled. Each box streams, when its rank's file gets to it,
+ * as row bands through its rank's pipeline planned in the writer's order (as `planGlobal` orders the
+ * rank), so a band is prepared while the previous one is written and no chunk is ever whole in memory;
+ * rank files written at the same time each have their own buffers.
  */
 export async function buildDcpPlan(
   source: TensorSource,
@@ -58,34 +50,28 @@ export async function buildDcpPlan(
       ranks[0].push({ fqn: v.name, value: await source.readValue(v.entry.name) });
     }
   }
-  const jobs = new Map<DcpWriteItem, BandJob>();
+  const jobs = new Map<DcpWriteItem, BandJob[]>();
   // Filled once the plan (which the providers close over) is complete.
   const pipelines: BandPipeline[] = [];
   for (const t of targets) {
     for (const box of opts.layout.boxesFor(t.name, t.shape)) {
-      const job: BandJob = { target: t, box };
+      const bands = bandJobs(t, box, opts.bandBytes);
       const item: DcpTensorChunkItem = {
         fqn: t.name,
         dtype: t.dtype,
         globalShape: [...t.shape],
         offsets: box.offsets,
         sizes: box.sizes,
-        data: async () => {
-          const data = await pipelines[box.rank].produce(job);
-          opts.tracker.add(boxNumel(box) * itemsize(t.dtype), t.name);
-          return data;
-        },
+        data: () => Promise.resolve(pipelines[box.rank].stream(bands, (bytes) => opts.tracker.add(bytes, t.name))),
       };
-      jobs.set(item, job);
+      jobs.set(item, bands);
       ranks[box.rank].push(item);
     }
   }
   const plan = { ranks, plannerData: opts.plannerData };
   for (const [rank, items] of planGlobal(plan).ranks.entries()) {
     const order = writes(rank) ? items.flatMap((item) => jobs.get(item) ?? []) : [];
-    pipelines.push(
-      new BandPipeline(source, opts.engine, order, { readAheadBytes: Math.max(opts.bandBytes, MIN_READ_AHEAD_BYTES) }),
-    );
+    pipelines.push(new BandPipeline(source, opts.engine, order, { readAheadBytes: opts.bandBytes }));
   }
   return { plan, pipelines };
 }

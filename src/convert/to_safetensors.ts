@@ -3,14 +3,12 @@ import { UsageError } from "../errors/mod.ts";
 import { joinPath, writeFile } from "../storage/mod.ts";
 import { planShards, SAFETENSORS_INDEX_NAME, writeSafetensors, writeSafetensorsIndex } from "../safetensors/mod.ts";
 import type { SafetensorsEntry } from "../safetensors/mod.ts";
-import { DTYPE_INFO, itemsize } from "../dtype/mod.ts";
+import { DTYPE_INFO } from "../dtype/mod.ts";
 import { compareCodePoints, referenceDtypeRank } from "../safetensors/order.ts";
 import { wholeBox } from "../tensor/mod.ts";
-import type { Box } from "../tensor/mod.ts";
 import { runLimited } from "../tasks/mod.ts";
-import { rowBands } from "./bands.ts";
 import type { BandJob } from "./band_pipeline.ts";
-import { BandPipeline } from "./band_pipeline.ts";
+import { bandJobs, BandPipeline } from "./band_pipeline.ts";
 import type { Location } from "./location.ts";
 import type { Part } from "./part.ts";
 import { ownsFile, partManifestName } from "./part.ts";
@@ -56,10 +54,6 @@ export function planShardFiles(
   return [...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([file, tensors]) => ({ file, tensors }));
 }
 
-function bandsOf(t: TargetTensor, bandBytes: number): Box[] {
-  return rowBands(wholeBox(t.shape), Math.max(itemsize(t.dtype), itemsize(t.source.dtype)), bandBytes);
-}
-
 /**
  * The order `writeSafetensors` pulls tensors in (dtype rank descending, then name), so the pipeline can
  * read the next tensor's first band while the last one's is written. Only speed depends on it matching.
@@ -75,7 +69,7 @@ function shardEntries(source: TensorSource, tensors: readonly TargetTensor[], op
   pipeline: BandPipeline;
 } {
   const jobs = new Map<TargetTensor, BandJob[]>(
-    writeOrder(tensors).map((t) => [t, bandsOf(t, opts.bandBytes).map((box) => ({ target: t, box }))]),
+    writeOrder(tensors).map((t) => [t, bandJobs(t, wholeBox(t.shape), opts.bandBytes)]),
   );
   const pipeline = new BandPipeline(source, opts.engine, [...jobs.values()].flat(), {
     readAheadBytes: opts.bandBytes,
@@ -84,14 +78,7 @@ function shardEntries(source: TensorSource, tensors: readonly TargetTensor[], op
     name: t.name,
     dtype: t.dtype,
     shape: t.shape,
-    data: () =>
-      Promise.resolve((async function* () {
-        for (const job of jobs.get(t)!) {
-          const data = await pipeline.produce(job);
-          opts.tracker.add(data.byteLength, t.name);
-          yield data;
-        }
-      })()),
+    data: () => Promise.resolve(pipeline.stream(jobs.get(t)!, (bytes) => opts.tracker.add(bytes, t.name))),
   }));
   return { entries, pipeline };
 }

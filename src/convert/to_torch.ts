@@ -12,25 +12,21 @@ import type { Selected } from "./select.ts";
 import type { TensorSource, ValueEntry } from "./source_types.ts";
 import type { TargetTensor } from "./targets.ts";
 import type { BandJob } from "./band_pipeline.ts";
-import { BandPipeline } from "./band_pipeline.ts";
+import { bandJobs, BandPipeline } from "./band_pipeline.ts";
 
 export interface TorchOutputOptions {
   engine: Engine;
   tracker: ProgressTracker;
-  /** Tensors up to this many source bytes are read while the previous one is written. */
+  /** Bytes of one band of a tensor (in the wider of the source and target dtypes). */
   bandBytes: number;
   /** Nesting of the output (PyTorch's `dcp_to_torch_save` rebuilds it from `planner_data`). */
   paths: Map<string, StatePath> | null;
 }
 
-/** Tensors this small are always read ahead: holding two of them costs little. */
-const MIN_READ_AHEAD_BYTES = 64 << 20;
-
 /**
  * Writes one torch.save file loadable with `torch.load(weights_only=True)`: the state dict nested again
- * from the source's object paths, each tensor a lazy leaf whose bytes are read and cast only when the
- * writer reaches its storage record (one tensor in memory at a time, plus the next one being read when it
- * is small), through reused buffers.
+ * from the source's object paths, each tensor a lazy leaf whose bytes stream in row bands, read and cast
+ * only when the writer reaches its storage record, through reused buffers (two bands in memory at a time).
  */
 export async function writeTorchOutput(
   source: TensorSource,
@@ -40,29 +36,23 @@ export async function writeTorchOutput(
   opts: TorchOutputOptions,
 ): Promise<string[]> {
   const leaves = new Map<string, unknown>();
-  const jobs = new Map<LazyTensor, BandJob>();
+  const jobs = new Map<LazyTensor, BandJob[]>();
   // Assigned once every leaf (whose reader closes over it) is planned.
   // deno-lint-ignore prefer-const
   let pipeline: BandPipeline | undefined;
   for (const t of targets) {
-    const job: BandJob = { target: t, box: wholeBox(t.shape) };
+    const bands = bandJobs(t, wholeBox(t.shape), opts.bandBytes);
     const lazy: LazyTensor = {
       dtype: t.dtype,
       shape: [...t.shape],
-      read: async () => {
-        const data = await pipeline!.produce(job);
-        opts.tracker.add(data.byteLength, t.name);
-        return data;
-      },
+      read: () => Promise.resolve(pipeline!.stream(bands, (bytes) => opts.tracker.add(bytes, t.name))),
     };
-    jobs.set(lazy, job);
+    jobs.set(lazy, bands);
     leaves.set(t.name, lazy);
   }
   for (const v of values) leaves.set(v.name, await source.readValue(v.entry.name));
   const nested = unflattenStateDict(leaves as Map<string, PyValue>, opts.paths);
-  pipeline = new BandPipeline(source, opts.engine, lazyLeavesInOrder(nested, jobs), {
-    readAheadBytes: Math.max(opts.bandBytes, MIN_READ_AHEAD_BYTES),
-  });
+  pipeline = new BandPipeline(source, opts.engine, lazyLeavesInOrder(nested, jobs), { readAheadBytes: opts.bandBytes });
   try {
     await writeFile(dst.storage, dst.path, (sink) => saveTorch(sink, nested as unknown as PyValue));
   } finally {
@@ -73,17 +63,17 @@ export async function writeTorchOutput(
 }
 
 /**
- * The jobs of the lazy leaves in the order `saveTorch` writes their storages (first appearance in a
- * depth-first walk of dicts and lists), so the next tensor can be read while one is written.
+ * The band jobs of the lazy leaves in the order `saveTorch` writes their storages (first appearance in a
+ * depth-first walk of dicts and lists), so the next band can be prepared while one is written.
  */
-function lazyLeavesInOrder(value: unknown, jobs: Map<LazyTensor, BandJob>): BandJob[] {
+function lazyLeavesInOrder(value: unknown, jobs: Map<LazyTensor, BandJob[]>): BandJob[] {
   const order: BandJob[] = [];
   const seen = new Set<unknown>();
   const walk = (v: unknown) => {
     if (typeof v !== "object" || v === null || seen.has(v)) return;
     seen.add(v);
-    const job = jobs.get(v as LazyTensor);
-    if (job) order.push(job);
+    const bands = jobs.get(v as LazyTensor);
+    if (bands) order.push(...bands);
     else if (v instanceof Map) for (const x of v.values()) walk(x);
     else if (Array.isArray(v)) for (const x of v) walk(x);
   };

@@ -6,19 +6,22 @@ import type { DType } from "../dtype/mod.ts";
 import { isDType, itemsize } from "../dtype/mod.ts";
 import { UsageError } from "../errors/mod.ts";
 import type { PyValue } from "../pickle/value.ts";
-import { checkShape, contiguousStrides, numel } from "../tensor/mod.ts";
+import { checkShape, contiguousStrides, numel, type TensorBytes } from "../tensor/mod.ts";
 import type { EntryMeta, StatePath, TensorEntryMeta } from "./metadata.ts";
 import { storageKey } from "./metadata.ts";
 import { checkTensorChunks } from "./validate.ts";
 
-/** One chunk of a tensor (its global box), with its row-major bytes or a provider of them. */
+/**
+ * One chunk of a tensor (its global box), with its row-major bytes or a provider of them, called once when
+ * the rank file gets to the chunk (and free to stream them in pieces).
+ */
 export interface DcpTensorChunkItem {
   fqn: string;
   dtype: DType;
   globalShape: number[];
   offsets: number[];
   sizes: number[];
-  data: Uint8Array | (() => Promise<Uint8Array>);
+  data: Uint8Array | (() => Promise<TensorBytes>);
 }
 
 /** A non-tensor value, pickled with `saveTorch` (BYTE_IO). */

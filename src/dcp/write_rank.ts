@@ -7,7 +7,7 @@ import { UsageError } from "../errors/mod.ts";
 import type { ByteSink, Storage } from "../storage/mod.ts";
 import { joinPath, writeFile } from "../storage/mod.ts";
 import { numel } from "../tensor/mod.ts";
-import { saveTorch } from "../torch/mod.ts";
+import { type LazyTensor, saveTorch } from "../torch/mod.ts";
 import type { EntryMeta, StorageEntry } from "./metadata.ts";
 import type { DcpWriteItem } from "./write_plan.ts";
 import { isTensorItem } from "./write_plan.ts";
@@ -58,13 +58,20 @@ function chunkPosition(entry: EntryMeta | undefined, offsets: readonly number[])
 async function writeItem(sink: ByteSink, item: DcpWriteItem): Promise<void> {
   if ("raw" in item) return await sink.write(item.raw);
   if (!isTensorItem(item)) return await saveTorch(sink, item.value);
-  const data = typeof item.data === "function" ? await item.data() : item.data;
   const expected = numel(item.sizes) * itemsize(item.dtype);
-  if (!(data instanceof Uint8Array) || data.byteLength !== expected) {
+  const data = typeof item.data === "function" ? await item.data() : item.data;
+  if (data instanceof Uint8Array ? data.byteLength !== expected : !isAsyncIterable(data)) {
     throw new UsageError(
       "E_USAGE",
-      `chunk of '${item.fqn}' at [${item.offsets}] needs ${expected} bytes, its data has ${data?.byteLength}`,
+      `chunk of '${item.fqn}' at [${item.offsets}] needs ${expected} bytes, its data has ${
+        data instanceof Uint8Array ? data.byteLength : "none"
+      }`,
     );
   }
-  await saveTorch(sink, { dtype: item.dtype, shape: [...item.sizes], data });
+  const leaf: LazyTensor = { dtype: item.dtype, shape: [...item.sizes], read: () => Promise.resolve(data) };
+  await saveTorch(sink, leaf);
+}
+
+function isAsyncIterable(v: unknown): v is AsyncIterable<Uint8Array> {
+  return typeof (v as AsyncIterable<Uint8Array> | null)?.[Symbol.asyncIterator] === "function";
 }

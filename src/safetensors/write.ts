@@ -2,7 +2,7 @@ import type { DType } from "../dtype/mod.ts";
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { UsageError } from "../errors/mod.ts";
 import type { ByteSink } from "../storage/mod.ts";
-import { byteSize } from "../tensor/mod.ts";
+import { byteSize, type TensorBytes } from "../tensor/mod.ts";
 import type { SafetensorsHeader, SafetensorsTensorInfo } from "./header.ts";
 import { compareCodePoints, referenceDtypeRank } from "./order.ts";
 
@@ -11,7 +11,7 @@ export interface SafetensorsEntry {
   name: string;
   dtype: DType;
   shape: number[];
-  data: Uint8Array | (() => Promise<Uint8Array | AsyncIterable<Uint8Array>>);
+  data: Uint8Array | (() => Promise<TensorBytes>);
 }
 
 /**

@@ -120,5 +120,56 @@ export function sliceSource(source: ByteSource, offset: number, length: number):
   return slice;
 }
 
+/**
+ * `source` with its first and last `window` bytes read up front, both at once (the whole source when it is
+ * at most two windows): reads that fall inside them are served from memory, others go to `source`. A zip
+ * archive keeps its headers, directory and small records there, and each small read on its own is an
+ * async call (or an HTTP request) whose fixed cost dwarfs its bytes. Closing it does not close `source`.
+ */
+export async function cacheEnds(source: ByteSource, window: number): Promise<ByteSource> {
+  const { path, size } = source;
+  const base = SLICE_BASE.get(source) ?? 0;
+  const headLength = size <= 2 * window ? size : window;
+  const tailStart = Math.max(headLength, size - window);
+  const [head, tail] = await Promise.all([
+    source.read(0, headLength),
+    tailStart < size ? source.read(tailStart, size - tailStart) : Promise.resolve(new Uint8Array(0)),
+  ]);
+  const cached = (offset: number, length: number): Uint8Array | undefined => {
+    if (offset + length <= headLength) return head.subarray(offset, offset + length);
+    if (offset >= tailStart) return tail.subarray(offset - tailStart, offset - tailStart + length);
+    return undefined;
+  };
+  const ends: ByteSource = {
+    path,
+    size,
+    read(offset: number, length: number): Promise<Uint8Array> {
+      try {
+        checkReadRange(path, size, offset, length, base);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const hit = cached(offset, length);
+      return hit === undefined ? source.read(offset, length) : Promise.resolve(hit.slice());
+    },
+    readInto(offset: number, into: Uint8Array): Promise<void> {
+      try {
+        checkReadRange(path, size, offset, into.byteLength, base);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const hit = cached(offset, into.byteLength);
+      if (hit === undefined) return readSourceInto(source, offset, into);
+      into.set(hit);
+      return Promise.resolve();
+    },
+    close(): Promise<void> {
+      return Promise.resolve();
+    },
+  };
+  SLICE_BASE.set(ends, base);
+  return ends;
+}
+
 /** Absolute file offset of each slice's first byte, so nested slices still report file positions. */
 const SLICE_BASE = new WeakMap<ByteSource, number>();

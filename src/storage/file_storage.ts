@@ -3,26 +3,54 @@ import { nodeFs } from "./node_fs.ts";
 import { StorageError, UsageError } from "../errors/mod.ts";
 import { checkReadRange } from "./byte_source.ts";
 import { dirname, normalizePath } from "./path.ts";
-import { createSinkFile, type SinkFile } from "./sink_file.ts";
+import { createSinkFile } from "./sink_file.ts";
+import { FileSink } from "./file_sink.ts";
+import { ioError, isMissing } from "./io_error.ts";
 import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "./storage.ts";
 import { readRange, readWhole, writeWhole } from "./whole_file.ts";
 
 /** Temp files of unfinished sinks: `<name>.tmp-<16 hex>`; `list()` hides them like MemoryStorage does. */
 const TEMP_SUFFIX = /\.tmp-[0-9a-f]{16}$/;
 
+/** Bytes a file sink writes between background flushes to the device, unless told otherwise. */
+const DEFAULT_FLUSH_BYTES = 64 << 20;
+
+export interface FileStorageOptions {
+  /**
+   * fsync every file before publishing it (default true, as PyTorch's `FileSystemWriter`). false is faster
+   * and still never shows a half-written file to another process, but a power loss or kernel crash soon
+   * after may leave published files incomplete (PyTorch's `sync_files=False`).
+   */
+  fsync?: boolean;
+  /**
+   * A file being written is flushed to the device in the background every this many bytes, so the fsync
+   * at `close()` waits for little (default 64 MiB; 0: everything at close, as PyTorch's writer does).
+   */
+  flushBytes?: number;
+}
+
 /**
  * Local files under a root folder through `node:fs/promises`, which both Deno and Node provide. Writes
  * go to a temp file that is fsynced and renamed into place on `close()`, so a crash never leaves a
- * half-written file under its final name.
+ * half-written file under its final name; while a large file is written, what it has so far is flushed
+ * to the device in the background, so that the fsync finds little left to do.
  */
 export class FileStorage implements Storage {
   readonly root: string;
   readonly description: string;
+  readonly #fsync: boolean;
+  readonly #flushBytes: number;
 
-  constructor(root: string) {
+  constructor(root: string, opts: FileStorageOptions = {}) {
     if (typeof root !== "string" || root === "") throw new UsageError("E_USAGE", "FileStorage needs a root folder");
+    const flushBytes = opts.flushBytes ?? DEFAULT_FLUSH_BYTES;
+    if (!Number.isSafeInteger(flushBytes) || flushBytes < 0) {
+      throw new UsageError("E_USAGE", `flushBytes must be a whole number of bytes, got ${flushBytes}`);
+    }
     this.root = root;
     this.description = `file:${root}`;
+    this.#fsync = opts.fsync ?? true;
+    this.#flushBytes = flushBytes;
   }
 
   async stat(path: string): Promise<FileInfo | undefined> {
@@ -75,7 +103,7 @@ export class FileStorage implements Storage {
         throw new StorageError("E_EXISTS", "is a folder", { path: rel });
       }
       await fs.mkdir(this.#abs(dirname(rel)), { recursive: true });
-      return new FileSink(await createSinkFile(temp), rel, temp, final);
+      return new FileSink(await createSinkFile(temp), rel, temp, final, { fsync: this.#fsync, flushBytes: this.#flushBytes });
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === "ENOTDIR" || code === "EEXIST") {
@@ -201,135 +229,6 @@ class FileSource implements ByteSource {
     this.#handle = undefined;
     await handle?.close();
   }
-}
-
-/** Writes in this size range are pipelined through the staging buffer; others are written in place. */
-const PIPELINE_MIN_BYTES = 4 << 20;
-const PIPELINE_MAX_BYTES = 64 << 20;
-
-/**
- * Large writes are pipelined so the file system works while the caller computes its next buffer: `write`
- * copies the bytes into a staging buffer (reused, so no fresh memory per call), starts writing them and
- * returns; the next call waits for that write first, so at most one is in flight and its failure
- * surfaces from the next `write` or from `close`. The caller may reuse its buffer as soon as `write`
- * resolves, as with any sink. Small writes gain nothing from this and huge ones would need a huge staging
- * buffer: they are written before `write` resolves.
- */
-class FileSink implements ByteSink {
-  readonly path: string;
-  #file: SinkFile | undefined;
-  #position = 0;
-  /** Serialises the calls' own work (waiting, copying), so staging is never refilled while in use. */
-  #calls: Promise<void> = Promise.resolve();
-  /** The write still running after its call returned. */
-  #inFlight: Promise<void> = Promise.resolve();
-  #staging: Uint8Array | undefined;
-  readonly #temp: string;
-  readonly #final: string;
-
-  constructor(file: SinkFile, path: string, temp: string, final: string) {
-    this.#file = file;
-    this.path = path;
-    this.#temp = temp;
-    this.#final = final;
-  }
-
-  get position(): number {
-    return this.#position;
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    let file: SinkFile;
-    try {
-      file = this.#live();
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const at = this.#position;
-    this.#position += bytes.byteLength;
-    const call = this.#calls.then(() => this.#accept(file, bytes, at));
-    this.#calls = call.catch(() => {});
-    return call;
-  }
-
-  async #accept(file: SinkFile, bytes: Uint8Array, at: number): Promise<void> {
-    await this.#inFlight;
-    const size = bytes.byteLength;
-    if (size < PIPELINE_MIN_BYTES || size > PIPELINE_MAX_BYTES) return await this.#writeAll(file, bytes, at);
-    if (this.#staging === undefined || this.#staging.byteLength < size) this.#staging = new Uint8Array(size);
-    const staged = this.#staging.subarray(0, size);
-    staged.set(bytes);
-    const write = this.#writeAll(file, staged, at);
-    write.catch(() => {}); // reported by the next write or close, not as an unhandled rejection
-    this.#inFlight = write;
-  }
-
-  async #writeAll(file: SinkFile, bytes: Uint8Array, at: number): Promise<void> {
-    let done = 0;
-    while (done < bytes.byteLength) {
-      try {
-        done += await file.write(bytes.subarray(done));
-      } catch (e) {
-        throw ioError(e, this.path, at + done);
-      }
-    }
-  }
-
-  async close(): Promise<void> {
-    const fs = await nodeFs();
-    const file = this.#live();
-    this.#file = undefined;
-    try {
-      await this.#calls;
-      await this.#inFlight;
-      await file.sync();
-      await file.close();
-      await fs.rename(this.#temp, this.#final);
-    } catch (e) {
-      await file.close().catch(() => {});
-      await fs.unlink(this.#temp).catch(() => {});
-      throw e instanceof StorageError ? e : ioError(e, this.path);
-    } finally {
-      this.#staging = undefined;
-    }
-  }
-
-  async abort(): Promise<void> {
-    const fs = await nodeFs();
-    const file = this.#file;
-    if (file === undefined) return;
-    this.#file = undefined;
-    this.#staging = undefined;
-    await this.#calls;
-    await this.#inFlight.catch(() => {});
-    await file.close().catch(() => {});
-    await fs.unlink(this.#temp).catch(() => {});
-  }
-
-  #live(): SinkFile {
-    if (this.#file === undefined) {
-      throw new UsageError("E_USAGE", "sink already closed or aborted", { path: this.path });
-    }
-    return this.#file;
-  }
-}
-
-function isMissing(e: unknown): boolean {
-  const code = (e as { code?: string }).code;
-  return code === "ENOENT" || code === "ENOTDIR";
-}
-
-function ioError(e: unknown, path: string, offset?: number): StorageError {
-  const code = (e as { code?: string }).code;
-  if (code === "ENOENT") return new StorageError("E_NOT_FOUND", "no such file or folder", { path, cause: e });
-  if (code === "EEXIST") return new StorageError("E_EXISTS", "already exists", { path, cause: e });
-  if (code === "ENOTDIR") return new StorageError("E_NOT_FOUND", "a parent folder is a file", { path, cause: e });
-  if (code === "EISDIR") return new StorageError("E_NOT_FOUND", "is a folder, not a file", { path, cause: e });
-  return new StorageError("E_IO", `${code ?? "I/O error"}: ${(e as Error)?.message ?? String(e)}`, {
-    path,
-    offset,
-    cause: e,
-  });
 }
 
 function randomHex(): string {

@@ -1,7 +1,7 @@
 export type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "./storage.ts";
 export { basename, dirname, joinPath, normalizePath } from "./path.ts";
-export { MAX_READ_BYTES, memorySource, readSourceInto, sliceSource } from "./byte_source.ts";
-export { FileStorage } from "./file_storage.ts";
+export { cacheEnds, MAX_READ_BYTES, memorySource, readSourceInto, sliceSource } from "./byte_source.ts";
+export { FileStorage, type FileStorageOptions } from "./file_storage.ts";
 export { MemoryStorage } from "./memory_storage.ts";
 export { HttpStorage, type HttpStorageOptions } from "./http_storage.ts";
 export { OpfsStorage } from "./opfs_storage.ts";

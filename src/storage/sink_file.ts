@@ -1,15 +1,26 @@
 import { nodeFs } from "./node_fs.ts";
 
-/** The calls a file sink makes on its temp file: sequential writes, then sync and close. */
+/** The calls a file sink makes on its temp file: sequential writes, background flushes, then sync and close. */
 export interface SinkFile {
   /** Writes some of `bytes` at the current end; resolves to how many. */
   write(bytes: Uint8Array): Promise<number>;
+  /**
+   * Starts the device write of what was written so far and waits for it (fdatasync), through a second
+   * descriptor of the same file, so that writes on the first one go on meanwhile.
+   */
+  flush(): Promise<void>;
   sync(): Promise<void>;
+  /** Closes both descriptors. */
   close(): Promise<void>;
 }
 
-type DenoFile = { write(bytes: Uint8Array): Promise<number>; sync(): Promise<void>; close(): void };
-type DenoFs = { open(path: string, options: { write: boolean }): Promise<DenoFile> };
+type DenoFile = {
+  write(bytes: Uint8Array): Promise<number>;
+  sync(): Promise<void>;
+  syncData(): Promise<void>;
+  close(): void;
+};
+type DenoFs = { open(path: string, options: { write?: boolean; read?: boolean }): Promise<DenoFile> };
 
 /**
  * Creates `path` (failing if it exists, with node:fs's error codes) for sequential writes. Under Deno the
@@ -21,10 +32,15 @@ export async function createSinkFile(path: string): Promise<SinkFile> {
   const handle = await fs.open(path, "wx");
   const deno = (globalThis as { Deno?: Partial<DenoFs> }).Deno;
   if (typeof deno?.open !== "function") {
+    let flusher: Promise<import("node:fs/promises").FileHandle> | undefined;
     return {
       write: async (bytes) => (await handle.write(bytes, 0, bytes.byteLength)).bytesWritten,
+      flush: async () => await (await (flusher ??= fs.open(path, "r"))).datasync(),
       sync: () => handle.sync(),
-      close: () => handle.close(),
+      close: async () => {
+        await handle.close();
+        await (await flusher?.catch(() => undefined))?.close();
+      },
     };
   }
   await handle.close();
@@ -35,10 +51,15 @@ export async function createSinkFile(path: string): Promise<SinkFile> {
     await fs.unlink(path).catch(() => {});
     throw e;
   }
+  let flusher: Promise<DenoFile> | undefined;
   return {
     write: (bytes) => file.write(bytes),
+    flush: async () => await (await (flusher ??= deno.open!(path, { read: true }))).syncData(),
     sync: () => file.sync(),
     // Deno closes synchronously and throws on a second close; the executor turns that into a rejection.
-    close: () => new Promise<void>((resolve) => resolve(file.close())),
+    close: async () => {
+      await new Promise<void>((resolve) => resolve(file.close()));
+      (await flusher?.catch(() => undefined))?.close();
+    },
   };
 }

@@ -1,14 +1,15 @@
 import type { DType } from "../dtype/mod.ts";
+import type { TensorBytes } from "../tensor/mod.ts";
 
 /**
  * A tensor leaf whose bytes are produced only when the writer reaches its storage record, so a converter can
- * write a multi-GB `.pt` holding one tensor in memory at a time. `read()` resolves to the dense row-major,
- * little-endian bytes (`numel(shape) * itemsize(dtype)` of them).
+ * write a multi-GB `.pt` holding one band of one tensor in memory at a time. `read()` resolves to the dense
+ * row-major, little-endian bytes (`numel(shape) * itemsize(dtype)` of them), whole or in pieces.
  */
 export interface LazyTensor {
   dtype: DType;
   shape: number[];
-  read(): Promise<Uint8Array>;
+  read(): Promise<TensorBytes>;
 }
 
 export function isLazyTensor(v: unknown): v is LazyTensor {

@@ -1,7 +1,7 @@
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { FormatError, IntegrityError } from "../errors/mod.ts";
 import { decodePickle, type GlobalResolver, PyTuple, type PyValue } from "../pickle/mod.ts";
-import { readSourceInto } from "../storage/byte_source.ts";
+import { cacheEnds, readSourceInto } from "../storage/byte_source.ts";
 import type { ByteSource } from "../storage/storage.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
 import { crc32, readZipDirectory, type ZipEntry } from "../zip/mod.ts";
@@ -36,13 +36,20 @@ export interface TorchArchive {
 }
 
 const SMALL_RECORD = 4096;
+/**
+ * Bytes at each end of an archive read up front: torch puts the headers and small records (`data.pkl`,
+ * `byteorder`, `version`) at the start and end, around the directory; a few KiB cover them all.
+ */
+const ENDS_WINDOW = 16 << 10;
 const VERIFY_CHUNK = 16 << 20;
 
 /** Opens a torch.save (zip) archive: reads its directory, checks its version and unpickles `data.pkl`. */
 export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiveOptions = {}): Promise<TorchArchive> {
+  // Directory, headers and small records come from the ends read up front; tensor data from the source.
+  const ends = await cacheEnds(source, ENDS_WINDOW);
   const path = opts.path ?? source.path;
   const base = opts.baseOffset ?? 0;
-  const entries = await readZipDirectory(source, { path, baseOffset: base });
+  const entries = await readZipDirectory(ends, { path, baseOffset: base });
   const fail = (message: string, offset = 0) =>
     new FormatError("E_TORCH_ARCHIVE", message, { path, offset: base + offset });
   if (entries.length === 0) throw fail("archive has no records");
@@ -57,7 +64,7 @@ export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiv
     if (e.size > SMALL_RECORD) {
       throw fail(`record '${e.name}' is ${e.size} bytes, too large for its role`, e.dataOffset);
     }
-    return new TextDecoder().decode(await source.read(e.dataOffset, e.size));
+    return new TextDecoder().decode(await ends.read(e.dataOffset, e.size));
   };
 
   const versionEntry = record(".data/version") ?? record("version");
@@ -89,7 +96,7 @@ export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiv
     return pyObject(seen ?? s);
   };
   const globals: GlobalResolver = opts.globals ? (m, n) => opts.globals!(m, n) ?? torchGlobals(m, n) : torchGlobals;
-  const value = decodePickle(await source.read(pkl.dataOffset, pkl.size), {
+  const value = decodePickle(await ends.read(pkl.dataOffset, pkl.size), {
     globals,
     persistentLoad,
     path,

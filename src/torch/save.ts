@@ -1,6 +1,6 @@
 import { UsageError } from "../errors/mod.ts";
 import type { ByteSink } from "../storage/storage.ts";
-import { isTensor } from "../tensor/mod.ts";
+import { isTensor, type TensorBytes } from "../tensor/mod.ts";
 import { crc32, ZipLayout, ZipWriter } from "../zip/mod.ts";
 import type { ZipEntry } from "../zip/mod.ts";
 import { planTorchSave, type StorageToWrite, type TorchSavePlan, type TorchSaveValue } from "./save_plan.ts";
@@ -26,8 +26,8 @@ export async function saveTorch(sink: ByteSink, value: TorchSaveValue, opts: Sav
   const zip = new ZipWriter(sink);
   for (const [record, bytes] of headRecords(plan)) await zip.writeRecord(`${name}/${record}`, bytes);
   for (const s of plan.storages) {
-    const bytes = isTensor(s.leaf) ? s.leaf.data : checkLazyBytes(s, await s.leaf.read());
-    await zip.writeRecord(`${name}/data/${s.key}`, bytes);
+    const bytes = isTensor(s.leaf) ? s.leaf.data : await s.leaf.read();
+    await zip.writeRecordStream(`${name}/data/${s.key}`, s.byteLength, checkedBytes(s, bytes));
   }
   await zip.writeRecord(`${name}/version`, VERSION);
   await zip.writeRecord(`${name}/.data/serialization_id`, serializationId(zip.entries, opts));
@@ -81,14 +81,20 @@ function archiveName(opts: SaveTorchOptions): string {
   return name;
 }
 
-function checkLazyBytes(s: StorageToWrite, bytes: Uint8Array): Uint8Array {
-  if (bytes.byteLength !== s.byteLength) {
-    throw new UsageError(
+/** The leaf's bytes as record pieces, failing with the leaf's dtype and shape when they are not its size. */
+async function* checkedBytes(s: StorageToWrite, bytes: TensorBytes): AsyncIterable<Uint8Array> {
+  let read = 0;
+  const mismatch = (what: string) =>
+    new UsageError(
       "E_USAGE",
-      `lazy tensor ${s.leaf.dtype}[${s.leaf.shape}] for storage '${s.key}' read ${bytes.byteLength} bytes, expected ${s.byteLength}`,
+      `tensor ${s.leaf.dtype}[${s.leaf.shape}] for storage '${s.key}' gave ${what} bytes, expected ${s.byteLength}`,
     );
+  for await (const piece of bytes instanceof Uint8Array ? [bytes] : bytes) {
+    read += piece.byteLength;
+    if (read > s.byteLength) throw mismatch("more than its");
+    yield piece;
   }
-  return bytes;
+  if (read !== s.byteLength) throw mismatch(String(read));
 }
 
 /**

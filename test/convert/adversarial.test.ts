@@ -6,7 +6,7 @@ import { convert, openTensorSource } from "../../src/convert/mod.ts";
 import type { TensorSource } from "../../src/convert/mod.ts";
 import { convertSource } from "../../src/convert/convert.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
-import { createCpuEngine } from "../../src/engine/mod.ts";
+import { convertCpu, createCpuEngine } from "../../src/engine/mod.ts";
 import { writeSafetensors } from "../../src/safetensors/mod.ts";
 import type { Box } from "../../src/tensor/mod.ts";
 import { boxNumel, makeTensor } from "../../src/tensor/mod.ts";
@@ -45,6 +45,32 @@ describe("convert() streaming", () => {
       await out.close();
     }
   });
+});
+
+describe("convert() streaming to DCP and torch.save", () => {
+  for (const to of ["dcp", "torch"] as const) {
+    test(`--to ${to} reads and writes every tensor in row bands no larger than the band budget`, async () => {
+      const source = await openTensorSource(at(dir).storage, "dcp");
+      const boxes: Box[] = [];
+      const spy: TensorSource = { ...source, readTensor: (name, box, out) => (boxes.push(box!), source.readTensor(name, box, out)) };
+      const name = `banded-${to}${to === "torch" ? ".pt" : ""}`;
+      try {
+        await convertSource(spy, at(dir, name), { to, dtype: "bfloat16", bandBytes: 256, engine });
+      } finally {
+        await source.close();
+      }
+      expect(boxes.filter((b) => b.sizes.length === 2).map((b) => b.sizes[0])).toEqual(new Array(16).fill(4));
+      const out = await openTensorSource(at(dir).storage, name);
+      try {
+        const t = await out.readTensor("big");
+        const f32 = new Uint8Array(new Float32Array(64 * 16).map((_, i) => i).buffer);
+        expect(t.dtype).toBe("bfloat16");
+        expect(t.data).toEqual(convertCpu(f32, "float32", "bfloat16"));
+      } finally {
+        await out.close();
+      }
+    });
+  }
 });
 
 describe("convert() (adversarial)", () => {

@@ -61,7 +61,7 @@ Deno.test("FileStorage maps missing files, hostile paths and non-empty folders t
     assertEquals(await s.list(""), []);
   }));
 
-Deno.test("FileStorage pipelines large writes through Deno's file in order, and reads into views, in Deno", () =>
+Deno.test("FileStorage writes large pieces through Deno's file in order, and reads into views, in Deno", () =>
   withRoot(async (s) => {
     const sink = await s.create("big.bin");
     const scratch = new Uint8Array(6 << 20);

@@ -71,6 +71,30 @@ describe("saveTorch()", () => {
     await expect(saveTorch(new BufferSink(), bad)).rejects.toMatchObject({ code: "E_USAGE" });
   });
 
+  it("streams a lazy tensor given as pieces into one record, byte-identical to saving it whole", async () => {
+    const whole = Uint8Array.from({ length: 1000 }, (_, i) => (i * 13) & 0xff);
+    const pieces = async function* () {
+      for (let at = 0; at < whole.byteLength; at += 300) yield whole.slice(at, at + 300);
+    };
+    const sink = new BufferSink();
+    const lazy: LazyTensor = { dtype: "int16", shape: [500], read: () => Promise.resolve(pieces()) };
+    await saveTorch(sink, new Map([["x", lazy]]));
+    expect(sink.bytes()).toEqual(encodeTorch(new Map([["x", { dtype: "int16", shape: [500], data: whole }]])));
+  });
+
+  it("refuses pieces that add up to more or fewer bytes than the tensor, naming dtype and shape", async () => {
+    const gen = (sizes: number[]) => async function* () {
+      for (const n of sizes) yield new Uint8Array(n);
+    };
+    for (const sizes of [[4, 8], [4, 2]]) {
+      const lazy: LazyTensor = { dtype: "float32", shape: [2], read: () => Promise.resolve(gen(sizes)()) };
+      await expect(saveTorch(new BufferSink(), lazy)).rejects.toMatchObject({
+        code: "E_USAGE",
+        message: expect.stringContaining("float32[2]"),
+      });
+    }
+  });
+
   it("refuses a tensor whose data does not match its shape, and bad archive names", () => {
     expect(() => encodeTorch({ dtype: "int32", shape: [3], data: new Uint8Array(8) })).toThrow(
       expect.objectContaining({ code: "E_USAGE" }),

@@ -9,7 +9,7 @@ import { intOption, listOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
-import { engineFromArgs, layoutFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, reportJob } from "./shared.ts";
+import { engineFromArgs, layoutFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, reportJob, WRITE_HELP } from "./shared.ts";
 
 const CAST_DTYPES = ["float32", "bfloat16", "float16", "float8_e4m3fn", "float8_e5m2"];
 
@@ -49,7 +49,7 @@ The source format is detected (DCP folder, HF folder, .safetensors, .pt/.pth/.bi
   --hf-assets-path DIR    copy config/tokenizer files and the shard plan of an existing HF folder
 ${LAYOUT_HELP}
   --part R/W              write only share R of W of the output files; then run 'webdcp finalize <dst>'
-  --concurrency N         output files written in parallel (default 2)
+${WRITE_HELP}
   --engine auto|gpu|cpu   where casts run (default auto)
 ${COMMON_HELP}`,
   options: {
@@ -57,7 +57,7 @@ ${COMMON_HELP}`,
       "to", "dtype", "include", "exclude", "max-shard-size", "adapter", "flavor", "keys", "hf-assets-path", "part",
       "concurrency", "engine", ...LAYOUT_OPTIONS,
     ],
-    flags: ["model-only", "to-hf", "from-hf"],
+    flags: ["model-only", "to-hf", "from-hf", "no-fsync"],
   },
   async run(args, ctx) {
     const [srcPath, dstPath] = requirePositionals(args, ["src", "dst"]);
@@ -81,7 +81,7 @@ ${COMMON_HELP}`,
     const hfAssetsPath = args.values.get("hf-assets-path");
     const hfAssets = hfAssetsPath === undefined ? undefined : await locateInput(hfAssetsPath, ctx.rt.cwd());
     const singleFile = (to === "safetensors" && dstPath.endsWith(".safetensors")) || to === "torch";
-    const dst = await locateOutput(dstPath, ctx.rt.cwd(), singleFile);
+    const dst = await locateOutput(dstPath, ctx.rt.cwd(), singleFile, { fsync: !args.flags.has("no-fsync") });
     const engine = engineFromArgs(args);
     try {
       const report = await convert(src, dst, {

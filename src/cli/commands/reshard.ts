@@ -8,7 +8,7 @@ import { locateInput, locateOutput } from "../locate.ts";
 import { table } from "../output.ts";
 import { formatBytes } from "../progress_bar.ts";
 import { readLayoutText } from "./convert.ts";
-import { engineFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, reportJob } from "./shared.ts";
+import { engineFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, reportJob, WRITE_HELP } from "./shared.ts";
 
 export const reshardCommand: Command = {
   name: "reshard",
@@ -23,12 +23,12 @@ ${LAYOUT_HELP}
   --save-layout FILE      also write the target chunking as layout.json (to edit and pass to --layout)
   --include/--exclude     globs selecting keys, as for convert
   --part R/W              write only share R of W of the rank files; then run 'webdcp finalize <dst>'
-  --concurrency N         files in parallel
+${WRITE_HELP}
   --engine auto|gpu|cpu   where region copies run (default auto)
 ${COMMON_HELP}`,
   options: {
     values: [...LAYOUT_OPTIONS, "include", "exclude", "part", "concurrency", "engine", "save-layout"],
-    flags: ["dry-run"],
+    flags: ["dry-run", "no-fsync"],
   },
   async run(args, ctx) {
     const dryRun = args.flags.has("dry-run");
@@ -66,7 +66,7 @@ ${COMMON_HELP}`,
       ctx.rt.out(`\n${table(["to file", "bytes"], plan.files.map((f) => [f.file, formatBytes(f.bytes)]), [false, true])}\n`);
       return 0;
     }
-    const dst = await locateOutput(dstPath, ctx.rt.cwd(), false);
+    const dst = await locateOutput(dstPath, ctx.rt.cwd(), false, { fsync: !args.flags.has("no-fsync") });
     const engine = engineFromArgs(args);
     try {
       const report = await reshard(src, dst, {

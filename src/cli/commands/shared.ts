@@ -1,5 +1,5 @@
 import type { ConvertReport, Layout } from "../../convert/mod.ts";
-import { dimSplitLayout, meshLayout, parseLayoutJson } from "../../convert/mod.ts";
+import { DEFAULT_CONCURRENCY, dimSplitLayout, meshLayout, parseLayoutJson } from "../../convert/mod.ts";
 import { createLazyEngine, parseEngineKind } from "../../engine/mod.ts";
 import type { Engine } from "../../engine/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
@@ -30,6 +30,10 @@ export function layoutFromArgs(args: ParsedArgs, layoutText: string | undefined,
   if (required) throw new UsageError("E_USAGE", "give the target chunking: --ranks, --layout or --dp-shard/--tp");
   return undefined;
 }
+
+export const WRITE_HELP = `  --concurrency N         output files written in parallel (default ${DEFAULT_CONCURRENCY})
+  --no-fsync              publish files without waiting for the disk: faster, and no other process ever sees
+                          a half-written file, but a power loss soon after may (PyTorch's sync_files=False)`;
 
 /** The engine `--engine` names, created only when a job first needs it (see createLazyEngine). */
 export function engineFromArgs(args: ParsedArgs): Engine {
