@@ -31,7 +31,9 @@ const CONVERT_SPEEDUP_TARGET = 2;
 const CONVERT_MEMORY_TARGET = 4;
 const RESHARD_SLOWDOWN_LIMIT = 1.5;
 // Exactly what `deno task webdcp` runs (deno.json), so the figures are the CLI users' figures.
-const WEBDCP = [DENO, "run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", "--allow-sys", "src/cli/main.ts"];
+const WEBDCP = [
+  DENO, "run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", "--allow-sys", "--allow-ffi", "src/cli/main.ts",
+];
 
 interface Contender {
   name: string;

@@ -3,6 +3,7 @@ import type { Engine } from "../engine/mod.ts";
 import type { Box } from "../tensor/mod.ts";
 import { boxNumel } from "../tensor/mod.ts";
 import { rowBands } from "./bands.ts";
+import type { StoredRange } from "../storage/mod.ts";
 import type { TensorSource } from "./source_types.ts";
 import type { TargetTensor } from "./targets.ts";
 import { readTargetBox } from "./targets.ts";
@@ -19,7 +20,15 @@ export interface BandPipelineOptions {
    * held, which is cheap for bands and not for a whole multi-hundred-MiB tensor.
    */
   readAheadBytes: number;
+  /**
+   * The output can copy stored bytes without reading them (`ByteSink.copyFrom`): jobs that only move bytes
+   * (same dtype, no row permutation) whose source can tell where they lie are produced as stored ranges.
+   */
+  copies?: boolean;
 }
+
+/** What a job gives: its bytes, or where they are stored when the output copies them itself. */
+export type BandOutput = Uint8Array | StoredRange[];
 
 /**
  * A target region as jobs of whole dim-0 rows of at most `bandBytes` each (counted in the wider of the
@@ -77,13 +86,14 @@ export class BandPipeline {
   readonly #jobs: readonly BandJob[];
   readonly #position: Map<BandJob, number>;
   readonly #readAheadBytes: number;
+  readonly #copies: boolean;
   readonly #slots: Slot[] = Array.from({ length: SLOTS }, () => ({ read: new ReusedBuffer(), cast: new ReusedBuffer() }));
   /** Slots neither held by the caller nor preparing a job. */
   #free: Slot[] = [...this.#slots];
   /** The slot of the bytes the caller holds. */
   #held: Slot | undefined;
   /** Jobs being prepared, by index in the planned order. */
-  readonly #ahead = new Map<number, { slot: Slot; bytes: Promise<Uint8Array> }>();
+  readonly #ahead = new Map<number, { slot: Slot; bytes: Promise<BandOutput> }>();
 
   constructor(source: TensorSource, engine: Engine, jobs: readonly BandJob[], opts: BandPipelineOptions) {
     this.#source = source;
@@ -91,16 +101,17 @@ export class BandPipeline {
     this.#jobs = jobs;
     this.#position = new Map(jobs.map((j, i) => [j, i]));
     this.#readAheadBytes = opts.readAheadBytes;
+    this.#copies = opts.copies ?? false;
   }
 
-  /** The job's region in the target dtype (row permutation applied). */
-  async produce(job: BandJob): Promise<Uint8Array> {
+  /** The job's region in the target dtype (row permutation applied), or where it is stored. */
+  async produce(job: BandJob): Promise<BandOutput> {
     // Asking for the next job means the caller is done with the bytes it holds.
     if (this.#held !== undefined) this.#free.push(this.#held);
     this.#held = undefined;
     const index = this.#position.get(job) ?? -1;
     const prepared = this.#ahead.get(index);
-    let bytes: Uint8Array;
+    let bytes: BandOutput;
     if (prepared !== undefined) {
       this.#ahead.delete(index);
       this.#dropSkipped(index);
@@ -123,11 +134,13 @@ export class BandPipeline {
    * The jobs' bytes one after the other, as the pieces of one record or tensor (each piece valid until the
    * next is asked for); `onPiece` hears each piece's size as it is handed out.
    */
-  async *stream(jobs: readonly BandJob[], onPiece?: (bytes: number) => void): AsyncIterable<Uint8Array> {
+  async *stream(jobs: readonly BandJob[], onPiece?: (bytes: number) => void): AsyncIterable<Uint8Array | StoredRange> {
     for (const job of jobs) {
-      const bytes = await this.produce(job);
-      onPiece?.(bytes.byteLength);
-      yield bytes;
+      const out = await this.produce(job);
+      for (const piece of out instanceof Uint8Array ? [out] : out) {
+        onPiece?.(piece instanceof Uint8Array ? piece.byteLength : piece.length);
+        yield piece;
+      }
     }
   }
 
@@ -173,10 +186,14 @@ export class BandPipeline {
     }
   }
 
-  async #prepare(job: BandJob, slot: Slot): Promise<Uint8Array> {
+  async #prepare(job: BandJob, slot: Slot): Promise<BandOutput> {
     const { target, box } = job;
     // Permuted rows come through a gather, which casts and allocates on its own.
     if (target.rowPermutation) return await readTargetBox(this.#source, target, box, this.#engine);
+    if (this.#copies && target.dtype === target.source.dtype && this.#source.locate !== undefined) {
+      const stored = await this.#source.locate(target.source.name, box);
+      if (stored !== undefined) return stored;
+    }
     const into = slot.read.take(sourceBytes(job));
     const raw = (await this.#source.readTensor(target.source.name, box, into)).data;
     if (target.dtype === target.source.dtype) return raw;

@@ -119,7 +119,13 @@ async function convertWith(source: TensorSource, dst: Location, opts: ConvertOpt
   }
   const total = ordered.reduce((s, t) => s + t.bytes, 0);
   const tracker = new ProgressTracker(total, 0, opts.onProgress);
-  const common = { engine, tracker, bandBytes: opts.bandBytes ?? DEFAULT_BAND_BYTES, concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY };
+  const common = {
+    engine,
+    tracker,
+    bandBytes: opts.bandBytes ?? DEFAULT_BAND_BYTES,
+    concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
+    copies: dst.storage.canCopyFrom?.(source.storage) ?? false,
+  };
   let files: string[];
   if (opts.to === "safetensors") {
     const assets = opts.hfAssets ? await copyHfAssets(opts.hfAssets, dst, opts.part) : undefined;

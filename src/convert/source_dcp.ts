@@ -40,6 +40,7 @@ export async function openDcpSource(storage: Storage, dir: string): Promise<Tens
     metadataFiles,
     paths,
     readTensor: (name, box, out) => ckpt.readTensor(name, box, out),
+    locate: (name, box) => ckpt.locate(name, box),
     readValue: (name) => ckpt.readValue(name),
     close: () => ckpt.close(),
   };

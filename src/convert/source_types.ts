@@ -1,7 +1,7 @@
 import type { StatePath } from "../dcp/mod.ts";
 import type { DType } from "../dtype/mod.ts";
 import type { PyValue } from "../pickle/value.ts";
-import type { Storage } from "../storage/storage.ts";
+import type { Storage, StoredRange } from "../storage/storage.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
 
 /** The input formats `openTensorSource` recognises. */
@@ -65,6 +65,12 @@ export interface TensorSource {
    * instead of paying for fresh memory on every read.
    */
   readTensor(name: string, box?: Box, out?: Uint8Array): Promise<Tensor>;
+  /**
+   * Optional: where the bytes of `box` of a tensor sit in storage, in row-major order, when they are stored
+   * exactly as `readTensor` would return them; undefined when they are not (then read them). Lets a sink
+   * that can copy (`ByteSink.copyFrom`) move them without this process reading them.
+   */
+  locate?(name: string, box: Box): Promise<StoredRange[] | undefined>;
   /** Decodes a non-tensor value. */
   readValue(name: string): Promise<PyValue>;
   close(): Promise<void>;

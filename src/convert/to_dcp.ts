@@ -23,6 +23,8 @@ export interface DcpOutputOptions {
   tracker: ProgressTracker;
   /** Bytes of one band of a chunk (in the wider of the source and target dtypes). */
   bandBytes: number;
+  /** The destination copies stored bytes without reading them (`ByteSink.copyFrom`). */
+  copies: boolean;
   /** Rank files written at once. */
   concurrency: number;
 }
@@ -71,7 +73,8 @@ export async function buildDcpPlan(
   const plan = { ranks, plannerData: opts.plannerData };
   for (const [rank, items] of planGlobal(plan).ranks.entries()) {
     const order = writes(rank) ? items.flatMap((item) => jobs.get(item) ?? []) : [];
-    pipelines.push(new BandPipeline(source, opts.engine, order, { readAheadBytes: opts.bandBytes }));
+    const pipelineOpts = { readAheadBytes: opts.bandBytes, copies: opts.copies };
+    pipelines.push(new BandPipeline(source, opts.engine, order, pipelineOpts));
   }
   return { plan, pipelines };
 }

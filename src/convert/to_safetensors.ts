@@ -20,6 +20,8 @@ export interface SafetensorsOutputOptions {
   engine: Engine;
   tracker: ProgressTracker;
   bandBytes: number;
+  /** The destination copies stored bytes without reading them (`ByteSink.copyFrom`). */
+  copies: boolean;
   concurrency: number;
   /** Start a new shard before it would grow past this many data bytes (a bigger tensor gets its own). */
   maxShardSize?: number;
@@ -73,6 +75,7 @@ function shardEntries(source: TensorSource, tensors: readonly TargetTensor[], op
   );
   const pipeline = new BandPipeline(source, opts.engine, [...jobs.values()].flat(), {
     readAheadBytes: opts.bandBytes,
+    copies: opts.copies,
   });
   const entries = tensors.map((t): SafetensorsEntry => ({
     name: t.name,

@@ -19,6 +19,8 @@ export interface TorchOutputOptions {
   tracker: ProgressTracker;
   /** Bytes of one band of a tensor (in the wider of the source and target dtypes). */
   bandBytes: number;
+  /** The destination copies stored bytes without reading them (`ByteSink.copyFrom`). */
+  copies: boolean;
   /** Nesting of the output (PyTorch's `dcp_to_torch_save` rebuilds it from `planner_data`). */
   paths: Map<string, StatePath> | null;
 }
@@ -52,7 +54,10 @@ export async function writeTorchOutput(
   }
   for (const v of values) leaves.set(v.name, await source.readValue(v.entry.name));
   const nested = unflattenStateDict(leaves as Map<string, PyValue>, opts.paths);
-  pipeline = new BandPipeline(source, opts.engine, lazyLeavesInOrder(nested, jobs), { readAheadBytes: opts.bandBytes });
+  pipeline = new BandPipeline(source, opts.engine, lazyLeavesInOrder(nested, jobs), {
+    readAheadBytes: opts.bandBytes,
+    copies: opts.copies,
+  });
   try {
     await writeFile(dst.storage, dst.path, (sink) => saveTorch(sink, nested as unknown as PyValue));
   } finally {

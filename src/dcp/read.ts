@@ -8,11 +8,11 @@ import { itemsize } from "../dtype/mod.ts";
 import { FormatError, StorageError, UsageError } from "../errors/mod.ts";
 import type { PyValue } from "../pickle/value.ts";
 import { joinPath, sliceSource } from "../storage/mod.ts";
-import type { ByteSource, Storage } from "../storage/mod.ts";
+import type { ByteSource, Storage, StoredRange } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
 import { boxNumel, copyBox, wholeBox } from "../tensor/mod.ts";
 import { isTensorRef, loadTorch, openTorchArchive } from "../torch/mod.ts";
-import type { TorchArchive } from "../torch/mod.ts";
+import type { TensorRef, TorchArchive } from "../torch/mod.ts";
 import { decodeMetadata } from "./decode_metadata.ts";
 import { type StateLeaf, unflattenStateDict } from "./flatten.ts";
 import { mergeMetadata } from "./merge_metadata.ts";
@@ -59,6 +59,13 @@ export interface DcpCheckpoint {
    * box are read straight into it, and a chunk that is the whole box costs a single buffer either way.
    */
   readTensor(fqn: string, box?: Box, out?: Uint8Array): Promise<Tensor>;
+  /**
+   * Where the bytes of `box` of a tensor sit in the data files, in the box's row-major order: one range per
+   * saved chunk it touches, when each holds its share as a single run of stored bytes (rows over whole
+   * trailing dims of a contiguous chunk); else undefined, and the box has to be read. What a sink copies
+   * without reading (`ByteSink.copyFrom`).
+   */
+  locate(fqn: string, box: Box): Promise<StoredRange[] | undefined>;
   /** One saved chunk, exactly as stored (global position: `entries()[..].chunks[chunkIndex]`). */
   readChunk(fqn: string, chunkIndex: number): Promise<Tensor>;
   /** A BYTE_IO value (tensors inside it are materialised). */
@@ -154,6 +161,24 @@ class Checkpoint implements DcpCheckpoint {
       }
     }
     return { dtype: e.dtype, shape: [...want.sizes], data };
+  }
+
+  async locate(fqn: string, box: Box): Promise<StoredRange[] | undefined> {
+    const ctx = this.#planContext(fqn);
+    checkBox(fqn, ctx.entry, box);
+    const parts = planBoxRead(ctx, box).map((p) => ({ ...p, start: runStart(p.region, box) }));
+    if (parts.some((p) => p.start === undefined)) return undefined;
+    parts.sort((a, b) => a.start! - b.start!);
+    const ranges: StoredRange[] = [];
+    for (const { chunk, region } of parts) {
+      const c = ctx.entry.chunks[chunk];
+      const local = { offsets: region.offsets.map((o, d) => o - c.offsets[d]), sizes: region.sizes };
+      const { archive, ref } = await this.#chunkArchive(fqn, ctx.entry, chunk);
+      const range = archive.storedRange(ref, local);
+      if (range === undefined) return undefined;
+      ranges.push(range);
+    }
+    return ranges;
   }
 
   async readChunk(fqn: string, chunkIndex: number): Promise<Tensor> {
@@ -255,6 +280,12 @@ class Checkpoint implements DcpCheckpoint {
     local: Box,
     out?: Uint8Array,
   ): Promise<Tensor> {
+    const { archive, ref } = await this.#chunkArchive(fqn, e, chunkIndex);
+    return await archive.readTensor(ref, local, out);
+  }
+
+  /** The opened archive of a chunk's item and its tensor, checked against the chunk's dtype and shape. */
+  async #chunkArchive(fqn: string, e: TensorEntryMeta, chunkIndex: number): Promise<{ archive: TorchArchive; ref: TensorRef }> {
     const c = e.chunks[chunkIndex];
     const item = this.#item(fqn, c.offsets);
     const key = storageKey(fqn, c.offsets);
@@ -275,6 +306,6 @@ class Checkpoint implements DcpCheckpoint {
     if (ref.shape.length !== c.sizes.length || ref.shape.some((s, d) => s !== c.sizes[d])) {
       throw new FormatError("E_SHAPE", `item of '${fqn}' has shape [${ref.shape}], its chunk is [${c.sizes}]`, where);
     }
-    return await arc.readTensor(ref, local, out);
+    return { archive: arc, ref };
   }
 }

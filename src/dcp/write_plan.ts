@@ -6,7 +6,8 @@ import type { DType } from "../dtype/mod.ts";
 import { isDType, itemsize } from "../dtype/mod.ts";
 import { UsageError } from "../errors/mod.ts";
 import type { PyValue } from "../pickle/value.ts";
-import { checkShape, contiguousStrides, numel, type TensorBytes } from "../tensor/mod.ts";
+import type { ByteStream } from "../storage/mod.ts";
+import { checkShape, contiguousStrides, numel } from "../tensor/mod.ts";
 import type { EntryMeta, StatePath, TensorEntryMeta } from "./metadata.ts";
 import { storageKey } from "./metadata.ts";
 import { checkTensorChunks } from "./validate.ts";
@@ -21,7 +22,7 @@ export interface DcpTensorChunkItem {
   globalShape: number[];
   offsets: number[];
   sizes: number[];
-  data: Uint8Array | (() => Promise<TensorBytes>);
+  data: Uint8Array | (() => Promise<ByteStream>);
 }
 
 /** A non-tensor value, pickled with `saveTorch` (BYTE_IO). */

@@ -1,8 +1,9 @@
 import type { DType } from "../dtype/mod.ts";
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { UsageError } from "../errors/mod.ts";
-import type { ByteSink } from "../storage/mod.ts";
-import { byteSize, type TensorBytes } from "../tensor/mod.ts";
+import type { ByteSink, ByteStream, StoredRange } from "../storage/mod.ts";
+import { appendStoredRange } from "../storage/stored_range.ts";
+import { byteSize } from "../tensor/mod.ts";
 import type { SafetensorsHeader, SafetensorsTensorInfo } from "./header.ts";
 import { compareCodePoints, referenceDtypeRank } from "./order.ts";
 
@@ -11,7 +12,7 @@ export interface SafetensorsEntry {
   name: string;
   dtype: DType;
   shape: number[];
-  data: Uint8Array | (() => Promise<TensorBytes>);
+  data: Uint8Array | (() => Promise<ByteStream>);
 }
 
 /**
@@ -114,15 +115,17 @@ function encodeHeaderJson(
 async function writeEntryData(sink: ByteSink, e: SafetensorsEntry, size: number): Promise<void> {
   const data = typeof e.data === "function" ? await e.data() : e.data;
   let written = 0;
-  const put = async (chunk: Uint8Array) => {
-    if (written + chunk.byteLength > size) {
+  const put = async (piece: Uint8Array | StoredRange) => {
+    const length = piece instanceof Uint8Array ? piece.byteLength : piece.length;
+    if (written + length > size) {
       throw new UsageError("E_SHAPE", `'${e.name}' provided more than its ${size} bytes`, { path: sink.path });
     }
-    await sink.write(chunk);
-    written += chunk.byteLength;
+    if (piece instanceof Uint8Array) await sink.write(piece);
+    else await appendStoredRange(sink, piece);
+    written += length;
   };
   if (data instanceof Uint8Array) await put(data);
-  else for await (const chunk of data) await put(chunk);
+  else for await (const piece of data) await put(piece);
   if (written !== size) {
     throw new UsageError("E_SHAPE", `'${e.name}' provided ${written} of its ${size} bytes`, { path: sink.path });
   }

@@ -82,7 +82,7 @@ export function memorySource(bytes: Uint8Array, path: string): ByteSource {
  * offsets. Closing the slice does not close `source`, which stays owned by whoever opened it.
  */
 export function sliceSource(source: ByteSource, offset: number, length: number): ByteSource {
-  const base = (SLICE_BASE.get(source) ?? 0) + offset;
+  const base = sourceOrigin(source).offset + offset;
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
     throw new UsageError("E_USAGE", `invalid slice offset=${offset} length=${length}`, { path: source.path });
   }
@@ -116,7 +116,7 @@ export function sliceSource(source: ByteSource, offset: number, length: number):
       return Promise.resolve();
     },
   };
-  SLICE_BASE.set(slice, base);
+  ORIGINS.set(slice, { source: sourceOrigin(source).source, offset: base });
   return slice;
 }
 
@@ -128,7 +128,8 @@ export function sliceSource(source: ByteSource, offset: number, length: number):
  */
 export async function cacheEnds(source: ByteSource, window: number): Promise<ByteSource> {
   const { path, size } = source;
-  const base = SLICE_BASE.get(source) ?? 0;
+  const origin = sourceOrigin(source);
+  const base = origin.offset;
   const headLength = size <= 2 * window ? size : window;
   const tailStart = Math.max(headLength, size - window);
   const [head, tail] = await Promise.all([
@@ -167,9 +168,18 @@ export async function cacheEnds(source: ByteSource, window: number): Promise<Byt
       return Promise.resolve();
     },
   };
-  SLICE_BASE.set(ends, base);
+  ORIGINS.set(ends, origin);
   return ends;
 }
 
-/** Absolute file offset of each slice's first byte, so nested slices still report file positions. */
-const SLICE_BASE = new WeakMap<ByteSource, number>();
+/** What a slice (or a cached-ends view) reads from: the source it was cut from and where it starts there. */
+const ORIGINS = new WeakMap<ByteSource, { source: ByteSource; offset: number }>();
+
+/**
+ * The source a slice was cut from (through any nesting) and the offset of the slice's first byte in it;
+ * a source that is no slice is its own origin. Errors report positions as the origin sees them, and a sink
+ * that copies from files finds the file this way.
+ */
+export function sourceOrigin(source: ByteSource): { source: ByteSource; offset: number } {
+  return ORIGINS.get(source) ?? { source, offset: 0 };
+}

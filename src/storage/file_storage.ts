@@ -1,10 +1,11 @@
 import type { FileHandle } from "node:fs/promises";
 import { nodeFs } from "./node_fs.ts";
 import { StorageError, UsageError } from "../errors/mod.ts";
-import { checkReadRange } from "./byte_source.ts";
 import { dirname, normalizePath } from "./path.ts";
 import { createSinkFile } from "./sink_file.ts";
 import { FileSink } from "./file_sink.ts";
+import { FileSource } from "./file_source.ts";
+import { type KernelCopier, kernelCopier } from "./kernel_copy.ts";
 import { ioError, isMissing } from "./io_error.ts";
 import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "./storage.ts";
 import { readRange, readWhole, writeWhole } from "./whole_file.ts";
@@ -27,6 +28,12 @@ export interface FileStorageOptions {
    * at `close()` waits for little (default 64 MiB; 0: everything at close, as PyTorch's writer does).
    */
   flushBytes?: number;
+  /**
+   * Let the kernel copy ranges of local files into files being written (`copy_file_range`), where this
+   * runtime can ask it to (Deno with the ffi permission, on Linux), instead of reading and writing them
+   * (default true).
+   */
+  kernelCopies?: boolean;
 }
 
 /**
@@ -40,6 +47,7 @@ export class FileStorage implements Storage {
   readonly description: string;
   readonly #fsync: boolean;
   readonly #flushBytes: number;
+  readonly #copier: KernelCopier | null;
 
   constructor(root: string, opts: FileStorageOptions = {}) {
     if (typeof root !== "string" || root === "") throw new UsageError("E_USAGE", "FileStorage needs a root folder");
@@ -51,6 +59,11 @@ export class FileStorage implements Storage {
     this.description = `file:${root}`;
     this.#fsync = opts.fsync ?? true;
     this.#flushBytes = flushBytes;
+    this.#copier = opts.kernelCopies === false ? null : kernelCopier();
+  }
+
+  canCopyFrom(source: Storage): boolean {
+    return this.#copier !== null && source instanceof FileStorage;
   }
 
   async stat(path: string): Promise<FileInfo | undefined> {
@@ -77,7 +90,7 @@ export class FileStorage implements Storage {
     try {
       const s = await handle.stat();
       if (!s.isFile()) throw new StorageError("E_NOT_FOUND", "not a regular file", { path: rel });
-      return new FileSource(handle, rel, s.size);
+      return new FileSource(handle, rel, s.size, this.#abs(rel));
     } catch (e) {
       await handle.close();
       throw e instanceof StorageError ? e : ioError(e, rel);
@@ -103,7 +116,11 @@ export class FileStorage implements Storage {
         throw new StorageError("E_EXISTS", "is a folder", { path: rel });
       }
       await fs.mkdir(this.#abs(dirname(rel)), { recursive: true });
-      return new FileSink(await createSinkFile(temp), rel, temp, final, { fsync: this.#fsync, flushBytes: this.#flushBytes });
+      return new FileSink(await createSinkFile(temp), rel, temp, final, {
+        fsync: this.#fsync,
+        flushBytes: this.#flushBytes,
+        copier: this.#copier,
+      });
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === "ENOTDIR" || code === "EEXIST") {
@@ -180,54 +197,6 @@ export class FileStorage implements Storage {
 
   #abs(rel: string): string {
     return rel === "" ? this.root : `${this.root}/${rel}`;
-  }
-}
-
-class FileSource implements ByteSource {
-  readonly path: string;
-  readonly size: number;
-  #handle: FileHandle | undefined;
-
-  constructor(handle: FileHandle, path: string, size: number) {
-    this.#handle = handle;
-    this.path = path;
-    this.size = size;
-  }
-
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    const out = new Uint8Array(length);
-    await this.readInto(offset, out);
-    return out;
-  }
-
-  async readInto(offset: number, into: Uint8Array): Promise<void> {
-    const handle = this.#handle;
-    if (handle === undefined) throw new UsageError("E_USAGE", "read after close", { path: this.path });
-    const length = into.byteLength;
-    checkReadRange(this.path, this.size, offset, length);
-    let filled = 0;
-    while (filled < length) {
-      let n: number;
-      try {
-        ({ bytesRead: n } = await handle.read(into, filled, length - filled, offset + filled));
-      } catch (e) {
-        throw ioError(e, this.path, offset + filled);
-      }
-      // The file shrank after open: the bytes the caller was promised no longer exist.
-      if (n === 0) {
-        throw new StorageError("E_OUT_OF_RANGE", "file ended early (truncated while open?)", {
-          path: this.path,
-          offset: offset + filled,
-        });
-      }
-      filled += n;
-    }
-  }
-
-  async close(): Promise<void> {
-    const handle = this.#handle;
-    this.#handle = undefined;
-    await handle?.close();
   }
 }
 

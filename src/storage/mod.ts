@@ -1,4 +1,13 @@
-export type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "./storage.ts";
+export type {
+  ByteSink,
+  ByteSource,
+  ByteStream,
+  ChecksummedRecord,
+  DirEntry,
+  FileInfo,
+  Storage,
+  StoredRange,
+} from "./storage.ts";
 export { basename, dirname, joinPath, normalizePath } from "./path.ts";
 export { cacheEnds, MAX_READ_BYTES, memorySource, readSourceInto, sliceSource } from "./byte_source.ts";
 export { FileStorage, type FileStorageOptions } from "./file_storage.ts";

@@ -27,6 +27,30 @@ export interface ByteSource {
   close(): Promise<void>;
 }
 
+/**
+ * Bytes that already sit in a source: a sink that can copies them there without this process reading them
+ * (`ByteSink.copyFrom`); anyone else reads them.
+ */
+export interface StoredRange {
+  source: ByteSource;
+  offset: number;
+  length: number;
+  /** The checksummed record the bytes lie in, when there is one: the CRC-32 of a run of it comes cheaper. */
+  record?: ChecksummedRecord;
+}
+
+/** A stretch of a source whose CRC-32 is known, so the CRC of any run of it needs few bytes read. */
+export interface ChecksummedRecord {
+  /** CRC-32 of the source's bytes `[start, end)` (offsets in the source), which must lie in the record. */
+  crc32(start: number, end: number): Promise<number>;
+}
+
+/**
+ * Bytes produced when a writer gets to them: whole, or as consecutive pieces (so no buffer ever holds all of a
+ * multi-GB tensor), some of which may be left where they are stored.
+ */
+export type ByteStream = Uint8Array | AsyncIterable<Uint8Array | StoredRange>;
+
 /** A file being written sequentially. Nothing is visible under the final name before `close()`. */
 export interface ByteSink {
   readonly path: string;
@@ -37,6 +61,12 @@ export interface ByteSink {
    * (file sinks pipeline large writes), so a failure can surface from the next `write` or from `close`.
    */
   write(bytes: Uint8Array): Promise<void>;
+  /**
+   * Optional: appends `length` bytes of `from` at `offset` without them passing through this process (the
+   * kernel or the storage copies them). Resolves false, having appended nothing, when this sink cannot copy
+   * from that source (its storage's `canCopyFrom` tells in advance); the caller then writes the bytes.
+   */
+  copyFrom?(from: ByteSource, offset: number, length: number): Promise<boolean>;
   /** Flushes (and fsyncs where the backend can) and publishes the file. */
   close(): Promise<void>;
   /** Discards everything written; the final path is left untouched. */
@@ -58,4 +88,6 @@ export interface Storage {
   list(dir: string): Promise<DirEntry[] | undefined>;
   rename(from: string, to: string): Promise<void>;
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
+  /** Optional: whether this storage's sinks copy bytes of `source`'s files without reading them (`copyFrom`). */
+  canCopyFrom?(source: Storage): boolean;
 }

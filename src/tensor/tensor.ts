@@ -13,12 +13,6 @@ export interface Tensor {
 }
 
 /** Upper bound on elements per tensor we accept from untrusted headers (2^53 - 1 keeps arithmetic exact). */
-/**
- * A tensor's dense row-major bytes produced when a writer gets to them: whole, or as consecutive pieces
- * (row bands) so that no buffer ever holds all of a multi-GB tensor.
- */
-export type TensorBytes = Uint8Array | AsyncIterable<Uint8Array>;
-
 export const MAX_NUMEL = Number.MAX_SAFE_INTEGER;
 
 export function numel(shape: readonly number[]): number {

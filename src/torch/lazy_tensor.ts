@@ -1,5 +1,5 @@
 import type { DType } from "../dtype/mod.ts";
-import type { TensorBytes } from "../tensor/mod.ts";
+import type { ByteStream } from "../storage/mod.ts";
 
 /**
  * A tensor leaf whose bytes are produced only when the writer reaches its storage record, so a converter can
@@ -9,7 +9,7 @@ import type { TensorBytes } from "../tensor/mod.ts";
 export interface LazyTensor {
   dtype: DType;
   shape: number[];
-  read(): Promise<TensorBytes>;
+  read(): Promise<ByteStream>;
 }
 
 export function isLazyTensor(v: unknown): v is LazyTensor {

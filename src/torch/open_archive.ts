@@ -4,9 +4,10 @@ import { decodePickle, type GlobalResolver, PyTuple, type PyValue } from "../pic
 import { cacheEnds, readSourceInto } from "../storage/byte_source.ts";
 import type { ByteSource } from "../storage/storage.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
-import { crc32, readZipDirectory, type ZipEntry } from "../zip/mod.ts";
+import type { ChecksummedRecord, StoredRange } from "../storage/storage.ts";
+import { checksummedRecord, crc32, readZipDirectory, type ZipEntry } from "../zip/mod.ts";
 import { torchGlobals } from "./globals.ts";
-import { readTensorRecord } from "./read_tensor.ts";
+import { readTensorRecord, tensorRun } from "./read_tensor.ts";
 import { type TensorRef, TorchStorage } from "./tensor_ref.ts";
 import { pyObject, TorchStorageType } from "./tokens.ts";
 
@@ -31,6 +32,12 @@ export interface TorchArchive {
    * `out` when given (it must hold exactly the box's bytes, else E_USAGE).
    */
   readTensor(ref: TensorRef, box?: Box, out?: Uint8Array): Promise<Tensor>;
+  /**
+   * Where the bytes of `box` of `ref` sit in the archive's source, when they are stored exactly as a dense
+   * row-major copy would hold them (one run of a contiguous little-endian view, no lazy conj/neg); else
+   * undefined. With the storage record, when the archive's CRCs hold, so runs of it are checksummed cheaply.
+   */
+  storedRange(ref: TensorRef, box: Box): StoredRange | undefined;
   /** Checks every record's CRC-32 (E_BAD_CRC naming the record). */
   verify(): Promise<void>;
 }
@@ -60,11 +67,19 @@ export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiv
   const archiveName = entries[0].name.slice(0, slash);
   const records = new Map(entries.map((e) => [e.name, e]));
   const record = (name: string) => records.get(`${archiveName}/${name}`);
+  // The directory's CRCs are believed only if those of the records read here prove true: torch can be told
+  // not to compute them (it then writes 0), and other writers may get them wrong.
+  let crcsHold = true;
+  const readChecked = async (e: ZipEntry): Promise<Uint8Array> => {
+    const bytes = await ends.read(e.dataOffset, e.size);
+    if (crc32(bytes) !== e.crc32) crcsHold = false;
+    return bytes;
+  };
   const readSmall = async (e: ZipEntry): Promise<string> => {
     if (e.size > SMALL_RECORD) {
       throw fail(`record '${e.name}' is ${e.size} bytes, too large for its role`, e.dataOffset);
     }
-    return new TextDecoder().decode(await ends.read(e.dataOffset, e.size));
+    return new TextDecoder().decode(await readChecked(e));
   };
 
   const versionEntry = record(".data/version") ?? record("version");
@@ -96,7 +111,7 @@ export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiv
     return pyObject(seen ?? s);
   };
   const globals: GlobalResolver = opts.globals ? (m, n) => opts.globals!(m, n) ?? torchGlobals(m, n) : torchGlobals;
-  const value = decodePickle(await ends.read(pkl.dataOffset, pkl.size), {
+  const value = decodePickle(await readChecked(pkl), {
     globals,
     persistentLoad,
     path,
@@ -104,14 +119,29 @@ export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiv
   });
 
   const ctx = { source, path, baseOffset: base, bigEndian: byteorder === "big" };
+  const checksummed = new Map<ZipEntry, ChecksummedRecord>();
+  const storageRecord = (ref: TensorRef): ZipEntry => {
+    const e = record(`data/${ref.storageKey}`);
+    if (e === undefined) throw fail(`no record for storage '${ref.storageKey}'`);
+    return e;
+  };
   return {
     archiveName,
     value,
     records,
     async readTensor(ref: TensorRef, box?: Box, out?: Uint8Array): Promise<Tensor> {
-      const e = record(`data/${ref.storageKey}`);
-      if (e === undefined) throw fail(`no record for storage '${ref.storageKey}'`);
-      return await readTensorRecord(ctx, e, ref, box, out);
+      return await readTensorRecord(ctx, storageRecord(ref), ref, box, out);
+    },
+    storedRange(ref: TensorRef, box: Box): StoredRange | undefined {
+      const e = storageRecord(ref);
+      const run = tensorRun(ctx, e, ref, box);
+      if (run === undefined) return undefined;
+      let checked = checksummed.get(e);
+      if (checked === undefined && crcsHold) {
+        checked = checksummedRecord(source, e.dataOffset, e.size, e.crc32);
+        checksummed.set(e, checked);
+      }
+      return { source, offset: run.offset, length: run.length, record: checked };
     },
     async verify(): Promise<void> {
       // One scratch buffer for every record: fresh multi-MiB buffers cost page faults on each read.

@@ -69,6 +69,30 @@ export async function readTensorRecord(
   return { dtype: ref.dtype, shape: [...region.sizes], data };
 }
 
+/**
+ * The byte run of the record that holds `box` of `ref` exactly as a dense row-major copy would (offset in
+ * the record's source, length), or undefined when there is none: a view that is not contiguous, stored
+ * big-endian or with lazy conj/neg bits, or a box that is not one run of rows over whole trailing dims.
+ */
+export function tensorRun(
+  ctx: RecordReadContext,
+  record: ZipEntry,
+  ref: TensorRef,
+  box: Box,
+): { offset: number; length: number } | undefined {
+  const itemsize = DTYPE_INFO[ref.dtype].itemsize;
+  checkViewFits(ctx, record, ref, itemsize);
+  checkBox(ctx, ref, box);
+  if (ctx.bigEndian || ref.conj || ref.neg || !isContiguous(ref.shape, ref.stride)) return undefined;
+  const rank = box.sizes.length;
+  let d = 0;
+  while (d < rank && box.sizes[d] === 1) d++;
+  for (let k = d + 1; k < rank; k++) if (box.sizes[k] !== ref.shape[k]) return undefined;
+  const strides = contiguousStrides(ref.shape);
+  const first = ref.storageOffset + box.offsets.reduce((acc, o, k) => acc + o * strides[k], 0);
+  return { offset: record.dataOffset + first * itemsize, length: numel(box.sizes) * itemsize };
+}
+
 function checkViewFits(ctx: RecordReadContext, record: ZipEntry, ref: TensorRef, itemsize: number): void {
   const where = { path: ctx.path, offset: ctx.baseOffset + record.dataOffset };
   if (ref.storageNumel * itemsize > record.size) {

@@ -1,6 +1,6 @@
 import { UsageError } from "../errors/mod.ts";
-import type { ByteSink } from "../storage/storage.ts";
-import { isTensor, type TensorBytes } from "../tensor/mod.ts";
+import type { ByteSink, ByteStream, StoredRange } from "../storage/storage.ts";
+import { isTensor } from "../tensor/mod.ts";
 import { crc32, ZipLayout, ZipWriter } from "../zip/mod.ts";
 import type { ZipEntry } from "../zip/mod.ts";
 import { planTorchSave, type StorageToWrite, type TorchSavePlan, type TorchSaveValue } from "./save_plan.ts";
@@ -82,7 +82,7 @@ function archiveName(opts: SaveTorchOptions): string {
 }
 
 /** The leaf's bytes as record pieces, failing with the leaf's dtype and shape when they are not its size. */
-async function* checkedBytes(s: StorageToWrite, bytes: TensorBytes): AsyncIterable<Uint8Array> {
+async function* checkedBytes(s: StorageToWrite, bytes: ByteStream): AsyncIterable<Uint8Array | StoredRange> {
   let read = 0;
   const mismatch = (what: string) =>
     new UsageError(
@@ -90,7 +90,7 @@ async function* checkedBytes(s: StorageToWrite, bytes: TensorBytes): AsyncIterab
       `tensor ${s.leaf.dtype}[${s.leaf.shape}] for storage '${s.key}' gave ${what} bytes, expected ${s.byteLength}`,
     );
   for await (const piece of bytes instanceof Uint8Array ? [bytes] : bytes) {
-    read += piece.byteLength;
+    read += piece instanceof Uint8Array ? piece.byteLength : piece.length;
     if (read > s.byteLength) throw mismatch("more than its");
     yield piece;
   }

@@ -1,6 +1,8 @@
 import { UsageError } from "../errors/mod.ts";
 import type { ByteSink } from "../storage/storage.ts";
-import { crc32 } from "./crc32.ts";
+import { appendStoredRange, isStoredRange } from "../storage/stored_range.ts";
+import type { StoredRange } from "../storage/storage.ts";
+import { PieceChecksums } from "./piece_checksums.ts";
 import type { ZipEntry } from "./zip_entry.ts";
 import { ZipLayout } from "./zip_layout.ts";
 
@@ -42,25 +44,33 @@ export class ZipWriter {
 
   /**
    * Writes one record of `size` bytes from chunks produced on demand, so a multi-GB storage never sits in
-   * memory at once. The size must be known up front: it decides the header layout before any data.
+   * memory at once. The size must be known up front: it decides the header layout before any data. Chunks
+   * that are stored ranges are copied by the sink where it can, and their CRC comes from their checksummed
+   * record (few bytes read) or from reading them.
    */
   async writeRecordStream(
     name: string,
     size: number,
-    chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+    chunks: Iterable<Uint8Array | StoredRange> | AsyncIterable<Uint8Array | StoredRange>,
   ): Promise<ZipEntry> {
     if (this.#busy) throw new UsageError("E_USAGE", "zip writer is busy: await each record before the next");
     this.#busy = true;
     try {
       await this.#sink.write(this.#layout.begin(name, size));
-      let crc = 0;
+      const checksum = new PieceChecksums();
       let written = 0;
       for await (const chunk of chunks) {
-        written += chunk.byteLength;
+        const length = isStoredRange(chunk) ? chunk.length : chunk.byteLength;
+        written += length;
         if (written > size) break;
-        crc = crc32(chunk, crc);
-        await this.#sink.write(chunk);
+        if (!isStoredRange(chunk)) {
+          checksum.read(chunk);
+          await this.#sink.write(chunk);
+        } else if (await appendStoredRange(this.#sink, chunk, (bytes) => checksum.read(bytes))) {
+          checksum.copied(chunk);
+        }
       }
+      const crc = await checksum.total();
       if (written !== size) {
         throw new UsageError(
           "E_USAGE",

@@ -52,7 +52,11 @@ async function recordedSink(opts: { fsync?: boolean; flushBytes?: number; failWr
     sync: () => (rec.calls.push("sync"), real.sync()),
     close: () => (rec.calls.push("close"), real.close()),
   };
-  const sink = new FileSink(file, "out.bin", temp, final, { fsync: opts.fsync ?? true, flushBytes: opts.flushBytes ?? 0 });
+  const sink = new FileSink(file, "out.bin", temp, final, {
+    fsync: opts.fsync ?? true,
+    flushBytes: opts.flushBytes ?? 0,
+    copier: null,
+  });
   return { sink, rec, dir, temp, final };
 }
 

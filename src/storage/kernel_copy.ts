@@ -1,0 +1,95 @@
+/**
+ * Copies between local files inside the kernel (Linux `copy_file_range`), so the bytes never pass through
+ * this process: no read into a buffer, no write out of it. Only Deno can call it (its FFI, with the ffi
+ * permission, on Linux); elsewhere `kernelCopier()` is null and files are copied through buffers. Reached
+ * through `FileSink.copyFrom`; NFS 4.2 and SMB servers do such a copy without the bytes crossing the network.
+ */
+
+/** Descriptors are opened close-on-exec; these are Linux's values on every architecture Deno ships for. */
+const O_RDONLY = 0;
+const O_WRONLY = 1;
+const O_CLOEXEC = 0o2000000;
+/** One call copies at most this much; the kernel may copy less, and the loop goes on from there. */
+const MAX_CALL_BYTES = 1 << 30;
+
+export interface KernelCopier {
+  /** An O_RDONLY (or O_WRONLY) descriptor of an existing file, or -1. */
+  open(path: string, forWriting: boolean): number;
+  close(fd: number): void;
+  /**
+   * Copies `length` bytes from `fdIn` at `offsetIn` to `fdOut` at `offsetOut` (the descriptors' own
+   * positions are untouched) and resolves to how many were copied: fewer when the kernel refused or the
+   * source ended, which the caller finishes another way.
+   */
+  copy(fdIn: number, offsetIn: number, fdOut: number, offsetOut: number, length: number): Promise<number>;
+}
+
+type Symbols = {
+  open: (path: Uint8Array, flags: number, mode: number) => number;
+  close: (fd: number) => number;
+  copy_file_range: (
+    fdIn: number,
+    offIn: Uint8Array,
+    fdOut: number,
+    offOut: Uint8Array,
+    length: number | bigint,
+    flags: number,
+  ) => Promise<number | bigint>;
+};
+
+type DenoFfi = {
+  build: { os: string };
+  permissions: { querySync(d: { name: "ffi" }): { state: string } };
+  dlopen(path: string, symbols: Record<string, unknown>): { symbols: Symbols };
+};
+
+let copier: KernelCopier | null | undefined;
+
+/** The kernel copier, or null where there is none (not Deno, not Linux, no ffi permission, no libc). */
+export function kernelCopier(): KernelCopier | null {
+  if (copier === undefined) copier = loadCopier();
+  return copier;
+}
+
+function loadCopier(): KernelCopier | null {
+  const deno = (globalThis as unknown as { Deno?: Partial<DenoFfi> }).Deno;
+  if (deno?.build?.os !== "linux" || typeof deno.dlopen !== "function") return null;
+  try {
+    if (deno.permissions?.querySync({ name: "ffi" }).state !== "granted") return null;
+    const { symbols } = deno.dlopen("libc.so.6", {
+      open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+      close: { parameters: ["i32"], result: "i32" },
+      // Off the JS thread, so copies of several files proceed while JS goes on.
+      copy_file_range: {
+        parameters: ["i32", "buffer", "i32", "buffer", "usize", "u32"],
+        result: "isize",
+        nonblocking: true,
+      },
+    });
+    return copierOf(symbols);
+  } catch {
+    return null; // no glibc (musl, a stripped image): the buffered path does the work
+  }
+}
+
+function copierOf(libc: Symbols): KernelCopier {
+  const encoder = new TextEncoder();
+  return {
+    open: (path, forWriting) =>
+      libc.open(encoder.encode(`${path}\0`), (forWriting ? O_WRONLY : O_RDONLY) | O_CLOEXEC, 0),
+    close: (fd) => void libc.close(fd),
+    async copy(fdIn, offsetIn, fdOut, offsetOut, length) {
+      // The kernel reads and advances these two offsets; they must outlive the call, as they do here.
+      const offsets = new BigInt64Array([BigInt(offsetIn), BigInt(offsetOut)]);
+      const inAt = new Uint8Array(offsets.buffer, 0, 8);
+      const outAt = new Uint8Array(offsets.buffer, 8, 8);
+      let copied = 0;
+      while (copied < length) {
+        const n = Number(await libc.copy_file_range(fdIn, inAt, fdOut, outAt, Math.min(length - copied, MAX_CALL_BYTES), 0));
+        if (!(n > 0)) break; // -1: refused (another file system, say); 0: the source ended
+        copied += n;
+      }
+      return copied;
+    },
+  };
+}
