@@ -6,10 +6,11 @@
  *    checkpoint to the same values as the source.
  *
  * The shared machines this runs on change speed from one minute to the next (another tenant's I/O, the
- * host paging guest memory in), by up to 5x for a whole-disk copy. So nothing is concluded from one run:
- * each round runs every contender once, in an order that rotates between rounds, and a comparison's ratio
- * is the median over rounds of the ratio within each round (neighbours in time see the same machine).
- * Every contender's median and best time are reported too.
+ * host paging guest memory in), by up to 5x for a whole-disk copy, and a step pays for the one before it
+ * (the file system's discards after a durable output is removed). So nothing is concluded from one run:
+ * each round runs every contender once, in a freshly shuffled order (seeded, so runs repeat), and a
+ * comparison's ratio is the median over rounds of the ratio within each round (neighbours in time see the
+ * same machine). Every contender's median and best time are reported too.
  *
  * Like for like: PyTorch's `save_file` and `cp -r` leave their bytes in the page cache, while webdcp by
  * default fsyncs every file it publishes (as PyTorch's DCP writer does). So webdcp runs both ways: with
@@ -87,7 +88,8 @@ const contenders: Contender[] = [
 
 const runs = new Map<string, Measured[]>(contenders.map((c) => [c.name, []]));
 for (let round = 0; round < rounds; round++) {
-  const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
+  // Round 1 keeps the listed order: PyTorch's convert first, its output kept for the checks.
+  const order = round === 0 ? contenders : shuffled(contenders, round);
   for (const c of order) {
     const m = await settled(c.cmd);
     runs.get(c.name)!.push(m);
@@ -143,6 +145,18 @@ for (const [name, baseline] of [["reshard --no-fsync", "cp -r"], ["reshard", "cp
 }
 await Deno.remove(out, { recursive: true });
 await recordRows(rows);
+
+/** A Fisher-Yates shuffle driven by a small LCG seeded with `seed`. */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = (seed * 2654435761) >>> 0;
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
 
 /** Measures `cmd` after flushing earlier steps' dirty pages, so no step pays for another's writeback. */
 async function settled(cmd: string[]): Promise<Measured> {

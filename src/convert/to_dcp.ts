@@ -1,7 +1,17 @@
 import type { DcpMetadata, DcpTensorChunkItem, DcpWriteItem, DcpWritePlan, StatePath, StorageEntry } from "../dcp/mod.ts";
-import { DCP_VERSION, encodeMetadata, planGlobal, rankFileName, storageKey, writeDcp, writeRankFile } from "../dcp/mod.ts";
+import {
+  DCP_VERSION,
+  encodeMetadata,
+  PAGE_BYTES,
+  planGlobal,
+  rankFileName,
+  storageKey,
+  writeDcp,
+  writeRankFile,
+} from "../dcp/mod.ts";
 import type { Engine } from "../engine/mod.ts";
-import { joinPath } from "../storage/mod.ts";
+import { joinPath, sourceOrigin } from "../storage/mod.ts";
+import type { Box } from "../tensor/mod.ts";
 import type { BandJob } from "./band_pipeline.ts";
 import { bandJobs, BandPipeline } from "./band_pipeline.ts";
 import { runLimited } from "../tasks/mod.ts";
@@ -65,6 +75,7 @@ export async function buildDcpPlan(
         offsets: box.offsets,
         sizes: box.sizes,
         data: () => Promise.resolve(pipelines[box.rank].stream(bands, (bytes) => opts.tracker.add(bytes, t.name))),
+        pageOffset: opts.copies && movesBytesOnly(t) ? () => pageOffsetOf(source, t, box) : undefined,
       };
       jobs.set(item, bands);
       ranks[box.rank].push(item);
@@ -77,6 +88,26 @@ export async function buildDcpPlan(
     pipelines.push(new BandPipeline(source, opts.engine, order, pipelineOpts));
   }
   return { plan, pipelines };
+}
+
+function movesBytesOnly(t: TargetTensor): boolean {
+  return t.rowPermutation === undefined && t.dtype === t.source.dtype;
+}
+
+/**
+ * Where in a page the chunk's data should start for the kernel to copy it fastest: congruent with where its
+ * largest stored piece starts in its source file (the other pieces then fall where they fall).
+ */
+async function pageOffsetOf(source: TensorSource, t: TargetTensor, box: Box): Promise<number | undefined> {
+  const ranges = await source.locate?.(t.source.name, box);
+  if (ranges === undefined || ranges.length === 0) return undefined;
+  let before = 0;
+  let best = { length: -1, at: 0 };
+  for (const r of ranges) {
+    if (r.length > best.length) best = { length: r.length, at: sourceOrigin(r.source).offset + r.offset - before };
+    before += r.length;
+  }
+  return ((best.at % PAGE_BYTES) + PAGE_BYTES) % PAGE_BYTES;
 }
 
 /** Writes DCP output; with a part, only this part's rank files plus a partial metadata for `finalize`. */

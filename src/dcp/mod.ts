@@ -24,6 +24,7 @@ export {
   type DcpWritePlan,
   dedupPlan,
   type GlobalPlan,
+  PAGE_BYTES,
   planGlobal,
 } from "./write_plan.ts";
 export { type DcpWriteProgress, writeDcp, type WriteDcpOptions } from "./write.ts";

@@ -23,7 +23,17 @@ export interface DcpTensorChunkItem {
   offsets: number[];
   sizes: number[];
   data: Uint8Array | (() => Promise<ByteStream>);
+  /**
+   * Optional: where in a `PAGE_BYTES` page of the file the chunk's tensor data should start, so that the
+   * file's pages line up with those of the file the data is copied from (the kernel copies such ranges
+   * markedly faster). The writer pads the rank file before the item to get there; readers find items by
+   * offset and never look between them.
+   */
+  pageOffset?: () => Promise<number | undefined>;
 }
+
+/** The page size `DcpTensorChunkItem.pageOffset` is relative to. */
+export const PAGE_BYTES = 4096;
 
 /** A non-tensor value, pickled with `saveTorch` (BYTE_IO). */
 export interface DcpValueItem {

@@ -1,16 +1,16 @@
 /**
- * One rank's data file, `__<rank>_0.distcp`: its items as complete `torch.save` archives back to back,
- * published only when all are written. Shared by whole saves (`writeDcp`) and by multi-machine part writes.
+ * One rank's data file, `__<rank>_0.distcp`: its items as complete `torch.save` archives back to back (with
+ * zero padding before a chunk that asks for a page offset), published only when all are written. Shared by whole saves (`writeDcp`) and by multi-machine part writes.
  */
 import { itemsize } from "../dtype/mod.ts";
 import { UsageError } from "../errors/mod.ts";
 import type { ByteSink, Storage } from "../storage/mod.ts";
 import { joinPath, writeFile } from "../storage/mod.ts";
 import { numel } from "../tensor/mod.ts";
-import { type LazyTensor, saveTorch } from "../torch/mod.ts";
+import { type LazyTensor, saveTorch, torchDataOffset } from "../torch/mod.ts";
 import type { EntryMeta, StorageEntry } from "./metadata.ts";
 import type { DcpWriteItem } from "./write_plan.ts";
-import { isTensorItem } from "./write_plan.ts";
+import { isTensorItem, PAGE_BYTES } from "./write_plan.ts";
 
 export function rankFileName(rank: number): string {
   return `__${rank}_0.distcp`;
@@ -32,6 +32,7 @@ export async function writeRankFile(
   return await writeFile(storage, joinPath(dir, relativePath), async (sink) => {
     const entries: StorageEntry[] = [];
     for (const item of items) {
+      await placeItem(sink, item);
       const offset = sink.position;
       await writeItem(sink, item);
       const length = sink.position - offset;
@@ -53,6 +54,17 @@ function chunkPosition(entry: EntryMeta | undefined, offsets: readonly number[])
   if (entry?.kind !== "tensor") return null;
   const i = entry.chunks.findIndex((c) => c.offsets.every((o, d) => o === offsets[d]));
   return i < 0 ? null : i;
+}
+
+/** Pads the file so that a chunk asking for a page offset has its data start there. */
+async function placeItem(sink: ByteSink, item: DcpWriteItem): Promise<void> {
+  if (!isTensorItem(item) || item.pageOffset === undefined) return;
+  const want = await item.pageOffset();
+  if (want === undefined) return;
+  const layoutOnly: LazyTensor = { dtype: item.dtype, shape: [...item.sizes], read: () => Promise.resolve(new Uint8Array(0)) };
+  const dataAt = sink.position + (torchDataOffset(layoutOnly) ?? 0);
+  const pad = (((want - dataAt) % PAGE_BYTES) + PAGE_BYTES) % PAGE_BYTES;
+  if (pad > 0) await sink.write(new Uint8Array(pad));
 }
 
 async function writeItem(sink: ByteSink, item: DcpWriteItem): Promise<void> {

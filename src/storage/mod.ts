@@ -9,7 +9,7 @@ export type {
   StoredRange,
 } from "./storage.ts";
 export { basename, dirname, joinPath, normalizePath } from "./path.ts";
-export { cacheEnds, MAX_READ_BYTES, memorySource, readSourceInto, sliceSource } from "./byte_source.ts";
+export { cacheEnds, MAX_READ_BYTES, memorySource, readSourceInto, sliceSource, sourceOrigin } from "./byte_source.ts";
 export { FileStorage, type FileStorageOptions } from "./file_storage.ts";
 export { MemoryStorage } from "./memory_storage.ts";
 export { HttpStorage, type HttpStorageOptions } from "./http_storage.ts";

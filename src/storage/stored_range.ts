@@ -1,16 +1,25 @@
 import { readSourceInto } from "./byte_source.ts";
 import type { ByteSink, StoredRange } from "./storage.ts";
 
-/** Bytes a stored range is read in at a time when it has to be read (a buffer reused for each piece). */
+/** Bytes a stored range is read in at a time when it has to be read. */
 const READ_PIECE_BYTES = 8 << 20;
+/** Scratch buffers kept for the next reads: fresh memory costs a page fault per 4 KiB on first touch. */
+const spare: ArrayBuffer[] = [];
+const MAX_SPARE = 4;
 
 /** Reads a stored range piece by piece; each piece is only valid during its `onPiece` call. */
 export async function readStoredRange(range: StoredRange, onPiece: (bytes: Uint8Array) => Promise<void> | void) {
-  const scratch = new Uint8Array(Math.min(range.length, READ_PIECE_BYTES));
-  for (let done = 0; done < range.length; done += scratch.byteLength) {
-    const piece = scratch.subarray(0, Math.min(scratch.byteLength, range.length - done));
-    await readSourceInto(range.source, range.offset + done, piece);
-    await onPiece(piece);
+  if (range.length === 0) return;
+  const buffer = spare.pop() ?? new ArrayBuffer(READ_PIECE_BYTES);
+  try {
+    const scratch = new Uint8Array(buffer, 0, Math.min(range.length, READ_PIECE_BYTES));
+    for (let done = 0; done < range.length; done += scratch.byteLength) {
+      const piece = scratch.subarray(0, Math.min(scratch.byteLength, range.length - done));
+      await readSourceInto(range.source, range.offset + done, piece);
+      await onPiece(piece);
+    }
+  } finally {
+    if (spare.length < MAX_SPARE) spare.push(buffer);
   }
 }
 

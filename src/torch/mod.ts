@@ -4,5 +4,5 @@ export { torchGlobals } from "./globals.ts";
 export { openTorchArchive, type OpenTorchArchiveOptions, type TorchArchive } from "./open_archive.ts";
 export { loadTorch } from "./load.ts";
 export { isLazyTensor, type LazyTensor } from "./lazy_tensor.ts";
-export { encodeTorch, saveTorch, type SaveTorchOptions } from "./save.ts";
+export { encodeTorch, saveTorch, type SaveTorchOptions, torchDataOffset } from "./save.ts";
 export type { TorchSaveValue } from "./save_plan.ts";

@@ -34,6 +34,25 @@ export async function saveTorch(sink: ByteSink, value: TorchSaveValue, opts: Sav
   await zip.finish();
 }
 
+/**
+ * Where the first storage's data starts in the archive `saveTorch(value, opts)` writes, counted from the
+ * archive's start: the layout before it follows from the record names and sizes alone. Undefined when the
+ * value holds no tensor.
+ */
+export function torchDataOffset(value: TorchSaveValue, opts: SaveTorchOptions = {}): number | undefined {
+  const name = archiveName(opts);
+  const plan = planTorchSave(value);
+  const first = plan.storages[0];
+  if (first === undefined) return undefined;
+  const layout = new ZipLayout();
+  for (const [record, bytes] of headRecords(plan)) {
+    layout.begin(`${name}/${record}`, bytes.byteLength);
+    layout.end(0);
+  }
+  const start = layout.position;
+  return start + layout.begin(`${name}/data/${first.key}`, first.byteLength).byteLength;
+}
+
 /** `saveTorch` into memory. Only `Tensor` leaves: lazy ones would need an await. */
 export function encodeTorch(value: TorchSaveValue, opts: SaveTorchOptions = {}): Uint8Array {
   const name = archiveName(opts);

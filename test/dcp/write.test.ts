@@ -1,9 +1,19 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { decodeMetadata, dedupPlan, encodeMetadata, openDcp, saveStateDict, writeDcp } from "../../src/dcp/mod.ts";
+import {
+  decodeMetadata,
+  dedupPlan,
+  encodeMetadata,
+  openDcp,
+  PAGE_BYTES,
+  saveStateDict,
+  storageKey,
+  writeDcp,
+} from "../../src/dcp/mod.ts";
+import { openTorchArchive } from "../../src/torch/mod.ts";
 import type { DcpMetadata, DcpWriteItem, TensorEntryMeta } from "../../src/dcp/mod.ts";
-import { FileStorage, MemoryStorage } from "../../src/storage/mod.ts";
+import { FileStorage, MemoryStorage, memorySource } from "../../src/storage/mod.ts";
 import { PyTuple } from "../../src/pickle/value.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";
 import { hex, python, tempDir } from "./helpers.ts";
@@ -116,6 +126,33 @@ describe("writeDcp() planning", () => {
     expect(sizes.map((s) => s?.size === 0)).toEqual([false, false, true]);
     const ckpt = await openDcp(storage, "c");
     expect(await ckpt.readValue("t")).toEqual(new PyTuple([1, 2]));
+  });
+
+  it("pads before a chunk that asks for a page offset so its tensor data starts there; readers never notice", async () => {
+    const values = Uint8Array.from({ length: 3 * 7 * 4 }, (_, i) => i & 0xff);
+    const chunk = (offsets: number[], data: Uint8Array, pageOffset?: number): DcpWriteItem => ({
+      fqn: "w",
+      dtype: "float32",
+      globalShape: [6, 7],
+      offsets,
+      sizes: [3, 7],
+      data,
+      pageOffset: pageOffset === undefined ? undefined : () => Promise.resolve(pageOffset),
+    });
+    const storage = new MemoryStorage();
+    const meta = await writeDcp(storage, "c", {
+      ranks: [[{ fqn: "v", value: "x" }, chunk([0, 0], values, 1000), chunk([3, 0], values.map((b) => 255 - b), 64)]],
+    });
+    const file = await storage.readAll("c/__0_0.distcp");
+    for (const [offsets, page] of [[[0, 0], 1000], [[3, 0], 64]] as const) {
+      const info = meta.storageData.get(storageKey("w", [...offsets]))!.info;
+      const archive = await openTorchArchive(memorySource(file.subarray(info.offset, info.offset + info.length), "item"));
+      const data = archive.records.get("archive/data/0")!;
+      expect((info.offset + data.dataOffset) % PAGE_BYTES).toBe(page);
+    }
+    const ckpt = await openDcp(storage, "c");
+    const w = await ckpt.readTensor("w");
+    expect(w.data).toEqual(new Uint8Array([...values, ...values.map((b) => 255 - b)]));
   });
 
   it("copies a raw BYTE_IO item verbatim and reports progress per item", async () => {

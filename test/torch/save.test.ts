@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { memorySource } from "../../src/storage/mod.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";
-import { encodeTorch, type LazyTensor, openTorchArchive, saveTorch } from "../../src/torch/mod.ts";
+import { encodeTorch, type LazyTensor, openTorchArchive, saveTorch, torchDataOffset } from "../../src/torch/mod.ts";
 import { BufferSink, readZipDirectory } from "../../src/zip/mod.ts";
 
 const t = (n: number): Tensor => ({ dtype: "uint8", shape: [n], data: new Uint8Array(n).fill(n) });
@@ -69,6 +69,14 @@ describe("saveTorch()", () => {
   it("refuses a lazy tensor that delivers the wrong number of bytes", async () => {
     const bad: LazyTensor = { dtype: "float32", shape: [2], read: () => Promise.resolve(new Uint8Array(7)) };
     await expect(saveTorch(new BufferSink(), bad)).rejects.toMatchObject({ code: "E_USAGE" });
+  });
+
+  it("torchDataOffset() says where the first storage's data lands, before anything is written", async () => {
+    for (const value of [t(3), new Map([["a", t(1000)], ["b", t(5)]]), new Map([["none", 1]])]) {
+      const bytes = encodeTorch(value as never);
+      const first = (await readZipDirectory(memorySource(bytes, "x.pt"))).find((e) => e.name === "archive/data/0");
+      expect(torchDataOffset(value as never)).toBe(first?.dataOffset);
+    }
   });
 
   it("streams a lazy tensor given as pieces into one record, byte-identical to saving it whole", async () => {
