@@ -2,10 +2,11 @@ import type { Box } from "../tensor/mod.ts";
 import type { TensorEntry } from "./source_types.ts";
 
 /**
- * Default bytes of source data per band (beyond the largest row). Small enough that a read of one band
- * overlaps the cast and write of the previous one well, large enough that per-call costs vanish.
+ * Default bytes of source data per band (beyond the largest row). Small enough that a band just read is
+ * still in the CPU's caches when it is cast and written (measured: 4 MiB bands convert and reshard 1.3-1.6x
+ * faster than 16 MiB ones), large enough that per-call costs vanish.
  */
-export const DEFAULT_BAND_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_BAND_BYTES = 4 * 1024 * 1024;
 
 /**
  * Splits a region of a tensor into bands of whole dim-0 rows of at most `budget` bytes (at least one

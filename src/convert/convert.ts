@@ -48,7 +48,7 @@ export interface ConvertOptions extends SelectOptions {
   engine?: Engine;
   /** Output files written in parallel (default `DEFAULT_CONCURRENCY`). */
   concurrency?: number;
-  /** Source bytes of one band while streaming (default 16 MiB). */
+  /** Source bytes of one band while streaming (default 4 MiB). */
   bandBytes?: number;
   onProgress?: ProgressCallback;
   /** Called for every warning (also collected in the report). */

@@ -52,7 +52,7 @@ export async function buildDcpPlan(
   values: readonly Selected<ValueEntry>[],
   opts: DcpOutputOptions,
   writes: (rank: number) => boolean = () => true,
-): Promise<{ plan: DcpWritePlan; pipelines: BandPipeline[] }> {
+): Promise<{ plan: DcpWritePlan; pipelines: BandPipeline[]; copied: CopiedChunk[] }> {
   const ranks: DcpWriteItem[][] = Array.from({ length: opts.layout.ranks }, () => []);
   for (const v of values) {
     const stored = v.entry.stored;
@@ -63,6 +63,7 @@ export async function buildDcpPlan(
     }
   }
   const jobs = new Map<DcpWriteItem, BandJob[]>();
+  const copiedOf = new Map<DcpWriteItem, CopiedChunk>();
   // Filled once the plan (which the providers close over) is complete.
   const pipelines: BandPipeline[] = [];
   for (const t of targets) {
@@ -78,16 +79,52 @@ export async function buildDcpPlan(
         pageOffset: opts.copies && movesBytesOnly(t) ? () => pageOffsetOf(source, t, box) : undefined,
       };
       jobs.set(item, bands);
+      if (item.pageOffset) copiedOf.set(item, { target: t, box });
       ranks[box.rank].push(item);
     }
   }
   const plan = { ranks, plannerData: opts.plannerData };
+  const written: DcpWriteItem[][] = [];
   for (const [rank, items] of planGlobal(plan).ranks.entries()) {
-    const order = writes(rank) ? items.flatMap((item) => jobs.get(item) ?? []) : [];
+    written.push(writes(rank) ? items : []);
+    const order = written[rank].flatMap((item) => jobs.get(item) ?? []);
     const pipelineOpts = { readAheadBytes: opts.bandBytes, copies: opts.copies };
     pipelines.push(new BandPipeline(source, opts.engine, order, pipelineOpts));
   }
-  return { plan, pipelines };
+  // The order the rank files (written side by side) reach their copied chunks: round robin over the ranks.
+  const copied: CopiedChunk[] = [];
+  for (let i = 0; written.some((items) => i < items.length); i++) {
+    for (const items of written) {
+      const chunk = i < items.length ? copiedOf.get(items[i]) : undefined;
+      if (chunk) copied.push(chunk);
+    }
+  }
+  return { plan, pipelines, copied };
+}
+
+/** A chunk whose bytes the destination copies from the source without reading them. */
+interface CopiedChunk {
+  target: TargetTensor;
+  box: Box;
+}
+
+/** CRC work running ahead of the writers. */
+const PREFETCH_AT_ONCE = 2;
+
+/**
+ * Works out, ahead of the writers and in the order they will want them, the CRCs of the stored pieces the
+ * copied chunks are made of: each needs the shorter side of its cut read, and a chunk's zip record cannot
+ * be closed (its trailer written, the file moved on) before its CRC is known. Failures are left for the
+ * writers to meet. `stop()` ends it early; it resolves once nothing more is being read.
+ */
+function prefetchChecksums(source: TensorSource, chunks: readonly CopiedChunk[]): { done: Promise<void>; stop(): void } {
+  let stopped = false;
+  const tasks = chunks.map(({ target, box }) => async () => {
+    if (stopped) return;
+    const ranges = await source.locate?.(target.source.name, box).catch(() => undefined);
+    for (const r of ranges ?? []) await r.record?.crc32(r.offset, r.offset + r.length).catch(() => {});
+  });
+  return { done: runLimited(tasks, PREFETCH_AT_ONCE).then(() => {}), stop: () => void (stopped = true) };
 }
 
 function movesBytesOnly(t: TargetTensor): boolean {
@@ -119,7 +156,8 @@ export async function writeDcpOutput(
   opts: DcpOutputOptions,
 ): Promise<string[]> {
   const part = opts.part;
-  const { plan, pipelines } = await buildDcpPlan(source, targets, values, opts, (r) => !part || ownsFile(part, r));
+  const { plan, pipelines, copied } = await buildDcpPlan(source, targets, values, opts, (r) => !part || ownsFile(part, r));
+  const prefetch = prefetchChecksums(source, copied);
   try {
     if (!part) {
       await writeDcp(dst.storage, dst.path, plan, {
@@ -131,6 +169,8 @@ export async function writeDcpOutput(
     }
     return await writeDcpPart(plan, dst, part, opts, (rank) => pipelines[rank].release());
   } finally {
+    prefetch.stop();
+    await prefetch.done;
     for (const p of pipelines) await p.settle();
   }
 }
