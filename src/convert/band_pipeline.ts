@@ -12,6 +12,8 @@ import { readTargetBox } from "./targets.ts";
 export interface BandJob {
   target: TargetTensor;
   box: Box;
+  /** Where the region's bytes are stored, when the output copies them itself (then nothing is read). */
+  stored?: StoredRange[];
 }
 
 export interface BandPipelineOptions {
@@ -20,11 +22,6 @@ export interface BandPipelineOptions {
    * held, which is cheap for bands and not for a whole multi-hundred-MiB tensor.
    */
   readAheadBytes: number;
-  /**
-   * The output can copy stored bytes without reading them (`ByteSink.copyFrom`): jobs that only move bytes
-   * (same dtype, no row permutation) whose source can tell where they lie are produced as stored ranges.
-   */
-  copies?: boolean;
 }
 
 /** What a job gives: its bytes, or where they are stored when the output copies them itself. */
@@ -37,6 +34,30 @@ export type BandOutput = Uint8Array | StoredRange[];
 export function bandJobs(target: TargetTensor, box: Box, bandBytes: number): BandJob[] {
   const widest = Math.max(itemsize(target.dtype), itemsize(target.source.dtype));
   return rowBands(box, widest, bandBytes).map((band) => ({ target, box: band }));
+}
+
+/**
+ * The jobs of a target region: when `copies` (the output copies stored bytes without reading them) and the
+ * region only moves bytes (same dtype, no row permutation) and the source can tell where they are stored,
+ * one job with those stored ranges, whatever its size (no buffer holds it; one copy per stored piece);
+ * else bands (`bandJobs`).
+ */
+export async function regionJobs(
+  source: TensorSource,
+  target: TargetTensor,
+  box: Box,
+  opts: { bandBytes: number; copies: boolean },
+): Promise<BandJob[]> {
+  if (opts.copies && movesBytesOnly(target) && source.locate !== undefined) {
+    const stored = await source.locate(target.source.name, box);
+    if (stored !== undefined) return [{ target, box, stored }];
+  }
+  return bandJobs(target, box, opts.bandBytes);
+}
+
+/** Same dtype and no row permutation: the output's bytes are the source's, as stored. */
+export function movesBytesOnly(t: TargetTensor): boolean {
+  return t.rowPermutation === undefined && t.dtype === t.source.dtype;
 }
 
 /** A byte buffer that is kept and regrown, never shrunk: touching fresh memory is what costs here. */
@@ -86,7 +107,6 @@ export class BandPipeline {
   readonly #jobs: readonly BandJob[];
   readonly #position: Map<BandJob, number>;
   readonly #readAheadBytes: number;
-  readonly #copies: boolean;
   readonly #slots: Slot[] = Array.from({ length: SLOTS }, () => ({ read: new ReusedBuffer(), cast: new ReusedBuffer() }));
   /** Slots neither held by the caller nor preparing a job. */
   #free: Slot[] = [...this.#slots];
@@ -101,7 +121,6 @@ export class BandPipeline {
     this.#jobs = jobs;
     this.#position = new Map(jobs.map((j, i) => [j, i]));
     this.#readAheadBytes = opts.readAheadBytes;
-    this.#copies = opts.copies ?? false;
   }
 
   /** The job's region in the target dtype (row permutation applied), or where it is stored. */
@@ -188,12 +207,9 @@ export class BandPipeline {
 
   async #prepare(job: BandJob, slot: Slot): Promise<BandOutput> {
     const { target, box } = job;
+    if (job.stored) return job.stored;
     // Permuted rows come through a gather, which casts and allocates on its own.
     if (target.rowPermutation) return await readTargetBox(this.#source, target, box, this.#engine);
-    if (this.#copies && target.dtype === target.source.dtype && this.#source.locate !== undefined) {
-      const stored = await this.#source.locate(target.source.name, box);
-      if (stored !== undefined) return stored;
-    }
     const into = slot.read.take(sourceBytes(job));
     const raw = (await this.#source.readTensor(target.source.name, box, into)).data;
     if (target.dtype === target.source.dtype) return raw;
@@ -202,6 +218,7 @@ export class BandPipeline {
   }
 }
 
+/** Bytes of the job's source region that pass through memory (none for stored ranges). */
 function sourceBytes(job: BandJob): number {
-  return boxNumel(job.box) * itemsize(job.target.source.dtype);
+  return job.stored ? 0 : boxNumel(job.box) * itemsize(job.target.source.dtype);
 }

@@ -11,9 +11,9 @@ import {
 } from "../dcp/mod.ts";
 import type { Engine } from "../engine/mod.ts";
 import { joinPath, sourceOrigin } from "../storage/mod.ts";
-import type { Box } from "../tensor/mod.ts";
+import type { StoredRange } from "../storage/mod.ts";
 import type { BandJob } from "./band_pipeline.ts";
-import { bandJobs, BandPipeline } from "./band_pipeline.ts";
+import { BandPipeline, regionJobs } from "./band_pipeline.ts";
 import { runLimited } from "../tasks/mod.ts";
 import type { Layout } from "./layout.ts";
 import type { Location } from "./location.ts";
@@ -52,7 +52,7 @@ export async function buildDcpPlan(
   values: readonly Selected<ValueEntry>[],
   opts: DcpOutputOptions,
   writes: (rank: number) => boolean = () => true,
-): Promise<{ plan: DcpWritePlan; pipelines: BandPipeline[]; copied: CopiedChunk[] }> {
+): Promise<{ plan: DcpWritePlan; pipelines: BandPipeline[]; copied: StoredRange[][] }> {
   const ranks: DcpWriteItem[][] = Array.from({ length: opts.layout.ranks }, () => []);
   for (const v of values) {
     const stored = v.entry.stored;
@@ -63,36 +63,37 @@ export async function buildDcpPlan(
     }
   }
   const jobs = new Map<DcpWriteItem, BandJob[]>();
-  const copiedOf = new Map<DcpWriteItem, CopiedChunk>();
+  const copiedOf = new Map<DcpWriteItem, StoredRange[]>();
   // Filled once the plan (which the providers close over) is complete.
   const pipelines: BandPipeline[] = [];
-  for (const t of targets) {
-    for (const box of opts.layout.boxesFor(t.name, t.shape)) {
-      const bands = bandJobs(t, box, opts.bandBytes);
-      const item: DcpTensorChunkItem = {
-        fqn: t.name,
-        dtype: t.dtype,
-        globalShape: [...t.shape],
-        offsets: box.offsets,
-        sizes: box.sizes,
-        data: () => Promise.resolve(pipelines[box.rank].stream(bands, (bytes) => opts.tracker.add(bytes, t.name))),
-        pageOffset: opts.copies && movesBytesOnly(t) ? () => pageOffsetOf(source, t, box) : undefined,
-      };
-      jobs.set(item, bands);
-      if (item.pageOffset) copiedOf.set(item, { target: t, box });
-      ranks[box.rank].push(item);
-    }
+  const chunks = targets.flatMap((t) => opts.layout.boxesFor(t.name, t.shape).map((box) => ({ t, box })));
+  // Locating stored bytes opens the source items: many at once, so their reads overlap.
+  const chunkJobs = await runLimited(chunks.map(({ t, box }) => () => regionJobs(source, t, box, opts)), LOCATE_AT_ONCE);
+  for (const [i, { t, box }] of chunks.entries()) {
+    const bands = chunkJobs[i];
+    const stored = bands[0]?.stored;
+    const item: DcpTensorChunkItem = {
+      fqn: t.name,
+      dtype: t.dtype,
+      globalShape: [...t.shape],
+      offsets: box.offsets,
+      sizes: box.sizes,
+      data: () => Promise.resolve(pipelines[box.rank].stream(bands, (bytes) => opts.tracker.add(bytes, t.name))),
+      pageOffset: stored ? () => Promise.resolve(pageOffsetOf(stored)) : undefined,
+    };
+    jobs.set(item, bands);
+    if (stored) copiedOf.set(item, stored);
+    ranks[box.rank].push(item);
   }
   const plan = { ranks, plannerData: opts.plannerData };
   const written: DcpWriteItem[][] = [];
   for (const [rank, items] of planGlobal(plan).ranks.entries()) {
     written.push(writes(rank) ? items : []);
     const order = written[rank].flatMap((item) => jobs.get(item) ?? []);
-    const pipelineOpts = { readAheadBytes: opts.bandBytes, copies: opts.copies };
-    pipelines.push(new BandPipeline(source, opts.engine, order, pipelineOpts));
+    pipelines.push(new BandPipeline(source, opts.engine, order, { readAheadBytes: opts.bandBytes }));
   }
   // The order the rank files (written side by side) reach their copied chunks: round robin over the ranks.
-  const copied: CopiedChunk[] = [];
+  const copied: StoredRange[][] = [];
   for (let i = 0; written.some((items) => i < items.length); i++) {
     for (const items of written) {
       const chunk = i < items.length ? copiedOf.get(items[i]) : undefined;
@@ -102,11 +103,8 @@ export async function buildDcpPlan(
   return { plan, pipelines, copied };
 }
 
-/** A chunk whose bytes the destination copies from the source without reading them. */
-interface CopiedChunk {
-  target: TargetTensor;
-  box: Box;
-}
+/** Source items opened at once while planning. */
+const LOCATE_AT_ONCE = 8;
 
 /** CRC work running ahead of the writers. */
 const PREFETCH_AT_ONCE = 2;
@@ -117,27 +115,20 @@ const PREFETCH_AT_ONCE = 2;
  * be closed (its trailer written, the file moved on) before its CRC is known. Failures are left for the
  * writers to meet. `stop()` ends it early; it resolves once nothing more is being read.
  */
-function prefetchChecksums(source: TensorSource, chunks: readonly CopiedChunk[]): { done: Promise<void>; stop(): void } {
+function prefetchChecksums(chunks: readonly StoredRange[][]): { done: Promise<void>; stop(): void } {
   let stopped = false;
-  const tasks = chunks.map(({ target, box }) => async () => {
-    if (stopped) return;
-    const ranges = await source.locate?.(target.source.name, box).catch(() => undefined);
-    for (const r of ranges ?? []) await r.record?.crc32(r.offset, r.offset + r.length).catch(() => {});
+  const tasks = chunks.map((ranges) => async () => {
+    for (const r of ranges) if (!stopped) await r.record?.crc32(r.offset, r.offset + r.length).catch(() => {});
   });
   return { done: runLimited(tasks, PREFETCH_AT_ONCE).then(() => {}), stop: () => void (stopped = true) };
-}
-
-function movesBytesOnly(t: TargetTensor): boolean {
-  return t.rowPermutation === undefined && t.dtype === t.source.dtype;
 }
 
 /**
  * Where in a page the chunk's data should start for the kernel to copy it fastest: congruent with where its
  * largest stored piece starts in its source file (the other pieces then fall where they fall).
  */
-async function pageOffsetOf(source: TensorSource, t: TargetTensor, box: Box): Promise<number | undefined> {
-  const ranges = await source.locate?.(t.source.name, box);
-  if (ranges === undefined || ranges.length === 0) return undefined;
+function pageOffsetOf(ranges: readonly StoredRange[]): number | undefined {
+  if (ranges.length === 0) return undefined;
   let before = 0;
   let best = { length: -1, at: 0 };
   for (const r of ranges) {
@@ -157,7 +148,7 @@ export async function writeDcpOutput(
 ): Promise<string[]> {
   const part = opts.part;
   const { plan, pipelines, copied } = await buildDcpPlan(source, targets, values, opts, (r) => !part || ownsFile(part, r));
-  const prefetch = prefetchChecksums(source, copied);
+  const prefetch = prefetchChecksums(copied);
   try {
     if (!part) {
       await writeDcp(dst.storage, dst.path, plan, {

@@ -8,7 +8,7 @@ import { compareCodePoints, referenceDtypeRank } from "../safetensors/order.ts";
 import { wholeBox } from "../tensor/mod.ts";
 import { runLimited } from "../tasks/mod.ts";
 import type { BandJob } from "./band_pipeline.ts";
-import { bandJobs, BandPipeline } from "./band_pipeline.ts";
+import { BandPipeline, regionJobs } from "./band_pipeline.ts";
 import type { Location } from "./location.ts";
 import type { Part } from "./part.ts";
 import { ownsFile, partManifestName } from "./part.ts";
@@ -66,17 +66,14 @@ function writeOrder(tensors: readonly TargetTensor[]): TargetTensor[] {
 }
 
 /** One shard file: its entries pull their bands from one pipeline, planned in write order. */
-function shardEntries(source: TensorSource, tensors: readonly TargetTensor[], opts: SafetensorsOutputOptions): {
-  entries: SafetensorsEntry[];
-  pipeline: BandPipeline;
-} {
-  const jobs = new Map<TargetTensor, BandJob[]>(
-    writeOrder(tensors).map((t) => [t, bandJobs(t, wholeBox(t.shape), opts.bandBytes)]),
-  );
-  const pipeline = new BandPipeline(source, opts.engine, [...jobs.values()].flat(), {
-    readAheadBytes: opts.bandBytes,
-    copies: opts.copies,
-  });
+async function shardEntries(
+  source: TensorSource,
+  tensors: readonly TargetTensor[],
+  opts: SafetensorsOutputOptions,
+): Promise<{ entries: SafetensorsEntry[]; pipeline: BandPipeline }> {
+  const jobs = new Map<TargetTensor, BandJob[]>();
+  for (const t of writeOrder(tensors)) jobs.set(t, await regionJobs(source, t, wholeBox(t.shape), opts));
+  const pipeline = new BandPipeline(source, opts.engine, [...jobs.values()].flat(), { readAheadBytes: opts.bandBytes });
   const entries = tensors.map((t): SafetensorsEntry => ({
     name: t.name,
     dtype: t.dtype,
@@ -105,7 +102,7 @@ export async function writeSafetensorsOutput(
   const mine = shards.filter((_, i) => ownsFile(opts.part, i));
   await runLimited(
     mine.map((s) => async () => {
-      const { entries, pipeline } = shardEntries(source, s.tensors, opts);
+      const { entries, pipeline } = await shardEntries(source, s.tensors, opts);
       try {
         await writeFile(dst.storage, fileOf(s.file), (sink) => writeSafetensors(sink, entries, { format: "pt" }));
       } finally {

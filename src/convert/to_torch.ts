@@ -12,7 +12,7 @@ import type { Selected } from "./select.ts";
 import type { TensorSource, ValueEntry } from "./source_types.ts";
 import type { TargetTensor } from "./targets.ts";
 import type { BandJob } from "./band_pipeline.ts";
-import { bandJobs, BandPipeline } from "./band_pipeline.ts";
+import { BandPipeline, regionJobs } from "./band_pipeline.ts";
 
 export interface TorchOutputOptions {
   engine: Engine;
@@ -43,7 +43,7 @@ export async function writeTorchOutput(
   // deno-lint-ignore prefer-const
   let pipeline: BandPipeline | undefined;
   for (const t of targets) {
-    const bands = bandJobs(t, wholeBox(t.shape), opts.bandBytes);
+    const bands = await regionJobs(source, t, wholeBox(t.shape), opts);
     const lazy: LazyTensor = {
       dtype: t.dtype,
       shape: [...t.shape],
@@ -54,10 +54,7 @@ export async function writeTorchOutput(
   }
   for (const v of values) leaves.set(v.name, await source.readValue(v.entry.name));
   const nested = unflattenStateDict(leaves as Map<string, PyValue>, opts.paths);
-  pipeline = new BandPipeline(source, opts.engine, lazyLeavesInOrder(nested, jobs), {
-    readAheadBytes: opts.bandBytes,
-    copies: opts.copies,
-  });
+  pipeline = new BandPipeline(source, opts.engine, lazyLeavesInOrder(nested, jobs), { readAheadBytes: opts.bandBytes });
   try {
     await writeFile(dst.storage, dst.path, (sink) => saveTorch(sink, nested as unknown as PyValue));
   } finally {

@@ -171,10 +171,17 @@ export class FileSink implements ByteSink {
   /** Queues what was gathered as one write (of a copy: the gather buffer fills again at once). */
   #queueGathered(file: SinkFile): void {
     if (this.#gathered === 0) return;
-    const bytes = this.#gather!.slice(0, this.#gathered);
     const at = this.#position - this.#gathered;
+    const gathered = this.#gather!.subarray(0, this.#gathered);
     this.#gathered = 0;
-    this.#queueWrite(file, bytes, at).catch(() => {}); // recorded in #failure, reported by the next call
+    // Between kernel copies, a synchronous pwrite of these few bytes costs less than an async write plus
+    // the seek the file's own handle needs after a copy moved past it. Any trouble: the async way.
+    const fd = this.#copyOutput;
+    if (fd !== undefined && fd >= 0 && this.#copier!.writeAt(fd, gathered, at) === gathered.byteLength) {
+      this.#account(gathered.byteLength);
+      return;
+    }
+    this.#queueWrite(file, gathered.slice(), at).catch(() => {}); // recorded in #failure, reported by the next call
   }
 
   /**
@@ -203,6 +210,11 @@ export class FileSink implements ByteSink {
       this.#failure ??= { error };
       return;
     }
+    this.#account(length);
+  }
+
+  /** Counts `length` more bytes stored, starting a background flush when enough have been since the last. */
+  #account(length: number): void {
     this.#unflushed += length;
     const file = this.#file;
     if (file === undefined || this.#flushBytes === 0 || this.#unflushed < this.#flushBytes || this.#flushing) return;

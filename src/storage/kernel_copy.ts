@@ -22,11 +22,17 @@ export interface KernelCopier {
    * source ended, which the caller finishes another way.
    */
   copy(fdIn: number, offsetIn: number, fdOut: number, offsetOut: number, length: number): Promise<number>;
+  /**
+   * Writes `bytes` at `position` of `fd` synchronously (pwrite) and returns how many were written, or -1:
+   * for the few header bytes between copies, where an async call would cost more than the write.
+   */
+  writeAt(fd: number, bytes: Uint8Array, position: number): number;
 }
 
 type Symbols = {
   open: (path: Uint8Array, flags: number, mode: number) => number;
   close: (fd: number) => number;
+  pwrite: (fd: number, bytes: Uint8Array, length: number | bigint, position: number | bigint) => number | bigint;
   copy_file_range: (
     fdIn: number,
     offIn: Uint8Array,
@@ -59,6 +65,7 @@ function loadCopier(): KernelCopier | null {
     const { symbols } = deno.dlopen("libc.so.6", {
       open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
       close: { parameters: ["i32"], result: "i32" },
+      pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
       // Off the JS thread, so copies of several files proceed while JS goes on.
       copy_file_range: {
         parameters: ["i32", "buffer", "i32", "buffer", "usize", "u32"],
@@ -78,6 +85,7 @@ function copierOf(libc: Symbols): KernelCopier {
     open: (path, forWriting) =>
       libc.open(encoder.encode(`${path}\0`), (forWriting ? O_WRONLY : O_RDONLY) | O_CLOEXEC, 0),
     close: (fd) => void libc.close(fd),
+    writeAt: (fd, bytes, position) => Number(libc.pwrite(fd, bytes, bytes.byteLength, BigInt(position))),
     async copy(fdIn, offsetIn, fdOut, offsetOut, length) {
       // The kernel reads and advances these two offsets; they must outlive the call, as they do here.
       const offsets = new BigInt64Array([BigInt(offsetIn), BigInt(offsetOut)]);
