@@ -10,9 +10,10 @@ const TITLE = [
   "# Benchmark results",
   "",
   "Appended by `npm run bench` (bench/run.sh); newest last. Times: best of the runs for the read bench (the",
-  "least disturbed by other load), one run each for convert and reshard; webdcp's convert/reshard times are",
-  "the whole CLI process, PyTorch's exclude its imports. Peak memory is each process's maximum RSS from",
-  "`/usr/bin/time -v`. Files are read from a warm page cache (each bench reads them once first).",
+  "least disturbed by other load); for convert and reshard, every contender runs once per round in a shuffled",
+  "order, times are medians (best in brackets) and a ratio is the median over rounds of the ratio within a",
+  "round. webdcp's convert/reshard times are the whole CLI process, PyTorch's exclude its imports. Peak memory",
+  "is each process's maximum RSS from `/usr/bin/time -v`. Files are read from a warm page cache.",
   "",
 ].join("\n");
 
@@ -27,7 +28,9 @@ const table = [header, header.map(() => "---"), ...cells].map((c) => `| ${c.map(
 console.log(`\n${table}\n`);
 
 const stamp = new Date().toISOString().replace("T", " ").slice(0, 16);
-const section = `\n## ${stamp} UTC\n\nCommand: \`${command}\`\n\nMachine: ${machine ?? "unknown"}\n\n${table}\n`;
+const method = "Convert and reshard rows: every contender once a round, rounds in shuffled order; times are medians " +
+  "(best in brackets), ratios the median over rounds of the ratio within a round.";
+const section = `\n## ${stamp} UTC\n\nCommand: \`${command}\`\n\nMachine: ${machine ?? "unknown"}\n\n${method}\n\n${table}\n`;
 const target = "bench/RESULTS.md";
 const existing = await Deno.readTextFile(target).catch(() => "");
 await Deno.writeTextFile(target, existing === "" ? `${TITLE}${section}` : `${existing.trimEnd()}\n${section}`);

@@ -5,12 +5,14 @@
 #   BENCH_READ_MIB     size of the read-bench checkpoint (default 1024)
 #   BENCH_CONVERT_MIB  size of the convert/reshard checkpoint (default 2048, at least 2 GiB per issue #3)
 #   BENCH_RUNS         runs per side of the read bench, the best kept (default 3)
+#   BENCH_ROUNDS       rounds of the convert/reshard bench, every contender once a round (default 5)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 read_mib="${BENCH_READ_MIB:-1024}"
 convert_mib="${BENCH_CONVERT_MIB:-2048}"
 runs="${BENCH_RUNS:-3}"
+rounds="${BENCH_ROUNDS:-5}"
 
 # Peak memory comes from GNU time's -v report (Debian package `time`).
 if [ ! -x /usr/bin/time ]; then
@@ -47,11 +49,11 @@ trap 'rm -f "$BENCH_RESULTS"' EXIT
 echo "== read: webdcp vs dcp.load (bench/read.bench.ts)" >&2
 $deno run -A bench/read.bench.ts "$read_dir" "$runs"
 echo "== convert and reshard: webdcp CLI vs PyTorch and cp -r (bench/convert.bench.ts)" >&2
-$deno run -A bench/convert.bench.ts "$convert_dir"
+$deno run -A bench/convert.bench.ts "$convert_dir" "$rounds"
 
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 ram="$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
 torch_version="$("$PYTHON" -c 'import torch; print(torch.__version__)')"
 machine="$(nproc) cores ($cpu), $ram RAM, load average $load at the end; $($deno --version | head -1), Python torch $torch_version"
-$deno run -A bench/report.ts "$BENCH_RESULTS" "npm run bench (BENCH_READ_MIB=$read_mib BENCH_CONVERT_MIB=$convert_mib BENCH_RUNS=$runs)" "$machine"
+$deno run -A bench/report.ts "$BENCH_RESULTS" "npm run bench (BENCH_READ_MIB=$read_mib BENCH_CONVERT_MIB=$convert_mib BENCH_RUNS=$runs BENCH_ROUNDS=$rounds)" "$machine"

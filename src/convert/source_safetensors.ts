@@ -1,4 +1,10 @@
-import { openSafetensorsFolder, readSafetensorsHeader, readSafetensorsTensor, SAFETENSORS_INDEX_NAME } from "../safetensors/mod.ts";
+import {
+  locateSafetensorsTensor,
+  openSafetensorsFolder,
+  readSafetensorsHeader,
+  readSafetensorsTensor,
+  SAFETENSORS_INDEX_NAME,
+} from "../safetensors/mod.ts";
 import type { SafetensorsTensorInfo } from "../safetensors/mod.ts";
 import { UsageError } from "../errors/mod.ts";
 import { joinPath } from "../storage/mod.ts";
@@ -34,6 +40,7 @@ export async function openSafetensorsFileSource(storage: Storage, path: string):
       metadataFiles: [],
       paths: null,
       readTensor: (name, box, out) => readSafetensorsTensor(src, header, name, box, out),
+      locate: (name, box) => Promise.resolve(locateSafetensorsTensor(src, header, name, box)),
       readValue: noValues(path),
       close: () => src.close(),
     };
@@ -58,6 +65,7 @@ export async function openHfFolderSource(storage: Storage, dir: string): Promise
     metadataFiles: folder.index ? [joinPath(dir, SAFETENSORS_INDEX_NAME)] : [],
     paths: null,
     readTensor: (name, box, out) => folder.readTensor(name, box, out),
+    locate: (name, box) => Promise.resolve(folder.locate(name, box)),
     readValue: noValues(dir),
     close: () => folder.close(),
   };

@@ -63,6 +63,12 @@ export async function openTorchFileSource(storage: Storage, path: string): Promi
         const ref = refs.get(name);
         return ref ? archive.readTensor(ref, box, out) : Promise.reject(missing(name));
       },
+      locate: (name, box) => {
+        const ref = refs.get(name);
+        if (!ref) return Promise.reject(missing(name));
+        const range = archive.storedRange(ref, box);
+        return Promise.resolve(range && [range]);
+      },
       readValue: (name) => (values.has(name) ? Promise.resolve(values.get(name) as PyValue) : Promise.reject(missing(name))),
       close: () => src.close(),
     };

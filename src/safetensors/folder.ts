@@ -1,12 +1,12 @@
 import { FormatError, StorageError, UsageError } from "../errors/mod.ts";
-import type { ByteSource, Storage } from "../storage/mod.ts";
+import type { ByteSource, Storage, StoredRange } from "../storage/mod.ts";
 import { joinPath } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
 import type { SafetensorsHeader, SafetensorsTensorInfo } from "./header.ts";
 import { readSafetensorsHeader } from "./header.ts";
 import type { SafetensorsIndex } from "./index_file.ts";
 import { readSafetensorsIndex, SAFETENSORS_INDEX_NAME } from "./index_file.ts";
-import { readSafetensorsTensor } from "./read_tensor.ts";
+import { locateSafetensorsTensor, readSafetensorsTensor } from "./read_tensor.ts";
 import { SINGLE_FILE_NAME } from "./shards.ts";
 
 /** A tensor of a folder, with the file (relative to the storage root) that holds it. */
@@ -24,6 +24,8 @@ export interface SafetensorsFolder {
   /** The index, when the folder has one. */
   index?: SafetensorsIndex;
   readTensor(name: string, box?: Box, out?: Uint8Array): Promise<Tensor>;
+  /** Where a box's bytes are stored, when that is one range (see `locateSafetensorsTensor`). */
+  locate(name: string, box: Box): StoredRange[] | undefined;
   close(): Promise<void>;
 }
 
@@ -78,19 +80,27 @@ export async function openSafetensorsFolder(storage: Storage, dir: string): Prom
     await closeAll();
     throw e;
   }
+  const infoOf = (name: string): FolderTensorInfo => {
+    const info = tensors.get(name);
+    if (info === undefined) throw new UsageError("E_MISSING_KEY", `no tensor named '${name}' in ${dir || "."}`, { path: dir });
+    return info;
+  };
   return {
     files,
     headers,
     tensors,
     index,
     readTensor(name: string, box?: Box, out?: Uint8Array): Promise<Tensor> {
-      const info = tensors.get(name);
-      if (info === undefined) {
-        return Promise.reject(
-          new UsageError("E_MISSING_KEY", `no tensor named '${name}' in ${dir || "."}`, { path: dir }),
-        );
+      try {
+        const info = infoOf(name);
+        return readSafetensorsTensor(sources.get(info.file)!, headers.get(info.file)!, name, box, out);
+      } catch (e) {
+        return Promise.reject(e);
       }
-      return readSafetensorsTensor(sources.get(info.file)!, headers.get(info.file)!, name, box, out);
+    },
+    locate(name: string, box: Box): StoredRange[] | undefined {
+      const info = infoOf(name);
+      return locateSafetensorsTensor(sources.get(info.file)!, headers.get(info.file)!, name, box);
     },
     close: closeAll,
   };

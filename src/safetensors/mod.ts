@@ -1,6 +1,6 @@
 export type { SafetensorsHeader, SafetensorsTensorInfo } from "./header.ts";
 export { MAX_HEADER_BYTES, readSafetensorsHeader } from "./header.ts";
-export { readSafetensorsTensor } from "./read_tensor.ts";
+export { locateSafetensorsTensor, readSafetensorsTensor } from "./read_tensor.ts";
 export type { SafetensorsEntry } from "./write.ts";
 export { writeSafetensors } from "./write.ts";
 export type { ShardableEntry, ShardPlan } from "./shards.ts";

@@ -1,6 +1,6 @@
 import { itemsize } from "../dtype/mod.ts";
 import { UsageError } from "../errors/mod.ts";
-import type { ByteSource } from "../storage/mod.ts";
+import type { ByteSource, StoredRange } from "../storage/mod.ts";
 import { readSourceInto } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
 import { boxNumel, copyBox, intersectBoxes, makeTensor } from "../tensor/mod.ts";
@@ -8,6 +8,27 @@ import type { SafetensorsHeader } from "./header.ts";
 
 /** Bytes per range read: bounded so no single read nears the 2 GiB backend limit or wastes memory. */
 const READ_CHUNK_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Where the bytes of `box` of tensor `name` sit in the file: one stored range when the box is rows over
+ * whole trailing dimensions (as safetensors stores tensors dense and row-major), else undefined. What a sink
+ * copies without reading (`ByteSink.copyFrom`); there is no checksum to go with it.
+ */
+export function locateSafetensorsTensor(
+  source: ByteSource,
+  header: SafetensorsHeader,
+  name: string,
+  box: Box,
+): StoredRange[] | undefined {
+  const info = header.tensors.get(name);
+  if (info === undefined) throw new UsageError("E_MISSING_KEY", `no tensor named '${name}'`, { path: source.path });
+  const { shape } = info;
+  checkBox(box, shape, name, source.path);
+  if (!box.sizes.every((s, d) => d === 0 || s === shape[d])) return undefined;
+  const elem = itemsize(info.dtype);
+  const row = shape.slice(1).reduce((a, b) => a * b, elem);
+  return [{ source, offset: info.begin + (shape.length === 0 ? 0 : box.offsets[0] * row), length: boxNumel(box) * elem }];
+}
 
 /**
  * Reads tensor `name` as a dense row-major tensor. With `box`, returns only that region (shape =

@@ -1,7 +1,7 @@
 /// <reference lib="deno.ns" />
 // The kernel-copy path exists only under Deno (FFI, Linux): FileSink.copyFrom and the reshard built on it,
 // checked against the buffered path byte for byte and against real torch.
-import { dimSplitLayout, reshard } from "../../src/convert/mod.ts";
+import { convert, dimSplitLayout, reshard } from "../../src/convert/mod.ts";
 import { openDcp } from "../../src/dcp/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import { FileStorage, MemoryStorage, sliceSource } from "../../src/storage/mod.ts";
@@ -95,19 +95,40 @@ Deno.test("a range the kernel refuses (another file system) is finished through 
     }), shm);
 });
 
-Deno.test("reshard through kernel copies writes the items the buffered path writes, page-aligned like their sources, and torch loads them", async () => {
+/** Runs a script of test/convert/py (or `-c code`) with the pinned interpreter; its stdout. */
+async function python(script: string, ...args: string[]): Promise<string> {
   const venv = new TextDecoder().decode(
     (await new Deno.Command("bash", { args: ["test/interop/venv.sh"], stderr: "inherit" }).output()).stdout,
   ).trim();
-  const python = async (script: string, ...args: string[]) => {
-    const out = await new Deno.Command(`${venv}/bin/python`, {
-      args: [`test/convert/py/${script}`, ...args],
-      env: { OMP_NUM_THREADS: "1" },
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    assert(out.success, `${script} failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
-    return text;
-  };
+  const out = await new Deno.Command(`${venv}/bin/python`, {
+    args: script === "-c" ? [script, ...args] : [`test/convert/py/${script}`, ...args],
+    env: { OMP_NUM_THREADS: "1" },
+  }).output();
+  assert(out.success, `${script} failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Both checkpoints hold the same items byte for byte (where they sit in the rank files may differ). */
+async function assertSameItems(a: FileStorage, b: FileStorage): Promise<number> {
+  const [x, y] = await Promise.all([openDcp(a, ""), openDcp(b, "")]);
+  let moved = 0;
+  try {
+    assert(x.metadata.storageData.size === y.metadata.storageData.size, "same number of items");
+    for (const [key, item] of x.metadata.storageData) {
+      const other = y.metadata.storageData.get(key);
+      assert(other !== undefined, `item ${key} on both sides`);
+      const read = (s: FileStorage, i: typeof item.info) => s.read(i.relativePath, i.offset, i.length);
+      assertBytes(await read(a, item.info), await read(b, other!.info), key);
+      if (item.info.offset % 4096 !== other!.info.offset % 4096) moved++;
+    }
+  } finally {
+    await x.close();
+    await y.close();
+  }
+  return moved;
+}
+
+Deno.test("reshard through kernel copies writes the items the buffered path writes, page-aligned like their sources, and torch loads them", async () => {
   await withDir(async (dir) => {
     const ckpt = `${dir}/dcp4`;
     await python("make_dcp.py", ckpt, `${dir}/expected.pt`, "4");
@@ -120,19 +141,33 @@ Deno.test("reshard through kernel copies writes the items the buffered path writ
     await reshard(src, copied, { layout: dimSplitLayout(3), engine, bandBytes: 4096 });
     await reshard(src, buffered, { layout: dimSplitLayout(3), engine, bandBytes: 4096 });
     // The same torch.save archives byte for byte; only where they sit in the rank files differs (padding).
-    const [a, b] = await Promise.all([openDcp(copied.storage, ""), openDcp(buffered.storage, "")]);
-    const bytesOf = async (storage: FileStorage, info: { relativePath: string; offset: number; length: number }) =>
-      await storage.read(info.relativePath, info.offset, info.length);
-    let moved = 0;
-    for (const [key, item] of a.metadata.storageData) {
-      const other = b.metadata.storageData.get(key)!;
-      assertBytes(await bytesOf(copied.storage, item.info), await bytesOf(buffered.storage, other.info), key);
-      if (item.info.offset % 4096 !== other.info.offset % 4096) moved++;
-    }
+    const moved = await assertSameItems(copied.storage, buffered.storage);
     assert(moved > 0, "some items were moved to line up with their sources' pages");
-    await a.close();
-    await b.close();
     const verdict = JSON.parse((await python("check_load.py", "dtensor", `${dir}/copied`, `${dir}/expected.pt`, "3", "0"))
+      .trim().split("\n").pop()!);
+    assert(verdict.ok === true, `torch: ${JSON.stringify(verdict.errors)}`);
+  });
+});
+
+Deno.test("torch.save and safetensors files convert to DCP through kernel copies as through buffers, and torch loads them", async () => {
+  await withDir(async (dir) => {
+    await python("make_dcp.py", `${dir}/dcp2`, `${dir}/expected.pt`, "2");
+    await python(
+      "-c",
+      `import torch; from safetensors.torch import save_file
+sd = torch.load("${dir}/expected.pt", weights_only=False)
+save_file({k: v.contiguous() for k, v in sd.items() if isinstance(v, torch.Tensor)}, "${dir}/model.safetensors")`,
+    );
+    const engine = createCpuEngine();
+    for (const file of ["expected.pt", "model.safetensors"]) {
+      const src = { storage: new FileStorage(dir), path: file };
+      const copied = { storage: new FileStorage(`${dir}/${file}.copied`), path: "" };
+      const buffered = { storage: new FileStorage(`${dir}/${file}.buffered`, { kernelCopies: false }), path: "" };
+      for (const out of [copied, buffered]) await convert(src, out, { to: "dcp", layout: dimSplitLayout(2), engine });
+      // Copied chunks were placed to line up with their source's pages: the kernel path ran.
+      assert(await assertSameItems(copied.storage, buffered.storage) > 0, `${file}: no chunk was copied`);
+    }
+    const verdict = JSON.parse((await python("check_load.py", "dcp", `${dir}/expected.pt.copied`, `${dir}/expected.pt`))
       .trim().split("\n").pop()!);
     assert(verdict.ok === true, `torch: ${JSON.stringify(verdict.errors)}`);
   });

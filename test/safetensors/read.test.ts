@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readSafetensorsHeader, readSafetensorsTensor } from "../../src/safetensors/mod.ts";
+import { locateSafetensorsTensor, readSafetensorsHeader, readSafetensorsTensor } from "../../src/safetensors/mod.ts";
 import { memorySource } from "../../src/storage/mod.ts";
 import { stFile } from "./helpers.ts";
 import { expectCode } from "../storage/storage_spec.ts";
@@ -111,5 +111,32 @@ describe("readSafetensorsTensor()", () => {
     await expectCode(readSafetensorsTensor(src, h, "nope"), "E_MISSING_KEY", { path: "m" });
     await expectCode(readSafetensorsTensor(src, h, "m", { offsets: [3, 0], sizes: [2, 3] }), "E_OUT_OF_RANGE");
     await expectCode(readSafetensorsTensor(src, h, "m", { offsets: [0], sizes: [1] }), "E_OUT_OF_RANGE");
+  });
+});
+
+describe("locateSafetensorsTensor()", () => {
+  const file = stFile('{"m":{"dtype":"I16","shape":[4,3],"data_offsets":[0,24]}}', Array.from({ length: 24 }, (_, i) => i));
+
+  it("gives the file range of a box of whole rows, holding exactly the bytes a read returns", async () => {
+    const source = memorySource(file, "m.safetensors");
+    const header = await readSafetensorsHeader(source);
+    const box = { offsets: [1, 0], sizes: [2, 3] };
+    const [range] = locateSafetensorsTensor(source, header, "m", box)!;
+    expect(range.record).toBeUndefined();
+    expect(file.subarray(range.offset, range.offset + range.length)).toEqual(
+      (await readSafetensorsTensor(source, header, "m", box)).data,
+    );
+  });
+
+  it("is undefined for a box of partial rows, and refuses unknown names and boxes outside the tensor", async () => {
+    const source = memorySource(file, "m.safetensors");
+    const header = await readSafetensorsHeader(source);
+    expect(locateSafetensorsTensor(source, header, "m", { offsets: [0, 1], sizes: [4, 2] })).toBeUndefined();
+    expect(() => locateSafetensorsTensor(source, header, "x", { offsets: [0, 0], sizes: [1, 3] })).toThrow(
+      expect.objectContaining({ code: "E_MISSING_KEY" }),
+    );
+    expect(() => locateSafetensorsTensor(source, header, "m", { offsets: [3, 0], sizes: [2, 3] })).toThrow(
+      expect.objectContaining({ code: "E_OUT_OF_RANGE" }), // as readSafetensorsTensor says it
+    );
   });
 });
