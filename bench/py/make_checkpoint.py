@@ -68,8 +68,10 @@ def worker(rank, out_dir, shapes, port):
         state[name] = DTensor.from_local(local, mesh, [Shard(0)], run_check=False, shape=torch.Size(shape),
                                          stride=torch.empty(shape, device="meta").stride())
     dcp.save(state, checkpoint_id=out_dir)
+    # Leave together, then skip teardown: gloo's worker threads can abort a process while the interpreter
+    # finalizes (SIGABRT "terminate called without an active exception"), after all work is done.
     dist.barrier()
-    dist.destroy_process_group()
+    os._exit(0)
 
 
 def free_port():

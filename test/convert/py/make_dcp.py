@@ -41,9 +41,10 @@ def run(rank, world, out_dir, port):
     for k, v in full_state().items():
         state[k] = v if not isinstance(v, torch.Tensor) or v.dim() == 0 else distribute_tensor(v, mesh, [Shard(0)])
     dcp.save(state, checkpoint_id=out_dir)
-    # Leave together: a rank tearing gloo down while another still talks to it aborts the peer.
+    # Leave together, then skip teardown: gloo's worker threads can abort a process while the interpreter
+    # finalizes (SIGABRT "terminate called without an active exception"), after all work is done.
     dist.barrier()
-    dist.destroy_process_group()
+    os._exit(0)
 
 
 if __name__ == "__main__":
