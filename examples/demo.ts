@@ -4,8 +4,10 @@
  *     Python scalars), save it as a 4-rank sharded DCP checkpoint (dim-0 chunks, uneven splits included);
  *  2. read it back and check every tensor bit for bit and every value, then print the inspect table;
  *  3. reshard it 4 -> 3 ranks and check again;
- *  4. convert the model to bfloat16 HF safetensors and back to DCP, and `diff` the round trip against the
- *     original: bfloat16 tensors come back bit-identical, float32 ones within bfloat16 rounding (2^-8 relative: 8 significant bits, round to nearest).
+ *  4. convert the model to bfloat16 HF safetensors and back to float32 DCP, and `diff` the round trip against
+ *     the original: bfloat16 tensors come back with exactly their values (widened to float32, so `diff` lists
+ *     their dtype as changed), float32 ones within bfloat16 rounding (2^-8 relative: 8 significant bits,
+ *     round to nearest).
  * Output goes to `.cache/demo/` under the current folder.
  */
 import process from "node:process";
