@@ -31,7 +31,7 @@ export type BandOutput = Uint8Array | StoredRange[];
  * A target region as jobs of whole dim-0 rows of at most `bandBytes` each (counted in the wider of the
  * source and target dtypes; a single longer row is its own job), in row-major order.
  */
-export function bandJobs(target: TargetTensor, box: Box, bandBytes: number): BandJob[] {
+function bandJobs(target: TargetTensor, box: Box, bandBytes: number): BandJob[] {
   const widest = Math.max(itemsize(target.dtype), itemsize(target.source.dtype));
   return rowBands(box, widest, bandBytes).map((band) => ({ target, box: band }));
 }
@@ -56,7 +56,7 @@ export async function regionJobs(
 }
 
 /** Same dtype and no row permutation: the output's bytes are the source's, as stored. */
-export function movesBytesOnly(t: TargetTensor): boolean {
+function movesBytesOnly(t: TargetTensor): boolean {
   return t.rowPermutation === undefined && t.dtype === t.source.dtype;
 }
 

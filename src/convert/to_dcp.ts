@@ -67,8 +67,12 @@ export async function buildDcpPlan(
   // Filled once the plan (which the providers close over) is complete.
   const pipelines: BandPipeline[] = [];
   const chunks = targets.flatMap((t) => opts.layout.boxesFor(t.name, t.shape).map((box) => ({ t, box })));
-  // Locating stored bytes opens the source items: many at once, so their reads overlap.
-  const chunkJobs = await runLimited(chunks.map(({ t, box }) => () => regionJobs(source, t, box, opts)), LOCATE_AT_ONCE);
+  // Locating stored bytes opens the source items: many at once, so their reads overlap. Chunks of rank
+  // files this part does not write stay in the plan (the metadata is global) but are never located.
+  const chunkJobs = await runLimited(
+    chunks.map(({ t, box }) => () => writes(box.rank) ? regionJobs(source, t, box, opts) : Promise.resolve([])),
+    LOCATE_AT_ONCE,
+  );
   for (const [i, { t, box }] of chunks.entries()) {
     const bands = chunkJobs[i];
     const stored = bands[0]?.stored;

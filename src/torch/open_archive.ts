@@ -50,12 +50,86 @@ const SMALL_RECORD = 4096;
 const ENDS_WINDOW = 16 << 10;
 const VERIFY_CHUNK = 16 << 20;
 
+/** What opening an archive reads: its directory, the unpickled `data.pkl`, and whether its CRCs hold. */
+interface ArchiveHead {
+  entries: ZipEntry[];
+  records: Map<string, ZipEntry>;
+  archiveName: string;
+  value: PyValue;
+  bigEndian: boolean;
+  /**
+   * The directory's CRCs are believed only if those of the records read here prove true: torch can be told
+   * not to compute them (it then writes 0), and other writers may get them wrong.
+   */
+  crcsHold: boolean;
+}
+
 /** Opens a torch.save (zip) archive: reads its directory, checks its version and unpickles `data.pkl`. */
 export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiveOptions = {}): Promise<TorchArchive> {
-  // Directory, headers and small records come from the ends read up front; tensor data from the source.
-  const ends = await cacheEnds(source, ENDS_WINDOW);
   const path = opts.path ?? source.path;
   const base = opts.baseOffset ?? 0;
+  const { entries, records, archiveName, value, bigEndian, crcsHold } = await readHead(source, path, base, opts);
+  const fail = (message: string) => new FormatError("E_TORCH_ARCHIVE", message, { path, offset: base });
+  const record = (name: string) => records.get(`${archiveName}/${name}`);
+
+  const ctx = { source, path, baseOffset: base, bigEndian };
+  const checksummed = new Map<ZipEntry, ChecksummedRecord>();
+  const storageRecord = (ref: TensorRef): ZipEntry => {
+    const e = record(`data/${ref.storageKey}`);
+    if (e === undefined) throw fail(`no record for storage '${ref.storageKey}'`);
+    return e;
+  };
+  return {
+    archiveName,
+    value,
+    records,
+    async readTensor(ref: TensorRef, box?: Box, out?: Uint8Array): Promise<Tensor> {
+      return await readTensorRecord(ctx, storageRecord(ref), ref, box, out);
+    },
+    storedRange(ref: TensorRef, box: Box): StoredRange | undefined {
+      const e = storageRecord(ref);
+      const run = tensorRun(ctx, e, ref, box);
+      if (run === undefined) return undefined;
+      let checked = checksummed.get(e);
+      if (checked === undefined && crcsHold) {
+        checked = checksummedRecord(source, e.dataOffset, e.size, e.crc32);
+        checksummed.set(e, checked);
+      }
+      return { source, offset: run.offset, length: run.length, record: checked };
+    },
+    async verify(): Promise<void> {
+      // One scratch buffer for every record: fresh multi-MiB buffers cost page faults on each read.
+      const scratch = new Uint8Array(Math.min(VERIFY_CHUNK, entries.reduce((m, e) => Math.max(m, e.size), 0)));
+      for (const e of entries) {
+        let crc = 0;
+        for (let done = 0; done < e.size; done += VERIFY_CHUNK) {
+          const piece = scratch.subarray(0, Math.min(VERIFY_CHUNK, e.size - done));
+          await readSourceInto(source, e.dataOffset + done, piece);
+          crc = crc32(piece, crc);
+        }
+        if (crc !== e.crc32) {
+          throw new IntegrityError(
+            "E_BAD_CRC",
+            `record '${e.name}' has CRC-32 ${hex(crc)} but the directory says ${hex(e.crc32)}`,
+            { path, offset: base + e.dataOffset },
+          );
+        }
+      }
+    },
+  };
+}
+
+/**
+ * Reads the directory, headers and small records from the ends of the archive, read up front (tensor data
+ * is read later, from the source); the ends are dropped once this returns.
+ */
+async function readHead(
+  source: ByteSource,
+  path: string,
+  base: number,
+  opts: OpenTorchArchiveOptions,
+): Promise<ArchiveHead> {
+  const ends = await cacheEnds(source, ENDS_WINDOW);
   const entries = await readZipDirectory(ends, { path, baseOffset: base });
   const fail = (message: string, offset = 0) =>
     new FormatError("E_TORCH_ARCHIVE", message, { path, offset: base + offset });
@@ -67,8 +141,6 @@ export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiv
   const archiveName = entries[0].name.slice(0, slash);
   const records = new Map(entries.map((e) => [e.name, e]));
   const record = (name: string) => records.get(`${archiveName}/${name}`);
-  // The directory's CRCs are believed only if those of the records read here prove true: torch can be told
-  // not to compute them (it then writes 0), and other writers may get them wrong.
   let crcsHold = true;
   const readChecked = async (e: ZipEntry): Promise<Uint8Array> => {
     const bytes = await ends.read(e.dataOffset, e.size);
@@ -117,52 +189,7 @@ export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiv
     path,
     baseOffset: base + pkl.dataOffset,
   });
-
-  const ctx = { source, path, baseOffset: base, bigEndian: byteorder === "big" };
-  const checksummed = new Map<ZipEntry, ChecksummedRecord>();
-  const storageRecord = (ref: TensorRef): ZipEntry => {
-    const e = record(`data/${ref.storageKey}`);
-    if (e === undefined) throw fail(`no record for storage '${ref.storageKey}'`);
-    return e;
-  };
-  return {
-    archiveName,
-    value,
-    records,
-    async readTensor(ref: TensorRef, box?: Box, out?: Uint8Array): Promise<Tensor> {
-      return await readTensorRecord(ctx, storageRecord(ref), ref, box, out);
-    },
-    storedRange(ref: TensorRef, box: Box): StoredRange | undefined {
-      const e = storageRecord(ref);
-      const run = tensorRun(ctx, e, ref, box);
-      if (run === undefined) return undefined;
-      let checked = checksummed.get(e);
-      if (checked === undefined && crcsHold) {
-        checked = checksummedRecord(source, e.dataOffset, e.size, e.crc32);
-        checksummed.set(e, checked);
-      }
-      return { source, offset: run.offset, length: run.length, record: checked };
-    },
-    async verify(): Promise<void> {
-      // One scratch buffer for every record: fresh multi-MiB buffers cost page faults on each read.
-      const scratch = new Uint8Array(Math.min(VERIFY_CHUNK, entries.reduce((m, e) => Math.max(m, e.size), 0)));
-      for (const e of entries) {
-        let crc = 0;
-        for (let done = 0; done < e.size; done += VERIFY_CHUNK) {
-          const piece = scratch.subarray(0, Math.min(VERIFY_CHUNK, e.size - done));
-          await readSourceInto(source, e.dataOffset + done, piece);
-          crc = crc32(piece, crc);
-        }
-        if (crc !== e.crc32) {
-          throw new IntegrityError(
-            "E_BAD_CRC",
-            `record '${e.name}' has CRC-32 ${hex(crc)} but the directory says ${hex(e.crc32)}`,
-            { path, offset: base + e.dataOffset },
-          );
-        }
-      }
-    },
-  };
+  return { entries, records, archiveName, value, bigEndian: byteorder === "big", crcsHold };
 }
 
 function hex(n: number): string {

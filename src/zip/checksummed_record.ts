@@ -1,8 +1,7 @@
 import { UsageError } from "../errors/mod.ts";
 import type { ByteSource, ChecksummedRecord } from "../storage/storage.ts";
-import { readStoredRange } from "../storage/stored_range.ts";
-import { crc32 } from "./crc32.ts";
 import { crc32OfPrefix, crc32OfSuffix } from "./crc32_algebra.ts";
+import { crc32OfStoredRange } from "./stored_range_crc.ts";
 
 /**
  * A zip record whose CRC-32 is known (its directory says so and the archive's CRCs proved true), so the
@@ -18,8 +17,10 @@ export function checksummedRecord(source: ByteSource, start: number, length: num
     let known = prefixes.get(at);
     if (known === undefined) {
       known = at - start <= end - at
-        ? crcOf(source, start, at)
-        : crcOf(source, at, end).then((suffix) => crc32OfPrefix(crc, suffix, end - at));
+        ? crc32OfStoredRange({ source, offset: start, length: at - start })
+        : crc32OfStoredRange({ source, offset: at, length: end - at }).then((suffix) =>
+          crc32OfPrefix(crc, suffix, end - at)
+        );
       prefixes.set(at, known);
     }
     return known;
@@ -33,12 +34,4 @@ export function checksummedRecord(source: ByteSource, start: number, length: num
       return crc32OfSuffix(through, before, b - a);
     },
   };
-}
-
-async function crcOf(source: ByteSource, from: number, to: number): Promise<number> {
-  let crc = 0;
-  await readStoredRange({ source, offset: from, length: to - from }, (piece) => {
-    crc = crc32(piece, crc);
-  });
-  return crc;
 }

@@ -1,7 +1,7 @@
 import type { ChecksummedRecord, StoredRange } from "../storage/storage.ts";
-import { readStoredRange } from "../storage/stored_range.ts";
 import { crc32 } from "./crc32.ts";
 import { crc32Join } from "./crc32_algebra.ts";
+import { crc32OfStoredRange } from "./stored_range_crc.ts";
 
 /** One stretch of the record's bytes and its CRC-32 (known, or still being worked out). */
 interface Part {
@@ -13,12 +13,15 @@ interface Part {
  * The CRC-32 of a zip record assembled from pieces in order: bytes that pass through are checksummed as
  * they pass; ranges the sink copied without reading are checksummed afterwards, consecutive ones of one
  * checksummed record as a single run (whose CRC follows from the record's with few bytes read), others by
- * reading them. Those CRCs are worked out while later pieces are written, and joined at the end.
+ * reading them, one after another (copies can outrun reads; each read holds a scratch buffer). Those CRCs
+ * are worked out while later pieces are written, and joined at the end.
  */
 export class PieceChecksums {
   readonly #parts: Part[] = [];
   #bytes: Part | undefined;
   #run: { record: ChecksummedRecord; source: StoredRange["source"]; start: number; end: number } | undefined;
+  /** The last read started: the next one waits for it. */
+  #reading: Promise<unknown> = Promise.resolve();
 
   /** Bytes that passed through. */
   read(bytes: Uint8Array): void {
@@ -44,8 +47,8 @@ export class PieceChecksums {
       this.#run = { record: range.record, source: range.source, start: range.offset, end: range.offset + range.length };
       return;
     }
-    const crc = crcByReading(range);
-    crc.catch(() => {}); // surfaces from total()
+    const crc = this.#reading.then(() => crc32OfStoredRange(range));
+    this.#reading = crc.catch(() => {}); // surfaces from total()
     this.#parts.push({ crc, length: range.length });
   }
 
@@ -65,12 +68,4 @@ export class PieceChecksums {
     crc.catch(() => {}); // surfaces from total()
     this.#parts.push({ crc, length: run.end - run.start });
   }
-}
-
-async function crcByReading(range: StoredRange): Promise<number> {
-  let crc = 0;
-  await readStoredRange(range, (piece) => {
-    crc = crc32(piece, crc);
-  });
-  return crc;
 }

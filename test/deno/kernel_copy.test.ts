@@ -1,7 +1,7 @@
 /// <reference lib="deno.ns" />
 // The kernel-copy path exists only under Deno (FFI, Linux): FileSink.copyFrom and the reshard built on it,
 // checked against the buffered path byte for byte and against real torch.
-import { convert, dimSplitLayout, reshard } from "../../src/convert/mod.ts";
+import { convert, dimSplitLayout, finalize, reshard } from "../../src/convert/mod.ts";
 import { openDcp } from "../../src/dcp/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import { FileStorage, MemoryStorage, sliceSource } from "../../src/storage/mod.ts";
@@ -128,7 +128,7 @@ async function assertSameItems(a: FileStorage, b: FileStorage): Promise<number> 
   return moved;
 }
 
-Deno.test("reshard through kernel copies writes the items the buffered path writes, page-aligned like their sources, and torch loads them", async () => {
+Deno.test("reshard through kernel copies writes the items the buffered path writes, page-aligned like their sources, and torch loads them; so do two --part runs and finalize", async () => {
   await withDir(async (dir) => {
     const ckpt = `${dir}/dcp4`;
     await python("make_dcp.py", ckpt, `${dir}/expected.pt`, "4");
@@ -143,6 +143,13 @@ Deno.test("reshard through kernel copies writes the items the buffered path writ
     // The same torch.save archives byte for byte; only where they sit in the rank files differs (padding).
     const moved = await assertSameItems(copied.storage, buffered.storage);
     assert(moved > 0, "some items were moved to line up with their sources' pages");
+    // Each part locates and copies only the chunks of the rank files it owns.
+    const parts = { storage: new FileStorage(`${dir}/parts`), path: "" };
+    for (const index of [0, 1]) {
+      await reshard(src, parts, { layout: dimSplitLayout(3), engine, bandBytes: 4096, part: { index, count: 2 } });
+    }
+    await finalize(parts);
+    await assertSameItems(parts.storage, buffered.storage);
     const verdict = JSON.parse((await python("check_load.py", "dtensor", `${dir}/copied`, `${dir}/expected.pt`, "3", "0"))
       .trim().split("\n").pop()!);
     assert(verdict.ok === true, `torch: ${JSON.stringify(verdict.errors)}`);

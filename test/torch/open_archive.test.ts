@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { memorySource } from "../../src/storage/mod.ts";
 import type { ByteSource } from "../../src/storage/mod.ts";
@@ -149,6 +151,34 @@ describe("openTorchArchive()", () => {
     const archive = await openTorchArchive(memorySource(file, "e.pt"));
     const t = await archive.readTensor(refAt(archive.value));
     expect([t.shape, t.data.length]).toEqual([[4, 0], 0]);
+  });
+
+  it("keeps none of the bytes it read to open the archive once it is open (items stay open while a job runs)", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const bytes = encodeTorch({ dtype: "float32", shape: [64, 1024], data: new Uint8Array(64 * 1024 * 4) });
+    // Every read hands out a fresh buffer, as file sources do, so only what the archive holds stays alive.
+    const fresh = (): ByteSource => ({
+      path: "item.pt",
+      size: bytes.length,
+      read: (offset, length) => Promise.resolve(bytes.slice(offset, offset + length)),
+      close: () => Promise.resolve(),
+    });
+    const count = 400;
+    const settled = async () => {
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      return process.memoryUsage().arrayBuffers;
+    };
+    const before = await settled();
+    const open = [];
+    for (let i = 0; i < count; i++) open.push(await openTorchArchive(fresh()));
+    const perArchive = (await settled() - before) / count;
+    expect(open).toHaveLength(count);
+    // Opening reads 16 KiB at each end of the archive; holding on to them would cost 32 KiB per archive.
+    expect(perArchive).toBeLessThan(4 << 10);
   });
 
   it("reports errors at absolute offsets for an archive inside a larger file", async () => {

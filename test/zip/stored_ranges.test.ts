@@ -80,6 +80,34 @@ describe("ZipWriter with stored ranges", () => {
     expect(source.bytesRead).toBe(30_000);
   });
 
+  it("reads copied ranges that have no checksummed record one after another, however many the sink copies at once", async () => {
+    const inner = memorySource(data, "src.bin");
+    let reading = 0;
+    let most = 0;
+    const source: ByteSource = {
+      path: inner.path,
+      size: inner.size,
+      read: (offset, length) => inner.read(offset, length),
+      async readInto(offset, into) {
+        most = Math.max(most, ++reading);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        await inner.readInto!(offset, into);
+        reading--;
+      },
+      close: () => inner.close(),
+    };
+    const sink = new CopyingSink(data);
+    const zip = new ZipWriter(sink);
+    // Gaps between the ranges keep them from joining into one run.
+    const ranges = Array.from({ length: 40 }, (_, i) => ({ source, offset: i * 2000, length: 1000 }));
+    await zip.writeRecordStream("r", 40 * 1000, ranges);
+    await zip.finish();
+    const expected = new Uint8Array(ranges.flatMap((r) => [...data.subarray(r.offset, r.offset + r.length)]));
+    expect((await recordOf(sink)).crc32).toBe(crc32(expected));
+    expect(sink.copies).toBe(40);
+    expect(most).toBe(1);
+  });
+
   it("a record's cut is read once however many runs end there", async () => {
     const source = counted(data);
     const record = checksummedRecord(source, 0, 100_000, crc32(data));
