@@ -1,7 +1,7 @@
 /** Turns command-line paths into a storage root plus a path inside it (the job APIs' `Location`). */
 import * as fs from "node:fs/promises";
 import * as nodePath from "node:path";
-import { StorageError } from "../errors/mod.ts";
+import { StorageError, UsageError } from "../errors/mod.ts";
 import { FileStorage } from "../storage/mod.ts";
 import type { Location } from "../convert/mod.ts";
 
@@ -20,16 +20,31 @@ export async function locateInput(path: string, cwd: string): Promise<Location> 
 
 /**
  * An output: a single file (`.safetensors`, `.pt`) lives in its parent folder, anything else is a folder root.
- * `fsync: false` (`--no-fsync`) publishes files without waiting for the device.
+ * `fsync: false` (`--no-fsync`) publishes files without waiting for the device. An output that is `input`
+ * itself (symbolic links followed) is refused: its files would be replaced while they are being read.
  */
 export async function locateOutput(
   path: string,
   cwd: string,
   isFile: boolean,
-  opts: { fsync?: boolean } = {},
+  opts: { fsync?: boolean; input: string },
 ): Promise<Location> {
   const abs = nodePath.resolve(cwd, path);
+  if (await realPath(abs) === await realPath(nodePath.resolve(cwd, opts.input))) {
+    throw new UsageError("E_USAGE", "the output is the input: its files would be replaced while being read", {
+      path,
+    });
+  }
   const root = isFile ? nodePath.dirname(abs) : abs;
   await fs.mkdir(root, { recursive: true });
   return { storage: new FileStorage(root, { fsync: opts.fsync }), path: isFile ? nodePath.basename(abs) : "" };
+}
+
+/** Where a path leads with symbolic links followed; the path itself when it does not exist yet. */
+async function realPath(abs: string): Promise<string> {
+  try {
+    return await fs.realpath(abs);
+  } catch {
+    return abs;
+  }
 }

@@ -125,6 +125,18 @@ describe("webdcp CLI (in-process, adversarial)", () => {
     expect((await cli(["reshard", "ckpt", "x"])).err).toMatch(/--ranks, --layout or --dp-shard/);
   });
 
+  test("an output that is the input (also through a symbolic link) is refused with exit 2 and nothing changes", async () => {
+    const before = fs.readdirSync(nodePath.join(dir, "ckpt")).map((f) => [f, fs.statSync(nodePath.join(dir, "ckpt", f)).mtimeMs]);
+    fs.symlinkSync(nodePath.join(dir, "ckpt"), nodePath.join(dir, "ckpt-link"));
+    for (const args of [["reshard", "ckpt", "ckpt/", "--ranks", "1"], ["convert", "ckpt", "ckpt-link", "--to", "dcp"]]) {
+      const r = await cli(args);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/^E_USAGE: the output is the input: .+ \(ckpt(\/|-link)\)\n/);
+    }
+    const after = fs.readdirSync(nodePath.join(dir, "ckpt")).map((f) => [f, fs.statSync(nodePath.join(dir, "ckpt", f)).mtimeMs]);
+    expect(after).toEqual(before);
+  });
+
   test("a missing input is exit 1 with code: message (path)", async () => {
     const r = await cli(["inspect", "nowhere"]);
     expect(r.code).toBe(1);

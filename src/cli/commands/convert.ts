@@ -81,7 +81,10 @@ ${COMMON_HELP}`,
     const hfAssetsPath = args.values.get("hf-assets-path");
     const hfAssets = hfAssetsPath === undefined ? undefined : await locateInput(hfAssetsPath, ctx.rt.cwd());
     const singleFile = (to === "safetensors" && dstPath.endsWith(".safetensors")) || to === "torch";
-    const dst = await locateOutput(dstPath, ctx.rt.cwd(), singleFile, { fsync: !args.flags.has("no-fsync") });
+    const dst = await locateOutput(dstPath, ctx.rt.cwd(), singleFile, {
+      fsync: !args.flags.has("no-fsync"),
+      input: srcPath,
+    });
     const engine = engineFromArgs(args);
     try {
       const report = await convert(src, dst, {

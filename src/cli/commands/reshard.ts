@@ -66,7 +66,10 @@ ${COMMON_HELP}`,
       ctx.rt.out(`\n${table(["to file", "bytes"], plan.files.map((f) => [f.file, formatBytes(f.bytes)]), [false, true])}\n`);
       return 0;
     }
-    const dst = await locateOutput(dstPath, ctx.rt.cwd(), false, { fsync: !args.flags.has("no-fsync") });
+    const dst = await locateOutput(dstPath, ctx.rt.cwd(), false, {
+      fsync: !args.flags.has("no-fsync"),
+      input: srcPath,
+    });
     const engine = engineFromArgs(args);
     try {
       const report = await reshard(src, dst, {
