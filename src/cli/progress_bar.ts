@@ -1,4 +1,4 @@
-import type { JobProgress } from "../convert/mod.ts";
+import type { JobProgress } from "../tasks/mod.ts";
 
 /** Human-readable byte counts in binary units (`1.5 GiB`). */
 export function formatBytes(n: number): string {

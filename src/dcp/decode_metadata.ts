@@ -7,7 +7,7 @@ import { isDType } from "../dtype/mod.ts";
 import type { DType } from "../dtype/mod.ts";
 import { FormatError } from "../errors/mod.ts";
 import { decodePickle } from "../pickle/mod.ts";
-import { PyFloat, PyTuple } from "../pickle/value.ts";
+import { PyFloat, PyTuple } from "../pickle/mod.ts";
 import type { DcpMetadata, EntryMeta, MemoryFormat, StorageEntry } from "./metadata.ts";
 import { storageKey } from "./metadata.ts";
 import { DtypeToken, LayoutToken, MemFormatToken, metadataGlobals, PickledRecord } from "./metadata_globals.ts";

@@ -4,8 +4,8 @@
  * field order, `MetadataIndex.offset` and `_StorageInfo.transform_descriptors` only when set.
  */
 import { encodePickle } from "../pickle/mod.ts";
-import { PyGlobal, PyObject, PyReduce, tuple } from "../pickle/value.ts";
-import type { PyValue } from "../pickle/value.ts";
+import { PyGlobal, PyObject, PyReduce, tuple } from "../pickle/mod.ts";
+import type { PyValue } from "../pickle/mod.ts";
 import type { DcpMetadata, EntryMeta, MemoryFormat, StorageEntry, StorageMeta } from "./metadata.ts";
 
 export interface EncodeMetadataOptions {

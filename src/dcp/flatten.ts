@@ -4,7 +4,7 @@
  * mapping or a list, so it is always a leaf, even around tensors, as in PyTorch.
  */
 import { FormatError, UsageError } from "../errors/mod.ts";
-import type { PyValue } from "../pickle/value.ts";
+import type { PyValue } from "../pickle/mod.ts";
 import { isTensor } from "../tensor/mod.ts";
 import type { Tensor } from "../tensor/mod.ts";
 import type { StatePath } from "./metadata.ts";

@@ -6,8 +6,8 @@ import { isDType } from "../dtype/mod.ts";
 import type { DType } from "../dtype/mod.ts";
 import { FormatError, PickleError } from "../errors/mod.ts";
 import type { GlobalHandler } from "../pickle/mod.ts";
-import { PyTuple, SETSTATE } from "../pickle/value.ts";
-import type { PyValue } from "../pickle/value.ts";
+import { PyTuple, SETSTATE } from "../pickle/mod.ts";
+import type { PyValue } from "../pickle/mod.ts";
 
 /** A DCP dataclass instance as unpickled: its class name and whatever `BUILD` handed it. */
 // The index signatures make these classes members of PyValue's "object built by a global" case.

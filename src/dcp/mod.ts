@@ -30,3 +30,5 @@ export {
 export { type DcpWriteProgress, writeDcp, type WriteDcpOptions } from "./write.ts";
 export { saveStateDict, type SaveStateDictOptions, shardBox } from "./save_state_dict.ts";
 export { rankFileName, writeRankFile } from "./write_rank.ts";
+export { chunkRanges, dimSplitLayout, type Layout, layoutToJson, parseLayoutJson, type RankBox, wholeRankBox } from "./layout.ts";
+export { checkTiling, type TilingProblem } from "./coverage.ts";

@@ -6,7 +6,7 @@
 import type { DType } from "../dtype/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
 import { FormatError, StorageError, UsageError } from "../errors/mod.ts";
-import type { PyValue } from "../pickle/value.ts";
+import type { PyValue } from "../pickle/mod.ts";
 import { joinPath, sliceSource } from "../storage/mod.ts";
 import type { ByteSource, Storage, StoredRange } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";

@@ -4,7 +4,7 @@
  */
 import { itemsize } from "../dtype/mod.ts";
 import { UsageError } from "../errors/mod.ts";
-import type { PyValue } from "../pickle/value.ts";
+import type { PyValue } from "../pickle/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
 import { boxNumel, copyBox, isTensor, wholeBox } from "../tensor/mod.ts";

@@ -5,7 +5,7 @@
 import type { DType } from "../dtype/mod.ts";
 import { isDType, itemsize } from "../dtype/mod.ts";
 import { UsageError } from "../errors/mod.ts";
-import type { PyValue } from "../pickle/value.ts";
+import type { PyValue } from "../pickle/mod.ts";
 import type { ByteStream } from "../storage/mod.ts";
 import { checkShape, contiguousStrides, numel } from "../tensor/mod.ts";
 import type { EntryMeta, StatePath, TensorEntryMeta } from "./metadata.ts";

@@ -3,8 +3,8 @@
  * checkpoint (DCP, HF folder, safetensors, torch.save) becomes one `GPUBuffer`, optionally cast on the GPU.
  * Tensors stream in bands of dim-0 rows, so host memory stays near one band whatever the model size.
  */
-import { type ProgressCallback, ProgressTracker } from "../convert/progress.ts";
-import type { TensorEntry, TensorSource } from "../convert/source_types.ts";
+import { type ProgressCallback, ProgressTracker } from "../tasks/mod.ts";
+import type { TensorEntry, TensorSource } from "../source/mod.ts";
 import { DTYPE_INFO, type DType, itemsize } from "../dtype/mod.ts";
 import { GpuError, UsageError } from "../errors/mod.ts";
 import type { Engine, GpuEngine } from "../engine/mod.ts";

@@ -11,3 +11,4 @@ export type { FolderTensorInfo, SafetensorsFolder } from "./folder.ts";
 export { openSafetensorsFolder } from "./folder.ts";
 export type { WriteSafetensorsFolderOptions } from "./write_folder.ts";
 export { writeSafetensorsFolder } from "./write_folder.ts";
+export { compareCodePoints, referenceDtypeRank } from "./order.ts";

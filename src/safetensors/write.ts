@@ -2,7 +2,7 @@ import type { DType } from "../dtype/mod.ts";
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { UsageError } from "../errors/mod.ts";
 import type { ByteSink, ByteStream, StoredRange } from "../storage/mod.ts";
-import { appendStoredRange } from "../storage/stored_range.ts";
+import { appendStoredRange } from "../storage/mod.ts";
 import { byteSize } from "../tensor/mod.ts";
 import type { SafetensorsHeader, SafetensorsTensorInfo } from "./header.ts";
 import { compareCodePoints, referenceDtypeRank } from "./order.ts";

@@ -1,1 +1,2 @@
 export { runLimited } from "./run_limited.ts";
+export { type JobProgress, type ProgressCallback, ProgressTracker } from "./progress.ts";

@@ -3,7 +3,7 @@
  * storage span the box touches and gather. A span much larger than the box (a few rows of a transposed
  * weight touch nearly all of it) is split first, so scratch memory stays near the result's size.
  */
-import { MAX_READ_BYTES } from "../storage/byte_source.ts";
+import { MAX_READ_BYTES } from "../storage/mod.ts";
 import { type Box, boxNumel, copyBox } from "../tensor/mod.ts";
 import type { ZipEntry } from "../zip/mod.ts";
 import { MAX_GAPPED_READ, type RecordReadContext, readRecordRange } from "./record_range.ts";

@@ -1,7 +1,7 @@
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { FormatError } from "../errors/mod.ts";
 import { PyTuple, type PyValue } from "../pickle/mod.ts";
-import type { ByteSource } from "../storage/storage.ts";
+import type { ByteSource } from "../storage/mod.ts";
 import { numel, type Tensor } from "../tensor/mod.ts";
 import { openTorchArchive, type OpenTorchArchiveOptions } from "./open_archive.ts";
 import { TensorRef } from "./tensor_ref.ts";

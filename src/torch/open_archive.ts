@@ -1,10 +1,10 @@
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { FormatError, IntegrityError } from "../errors/mod.ts";
 import { decodePickle, type GlobalResolver, PyTuple, type PyValue } from "../pickle/mod.ts";
-import { cacheEnds, readSourceInto } from "../storage/byte_source.ts";
-import type { ByteSource } from "../storage/storage.ts";
+import { cacheEnds, readSourceInto } from "../storage/mod.ts";
+import type { ByteSource } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
-import type { ChecksummedRecord, StoredRange } from "../storage/storage.ts";
+import type { ChecksummedRecord, StoredRange } from "../storage/mod.ts";
 import { checksummedRecord, crc32, readZipDirectory, type ZipEntry } from "../zip/mod.ts";
 import { torchGlobals } from "./globals.ts";
 import { readTensorRecord, tensorRun } from "./read_tensor.ts";

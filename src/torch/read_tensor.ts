@@ -1,6 +1,6 @@
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { FormatError, UsageError } from "../errors/mod.ts";
-import { MAX_READ_BYTES, readSourceInto } from "../storage/byte_source.ts";
+import { MAX_READ_BYTES, readSourceInto } from "../storage/mod.ts";
 import { type Box, contiguousStrides, numel, type Tensor } from "../tensor/mod.ts";
 import type { ZipEntry } from "../zip/mod.ts";
 import { applySignBits, byteswapInPlace } from "./element_ops.ts";

@@ -1,5 +1,5 @@
-import { readSourceInto } from "../storage/byte_source.ts";
-import type { ByteSource } from "../storage/storage.ts";
+import { readSourceInto } from "../storage/mod.ts";
+import type { ByteSource } from "../storage/mod.ts";
 import type { ZipEntry } from "../zip/mod.ts";
 
 /** What reading a tensor out of one storage record needs to know about its archive. */

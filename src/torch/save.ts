@@ -1,5 +1,5 @@
 import { UsageError } from "../errors/mod.ts";
-import type { ByteSink, ByteStream, StoredRange } from "../storage/storage.ts";
+import type { ByteSink, ByteStream, StoredRange } from "../storage/mod.ts";
 import { isTensor } from "../tensor/mod.ts";
 import { crc32, ZipLayout, ZipWriter } from "../zip/mod.ts";
 import type { ZipEntry } from "../zip/mod.ts";

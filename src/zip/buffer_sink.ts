@@ -1,5 +1,5 @@
 import { UsageError } from "../errors/mod.ts";
-import type { ByteSink } from "../storage/storage.ts";
+import type { ByteSink } from "../storage/mod.ts";
 
 /**
  * A `ByteSink` that gathers everything in memory, for callers that want an archive as one `Uint8Array`

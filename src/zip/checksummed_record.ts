@@ -1,5 +1,5 @@
 import { UsageError } from "../errors/mod.ts";
-import type { ByteSource, ChecksummedRecord } from "../storage/storage.ts";
+import type { ByteSource, ChecksummedRecord } from "../storage/mod.ts";
 import { crc32OfPrefix, crc32OfSuffix } from "./crc32_algebra.ts";
 import { crc32OfStoredRange } from "./stored_range_crc.ts";
 

@@ -1,4 +1,4 @@
-import type { ChecksummedRecord, StoredRange } from "../storage/storage.ts";
+import type { ChecksummedRecord, StoredRange } from "../storage/mod.ts";
 import { crc32 } from "./crc32.ts";
 import { crc32Join } from "./crc32_algebra.ts";
 import { crc32OfStoredRange } from "./stored_range_crc.ts";

@@ -1,5 +1,5 @@
 import { FormatError } from "../errors/mod.ts";
-import type { ByteSource } from "../storage/storage.ts";
+import type { ByteSource } from "../storage/mod.ts";
 import {
   CENTRAL_HEADER_SIZE,
   EOCD_SIZE,

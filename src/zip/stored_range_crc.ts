@@ -1,5 +1,5 @@
-import type { StoredRange } from "../storage/storage.ts";
-import { readStoredRange } from "../storage/stored_range.ts";
+import type { StoredRange } from "../storage/mod.ts";
+import { readStoredRange } from "../storage/mod.ts";
 import { crc32 } from "./crc32.ts";
 
 /** The CRC-32 of a stored range, worked out by reading it piece by piece. */

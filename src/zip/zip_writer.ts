@@ -1,7 +1,7 @@
 import { UsageError } from "../errors/mod.ts";
-import type { ByteSink } from "../storage/storage.ts";
-import { appendStoredRange, isStoredRange } from "../storage/stored_range.ts";
-import type { StoredRange } from "../storage/storage.ts";
+import type { ByteSink } from "../storage/mod.ts";
+import { appendStoredRange, isStoredRange } from "../storage/mod.ts";
+import type { StoredRange } from "../storage/mod.ts";
 import { PieceChecksums } from "./piece_checksums.ts";
 import type { ZipEntry } from "./zip_entry.ts";
 import { ZipLayout } from "./zip_layout.ts";

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { getAdapter, LLAMA3_KEY_GENERATIONS, llama3Flavor, llama3Parameters } from "../../src/adapters/mod.ts";
-import { convert, diff, dimSplitLayout, openTensorSource } from "../../src/convert/mod.ts";
+import { convert, diff } from "../../src/jobs/mod.ts";
+import { dimSplitLayout } from "../../src/dcp/mod.ts";
+import { openTensorSource } from "../../src/source/mod.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "vitest";
-import { BandPipeline } from "../../src/convert/band_pipeline.ts";
-import type { BandJob } from "../../src/convert/band_pipeline.ts";
-import { rowBands } from "../../src/convert/bands.ts";
-import { openTensorSource } from "../../src/convert/mod.ts";
-import type { TensorEntry, TensorSource } from "../../src/convert/mod.ts";
-import type { TargetTensor } from "../../src/convert/targets.ts";
+import { BandPipeline } from "../../src/pipeline/band_pipeline.ts";
+import type { BandJob } from "../../src/pipeline/band_pipeline.ts";
+import { rowBands } from "../../src/pipeline/bands.ts";
+import { openTensorSource } from "../../src/source/mod.ts";
+import type { TensorEntry, TensorSource } from "../../src/source/mod.ts";
+import type { TargetTensor } from "../../src/pipeline/targets.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
 import type { DType } from "../../src/dtype/mod.ts";
 import { createCpuEngine, convertCpu } from "../../src/engine/mod.ts";

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { convert, openTensorSource } from "../../src/convert/mod.ts";
+import { convert } from "../../src/jobs/mod.ts";
+import { openTensorSource } from "../../src/source/mod.ts";
 import type { DType } from "../../src/dtype/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import { UsageError } from "../../src/errors/mod.ts";

@@ -1,8 +1,10 @@
 import * as nodePath from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { convert, diff, inspect, openTensorSource } from "../../src/convert/mod.ts";
-import type { ConvertReport, JobProgress } from "../../src/convert/mod.ts";
-import { dimSplitLayout } from "../../src/convert/mod.ts";
+import { convert, diff, inspect } from "../../src/jobs/mod.ts";
+import { openTensorSource } from "../../src/source/mod.ts";
+import type { ConvertReport } from "../../src/jobs/mod.ts";
+import type { JobProgress } from "../../src/tasks/mod.ts";
+import { dimSplitLayout } from "../../src/dcp/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import type { TorchVerdict } from "./fixtures.ts";
 import { at, makeTorchDcp, removeDir, tempDir, torchLoadsAll } from "./fixtures.ts";

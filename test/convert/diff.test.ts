@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { convert, diff } from "../../src/convert/mod.ts";
+import { convert, diff } from "../../src/jobs/mod.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import { writeSafetensors } from "../../src/safetensors/mod.ts";

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import { fileURLToPath } from "node:url";
 import * as nodePath from "node:path";
 import { inject } from "vitest";
-import type { Location } from "../../src/convert/mod.ts";
+import type { Location } from "../../src/source/mod.ts";
 import { FileStorage } from "../../src/storage/mod.ts";
 
 const PY_DIR = fileURLToPath(new URL("py/", import.meta.url));

@@ -1,17 +1,11 @@
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import {
-  dimSplitLayout,
-  finalize,
-  inspect,
-  openTensorSource,
-  parseLayoutJson,
-  planReshard,
-  reshard,
-  verify,
-} from "../../src/convert/mod.ts";
-import type { ConvertReport, Layout } from "../../src/convert/mod.ts";
+import { dimSplitLayout, parseLayoutJson } from "../../src/dcp/mod.ts";
+import { finalize, inspect, planReshard, reshard, verify } from "../../src/jobs/mod.ts";
+import { openTensorSource } from "../../src/source/mod.ts";
+import type { ConvertReport } from "../../src/jobs/mod.ts";
+import type { Layout } from "../../src/dcp/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import type { TorchVerdict } from "./fixtures.ts";
 import { at, makeTorchDcp, removeDir, tempDir, torchLoadsAll } from "./fixtures.ts";

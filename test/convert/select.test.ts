@@ -1,9 +1,9 @@
 import { describe, expect, test } from "vitest";
-import { globToRegExp, keyFilter } from "../../src/convert/glob.ts";
-import { parseByteSize } from "../../src/convert/size.ts";
-import { rowBands } from "../../src/convert/bands.ts";
-import { selectEntries } from "../../src/convert/select.ts";
-import type { Entry } from "../../src/convert/mod.ts";
+import { globToRegExp, keyFilter } from "../../src/source/glob.ts";
+import { parseByteSize } from "../../src/cli/byte_size.ts";
+import { rowBands } from "../../src/pipeline/bands.ts";
+import { selectEntries } from "../../src/source/select.ts";
+import type { Entry } from "../../src/source/mod.ts";
 
 const t = (name: string): Entry => ({ kind: "tensor", name, dtype: "float32", shape: [1], chunks: [], bytes: 4 });
 const v = (name: string): Entry => ({ kind: "value", name, bytes: 0 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { openTensorSource } from "../../src/convert/mod.ts";
+import { openTensorSource } from "../../src/source/mod.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
 import { WebdcpError } from "../../src/errors/mod.ts";
 import { writeSafetensors } from "../../src/safetensors/mod.ts";

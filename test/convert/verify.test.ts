@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { verify } from "../../src/convert/mod.ts";
+import { verify } from "../../src/jobs/mod.ts";
 import { decodeMetadata, encodeMetadata, saveStateDict, storageKey } from "../../src/dcp/mod.ts";
 import type { DcpMetadata } from "../../src/dcp/mod.ts";
 import { makeTensor } from "../../src/tensor/mod.ts";

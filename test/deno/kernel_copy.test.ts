@@ -1,11 +1,12 @@
 /// <reference lib="deno.ns" />
 // The kernel-copy path exists only under Deno (FFI, Linux): FileSink.copyFrom and the reshard built on it,
 // checked against the buffered path byte for byte and against real torch.
-import { convert, dimSplitLayout, finalize, reshard } from "../../src/convert/mod.ts";
+import { convert, finalize, reshard } from "../../src/jobs/mod.ts";
+import { dimSplitLayout } from "../../src/dcp/mod.ts";
 import { openDcp } from "../../src/dcp/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import { FileStorage, MemoryStorage, sliceSource } from "../../src/storage/mod.ts";
-import { kernelCopier } from "../../src/storage/kernel_copy.ts";
+import { kernelCopier } from "../../src/storage/file/kernel_copy.ts";
 
 function assert(ok: boolean, message: string): void {
   if (!ok) throw new Error(message);

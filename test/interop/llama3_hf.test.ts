@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { getAdapter } from "../../src/adapters/mod.ts";
-import { convert } from "../../src/convert/mod.ts";
+import { convert } from "../../src/jobs/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import { FileStorage } from "../../src/storage/mod.ts";
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTensorSource } from "../../src/convert/mod.ts";
+import { openTensorSource } from "../../src/source/mod.ts";
 import { convertCpu, createCpuEngine, type GpuEngine } from "../../src/engine/mod.ts";
 import { loadToGpu } from "../../src/loader/mod.ts";
 import { writeSafetensorsFolder } from "../../src/safetensors/mod.ts";

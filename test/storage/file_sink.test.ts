@@ -2,8 +2,8 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { FileSink } from "../../src/storage/file_sink.ts";
-import { createSinkFile, type SinkFile } from "../../src/storage/sink_file.ts";
+import { FileSink } from "../../src/storage/file/file_sink.ts";
+import { createSinkFile, type SinkFile } from "../../src/storage/file/sink_file.ts";
 import { FileStorage } from "../../src/storage/mod.ts";
 import { expectCode } from "./storage_spec.ts";
 

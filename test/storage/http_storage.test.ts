@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTensorSource } from "../../src/convert/mod.ts";
+import { openTensorSource } from "../../src/source/mod.ts";
 import { openDcp, saveStateDict } from "../../src/dcp/mod.ts";
 import { openSafetensorsFolder, writeSafetensorsFolder } from "../../src/safetensors/mod.ts";
 import { HttpStorage, MemoryStorage } from "../../src/storage/mod.ts";

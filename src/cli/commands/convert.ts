@@ -1,7 +1,9 @@
 import { ADAPTER_NAMES, getAdapter } from "../../adapters/mod.ts";
 import type { AdapterDirection } from "../../adapters/mod.ts";
-import { convert, parseByteSize, parsePart } from "../../convert/mod.ts";
-import type { TargetFormat } from "../../convert/mod.ts";
+import { convert } from "../../jobs/mod.ts";
+import { parseByteSize } from "../byte_size.ts";
+import { parsePart } from "../../writers/mod.ts";
+import type { TargetFormat } from "../../jobs/mod.ts";
 import { parseDType } from "../../dtype/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
 import type { ParsedArgs } from "../args.ts";

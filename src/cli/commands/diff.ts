@@ -1,6 +1,6 @@
 import { ADAPTER_NAMES, getAdapter } from "../../adapters/mod.ts";
-import { diff } from "../../convert/mod.ts";
-import type { DiffReport } from "../../convert/mod.ts";
+import { diff } from "../../jobs/mod.ts";
+import type { DiffReport } from "../../jobs/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
 import { requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";

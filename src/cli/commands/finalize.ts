@@ -1,4 +1,4 @@
-import { finalize } from "../../convert/mod.ts";
+import { finalize } from "../../jobs/mod.ts";
 import { requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";

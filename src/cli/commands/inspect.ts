@@ -1,4 +1,4 @@
-import { inspect } from "../../convert/mod.ts";
+import { inspect } from "../../jobs/mod.ts";
 import { requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";

@@ -1,6 +1,8 @@
 import * as fs from "node:fs/promises";
 import * as nodePath from "node:path";
-import { dryRunReshard, inspect, layoutToJson, parsePart, reshard } from "../../convert/mod.ts";
+import { dryRunReshard, inspect, reshard } from "../../jobs/mod.ts";
+import { layoutToJson } from "../../dcp/mod.ts";
+import { parsePart } from "../../writers/mod.ts";
 import { intOption, listOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";

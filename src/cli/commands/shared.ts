@@ -1,5 +1,8 @@
-import type { ConvertReport, Layout } from "../../convert/mod.ts";
-import { DEFAULT_CONCURRENCY, dimSplitLayout, meshLayout, parseLayoutJson } from "../../convert/mod.ts";
+import type { ConvertReport } from "../../jobs/mod.ts";
+import type { Layout } from "../../dcp/mod.ts";
+import { DEFAULT_CONCURRENCY } from "../../jobs/mod.ts";
+import { dimSplitLayout, parseLayoutJson } from "../../dcp/mod.ts";
+import { meshLayout } from "../../adapters/mod.ts";
 import { createLazyEngine, parseEngineKind } from "../../engine/mod.ts";
 import type { Engine } from "../../engine/mod.ts";
 import { UsageError } from "../../errors/mod.ts";

@@ -1,4 +1,4 @@
-import { verify } from "../../convert/mod.ts";
+import { verify } from "../../jobs/mod.ts";
 import { requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";

@@ -1,0 +1,95 @@
+import { z } from "zod";
+import { checkLayout, DCP_VERSION, decodeMetadata, encodeMetadata, mergeMetadata } from "../dcp/mod.ts";
+import { FormatError, IntegrityError, StorageError } from "../errors/mod.ts";
+import { SAFETENSORS_INDEX_NAME, writeSafetensorsIndex } from "../safetensors/mod.ts";
+import { joinPath } from "../storage/mod.ts";
+import type { Location } from "../source/mod.ts";
+import { PART_MANIFEST } from "../writers/mod.ts";
+import type { ProgressCallback } from "../tasks/mod.ts";
+
+export interface FinalizeReport {
+  format: "dcp" | "safetensors";
+  parts: number;
+  /** The file written: `.metadata` or `model.safetensors.index.json`. */
+  file: string;
+}
+
+const SafetensorsManifest = z.object({
+  shards: z.number().int().min(1),
+  files: z.array(z.string()),
+  total_size: z.number().int().min(0),
+  weight_map: z.record(z.string(), z.string()),
+});
+
+/**
+ * `webdcp finalize <dst>`: once every `--part r/w` run has finished, merges their manifests into the
+ * output's `.metadata` (DCP) or `model.safetensors.index.json`, then removes the manifests. Fails, writing
+ * nothing, while any part is missing.
+ */
+export async function finalize(dst: Location, opts: { onProgress?: ProgressCallback } = {}): Promise<FinalizeReport> {
+  const listing = await dst.storage.list(dst.path);
+  if (!listing) throw new StorageError("E_NOT_FOUND", "output folder does not exist", { path: dst.path || "." });
+  const manifests = listing.map((e) => ({ name: e.name, m: PART_MANIFEST.exec(e.name) })).filter((x) => x.m);
+  if (manifests.length === 0) {
+    throw new StorageError("E_NOT_FOUND", "no part manifests (.webdcp-part-*) to finalize", { path: dst.path || "." });
+  }
+  const count = Number(manifests[0].m![2]);
+  const ext = manifests[0].m![3];
+  const byIndex = new Map<number, string>();
+  for (const { name, m } of manifests) {
+    if (Number(m![2]) !== count || m![3] !== ext) {
+      throw new IntegrityError("E_METADATA", `part manifests of different runs are mixed (${name})`, { path: dst.path || "." });
+    }
+    byIndex.set(Number(m![1]), joinPath(dst.path, name));
+  }
+  const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !byIndex.has(i));
+  if (missing.length > 0) {
+    throw new IntegrityError("E_GAP", `parts ${missing.map((i) => `${i}/${count}`).join(", ")} have not finished`, {
+      path: dst.path || ".",
+    });
+  }
+  const paths = [...byIndex].sort(([a], [b]) => a - b).map(([, p]) => p);
+  const file = ext === "metadata" ? await finalizeDcp(dst, paths) : await finalizeSafetensors(dst, paths);
+  for (const p of paths) await dst.storage.remove(p);
+  opts.onProgress?.({ bytesDone: 0, bytesTotal: 0, filesDone: 1, filesTotal: 1 });
+  return { format: ext === "metadata" ? "dcp" : "safetensors", parts: count, file };
+}
+
+async function finalizeDcp(dst: Location, paths: string[]): Promise<string> {
+  const parts = [];
+  for (const p of paths) parts.push(decodeMetadata(await dst.storage.readAll(p), p));
+  const merged = mergeMetadata(parts, paths[0]);
+  merged.storageMeta = { checkpointId: dst.path, saveId: crypto.randomUUID(), loadId: null, modules: [] };
+  merged.version = DCP_VERSION;
+  const metadataPath = joinPath(dst.path, ".metadata");
+  checkLayout(merged, { path: metadataPath });
+  const tmp = joinPath(dst.path, ".metadata.tmp");
+  await dst.storage.writeAll(tmp, encodeMetadata(merged));
+  await dst.storage.rename(tmp, metadataPath);
+  return metadataPath;
+}
+
+async function finalizeSafetensors(dst: Location, paths: string[]): Promise<string> {
+  const weightMap = new Map<string, string>();
+  let totalSize = 0;
+  for (const p of paths) {
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(await dst.storage.readAll(p)));
+    } catch (e) {
+      throw new FormatError("E_METADATA", `part manifest is not JSON: ${(e as Error).message}`, { path: p });
+    }
+    const parsed = SafetensorsManifest.safeParse(json);
+    if (!parsed.success) throw new FormatError("E_METADATA", "malformed part manifest", { path: p });
+    for (const f of parsed.data.files) {
+      if (!(await dst.storage.stat(joinPath(dst.path, f)))) {
+        throw new StorageError("E_NOT_FOUND", `shard ${f} listed by the part is missing`, { path: p });
+      }
+    }
+    for (const [k, f] of Object.entries(parsed.data.weight_map)) weightMap.set(k, f);
+    totalSize += parsed.data.total_size;
+  }
+  const indexPath = joinPath(dst.path, SAFETENSORS_INDEX_NAME);
+  await writeSafetensorsIndex(dst.storage, indexPath, { metadata: { total_size: totalSize }, weightMap });
+  return indexPath;
+}

@@ -1,0 +1,70 @@
+import type { DType } from "../dtype/mod.ts";
+import type { Storage } from "../storage/mod.ts";
+import { numel } from "../tensor/mod.ts";
+import type { ProgressCallback } from "../tasks/mod.ts";
+import { openTensorSource } from "../source/mod.ts";
+import type { SourceFormat, TensorSource } from "../source/mod.ts";
+import { tensorEntries, valueEntries } from "../source/mod.ts";
+
+export interface InspectReport {
+  format: SourceFormat;
+  path: string;
+  tensors: Array<{ name: string; dtype: DType; shape: number[]; chunks: number; bytes: number }>;
+  values: Array<{ name: string; bytes: number }>;
+  files: Array<{ path: string; size: number; rank?: number }>;
+  /** Files and bytes per writing rank (DCP only; empty elsewhere). */
+  ranks: Array<{ rank: number; files: number; bytes: number }>;
+  totals: { tensors: number; values: number; elements: number; tensorBytes: number; fileBytes: number };
+}
+
+/** Summarises an opened source from its metadata alone (no tensor data is read). */
+export function describeSource(source: TensorSource): InspectReport {
+  const tensors = tensorEntries(source).map((t) => ({
+    name: t.name,
+    dtype: t.dtype,
+    shape: t.shape,
+    chunks: t.chunks.length,
+    bytes: t.bytes,
+  }));
+  const values = valueEntries(source).map((v) => ({ name: v.name, bytes: v.bytes }));
+  const files = source.files.map((f) => ({ ...f }));
+  const byRank = new Map<number, { rank: number; files: number; bytes: number }>();
+  for (const f of files) {
+    if (f.rank === undefined) continue;
+    const r = byRank.get(f.rank) ?? { rank: f.rank, files: 0, bytes: 0 };
+    r.files++;
+    r.bytes += f.size;
+    byRank.set(f.rank, r);
+  }
+  return {
+    format: source.format,
+    path: source.path,
+    tensors,
+    values,
+    files,
+    ranks: [...byRank.values()].sort((a, b) => a.rank - b.rank),
+    totals: {
+      tensors: tensors.length,
+      values: values.length,
+      elements: tensors.reduce((s, t) => s + numel(t.shape), 0),
+      tensorBytes: tensors.reduce((s, t) => s + t.bytes, 0),
+      fileBytes: files.reduce((s, f) => s + f.size, 0),
+    },
+  };
+}
+
+/** `webdcp inspect`: opens any supported input and describes it from headers/metadata only. */
+export async function inspect(
+  storage: Storage,
+  path: string,
+  opts: { onProgress?: ProgressCallback } = {},
+): Promise<InspectReport> {
+  const source = await openTensorSource(storage, path);
+  try {
+    const report = describeSource(source);
+    opts.onProgress?.({ bytesDone: 0, bytesTotal: 0, filesDone: report.files.length, filesTotal: report.files.length });
+    return report;
+  } finally {
+    await source.close();
+  }
+}

@@ -1,0 +1,224 @@
+import { itemsize } from "../dtype/mod.ts";
+import type { Engine } from "../engine/mod.ts";
+import type { Box } from "../tensor/mod.ts";
+import { boxNumel } from "../tensor/mod.ts";
+import { rowBands } from "./bands.ts";
+import type { StoredRange } from "../storage/mod.ts";
+import type { TensorSource } from "../source/mod.ts";
+import type { TargetTensor } from "./targets.ts";
+import { readTargetBox } from "./targets.ts";
+
+/** One region of a target tensor to produce, in the target's dtype. */
+export interface BandJob {
+  target: TargetTensor;
+  box: Box;
+  /** Where the region's bytes are stored, when the output copies them itself (then nothing is read). */
+  stored?: StoredRange[];
+}
+
+export interface BandPipelineOptions {
+  /**
+   * A job is read ahead only when its source bytes are at most this many: read-ahead doubles the memory
+   * held, which is cheap for bands and not for a whole multi-hundred-MiB tensor.
+   */
+  readAheadBytes: number;
+}
+
+/** What a job gives: its bytes, or where they are stored when the output copies them itself. */
+export type BandOutput = Uint8Array | StoredRange[];
+
+/**
+ * A target region as jobs of whole dim-0 rows of at most `bandBytes` each (counted in the wider of the
+ * source and target dtypes; a single longer row is its own job), in row-major order.
+ */
+function bandJobs(target: TargetTensor, box: Box, bandBytes: number): BandJob[] {
+  const widest = Math.max(itemsize(target.dtype), itemsize(target.source.dtype));
+  return rowBands(box, widest, bandBytes).map((band) => ({ target, box: band }));
+}
+
+/**
+ * The jobs of a target region: when `copies` (the output copies stored bytes without reading them) and the
+ * region only moves bytes (same dtype, no row permutation) and the source can tell where they are stored,
+ * one job with those stored ranges, whatever its size (no buffer holds it; one copy per stored piece);
+ * else bands (`bandJobs`).
+ */
+export async function regionJobs(
+  source: TensorSource,
+  target: TargetTensor,
+  box: Box,
+  opts: { bandBytes: number; copies: boolean },
+): Promise<BandJob[]> {
+  if (opts.copies && movesBytesOnly(target) && source.locate !== undefined) {
+    const stored = await source.locate(target.source.name, box);
+    if (stored !== undefined) return [{ target, box, stored }];
+  }
+  return bandJobs(target, box, opts.bandBytes);
+}
+
+/** Same dtype and no row permutation: the output's bytes are the source's, as stored. */
+function movesBytesOnly(t: TargetTensor): boolean {
+  return t.rowPermutation === undefined && t.dtype === t.source.dtype;
+}
+
+/** A byte buffer that is kept and regrown, never shrunk: touching fresh memory is what costs here. */
+class ReusedBuffer {
+  #buffer = new ArrayBuffer(0);
+
+  get capacity(): number {
+    return this.#buffer.byteLength;
+  }
+
+  release(): void {
+    this.#buffer = new ArrayBuffer(0);
+  }
+
+  take(bytes: number): Uint8Array {
+    if (this.#buffer.byteLength < bytes) this.#buffer = new ArrayBuffer(bytes);
+    return new Uint8Array(this.#buffer, 0, bytes);
+  }
+}
+
+/** Jobs in flight at once: the one the caller holds, plus two being read or cast ahead of it. */
+const SLOTS = 3;
+
+/** A read buffer and a cast buffer, used by one job at a time. */
+interface Slot {
+  read: ReusedBuffer;
+  cast: ReusedBuffer;
+}
+
+/**
+ * Produces the regions of target tensors for one output stream (a file being written), in the order the
+ * writer asks for them, through three slots of buffers (one for the source read, one for the cast) used
+ * again and again. While the caller writes region `i`, regions `i + 1` and `i + 2` of the planned order
+ * are already being prepared: their reads run in the runtime's I/O threads and each cast runs on the main
+ * thread as soon as its read lands. So the read of one region, the cast of the next and the write of a
+ * third proceed at once, and no bytes are copied to do it.
+ *
+ * The bytes `produce` returns stay valid until the next `produce` call; a writer must be done with them
+ * by then (a `ByteSink.write` that resolved is). A job asked for out of the planned order is still
+ * produced correctly, only without the overlap. Memory: three jobs of at most `readAheadBytes` each, in
+ * both dtypes; a larger job is not prepared ahead and takes the slot that grew largest, so only one slot
+ * grows to the largest job.
+ */
+export class BandPipeline {
+  readonly #source: TensorSource;
+  readonly #engine: Engine;
+  readonly #jobs: readonly BandJob[];
+  readonly #position: Map<BandJob, number>;
+  readonly #readAheadBytes: number;
+  readonly #slots: Slot[] = Array.from({ length: SLOTS }, () => ({ read: new ReusedBuffer(), cast: new ReusedBuffer() }));
+  /** Slots neither held by the caller nor preparing a job. */
+  #free: Slot[] = [...this.#slots];
+  /** The slot of the bytes the caller holds. */
+  #held: Slot | undefined;
+  /** Jobs being prepared, by index in the planned order. */
+  readonly #ahead = new Map<number, { slot: Slot; bytes: Promise<BandOutput> }>();
+
+  constructor(source: TensorSource, engine: Engine, jobs: readonly BandJob[], opts: BandPipelineOptions) {
+    this.#source = source;
+    this.#engine = engine;
+    this.#jobs = jobs;
+    this.#position = new Map(jobs.map((j, i) => [j, i]));
+    this.#readAheadBytes = opts.readAheadBytes;
+  }
+
+  /** The job's region in the target dtype (row permutation applied), or where it is stored. */
+  async produce(job: BandJob): Promise<BandOutput> {
+    // Asking for the next job means the caller is done with the bytes it holds.
+    if (this.#held !== undefined) this.#free.push(this.#held);
+    this.#held = undefined;
+    const index = this.#position.get(job) ?? -1;
+    const prepared = this.#ahead.get(index);
+    let bytes: BandOutput;
+    if (prepared !== undefined) {
+      this.#ahead.delete(index);
+      this.#dropSkipped(index);
+      this.#held = prepared.slot;
+      bytes = await prepared.bytes;
+    } else {
+      // Out of order, or too big to prepare ahead: once the jobs in flight land every slot is free, and the
+      // one that grew largest is taken.
+      await this.settle();
+      const slot = this.#free.reduce((a, b) => (b.read.capacity > a.read.capacity ? b : a));
+      this.#free = this.#free.filter((s) => s !== slot);
+      this.#held = slot;
+      bytes = await this.#prepare(job, slot);
+    }
+    if (index >= 0) this.#prepareAhead(index);
+    return bytes;
+  }
+
+  /**
+   * The jobs' bytes one after the other, as the pieces of one record or tensor (each piece valid until the
+   * next is asked for); `onPiece` hears each piece's size as it is handed out.
+   */
+  async *stream(jobs: readonly BandJob[], onPiece?: (bytes: number) => void): AsyncIterable<Uint8Array | StoredRange> {
+    for (const job of jobs) {
+      const out = await this.produce(job);
+      for (const piece of out instanceof Uint8Array ? [out] : out) {
+        onPiece?.(piece instanceof Uint8Array ? piece.byteLength : piece.length);
+        yield piece;
+      }
+    }
+  }
+
+  /** Waits for the jobs still being prepared, so the source can be closed under no one. */
+  async settle(): Promise<void> {
+    for (const [index, { slot, bytes }] of this.#ahead) {
+      await bytes.catch(() => {});
+      this.#ahead.delete(index);
+      this.#free.push(slot);
+    }
+  }
+
+  /** Settles and lets go of the buffers, once the stream this pipeline fed is written. */
+  async release(): Promise<void> {
+    await this.settle();
+    for (const s of this.#slots) {
+      s.read.release();
+      s.cast.release();
+    }
+  }
+
+  /** Jobs prepared before `index` that the caller skipped: their slots are free once their reads land. */
+  #dropSkipped(index: number): void {
+    for (const [skipped, { slot, bytes }] of this.#ahead) {
+      if (skipped > index) continue;
+      this.#ahead.delete(skipped);
+      void bytes.catch(() => {}).then(() => this.#free.push(slot));
+    }
+  }
+
+  /** Starts the jobs after `index`, in order, while slots are free and the jobs are small enough. */
+  #prepareAhead(index: number): void {
+    for (let next = index + 1; next < this.#jobs.length && this.#free.length > 0; next++) {
+      if (this.#ahead.has(next)) continue;
+      const job = this.#jobs[next];
+      if (sourceBytes(job) > this.#readAheadBytes) return;
+      // The smallest free slot: the one that grew for a big job stays for the next big job.
+      const slot = this.#free.reduce((a, b) => (b.read.capacity < a.read.capacity ? b : a));
+      this.#free = this.#free.filter((s) => s !== slot);
+      const bytes = this.#prepare(job, slot);
+      bytes.catch(() => {}); // surfaces from the produce() that takes it; unclaimed, it is moot
+      this.#ahead.set(next, { slot, bytes });
+    }
+  }
+
+  async #prepare(job: BandJob, slot: Slot): Promise<BandOutput> {
+    const { target, box } = job;
+    if (job.stored) return job.stored;
+    // Permuted rows come through a gather, which casts and allocates on its own.
+    if (target.rowPermutation) return await readTargetBox(this.#source, target, box, this.#engine);
+    const into = slot.read.take(sourceBytes(job));
+    const raw = (await this.#source.readTensor(target.source.name, box, into)).data;
+    if (target.dtype === target.source.dtype) return raw;
+    const out = slot.cast.take(boxNumel(box) * itemsize(target.dtype));
+    return await this.#engine.convert(raw, target.source.dtype, target.dtype, out);
+  }
+}
+
+/** Bytes of the job's source region that pass through memory (none for stored ranges). */
+function sourceBytes(job: BandJob): number {
+  return job.stored ? 0 : boxNumel(job.box) * itemsize(job.target.source.dtype);
+}

@@ -1,0 +1,11 @@
+/**
+ * The read model: every input (DCP folder, HF folder, `.safetensors` file, torch.save file) opened as one
+ * `TensorSource` of named entries whose data is read on demand, plus selection of entries by name.
+ * @module
+ */
+export type { Entry, SourceFile, SourceFormat, StoredChunk, TensorEntry, TensorSource, ValueEntry } from "./tensor_source.ts";
+export { tensorEntries, valueEntries } from "./tensor_source.ts";
+export { detectFormat, openTensorSource } from "./open.ts";
+export type { Location } from "./location.ts";
+export { globToRegExp, keyFilter } from "./glob.ts";
+export { type Selected, type Selection, selectEntries, type SelectOptions, TRAINING_GROUPS } from "./select.ts";

@@ -1,0 +1,85 @@
+import type { StatePath } from "../dcp/mod.ts";
+import type { DType } from "../dtype/mod.ts";
+import type { PyValue } from "../pickle/mod.ts";
+import type { Storage, StoredRange } from "../storage/mod.ts";
+import type { Box, Tensor } from "../tensor/mod.ts";
+
+/** The input formats `openTensorSource` recognises. */
+export type SourceFormat = "dcp" | "hf" | "safetensors" | "torch";
+
+/** Where one stored chunk of a tensor (or one value) lives: a byte range of a file. */
+export interface StoredChunk extends Box {
+  /** File path relative to the source's storage root. */
+  file: string;
+  /** Byte offset and length of the stored item (a whole torch.save item for DCP, raw data otherwise). */
+  offset: number;
+  length: number;
+}
+
+export interface TensorEntry {
+  kind: "tensor";
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** How the tensor is stored: one chunk for safetensors and `.pt`, one per saved shard for DCP. */
+  chunks: StoredChunk[];
+  /** Dense size in bytes (numel * itemsize). */
+  bytes: number;
+}
+
+export interface ValueEntry {
+  kind: "value";
+  name: string;
+  /** Stored size in bytes (the BYTE_IO item for DCP; 0 where the value lives inside a pickle). */
+  bytes: number;
+  /** Where a DCP BYTE_IO item lives. */
+  stored?: { file: string; offset: number; length: number };
+}
+
+export type Entry = TensorEntry | ValueEntry;
+
+export interface SourceFile {
+  path: string;
+  size: number;
+  /** The writing rank, for DCP `__<rank>_<n>.distcp` files. */
+  rank?: number;
+}
+
+/** One read model over DCP folders, HF folders, `.safetensors` and torch.save files. */
+export interface TensorSource {
+  readonly format: SourceFormat;
+  readonly storage: Storage;
+  /** The folder or file opened, relative to `storage`. */
+  readonly path: string;
+  /** Entries in the source's own order; names are flattened FQNs (`optimizer.state.w.exp_avg`). */
+  readonly entries: Entry[];
+  /** Data files the entries point into (paths relative to `storage`). */
+  readonly files: SourceFile[];
+  /** Metadata files (`.metadata`, `model.safetensors.index.json`), also relative to `storage`. */
+  readonly metadataFiles: string[];
+  /** Object paths of entries in the nested state dict (DCP `planner_data`, `.pt` nesting); null when flat. */
+  readonly paths: Map<string, StatePath> | null;
+  /**
+   * Reads a tensor, or only the `box` region of it, in its stored dtype. With `out` (exactly the region's
+   * byte size) the bytes land there and the result's data is `out`, so band loops can reuse buffers
+   * instead of paying for fresh memory on every read.
+   */
+  readTensor(name: string, box?: Box, out?: Uint8Array): Promise<Tensor>;
+  /**
+   * Optional: where the bytes of `box` of a tensor sit in storage, in row-major order, when they are stored
+   * exactly as `readTensor` would return them; undefined when they are not (then read them). Lets a sink
+   * that can copy (`ByteSink.copyFrom`) move them without this process reading them.
+   */
+  locate?(name: string, box: Box): Promise<StoredRange[] | undefined>;
+  /** Decodes a non-tensor value. */
+  readValue(name: string): Promise<PyValue>;
+  close(): Promise<void>;
+}
+
+export function tensorEntries(source: { entries: readonly Entry[] }): TensorEntry[] {
+  return source.entries.filter((e): e is TensorEntry => e.kind === "tensor");
+}
+
+export function valueEntries(source: { entries: readonly Entry[] }): ValueEntry[] {
+  return source.entries.filter((e): e is ValueEntry => e.kind === "value");
+}

@@ -1,0 +1,206 @@
+import type { FileHandle } from "node:fs/promises";
+import { nodeFs } from "./node_fs.ts";
+import { StorageError, UsageError } from "../../errors/mod.ts";
+import { dirname, normalizePath } from "../path.ts";
+import { createSinkFile } from "./sink_file.ts";
+import { FileSink } from "./file_sink.ts";
+import { FileSource } from "./file_source.ts";
+import { type KernelCopier, kernelCopier } from "./kernel_copy.ts";
+import { ioError, isMissing } from "./io_error.ts";
+import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "../storage.ts";
+import { readRange, readWhole, writeWhole } from "../whole_file.ts";
+
+/** Temp files of unfinished sinks: `<name>.tmp-<16 hex>`; `list()` hides them like MemoryStorage does. */
+const TEMP_SUFFIX = /\.tmp-[0-9a-f]{16}$/;
+
+/** Bytes a file sink writes between background flushes to the device, unless told otherwise. */
+const DEFAULT_FLUSH_BYTES = 64 << 20;
+
+export interface FileStorageOptions {
+  /**
+   * fsync every file before publishing it (default true, as PyTorch's `FileSystemWriter`). false is faster
+   * and still never shows a half-written file to another process, but a power loss or kernel crash soon
+   * after may leave published files incomplete (PyTorch's `sync_files=False`).
+   */
+  fsync?: boolean;
+  /**
+   * A file being written is flushed to the device in the background every this many bytes, so the fsync
+   * at `close()` waits for little (default 64 MiB; 0: everything at close, as PyTorch's writer does).
+   */
+  flushBytes?: number;
+  /**
+   * Let the kernel copy ranges of local files into files being written (`copy_file_range`), where this
+   * runtime can ask it to (Deno with the ffi permission, on Linux), instead of reading and writing them
+   * (default true).
+   */
+  kernelCopies?: boolean;
+}
+
+/**
+ * Local files under a root folder through `node:fs/promises`, which both Deno and Node provide. Writes
+ * go to a temp file that is fsynced and renamed into place on `close()`, so a crash never leaves a
+ * half-written file under its final name; while a large file is written, what it has so far is flushed
+ * to the device in the background, so that the fsync finds little left to do.
+ */
+export class FileStorage implements Storage {
+  readonly root: string;
+  readonly description: string;
+  readonly #fsync: boolean;
+  readonly #flushBytes: number;
+  readonly #copier: KernelCopier | null;
+
+  constructor(root: string, opts: FileStorageOptions = {}) {
+    if (typeof root !== "string" || root === "") throw new UsageError("E_USAGE", "FileStorage needs a root folder");
+    const flushBytes = opts.flushBytes ?? DEFAULT_FLUSH_BYTES;
+    if (!Number.isSafeInteger(flushBytes) || flushBytes < 0) {
+      throw new UsageError("E_USAGE", `flushBytes must be a whole number of bytes, got ${flushBytes}`);
+    }
+    this.root = root;
+    this.description = `file:${root}`;
+    this.#fsync = opts.fsync ?? true;
+    this.#flushBytes = flushBytes;
+    this.#copier = opts.kernelCopies === false ? null : kernelCopier();
+  }
+
+  canCopyFrom(source: Storage): boolean {
+    return this.#copier !== null && source instanceof FileStorage;
+  }
+
+  async stat(path: string): Promise<FileInfo | undefined> {
+    const fs = await nodeFs();
+    const rel = normalizePath(path);
+    try {
+      const s = await fs.stat(this.#abs(rel));
+      return s.isFile() ? { size: s.size } : undefined;
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw ioError(e, rel);
+    }
+  }
+
+  async open(path: string): Promise<ByteSource> {
+    const fs = await nodeFs();
+    const rel = normalizePath(path);
+    let handle: FileHandle;
+    try {
+      handle = await fs.open(this.#abs(rel), "r");
+    } catch (e) {
+      throw ioError(e, rel);
+    }
+    try {
+      const s = await handle.stat();
+      if (!s.isFile()) throw new StorageError("E_NOT_FOUND", "not a regular file", { path: rel });
+      return new FileSource(handle, rel, s.size, this.#abs(rel));
+    } catch (e) {
+      await handle.close();
+      throw e instanceof StorageError ? e : ioError(e, rel);
+    }
+  }
+
+  read(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return readRange(this, path, offset, length);
+  }
+
+  readAll(path: string): Promise<Uint8Array> {
+    return readWhole(this, path);
+  }
+
+  async create(path: string): Promise<ByteSink> {
+    const fs = await nodeFs();
+    const rel = normalizePath(path);
+    if (rel === "") throw new UsageError("E_USAGE", "cannot create the storage root as a file");
+    const final = this.#abs(rel);
+    const temp = `${final}.tmp-${randomHex()}`;
+    try {
+      if ((await fs.stat(final).catch(() => undefined))?.isDirectory()) {
+        throw new StorageError("E_EXISTS", "is a folder", { path: rel });
+      }
+      await fs.mkdir(this.#abs(dirname(rel)), { recursive: true });
+      return new FileSink(await createSinkFile(temp), rel, temp, final, {
+        fsync: this.#fsync,
+        flushBytes: this.#flushBytes,
+        copier: this.#copier,
+      });
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "ENOTDIR" || code === "EEXIST") {
+        throw new StorageError("E_EXISTS", "a parent folder is a file", { path: rel, cause: e });
+      }
+      throw e instanceof StorageError ? e : ioError(e, rel);
+    }
+  }
+
+  writeAll(path: string, bytes: Uint8Array): Promise<void> {
+    return writeWhole(this, path, bytes);
+  }
+
+  async list(dir: string): Promise<DirEntry[] | undefined> {
+    const fs = await nodeFs();
+    const rel = normalizePath(dir);
+    let dirents;
+    try {
+      dirents = await fs.readdir(this.#abs(rel), { withFileTypes: true });
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw ioError(e, rel);
+    }
+    const out: DirEntry[] = [];
+    for (const d of dirents) {
+      if (TEMP_SUFFIX.test(d.name)) continue;
+      let kind: DirEntry["kind"] | undefined = d.isFile() ? "file" : d.isDirectory() ? "dir" : undefined;
+      if (kind === undefined && d.isSymbolicLink()) {
+        const s = await fs.stat(this.#abs(rel === "" ? d.name : `${rel}/${d.name}`)).catch(() => undefined);
+        kind = s?.isFile() ? "file" : s?.isDirectory() ? "dir" : undefined;
+      }
+      if (kind !== undefined) out.push({ name: d.name, kind });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const fs = await nodeFs();
+    const src = normalizePath(from);
+    const dst = normalizePath(to);
+    if (src === "" || dst === "") throw new UsageError("E_USAGE", "cannot rename the storage root");
+    try {
+      await fs.stat(this.#abs(src));
+      await fs.mkdir(this.#abs(dirname(dst)), { recursive: true });
+      await fs.rename(this.#abs(src), this.#abs(dst));
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "EINVAL") throw new UsageError("E_USAGE", "cannot move a folder into itself", { path: src });
+      if (code === "EISDIR" || code === "ENOTEMPTY" || code === "EEXIST" || code === "ENOTDIR") {
+        throw new StorageError("E_EXISTS", "target exists", { path: dst, cause: e });
+      }
+      throw ioError(e, src);
+    }
+  }
+
+  async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+    const fs = await nodeFs();
+    const rel = normalizePath(path);
+    if (rel === "") throw new UsageError("E_USAGE", "refusing to remove the storage root");
+    const abs = this.#abs(rel);
+    try {
+      const s = await fs.stat(abs);
+      if (!s.isDirectory()) await fs.unlink(abs);
+      else if (options.recursive) await fs.rm(abs, { recursive: true });
+      else await fs.rmdir(abs);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "ENOTEMPTY" || code === "EEXIST") {
+        throw new UsageError("E_USAGE", "folder is not empty; pass { recursive: true }", { path: rel });
+      }
+      throw ioError(e, rel);
+    }
+  }
+
+  #abs(rel: string): string {
+    return rel === "" ? this.root : `${this.root}/${rel}`;
+  }
+}
+
+function randomHex(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

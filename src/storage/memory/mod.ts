@@ -1,0 +1,5 @@
+/**
+ * An in-memory storage (`MemoryStorage`): tests, browsers without OPFS, and small jobs.
+ * @module
+ */
+export { MemoryStorage } from "./memory_storage.ts";

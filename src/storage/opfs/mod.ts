@@ -1,0 +1,5 @@
+/**
+ * The browser's Origin Private File System as a storage (`OpfsStorage`).
+ * @module
+ */
+export { OpfsStorage } from "./opfs_storage.ts";

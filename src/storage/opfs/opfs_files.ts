@@ -1,0 +1,149 @@
+import { StorageError, UsageError } from "../../errors/mod.ts";
+import { checkReadRange } from "../byte_source.ts";
+import { domName, opfsError } from "./opfs_errors.ts";
+import type { ByteSink, ByteSource } from "../storage.ts";
+
+/** `FileSystemHandle.move` (Chromium, Firefox, Safari 16.4+) is missing from TypeScript's DOM types. */
+type Movable = { move?: (parent: FileSystemDirectoryHandle, name: string) => Promise<void> };
+
+/**
+ * Reads through the `File` snapshot taken at open: `slice(a, b).arrayBuffer()` per read, so nothing is
+ * held in memory between reads. OPFS invalidates the snapshot when the file is replaced; such reads fail
+ * with E_IO rather than mixing old and new bytes.
+ */
+export class OpfsSource implements ByteSource {
+  readonly path: string;
+  readonly size: number;
+  #file: File | undefined;
+
+  constructor(file: File, path: string) {
+    this.#file = file;
+    this.path = path;
+    this.size = file.size;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const file = this.#file;
+    if (file === undefined) throw new UsageError("E_USAGE", "read after close", { path: this.path });
+    checkReadRange(this.path, this.size, offset, length);
+    if (length === 0) return new Uint8Array(0);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
+    } catch (e) {
+      throw opfsError(e, this.path, offset);
+    }
+    if (bytes.byteLength !== length) {
+      throw new StorageError("E_TRUNCATED", `read ${bytes.byteLength} of ${length} bytes`, {
+        path: this.path,
+        offset: offset + bytes.byteLength,
+      });
+    }
+    return bytes;
+  }
+
+  close(): Promise<void> {
+    this.#file = undefined;
+    return Promise.resolve();
+  }
+}
+
+/** Where a sink writes and where it publishes. */
+export interface SinkPlace {
+  path: string;
+  parent: FileSystemDirectoryHandle;
+  name: string;
+  tempName: string;
+  temp: FileSystemFileHandle;
+}
+
+/**
+ * Writes a temp file in the target's folder through `createWritable()` and moves it over the final name on
+ * `close()` (copy + remove where `move` is missing), so the final name never shows a partial file.
+ */
+export class OpfsSink implements ByteSink {
+  readonly path: string;
+  #position = 0;
+  #stream: FileSystemWritableFileStream | undefined;
+  readonly #place: SinkPlace;
+
+  constructor(place: SinkPlace, stream: FileSystemWritableFileStream) {
+    this.path = place.path;
+    this.#place = place;
+    this.#stream = stream;
+  }
+
+  get position(): number {
+    return this.#position;
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    const stream = this.#live();
+    const at = this.#position;
+    this.#position += bytes.byteLength;
+    try {
+      await stream.write(bytes as Uint8Array<ArrayBuffer>);
+    } catch (e) {
+      throw opfsError(e, this.path, at);
+    }
+  }
+
+  async close(): Promise<void> {
+    const stream = this.#live();
+    this.#stream = undefined;
+    const { parent, name, tempName, temp } = this.#place;
+    try {
+      await stream.close();
+      await moveFile(temp, tempName, parent, parent, name, this.path);
+    } catch (e) {
+      await parent.removeEntry(tempName).catch(() => {});
+      if (e instanceof StorageError) throw e;
+      if (domName(e) === "NotFoundError") {
+        throw new StorageError("E_NOT_FOUND", "parent folder vanished before close()", { path: this.path, cause: e });
+      }
+      throw opfsError(e, this.path);
+    }
+  }
+
+  async abort(): Promise<void> {
+    const stream = this.#stream;
+    if (stream === undefined) return;
+    this.#stream = undefined;
+    await stream.abort().catch(() => {});
+    await this.#place.parent.removeEntry(this.#place.tempName).catch(() => {});
+  }
+
+  #live(): FileSystemWritableFileStream {
+    if (this.#stream === undefined) {
+      throw new UsageError("E_USAGE", "sink already closed or aborted", { path: this.path });
+    }
+    return this.#stream;
+  }
+}
+
+/**
+ * Moves `file` (named `fromName` in `from`) to `to/toName`, replacing a file there. A folder there is
+ * E_EXISTS. Without `move`, the bytes are copied through a writable (itself published atomically on
+ * close) and the source entry removed.
+ */
+export async function moveFile(
+  file: FileSystemFileHandle,
+  fromName: string,
+  from: FileSystemDirectoryHandle,
+  to: FileSystemDirectoryHandle,
+  toName: string,
+  path: string,
+): Promise<void> {
+  try {
+    await to.getDirectoryHandle(toName);
+    throw new StorageError("E_EXISTS", "target is a folder", { path });
+  } catch (e) {
+    if (e instanceof StorageError) throw e;
+  }
+  const move = (file as Movable).move;
+  if (typeof move === "function") return await move.call(file, to, toName);
+  const target = await to.getFileHandle(toName, { create: true });
+  const stream = await target.createWritable();
+  await (await file.getFile()).stream().pipeTo(stream);
+  await from.removeEntry(fromName);
+}

@@ -1,0 +1,209 @@
+import type { DcpMetadata, DcpTensorChunkItem, DcpWriteItem, DcpWritePlan, StatePath, StorageEntry } from "../dcp/mod.ts";
+import {
+  DCP_VERSION,
+  encodeMetadata,
+  PAGE_BYTES,
+  planGlobal,
+  rankFileName,
+  storageKey,
+  writeDcp,
+  writeRankFile,
+} from "../dcp/mod.ts";
+import type { Engine } from "../engine/mod.ts";
+import { joinPath, sourceOrigin } from "../storage/mod.ts";
+import type { StoredRange } from "../storage/mod.ts";
+import type { BandJob } from "../pipeline/mod.ts";
+import { BandPipeline, regionJobs } from "../pipeline/mod.ts";
+import { runLimited } from "../tasks/mod.ts";
+import type { Layout } from "../dcp/mod.ts";
+import type { Location } from "../source/mod.ts";
+import type { Part } from "./part.ts";
+import { ownsFile, partManifestName } from "./part.ts";
+import type { ProgressTracker } from "../tasks/mod.ts";
+import type { Selected } from "../source/mod.ts";
+import type { TensorSource, ValueEntry } from "../source/mod.ts";
+import type { TargetTensor } from "../pipeline/mod.ts";
+
+export interface DcpOutputOptions {
+  layout: Layout;
+  engine: Engine;
+  part?: Part;
+  /** Object paths for `planner_data`, by output name. */
+  plannerData: Map<string, StatePath> | null;
+  tracker: ProgressTracker;
+  /** Bytes of one band of a chunk (in the wider of the source and target dtypes). */
+  bandBytes: number;
+  /** The destination copies stored bytes without reading them (`ByteSink.copyFrom`). */
+  copies: boolean;
+  /** Rank files written at once. */
+  concurrency: number;
+}
+
+/**
+ * The write plan for DCP output: every target tensor cut into the layout's boxes, values on rank 0 — DCP
+ * BYTE_IO items copied verbatim, other values pickled. Each box streams, when its rank's file gets to it,
+ * as row bands through its rank's pipeline planned in the writer's order (as `planGlobal` orders the
+ * rank), so a band is prepared while the previous one is written and no chunk is ever whole in memory;
+ * rank files written at the same time each have their own buffers.
+ */
+export async function buildDcpPlan(
+  source: TensorSource,
+  targets: readonly TargetTensor[],
+  values: readonly Selected<ValueEntry>[],
+  opts: DcpOutputOptions,
+  writes: (rank: number) => boolean = () => true,
+): Promise<{ plan: DcpWritePlan; pipelines: BandPipeline[]; copied: StoredRange[][] }> {
+  const ranks: DcpWriteItem[][] = Array.from({ length: opts.layout.ranks }, () => []);
+  for (const v of values) {
+    const stored = v.entry.stored;
+    if (stored && source.format === "dcp") {
+      ranks[0].push({ fqn: v.name, raw: await source.storage.read(stored.file, stored.offset, stored.length) });
+    } else {
+      ranks[0].push({ fqn: v.name, value: await source.readValue(v.entry.name) });
+    }
+  }
+  const jobs = new Map<DcpWriteItem, BandJob[]>();
+  const copiedOf = new Map<DcpWriteItem, StoredRange[]>();
+  // Filled once the plan (which the providers close over) is complete.
+  const pipelines: BandPipeline[] = [];
+  const chunks = targets.flatMap((t) => opts.layout.boxesFor(t.name, t.shape).map((box) => ({ t, box })));
+  // Locating stored bytes opens the source items: many at once, so their reads overlap. Chunks of rank
+  // files this part does not write stay in the plan (the metadata is global) but are never located.
+  const chunkJobs = await runLimited(
+    chunks.map(({ t, box }) => () => writes(box.rank) ? regionJobs(source, t, box, opts) : Promise.resolve([])),
+    LOCATE_AT_ONCE,
+  );
+  for (const [i, { t, box }] of chunks.entries()) {
+    const bands = chunkJobs[i];
+    const stored = bands[0]?.stored;
+    const item: DcpTensorChunkItem = {
+      fqn: t.name,
+      dtype: t.dtype,
+      globalShape: [...t.shape],
+      offsets: box.offsets,
+      sizes: box.sizes,
+      data: () => Promise.resolve(pipelines[box.rank].stream(bands, (bytes) => opts.tracker.add(bytes, t.name))),
+      pageOffset: stored ? () => Promise.resolve(pageOffsetOf(stored)) : undefined,
+    };
+    jobs.set(item, bands);
+    if (stored) copiedOf.set(item, stored);
+    ranks[box.rank].push(item);
+  }
+  const plan = { ranks, plannerData: opts.plannerData };
+  const written: DcpWriteItem[][] = [];
+  for (const [rank, items] of planGlobal(plan).ranks.entries()) {
+    written.push(writes(rank) ? items : []);
+    const order = written[rank].flatMap((item) => jobs.get(item) ?? []);
+    pipelines.push(new BandPipeline(source, opts.engine, order, { readAheadBytes: opts.bandBytes }));
+  }
+  // The order the rank files (written side by side) reach their copied chunks: round robin over the ranks.
+  const copied: StoredRange[][] = [];
+  for (let i = 0; written.some((items) => i < items.length); i++) {
+    for (const items of written) {
+      const chunk = i < items.length ? copiedOf.get(items[i]) : undefined;
+      if (chunk) copied.push(chunk);
+    }
+  }
+  return { plan, pipelines, copied };
+}
+
+/** Source items opened at once while planning. */
+const LOCATE_AT_ONCE = 8;
+
+/** CRC work running ahead of the writers. */
+const PREFETCH_AT_ONCE = 2;
+
+/**
+ * Works out, ahead of the writers and in the order they will want them, the CRCs of the stored pieces the
+ * copied chunks are made of: each needs the shorter side of its cut read, and a chunk's zip record cannot
+ * be closed (its trailer written, the file moved on) before its CRC is known. Failures are left for the
+ * writers to meet. `stop()` ends it early; it resolves once nothing more is being read.
+ */
+function prefetchChecksums(chunks: readonly StoredRange[][]): { done: Promise<void>; stop(): void } {
+  let stopped = false;
+  const tasks = chunks.map((ranges) => async () => {
+    for (const r of ranges) if (!stopped) await r.record?.crc32(r.offset, r.offset + r.length).catch(() => {});
+  });
+  return { done: runLimited(tasks, PREFETCH_AT_ONCE).then(() => {}), stop: () => void (stopped = true) };
+}
+
+/**
+ * Where in a page the chunk's data should start for the kernel to copy it fastest: congruent with where its
+ * largest stored piece starts in its source file (the other pieces then fall where they fall).
+ */
+function pageOffsetOf(ranges: readonly StoredRange[]): number | undefined {
+  if (ranges.length === 0) return undefined;
+  let before = 0;
+  let best = { length: -1, at: 0 };
+  for (const r of ranges) {
+    if (r.length > best.length) best = { length: r.length, at: sourceOrigin(r.source).offset + r.offset - before };
+    before += r.length;
+  }
+  return ((best.at % PAGE_BYTES) + PAGE_BYTES) % PAGE_BYTES;
+}
+
+/** Writes DCP output; with a part, only this part's rank files plus a partial metadata for `finalize`. */
+export async function writeDcpOutput(
+  source: TensorSource,
+  targets: readonly TargetTensor[],
+  values: readonly Selected<ValueEntry>[],
+  dst: Location,
+  opts: DcpOutputOptions,
+): Promise<string[]> {
+  const part = opts.part;
+  const { plan, pipelines, copied } = await buildDcpPlan(source, targets, values, opts, (r) => !part || ownsFile(part, r));
+  const prefetch = prefetchChecksums(copied);
+  try {
+    if (!part) {
+      await writeDcp(dst.storage, dst.path, plan, {
+        concurrency: opts.concurrency,
+        onRankWritten: (rank) => pipelines[rank].release(),
+      });
+      // Every rank has a file, empty when dedup left it nothing (as PyTorch's writer does).
+      return [...plan.ranks.map((_, r) => joinPath(dst.path, `__${r}_0.distcp`)), joinPath(dst.path, ".metadata")];
+    }
+    return await writeDcpPart(plan, dst, part, opts, (rank) => pipelines[rank].release());
+  } finally {
+    prefetch.stop();
+    await prefetch.done;
+    for (const p of pipelines) await p.settle();
+  }
+}
+
+/**
+ * One part of a multi-machine DCP write: every part derives the same global plan, writes the rank files it
+ * owns (rank % w === r) and leaves `.webdcp-part-r-of-w.metadata`, a partial `.metadata` pickle of its
+ * items that `finalize` merges. Ranks a part does not own are never read.
+ */
+async function writeDcpPart(
+  plan: DcpWritePlan,
+  dst: Location,
+  part: Part,
+  opts: { tracker: ProgressTracker; concurrency: number },
+  onRankWritten: (rank: number) => Promise<void>,
+): Promise<string[]> {
+  const global = planGlobal(plan);
+  const mine = [...global.ranks.keys()].filter((rank) => ownsFile(part, rank));
+  const perRank = await runLimited(
+    mine.map((rank) => async () => {
+      const entries = await writeRankFile(dst.storage, dst.path, rank, global.ranks[rank], global.stateDictMetadata);
+      await onRankWritten(rank);
+      opts.tracker.fileDone(rankFileName(rank));
+      return entries;
+    }),
+    opts.concurrency,
+  );
+  const storageData = new Map<string, StorageEntry>();
+  for (const e of perRank.flat()) storageData.set(storageKey(e.fqn, e.offsets), e);
+  const written = mine.map((rank) => joinPath(dst.path, rankFileName(rank)));
+  const partial: DcpMetadata = {
+    stateDictMetadata: global.stateDictMetadata,
+    plannerData: plan.plannerData ?? null,
+    storageData,
+    storageMeta: null,
+    version: DCP_VERSION,
+  };
+  const manifest = joinPath(dst.path, partManifestName(part, "metadata"));
+  await dst.storage.writeAll(manifest, encodeMetadata(partial));
+  return [...written, manifest];
+}

@@ -1,0 +1,142 @@
+import type { Engine } from "../engine/mod.ts";
+import { UsageError } from "../errors/mod.ts";
+import { joinPath, writeFile } from "../storage/mod.ts";
+import { planShards, SAFETENSORS_INDEX_NAME, writeSafetensors, writeSafetensorsIndex } from "../safetensors/mod.ts";
+import type { SafetensorsEntry } from "../safetensors/mod.ts";
+import { DTYPE_INFO } from "../dtype/mod.ts";
+import { compareCodePoints, referenceDtypeRank } from "../safetensors/mod.ts";
+import { wholeBox } from "../tensor/mod.ts";
+import { runLimited } from "../tasks/mod.ts";
+import type { BandJob } from "../pipeline/mod.ts";
+import { BandPipeline, regionJobs } from "../pipeline/mod.ts";
+import type { Location } from "../source/mod.ts";
+import type { Part } from "./part.ts";
+import { ownsFile, partManifestName } from "./part.ts";
+import type { ProgressTracker } from "../tasks/mod.ts";
+import type { TensorSource } from "../source/mod.ts";
+import type { TargetTensor } from "../pipeline/mod.ts";
+
+export interface SafetensorsOutputOptions {
+  engine: Engine;
+  tracker: ProgressTracker;
+  bandBytes: number;
+  /** The destination copies stored bytes without reading them (`ByteSink.copyFrom`). */
+  copies: boolean;
+  concurrency: number;
+  /** Start a new shard before it would grow past this many data bytes (a bigger tensor gets its own). */
+  maxShardSize?: number;
+  /** Target name -> shard file name, taken from an existing HF folder's index (`--hf-assets-path`). */
+  shardMap?: Map<string, string>;
+  part?: Part;
+  /** Write exactly one file at `dst.path` (a `.safetensors` path) instead of a folder with an index. */
+  singleFile: boolean;
+}
+
+/**
+ * Groups targets into shard files in the given (read) order: HF's greedy packing up to `maxShardSize`, or
+ * the file an existing folder's index names for each tensor.
+ */
+export function planShardFiles(
+  targets: readonly TargetTensor[],
+  maxShardSize?: number,
+  shardMap?: Map<string, string>,
+): Array<{ file: string; tensors: TargetTensor[] }> {
+  if (!shardMap) {
+    return planShards(targets, maxShardSize ?? Number.MAX_SAFE_INTEGER).shards.map((s) => ({ file: s.file, tensors: s.entries }));
+  }
+  const unmapped = targets.filter((t) => !shardMap.has(t.name)).map((t) => t.name);
+  if (unmapped.length > 0) {
+    throw new UsageError("E_USAGE", `tensors missing from the asset folder's shard plan: ${unmapped.join(", ")}`);
+  }
+  const files = new Map<string, TargetTensor[]>();
+  for (const t of targets) {
+    const f = shardMap.get(t.name)!;
+    files.set(f, [...(files.get(f) ?? []), t]);
+  }
+  return [...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([file, tensors]) => ({ file, tensors }));
+}
+
+/**
+ * The order `writeSafetensors` pulls tensors in (dtype rank descending, then name), so the pipeline can
+ * read the next tensor's first band while the last one's is written. Only speed depends on it matching.
+ */
+function writeOrder(tensors: readonly TargetTensor[]): TargetTensor[] {
+  const rank = (t: TargetTensor) => referenceDtypeRank(DTYPE_INFO[t.dtype].safetensors ?? "");
+  return [...tensors].sort((a, b) => rank(b) - rank(a) || compareCodePoints(a.name, b.name));
+}
+
+/** One shard file: its entries pull their bands from one pipeline, planned in write order. */
+async function shardEntries(
+  source: TensorSource,
+  tensors: readonly TargetTensor[],
+  opts: SafetensorsOutputOptions,
+): Promise<{ entries: SafetensorsEntry[]; pipeline: BandPipeline }> {
+  const jobs = new Map<TargetTensor, BandJob[]>();
+  for (const t of writeOrder(tensors)) jobs.set(t, await regionJobs(source, t, wholeBox(t.shape), opts));
+  const pipeline = new BandPipeline(source, opts.engine, [...jobs.values()].flat(), { readAheadBytes: opts.bandBytes });
+  const entries = tensors.map((t): SafetensorsEntry => ({
+    name: t.name,
+    dtype: t.dtype,
+    shape: t.shape,
+    data: () => Promise.resolve(pipeline.stream(jobs.get(t)!, (bytes) => opts.tracker.add(bytes, t.name))),
+  }));
+  return { entries, pipeline };
+}
+
+/**
+ * Writes safetensors output: one file, or a folder of shards plus `model.safetensors.index.json` (with a
+ * part: only this part's shards plus a JSON manifest for `finalize`). Returns the files written.
+ */
+export async function writeSafetensorsOutput(
+  source: TensorSource,
+  targets: readonly TargetTensor[],
+  dst: Location,
+  opts: SafetensorsOutputOptions,
+): Promise<string[]> {
+  const shards = opts.singleFile ? [{ file: dst.path, tensors: [...targets] }] : planShardFiles(
+    targets,
+    opts.maxShardSize,
+    opts.shardMap,
+  );
+  const fileOf = (name: string) => (opts.singleFile ? name : joinPath(dst.path, name));
+  const mine = shards.filter((_, i) => ownsFile(opts.part, i));
+  await runLimited(
+    mine.map((s) => async () => {
+      const { entries, pipeline } = await shardEntries(source, s.tensors, opts);
+      try {
+        await writeFile(dst.storage, fileOf(s.file), (sink) => writeSafetensors(sink, entries, { format: "pt" }));
+      } finally {
+        await pipeline.settle();
+      }
+      opts.tracker.fileDone(s.file);
+    }),
+    opts.concurrency,
+  );
+  const written = mine.map((s) => fileOf(s.file));
+  if (opts.singleFile) return written;
+  const weightMap = new Map(mine.flatMap((s) => s.tensors.map((t) => [t.name, s.file] as [string, string])));
+  const totalSize = mine.reduce((n, s) => n + s.tensors.reduce((m, t) => m + t.bytes, 0), 0);
+  if (!opts.part) {
+    const indexPath = joinPath(dst.path, SAFETENSORS_INDEX_NAME);
+    await writeSafetensorsIndex(dst.storage, indexPath, { metadata: { total_size: totalSize }, weightMap });
+    return [...written, indexPath];
+  }
+  const manifest = joinPath(dst.path, partManifestName(opts.part, "json"));
+  const doc: SafetensorsPartManifest = {
+    shards: shards.length,
+    files: mine.map((s) => s.file),
+    total_size: totalSize,
+    weight_map: Object.fromEntries(weightMap),
+  };
+  await dst.storage.writeAll(manifest, new TextEncoder().encode(JSON.stringify(doc, null, 1)));
+  return [...written, manifest];
+}
+
+/** What a safetensors part leaves for `finalize`: its shards and their slice of the index. */
+export interface SafetensorsPartManifest {
+  /** Shard files of the whole output. */
+  shards: number;
+  files: string[];
+  total_size: number;
+  weight_map: Record<string, string>;
+}
