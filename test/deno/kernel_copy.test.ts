@@ -4,7 +4,8 @@
 import { convert, dimSplitLayout, finalize, reshard } from "../../src/convert/mod.ts";
 import { openDcp } from "../../src/dcp/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
-import { FileStorage, MemoryStorage, sliceSource } from "../../src/storage/mod.ts";
+import { MemoryStorage, sliceSource } from "../../src/storage/mod.ts";
+import { FileStorage } from "../../src/storage/file_storage.ts";
 import { kernelCopier } from "../../src/storage/kernel_copy.ts";
 
 function assert(ok: boolean, message: string): void {
