@@ -16,8 +16,8 @@ export interface CommandEntry {
   load(): Promise<Command>;
 }
 
-// Loading every command's module (and the jobs, engine and formats behind them) would cost more than
-// `--help` or `inspect` takes in all, so each command is imported on demand.
+// Each command's module is imported on demand: loading them all (the jobs, engine, formats and zod behind
+// them) doubled the CPU time of the installed `webdcp --help` under Deno (100 ms against 50 ms).
 export const COMMANDS: readonly CommandEntry[] = [
   {
     name: "inspect",
