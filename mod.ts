@@ -6,6 +6,7 @@ export * from "./src/errors/mod.ts";
 export * from "./src/dtype/mod.ts";
 export * from "./src/tensor/mod.ts";
 export * from "./src/storage/mod.ts";
+export { FileStorage, type FileStorageOptions } from "./src/storage/file/mod.ts";
 export * from "./src/pickle/mod.ts";
 export * from "./src/zip/mod.ts";
 export * from "./src/torch/mod.ts";

@@ -1,10 +1,11 @@
 import type { OptionSpec, ParsedArgs } from "./args.ts";
 import type { CommandContext } from "./output.ts";
 
-/** One `webdcp <name>` subcommand. `run` returns the exit code (0 ok, 1 problems); usage errors throw. */
+/**
+ * One `webdcp <name>` subcommand; its name and summary line live in main.ts's table, which loads the
+ * module only when the command runs. `run` returns the exit code (0 ok, 1 problems); usage errors throw.
+ */
 export interface Command {
-  name: string;
-  summary: string;
   /** Full `--help` text. */
   help: string;
   options: OptionSpec;

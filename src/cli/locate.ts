@@ -2,7 +2,7 @@
 import * as fs from "node:fs/promises";
 import * as nodePath from "node:path";
 import { StorageError, UsageError } from "../errors/mod.ts";
-import { FileStorage } from "../storage/mod.ts";
+import { FileStorage } from "../storage/file/mod.ts";
 import type { Location } from "../source/mod.ts";
 
 /** An existing file or folder: folders become the storage root, files live in their parent folder. */

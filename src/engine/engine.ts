@@ -153,7 +153,12 @@ export class GpuEngine implements Engine {
   }
 
   /** Converts elements already on the GPU (any element-aligned offset) into a new GPU buffer. */
-  convertGpuBuffer(src: { buffer: GPUBuffer; byteOffset: number }, count: number, from: DType, to: DType) {
+  convertGpuBuffer(
+    src: { buffer: GPUBuffer; byteOffset: number },
+    count: number,
+    from: DType,
+    to: DType,
+  ): Promise<GPUBuffer> {
     return this.#run(
       () => this.#runner.convertBuffer(src, count, from, to),
       gpuGone,

@@ -11,8 +11,9 @@ export type {
 export { basename, dirname, joinPath, normalizePath } from "./path.ts";
 export { cacheEnds, MAX_READ_BYTES, memorySource, readSourceInto, sliceSource, sourceOrigin } from "./byte_source.ts";
 export { appendStoredRange, isStoredRange, readStoredRange } from "./stored_range.ts";
+// The file backend (./file/mod.ts) is left out on purpose: every layer imports this file and the file backend
+// loads node:fs, so FileStorage is exported by the host entry mod.ts only, which keeps browser.ts free of Node.
 export { writeFile } from "./write_file.ts";
-export * from "./file/mod.ts";
 export * from "./http/mod.ts";
 export * from "./memory/mod.ts";
 export * from "./opfs/mod.ts";

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import * as nodePath from "node:path";
 import { inject } from "vitest";
 import type { Location } from "../../src/source/mod.ts";
-import { FileStorage } from "../../src/storage/mod.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 
 const PY_DIR = fileURLToPath(new URL("py/", import.meta.url));
 

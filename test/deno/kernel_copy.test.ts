@@ -5,7 +5,8 @@ import { convert, finalize, reshard } from "../../src/jobs/mod.ts";
 import { dimSplitLayout } from "../../src/dcp/mod.ts";
 import { openDcp } from "../../src/dcp/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
-import { FileStorage, MemoryStorage, sliceSource } from "../../src/storage/mod.ts";
+import { MemoryStorage, sliceSource } from "../../src/storage/mod.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import { kernelCopier } from "../../src/storage/file/kernel_copy.ts";
 
 function assert(ok: boolean, message: string): void {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FileSink } from "../../src/storage/file/file_sink.ts";
 import { createSinkFile, type SinkFile } from "../../src/storage/file/sink_file.ts";
-import { FileStorage } from "../../src/storage/mod.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import { expectCode } from "./storage_spec.ts";
 
 const roots: string[] = [];

@@ -31,8 +31,6 @@ function adapterFromArgs(args: ParsedArgs) {
 }
 
 export const convertCommand: Command = {
-  name: "convert",
-  summary: "convert between DCP, safetensors and torch.save (casts, model-only, adapters)",
   help: `usage: webdcp convert <src> <dst> --to dcp|safetensors|torch [options]
 
 The source format is detected (DCP folder, HF folder, .safetensors, .pt/.pth/.bin). A <dst> ending in

@@ -38,8 +38,6 @@ function printDiff(report: DiffReport, pathA: string, pathB: string): string {
 }
 
 export const diffCommand: Command = {
-  name: "diff",
-  summary: "compare two checkpoints of any formats tensor by tensor",
   help: `usage: webdcp diff <a> <b> [--adapter NAME --flavor F --to-hf|--from-hf] [--json]
 
 Per tensor: equal bits, max abs and max rel error (relative to a), shape/dtype mismatches; keys missing

@@ -5,8 +5,6 @@ import { COMMON_HELP } from "../command.ts";
 import { locateInput } from "../locate.ts";
 
 export const finalizeCommand: Command = {
-  name: "finalize",
-  summary: "after all --part runs: write .metadata / model.safetensors.index.json",
   help: `usage: webdcp finalize <dst> [--json]
 
 Merges the manifests that 'convert --part R/W' or 'reshard --part R/W' runs left in <dst> into the DCP

@@ -7,8 +7,6 @@ import { table } from "../output.ts";
 import { formatBytes } from "../progress_bar.ts";
 
 export const inspectCommand: Command = {
-  name: "inspect",
-  summary: "describe a checkpoint from its metadata/headers only",
   help: `usage: webdcp inspect <path> [--json]
 
 Reads only metadata and headers of a DCP folder, a .pt/.pth/.bin torch.save file, a .safetensors file or a

@@ -13,8 +13,6 @@ import { readLayoutText } from "./convert.ts";
 import { engineFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, reportJob, WRITE_HELP } from "./shared.ts";
 
 export const reshardCommand: Command = {
-  name: "reshard",
-  summary: "rewrite a checkpoint as DCP with another chunking (ranks, layout, dp-shard x tp)",
   help: `usage: webdcp reshard <src> <dst> (--ranks M [--dim D] | --layout layout.json | --dp-shard N --tp M) [options]
 
 Any source chunking to any target chunking. Tensors keep their dtype; non-tensor items are copied verbatim

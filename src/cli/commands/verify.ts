@@ -5,8 +5,6 @@ import { COMMON_HELP } from "../command.ts";
 import { locateInput } from "../locate.ts";
 
 export const verifyCommand: Command = {
-  name: "verify",
-  summary: "check that a checkpoint is sound (exit 0 sound, 1 problems, 2 usage)",
   help: `usage: webdcp verify <path> [--deep] [--json]
 
 Checks that every referenced file exists, every item lies inside its file, chunks cover every tensor exactly
