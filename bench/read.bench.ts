@@ -7,7 +7,7 @@
  */
 import { openDcp } from "../src/dcp/mod.ts";
 import { itemsize } from "../src/dtype/mod.ts";
-import { FileStorage } from "../src/storage/file_storage.ts";
+import { FileStorage } from "../src/storage/file/mod.ts";
 import { DATA_DIR, DENO, python, warmPageCache } from "./lib/env.ts";
 import { bestOf, measure, type Measured, seconds } from "./lib/measure.ts";
 import { type BenchRow, gib, memory, mib, recordRows, secondsAndRate } from "./lib/results.ts";

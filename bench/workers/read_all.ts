@@ -7,7 +7,7 @@
  * Prints one JSON line: seconds (the reads only), bytes, tensors, checksum (see lib/checksum.ts).
  */
 import { openDcp } from "../../src/dcp/mod.ts";
-import { FileStorage } from "../../src/storage/file_storage.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import { byteSize } from "../../src/tensor/mod.ts";
 import { sampledChecksum } from "../lib/checksum.ts";
 

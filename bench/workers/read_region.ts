@@ -6,7 +6,7 @@
  * Prints one JSON line: seconds, bytes (of the region), rss and external-memory deltas across the read.
  */
 import { openDcp } from "../../src/dcp/mod.ts";
-import { FileStorage } from "../../src/storage/file_storage.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import { sampledChecksum } from "../lib/checksum.ts";
 
 const [dir, mode, fqn, rowStart, rows] = Deno.args;

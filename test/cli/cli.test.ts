@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { runCli } from "../../src/cli/main.ts";
 import type { Runtime } from "../../src/cli/runtime.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
-import { FileStorage } from "../../src/storage/file_storage.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import { makeTensor } from "../../src/tensor/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));

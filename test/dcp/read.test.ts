@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { openDcp, shardBox } from "../../src/dcp/mod.ts";
 import type { DcpCheckpoint, TensorEntryMeta } from "../../src/dcp/mod.ts";
 import { PyTuple } from "../../src/pickle/value.ts";
-import { FileStorage } from "../../src/storage/file_storage.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";
 import { cut, randomBox, readExpected } from "./expected.ts";
 import { hex, python, tempDir } from "./helpers.ts";

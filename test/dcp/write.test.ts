@@ -14,7 +14,7 @@ import {
 import { openTorchArchive } from "../../src/torch/mod.ts";
 import type { DcpMetadata, DcpWriteItem, TensorEntryMeta } from "../../src/dcp/mod.ts";
 import { MemoryStorage, memorySource } from "../../src/storage/mod.ts";
-import { FileStorage } from "../../src/storage/file_storage.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import { PyTuple } from "../../src/pickle/value.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";
 import { hex, python, tempDir } from "./helpers.ts";

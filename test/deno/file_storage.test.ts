@@ -1,7 +1,7 @@
 /// <reference lib="deno.ns" />
 // FileStorage is written against node:fs/promises; this proves Deno's implementation of it carries the
 // same semantics (positional reads, temp-file publish, E_* codes) under Deno's own test runner.
-import { FileStorage } from "../../src/storage/file_storage.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import { WebdcpError } from "../../src/errors/mod.ts";
 
 function assertEquals(actual: unknown, expected: unknown): void {

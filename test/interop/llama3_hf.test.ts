@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { getAdapter } from "../../src/adapters/mod.ts";
 import { convert } from "../../src/jobs/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
-import { FileStorage } from "../../src/storage/file_storage.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 
 /** Runs a subcommand of test/interop/py/llama3_hf.py; it prints one JSON line whose `ok` says whether it held. */
 function py(...args: string[]): { ok: boolean; [field: string]: unknown } {

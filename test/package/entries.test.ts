@@ -40,7 +40,7 @@ describe("package entries", () => {
   it("mod.ts does reach node:fs (through FileStorage), so the check above can see one", () => {
     const graph = moduleGraph("mod.ts");
     expect([...graph.external.keys()]).toContain("node:fs/promises");
-    expect(graph.modules.map((f) => relative(".", f))).toContain("src/storage/file_storage.ts");
+    expect(graph.modules.map((f) => relative(".", f))).toContain("src/storage/file/mod.ts");
   });
 
   it("deno.json and package.json give the package one version", () => {

@@ -15,7 +15,7 @@ import { delimiter, dirname, join, relative, resolve } from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convert, createCpuEngine, inspect, MemoryStorage, saveStateDict, type Tensor } from "../../mod.ts";
-import { FileStorage } from "../../src/storage/file_storage.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import { filesOf, startRangeServer } from "../storage/range_server.ts";
 import { moduleGraph } from "./module_graph.ts";
 import { probe } from "./probe.js";

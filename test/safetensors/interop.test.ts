@@ -13,7 +13,7 @@ import {
   writeSafetensors,
   writeSafetensorsFolder,
 } from "../../src/safetensors/mod.ts";
-import { FileStorage } from "../../src/storage/file_storage.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import type {} from "../global_setup.ts"; // brings the typed `inject("python")`
 
 type Manifest = Record<string, {
