@@ -42,7 +42,8 @@ export function formatError(e: unknown): string {
 
 /** A plain-text table with left-aligned columns (right-aligned where `numeric`). */
 export function table(headers: string[], rows: string[][], numeric: boolean[] = []): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // A loop, not Math.max(...cells): a spread of 130k rows overflows the call stack.
+  const widths = headers.map((h, i) => rows.reduce((w, r) => Math.max(w, r[i].length), h.length));
   const line = (cells: string[]) =>
     cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
   return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");

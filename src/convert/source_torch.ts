@@ -22,7 +22,7 @@ export async function openTorchFileSource(storage: Storage, path: string): Promi
         path,
       });
     }
-    const flat = flattenStateDict(archive.value);
+    const flat = flattenStateDict(archive.value, { path });
     const refs = new Map<string, TensorRef>();
     const values = new Map<string, unknown>();
     const entries: Entry[] = [];

@@ -1,9 +1,10 @@
 import type { ErrorCode } from "../errors/mod.ts";
 import { FormatError, WebdcpError } from "../errors/mod.ts";
-import { decodeMetadata, storageKey } from "../dcp/mod.ts";
+import { decodeMetadata, itemFile, storageKey } from "../dcp/mod.ts";
 import type { DcpMetadata } from "../dcp/mod.ts";
 import type { Storage } from "../storage/mod.ts";
-import { joinPath, sliceSource } from "../storage/mod.ts";
+import { joinPath, readAllWithin, sliceSource } from "../storage/mod.ts";
+import { DEFAULT_LIMITS } from "../limits/mod.ts";
 import type { ByteSource } from "../storage/mod.ts";
 import { isTensorRef, openTorchArchive } from "../torch/mod.ts";
 import { checkTiling } from "./coverage.ts";
@@ -99,7 +100,7 @@ async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: 
   const problems = report.problems;
   let meta: DcpMetadata;
   try {
-    meta = decodeMetadata(await storage.readAll(metaPath), metaPath);
+    meta = decodeMetadata(await readAllWithin(storage, metaPath, DEFAULT_LIMITS, "maxMetadataBytes"), metaPath);
   } catch (e) {
     problems.push(problemOf(e));
     return report;
@@ -108,7 +109,13 @@ async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: 
   const sizes = new Map<string, number | undefined>();
   const usable = new Set<string>();
   for (const [key, item] of meta.storageData) {
-    const file = joinPath(dir, item.info.relativePath);
+    let file: string;
+    try {
+      file = joinPath(dir, itemFile(item.info.relativePath, metaPath));
+    } catch (e) {
+      problems.push(problemOf(e, item.fqn));
+      continue;
+    }
     if (!sizes.has(file)) {
       try {
         sizes.set(file, (await storage.stat(file))?.size);

@@ -1,6 +1,6 @@
-import { FormatError, StorageError, UsageError } from "../errors/mod.ts";
+import { escapeName, FormatError, StorageError, UsageError, WebdcpError } from "../errors/mod.ts";
 import type { ByteSource, Storage, StoredRange } from "../storage/mod.ts";
-import { joinPath } from "../storage/mod.ts";
+import { joinPath, normalizePath } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
 import type { SafetensorsHeader, SafetensorsTensorInfo } from "./header.ts";
 import { readSafetensorsHeader } from "./header.ts";
@@ -38,7 +38,23 @@ export async function openSafetensorsFolder(storage: Storage, dir: string): Prom
   const indexPath = joinPath(dir, SAFETENSORS_INDEX_NAME);
   const index = (await storage.stat(indexPath)) ? await readSafetensorsIndex(storage, indexPath) : undefined;
   const fileNames = index ? [...new Set(index.weightMap.values())] : await listSafetensorsFiles(storage, dir);
-  const files = fileNames.map((f) => joinPath(dir, f)).sort();
+  // A shard path is resolved inside the checkpoint folder alone, as DCP's relative_path is, and a bad one
+  // is reported against the index that holds it.
+  const shardPath = (f: string) => {
+    let inside = "";
+    try {
+      inside = normalizePath(f);
+    } catch (e) {
+      if (!(e instanceof WebdcpError)) throw e;
+    }
+    if (inside === "") {
+      throw new FormatError("E_PATH_ESCAPE", `weight_map names the file '${escapeName(f)}', which leaves the checkpoint folder`, {
+        path: indexPath,
+      });
+    }
+    return joinPath(dir, inside);
+  };
+  const files = fileNames.map(shardPath).sort();
   const sources = new Map<string, ByteSource>();
   const headers = new Map<string, SafetensorsHeader>();
   const tensors = new Map<string, FolderTensorInfo>();
@@ -53,7 +69,7 @@ export async function openSafetensorsFolder(storage: Storage, dir: string): Prom
     }
     if (index) {
       for (const [name, f] of index.weightMap) {
-        const file = joinPath(dir, f);
+        const file = shardPath(f);
         const info = headers.get(file)!.tensors.get(name);
         if (info === undefined) {
           throw new FormatError("E_MISSING_KEY", `index maps '${name}' to ${f}, which does not contain it`, {

@@ -15,3 +15,4 @@ export { MemoryStorage } from "./memory_storage.ts";
 export { HttpStorage, type HttpStorageOptions } from "./http_storage.ts";
 export { OpfsStorage } from "./opfs_storage.ts";
 export { writeFile } from "./write_file.ts";
+export { readAllWithin } from "./read_within.ts";

@@ -1,0 +1,221 @@
+/**
+ * Hostile input, round two (issue 11): each class of input that used to crash, hang or blow up a reader is
+ * run through the real readers under the fuzz guard (time and ArrayBuffer growth per case), and must end
+ * in a typed error naming the file (or, for honest giants, succeed).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as nodePath from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/main.ts";
+import type { Runtime } from "../../src/cli/runtime.ts";
+import { openTensorSource, verify } from "../../src/convert/mod.ts";
+import { decodeMetadata, encodeMetadata } from "../../src/dcp/mod.ts";
+import { LimitError } from "../../src/limits/mod.ts";
+import { checkValueGraph } from "../../src/pickle/graph.ts";
+import { decodePickle, encodePickle, pyEqual, pyRepr } from "../../src/pickle/mod.ts";
+import { DEFAULT_LIMITS } from "../../src/limits/mod.ts";
+import { FileStorage, MemoryStorage } from "../../src/storage/mod.ts";
+import { buildArchive } from "../torch/build_archive.ts";
+import { guarded } from "./guard.ts";
+import {
+  cyclicPickle,
+  dagPickle,
+  deepDictPickle,
+  deepListPickle,
+  expandedViewPickle,
+  manyTensorSafetensors,
+} from "./hostile_inputs.ts";
+import { seed } from "./seeds.ts";
+
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), "webdcp-hostile-"));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Opens `bytes` as `name` through the one read model, under the guard; returns the typed error. */
+async function refusal(name: string, bytes: Uint8Array, budgetMs?: number) {
+  const storage = new MemoryStorage();
+  await storage.writeAll(name, bytes);
+  const outcome = await guarded(bytes.byteLength, async () => {
+    const s = await openTensorSource(storage, name);
+    await s.close();
+  }, budgetMs);
+  if (outcome.ok) throw new Error(`${name} was accepted`);
+  return outcome.error;
+}
+
+const pt = (pickle: Uint8Array) => buildArchive({ pickle });
+
+describe("pickle values are graphs: shared and cyclic structure", () => {
+  it("decodePickle() decodes a 30-level DAG (2^30 leaves as a tree) in a few hundred bytes", () => {
+    const bytes = dagPickle(30);
+    expect(bytes.byteLength).toBeLessThan(1000);
+    const facts = checkValueGraph(decodePickle(bytes), DEFAULT_LIMITS, { path: "dag.pkl" });
+    expect(facts.objects).toBe(31);
+    expect(facts.depth).toBe(31);
+    expect(facts.treeNodes).toBe(DEFAULT_LIMITS.maxValues + 1); // capped: the tree is 2^31 nodes
+  });
+
+  it("checkValueGraph() refuses a DAG walked as a tree with E_LIMIT maxValues, naming the file", () => {
+    const e = (() => {
+      try {
+        checkValueGraph(decodePickle(dagPickle(30)), DEFAULT_LIMITS, { path: "dag.pkl", offset: 0 }, { tree: true });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(e).toBeInstanceOf(LimitError);
+    expect(e).toMatchObject({ code: "E_LIMIT", limit: "maxValues", path: "dag.pkl", offset: 0 });
+  });
+
+  it("a torch.save file whose data.pkl is a 30-level DAG is refused with E_LIMIT (no 2^30 flattening)", async () => {
+    const e = await refusal("dag.pt", await pt(dagPickle(30)));
+    expect(e).toMatchObject({ code: "E_LIMIT", path: "dag.pt" });
+  });
+
+  it("a torch.save file whose data.pkl holds itself is refused with E_LIMIT (cycle)", async () => {
+    const e = await refusal("cycle.pt", await pt(cyclicPickle()));
+    expect(e).toMatchObject({ code: "E_LIMIT", path: "cycle.pt" });
+    expect(e.message).toContain("cycle");
+  });
+
+  it("pyRepr() of a DAG, a cycle and 100k-deep nesting returns bounded text", () => {
+    for (const bytes of [dagPickle(30), cyclicPickle(), deepDictPickle(100_000), deepListPickle(100_000)]) {
+      const text = pyRepr(decodePickle(bytes));
+      expect(text.length).toBeLessThan(1 << 20);
+    }
+    expect(pyRepr(decodePickle(cyclicPickle()))).toBe("{'self': {...}, 'loop': [[...]]}");
+  });
+
+  it("pyEqual() of two 100k-deep values and of two DAGs gives up (undefined) instead of overflowing", () => {
+    const deep = () => decodePickle(deepDictPickle(100_000));
+    expect(pyEqual(deep(), deep())).toBeUndefined();
+    const dag = () => decodePickle(dagPickle(30));
+    expect(pyEqual(dag(), dag())).not.toBe(false);
+  });
+
+  it("encodePickle() re-encodes a decoded DAG and cycle by memo (bytes stay small)", () => {
+    expect(encodePickle(decodePickle(dagPickle(30)), { protocol: 2 }).byteLength).toBeLessThan(2000);
+    expect(encodePickle(decodePickle(cyclicPickle()), { protocol: 2 }).byteLength).toBeLessThan(200);
+  });
+});
+
+describe("deep nesting after the decoder coped", () => {
+  it("a torch.save file with 100k nested dicts in data.pkl is refused with E_LIMIT maxDepth", async () => {
+    const e = await refusal("deep.pt", await pt(deepDictPickle(100_000)));
+    expect(e).toMatchObject({ code: "E_LIMIT", limit: "maxDepth", path: "deep.pt" });
+  });
+
+  it("a torch.save file with 100k nested lists in data.pkl is refused with E_LIMIT maxDepth", async () => {
+    const e = await refusal("deep.pt", await pt(deepListPickle(100_000)));
+    expect(e).toMatchObject({ code: "E_LIMIT", limit: "maxDepth", path: "deep.pt" });
+  });
+
+  it("a .metadata whose planner_data path is 100k long is refused with E_LIMIT naming .metadata", async () => {
+    const meta = decodeMetadata(seed("dcp/.metadata").bytes, ".metadata");
+    const fqn = [...meta.stateDictMetadata.keys()][0];
+    const plannerData = new Map(meta.plannerData ?? []);
+    plannerData.set(fqn, Array.from({ length: 100_000 }, (_, i) => `k${i}`));
+    const bytes = encodeMetadata({ ...meta, plannerData });
+    const storage = new MemoryStorage();
+    await storage.writeAll("ck/.metadata", bytes);
+    const outcome = await guarded(bytes.byteLength, () => openTensorSource(storage, "ck"));
+    expect(outcome.ok).toBe(false);
+    expect(!outcome.ok && outcome.error).toMatchObject({ code: "E_LIMIT", limit: "maxDepth", path: "ck/.metadata" });
+  });
+});
+
+describe("huge metadata and headers are refused by size before they are read", () => {
+  it("a 600 MiB sparse .metadata is refused with E_LIMIT maxMetadataBytes without reading it", async () => {
+    fs.mkdirSync(nodePath.join(dir, "sparse"));
+    fs.writeFileSync(nodePath.join(dir, "sparse/.metadata"), "");
+    fs.truncateSync(nodePath.join(dir, "sparse/.metadata"), 600 << 20);
+    const storage = new FileStorage(dir);
+    const outcome = await guarded(0, () => openTensorSource(storage, "sparse"));
+    const where = { code: "E_LIMIT", limit: "maxMetadataBytes", path: "sparse/.metadata", offset: 0 };
+    expect(!outcome.ok && outcome.error).toMatchObject(where);
+    const report = await guarded(0, () => verify(storage, "sparse"));
+    expect(report.ok && report.value.problems).toMatchObject([{ code: "E_LIMIT", path: "sparse/.metadata", offset: 0 }]);
+  });
+
+  it("a safetensors header with a million tensors is refused with E_LIMIT maxTensors before JSON parsing", async () => {
+    const bytes = manyTensorSafetensors(1 << 20);
+    const e = await refusal("million.safetensors", bytes, 10_000);
+    expect(e).toMatchObject({ code: "E_LIMIT", limit: "maxTensors", path: "million.safetensors", offset: 8 });
+  });
+
+  it("a tensor name longer than maxNameLength is refused with E_LIMIT at the name's offset", async () => {
+    const e = await refusal("long.safetensors", manyTensorSafetensors(1, () => "n".repeat(20_000)));
+    expect(e).toMatchObject({ code: "E_LIMIT", limit: "maxNameLength", path: "long.safetensors", offset: 9 });
+  });
+
+  it("inspect of an honest safetensors file with 130k tensors prints every tensor (no spread onto the stack)", async () => {
+    fs.writeFileSync(nodePath.join(dir, "wide.safetensors"), manyTensorSafetensors(130_000));
+    let out = "";
+    const rt: Runtime = {
+      args: ["inspect", "wide.safetensors"],
+      out: (t) => void (out += t),
+      err: () => {},
+      stderrIsTty: false,
+      columns: 100,
+      exit: (c) => {
+        throw new Error(`exit ${c}`);
+      },
+      cwd: () => dir,
+    };
+    expect(await runCli(rt)).toBe(0);
+    expect(out).toContain("total: 130000 tensors");
+  });
+
+  it("a 646-byte-class .pt whose strides describe 4 TiB is refused at open with E_SHAPE (and by verify)", async () => {
+    const bytes = await buildArchive({ pickle: expandedViewPickle([1 << 20, 1 << 20]), storages: [new Uint8Array(4)] });
+    expect(bytes.byteLength).toBeLessThan(1024);
+    const e = await refusal("huge.pt", bytes);
+    expect(e).toMatchObject({ code: "E_SHAPE", path: "huge.pt" });
+    expect(e.offset).toBeGreaterThan(0);
+    const storage = new MemoryStorage();
+    await storage.writeAll("huge.pt", bytes);
+    const report = await verify(storage, "huge.pt");
+    expect(report.problems.map((p) => p.code)).toEqual(["E_SHAPE"]);
+  });
+});
+
+describe("names: prototype keys are ordinary keys, path errors name the file that holds the path", () => {
+  const index = (weightMap: Record<string, string>) => new TextEncoder().encode(JSON.stringify({ metadata: {}, weight_map: weightMap }));
+
+  it("an HF folder whose weight_map has __proto__, constructor and toString keys opens with all three", async () => {
+    const names = ["__proto__", "constructor", "toString"];
+    const storage = new MemoryStorage();
+    await storage.writeAll("hf/model-1.safetensors", manyTensorSafetensors(3, (i) => names[i]));
+    // JSON text written by hand: an object literal would turn "__proto__" into a prototype, not a key.
+    const text = `{"metadata":{},"weight_map":{${names.map((n) => `"${n}":"model-1.safetensors"`).join(",")}}}`;
+    await storage.writeAll("hf/model.safetensors.index.json", new TextEncoder().encode(text));
+    const source = await openTensorSource(storage, "hf");
+    expect(source.entries.map((e) => e.name).sort()).toEqual([...names].sort());
+    await source.close();
+  });
+
+  for (const bad of ["../outside.safetensors", "/etc/passwd"]) {
+    it(`an index mapping a tensor to '${bad}' is refused with E_PATH_ESCAPE naming the index`, async () => {
+      const storage = new MemoryStorage();
+      await storage.writeAll("hf/model.safetensors.index.json", index({ w: bad }));
+      const outcome = await guarded(0, () => openTensorSource(storage, "hf"));
+      expect(!outcome.ok && outcome.error).toMatchObject({ code: "E_PATH_ESCAPE", path: "hf/model.safetensors.index.json" });
+    });
+  }
+
+  it("a .metadata with an absolute relative_path is reported by verify naming the .metadata", async () => {
+    const meta = decodeMetadata(seed("dcp/.metadata").bytes, ".metadata");
+    const storageData = new Map(meta.storageData);
+    const [key, item] = [...storageData][0];
+    storageData.set(key, { ...item, info: { ...item.info, relativePath: "/etc/passwd" } });
+    const storage = new MemoryStorage();
+    await storage.writeAll("ck/.metadata", encodeMetadata({ ...meta, storageData }));
+    const report = await verify(storage, "ck");
+    expect(report.problems).toContainEqual(expect.objectContaining({ code: "E_PATH_ESCAPE", path: "ck/.metadata" }));
+    const opened = await guarded(0, () => openTensorSource(storage, "ck"));
+    expect(!opened.ok && opened.error).toMatchObject({ code: "E_PATH_ESCAPE", path: "ck/.metadata" });
+  });
+});
