@@ -15,7 +15,7 @@ export interface ParsedArgs {
 }
 
 /** Switches every command accepts. */
-export const COMMON_FLAGS = ["help", "json", "quiet"] as const;
+export const COMMON_FLAGS = ["help", "json", "quiet", "follow-symlinks"] as const;
 
 /** Parses argv strictly: an unknown option or a missing value is a usage error (exit code 2). */
 export function parseArgs(argv: readonly string[], spec: OptionSpec): ParsedArgs {

@@ -3,6 +3,7 @@
  * run through the real readers under the fuzz guard (time and ArrayBuffer growth per case), and must end
  * in a typed error naming the file (or, for honest giants, succeed).
  */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
@@ -121,7 +122,8 @@ describe("deep nesting after the decoder coped", () => {
     const bytes = encodeMetadata({ ...meta, plannerData });
     const storage = new MemoryStorage();
     await storage.writeAll("ck/.metadata", bytes);
-    const outcome = await guarded(bytes.byteLength, () => openTensorSource(storage, "ck"));
+    // A 100k-element path is a lot of honest decoding work on a loaded machine: a roomier hang budget.
+    const outcome = await guarded(bytes.byteLength, () => openTensorSource(storage, "ck"), 10_000);
     expect(outcome.ok).toBe(false);
     expect(!outcome.ok && outcome.error).toMatchObject({ code: "E_LIMIT", limit: "maxDepth", path: "ck/.metadata" });
   });
@@ -217,5 +219,70 @@ describe("names: prototype keys are ordinary keys, path errors name the file tha
     expect(report.problems).toContainEqual(expect.objectContaining({ code: "E_PATH_ESCAPE", path: "ck/.metadata" }));
     const opened = await guarded(0, () => openTensorSource(storage, "ck"));
     expect(!opened.ok && opened.error).toMatchObject({ code: "E_PATH_ESCAPE", path: "ck/.metadata" });
+  });
+});
+
+describe("files that are not files, and links that leave the checkpoint", () => {
+  it("a shard that is a FIFO is refused with E_NOT_REGULAR before it is opened (no hang)", async () => {
+    const hf = nodePath.join(dir, "fifo-hf");
+    fs.mkdirSync(hf);
+    execFileSync("mkfifo", [nodePath.join(hf, "model-1.safetensors")]);
+    const text = `{"metadata":{},"weight_map":{"w":"model-1.safetensors"}}`;
+    fs.writeFileSync(nodePath.join(hf, "model.safetensors.index.json"), text);
+    const storage = new FileStorage(hf);
+    const outcome = await guarded(0, () => openTensorSource(storage, ""));
+    expect(!outcome.ok && outcome.error).toMatchObject({ code: "E_NOT_REGULAR", path: "model-1.safetensors" });
+    expect(await storage.stat("model-1.safetensors")).toBeUndefined();
+  });
+
+  it("a data file that is a character device is refused with E_NOT_REGULAR", async () => {
+    const storage = new FileStorage("/dev");
+    const outcome = await guarded(0, () => storage.open("zero"));
+    expect(!outcome.ok && outcome.error).toMatchObject({ code: "E_NOT_REGULAR", path: "zero" });
+  });
+
+  it("a shard linked to a file outside the storage root is refused with E_SYMLINK unless followSymlinks", async () => {
+    const outside = nodePath.join(dir, "outside");
+    const ck = nodePath.join(dir, "linked");
+    fs.mkdirSync(outside);
+    fs.mkdirSync(ck);
+    fs.writeFileSync(nodePath.join(outside, "secret.safetensors"), manyTensorSafetensors(2));
+    fs.symlinkSync(nodePath.join(outside, "secret.safetensors"), nodePath.join(ck, "model.safetensors"));
+    fs.symlinkSync("model.safetensors", nodePath.join(ck, "inner.safetensors")); // a link that stays inside
+    const refused = await guarded(0, () => openTensorSource(new FileStorage(ck), "model.safetensors"));
+    expect(!refused.ok && refused.error).toMatchObject({ code: "E_SYMLINK", path: "model.safetensors" });
+    const followed = await openTensorSource(new FileStorage(ck, { followSymlinks: true }), "model.safetensors");
+    expect(followed.entries.length).toBe(2);
+    await followed.close();
+    const inner = await guarded(0, () => openTensorSource(new FileStorage(ck), "inner.safetensors"));
+    expect(!inner.ok && inner.error).toMatchObject({ code: "E_SYMLINK" }); // it leads on to the outside file
+    fs.writeFileSync(nodePath.join(ck, "real.safetensors"), manyTensorSafetensors(1));
+    fs.symlinkSync("real.safetensors", nodePath.join(ck, "alias.safetensors"));
+    const alias = await openTensorSource(new FileStorage(ck), "alias.safetensors");
+    expect(alias.entries.length).toBe(1);
+    await alias.close();
+  });
+
+  it("webdcp inspect refuses the outside link by default and follows it with --follow-symlinks", async () => {
+    const run = async (args: string[]) => {
+      let out = "", err = "";
+      const rt: Runtime = {
+        args,
+        out: (t) => void (out += t),
+        err: (t) => void (err += t),
+        stderrIsTty: false,
+        columns: 100,
+        exit: (c) => {
+          throw new Error(`exit ${c}`);
+        },
+        cwd: () => dir,
+      };
+      return { code: await runCli(rt), out, err };
+    };
+    const refused = await run(["inspect", "linked"]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain("E_SYMLINK");
+    const followed = await run(["inspect", "--follow-symlinks", "linked/model.safetensors"]);
+    expect(followed.code).toBe(0);
   });
 });

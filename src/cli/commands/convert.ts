@@ -77,9 +77,9 @@ ${COMMON_HELP}`,
     if (to !== "dcp" && LAYOUT_OPTIONS.some((o) => args.values.has(o))) {
       throw new UsageError("E_USAGE", "--ranks/--dim/--layout/--dp-shard/--tp apply to --to dcp only");
     }
-    const src = await locateInput(srcPath, ctx.rt.cwd());
+    const src = await locateInput(srcPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const hfAssetsPath = args.values.get("hf-assets-path");
-    const hfAssets = hfAssetsPath === undefined ? undefined : await locateInput(hfAssetsPath, ctx.rt.cwd());
+    const hfAssets = hfAssetsPath === undefined ? undefined : await locateInput(hfAssetsPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const singleFile = (to === "safetensors" && dstPath.endsWith(".safetensors")) || to === "torch";
     const dst = await locateOutput(dstPath, ctx.rt.cwd(), singleFile, {
       fsync: !args.flags.has("no-fsync"),

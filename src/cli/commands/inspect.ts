@@ -19,7 +19,7 @@ ${COMMON_HELP}`,
   options: {},
   async run(args, ctx) {
     const [path] = requirePositionals(args, ["path"]);
-    const loc = await locateInput(path, ctx.rt.cwd());
+    const loc = await locateInput(path, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const report = await inspect(loc.storage, loc.path);
     if (ctx.json) {
       ctx.rt.out(`${JSON.stringify(report, null, 1)}\n`);

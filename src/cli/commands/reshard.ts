@@ -36,7 +36,7 @@ ${COMMON_HELP}`,
       ? [args.positionals[0], ""]
       : requirePositionals(args, ["src", "dst"]);
     const layout = layoutFromArgs(args, await readLayoutText(args, ctx.rt.cwd()), true)!;
-    const src = await locateInput(srcPath, ctx.rt.cwd());
+    const src = await locateInput(srcPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const select = { include: listOption(args, "include"), exclude: listOption(args, "exclude") };
     const saveLayout = args.values.get("save-layout");
     if (saveLayout !== undefined) {

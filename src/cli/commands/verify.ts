@@ -18,7 +18,7 @@ ${COMMON_HELP}`,
   options: { flags: ["deep"] },
   async run(args, ctx) {
     const [path] = requirePositionals(args, ["path"]);
-    const loc = await locateInput(path, ctx.rt.cwd());
+    const loc = await locateInput(path, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const report = await verify(loc.storage, loc.path, { deep: args.flags.has("deep"), onProgress: ctx.progress.update });
     ctx.progress.finish();
     if (ctx.json) {
