@@ -53,6 +53,11 @@ export interface ConvertOptions extends SelectOptions {
   onProgress?: ProgressCallback;
   /** Called for every warning (also collected in the report). */
   onWarning?: (message: string) => void;
+  /**
+   * dcp: copy BYTE_IO values whose pickles name globals outside the allow-list, which torch would run on
+   * load (default false: refused with E_UNSAFE_VALUE naming the key).
+   */
+  allowUnsafeValues?: boolean;
 }
 
 export interface ConvertReport {
@@ -151,6 +156,7 @@ async function convertWith(source: TensorSource, dst: Location, opts: ConvertOpt
       ...common,
       layout: opts.layout ?? dimSplitLayout(1),
       part: opts.part,
+      allowUnsafeValues: opts.allowUnsafeValues,
       plannerData: opts.adapter ? flatPaths(ordered.map((t) => t.name)) : outputPaths(source, selection),
     });
   }

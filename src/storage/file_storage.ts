@@ -10,8 +10,7 @@ import { ioError, isMissing } from "./io_error.ts";
 import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "./storage.ts";
 import { readRange, readWhole, writeWhole } from "./whole_file.ts";
 
-/** Temp files of unfinished sinks: `<name>.tmp-<16 hex>`; `list()` hides them like MemoryStorage does. */
-const TEMP_SUFFIX = /\.tmp-[0-9a-f]{16}$/;
+import { TEMP_SUFFIX } from "./stale_temps.ts";
 
 /** Bytes a file sink writes between background flushes to the device, unless told otherwise. */
 const DEFAULT_FLUSH_BYTES = 64 << 20;

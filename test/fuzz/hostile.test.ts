@@ -10,11 +10,12 @@ import * as nodePath from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.ts";
 import type { Runtime } from "../../src/cli/runtime.ts";
-import { openTensorSource, verify } from "../../src/convert/mod.ts";
-import { decodeMetadata, encodeMetadata } from "../../src/dcp/mod.ts";
+import { convert, dimSplitLayout, openTensorSource, reshard, verify } from "../../src/convert/mod.ts";
+import { decodeMetadata, encodeMetadata, saveStateDict } from "../../src/dcp/mod.ts";
 import { LimitError } from "../../src/limits/mod.ts";
 import { checkValueGraph } from "../../src/pickle/graph.ts";
-import { decodePickle, encodePickle, pyEqual, pyRepr } from "../../src/pickle/mod.ts";
+import { decodePickle, encodePickle, pyEqual, PyGlobal, PyReduce, pyRepr, tuple } from "../../src/pickle/mod.ts";
+import { makeTensor } from "../../src/tensor/mod.ts";
 import { DEFAULT_LIMITS } from "../../src/limits/mod.ts";
 import { FileStorage, MemoryStorage } from "../../src/storage/mod.ts";
 import { buildArchive } from "../torch/build_archive.ts";
@@ -284,5 +285,51 @@ describe("files that are not files, and links that leave the checkpoint", () => 
     expect(refused.err).toContain("E_SYMLINK");
     const followed = await run(["inspect", "--follow-symlinks", "linked/model.safetensors"]);
     expect(followed.code).toBe(0);
+  });
+});
+
+describe("values that pass through convert and reshard are checked as verify checks them", () => {
+  const unsafe = async () => {
+    const storage = new MemoryStorage();
+    const w = makeTensor("float32", [4], new Uint8Array(16));
+    const payload = new PyReduce(new PyGlobal("os", "system"), tuple("echo pwned"));
+    await saveStateDict(storage, "src", { w, extra: { hook: payload } }, { ranks: 1 });
+    return storage;
+  };
+
+  it("verify flags the value; reshard and convert --to dcp refuse it with E_UNSAFE_VALUE naming the key", async () => {
+    const storage = await unsafe();
+    const report = await verify(storage, "src");
+    expect(report.problems).toContainEqual(expect.objectContaining({ code: "E_PICKLE_GLOBAL", entry: "extra.hook" }));
+    const src = { storage, path: "src" };
+    for (const run of [
+      () => reshard(src, { storage, path: "out1" }, { layout: dimSplitLayout(2) }),
+      () => convert(src, { storage, path: "out2" }, { to: "dcp" }),
+    ]) {
+      const outcome = await guarded(0, run);
+      expect(!outcome.ok && outcome.error).toMatchObject({ code: "E_UNSAFE_VALUE" });
+      expect(!outcome.ok && outcome.error.message).toContain("'extra.hook'");
+      expect(!outcome.ok && outcome.error.path).toMatch(/^src\/__0_0\.distcp$/);
+    }
+    expect(await storage.stat("out1/.metadata")).toBeUndefined();
+  });
+
+  it("reshard copies the value when allowUnsafeValues is given", async () => {
+    const storage = await unsafe();
+    const report = await reshard({ storage, path: "src" }, { storage, path: "out" }, { layout: dimSplitLayout(2), allowUnsafeValues: true });
+    expect(report.values).toBe(1);
+    expect((await verify(storage, "out")).problems.map((p) => p.code)).toEqual(["E_PICKLE_GLOBAL"]);
+  });
+});
+
+describe("leftovers of killed runs", () => {
+  it("publishing a file removes the temp files earlier runs left for that name, and no other", async () => {
+    const out = nodePath.join(dir, "leftovers");
+    fs.mkdirSync(out);
+    const stale = ["__0_0.distcp.tmp-0123456789abcdef", "__0_0.distcp.tmp-fedcba9876543210"];
+    for (const t of stale) fs.writeFileSync(nodePath.join(out, t), new Uint8Array(1024));
+    fs.writeFileSync(nodePath.join(out, "__1_0.distcp.tmp-0123456789abcdef"), "another writer's");
+    await new FileStorage(out).writeAll("__0_0.distcp", new Uint8Array(8));
+    expect(fs.readdirSync(out).sort()).toEqual(["__0_0.distcp", "__1_0.distcp.tmp-0123456789abcdef"]);
   });
 });

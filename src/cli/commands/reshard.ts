@@ -28,7 +28,7 @@ ${WRITE_HELP}
 ${COMMON_HELP}`,
   options: {
     values: [...LAYOUT_OPTIONS, "include", "exclude", "part", "concurrency", "engine", "save-layout"],
-    flags: ["dry-run", "no-fsync"],
+    flags: ["dry-run", "no-fsync", "allow-unsafe-values"],
   },
   async run(args, ctx) {
     const dryRun = args.flags.has("dry-run");
@@ -75,6 +75,7 @@ ${COMMON_HELP}`,
       const report = await reshard(src, dst, {
         ...select,
         layout,
+        allowUnsafeValues: args.flags.has("allow-unsafe-values"),
         part: args.values.has("part") ? parsePart(args.values.get("part")!) : undefined,
         engine,
         concurrency: intOption(args, "concurrency"),
