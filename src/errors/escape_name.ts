@@ -4,7 +4,8 @@
  * every human-readable output passes names through this one function. JSON output needs no escaping
  * (JSON.stringify escapes control characters itself).
  */
-export function escapeName(name: string): string {
+export function escapeName(name: string, opts: { keepNewlines?: boolean } = {}): string {
   // deno-lint-ignore no-control-regex
-  return name.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  const controls = opts.keepNewlines ? /[\x00-\x09\x0b-\x1f\x7f-\x9f]/g : /[\x00-\x1f\x7f-\x9f]/g;
+  return name.replace(controls, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }

@@ -26,6 +26,7 @@ import {
   deepDictPickle,
   deepListPickle,
   expandedViewPickle,
+  HOSTILE_NAMES,
   manyTensorSafetensors,
 } from "./hostile_inputs.ts";
 import { seed } from "./seeds.ts";
@@ -331,5 +332,51 @@ describe("leftovers of killed runs", () => {
     fs.writeFileSync(nodePath.join(out, "__1_0.distcp.tmp-0123456789abcdef"), "another writer's");
     await new FileStorage(out).writeAll("__0_0.distcp", new Uint8Array(8));
     expect(fs.readdirSync(out).sort()).toEqual(["__0_0.distcp", "__1_0.distcp.tmp-0123456789abcdef"]);
+  });
+});
+
+describe("names from checkpoints in human output", () => {
+  const run = async (args: string[]) => {
+    let out = "", err = "";
+    const rt: Runtime = {
+      args,
+      out: (t) => void (out += t),
+      err: (t) => void (err += t),
+      stderrIsTty: false,
+      columns: 100,
+      exit: (c) => {
+        throw new Error(`exit ${c}`);
+      },
+      cwd: () => dir,
+    };
+    return { code: await runCli(rt), out, err };
+  };
+  // deno-lint-ignore no-control-regex
+  const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
+
+  it("inspect, convert and verify print terminal escapes in names as \\x1b, and --json keeps them exact", async () => {
+    fs.writeFileSync(nodePath.join(dir, "names.safetensors"), manyTensorSafetensors(HOSTILE_NAMES.length, (i) => HOSTILE_NAMES[i]));
+    const shown = await run(["inspect", "names.safetensors"]);
+    expect(shown.code).toBe(0);
+    expect(shown.out).not.toMatch(RAW_CONTROL);
+    expect(shown.out).toContain("\\x1b]0;pwned\\x07\\x1b[2J");
+    expect(shown.out).toContain("a\\x9bb\\x0dc");
+    for (const n of ["__proto__", "constructor", "toString"]) expect(shown.out).toContain(n);
+    const json = JSON.parse((await run(["inspect", "names.safetensors", "--json"])).out);
+    expect(json.tensors.map((t: { name: string }) => t.name).sort()).toEqual([...HOSTILE_NAMES].sort());
+
+    const converted = await run(["convert", "names.safetensors", "names-dcp", "--to", "dcp"]);
+    expect(converted.code).toBe(0);
+    expect(converted.out + converted.err).not.toMatch(RAW_CONTROL);
+    const back = JSON.parse((await run(["inspect", "names-dcp", "--json"])).out);
+    expect(back.tensors.map((t: { name: string }) => t.name).sort()).toEqual([...HOSTILE_NAMES].sort());
+    const verified = await run(["verify", "names-dcp"]);
+    expect(verified.code).toBe(0);
+    expect(verified.out).not.toMatch(RAW_CONTROL);
+  });
+
+  it("an error naming a hostile key is printed escaped", async () => {
+    const bad = await run(["convert", "names.safetensors", "x.pt", "--to", "torch", "--include", "\x1b[2J*"]);
+    expect(bad.out + bad.err).not.toMatch(RAW_CONTROL);
   });
 });
