@@ -103,7 +103,8 @@ export async function readSafetensorsHeader(
     if (name === "__metadata__") {
       const m = MetadataEntry.safeParse(value);
       if (!m.success) fail("E_SAFETENSORS", "__metadata__ must map strings to strings", at);
-      metadata = m.data === null ? undefined : Object.fromEntries(Object.entries(m.data!));
+      // From the parsed JSON, not zod's copy, which drops a `__proto__` key (fromEntries keeps it as a key).
+      metadata = m.data === null ? undefined : Object.fromEntries(Object.entries(value as Record<string, string>));
       continue;
     }
     const t = TensorEntry.safeParse(value);

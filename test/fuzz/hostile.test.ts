@@ -15,6 +15,7 @@ import { decodeMetadata, encodeMetadata, saveStateDict } from "../../src/dcp/mod
 import { LimitError } from "../../src/limits/mod.ts";
 import { checkValueGraph } from "../../src/pickle/graph.ts";
 import { decodePickle, encodePickle, pyEqual, PyGlobal, PyReduce, pyRepr, tuple } from "../../src/pickle/mod.ts";
+import { readSafetensorsHeader } from "../../src/safetensors/mod.ts";
 import { makeTensor } from "../../src/tensor/mod.ts";
 import { DEFAULT_LIMITS } from "../../src/limits/mod.ts";
 import { FileStorage, MemoryStorage } from "../../src/storage/mod.ts";
@@ -28,6 +29,7 @@ import {
   expandedViewPickle,
   HOSTILE_NAMES,
   manyTensorSafetensors,
+  safetensorsOf,
 } from "./hostile_inputs.ts";
 import { seed } from "./seeds.ts";
 
@@ -378,5 +380,16 @@ describe("names from checkpoints in human output", () => {
   it("an error naming a hostile key is printed escaped", async () => {
     const bad = await run(["convert", "names.safetensors", "x.pt", "--to", "torch", "--include", "\x1b[2J*"]);
     expect(bad.out + bad.err).not.toMatch(RAW_CONTROL);
+  });
+});
+
+describe("prototype keys in safetensors headers", () => {
+  it("__metadata__ keeps a __proto__ key as an ordinary key", async () => {
+    const storage = new MemoryStorage();
+    await storage.writeAll("m.safetensors", safetensorsOf(`{"__metadata__":{"__proto__":"x","format":"pt"}}`));
+    const src = await storage.open("m.safetensors");
+    const header = await readSafetensorsHeader(src);
+    expect(Object.entries(header.metadata!)).toEqual([["__proto__", "x"], ["format", "pt"]]);
+    await src.close();
   });
 });
