@@ -30,3 +30,4 @@ export {
 export { type DcpWriteProgress, writeDcp, type WriteDcpOptions } from "./write.ts";
 export { saveStateDict, type SaveStateDictOptions, shardBox } from "./save_state_dict.ts";
 export { rankFileName, writeRankFile } from "./write_rank.ts";
+export { findTilingProblems, type TilingFinding } from "./tiling.ts";
