@@ -14,7 +14,17 @@ import { convert, dimSplitLayout, openTensorSource, reshard, verify } from "../.
 import { decodeMetadata, encodeMetadata, saveStateDict } from "../../src/dcp/mod.ts";
 import { LimitError } from "../../src/limits/mod.ts";
 import { checkValueGraph } from "../../src/pickle/graph.ts";
-import { decodePickle, encodePickle, pyEqual, PyGlobal, PyReduce, pyRepr, tuple } from "../../src/pickle/mod.ts";
+import {
+  decodePickle,
+  encodePickle,
+  pyEqual,
+  PyGlobal,
+  PyPersistent,
+  PyReduce,
+  pyRepr,
+  PyTuple,
+  tuple,
+} from "../../src/pickle/mod.ts";
 import { readSafetensorsHeader } from "../../src/safetensors/mod.ts";
 import { makeTensor } from "../../src/tensor/mod.ts";
 import { DEFAULT_LIMITS } from "../../src/limits/mod.ts";
@@ -392,4 +402,30 @@ describe("prototype keys in safetensors headers", () => {
     expect(Object.entries(header.metadata!)).toEqual([["__proto__", "x"], ["format", "pt"]]);
     await src.close();
   });
+});
+
+describe(".pt storage classes, dtypes, sizes and strides are checked against each other at open", () => {
+  const v3 = (storageClass: string, storageNumel: number, dtype: string, shape: number[]) =>
+    new Map([["w", new PyReduce(new PyGlobal("torch._utils", "_rebuild_tensor_v3"), tuple(
+      new PyPersistent(tuple("storage", new PyGlobal("torch", storageClass), "0", "cpu", storageNumel)),
+      0,
+      new PyTuple(shape),
+      new PyTuple(shape.map((_, d) => shape.slice(d + 1).reduce((p, s) => p * s, 1))),
+      false,
+      new PyReduce(new PyGlobal("collections", "OrderedDict"), tuple()),
+      new PyGlobal("torch", dtype),
+    ))]]);
+
+  for (const [label, pickle, code] of [
+    ["a float16 view of a FloatStorage", v3("FloatStorage", 4, "float16", [8]), "E_TORCH_ARCHIVE"],
+    ["a float64 view of 16 untyped bytes claiming 8 elements", v3("UntypedStorage", 16, "float64", [8]), "E_OUT_OF_RANGE"],
+  ] as const) {
+    it(`verify (not deep) refuses ${label} with ${code}`, async () => {
+      const bytes = await buildArchive({ pickle, storages: [new Uint8Array(16)] });
+      const storage = new MemoryStorage();
+      await storage.writeAll("v.pt", bytes);
+      const report = await verify(storage, "v.pt");
+      expect(report.problems).toEqual([expect.objectContaining({ code, path: "v.pt" })]);
+    });
+  }
 });
