@@ -1,4 +1,5 @@
 import type { StateDictAdapter } from "../adapters/mod.ts";
+import type { Limits } from "../limits/mod.ts";
 import type { DType } from "../dtype/mod.ts";
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import type { StatePath } from "../dcp/mod.ts";
@@ -58,6 +59,8 @@ export interface ConvertOptions extends SelectOptions {
    * load (default false: refused with E_UNSAFE_VALUE naming the key).
    */
   allowUnsafeValues?: boolean;
+  /** Overrides of the limits on untrusted input applied when the source is opened (see `Limits`). */
+  limits?: Partial<Limits>;
 }
 
 export interface ConvertReport {
@@ -80,7 +83,7 @@ export interface ConvertReport {
  */
 export async function convert(src: Location, dst: Location, opts: ConvertOptions): Promise<ConvertReport> {
   checkOptions(opts);
-  const source = await openTensorSource(src.storage, src.path);
+  const source = await openTensorSource(src.storage, src.path, { limits: opts.limits });
   try {
     return await convertSource(source, dst, opts);
   } finally {

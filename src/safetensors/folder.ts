@@ -1,4 +1,5 @@
 import { escapeName, FormatError, StorageError, UsageError, WebdcpError } from "../errors/mod.ts";
+import type { Limits } from "../limits/mod.ts";
 import type { ByteSource, Storage, StoredRange } from "../storage/mod.ts";
 import { joinPath, normalizePath } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
@@ -34,9 +35,13 @@ export interface SafetensorsFolder {
  * `weight_map` names; each must be in the file it names), otherwise every `*.safetensors` file at the top
  * level (a name found in two files is E_OVERLAP).
  */
-export async function openSafetensorsFolder(storage: Storage, dir: string): Promise<SafetensorsFolder> {
+export async function openSafetensorsFolder(
+  storage: Storage,
+  dir: string,
+  opts: { limits?: Partial<Limits> } = {},
+): Promise<SafetensorsFolder> {
   const indexPath = joinPath(dir, SAFETENSORS_INDEX_NAME);
-  const index = (await storage.stat(indexPath)) ? await readSafetensorsIndex(storage, indexPath) : undefined;
+  const index = (await storage.stat(indexPath)) ? await readSafetensorsIndex(storage, indexPath, opts) : undefined;
   const fileNames = index ? [...new Set(index.weightMap.values())] : await listSafetensorsFiles(storage, dir);
   // A shard path is resolved inside the checkpoint folder alone, as DCP's relative_path is, and a bad one
   // is reported against the index that holds it.
@@ -65,7 +70,7 @@ export async function openSafetensorsFolder(storage: Storage, dir: string): Prom
     for (const file of files) {
       const source = await storage.open(file);
       sources.set(file, source);
-      headers.set(file, await readSafetensorsHeader(source));
+      headers.set(file, await readSafetensorsHeader(source, opts));
     }
     if (index) {
       for (const [name, f] of index.weightMap) {

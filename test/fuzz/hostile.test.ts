@@ -429,3 +429,30 @@ describe(".pt storage classes, dtypes, sizes and strides are checked against eac
     });
   }
 });
+
+describe("limits are overridable for the rare legitimate giant", () => {
+  it("openTensorSource() and webdcp inspect --limits accept a file refused under the defaults", async () => {
+    const storage = new MemoryStorage();
+    await storage.writeAll("long.safetensors", manyTensorSafetensors(1, () => "n".repeat(20_000)));
+    const raised = await openTensorSource(storage, "long.safetensors", { limits: { maxNameLength: 32_768 } });
+    expect(raised.entries[0].name.length).toBe(20_000);
+    await raised.close();
+    fs.writeFileSync(nodePath.join(dir, "few.safetensors"), manyTensorSafetensors(3));
+    let err = "";
+    const rt = (args: string[]): Runtime => ({
+      args,
+      out: () => {},
+      err: (t) => void (err += t),
+      stderrIsTty: false,
+      columns: 100,
+      exit: (c) => {
+        throw new Error(`exit ${c}`);
+      },
+      cwd: () => dir,
+    });
+    expect(await runCli(rt(["inspect", "few.safetensors", "--limits", "maxTensors=2"]))).toBe(1);
+    expect(err).toContain("maxTensors=2");
+    expect(await runCli(rt(["inspect", "few.safetensors", "--limits", "maxTensors=3"]))).toBe(0);
+    expect(await runCli(rt(["inspect", "few.safetensors", "--limits", "maxTensor=3"]))).toBe(2);
+  });
+});

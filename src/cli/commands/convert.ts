@@ -5,7 +5,7 @@ import type { TargetFormat } from "../../convert/mod.ts";
 import { parseDType } from "../../dtype/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
 import type { ParsedArgs } from "../args.ts";
-import { intOption, listOption, requirePositionals } from "../args.ts";
+import { intOption, limitsOption, listOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
@@ -100,6 +100,7 @@ ${COMMON_HELP}`,
         layout,
         part,
         engine,
+        limits: limitsOption(args),
         concurrency: intOption(args, "concurrency"),
         onProgress: ctx.progress.update,
         onWarning: ctx.warn,

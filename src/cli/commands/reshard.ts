@@ -1,7 +1,7 @@
 import * as fs from "node:fs/promises";
 import * as nodePath from "node:path";
 import { dryRunReshard, inspect, layoutToJson, parsePart, reshard } from "../../convert/mod.ts";
-import { intOption, listOption, requirePositionals } from "../args.ts";
+import { intOption, limitsOption, listOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
@@ -78,6 +78,7 @@ ${COMMON_HELP}`,
         allowUnsafeValues: args.flags.has("allow-unsafe-values"),
         part: args.values.has("part") ? parsePart(args.values.get("part")!) : undefined,
         engine,
+        limits: limitsOption(args),
         concurrency: intOption(args, "concurrency"),
         onProgress: ctx.progress.update,
         onWarning: ctx.warn,
