@@ -456,3 +456,11 @@ describe("limits are overridable for the rare legitimate giant", () => {
     expect(await runCli(rt(["inspect", "few.safetensors", "--limits", "maxTensor=3"]))).toBe(2);
   });
 });
+
+describe("pyEqual() on large unordered containers", () => {
+  it("two 100k-element sets of distinct tuples settle (bounded by the step budget)", async () => {
+    const set = (salt: number) => new Set(Array.from({ length: 100_000 }, (_, i) => tuple(i, salt)));
+    const out = await guarded(0, () => pyEqual(set(1), set(2)));
+    expect(out.ok && out.value).not.toBe(true);
+  });
+});
