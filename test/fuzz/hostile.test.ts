@@ -115,6 +115,11 @@ describe("pickle values are graphs: shared and cyclic structure", () => {
     expect(encodePickle(decodePickle(dagPickle(30)), { protocol: 2 }).byteLength).toBeLessThan(2000);
     expect(encodePickle(decodePickle(cyclicPickle()), { protocol: 2 }).byteLength).toBeLessThan(200);
   });
+
+  it("encodePickle() refuses a value nested 100k deep with E_LIMIT maxDepth (measured, not by stack overflow)", () => {
+    const deep = decodePickle(deepDictPickle(100_000));
+    expect(() => encodePickle(deep, { protocol: 2 })).toThrow(expect.objectContaining({ code: "E_LIMIT", limit: "maxDepth" }));
+  });
 });
 
 describe("deep nesting after the decoder coped", () => {
