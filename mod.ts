@@ -3,6 +3,7 @@
  * safetensors in TypeScript (Deno, browsers, Node). This file only re-exports the public surface.
  */
 export * from "./src/errors/mod.ts";
+export * from "./src/limits/mod.ts";
 export * from "./src/dtype/mod.ts";
 export * from "./src/tensor/mod.ts";
 export * from "./src/storage/mod.ts";

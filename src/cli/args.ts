@@ -1,4 +1,5 @@
 import { UsageError } from "../errors/mod.ts";
+import { DEFAULT_LIMITS, type Limits, resolveLimits } from "../limits/mod.ts";
 
 /** How one command's options are declared: names map to whether they take a value. */
 export interface OptionSpec {
@@ -15,11 +16,14 @@ export interface ParsedArgs {
 }
 
 /** Switches every command accepts. */
-export const COMMON_FLAGS = ["help", "json", "quiet"] as const;
+export const COMMON_FLAGS = ["help", "json", "quiet", "follow-symlinks"] as const;
+
+/** Options with a value every command accepts. */
+export const COMMON_VALUES = ["limits"] as const;
 
 /** Parses argv strictly: an unknown option or a missing value is a usage error (exit code 2). */
 export function parseArgs(argv: readonly string[], spec: OptionSpec): ParsedArgs {
-  const values = new Set(spec.values ?? []);
+  const values = new Set([...(spec.values ?? []), ...COMMON_VALUES]);
   const flags = new Set<string>([...(spec.flags ?? []), ...COMMON_FLAGS]);
   const out: ParsedArgs = { positionals: [], values: new Map(), flags: new Set() };
   for (let i = 0; i < argv.length; i++) {
@@ -58,6 +62,21 @@ export function intOption(args: ParsedArgs, name: string, min = 1): number | und
     throw new UsageError("E_USAGE", `--${name} must be an integer >= ${min}, got '${raw}'`);
   }
   return n;
+}
+
+/** `--limits maxTensors=2000000,maxDepth=4000`: overrides of the limits on untrusted input. */
+export function limitsOption(args: ParsedArgs): Partial<Limits> | undefined {
+  const raw = listOption(args, "limits");
+  if (raw === undefined) return undefined;
+  const out: Record<string, number> = {};
+  for (const item of raw) {
+    const [name, value] = item.split("=");
+    if (!Object.hasOwn(DEFAULT_LIMITS, name) || value === undefined) {
+      throw new UsageError("E_USAGE", `--limits takes NAME=VALUE items with NAME one of ${Object.keys(DEFAULT_LIMITS).join(", ")}; got '${item}'`);
+    }
+    out[name] = Number(value);
+  }
+  return resolveLimits(out);
 }
 
 /** Splits a comma-separated list option (`--exclude a,b`), dropping empty items. */

@@ -15,4 +15,6 @@ export interface Command {
 /** Help lines shared by every command. */
 export const COMMON_HELP = `  --json     print the result as JSON on stdout
   --quiet    no progress bar, warnings or summary lines
+  --follow-symlinks  follow symbolic links inside a checkpoint that lead outside it (refused by default)
+  --limits N=V,...   raise limits on untrusted input (docs/LIMITS.md), e.g. maxTensors=2000000
   --help     show this help`;

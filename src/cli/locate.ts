@@ -5,17 +5,23 @@ import { StorageError, UsageError } from "../errors/mod.ts";
 import { FileStorage } from "../storage/file/mod.ts";
 import type { Location } from "../source/mod.ts";
 
-/** An existing file or folder: folders become the storage root, files live in their parent folder. */
-export async function locateInput(path: string, cwd: string): Promise<Location> {
-  const abs = nodePath.resolve(cwd, path);
+/**
+ * An existing file or folder: folders become the storage root, files live in their parent folder. The path
+ * the user typed is followed through links (their choice); links inside the checkpoint that lead outside
+ * it are refused unless `followSymlinks` (`--follow-symlinks`).
+ */
+export async function locateInput(path: string, cwd: string, opts: { followSymlinks?: boolean } = {}): Promise<Location> {
+  let abs = nodePath.resolve(cwd, path);
   let stat;
   try {
+    abs = await fs.realpath(abs);
     stat = await fs.stat(abs);
   } catch {
     throw new StorageError("E_NOT_FOUND", "no such file or folder", { path });
   }
-  if (stat.isDirectory()) return { storage: new FileStorage(abs), path: "" };
-  return { storage: new FileStorage(nodePath.dirname(abs)), path: nodePath.basename(abs) };
+  const followSymlinks = opts.followSymlinks ?? false;
+  if (stat.isDirectory()) return { storage: new FileStorage(abs, { followSymlinks }), path: "" };
+  return { storage: new FileStorage(nodePath.dirname(abs), { followSymlinks }), path: nodePath.basename(abs) };
 }
 
 /**

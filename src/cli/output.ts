@@ -1,4 +1,4 @@
-import { WebdcpError } from "../errors/mod.ts";
+import { escapeName, WebdcpError } from "../errors/mod.ts";
 import type { Runtime } from "./runtime.ts";
 import { ProgressBar } from "./progress_bar.ts";
 
@@ -16,17 +16,25 @@ export interface CommandContext {
 
 export function makeContext(rt: Runtime, json: boolean, quiet: boolean): CommandContext {
   return {
-    rt,
+    // Everything a command prints is escaped: names from checkpoints may carry terminal escapes. Human text
+    // shows them as `\x1b`; JSON as `\u001b` (JSON.stringify leaves DEL and C1 controls such as CSI raw).
+    // The progress bar draws its own, name-free, line on the raw stream.
+    rt: { ...rt, out: (t) => rt.out(printable(t, json)), err: (t) => rt.err(printable(t, json)) },
     json,
     quiet,
     progress: new ProgressBar(rt.err, rt.stderrIsTty && !quiet && !json, rt.columns),
     say: (line) => {
-      if (!quiet) rt.out(`${line}\n`);
+      if (!quiet) rt.out(`${escapeName(line)}\n`);
     },
     warn: (line) => {
-      if (!quiet) rt.err(`warning: ${line}\n`);
+      if (!quiet) rt.err(`warning: ${escapeName(line)}\n`);
     },
   };
+}
+
+function printable(text: string, json: boolean): string {
+  if (json) return text.replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return escapeName(text, { keepNewlines: true });
 }
 
 /** `code: message (path @ offset)` for webdcp errors; the plain message for anything else. */
@@ -35,14 +43,16 @@ export function formatError(e: unknown): string {
     const text = e.message.startsWith(`${e.code}: `) ? e.message.slice(e.code.length + 2) : e.message;
     const bare = e.path !== undefined || e.offset !== undefined ? text.replace(/ \([^()]*\)$/, "") : text;
     const loc = e.path !== undefined ? ` (${e.path}${e.offset !== undefined ? ` @ ${e.offset}` : ""})` : "";
-    return `${e.code}: ${bare}${loc}`;
+    return escapeName(`${e.code}: ${bare}${loc}`);
   }
-  return e instanceof Error ? `error: ${e.message}` : `error: ${String(e)}`;
+  return escapeName(e instanceof Error ? `error: ${e.message}` : `error: ${String(e)}`);
 }
 
 /** A plain-text table with left-aligned columns (right-aligned where `numeric`). */
-export function table(headers: string[], rows: string[][], numeric: boolean[] = []): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+export function table(headers: string[], cells: string[][], numeric: boolean[] = []): string {
+  const rows = cells.map((r) => r.map((c) => escapeName(c)));
+  // A loop, not Math.max(...cells): a spread of 130k rows overflows the call stack.
+  const widths = headers.map((h, i) => rows.reduce((w, r) => Math.max(w, r[i].length), h.length));
   const line = (cells: string[]) =>
     cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
   return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");

@@ -6,14 +6,17 @@ import { z } from "zod";
 import { isDType } from "../dtype/mod.ts";
 import type { DType } from "../dtype/mod.ts";
 import { FormatError } from "../errors/mod.ts";
+import { checkLimit, type Limits, resolveLimits } from "../limits/mod.ts";
 import { decodePickle } from "../pickle/mod.ts";
 import { PyFloat, PyTuple } from "../pickle/mod.ts";
 import type { DcpMetadata, EntryMeta, MemoryFormat, StorageEntry } from "./metadata.ts";
 import { storageKey } from "./metadata.ts";
 import { DtypeToken, LayoutToken, MemFormatToken, metadataGlobals, PickledRecord } from "./metadata_globals.ts";
 
-export function decodeMetadata(bytes: Uint8Array, path: string): DcpMetadata {
-  const raw = decodePickle(bytes, { globals: metadataGlobals, path });
+export function decodeMetadata(bytes: Uint8Array, path: string, overrides?: Partial<Limits>): DcpMetadata {
+  const limits = resolveLimits(overrides);
+  checkLimit(limits, "maxMetadataBytes", bytes.byteLength, ".metadata bytes", { path, offset: 0 });
+  const raw = decodePickle(bytes, { globals: metadataGlobals, path, limits });
   const budget = { left: MAX_NODES_PER_BYTE * bytes.byteLength + MIN_NODE_BUDGET, path };
   const parsed = metadataSchema.safeParse(toPlain(raw, 0, budget));
   if (!parsed.success) {
@@ -24,7 +27,7 @@ export function decodeMetadata(bytes: Uint8Array, path: string): DcpMetadata {
       { path },
     );
   }
-  return toModel(parsed.data, path);
+  return toModel(parsed.data, path, limits);
 }
 
 const MAX_DEPTH = 64;
@@ -121,13 +124,17 @@ type ParsedMetadata = z.infer<typeof metadataSchema>;
 
 const MEMORY_FORMATS: MemoryFormat[] = ["contiguous", "channels_last", "preserve"];
 
-function toModel(m: ParsedMetadata, path: string): DcpMetadata {
+function toModel(m: ParsedMetadata, path: string, limits: Limits): DcpMetadata {
   const stateDictMetadata = new Map<string, EntryMeta>();
+  const where = { path, offset: 0 };
+  checkLimit(limits, "maxTensors", m.state_dict_metadata.$map.length, "entries in state_dict_metadata", where);
   for (const [fqn, e] of m.state_dict_metadata.$map) {
+    checkLimit(limits, "maxNameLength", fqn.length, "length of a name in state_dict_metadata", where);
     if (e.$class === "BytesStorageMetadata") {
       stateDictMetadata.set(fqn, { kind: "bytes" });
       continue;
     }
+    checkLimit(limits, "maxChunksPerTensor", e.chunks.length, `chunks of '${fqn.slice(0, 200)}'`, where);
     const [dt, , requiresGrad, mem, pinMemory, strides] = e.properties.$state;
     const memoryFormat = MEMORY_FORMATS[mem.$mem];
     if (memoryFormat === undefined) {
@@ -144,6 +151,8 @@ function toModel(m: ParsedMetadata, path: string): DcpMetadata {
       strides: strides ?? null,
     });
   }
+  // Each planner_data path element is one level of the nested state dict rebuilt from it.
+  for (const [, p] of m.planner_data?.$map ?? []) checkLimit(limits, "maxDepth", p.length, "planner_data path length", where);
   const plannerData = m.planner_data ? new Map(m.planner_data.$map) : null;
   const storageData = new Map<string, StorageEntry>();
   for (const [k, info] of m.storage_data.$map) {

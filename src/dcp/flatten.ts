@@ -4,6 +4,8 @@
  * mapping or a list, so it is always a leaf, even around tensors, as in PyTorch.
  */
 import { FormatError, UsageError } from "../errors/mod.ts";
+import { type Limits, resolveLimits } from "../limits/mod.ts";
+import { checkValueGraph } from "../pickle/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
 import { isTensor } from "../tensor/mod.ts";
 import type { Tensor } from "../tensor/mod.ts";
@@ -22,26 +24,42 @@ export interface FlatStateDict {
   plannerData: Map<string, StatePath>;
 }
 
-export function flattenStateDict(stateDict: StateDict): FlatStateDict {
+export interface FlattenOptions {
+  /** The file the state dict was read from, for errors. */
+  path?: string;
+  /** `maxDepth`, `maxValues` and `maxMemoReferences` bound the walk (see `Limits`). */
+  limits?: Partial<Limits>;
+}
+
+/**
+ * Walks the state dict as a tree, as PyTorch does (a mapping referenced twice yields two sets of FQNs), so
+ * the graph is measured first: a cycle, a nesting past `maxDepth` or a tree past `maxValues` is refused
+ * before any work. The walk itself keeps its own stack.
+ */
+export function flattenStateDict(stateDict: StateDict, opts: FlattenOptions = {}): FlatStateDict {
+  if (!isMapping(stateDict)) throw new UsageError("E_USAGE", "a state dict must be a Map or a plain object");
+  checkValueGraph(stateDict, resolveLimits(opts.limits), { path: opts.path }, { tree: true, what: "state dict" });
   const entries = new Map<string, StateLeaf>();
   const plannerData = new Map<string, StatePath>();
-  const emit = (path: StatePath, leaf: StateLeaf) => {
-    const fqn = path.map(String).join(".");
-    if (entries.has(fqn)) throw new UsageError("E_USAGE", `duplicated flatten key '${fqn}'`);
-    entries.set(fqn, leaf);
-    plannerData.set(fqn, path);
+  const isTerminal = terminalListTest();
+  const todo: [StatePath, unknown][] = [];
+  const pushChildren = (path: StatePath, value: StateDict) => {
+    const kids = [...mappingEntries(value)];
+    for (let i = kids.length - 1; i >= 0; i--) todo.push([[...path, keyText(kids[i][0], path)], kids[i][1]]);
   };
-  const visit = (path: StatePath, value: unknown) => {
-    if (isMapping(value)) {
-      for (const [k, v] of mappingEntries(value)) visit([...path, keyText(k, path)], v);
-    } else if (Array.isArray(value) && !isTerminalList(value)) {
-      value.forEach((v, i) => visit([...path, i], v));
+  pushChildren([], stateDict);
+  while (todo.length > 0) {
+    const [path, value] = todo.pop()!;
+    if (isMapping(value)) pushChildren(path, value);
+    else if (Array.isArray(value) && !isTerminal(value)) {
+      for (let i = value.length - 1; i >= 0; i--) todo.push([[...path, i], value[i]]);
     } else {
-      emit(path, value as StateLeaf);
+      const fqn = path.map(String).join(".");
+      if (entries.has(fqn)) throw new UsageError("E_USAGE", `duplicated flatten key '${fqn}'`, { path: opts.path });
+      entries.set(fqn, value as StateLeaf);
+      plannerData.set(fqn, path);
     }
-  };
-  if (!isMapping(stateDict)) throw new UsageError("E_USAGE", "a state dict must be a Map or a plain object");
-  for (const [k, v] of mappingEntries(stateDict)) visit([keyText(k, [])], v);
+  }
   return { entries, plannerData };
 }
 
@@ -115,12 +133,34 @@ function keyText(k: unknown, path: StatePath): string {
   throw new UsageError("E_USAGE", `state dict key of type ${typeof k} under '${path.join(".")}' has no FQN text`);
 }
 
-/** A list is terminal (one BYTE_IO leaf) unless it holds a tensor, a mapping or a non-terminal list. */
-function isTerminalList(list: readonly unknown[]): boolean {
-  for (const v of list) {
-    if (isTensor(v) || isMapping(v)) return false;
-    if (Array.isArray(v) && !isTerminalList(v)) return false;
-  }
-  return true;
+/**
+ * A list is terminal (one BYTE_IO leaf) unless it holds a tensor, a mapping or a non-terminal list. Answers
+ * are remembered per list, so nested lists are looked at once each (callers rule out cycles first).
+ */
+function terminalListTest(): (list: readonly unknown[]) => boolean {
+  const known = new Map<readonly unknown[], boolean>();
+  return (root) => {
+    const frames = [{ list: root, next: 0, terminal: true }];
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1];
+      if (known.has(f.list)) {
+        frames.pop();
+        continue;
+      }
+      if (!f.terminal || f.next >= f.list.length) {
+        frames.pop();
+        known.set(f.list, f.terminal);
+        if (!f.terminal && frames.length > 0) frames[frames.length - 1].terminal = false;
+        continue;
+      }
+      const v = f.list[f.next++];
+      if (isTensor(v) || isMapping(v)) f.terminal = false;
+      else if (Array.isArray(v)) {
+        const answer = known.get(v);
+        if (answer === undefined) frames.push({ list: v, next: 0, terminal: true });
+        else if (!answer) f.terminal = false;
+      }
+    }
+    return known.get(root)!;
+  };
 }
-

@@ -32,3 +32,4 @@ export { saveStateDict, type SaveStateDictOptions, shardBox } from "./save_state
 export { rankFileName, writeRankFile } from "./write_rank.ts";
 export { chunkRanges, dimSplitLayout, type Layout, layoutToJson, parseLayoutJson, type RankBox, wholeRankBox } from "./layout.ts";
 export { checkTiling, type TilingProblem } from "./coverage.ts";
+export { findTilingProblems, type TilingFinding } from "./tiling.ts";

@@ -7,7 +7,8 @@ import type { DType } from "../dtype/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
 import { FormatError, StorageError, UsageError } from "../errors/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
-import { joinPath, sliceSource } from "../storage/mod.ts";
+import { type Limits, resolveLimits } from "../limits/mod.ts";
+import { joinPath, readAllWithin, sliceSource } from "../storage/mod.ts";
 import type { ByteSource, Storage, StoredRange } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
 import { boxNumel, copyBox, wholeBox } from "../tensor/mod.ts";
@@ -47,6 +48,8 @@ export interface DcpFileInfo {
 export interface OpenDcpOptions {
   /** Stat every data file and check every item's byte range at open (default true). */
   checkFiles?: boolean;
+  /** Overrides of the limits applied to `.metadata` (see `Limits`). */
+  limits?: Partial<Limits>;
 }
 
 export interface DcpCheckpoint {
@@ -78,17 +81,20 @@ export interface DcpCheckpoint {
 
 /** Reads `dir/.metadata` (or merges rank-local `__<r>.metadata` files) and checks the layout. */
 export async function openDcp(storage: Storage, dir: string, opts: OpenDcpOptions = {}): Promise<DcpCheckpoint> {
-  const { metadata, metadataPath } = await readMetadata(storage, dir);
+  const { metadata, metadataPath } = await readMetadata(storage, dir, resolveLimits(opts.limits));
   checkLayout(metadata, { path: metadataPath });
   const sizes = opts.checkFiles === false ? undefined : await checkItemRanges(storage, dir, metadata);
   return new Checkpoint(storage, dir, metadata, metadataPath, sizes);
 }
 
-async function readMetadata(storage: Storage, dir: string): Promise<{ metadata: DcpMetadata; metadataPath: string }> {
+async function readMetadata(
+  storage: Storage,
+  dir: string,
+  limits: Limits,
+): Promise<{ metadata: DcpMetadata; metadataPath: string }> {
   const metadataPath = joinPath(dir, ".metadata");
-  if (await storage.stat(metadataPath)) {
-    return { metadata: decodeMetadata(await storage.readAll(metadataPath), metadataPath), metadataPath };
-  }
+  const read = async (p: string) => decodeMetadata(await readAllWithin(storage, p, limits, "maxMetadataBytes"), p, limits);
+  if (await storage.stat(metadataPath)) return { metadata: await read(metadataPath), metadataPath };
   const names = (await storage.list(dir) ?? [])
     .filter((e) => e.kind === "file" && /^__\d+\.metadata$/.test(e.name))
     .map((e) => e.name)
@@ -99,7 +105,7 @@ async function readMetadata(storage: Storage, dir: string): Promise<{ metadata: 
     });
   }
   const parts = [];
-  for (const n of names) parts.push(decodeMetadata(await storage.readAll(joinPath(dir, n)), joinPath(dir, n)));
+  for (const n of names) parts.push(await read(joinPath(dir, n)));
   return { metadata: mergeMetadata(parts, joinPath(dir, names[0])), metadataPath: joinPath(dir, names[0]) };
 }
 

@@ -1,1 +1,2 @@
 export * from "./webdcp_error.ts";
+export { escapeName } from "./escape_name.ts";

@@ -13,6 +13,10 @@ export const ERROR_CODES = [
   "E_TORCH_ARCHIVE", // a torch.save archive is readable but not a valid torch payload
   "E_SAFETENSORS", // malformed safetensors header or layout
   "E_HEADER_TOO_LARGE", // a declared header size is absurd
+  "E_LIMIT", // input breaks one of the documented limits (src/limits, docs/LIMITS.md)
+  "E_NOT_REGULAR", // a path names a FIFO, device, socket or folder where a regular file is needed
+  "E_SYMLINK", // a symbolic link leads outside the storage root and following was not allowed
+  "E_UNSAFE_VALUE", // a value to be copied would name a global outside the allow-list when torch loads it
   "E_METADATA", // DCP .metadata decoded but does not have the expected shape
   "E_PATH_ESCAPE", // a relative path leaves the checkpoint folder
   "E_OUT_OF_RANGE", // offset/length beyond the end of a file or tensor

@@ -1,4 +1,5 @@
 import type { StateDictAdapter } from "../adapters/mod.ts";
+import type { Limits } from "../limits/mod.ts";
 import type { DType } from "../dtype/mod.ts";
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import type { StatePath } from "../dcp/mod.ts";
@@ -53,6 +54,13 @@ export interface ConvertOptions extends SelectOptions {
   onProgress?: ProgressCallback;
   /** Called for every warning (also collected in the report). */
   onWarning?: (message: string) => void;
+  /**
+   * dcp: copy BYTE_IO values whose pickles name globals outside the allow-list, which torch would run on
+   * load (default false: refused with E_UNSAFE_VALUE naming the key).
+   */
+  allowUnsafeValues?: boolean;
+  /** Overrides of the limits on untrusted input applied when the source is opened (see `Limits`). */
+  limits?: Partial<Limits>;
 }
 
 export interface ConvertReport {
@@ -75,7 +83,7 @@ export interface ConvertReport {
  */
 export async function convert(src: Location, dst: Location, opts: ConvertOptions): Promise<ConvertReport> {
   checkOptions(opts);
-  const source = await openTensorSource(src.storage, src.path);
+  const source = await openTensorSource(src.storage, src.path, { limits: opts.limits });
   try {
     return await convertSource(source, dst, opts);
   } finally {
@@ -151,6 +159,7 @@ async function convertWith(source: TensorSource, dst: Location, opts: ConvertOpt
       ...common,
       layout: opts.layout ?? dimSplitLayout(1),
       part: opts.part,
+      allowUnsafeValues: opts.allowUnsafeValues,
       plannerData: opts.adapter ? flatPaths(ordered.map((t) => t.name)) : outputPaths(source, selection),
     });
   }

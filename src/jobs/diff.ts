@@ -106,7 +106,7 @@ async function diffSources(sa: TensorSource, sb: TensorSource, engine: Engine, o
       report.values.push({ name: v.name, equal: pyEqual(va, vb) === true });
       bValues.delete(v.name);
     }
-    report.onlyInB.push(...bValues.keys());
+    for (const k of bValues.keys()) report.onlyInB.push(k);
   }
   report.identical = report.onlyInA.length === 0 && report.onlyInB.length === 0 &&
     report.tensors.every((t) => t.equalBits) && report.values.every((v) => v.equal);

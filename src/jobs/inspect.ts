@@ -1,4 +1,5 @@
 import type { DType } from "../dtype/mod.ts";
+import type { Limits } from "../limits/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { numel } from "../tensor/mod.ts";
 import type { ProgressCallback } from "../tasks/mod.ts";
@@ -57,9 +58,9 @@ export function describeSource(source: TensorSource): InspectReport {
 export async function inspect(
   storage: Storage,
   path: string,
-  opts: { onProgress?: ProgressCallback } = {},
+  opts: { onProgress?: ProgressCallback; limits?: Partial<Limits> } = {},
 ): Promise<InspectReport> {
-  const source = await openTensorSource(storage, path);
+  const source = await openTensorSource(storage, path, { limits: opts.limits });
   try {
     const report = describeSource(source);
     opts.onProgress?.({ bytesDone: 0, bytesTotal: 0, filesDone: report.files.length, filesTotal: report.files.length });

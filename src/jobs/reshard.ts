@@ -73,7 +73,7 @@ export function planReshard(source: TensorSource, layout: Layout, select: Select
  * boxes), as DCP. Tensors keep their dtype; non-tensor items are copied verbatim.
  */
 export async function reshard(src: Location, dst: Location, opts: ReshardOptions): Promise<ConvertReport> {
-  const source = await openTensorSource(src.storage, src.path);
+  const source = await openTensorSource(src.storage, src.path, { limits: opts.limits });
   try {
     return await convertSource(source, dst, { ...opts, to: "dcp" });
   } finally {
@@ -83,7 +83,7 @@ export async function reshard(src: Location, dst: Location, opts: ReshardOptions
 
 /** Opens the source and returns the dry-run plan. */
 export async function dryRunReshard(src: Location, opts: ReshardOptions): Promise<ReshardPlan> {
-  const source = await openTensorSource(src.storage, src.path);
+  const source = await openTensorSource(src.storage, src.path, { limits: opts.limits });
   try {
     return planReshard(source, opts.layout, opts);
   } finally {

@@ -1,9 +1,10 @@
 import type { ErrorCode } from "../errors/mod.ts";
 import { FormatError, WebdcpError } from "../errors/mod.ts";
-import { decodeMetadata, storageKey } from "../dcp/mod.ts";
+import { decodeMetadata, itemFile, storageKey } from "../dcp/mod.ts";
 import type { DcpMetadata } from "../dcp/mod.ts";
 import type { Storage } from "../storage/mod.ts";
-import { joinPath, sliceSource } from "../storage/mod.ts";
+import { joinPath, readAllWithin, sliceSource } from "../storage/mod.ts";
+import { type Limits, resolveLimits } from "../limits/mod.ts";
 import type { ByteSource } from "../storage/mod.ts";
 import { isTensorRef, openTorchArchive } from "../torch/mod.ts";
 import { checkTiling } from "../dcp/mod.ts";
@@ -31,6 +32,8 @@ export interface VerifyOptions {
   /** Read all data and check every zip CRC-32. */
   deep?: boolean;
   onProgress?: ProgressCallback;
+  /** Overrides of the limits on untrusted input (see `Limits`). */
+  limits?: Partial<Limits>;
 }
 
 function problemOf(e: unknown, entry?: string): VerifyProblem {
@@ -50,7 +53,7 @@ export async function verify(storage: Storage, path: string, opts: VerifyOptions
   if (await storage.stat(metaPath)) return await verifyDcp(storage, path, metaPath, opts);
   const report: VerifyReport = { ok: true, problems: [], checked: { files: 0, tensors: 0, values: 0, items: 0, bytesRead: 0 } };
   try {
-    const source = await openTensorSource(storage, path);
+    const source = await openTensorSource(storage, path, { limits: opts.limits });
     try {
       report.checked.files = source.files.length;
       const tensors = tensorEntries(source);
@@ -99,7 +102,8 @@ async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: 
   const problems = report.problems;
   let meta: DcpMetadata;
   try {
-    meta = decodeMetadata(await storage.readAll(metaPath), metaPath);
+    const limits = resolveLimits(opts.limits);
+    meta = decodeMetadata(await readAllWithin(storage, metaPath, limits, "maxMetadataBytes"), metaPath, limits);
   } catch (e) {
     problems.push(problemOf(e));
     return report;
@@ -108,7 +112,13 @@ async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: 
   const sizes = new Map<string, number | undefined>();
   const usable = new Set<string>();
   for (const [key, item] of meta.storageData) {
-    const file = joinPath(dir, item.info.relativePath);
+    let file: string;
+    try {
+      file = joinPath(dir, itemFile(item.info.relativePath, metaPath));
+    } catch (e) {
+      problems.push(problemOf(e, item.fqn));
+      continue;
+    }
     if (!sizes.has(file)) {
       try {
         sizes.set(file, (await storage.stat(file))?.size);

@@ -1,4 +1,5 @@
 import { WebdcpError } from "../errors/mod.ts";
+import { LimitError, type Limits, resolveLimits } from "../limits/mod.ts";
 import { PickleCursor } from "./cursor.ts";
 import { BUILTIN_GLOBALS, type GlobalHandler, type GlobalResolver } from "./globals.ts";
 import { OP } from "./opcodes.ts";
@@ -18,6 +19,8 @@ export interface DecodeOptions {
   maxMemoEntries?: number;
   /** Most items on the stack between two marks, and most open marks (default 10 000 000). */
   maxStackDepth?: number;
+  /** `maxValues` (values pushed) and `maxMemoReferences` (memo gets) apply here; see `Limits`. */
+  limits?: Partial<Limits>;
 }
 
 const DEFAULT_LIMIT = 10_000_000;
@@ -65,9 +68,13 @@ class Unpickler {
   private readonly globalNames = new WeakMap<object, string>();
   private readonly maxMemo: number;
   private readonly maxStack: number;
+  private readonly limits: Limits;
+  private values = 0;
+  private memoGets = 0;
 
   constructor(bytes: Uint8Array, private readonly options: DecodeOptions) {
     this.cur = new PickleCursor(bytes, options.path, options.baseOffset ?? 0);
+    this.limits = resolveLimits(options.limits);
     this.maxMemo = options.maxMemoEntries ?? DEFAULT_LIMIT;
     this.maxStack = options.maxStackDepth ?? DEFAULT_LIMIT;
   }
@@ -288,6 +295,7 @@ class Unpickler {
 
   private push(value: PyValue): void {
     if (this.stack.length >= this.maxStack) throw this.cur.error("E_PICKLE", `stack deeper than ${this.maxStack}`);
+    if (++this.values > this.limits.maxValues) throw this.limitError("maxValues", "values decoded");
     this.stack.push(value);
   }
 
@@ -359,6 +367,7 @@ class Unpickler {
 
   private memoGet(index: number): void {
     if (!this.memo.has(index)) throw this.cur.error("E_PICKLE", `memo index ${index} is not defined`);
+    if (++this.memoGets > this.limits.maxMemoReferences) throw this.limitError("maxMemoReferences", "memo references followed");
     this.push(this.memo.get(index) as PyValue);
   }
 
@@ -411,6 +420,11 @@ class Unpickler {
     } catch (e) {
       throw this.rethrow(e, "persistentLoad");
     }
+  }
+
+  private limitError(name: "maxValues" | "maxMemoReferences", what: string): LimitError {
+    const where = { path: this.cur.path, offset: this.cur.baseOffset + this.cur.opStart };
+    return new LimitError(name, this.limits[name], `${what} (more than ${this.limits[name]})`, where);
   }
 
   /** Errors from handlers gain this opcode's path and offset; foreign errors become E_PICKLE. */

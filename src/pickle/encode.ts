@@ -1,4 +1,6 @@
 import { UsageError } from "../errors/mod.ts";
+import { DEFAULT_LIMITS } from "../limits/mod.ts";
+import { checkValueGraph } from "./graph.ts";
 import { OP } from "./opcodes.ts";
 import { decodeLatin1, encodeUtf8 } from "./utf8.ts";
 import {
@@ -28,6 +30,10 @@ export function encodePickle(value: PyValue, options: EncodeOptions): Uint8Array
   if (options.protocol !== 2 && options.protocol !== 4) {
     throw new UsageError("E_USAGE", `pickle protocol must be 2 or 4, got ${options.protocol}`);
   }
+  // The pickler recurses once per level: the depth is measured first (without recursion), so a value
+  // nested past maxDepth is refused here rather than by the JavaScript stack. Shared and cyclic values are
+  // fine: the memo writes each object once.
+  checkValueGraph(value, DEFAULT_LIMITS, {}, { what: "value to pickle" });
   try {
     return new Pickler(options.protocol).dump(value);
   } catch (e) {

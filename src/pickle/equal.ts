@@ -41,13 +41,20 @@ export function pyEqual(a: unknown, b: unknown, budget = DEFAULT_BUDGET): boolea
     if (x instanceof PyByteArray) return y instanceof PyByteArray && bytesEqual(x.bytes, y.bytes);
     if (x instanceof PyTuple) return y instanceof PyTuple && listEqual(x.items, y.items);
     if (Array.isArray(x)) return Array.isArray(y) && listEqual(x, y);
-    if (x instanceof Set) return y instanceof Set && x.size === y.size && [...x].every((e) => [...y].some((f) => eq(e, f)));
+    // The other side is listed once per container, not once per element: only `eq` calls (budgeted) repeat.
+    if (x instanceof Set) {
+      if (!(y instanceof Set) || x.size !== y.size) return false;
+      const ys = [...y];
+      for (const e of x) if (!y.has(e) && !ys.some((f) => eq(e, f))) return false;
+      return true;
+    }
     if (x instanceof Map) {
       if (!(y instanceof Map) || x.size !== y.size) return false;
+      let ys: [unknown, unknown][] | undefined;
       for (const [k, v] of x) {
         if (y.has(k)) {
           if (!eq(v, y.get(k))) return false;
-        } else if (![...y].some(([k2, v2]) => eq(k, k2) && eq(v, v2))) return false;
+        } else if (!(ys ??= [...y]).some(([k2, v2]) => eq(k, k2) && eq(v, v2))) return false;
       }
       return true;
     }

@@ -4,3 +4,4 @@ export { encodePickle, type EncodeOptions } from "./encode.ts";
 export { BUILTIN_GLOBALS, type GlobalHandler, type GlobalResolver } from "./globals.ts";
 export { pyRepr } from "./repr.ts";
 export { pyEqual } from "./equal.ts";
+export { checkValueGraph, valueChildren, type ValueGraphFacts } from "./graph.ts";

@@ -1,11 +1,73 @@
 import { PyByteArray, PyComplex, PyFloat, PyGlobal, PyReduce, PyTuple } from "./value.ts";
 
+/** Characters of repr text produced before the rest is cut to `...`: values from files may be huge. */
+const DEFAULT_MAX_LENGTH = 1 << 16;
+
+type Step = { value: unknown } | { text: string } | { leave: object };
+
 /**
  * Python's `repr()` of a decoded value, for people reading checkpoints (CLI tables, the demo): `(0.9, 0.95)`,
  * `1e-08`, `'adamw'`, `b'\x80'`, `{'lr': 0.0003}`. Tensors and other objects built by allow-listed globals
- * show as `<dtype[shape]>` or `<object>`.
+ * show as `<dtype[shape]>` or `<object>`. Decoded pickles are graphs, so the walk keeps its own stack (any
+ * depth), shows a container met inside itself as Python does (`[...]`, `{...}`), and stops after
+ * `maxLength` characters with `...` (a shared value may expand to more text than memory holds).
  */
-export function pyRepr(value: unknown): string {
+export function pyRepr(value: unknown, maxLength = DEFAULT_MAX_LENGTH): string {
+  let out = "";
+  const open = new Set<object>();
+  const todo: Step[] = [{ value }];
+  while (todo.length > 0) {
+    if (out.length > maxLength) return `${out.slice(0, maxLength)}...`;
+    const step = todo.pop()!;
+    if ("text" in step) {
+      out += step.text;
+      continue;
+    }
+    if ("leave" in step) {
+      open.delete(step.leave);
+      continue;
+    }
+    const v = step.value;
+    const leaf = leafRepr(v);
+    if (leaf !== undefined) {
+      out += leaf;
+      continue;
+    }
+    const obj = v as object;
+    if (open.has(obj)) {
+      out += obj instanceof Map || obj instanceof Set ? "{...}" : Array.isArray(obj) ? "[...]" : "(...)";
+      continue;
+    }
+    let parts: Step[];
+    let close: string;
+    if (obj instanceof PyReduce) {
+      out += `${obj.callable.module}.${obj.callable.name}`;
+      parts = [{ value: obj.args }];
+      close = "";
+    } else if (obj instanceof Map) {
+      out += "{";
+      parts = [];
+      for (const [k, x] of obj) parts.push(...sep(parts), { value: k }, { text: ": " }, { value: x });
+      close = "}";
+    } else {
+      const items = obj instanceof PyTuple ? obj.items : obj instanceof Set ? [...obj] : obj as unknown[];
+      out += obj instanceof PyTuple ? "(" : obj instanceof Set ? "{" : "[";
+      parts = [];
+      for (const x of items) parts.push(...sep(parts), { value: x });
+      close = obj instanceof PyTuple ? (items.length === 1 ? ",)" : ")") : obj instanceof Set ? "}" : "]";
+    }
+    open.add(obj);
+    todo.push({ leave: obj }, { text: close });
+    for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i]);
+  }
+  return out;
+}
+
+const COMMA: Step[] = [{ text: ", " }];
+const sep = (parts: Step[]) => (parts.length === 0 ? [] : COMMA);
+
+/** The repr of anything that is not a container, or undefined for a container. */
+function leafRepr(value: unknown): string | undefined {
   if (value === null) return "None";
   if (value === true) return "True";
   if (value === false) return "False";
@@ -16,15 +78,9 @@ export function pyRepr(value: unknown): string {
   if (value instanceof Uint8Array) return `b${bytesRepr(value)}`;
   if (value instanceof PyByteArray) return `bytearray(b${bytesRepr(value.bytes)})`;
   if (value instanceof PyComplex) return complexRepr(value);
-  if (value instanceof PyTuple) {
-    const items = value.items.map(pyRepr);
-    return items.length === 1 ? `(${items[0]},)` : `(${items.join(", ")})`;
-  }
-  if (Array.isArray(value)) return `[${value.map(pyRepr).join(", ")}]`;
-  if (value instanceof Map) return `{${[...value].map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(", ")}}`;
-  if (value instanceof Set) return value.size === 0 ? "set()" : `{${[...value].map(pyRepr).join(", ")}}`;
+  if (value instanceof Set) return value.size === 0 ? "set()" : undefined;
+  if (value instanceof PyTuple || Array.isArray(value) || value instanceof Map || value instanceof PyReduce) return undefined;
   if (value instanceof PyGlobal) return `${value.module}.${value.name}`;
-  if (value instanceof PyReduce) return `${pyRepr(value.callable)}${pyRepr(value.args)}`;
   const v = value as { dtype?: unknown; shape?: unknown };
   if (typeof v === "object" && typeof v.dtype === "string" && Array.isArray(v.shape)) {
     return `<tensor ${v.dtype}[${v.shape.join(", ")}]>`;

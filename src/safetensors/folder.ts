@@ -1,6 +1,7 @@
-import { FormatError, StorageError, UsageError } from "../errors/mod.ts";
+import { escapeName, FormatError, StorageError, UsageError, WebdcpError } from "../errors/mod.ts";
+import type { Limits } from "../limits/mod.ts";
 import type { ByteSource, Storage, StoredRange } from "../storage/mod.ts";
-import { joinPath } from "../storage/mod.ts";
+import { joinPath, normalizePath } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
 import type { SafetensorsHeader, SafetensorsTensorInfo } from "./header.ts";
 import { readSafetensorsHeader } from "./header.ts";
@@ -34,11 +35,31 @@ export interface SafetensorsFolder {
  * `weight_map` names; each must be in the file it names), otherwise every `*.safetensors` file at the top
  * level (a name found in two files is E_OVERLAP).
  */
-export async function openSafetensorsFolder(storage: Storage, dir: string): Promise<SafetensorsFolder> {
+export async function openSafetensorsFolder(
+  storage: Storage,
+  dir: string,
+  opts: { limits?: Partial<Limits> } = {},
+): Promise<SafetensorsFolder> {
   const indexPath = joinPath(dir, SAFETENSORS_INDEX_NAME);
-  const index = (await storage.stat(indexPath)) ? await readSafetensorsIndex(storage, indexPath) : undefined;
+  const index = (await storage.stat(indexPath)) ? await readSafetensorsIndex(storage, indexPath, opts) : undefined;
   const fileNames = index ? [...new Set(index.weightMap.values())] : await listSafetensorsFiles(storage, dir);
-  const files = fileNames.map((f) => joinPath(dir, f)).sort();
+  // A shard path is resolved inside the checkpoint folder alone, as DCP's relative_path is, and a bad one
+  // is reported against the index that holds it.
+  const shardPath = (f: string) => {
+    let inside = "";
+    try {
+      inside = normalizePath(f);
+    } catch (e) {
+      if (!(e instanceof WebdcpError)) throw e;
+    }
+    if (inside === "") {
+      throw new FormatError("E_PATH_ESCAPE", `weight_map names the file '${escapeName(f)}', which leaves the checkpoint folder`, {
+        path: indexPath,
+      });
+    }
+    return joinPath(dir, inside);
+  };
+  const files = fileNames.map(shardPath).sort();
   const sources = new Map<string, ByteSource>();
   const headers = new Map<string, SafetensorsHeader>();
   const tensors = new Map<string, FolderTensorInfo>();
@@ -49,11 +70,11 @@ export async function openSafetensorsFolder(storage: Storage, dir: string): Prom
     for (const file of files) {
       const source = await storage.open(file);
       sources.set(file, source);
-      headers.set(file, await readSafetensorsHeader(source));
+      headers.set(file, await readSafetensorsHeader(source, opts));
     }
     if (index) {
       for (const [name, f] of index.weightMap) {
-        const file = joinPath(dir, f);
+        const file = shardPath(f);
         const info = headers.get(file)!.tensors.get(name);
         if (info === undefined) {
           throw new FormatError("E_MISSING_KEY", `index maps '${name}' to ${f}, which does not contain it`, {

@@ -2,12 +2,13 @@ import { z } from "zod";
 import type { DType } from "../dtype/mod.ts";
 import { dtypeFromSafetensors, itemsize } from "../dtype/mod.ts";
 import { FormatError } from "../errors/mod.ts";
+import { checkLimit, DEFAULT_LIMITS, type Limits, resolveLimits } from "../limits/mod.ts";
 import type { ByteSource } from "../storage/mod.ts";
 import { checkShape, numel } from "../tensor/mod.ts";
 import { scanHeaderKeys } from "./header_keys.ts";
 
-/** The reference implementation's cap on the JSON header (bytes). */
-export const MAX_HEADER_BYTES = 100_000_000;
+/** The reference implementation's cap on the JSON header (bytes): the default `maxHeaderBytes`. */
+export const MAX_HEADER_BYTES = DEFAULT_LIMITS.maxHeaderBytes;
 
 /** One tensor of a safetensors file. `begin`/`end` are absolute byte offsets in the file (end exclusive). */
 export interface SafetensorsTensorInfo {
@@ -39,8 +40,12 @@ const MetadataEntry = z.record(z.string(), z.string()).nullable();
  * duplicate-name and leading-`{` checks it documents but does not enforce): the tensors, sorted by offsets,
  * must tile the data buffer exactly, each with exactly `numel * itemsize` bytes.
  */
-export async function readSafetensorsHeader(source: ByteSource): Promise<SafetensorsHeader> {
+export async function readSafetensorsHeader(
+  source: ByteSource,
+  opts: { limits?: Partial<Limits> } = {},
+): Promise<SafetensorsHeader> {
   const path = source.path;
+  const limits = resolveLimits(opts.limits);
   const fail = (code: "E_SAFETENSORS" | "E_OUT_OF_RANGE" | "E_OVERLAP", msg: string, offset: number): never => {
     throw new FormatError(code, msg, { path, offset });
   };
@@ -51,8 +56,8 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
     });
   }
   const declared = new DataView((await source.read(0, 8)).buffer).getBigUint64(0, true);
-  if (declared > BigInt(MAX_HEADER_BYTES)) {
-    throw new FormatError("E_HEADER_TOO_LARGE", `header length ${declared} exceeds ${MAX_HEADER_BYTES}`, {
+  if (declared > BigInt(limits.maxHeaderBytes)) {
+    throw new FormatError("E_HEADER_TOO_LARGE", `header length ${declared} exceeds the limit maxHeaderBytes=${limits.maxHeaderBytes}`, {
       path,
       offset: 0,
     });
@@ -63,6 +68,8 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
   }
   const dataStart = 8 + headerLength;
   const raw = await source.read(8, headerLength);
+  // Counted on the bytes before JSON.parse builds an object per entry (a million entries is gigabytes).
+  checkLimit(limits, "maxTensors", countTopLevelMembers(raw), "entries in the header", { path, offset: 8 });
   let parsed: unknown;
   try {
     const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw);
@@ -92,10 +99,12 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
   const dataLength = source.size - dataStart;
   for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
     const at = keyOffset.get(name) ?? 8;
+    checkLimit(limits, "maxNameLength", name.length, "length of a tensor name", { path, offset: at });
     if (name === "__metadata__") {
       const m = MetadataEntry.safeParse(value);
       if (!m.success) fail("E_SAFETENSORS", "__metadata__ must map strings to strings", at);
-      metadata = m.data === null ? undefined : Object.fromEntries(Object.entries(m.data!));
+      // From the parsed JSON, not zod's copy, which drops a `__proto__` key (fromEntries keeps it as a key).
+      metadata = m.data === null ? undefined : Object.fromEntries(Object.entries(value as Record<string, string>));
       continue;
     }
     const t = TensorEntry.safeParse(value);
@@ -130,4 +139,22 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
     fail("E_SAFETENSORS", `${source.size - cursor} bytes after the last tensor are not covered by the header`, cursor);
   }
   return { tensors, metadata, dataStart };
+}
+
+/** Members of the outermost JSON object, counted by scanning bytes (strings skipped, escapes honoured). */
+function countTopLevelMembers(json: Uint8Array): number {
+  let depth = 0, members = 0, inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+      if (depth === 1 && members === 0) members = 1;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x2c && depth === 1) members++;
+  }
+  return members;
 }

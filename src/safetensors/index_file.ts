@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { FormatError } from "../errors/mod.ts";
-import type { Storage } from "../storage/mod.ts";
+import { checkLimit, type Limits, resolveLimits } from "../limits/mod.ts";
+import { readAllWithin, type Storage } from "../storage/mod.ts";
 import { compareCodePoints } from "./order.ts";
 
 /** The conventional name of a sharded folder's index. */
@@ -17,8 +18,13 @@ const IndexJson = z.object({
   weight_map: z.record(z.string(), z.string()),
 });
 
-export async function readSafetensorsIndex(storage: Storage, path: string): Promise<SafetensorsIndex> {
-  const bytes = await storage.readAll(path);
+export async function readSafetensorsIndex(
+  storage: Storage,
+  path: string,
+  opts: { limits?: Partial<Limits> } = {},
+): Promise<SafetensorsIndex> {
+  const limits = resolveLimits(opts.limits);
+  const bytes = await readAllWithin(storage, path, limits, "maxMetadataBytes");
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
@@ -36,7 +42,12 @@ export async function readSafetensorsIndex(storage: Storage, path: string): Prom
       offset: 0,
     });
   }
-  return { metadata: parsed.data.metadata ?? {}, weightMap: new Map(Object.entries(parsed.data.weight_map)) };
+  // From the parsed JSON, not zod's copy: zod rebuilds records by assignment, which drops a `__proto__` key.
+  const names = Object.entries((json as { weight_map: Record<string, string> }).weight_map);
+  const where = { path, offset: 0 };
+  checkLimit(limits, "maxTensors", names.length, "entries in weight_map", where);
+  for (const [name] of names) checkLimit(limits, "maxNameLength", name.length, "length of a name in weight_map", where);
+  return { metadata: parsed.data.metadata ?? {}, weightMap: new Map(names) };
 }
 
 /**

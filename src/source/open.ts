@@ -1,4 +1,5 @@
 import { StorageError } from "../errors/mod.ts";
+import type { Limits } from "../limits/mod.ts";
 import { SAFETENSORS_INDEX_NAME, SINGLE_FILE_NAME } from "../safetensors/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { joinPath } from "../storage/mod.ts";
@@ -44,16 +45,24 @@ async function knownNames(storage: Storage, dir: string): Promise<Set<string>> {
   return found;
 }
 
-/** Opens any supported input as one read model (metadata and headers only; data is read on demand). */
-export async function openTensorSource(storage: Storage, path: string): Promise<TensorSource> {
+/**
+ * Opens any supported input as one read model (metadata and headers only; data is read on demand), under
+ * the limits on untrusted input (`Limits`; `opts.limits` overrides some).
+ */
+export async function openTensorSource(
+  storage: Storage,
+  path: string,
+  opts: { limits?: Partial<Limits> } = {},
+): Promise<TensorSource> {
+  const limits = opts.limits;
   switch (await detectFormat(storage, path)) {
     case "dcp":
-      return await openDcpSource(storage, path);
+      return await openDcpSource(storage, path, limits);
     case "hf":
-      return await openHfFolderSource(storage, path);
+      return await openHfFolderSource(storage, path, limits);
     case "safetensors":
-      return await openSafetensorsFileSource(storage, path);
+      return await openSafetensorsFileSource(storage, path, limits);
     case "torch":
-      return await openTorchFileSource(storage, path);
+      return await openTorchFileSource(storage, path, limits);
   }
 }

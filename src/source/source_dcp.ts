@@ -1,12 +1,13 @@
 import { openDcp, storageKey } from "../dcp/mod.ts";
+import type { Limits } from "../limits/mod.ts";
 import { joinPath } from "../storage/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { byteSize } from "../tensor/mod.ts";
 import type { Entry, SourceFile, StoredChunk, TensorSource } from "./tensor_source.ts";
 
 /** A DCP folder as a `TensorSource`, through the DCP layer's reader (box reads touch only needed items). */
-export async function openDcpSource(storage: Storage, dir: string): Promise<TensorSource> {
-  const ckpt = await openDcp(storage, dir);
+export async function openDcpSource(storage: Storage, dir: string, limits?: Partial<Limits>): Promise<TensorSource> {
+  const ckpt = await openDcp(storage, dir, { limits });
   const meta = ckpt.metadata;
   const entries: Entry[] = [];
   const paths = new Map<string, (string | number)[]>();

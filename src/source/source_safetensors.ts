@@ -7,6 +7,7 @@ import {
 } from "../safetensors/mod.ts";
 import type { SafetensorsTensorInfo } from "../safetensors/mod.ts";
 import { UsageError } from "../errors/mod.ts";
+import type { Limits } from "../limits/mod.ts";
 import { joinPath } from "../storage/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { byteSize } from "../tensor/mod.ts";
@@ -27,10 +28,10 @@ const noValues = (path: string) => (name: string) =>
   Promise.reject(new UsageError("E_MISSING_KEY", `safetensors holds no value named '${name}'`, { path }));
 
 /** One `.safetensors` file. */
-export async function openSafetensorsFileSource(storage: Storage, path: string): Promise<TensorSource> {
+export async function openSafetensorsFileSource(storage: Storage, path: string, limits?: Partial<Limits>): Promise<TensorSource> {
   const src = await storage.open(path);
   try {
-    const header = await readSafetensorsHeader(src);
+    const header = await readSafetensorsHeader(src, { limits });
     return {
       format: "safetensors",
       storage,
@@ -51,8 +52,8 @@ export async function openSafetensorsFileSource(storage: Storage, path: string):
 }
 
 /** A HuggingFace folder: through its index when it has one, else every top-level `*.safetensors` file. */
-export async function openHfFolderSource(storage: Storage, dir: string): Promise<TensorSource> {
-  const folder = await openSafetensorsFolder(storage, dir);
+export async function openHfFolderSource(storage: Storage, dir: string, limits?: Partial<Limits>): Promise<TensorSource> {
+  const folder = await openSafetensorsFolder(storage, dir, { limits });
   const sizes = new Map<string, number>();
   for (const f of folder.files) sizes.set(f, (await storage.stat(f))?.size ?? 0);
   const entries = [...folder.tensors].map(([name, info]) => tensorEntry(name, info, info.file));

@@ -2,6 +2,7 @@ import { flattenStateDict, isMapping } from "../dcp/mod.ts";
 import type { StatePath } from "../dcp/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
 import { FormatError, UsageError } from "../errors/mod.ts";
+import type { Limits } from "../limits/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { byteSize } from "../tensor/mod.ts";
@@ -13,16 +14,16 @@ import type { Entry, TensorSource } from "./tensor_source.ts";
  * A torch.save file: its (nested) state dict flattened with DCP's rules, tensors left as references into
  * the archive until read.
  */
-export async function openTorchFileSource(storage: Storage, path: string): Promise<TensorSource> {
+export async function openTorchFileSource(storage: Storage, path: string, limits?: Partial<Limits>): Promise<TensorSource> {
   const src = await storage.open(path);
   try {
-    const archive = await openTorchArchive(src, { path });
+    const archive = await openTorchArchive(src, { path, limits });
     if (!isMapping(archive.value)) {
       throw new FormatError("E_UNSUPPORTED", "the saved object is not a dict (state dict) of tensors and values", {
         path,
       });
     }
-    const flat = flattenStateDict(archive.value);
+    const flat = flattenStateDict(archive.value, { path, limits });
     const refs = new Map<string, TensorRef>();
     const values = new Map<string, unknown>();
     const entries: Entry[] = [];

@@ -17,3 +17,4 @@ export { writeFile } from "./write_file.ts";
 export * from "./http/mod.ts";
 export * from "./memory/mod.ts";
 export * from "./opfs/mod.ts";
+export { readAllWithin } from "./read_within.ts";

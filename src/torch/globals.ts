@@ -2,7 +2,8 @@ import { type DType, DTYPE_INFO, DTYPES } from "../dtype/mod.ts";
 import { FormatError } from "../errors/mod.ts";
 import type { GlobalHandler, GlobalResolver } from "../pickle/mod.ts";
 import { PyTuple, type PyValue } from "../pickle/mod.ts";
-import { checkShape } from "../tensor/mod.ts";
+import { checkShape, numel } from "../tensor/mod.ts";
+import { MAX_EXPANSION } from "./read_tensor.ts";
 import { TensorRef, TorchStorage } from "./tensor_ref.ts";
 import { pyObject, TorchDType, TorchLayout, TorchStorageType } from "./tokens.ts";
 
@@ -45,7 +46,37 @@ function rebuildTensor(args: PyValue[], v3: boolean): TensorRef {
   // An untyped storage counts bytes; views of it count elements of the tensor's dtype.
   const numel = storage.dtype === undefined ? Math.floor(storage.numel / DTYPE_INFO[dtype].itemsize) : storage.numel;
   if (storage.dtype !== undefined && storage.dtype !== dtype) bad(`a ${dtype} tensor views a ${storage.dtype} storage`);
+  checkViewOfStorage(shape, strides, offset, numel, dtype);
   return new TensorRef(dtype, shape, strides, offset, storage.key, numel, requiresGrad, conj, neg);
+}
+
+/**
+ * Sizes, strides and offset against the storage, before anything is read: every element the view reaches
+ * lies inside the storage, and the dense view is no larger than its storage unless it is small (strides
+ * that repeat elements, as `expand` makes, could otherwise describe terabytes with a few bytes).
+ */
+function checkViewOfStorage(shape: number[], strides: number[], offset: number, storageNumel: number, dtype: DType): void {
+  const count = numel(shape);
+  if (count === 0) {
+    if (offset > storageNumel) bad(`storage offset ${offset} is past the ${storageNumel}-element storage`);
+    return;
+  }
+  let last = offset;
+  for (let d = 0; d < shape.length; d++) last += (shape[d] - 1) * strides[d];
+  if (!Number.isSafeInteger(last) || last >= storageNumel) {
+    throw new FormatError(
+      "E_OUT_OF_RANGE",
+      `tensor view (offset ${offset}, shape [${shape}], stride [${strides}]) reaches element ${last} of a ${storageNumel}-element storage`,
+    );
+  }
+  const itemsize = DTYPE_INFO[dtype].itemsize;
+  const dense = count * itemsize;
+  if (dense > storageNumel * itemsize && dense > MAX_EXPANSION) {
+    throw new FormatError(
+      "E_SHAPE",
+      `view [${shape}] (stride [${strides}]) of a ${storageNumel * itemsize}-byte storage would expand to ${dense} bytes`,
+    );
+  }
 }
 
 /** The optional metadata dict torch appends for lazily conjugated or negated views. */

@@ -1,5 +1,6 @@
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { FormatError, IntegrityError } from "../errors/mod.ts";
+import { checkLimit, type Limits, resolveLimits } from "../limits/mod.ts";
 import { decodePickle, type GlobalResolver, PyTuple, type PyValue } from "../pickle/mod.ts";
 import { cacheEnds, readSourceInto } from "../storage/mod.ts";
 import type { ByteSource } from "../storage/mod.ts";
@@ -18,6 +19,8 @@ export interface OpenTorchArchiveOptions {
   baseOffset?: number;
   /** Consulted before the torch allow-list, for callers whose pickles carry their own classes. */
   globals?: GlobalResolver;
+  /** Overrides of the limits applied to `data.pkl` (see `Limits`). */
+  limits?: Partial<Limits>;
 }
 
 export interface TorchArchive {
@@ -183,11 +186,14 @@ async function readHead(
     return pyObject(seen ?? s);
   };
   const globals: GlobalResolver = opts.globals ? (m, n) => opts.globals!(m, n) ?? torchGlobals(m, n) : torchGlobals;
+  const limits = resolveLimits(opts.limits);
+  checkLimit(limits, "maxMetadataBytes", pkl.size, "data.pkl bytes", { path, offset: base + pkl.dataOffset });
   const value = decodePickle(await readChecked(pkl), {
     globals,
     persistentLoad,
     path,
     baseOffset: base + pkl.dataOffset,
+    limits,
   });
   return { entries, records, archiveName, value, bigEndian: byteorder === "big", crcsHold };
 }

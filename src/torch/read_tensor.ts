@@ -9,7 +9,7 @@ import { MAX_GAPPED_READ, type RecordReadContext, readRecordRange } from "./reco
 import type { TensorRef } from "./tensor_ref.ts";
 
 /** Largest dense copy we make of a view that is bigger than its own storage (an expanded view). */
-const MAX_EXPANSION = 256 << 20;
+export const MAX_EXPANSION = 256 << 20;
 
 /**
  * Reads `ref` (or the `box` of it) from its storage record into a dense row-major tensor. A contiguous view

@@ -1,4 +1,5 @@
 import type { DcpMetadata, DcpTensorChunkItem, DcpWriteItem, DcpWritePlan, StatePath, StorageEntry } from "../dcp/mod.ts";
+import { checkCopiedValue } from "./value_safety.ts";
 import {
   DCP_VERSION,
   encodeMetadata,
@@ -37,6 +38,8 @@ export interface DcpOutputOptions {
   copies: boolean;
   /** Rank files written at once. */
   concurrency: number;
+  /** Copy BYTE_IO items whose pickles name globals outside the allow-list (default false: E_UNSAFE_VALUE). */
+  allowUnsafeValues?: boolean;
 }
 
 /**
@@ -57,7 +60,9 @@ export async function buildDcpPlan(
   for (const v of values) {
     const stored = v.entry.stored;
     if (stored && source.format === "dcp") {
-      ranks[0].push({ fqn: v.name, raw: await source.storage.read(stored.file, stored.offset, stored.length) });
+      const raw = await source.storage.read(stored.file, stored.offset, stored.length);
+      if (!opts.allowUnsafeValues) await checkCopiedValue(raw, stored, v.entry.name);
+      ranks[0].push({ fqn: v.name, raw });
     } else {
       ranks[0].push({ fqn: v.name, value: await source.readValue(v.entry.name) });
     }

@@ -7,7 +7,7 @@ import type { TargetFormat } from "../../jobs/mod.ts";
 import { parseDType } from "../../dtype/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
 import type { ParsedArgs } from "../args.ts";
-import { intOption, listOption, requirePositionals } from "../args.ts";
+import { intOption, limitsOption, listOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
@@ -57,7 +57,7 @@ ${COMMON_HELP}`,
       "to", "dtype", "include", "exclude", "max-shard-size", "adapter", "flavor", "keys", "hf-assets-path", "part",
       "concurrency", "engine", ...LAYOUT_OPTIONS,
     ],
-    flags: ["model-only", "to-hf", "from-hf", "no-fsync"],
+    flags: ["model-only", "to-hf", "from-hf", "no-fsync", "allow-unsafe-values"],
   },
   async run(args, ctx) {
     const [srcPath, dstPath] = requirePositionals(args, ["src", "dst"]);
@@ -77,9 +77,9 @@ ${COMMON_HELP}`,
     if (to !== "dcp" && LAYOUT_OPTIONS.some((o) => args.values.has(o))) {
       throw new UsageError("E_USAGE", "--ranks/--dim/--layout/--dp-shard/--tp apply to --to dcp only");
     }
-    const src = await locateInput(srcPath, ctx.rt.cwd());
+    const src = await locateInput(srcPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const hfAssetsPath = args.values.get("hf-assets-path");
-    const hfAssets = hfAssetsPath === undefined ? undefined : await locateInput(hfAssetsPath, ctx.rt.cwd());
+    const hfAssets = hfAssetsPath === undefined ? undefined : await locateInput(hfAssetsPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const singleFile = (to === "safetensors" && dstPath.endsWith(".safetensors")) || to === "torch";
     const dst = await locateOutput(dstPath, ctx.rt.cwd(), singleFile, {
       fsync: !args.flags.has("no-fsync"),
@@ -91,6 +91,7 @@ ${COMMON_HELP}`,
         to: to as TargetFormat,
         dtype,
         modelOnly: args.flags.has("model-only"),
+        allowUnsafeValues: args.flags.has("allow-unsafe-values"),
         include: listOption(args, "include"),
         exclude: listOption(args, "exclude"),
         maxShardSize: maxShard === undefined ? undefined : parseByteSize(maxShard),
@@ -99,6 +100,7 @@ ${COMMON_HELP}`,
         layout,
         part,
         engine,
+        limits: limitsOption(args),
         concurrency: intOption(args, "concurrency"),
         onProgress: ctx.progress.update,
         onWarning: ctx.warn,

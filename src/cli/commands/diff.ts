@@ -62,8 +62,8 @@ ${COMMON_HELP}`,
       if (flavor === undefined) throw new UsageError("E_USAGE", "--adapter needs --flavor");
       adapter = getAdapter(name, { flavor, direction: toHf ? "to-hf" : "from-hf", keys: args.values.get("keys") });
     }
-    const a = await locateInput(aPath, ctx.rt.cwd());
-    const b = await locateInput(bPath, ctx.rt.cwd());
+    const a = await locateInput(aPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
+    const b = await locateInput(bPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     if (!args.values.has("engine")) args.values.set("engine", "cpu");
     const engine = engineFromArgs(args);
     try {

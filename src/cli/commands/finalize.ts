@@ -14,7 +14,7 @@ ${COMMON_HELP}`,
   options: {},
   async run(args, ctx) {
     const [dstPath] = requirePositionals(args, ["dst"]);
-    const dst = await locateInput(dstPath, ctx.rt.cwd());
+    const dst = await locateInput(dstPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const report = await finalize(dst);
     if (ctx.json) ctx.rt.out(`${JSON.stringify(report, null, 1)}\n`);
     else ctx.say(`finalized ${report.parts} parts: wrote ${report.file}`);

@@ -1,5 +1,5 @@
 import { inspect } from "../../jobs/mod.ts";
-import { requirePositionals } from "../args.ts";
+import { limitsOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput } from "../locate.ts";
@@ -17,8 +17,8 @@ ${COMMON_HELP}`,
   options: {},
   async run(args, ctx) {
     const [path] = requirePositionals(args, ["path"]);
-    const loc = await locateInput(path, ctx.rt.cwd());
-    const report = await inspect(loc.storage, loc.path);
+    const loc = await locateInput(path, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
+    const report = await inspect(loc.storage, loc.path, { limits: limitsOption(args) });
     if (ctx.json) {
       ctx.rt.out(`${JSON.stringify(report, null, 1)}\n`);
       return 0;

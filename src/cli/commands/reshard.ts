@@ -3,7 +3,7 @@ import * as nodePath from "node:path";
 import { dryRunReshard, inspect, reshard } from "../../jobs/mod.ts";
 import { layoutToJson } from "../../dcp/mod.ts";
 import { parsePart } from "../../writers/mod.ts";
-import { intOption, listOption, requirePositionals } from "../args.ts";
+import { intOption, limitsOption, listOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
@@ -28,7 +28,7 @@ ${WRITE_HELP}
 ${COMMON_HELP}`,
   options: {
     values: [...LAYOUT_OPTIONS, "include", "exclude", "part", "concurrency", "engine", "save-layout"],
-    flags: ["dry-run", "no-fsync"],
+    flags: ["dry-run", "no-fsync", "allow-unsafe-values"],
   },
   async run(args, ctx) {
     const dryRun = args.flags.has("dry-run");
@@ -36,7 +36,7 @@ ${COMMON_HELP}`,
       ? [args.positionals[0], ""]
       : requirePositionals(args, ["src", "dst"]);
     const layout = layoutFromArgs(args, await readLayoutText(args, ctx.rt.cwd()), true)!;
-    const src = await locateInput(srcPath, ctx.rt.cwd());
+    const src = await locateInput(srcPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const select = { include: listOption(args, "include"), exclude: listOption(args, "exclude") };
     const saveLayout = args.values.get("save-layout");
     if (saveLayout !== undefined) {
@@ -75,8 +75,10 @@ ${COMMON_HELP}`,
       const report = await reshard(src, dst, {
         ...select,
         layout,
+        allowUnsafeValues: args.flags.has("allow-unsafe-values"),
         part: args.values.has("part") ? parsePart(args.values.get("part")!) : undefined,
         engine,
+        limits: limitsOption(args),
         concurrency: intOption(args, "concurrency"),
         onProgress: ctx.progress.update,
         onWarning: ctx.warn,

@@ -36,7 +36,9 @@ export function layoutFromArgs(args: ParsedArgs, layoutText: string | undefined,
 
 export const WRITE_HELP = `  --concurrency N         output files written in parallel (default ${DEFAULT_CONCURRENCY})
   --no-fsync              publish files without waiting for the disk: faster, and no other process ever sees
-                          a half-written file, but a power loss soon after may (PyTorch's sync_files=False)`;
+                          a half-written file, but a power loss soon after may (PyTorch's sync_files=False)
+  --allow-unsafe-values   dcp output: copy values whose pickles name globals outside the allow-list (torch
+                          would run them on load); refused by default, naming the key`;
 
 /** The engine `--engine` names, created only when a job first needs it (see createLazyEngine). */
 export function engineFromArgs(args: ParsedArgs): Engine {

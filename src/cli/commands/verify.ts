@@ -1,5 +1,5 @@
 import { verify } from "../../jobs/mod.ts";
-import { requirePositionals } from "../args.ts";
+import { limitsOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput } from "../locate.ts";
@@ -16,8 +16,12 @@ ${COMMON_HELP}`,
   options: { flags: ["deep"] },
   async run(args, ctx) {
     const [path] = requirePositionals(args, ["path"]);
-    const loc = await locateInput(path, ctx.rt.cwd());
-    const report = await verify(loc.storage, loc.path, { deep: args.flags.has("deep"), onProgress: ctx.progress.update });
+    const loc = await locateInput(path, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
+    const report = await verify(loc.storage, loc.path, {
+      deep: args.flags.has("deep"),
+      onProgress: ctx.progress.update,
+      limits: limitsOption(args),
+    });
     ctx.progress.finish();
     if (ctx.json) {
       ctx.rt.out(`${JSON.stringify(report, null, 1)}\n`);

@@ -1,4 +1,5 @@
 import { nodeFs } from "./node_fs.ts";
+import { removeStaleTemps } from "./stale_temps.ts";
 import { StorageError, UsageError } from "../../errors/mod.ts";
 import { ioError } from "./io_error.ts";
 import { checkReadRange, sourceOrigin } from "../byte_source.ts";
@@ -139,6 +140,7 @@ export class FileSink implements ByteSink {
       if (this.#fsync) await file.sync();
       await file.close();
       await fs.rename(this.#temp, this.#final);
+      await removeStaleTemps(this.#final);
     } catch (e) {
       this.#file = undefined;
       this.#closeCopyDescriptors();

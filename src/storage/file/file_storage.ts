@@ -10,8 +10,7 @@ import { ioError, isMissing } from "./io_error.ts";
 import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "../storage.ts";
 import { readRange, readWhole, writeWhole } from "../whole_file.ts";
 
-/** Temp files of unfinished sinks: `<name>.tmp-<16 hex>`; `list()` hides them like MemoryStorage does. */
-const TEMP_SUFFIX = /\.tmp-[0-9a-f]{16}$/;
+import { TEMP_SUFFIX } from "./stale_temps.ts";
 
 /** Bytes a file sink writes between background flushes to the device, unless told otherwise. */
 const DEFAULT_FLUSH_BYTES = 64 << 20;
@@ -34,6 +33,12 @@ export interface FileStorageOptions {
    * (default true).
    */
   kernelCopies?: boolean;
+  /**
+   * Follow symbolic links that lead outside the root (default false). Links that stay inside the root are
+   * always followed; one that leaves it is refused with E_SYMLINK, so a checkpoint cannot make a reader
+   * open files elsewhere (a shard linked to `~/.ssh/id_rsa`) unless the user says so (`--follow-symlinks`).
+   */
+  followSymlinks?: boolean;
 }
 
 /**
@@ -48,6 +53,8 @@ export class FileStorage implements Storage {
   readonly #fsync: boolean;
   readonly #flushBytes: number;
   readonly #copier: KernelCopier | null;
+  readonly #followSymlinks: boolean;
+  #realRoot: Promise<string> | undefined;
 
   constructor(root: string, opts: FileStorageOptions = {}) {
     if (typeof root !== "string" || root === "") throw new UsageError("E_USAGE", "FileStorage needs a root folder");
@@ -60,6 +67,7 @@ export class FileStorage implements Storage {
     this.#fsync = opts.fsync ?? true;
     this.#flushBytes = flushBytes;
     this.#copier = opts.kernelCopies === false ? null : kernelCopier();
+    this.#followSymlinks = opts.followSymlinks ?? false;
   }
 
   canCopyFrom(source: Storage): boolean {
@@ -70,11 +78,11 @@ export class FileStorage implements Storage {
     const fs = await nodeFs();
     const rel = normalizePath(path);
     try {
-      const s = await fs.stat(this.#abs(rel));
+      const s = await fs.stat(await this.#inside(rel));
       return s.isFile() ? { size: s.size } : undefined;
     } catch (e) {
       if (isMissing(e)) return undefined;
-      throw ioError(e, rel);
+      throw e instanceof StorageError ? e : ioError(e, rel);
     }
   }
 
@@ -83,13 +91,17 @@ export class FileStorage implements Storage {
     const rel = normalizePath(path);
     let handle: FileHandle;
     try {
-      handle = await fs.open(this.#abs(rel), "r");
+      // Checked before the open: opening a FIFO blocks until a writer comes, a device may never end.
+      const abs = await this.#inside(rel);
+      notRegular(await fs.stat(abs), rel);
+      // Non-blocking in case the path was swapped for a FIFO since; no effect on regular files.
+      handle = await fs.open(abs, (fs.constants?.O_RDONLY ?? 0) | (fs.constants?.O_NONBLOCK ?? 0));
     } catch (e) {
-      throw ioError(e, rel);
+      throw e instanceof StorageError ? e : ioError(e, rel);
     }
     try {
       const s = await handle.stat();
-      if (!s.isFile()) throw new StorageError("E_NOT_FOUND", "not a regular file", { path: rel });
+      notRegular(s, rel);
       return new FileSource(handle, rel, s.size, this.#abs(rel));
     } catch (e) {
       await handle.close();
@@ -198,6 +210,36 @@ export class FileStorage implements Storage {
   #abs(rel: string): string {
     return rel === "" ? this.root : `${this.root}/${rel}`;
   }
+
+  /** The absolute path of `rel`, refused (E_SYMLINK) when links lead it outside the root and may not. */
+  async #inside(rel: string): Promise<string> {
+    const abs = this.#abs(rel);
+    if (this.#followSymlinks || rel === "") return abs;
+    const fs = await nodeFs();
+    let real: string;
+    try {
+      real = await fs.realpath(abs);
+    } catch {
+      return abs; // missing: the caller's own call reports it
+    }
+    this.#realRoot ??= fs.realpath(this.root).catch(() => this.root);
+    const root = await this.#realRoot;
+    if (real !== root && !real.startsWith(root.endsWith("/") ? root : `${root}/`)) {
+      throw new StorageError(
+        "E_SYMLINK",
+        `a symbolic link leads outside the storage root (to ${real}); pass followSymlinks / --follow-symlinks to allow it`,
+        { path: rel },
+      );
+    }
+    return abs;
+  }
+}
+
+/** Refuses anything but a regular file: a folder as every backend does (E_NOT_FOUND), else E_NOT_REGULAR. */
+function notRegular(s: { isFile(): boolean; isDirectory(): boolean; isFIFO(): boolean }, rel: string): void {
+  if (s.isFile()) return;
+  if (s.isDirectory()) throw new StorageError("E_NOT_FOUND", "is a folder, not a file", { path: rel });
+  throw new StorageError("E_NOT_REGULAR", `is ${s.isFIFO() ? "a FIFO" : "a device or socket"}, not a regular file`, { path: rel });
 }
 
 function randomHex(): string {

@@ -1,0 +1,1 @@
+export { checkLimit, DEFAULT_LIMITS, LimitError, type LimitName, type Limits, resolveLimits } from "./limits.ts";

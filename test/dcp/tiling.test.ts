@@ -1,0 +1,78 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { checkTiling } from "../../src/dcp/mod.ts";
+import { findTilingProblems } from "../../src/dcp/tiling.ts";
+import type { Box } from "../../src/tensor/mod.ts";
+import { guarded } from "../fuzz/guard.ts";
+
+const kinds = (ps: readonly { kind: string }[]) => [...new Set(ps.map((p) => p.kind))].sort();
+
+/** `n` chunks splitting dim `d` of `shape` evenly (the last takes the rest). */
+function split(shape: number[], d: number, n: number): Box[] {
+  const per = Math.floor(shape[d] / n);
+  return Array.from({ length: n }, (_, i) => {
+    const offsets = shape.map(() => 0), sizes = [...shape];
+    offsets[d] = i * per;
+    sizes[d] = i === n - 1 ? shape[d] - i * per : per;
+    return { offsets, sizes };
+  });
+}
+
+describe("findTilingProblems()", () => {
+  it("finds the same kinds of problem as the pairwise check on random small layouts", () => {
+    const layout = fc.integer({ min: 0, max: 3 }).chain((rank) =>
+      fc.record({
+        shape: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: rank, maxLength: rank }),
+        boxes: fc.array(
+          fc.record({
+            offsets: fc.array(fc.integer({ min: -1, max: 6 }), { minLength: rank, maxLength: rank }),
+            sizes: fc.array(fc.integer({ min: 0, max: 6 }), { minLength: rank, maxLength: rank }),
+          }),
+          { maxLength: 8 },
+        ),
+      })
+    );
+    fc.assert(
+      fc.property(layout, ({ shape, boxes }) => {
+        expect(kinds(findTilingProblems(shape, boxes))).toEqual(kinds(checkTiling(shape, boxes)));
+      }),
+      { numRuns: 3000, seed: 0x711e },
+    );
+  });
+
+  it("accepts an honest 100k-chunk split and a 300 x 300 grid within the guard", async () => {
+    const rows = await guarded(0, () => findTilingProblems([100_000, 8], split([100_000, 8], 0, 100_000)));
+    expect(rows).toEqual({ ok: true, value: [] });
+    const grid = split([300, 300], 0, 300).flatMap((r) => split([300, 300], 1, 300).map((c) => ({
+      offsets: [r.offsets[0], c.offsets[1]],
+      sizes: [r.sizes[0], c.sizes[1]],
+    })));
+    expect(grid.length).toBe(90_000);
+    expect(await guarded(0, () => findTilingProblems([300, 300], grid))).toEqual({ ok: true, value: [] });
+    grid[45_000] = { offsets: [150, 151], sizes: [1, 1] }; // moved one column: an overlap and a gap
+    const moved = await guarded(0, () => findTilingProblems([300, 300], grid));
+    expect(moved.ok && kinds(moved.value)).toEqual(["overlap"]);
+  });
+
+  it("reports 100k copies of one chunk as one overlap within the guard", async () => {
+    const same = Array.from({ length: 100_000 }, () => ({ offsets: [0, 0], sizes: [4, 4] }));
+    const out = await guarded(0, () => findTilingProblems([4, 4], same));
+    expect(out.ok && out.value).toEqual([expect.objectContaining({ kind: "overlap", chunks: [0, 1] })]);
+  });
+
+  it("finds an overlap among 100k chunks of a tensor split along its smaller dimension", async () => {
+    const boxes = split([8, 100_000], 1, 100_000);
+    expect(await guarded(0, () => findTilingProblems([8, 100_000], boxes))).toEqual({ ok: true, value: [] });
+    boxes.push({ offsets: [7, 99_998], sizes: [1, 1] });
+    const out = await guarded(0, () => findTilingProblems([8, 100_000], boxes));
+    expect(out.ok && out.value.map((p) => p.kind)).toEqual(["overlap"]);
+  });
+
+  it("checks 3-d layouts split along three dimensions", () => {
+    const cube: Box[] = [];
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) for (let k = 0; k < 4; k++) cube.push({ offsets: [i, j, k], sizes: [1, 1, 1] });
+    expect(findTilingProblems([4, 4, 4], cube)).toEqual([]);
+    cube[63] = { offsets: [3, 3, 2], sizes: [1, 1, 1] };
+    expect(kinds(findTilingProblems([4, 4, 4], cube))).toEqual(["overlap"]);
+  });
+});
