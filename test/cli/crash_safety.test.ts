@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verify } from "../../src/jobs/mod.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
-import { FileStorage } from "../../src/storage/mod.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import { makeTensor } from "../../src/tensor/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));

@@ -30,7 +30,8 @@ import {
 import { readSafetensorsHeader } from "../../src/safetensors/mod.ts";
 import { makeTensor } from "../../src/tensor/mod.ts";
 import { DEFAULT_LIMITS } from "../../src/limits/mod.ts";
-import { FileStorage, MemoryStorage } from "../../src/storage/mod.ts";
+import { MemoryStorage } from "../../src/storage/mod.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import { buildArchive } from "../torch/build_archive.ts";
 import { guarded } from "./guard.ts";
 import {
