@@ -17,3 +17,14 @@ export {
 export { applyCliOverrides, type CliOverrides } from "./cli_overrides.ts";
 export { ConfigError, type ConfigProblem } from "./config_error.ts";
 export { loadConfig, type LoadConfigOptions, type LoadedConfig } from "./load_config.ts";
+export {
+  CheckpointManager,
+  type CheckpointManagerOptions,
+  type LoadResult,
+  type ManagerProgress,
+  type SaveKind,
+  type SaveResult,
+  type SaveTimes,
+} from "./manager.ts";
+export { GpuTensor, type ManagerStates, type Stateful } from "./states.ts";
+export { shouldSave } from "./policy.ts";
