@@ -10,6 +10,7 @@ import { diffCommand } from "./commands/diff.ts";
 import { finalizeCommand } from "./commands/finalize.ts";
 import { inspectCommand } from "./commands/inspect.ts";
 import { reshardCommand } from "./commands/reshard.ts";
+import { seedCommand } from "./commands/seed.ts";
 import { verifyCommand } from "./commands/verify.ts";
 import { formatError, makeContext } from "./output.ts";
 import type { Runtime } from "./runtime.ts";
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   verifyCommand,
   diffCommand,
   finalizeCommand,
+  seedCommand,
 ];
 
 function mainHelp(): string {

@@ -28,3 +28,4 @@ export {
 } from "./manager.ts";
 export { GpuTensor, type ManagerStates, type Stateful } from "./states.ts";
 export { shouldSave } from "./policy.ts";
+export { createSeedCheckpoint, type SeedOptions } from "./seed.ts";
