@@ -26,6 +26,6 @@ export {
   type SaveResult,
   type SaveTimes,
 } from "./manager.ts";
-export { GpuTensor, type ManagerStates, type Stateful } from "./states.ts";
+export { GpuStateTensor, type ManagerStates, type Stateful } from "./states.ts";
 export { shouldSave } from "./policy.ts";
 export { createSeedCheckpoint, type SeedOptions } from "./seed.ts";

@@ -14,7 +14,7 @@ import { openSafetensorsFolder } from "../safetensors/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { isTensor, numel } from "../tensor/mod.ts";
 import type { Tensor } from "../tensor/mod.ts";
-import { GpuTensor } from "./states.ts";
+import { GpuStateTensor } from "./states.ts";
 
 export interface StepRead {
   storage: Storage;
@@ -26,7 +26,7 @@ export interface StepRead {
 }
 
 function wanted(leaf: unknown): { dtype: DType; shape: readonly number[] } | undefined {
-  if (leaf instanceof GpuTensor || isTensor(leaf)) return { dtype: leaf.dtype, shape: leaf.shape };
+  if (leaf instanceof GpuStateTensor || isTensor(leaf)) return { dtype: leaf.dtype, shape: leaf.shape };
   return undefined;
 }
 

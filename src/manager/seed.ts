@@ -93,6 +93,20 @@ export async function createSeedCheckpoint(storage: Storage, opts: SeedOptions):
     const rng = init.kind === "ones" ? undefined : new CounterRandom(seed, init.stream);
     const rowElements = numel(p.shape.slice(1));
     plannerData.set(p.titan, [p.titan]);
+    const bands = async function* (firstRow: number, rows: number): AsyncIterable<Uint8Array> {
+      const bandRows = Math.max(1, Math.floor(BAND_BYTES / 4 / Math.max(1, rowElements)));
+      for (let row = firstRow; row < firstRow + rows; row += bandRows) {
+        opts.signal?.throwIfAborted();
+        const n = Math.min(bandRows, firstRow + rows - row);
+        const f32 = new Float32Array(n * rowElements);
+        fill(init, rng, row * rowElements, f32);
+        const raw = new Uint8Array(f32.buffer);
+        const out = dtype === "float32" ? raw : await engine.convert(raw, "float32", dtype);
+        bytesDone += out.byteLength;
+        opts.onProgress?.({ bytesDone, bytesTotal, current: p.titan });
+        yield out;
+      }
+    };
     for (let r = 0; r < ranks; r++) {
       const box = shardBox(p.shape, 0, ranks, r);
       perRank[r].push({
@@ -103,20 +117,6 @@ export async function createSeedCheckpoint(storage: Storage, opts: SeedOptions):
         sizes: box.sizes,
         data: () => Promise.resolve(bands(box.offsets[0], box.sizes[0])),
       });
-      async function* bands(firstRow: number, rows: number): AsyncIterable<Uint8Array> {
-        const bandRows = Math.max(1, Math.floor(BAND_BYTES / 4 / Math.max(1, rowElements)));
-        for (let row = firstRow; row < firstRow + rows; row += bandRows) {
-          opts.signal?.throwIfAborted();
-          const n = Math.min(bandRows, firstRow + rows - row);
-          const f32 = new Float32Array(n * rowElements);
-          fill(init, rng, row * rowElements, f32);
-          const raw = new Uint8Array(f32.buffer);
-          const out = dtype === "float32" ? raw : await engine.convert(raw, "float32", dtype);
-          bytesDone += out.byteLength;
-          opts.onProgress?.({ bytesDone, bytesTotal, current: p.titan });
-          yield out;
-        }
-      }
     }
   }
   return await writeDcp(storage, opts.dir ?? "step-0", { ranks: perRank, plannerData });

@@ -9,7 +9,7 @@ import { byteSize, isTensor } from "../tensor/mod.ts";
 import type { Tensor } from "../tensor/mod.ts";
 import type { StateLeaf } from "../dcp/mod.ts";
 import { GpuError } from "../errors/mod.ts";
-import { GpuTensor } from "./states.ts";
+import { GpuStateTensor } from "./states.ts";
 
 export type StagingMode = "reference" | "copy" | "pinned";
 
@@ -24,10 +24,10 @@ export class Stager {
   /** The snapshot of `entries` (FQN -> leaf); host tensors in `reference` mode are the caller's own. */
   async stage(entries: ReadonlyMap<string, unknown>, signal?: AbortSignal): Promise<Map<string, StateLeaf>> {
     const out = new Map<string, StateLeaf>();
-    const gpu: [string, GpuTensor][] = [];
+    const gpu: [string, GpuStateTensor][] = [];
     for (const [fqn, leaf] of entries) {
       signal?.throwIfAborted();
-      if (leaf instanceof GpuTensor) {
+      if (leaf instanceof GpuStateTensor) {
         gpu.push([fqn, leaf]);
         out.set(fqn, null); // keeps the flattening order; filled below
       } else if (isTensor(leaf)) {
@@ -66,9 +66,9 @@ export class Stager {
     return into;
   }
 
-  async #readBack(items: readonly [string, GpuTensor][]): Promise<[string, Tensor][]> {
+  async #readBack(items: readonly [string, GpuStateTensor][]): Promise<[string, Tensor][]> {
     if (items.length === 0) return [];
-    const byDevice = new Map<GPUDevice, [string, GpuTensor][]>();
+    const byDevice = new Map<GPUDevice, [string, GpuStateTensor][]>();
     for (const it of items) byDevice.set(it[1].device, [...byDevice.get(it[1].device) ?? [], it]);
     const out: [string, Tensor][] = [];
     for (const [device, group] of byDevice) {

@@ -6,7 +6,7 @@ import type { DType } from "../dtype/mod.ts";
 import type { StateDict } from "../dcp/mod.ts";
 
 export interface Stateful {
-  /** The current state. Tensors may be host `Tensor`s or `GpuTensor`s; values are `PyValue`s. */
+  /** The current state. Tensors may be host `Tensor`s or `GpuStateTensor`s; values are `PyValue`s. */
   stateDict(): StateDict | Promise<StateDict>;
   /** Receives the loaded state, shaped as `stateDict()` gave it (nested `Map`s), tensors on the host. */
   loadStateDict(stateDict: Map<string, unknown>): void | Promise<void>;
@@ -31,7 +31,7 @@ export interface ManagerStates {
  * back with `copyBufferToBuffer` + `mapAsync`; the buffer needs `GPUBufferUsage.COPY_SRC`. A class, not a
  * plain object, so state-dict flattening takes it as a leaf.
  */
-export class GpuTensor {
+export class GpuStateTensor {
   constructor(
     readonly device: GPUDevice,
     readonly buffer: GPUBuffer,
@@ -39,4 +39,9 @@ export class GpuTensor {
     readonly shape: readonly number[],
     readonly byteOffset = 0,
   ) {}
+
+  /** A tensor `loadToGpu` placed (its buffer needs COPY_SRC usage to be saved). */
+  static from(device: GPUDevice, t: { buffer: GPUBuffer; dtype: DType; shape: readonly number[] }): GpuStateTensor {
+    return new GpuStateTensor(device, t.buffer, t.dtype, t.shape);
+  }
 }

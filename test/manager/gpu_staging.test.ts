@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { openDcp } from "../../src/dcp/mod.ts";
-import { CheckpointManager, GpuTensor } from "../../src/manager/mod.ts";
+import { CheckpointManager, GpuStateTensor } from "../../src/manager/mod.ts";
 import { MemoryStorage } from "../../src/storage/mod.ts";
 import { gpuEngineForTests } from "../engine/gpu_fixture.ts";
 import { f32, Holder, values } from "./states_fixture.ts";
@@ -18,7 +18,7 @@ describe("staging WebGPU tensors (Dawn on a real adapter)", async () => {
     const half = { dtype: "bfloat16" as const, shape: [3], data: Uint8Array.of(1, 2, 3, 4, 5, 6) }; // 6 bytes: padded copy
     const wBuf = upload(w.data);
     const hBuf = upload(Uint8Array.of(...half.data, 0, 0));
-    const model = new Holder({ w: new GpuTensor(device, wBuf, "float32", w.shape), h: new GpuTensor(device, hBuf, "bfloat16", half.shape) });
+    const model = new Holder({ w: new GpuStateTensor(device, wBuf, "float32", w.shape), h: new GpuStateTensor(device, hBuf, "bfloat16", half.shape) });
     const storage = new MemoryStorage();
     const m = new CheckpointManager({ checkpoint: { enable: true, interval: 1, async_mode: "async_with_pinned_mem", keep_latest_k: 0 } }, {
       storage,

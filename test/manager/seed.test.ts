@@ -120,7 +120,7 @@ describe("webdcp seed", () => {
     let out = "";
     let err = "";
     const run = (args: string[]) =>
-      runCli({ args, out: (t) => void (out += t), err: (t) => void (err += t), stderrIsTty: false, columns: 80, exit: () => {}, cwd: () => dir } as never);
+      runCli({ args, out: (t: string) => void (out += t), err: (t: string) => void (err += t), stderrIsTty: false, columns: 80, exit: () => {}, cwd: () => dir } as never);
     expect(await run(["seed", "--model", "llama3", "--flavor", "debugmodel", "--out", "ckpt", "--seed", "2", "--dtype", "bfloat16", "--json"])).toBe(0);
     expect(JSON.parse(out)).toMatchObject({ path: nodePath.join(dir, "ckpt", "step-0"), tensors: 57, dtype: "bfloat16", keys: "head" });
     const ckpt = await openDcp(new FileStorage(nodePath.join(dir, "ckpt")), "step-0");
