@@ -85,6 +85,8 @@ export class CheckpointManager {
   readonly #purger: Purger;
   #inFlight?: { step: number; promise: Promise<SaveTimes> };
   #failure?: unknown;
+  /** Steps being written now (a purge never removes them). */
+  readonly #writing = new Set<number>();
   #closed = false;
 
   /** `config` is a resolved configuration or a document (TOML tables as an object) to resolve. */
@@ -103,7 +105,7 @@ export class CheckpointManager {
     this.storage = options.storage ?? new FileStorage(this.config.folder);
     this.#engine = options.engine ?? createCpuEngine();
     this.#stager = new Stager(c.async_mode === "async_with_pinned_mem" ? "pinned" : c.async_mode === "async" ? "copy" : "reference");
-    this.#purger = new Purger(this.storage, c.keep_latest_k, (m) => this.#warn(m));
+    this.#purger = new Purger(this.storage, c.keep_latest_k, (m) => this.#warn(m), () => this.#writing);
   }
 
   get enabled(): boolean {
@@ -136,17 +138,24 @@ export class CheckpointManager {
     const asyncWrite = !last && c.async_mode !== "disabled";
     // Only an asynchronous save needs its own copy; a synchronous one writes from the state as it is.
     const staged = await (asyncWrite ? this.#stager : SYNC_STAGER).stage(entries, this.#opts.signal);
-    const write = () => this.#write(step, kind, staged, plannerData);
+    const write = async () => {
+      this.#writing.add(step);
+      try {
+        await this.#write(step, kind, staged, plannerData);
+      } finally {
+        this.#writing.delete(step);
+      }
+    };
     if (!asyncWrite) {
       await write();
-      this.#purger.schedule(new Set());
+      this.#purger.schedule();
       const blockingMs = performance.now() - begin;
       return { step, saved: true, kind, blockingMs, done: Promise.resolve({ blockingMs, backgroundMs: 0 }) };
     }
     const blockingMs = performance.now() - begin;
     const started = performance.now();
     const promise = write().then(() => {
-      this.#purger.schedule(new Set());
+      this.#purger.schedule();
       return { blockingMs, backgroundMs: performance.now() - started };
     });
     this.#inFlight = { step, promise };

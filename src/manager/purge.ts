@@ -14,12 +14,14 @@ export class Purger {
     private readonly storage: Storage,
     private readonly keep: number,
     private readonly warn: (message: string) => void,
+    /** The steps whose saves are in flight when a purge runs. */
+    private readonly writing: () => ReadonlySet<number>,
   ) {}
 
-  /** Queues a purge; `writing` are the steps whose saves are still in flight. */
-  schedule(writing: ReadonlySet<number>): void {
+  /** Queues a purge. */
+  schedule(): void {
     if (this.keep <= 0) return;
-    this.#chain = this.#chain.then(() => this.#run(writing)).catch((e) => this.warn(`purge failed: ${(e as Error).message}`));
+    this.#chain = this.#chain.then(() => this.#run()).catch((e) => this.warn(`purge failed: ${(e as Error).message}`));
   }
 
   /** Resolves when every queued purge has run. */
@@ -27,7 +29,8 @@ export class Purger {
     return this.#chain;
   }
 
-  async #run(writing: ReadonlySet<number>): Promise<void> {
+  async #run(): Promise<void> {
+    const writing = this.writing();
     const steps = await listSteps(this.storage);
     if (!steps) return;
     const keepNewest = newestComplete(steps);

@@ -240,6 +240,30 @@ describe("keep_latest_k", () => {
     // TorchTitan would keep step-8 and step-9 only, neither loadable.
     expect(await stepNames(storage)).toEqual(["step-2", "step-8", "step-9"]);
   });
+
+  it("never removes a step being written, though it is older than k others", async () => {
+    const storage = new MemoryStorage();
+    for (const s of [7, 8]) await storage.writeAll(`step-${s}/__0_0.distcp`, Uint8Array.of(1)); // a crashed run's
+    // The purge after step 1 lists the folder only once step 2's write has started.
+    let step2Started!: () => void;
+    const started = new Promise<void>((r) => (step2Started = r));
+    const gated = new Proxy(storage, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target);
+        if (prop === "list") return async (d: string) => (d === "" && await started, target.list(d));
+        if (prop === "create") return (p: string) => (p.startsWith("step-2/") && step2Started(), target.create(p));
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const { m } = manager({ interval: 1, keep_latest_k: 2, async_mode: "async" }, gated as MemoryStorage);
+    await m.save(1);
+    await m.wait();
+    await (await m.save(2)).done;
+    await m.close();
+    // Step 1 goes once step 2 is complete; step 2 was never touched while being written.
+    expect(await stepNames(storage)).toEqual(["step-2", "step-7", "step-8"]);
+    expect(m.warnings).toEqual([]);
+  });
 });
 
 describe("async saves", () => {
