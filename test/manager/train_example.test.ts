@@ -1,0 +1,121 @@
+/**
+ * examples/train under SIGKILL: killed at random moments and restarted until it finishes, every run ends
+ * with exactly the checkpoint of a run never killed. Then torch loads that checkpoint into the same model.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { openDcp } from "../../src/dcp/mod.ts";
+import { FileStorage } from "../../src/storage/mod.ts";
+import type { Tensor } from "../../src/tensor/mod.ts";
+import { batch, forward, type MlpParams, PARAM_NAMES } from "../../examples/train/mlp.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const DENO = join(ROOT, "node_modules/deno/deno");
+const STEPS = 40;
+const SHAPE = { inputs: 32, hidden: 256, outputs: 8 };
+
+interface Run {
+  code: number | null;
+  events: Record<string, unknown>[];
+}
+
+/** One run of the example; killed with SIGKILL after `killAfterMs` when given. */
+function run(dump: string, killAfterMs?: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(DENO, ["run", "-A", "examples/train/train.ts", "--job.dump_folder", dump, "--training.steps", String(STEPS)], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (code !== 0 && code !== null) return reject(new Error(`example failed (${code}): ${err}`));
+      const events = out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+      resolve({ code, events });
+    });
+  });
+}
+
+/** Every tensor and value of a step folder, as bytes or JSON text. */
+async function contents(dump: string, step: number): Promise<Map<string, string>> {
+  const ckpt = await openDcp(new FileStorage(join(dump, "checkpoint")), `step-${step}`);
+  const out = new Map<string, string>();
+  for (const e of ckpt.entries()) {
+    out.set(e.fqn, e.kind === "tensor" ? Buffer.from((await ckpt.readTensor(e.fqn)).data).toString("base64") : JSON.stringify(await ckpt.readValue(e.fqn), (_, v) => v instanceof Uint8Array ? [...v] : v));
+  }
+  await ckpt.close();
+  return out;
+}
+
+describe("examples/train killed with SIGKILL at random moments", () => {
+  let dir: string;
+  let reference: Map<string, string>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "webdcp-train-"));
+    const r = await run(join(dir, "ref"));
+    expect(r.code).toBe(0);
+    expect(r.events.filter((e) => e.event === "saved").map((e) => e.step)).toEqual([5, 10, 15, 20, 25, 30, 35, 40]);
+    reference = await contents(join(dir, "ref"), STEPS);
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("20 trials: every restart resumes from the newest complete step and each run ends bit-identical", async () => {
+    let seed = 12345;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    let kills = 0;
+    let resumedMidway = 0;
+    for (let trial = 0; trial < 20; trial++) {
+      const dump = join(dir, `t${trial}`);
+      let lastResumed = -1;
+      for (let attempt = 0; ; attempt++) {
+        expect(attempt).toBeLessThan(40);
+        // Later attempts are never killed, so every trial ends.
+        const r = await run(dump, attempt < 4 ? 150 + random() * 500 : undefined);
+        const resumed = r.events.find((e) => e.event === "resumed");
+        if (resumed) {
+          const at = (resumed.step as number | undefined) ?? 0;
+          expect(at).toBeGreaterThanOrEqual(lastResumed); // never back to an older step
+          if (at > 0 && at < STEPS) resumedMidway++;
+          lastResumed = at;
+        }
+        if (r.code === 0) break;
+        kills++;
+      }
+      expect(await contents(dump, STEPS), `trial ${trial}`).toEqual(reference);
+    }
+    expect(kills).toBeGreaterThanOrEqual(20);
+    expect(resumedMidway).toBeGreaterThan(5);
+  });
+
+  it("torch's dcp.load puts the final checkpoint into the same nn.Sequential, which gives the same outputs", async () => {
+    const ckpt = await openDcp(new FileStorage(join(dir, "ref", "checkpoint")), `step-${STEPS}`);
+    const params = {} as MlpParams;
+    for (const n of PARAM_NAMES) params[n] = new Float32Array((await ckpt.readTensor(n) as Tensor).data.slice().buffer);
+    await ckpt.close();
+    const { x } = batch(SHAPE, 999, 4);
+    const ours = forward(SHAPE, params, x, 4).out;
+    writeFileSync(join(dir, "x.json"), JSON.stringify([...x]));
+    execFileSync(inject("python"), [
+      "test/manager/py/train_example_check.py",
+      join(dir, "ref", "checkpoint", `step-${STEPS}`),
+      ...[SHAPE.inputs, SHAPE.hidden, SHAPE.outputs].map(String),
+      join(dir, "x.json"),
+      join(dir, "out.json"),
+    ]);
+    const theirs = JSON.parse(readFileSync(join(dir, "out.json"), "utf8")) as number[];
+    expect(theirs).toHaveLength(ours.length);
+    // Same weights; torch sums the dot products in another order, so agreement is to float32 rounding.
+    for (let i = 0; i < ours.length; i++) expect(Math.abs(theirs[i] - ours[i])).toBeLessThan(1e-5);
+  });
+});
