@@ -15,7 +15,12 @@ import { FileStorage } from "../../src/storage/mod.ts";
 import { Holder } from "./states_fixture.ts";
 
 function py(...args: string[]): void {
-  execFileSync(inject("python"), ["test/manager/py/titan_train.py", ...args], { stdio: ["ignore", "ignore", "pipe"], timeout: 600_000 });
+  try {
+    execFileSync(inject("python"), ["test/manager/py/titan_train.py", ...args], { stdio: ["ignore", "ignore", "pipe"], timeout: 600_000, maxBuffer: 64 << 20 });
+  } catch (e) {
+    const err = String((e as { stderr?: string }).stderr ?? "");
+    throw new Error(`titan_train.py ${args[0]} failed: ${err.slice(-3000)}`);
+  }
 }
 
 const json = (path: string) => JSON.parse(readFileSync(path, "utf8"));
@@ -59,7 +64,7 @@ describe("TorchTitan 0.3.0 <-> CheckpointManager (llama3 debugmodel, CPU, gloo)"
     // The run that never leaves TorchTitan: 6 steps.
     py("train", assets, join(dir, "ref"), "6", join(dir, "ref.json"), "--checkpoint.interval", "100");
     ref = json(join(dir, "ref.json"));
-  });
+  }, 900_000);
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -94,7 +99,7 @@ describe("TorchTitan 0.3.0 <-> CheckpointManager (llama3 debugmodel, CPU, gloo)"
 
     py("train", assets, join(dir, "b"), "6", join(dir, "b.json"), "--checkpoint.interval", "100");
     expect(json(join(dir, "b.json"))).toEqual({ 4: ref["4"], 5: ref["5"], 6: ref["6"] });
-  });
+  }, 900_000);
 
   it("a model-only bfloat16 last save loads into TorchTitan's model as the bfloat16 rounding of the weights", async () => {
     const titanDir = join(dir, "a", "checkpoint");
@@ -107,7 +112,7 @@ describe("TorchTitan 0.3.0 <-> CheckpointManager (llama3 debugmodel, CPU, gloo)"
     py("check-load", assets, join(dir, "bf16-load"), join(titanDir, "step-3"), "bfloat16", result, "--checkpoint.initial_load_path", join(dir, "bf16", "checkpoint", "step-3"));
     expect(json(result)).toMatchObject({ loaded: true, keys: 57, max_abs_diff: 0 });
     expect(json(result).changed_by_cast).toBeGreaterThan(50);
-  });
+  }, 600_000);
 
   it("an HF last save loads into TorchTitan through its own llama3 state dict adapter", async () => {
     const titanDir = join(dir, "a", "checkpoint");
@@ -124,12 +129,12 @@ describe("TorchTitan 0.3.0 <-> CheckpointManager (llama3 debugmodel, CPU, gloo)"
     py("check-load", assets, join(dir, "hf-load"), join(titanDir, "step-3"), "bfloat16", result,
       "--checkpoint.initial_load_path", join(dir, "hf", "checkpoint", "step-3"), "--checkpoint.initial_load_in_hf");
     expect(json(result)).toMatchObject({ loaded: true, keys: 57, max_abs_diff: 0 });
-  });
+  }, 600_000);
 
   it("TorchTitan resumes from our seed checkpoint (step-0, model only) and holds exactly its values", async () => {
     await createSeedCheckpoint(new FileStorage(join(dir, "seed", "checkpoint")), { model: "llama3", flavor: "debugmodel", seed: 5 });
     const result = join(dir, "seed.json");
     py("check-load", assets, join(dir, "seed"), join(dir, "seed", "checkpoint", "step-0"), "float32", result);
     expect(json(result)).toMatchObject({ loaded: true, keys: 57, max_abs_diff: 0 });
-  });
+  }, 600_000);
 });

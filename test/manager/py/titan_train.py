@@ -10,7 +10,14 @@
                                 and compares the model with the reference step cast to <dtype>
 
 TorchTitan has no CPU device type: torch reports no accelerator and torchtitan then assumes CUDA. The
-one shim here makes torch report "cpu" before torchtitan is imported; everything else is torchtitan's.
+shims here make torch report "cpu" before torchtitan is imported, and give `torch.cpu` the few memory
+reporting calls torchtitan's metrics ask a device for (name, capacity, peak statistics: reporting only,
+nothing that touches the numbers), and skip shortening process-group timeouts after the first step (its
+barrier names a CUDA device index). And FlexAttention, llama3's only training attention here, has no
+backward on CPU: its kernel is replaced by the same masked attention written with eager ops (the block mask
+made dense with `create_mask`, softmax, grouped-query heads repeated). Every run of a test uses it, the
+uninterrupted reference included. Model, optimizer, LR schedule, data loader, trainer loop and checkpoint
+manager are torchtitan's own.
 """
 import json
 import os
@@ -21,7 +28,54 @@ import sys
 import torch
 import torch._utils
 
+# torchtitan imports torchao's MXFP8 MoE training linear when torchao has it and carries on without it
+# (an ImportError). The torchao torchtune pins (0.14.1) has the module, but its triton kernels fail to
+# compile their autotune keys under this torch's triton at import (a ValueError nobody catches). Hiding the
+# module gives torchtitan the "torchao without MXFP8 MoE" case it handles; nothing here trains MXFP8.
+sys.modules["torchao.prototype.moe_training"] = None
+
 torch._utils._get_available_device_type = lambda: "cpu"
+
+
+class _CpuProperties:
+    total_memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+for _name, _fn in {
+    "get_device_name": lambda *a: "cpu",
+    "get_device_properties": lambda *a: _CpuProperties(),
+    "memory_stats": lambda *a: {},
+    "reset_peak_memory_stats": lambda *a: None,
+    "empty_cache": lambda *a: None,
+}.items():
+    if not hasattr(torch.cpu, _name):
+        setattr(torch.cpu, _name, _fn)
+
+def _eager_flex_attn(q, k, v, *, score_mod, block_mask, scale, enable_gqa, return_aux, kernel_options):
+    from torch.nn.attention.flex_attention import AuxOutput, create_mask
+
+    assert score_mod is None, "the shim covers mask-only attention (llama3's)"
+    B, N, L, H = q.shape
+    if enable_gqa and k.shape[1] != N:
+        k = k.repeat_interleave(N // k.shape[1], dim=1)
+        v = v.repeat_interleave(N // v.shape[1], dim=1)
+    mask = create_mask(block_mask.mask_mod, B, 1, L, k.shape[2], device=q.device)
+    scores = (q @ k.transpose(-2, -1)) * (scale if scale is not None else H ** -0.5)
+    scores = scores.masked_fill(~mask, float("-inf"))
+    lse = torch.logsumexp(scores, dim=-1)
+    out = torch.softmax(scores, dim=-1) @ v
+    return out, AuxOutput(lse=lse if return_aux is not None and return_aux.lse else None)
+
+
+def _install_cpu_shims():
+    from torchtitan.distributed import utils as dist_utils
+    from torchtitan.models.common.attention import FlexAttention
+
+    FlexAttention._compiled_flex_attn = staticmethod(_eager_flex_attn)
+    # After the first step torchtitan shortens the process-group timeouts behind a barrier on the current
+    # device, which for "cpu" is not a device index gloo accepts. Timeouts only: one process waits on no one.
+    dist_utils.set_pg_timeouts = lambda *a, **k: None
+
 
 WORDS = [f"w{i}" for i in range(400)]
 
@@ -78,7 +132,10 @@ def build(assets, dump, steps, overrides):
         *overrides,
     ]
     config = ConfigManager().parse_args(args)
-    return config.build()
+    trainer = config.build()
+    # After the build: --debug.deterministic installs its own compiled kernel there.
+    _install_cpu_shims()
+    return trainer
 
 
 class Stop(Exception):
