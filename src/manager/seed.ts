@@ -59,12 +59,11 @@ export function llama3Init(p: Llama3Parameter, dim: number, tied: boolean, headS
   throw new UsageError("E_UNKNOWN_KEY", `no initialisation rule for llama3 parameter '${name}'`);
 }
 
-/** float32 values of elements [start, start + count) of a parameter. */
+/** float32 values of elements [start, start + out.length) of a parameter. */
 function fill(init: Init, rng: CounterRandom | undefined, start: number, out: Float32Array): void {
-  for (let j = 0; j < out.length; j++) {
-    const i = start + j;
-    out[j] = init.kind === "ones" ? 1 : init.kind === "normal" ? init.std * rng!.normal(i, 0) : rng!.truncNormal(i, init.std, init.a, init.b);
-  }
+  if (init.kind === "ones") out.fill(1);
+  else if (init.kind === "normal") rng!.fillNormal(out, start, init.std);
+  else rng!.fillTruncNormal(out, start, init.std, init.a, init.b);
 }
 
 const BAND_BYTES = 4 << 20;

@@ -96,9 +96,20 @@ describe("createSeedCheckpoint()", () => {
   it("the generator: element values depend on the index only, normals look normal", () => {
     const r = new CounterRandom(0, "x");
     expect(r.normal(123456789, 0)).toBe(new CounterRandom(0, "x").normal(123456789, 0));
-    expect(r.uniform(2 ** 40 + 5, 0)).not.toBe(r.uniform(5, 0));
-    const xs = Float32Array.from({ length: 200_000 }, (_, i) => r.normal(i, 0));
+    expect(r.bits(2 ** 40 + 5, 0, 0)).not.toBe(r.bits(5, 0, 0));
+    const xs = new Float32Array(200_001);
+    r.fillNormal(xs, 0, 1);
     const s = stats(xs);
+    // Any band of the same elements gives the same values, odd starts included.
+    const band = new Float32Array(1001);
+    r.fillNormal(band, 12345, 1);
+    expect(band).toEqual(xs.subarray(12345, 13346));
+    const t = new Float32Array(777);
+    r.fillTruncNormal(t, 3, 1, -0.5, 0.5);
+    expect(t.every((v) => v >= -0.5 && v <= 0.5)).toBe(true);
+    const t2 = new Float32Array(100);
+    r.fillTruncNormal(t2, 103, 1, -0.5, 0.5);
+    expect(t2).toEqual(t.subarray(100, 200));
     expect(Math.abs(s.mean)).toBeLessThan(0.01);
     expect(Math.abs(s.std - 1)).toBeLessThan(0.01);
   });
