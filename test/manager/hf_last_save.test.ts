@@ -7,8 +7,8 @@ import { MemoryStorage } from "../../src/storage/mod.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";
 import { f32, Holder } from "./states_fixture.ts";
 
-function debugModel(): Record<string, Tensor> {
-  const params = llama3Parameters(LLAMA3_FLAVORS.debugmodel, LLAMA3_KEY_GENERATIONS.head);
+function debugModel(keys: "head" | "classic" = "head"): Record<string, Tensor> {
+  const params = llama3Parameters(LLAMA3_FLAVORS.debugmodel, LLAMA3_KEY_GENERATIONS[keys]);
   let k = 0;
   return Object.fromEntries(params.map((p) => [p.titan, f32(p.shape, (i) => Math.sin(++k + i) / 3)]));
 }
@@ -41,6 +41,22 @@ describe("last_save_in_hf", () => {
     for (const [name, t] of Object.entries(weights)) {
       const want = await engine.convert(await engine.convert(t.data, "float32", "bfloat16"), "bfloat16", "float32");
       expect(Buffer.from((back.loaded!.get(name) as Tensor).data).equals(want), name).toBe(true);
+    }
+  });
+
+  it("the older key generation (attention.wq, output) saves and loads the same way", async () => {
+    const storage = new MemoryStorage();
+    const weights = debugModel("classic");
+    const adapter = { model: "llama3", flavor: "debugmodel", keys: "classic" };
+    const m = new CheckpointManager({ checkpoint: { enable: true, last_save_in_hf: true } }, { storage, states: { model: new Holder(weights) }, adapter });
+    await m.save(4, { last: true });
+    const folder = await openSafetensorsFolder(storage, "step-4");
+    expect(folder.tensors.has("lm_head.weight")).toBe(true);
+    await folder.close();
+    const back = new Holder(debugModel("classic"));
+    await new CheckpointManager({ checkpoint: { enable: true } }, { storage, states: { model: back }, adapter }).load();
+    for (const [name, t] of Object.entries(weights)) {
+      expect(Buffer.from((back.loaded!.get(name) as Tensor).data).equals(t.data), name).toBe(true);
     }
   });
 });
