@@ -213,6 +213,7 @@ export class CheckpointManager {
     const c = this.config.checkpoint;
     const fresh: LoadResult = { loaded: false, source: "fresh", modelOnly: false, fromHf: false, keys: {} };
     if (!c.enable) return fresh;
+    this.#opts.signal?.throwIfAborted();
     if (!Number.isSafeInteger(step) || step < -1) throw new UsageError("E_USAGE", `step must be -1 or >= 0, got ${step}`);
     const steps = await listSteps(this.storage);
     if (step !== -1 && steps === undefined) {

@@ -314,6 +314,32 @@ describe("async saves", () => {
   });
 });
 
+describe("progress and cancellation", () => {
+  it("onProgress reports every item written and each state loaded", async () => {
+    const storage = new MemoryStorage();
+    const events: { phase: string; itemsDone: number; itemsTotal: number }[] = [];
+    const m = new CheckpointManager({ checkpoint: { enable: true, interval: 1 } }, { storage, states: toyStates(), onProgress: (p) => events.push(p) });
+    await m.save(1);
+    const writes = events.filter((e) => e.phase === "write");
+    expect(writes.at(-1)).toMatchObject({ itemsDone: 14, itemsTotal: 14 });
+    await m.load();
+    expect(events.filter((e) => e.phase === "load").map((e) => e.itemsDone)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("an aborted signal stops save() and load() before they write or load anything", async () => {
+    const storage = new MemoryStorage();
+    await manager({ interval: 1 }, storage).m.save(1);
+    const controller = new AbortController();
+    controller.abort(new Error("stop"));
+    const states = toyStates(4);
+    const m = new CheckpointManager({ checkpoint: { enable: true, interval: 1 } }, { storage, states, signal: controller.signal });
+    await expect(m.save(2)).rejects.toThrow("stop");
+    await expect(m.load()).rejects.toThrow("stop");
+    expect(await stepNames(storage)).toEqual(["step-1"]);
+    expect(states.model.loaded).toBeUndefined();
+  });
+});
+
 describe("construction", () => {
   it("last_save_in_hf without an adapter is refused before any work", () => {
     expect(() => new CheckpointManager({ checkpoint: { enable: true, last_save_in_hf: true } }, { storage: new MemoryStorage(), states: toyStates() }))
