@@ -82,6 +82,8 @@ export class CheckpointManager {
   readonly #opts: CheckpointManagerOptions;
   readonly #engine: Engine;
   readonly #stager: Stager;
+  /** Synchronous saves write host tensors in place; it only reads WebGPU tensors back. */
+  readonly #syncStager = new Stager("reference");
   readonly #purger: Purger;
   #inFlight?: { step: number; promise: Promise<SaveTimes> };
   #failure?: unknown;
@@ -137,7 +139,7 @@ export class CheckpointManager {
     const { entries, plannerData } = await this.#collect(names);
     const asyncWrite = !last && c.async_mode !== "disabled";
     // Only an asynchronous save needs its own copy; a synchronous one writes from the state as it is.
-    const staged = await (asyncWrite ? this.#stager : SYNC_STAGER).stage(entries, this.#opts.signal);
+    const staged = await (asyncWrite ? this.#stager : this.#syncStager).stage(entries, this.#opts.signal);
     const write = async () => {
       this.#writing.add(step);
       try {
@@ -348,8 +350,6 @@ export class CheckpointManager {
     else await writeDcpStep(w);
   }
 }
-
-const SYNC_STAGER = new Stager("reference");
 
 function isResolved(c: ManagerConfig | ConfigDocument): c is ManagerConfig {
   return typeof (c as ManagerConfig).folder === "string" && Array.isArray((c as ManagerConfig).warnings) &&
