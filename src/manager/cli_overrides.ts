@@ -50,6 +50,15 @@ export function applyCliOverrides(doc: ConfigDocument, args: readonly string[]):
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
+    // torchtitan 0.3.0 spells these two at the top level: --dump_folder, --hf_assets_path.
+    const top = /^--(dump[-_]folder|hf[-_]assets[-_]path)(=(.*))?$/s.exec(arg);
+    if (top) {
+      const value = top[2] !== undefined ? top[3] : args[++i];
+      if (value === undefined) throw new ConfigError({ key: top[1], reason: "needs a value" });
+      const [table, key] = top[1].startsWith("dump") ? ["job", "dump_folder"] : ["model", "hf_assets_path"];
+      ((out[table] ??= {}) as Record<string, unknown>)[key] = value;
+      continue;
+    }
     const m = /^--([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)(=(.*))?$/s.exec(arg);
     if (!m) {
       rest.push(arg);

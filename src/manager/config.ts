@@ -77,6 +77,9 @@ const OTHER_KEYS = {
 /** A configuration document: the TOML file's tables as objects (tables other than these are ignored). */
 export interface ConfigDocument {
   checkpoint?: CheckpointOptions;
+  /** torchtitan 0.3.0's spelling of `[job] dump_folder` / `[model] hf_assets_path` (the tables win). */
+  dump_folder?: string;
+  hf_assets_path?: string;
   job?: { dump_folder?: string; [key: string]: unknown };
   model?: { hf_assets_path?: string; [key: string]: unknown };
   training?: { steps?: number; [key: string]: unknown };
@@ -130,7 +133,8 @@ export function resolveConfig(doc: ConfigDocument): ManagerConfig {
   const checkpoint = parsed.data;
   const other = <T extends keyof typeof OTHER_KEYS>(t: T, key: keyof typeof OTHER_KEYS[T]) => {
     const spec = OTHER_KEYS[t][key] as { schema: z.ZodType; default: unknown; allowed: string };
-    const v = table(t)[key as string];
+    // torchtitan 0.3.0 keeps dump_folder and hf_assets_path at the top level; the tables win.
+    const v = table(t)[key as string] ?? (t === "training" ? undefined : doc[key as string]);
     if (v === undefined) return spec.default;
     if (!spec.schema.safeParse(v).success) throw new ConfigError({ key: `${t}.${String(key)}`, value: v, allowed: spec.allowed });
     return v;

@@ -143,6 +143,13 @@ describe("command-line overrides", () => {
     expect(rest).toEqual(["--training.lr", "3"]);
   });
 
+  it("torchtitan 0.3.0's top-level --dump_folder and --hf_assets_path (and keys) work too", () => {
+    const { config } = loadConfig({ args: ["--dump_folder", "/out", "--hf_assets_path=/hf"] });
+    expect([config.dumpFolder, config.hfAssetsPath, config.folder]).toEqual(["/out", "/hf", "/out/checkpoint"]);
+    expect(loadConfig({ source: `dump_folder = "/top"\nhf_assets_path = "/a"\n` }).config.dumpFolder).toBe("/top");
+    expect(loadConfig({ source: `dump_folder = "/top"\n[job]\ndump_folder = "/job"\n` }).config.dumpFolder).toBe("/job");
+  });
+
   it("a misspelt key fails with the nearest valid one: --checkpoint.intervall -> interval", () => {
     const err = expectConfigError(() => loadConfig({ args: ["--checkpoint.intervall", "5"] }), "checkpoint.intervall", "did you mean 'interval'?");
     expect(err.suggestion).toBe("interval");
