@@ -21,3 +21,4 @@ export { type Part, parsePart } from "./src/writers/mod.ts";
 export { parseByteSize } from "./src/cli/byte_size.ts";
 export type { JobProgress, ProgressCallback } from "./src/tasks/mod.ts";
 export * from "./src/loader/mod.ts";
+export * from "./src/manager/mod.ts";

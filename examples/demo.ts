@@ -8,6 +8,8 @@
  *     the original: bfloat16 tensors come back with exactly their values (widened to float32, so `diff` lists
  *     their dtype as changed), float32 ones within bfloat16 rounding (2^-8 relative: 8 significant bits,
  *     round to nearest).
+ *  5. write a llama3 seed checkpoint with `webdcp seed`, and run a toy program under the checkpoint manager
+ *     (async interval saves, keep_latest_k, a restart that resumes from the newest step): demo_managed.ts.
  * Output goes to `.cache/demo/` under the current folder.
  */
 import process from "node:process";
@@ -30,6 +32,7 @@ import {
 } from "../mod.ts";
 import { runCli } from "../src/cli/main.ts";
 import { hostRuntime } from "../src/cli/runtime.ts";
+import { managedRun } from "./demo_managed.ts";
 
 const RANKS = 4;
 const root = resolve(process.cwd(), ".cache/demo");
@@ -128,6 +131,7 @@ log(
     `${Math.max(...report.tensors.map((t) => t.maxRelError)).toExponential(3)} (bound 2^-8 = ${(2 ** -8).toExponential(3)}); ` +
     `${report.onlyInA.length} training-state entries left out by --model-only`,
 );
+await managedRun(root, (args) => cli(args), log);
 log("demo OK");
 
 async function checkTensors(dir: string, want: Map<string, Tensor>): Promise<void> {

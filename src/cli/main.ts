@@ -49,6 +49,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "after all --part runs: write .metadata / model.safetensors.index.json",
     load: async () => (await import("./commands/finalize.ts")).finalizeCommand,
   },
+  {
+    name: "seed",
+    summary: "write a seed checkpoint (step-0, model only) with TorchTitan's initialisation",
+    load: async () => (await import("./commands/seed.ts")).seedCommand,
+  },
 ];
 
 function mainHelp(): string {

@@ -30,6 +30,7 @@ export const ERROR_CODES = [
   "E_IO", // underlying storage failure
   "E_EXISTS", // refusing to overwrite
   "E_USAGE", // bad arguments / options
+  "E_CONFIG", // a configuration key or value is unknown or breaks a rule
   "E_UNSUPPORTED", // valid input using a feature webdcp does not implement
   "E_GPU_UNAVAILABLE", // no WebGPU adapter/device
   "E_GPU_LOST", // the GPU device was lost

@@ -1,0 +1,357 @@
+/**
+ * TorchTitan's `CheckpointManager` for TypeScript programs: saves every `interval` steps (asynchronously if
+ * asked), the last step model-only in `export_dtype` or as HF safetensors, resumes from the newest complete
+ * step (else `initial_load_path`, else the HF assets, else a fresh start), and keeps `keep_latest_k` steps.
+ * The folder it writes is the one TorchTitan writes and reads: model keys flat, the other states under their
+ * names, one `step-N` DCP folder per save with `.metadata` committed last.
+ */
+import { getAdapter, type StateDictAdapter } from "../adapters/mod.ts";
+import { flattenStateDict, isMapping, type StateLeaf, type StatePath, unflattenStateDict } from "../dcp/mod.ts";
+import { createCpuEngine, type Engine } from "../engine/mod.ts";
+import { StorageError, UsageError, WebdcpError } from "../errors/mod.ts";
+import { FileStorage } from "../storage/file/mod.ts";
+import type { Storage } from "../storage/mod.ts";
+import { type ConfigDocument, type ManagerConfig, resolveConfig, STATE_NAMES } from "./config.ts";
+import { ConfigError } from "./config_error.ts";
+import { nearestName } from "./nearest_name.ts";
+import { shouldSave, stepDir } from "./policy.ts";
+import { Purger } from "./purge.ts";
+import { readDcpStep, readHfStep } from "./read_step.ts";
+import { Stager } from "./staging.ts";
+import type { ManagerStates } from "./states.ts";
+import { completeness, listSteps, newestComplete } from "./steps.ts";
+import { writeDcpStep, writeHfStep } from "./write_step.ts";
+
+export interface ManagerProgress {
+  step: number;
+  phase: "write" | "load";
+  itemsDone: number;
+  itemsTotal: number;
+  bytesWritten?: number;
+}
+
+export interface CheckpointManagerOptions {
+  states: ManagerStates;
+  /** The checkpoint folder (`dump_folder/folder`); default a `FileStorage` there. */
+  storage?: Storage;
+  /** Storage for `initial_load_path` and `hf_assets_path`; default a `FileStorage` at the path. */
+  openStorage?: (path: string) => Storage;
+  /** The model's adapter, for `last_save_in_hf` and HF loads (llama3 now). */
+  adapter?: { model: string; flavor: string; keys?: string };
+  /** Dtype casts and row gathers (default the CPU twin; a GPU engine gives the same bits). */
+  engine?: Engine;
+  signal?: AbortSignal;
+  onProgress?: (p: ManagerProgress) => void;
+  /** Non-fatal problems (a purge that could not remove a folder); default: collected in `warnings`. */
+  onWarning?: (message: string) => void;
+}
+
+export type SaveKind = "full" | "model-only" | "hf";
+
+export interface SaveTimes {
+  /** Time the caller waited: waiting for the previous save, collecting and staging (and, when synchronous, writing). */
+  blockingMs: number;
+  /** Time spent writing after `save()` returned (0 for synchronous saves). */
+  backgroundMs: number;
+}
+
+export interface SaveResult {
+  step: number;
+  saved: boolean;
+  kind?: SaveKind;
+  blockingMs: number;
+  /** Settles when the step is committed (at once for synchronous saves); its failure also surfaces in `wait()`. */
+  done: Promise<SaveTimes>;
+}
+
+export interface LoadResult {
+  loaded: boolean;
+  /** Where from: a step of the folder, `initial_load_path`, `hf_assets_path`, or nothing (a fresh start). */
+  source: "step" | "initial_load_path" | "hf_assets_path" | "fresh";
+  step?: number;
+  modelOnly: boolean;
+  fromHf: boolean;
+  /** Keys loaded per state. */
+  keys: Record<string, number>;
+}
+
+export class CheckpointManager {
+  readonly config: ManagerConfig;
+  readonly storage: Storage;
+  readonly warnings: string[] = [];
+  readonly #opts: CheckpointManagerOptions;
+  readonly #engine: Engine;
+  readonly #stager: Stager;
+  /** Synchronous saves write host tensors in place; it only reads WebGPU tensors back. */
+  readonly #syncStager = new Stager("reference");
+  readonly #purger: Purger;
+  #inFlight?: { step: number; promise: Promise<SaveTimes> };
+  #failure?: unknown;
+  /** Steps being written now (a purge never removes them). */
+  readonly #writing = new Set<number>();
+  #closed = false;
+
+  /** `config` is a resolved configuration or a document (TOML tables as an object) to resolve. */
+  constructor(config: ManagerConfig | ConfigDocument, options: CheckpointManagerOptions) {
+    this.config = isResolved(config) ? config : resolveConfig(config);
+    this.#opts = options;
+    const c = this.config.checkpoint;
+    if (!options?.states?.model) throw new UsageError("E_USAGE", "a CheckpointManager needs states.model");
+    if ((c.last_save_in_hf || c.initial_load_in_hf) && !options.adapter) {
+      throw new ConfigError({
+        key: c.last_save_in_hf ? "checkpoint.last_save_in_hf" : "checkpoint.initial_load_in_hf",
+        value: true,
+        reason: "HF checkpoints need a model adapter (options.adapter)",
+      });
+    }
+    this.storage = options.storage ?? new FileStorage(this.config.folder);
+    this.#engine = options.engine ?? createCpuEngine();
+    this.#stager = new Stager(c.async_mode === "async_with_pinned_mem" ? "pinned" : c.async_mode === "async" ? "copy" : "reference");
+    this.#purger = new Purger(this.storage, c.keep_latest_k, (m) => this.#warn(m), () => this.#writing);
+  }
+
+  get enabled(): boolean {
+    return this.config.checkpoint.enable;
+  }
+
+  /** Staging buffers allocated so far (constant across steady-state `async_with_pinned_mem` saves). */
+  get stagingAllocations(): number {
+    return this.#stager.allocations;
+  }
+
+  /**
+   * Saves `step` when TorchTitan would (`load_only`, first step, last step, interval). Waits for the
+   * previous asynchronous save first (and throws its error). The last step is written synchronously.
+   */
+  async save(step: number, opts: { last?: boolean } = {}): Promise<SaveResult> {
+    const begin = performance.now();
+    const last = opts.last ?? false;
+    this.#checkOpen();
+    if (!Number.isSafeInteger(step) || step < 0) throw new UsageError("E_USAGE", `step must be an integer >= 0, got ${step}`);
+    if (!shouldSave(this.config.checkpoint, step, last)) {
+      return { step, saved: false, blockingMs: 0, done: Promise.resolve({ blockingMs: 0, backgroundMs: 0 }) };
+    }
+    this.#opts.signal?.throwIfAborted();
+    await this.wait();
+    const c = this.config.checkpoint;
+    const kind: SaveKind = last && c.last_save_model_only ? (c.last_save_in_hf ? "hf" : "model-only") : "full";
+    const names = kind === "full" ? this.#stateNames() : ["model"];
+    const { entries, plannerData } = await this.#collect(names);
+    const asyncWrite = !last && c.async_mode !== "disabled";
+    // Only an asynchronous save needs its own copy; a synchronous one writes from the state as it is.
+    const staged = await (asyncWrite ? this.#stager : this.#syncStager).stage(entries, this.#opts.signal);
+    const write = async () => {
+      this.#writing.add(step);
+      try {
+        await this.#write(step, kind, staged, plannerData);
+      } finally {
+        this.#writing.delete(step);
+      }
+    };
+    if (!asyncWrite) {
+      await write();
+      this.#purger.schedule();
+      const blockingMs = performance.now() - begin;
+      return { step, saved: true, kind, blockingMs, done: Promise.resolve({ blockingMs, backgroundMs: 0 }) };
+    }
+    const blockingMs = performance.now() - begin;
+    const started = performance.now();
+    const promise = write().then(() => {
+      this.#purger.schedule();
+      return { blockingMs, backgroundMs: performance.now() - started };
+    });
+    this.#inFlight = { step, promise };
+    promise.catch((e) => {
+      this.#failure ??= e;
+    });
+    const done = promise.then((t) => t);
+    done.catch(() => {}); // surfaced by wait(); the caller may ignore `done`
+    return { step, saved: true, kind, blockingMs, done };
+  }
+
+  /** `create_seed_checkpoint`: step 0 as TorchTitan writes it (a last-step save: model-only by default). */
+  async createSeed(): Promise<SaveResult> {
+    const c = this.config.checkpoint;
+    if (!c.enable) throw new ConfigError({ key: "checkpoint.enable", value: false, reason: "a seed checkpoint needs checkpointing enabled" });
+    return await this.save(0, { last: true });
+  }
+
+  /** Settles the in-flight save; throws the first error of a background save once. */
+  async wait(): Promise<void> {
+    const inFlight = this.#inFlight;
+    if (inFlight) await inFlight.promise.catch(() => {});
+    if (this.#inFlight === inFlight) this.#inFlight = undefined;
+    const failure = this.#failure;
+    if (failure !== undefined) {
+      this.#failure = undefined;
+      throw failure;
+    }
+  }
+
+  /** Waits for the in-flight save and queued purges, frees staging buffers; errors surface here. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.wait();
+      await this.#purger.settled();
+    } finally {
+      this.#closed = true;
+      this.#stager.dispose();
+    }
+  }
+
+  /** `load(config.load_step)`: what a training program calls once before its first step. */
+  maybeLoad(): Promise<LoadResult> {
+    return this.load(this.config.checkpoint.load_step);
+  }
+
+  /**
+   * TorchTitan's decision: a complete step of the folder wins (the newest for -1; step 0 loads the model
+   * only); else `initial_load_path` (DCP, or HF with `initial_load_in_hf`); else with `initial_load_in_hf`
+   * the HF weights at `hf_assets_path`; else a fresh start. Loading is strict.
+   */
+  async load(step = -1): Promise<LoadResult> {
+    this.#checkOpen();
+    const c = this.config.checkpoint;
+    const fresh: LoadResult = { loaded: false, source: "fresh", modelOnly: false, fromHf: false, keys: {} };
+    if (!c.enable) return fresh;
+    this.#opts.signal?.throwIfAborted();
+    if (!Number.isSafeInteger(step) || step < -1) throw new UsageError("E_USAGE", `step must be -1 or >= 0, got ${step}`);
+    const steps = await listSteps(this.storage);
+    if (step !== -1 && steps === undefined) {
+      throw new StorageError("E_NOT_FOUND", `load_step ${step} asked for, but the checkpoint folder does not exist`, { path: this.storage.description });
+    }
+    const loadStep = steps === undefined ? -1 : step === -1 ? newestComplete(steps)?.step ?? -1 : step;
+    let storage: Storage;
+    let dir = "";
+    let source: LoadResult["source"];
+    let modelOnly: boolean;
+    let fromHf: boolean;
+    if (loadStep === -1) {
+      modelOnly = c.initial_load_model_only;
+      fromHf = c.initial_load_in_hf;
+      if (c.initial_load_in_hf_quantized) throw new WebdcpError("E_UNSUPPORTED", "quantized HF checkpoints are not read yet");
+      let path: string;
+      if (c.initial_load_path !== null) [path, source] = [c.initial_load_path, "initial_load_path"];
+      else if (fromHf) [path, source] = [this.config.hfAssetsPath, "hf_assets_path"];
+      else return fresh;
+      storage = (this.#opts.openStorage ?? ((p: string) => new FileStorage(p)))(path);
+      if ((await storage.list("")) === undefined) {
+        throw new StorageError("E_NOT_FOUND", `checkpoint.${source === "hf_assets_path" ? "hf_assets_path" : "initial_load_path"} is not a folder`, { path });
+      }
+    } else {
+      storage = this.storage;
+      dir = stepDir(loadStep);
+      source = "step";
+      modelOnly = loadStep === 0;
+      const complete = await completeness(storage, dir);
+      if (complete === undefined) {
+        const exists = (await storage.list(dir)) !== undefined;
+        throw new StorageError("E_NOT_FOUND", exists ? `${dir} is incomplete (no .metadata or HF index)` : `${dir} does not exist`, {
+          path: dir,
+        });
+      }
+      // An HF step (a last save) holds the model only, through the adapter.
+      fromHf = complete === "hf";
+      modelOnly ||= fromHf;
+    }
+    const names = modelOnly ? ["model"] : this.#loadNames();
+    const { entries, plannerData, owner } = await this.#collect(names);
+    const read = { storage, dir, target: entries, engine: this.#engine, signal: this.#opts.signal };
+    const loaded = fromHf ? await readHfStep({ ...read, adapter: this.#adapter("from-hf") }) : await readDcpStep(read);
+    const keys: Record<string, number> = {};
+    for (const name of names) {
+      const fqns = [...entries.keys()].filter((k) => owner.get(k) === name);
+      const state = this.#opts.states[name]!;
+      const flat = new Map(fqns.map((k) => [k, loaded.get(k)!] as const));
+      const paths = new Map<string, StatePath>(fqns.map((k) => [k, name === "model" ? plannerData.get(k)! : plannerData.get(k)!.slice(1)]));
+      await state.loadStateDict(unflattenStateDict(flat, paths));
+      keys[name] = fqns.length;
+      this.#opts.onProgress?.({ step: loadStep, phase: "load", itemsDone: Object.keys(keys).length, itemsTotal: names.length });
+    }
+    return { loaded: true, source, step: loadStep === -1 ? undefined : loadStep, modelOnly, fromHf, keys };
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new UsageError("E_USAGE", "the CheckpointManager is closed");
+  }
+
+  #warn(message: string): void {
+    if (this.#opts.onWarning) this.#opts.onWarning(message);
+    else this.warnings.push(message);
+  }
+
+  /** The states given, model first. */
+  #stateNames(): string[] {
+    return ["model", ...Object.keys(this.#opts.states).filter((n) => n !== "model" && this.#opts.states[n] !== undefined)];
+  }
+
+  /** States to load: all but `exclude_from_loading`, whose names must be states (TorchTitan's are always known). */
+  #loadNames(): string[] {
+    const names = this.#stateNames();
+    for (const x of this.config.checkpoint.exclude_from_loading) {
+      if (!names.includes(x) && !(STATE_NAMES as readonly string[]).includes(x)) {
+        throw new ConfigError({
+          key: "checkpoint.exclude_from_loading",
+          value: x,
+          reason: `no state is named '${x}'`,
+          allowed: names.filter((n) => n !== "model").join(", "),
+          suggestion: nearestName(x, [...new Set([...names, ...STATE_NAMES])].filter((n) => n !== "model")),
+        });
+      }
+    }
+    return names.filter((n) => !this.config.checkpoint.exclude_from_loading.includes(n));
+  }
+
+  /** The named states flattened as TorchTitan lays them out: model keys at the top, the rest under their name. */
+  async #collect(names: readonly string[]): Promise<{ entries: Map<string, StateLeaf>; plannerData: Map<string, StatePath>; owner: Map<string, string> }> {
+    const root = new Map<string, unknown>();
+    const model = await this.#opts.states.model.stateDict();
+    if (!isMapping(model)) throw new UsageError("E_USAGE", "states.model.stateDict() must return a Map or a plain object");
+    for (const [k, v] of model instanceof Map ? model : Object.entries(model)) {
+      if (names.includes(String(k)) && k !== "model") {
+        throw new UsageError("E_USAGE", `model key '${String(k)}' collides with the state of that name`);
+      }
+      root.set(String(k), v);
+    }
+    for (const name of names) {
+      if (name !== "model") root.set(name, await this.#opts.states[name]!.stateDict());
+    }
+    const { entries, plannerData } = flattenStateDict(root);
+    const owner = new Map<string, string>();
+    for (const [fqn, path] of plannerData) {
+      const head = String(path[0]);
+      owner.set(fqn, head !== "model" && names.includes(head) && path.length > 1 ? head : "model");
+    }
+    return { entries, plannerData, owner };
+  }
+
+  #adapter(direction: "to-hf" | "from-hf"): StateDictAdapter {
+    const a = this.#opts.adapter;
+    if (!a) throw new UsageError("E_USAGE", "HF checkpoints need a model adapter (options.adapter)");
+    return getAdapter(a.model, { flavor: a.flavor, direction, keys: a.keys });
+  }
+
+  async #write(step: number, kind: SaveKind, entries: Map<string, StateLeaf>, plannerData: Map<string, StatePath>): Promise<void> {
+    const dir = stepDir(step);
+    const c = this.config.checkpoint;
+    const onProgress = this.#opts.onProgress;
+    const w = {
+      storage: this.storage,
+      dir,
+      entries,
+      plannerData,
+      engine: this.#engine,
+      castTo: kind === "full" ? undefined : c.export_dtype,
+      onProgress: onProgress && ((p: { itemsDone: number; itemsTotal: number; bytesWritten: number }) =>
+        onProgress({ step, phase: "write", itemsDone: p.itemsDone, itemsTotal: p.itemsTotal, bytesWritten: p.bytesWritten })),
+    };
+    if (kind === "hf") await writeHfStep({ ...w, adapter: this.#adapter("to-hf") });
+    else await writeDcpStep(w);
+  }
+}
+
+function isResolved(c: ManagerConfig | ConfigDocument): c is ManagerConfig {
+  return typeof (c as ManagerConfig).folder === "string" && Array.isArray((c as ManagerConfig).warnings) &&
+    typeof (c as ManagerConfig).checkpoint?.enable === "boolean";
+}

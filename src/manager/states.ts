@@ -1,0 +1,47 @@
+/**
+ * What a program hands the manager: one object per checkpointed state, each giving and taking a (nested)
+ * state dict of tensors and Python-like values, as `torch.distributed.checkpoint.stateful.Stateful` does.
+ */
+import type { DType } from "../dtype/mod.ts";
+import type { StateDict } from "../dcp/mod.ts";
+
+export interface Stateful {
+  /** The current state. Tensors may be host `Tensor`s or `GpuStateTensor`s; values are `PyValue`s. */
+  stateDict(): StateDict | Promise<StateDict>;
+  /** Receives the loaded state, shaped as `stateDict()` gave it (nested `Map`s), tensors on the host. */
+  loadStateDict(stateDict: Map<string, unknown>): void | Promise<void>;
+}
+
+/**
+ * TorchTitan's states. `model` keys are stored flat at the top level of the checkpoint; the others under
+ * their name (`optimizer.state.<param>.exp_avg`, `lr_scheduler.last_epoch`, `dataloader.dp_rank_0`,
+ * `train_state.step`). Further states are saved under their own names.
+ */
+export interface ManagerStates {
+  model: Stateful;
+  optimizer?: Stateful;
+  lr_scheduler?: Stateful;
+  dataloader?: Stateful;
+  train_state?: Stateful;
+  [name: string]: Stateful | undefined;
+}
+
+/**
+ * A tensor living in a WebGPU buffer (row-major, little-endian, `byteOffset` 4-aligned). Saving reads it
+ * back with `copyBufferToBuffer` + `mapAsync`; the buffer needs `GPUBufferUsage.COPY_SRC`. A class, not a
+ * plain object, so state-dict flattening takes it as a leaf.
+ */
+export class GpuStateTensor {
+  constructor(
+    readonly device: GPUDevice,
+    readonly buffer: GPUBuffer,
+    readonly dtype: DType,
+    readonly shape: readonly number[],
+    readonly byteOffset = 0,
+  ) {}
+
+  /** A tensor `loadToGpu` placed (its buffer needs COPY_SRC usage to be saved). */
+  static from(device: GPUDevice, t: { buffer: GPUBuffer; dtype: DType; shape: readonly number[] }): GpuStateTensor {
+    return new GpuStateTensor(device, t.buffer, t.dtype, t.shape);
+  }
+}

@@ -1,0 +1,145 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as nodePath from "node:path";
+import { describe, expect, it } from "vitest";
+import { LLAMA3_FLAVORS, LLAMA3_KEY_GENERATIONS, llama3Parameters } from "../../src/adapters/mod.ts";
+import { runCli } from "../../src/cli/main.ts";
+import { openDcp } from "../../src/dcp/mod.ts";
+import { CheckpointManager, createSeedCheckpoint } from "../../src/manager/mod.ts";
+import { llama3Init } from "../../src/manager/seed.ts";
+import { CounterRandom } from "../../src/manager/seed_random.ts";
+import { FileStorage, MemoryStorage } from "../../src/storage/mod.ts";
+import type { Tensor } from "../../src/tensor/mod.ts";
+import { Holder } from "./states_fixture.ts";
+
+const f32 = (t: Tensor) => new Float32Array(t.data.slice().buffer);
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(b);
+
+function stats(x: Float32Array) {
+  let sum = 0, sq = 0, min = Infinity, max = -Infinity;
+  for (const v of x) {
+    sum += v;
+    sq += v * v;
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
+  const mean = sum / x.length;
+  return { mean, std: Math.sqrt(sq / x.length - mean * mean), min, max };
+}
+
+describe("createSeedCheckpoint()", () => {
+  it("writes step-0 with every debugmodel parameter under torchtitan 0.3.0's names, and TorchTitan's distributions", async () => {
+    const storage = new MemoryStorage();
+    await createSeedCheckpoint(storage, { model: "llama3", flavor: "debugmodel", seed: 7 });
+    const ckpt = await openDcp(storage, "step-0");
+    const params = llama3Parameters(LLAMA3_FLAVORS.debugmodel, LLAMA3_KEY_GENERATIONS.head);
+    expect(ckpt.entries().map((e) => e.fqn).sort()).toEqual(params.map((p) => p.titan).sort());
+    const emb = stats(f32(await ckpt.readTensor("tok_embeddings.weight")));
+    expect(Math.abs(emb.mean)).toBeLessThan(0.01);
+    expect(emb.std).toBeGreaterThan(0.99);
+    expect(emb.std).toBeLessThan(1.01);
+    const wq = stats(f32(await ckpt.readTensor("layers.0.attention.qkv_linear.wq.weight")));
+    expect(wq.std).toBeCloseTo(0.02, 3);
+    const w2 = stats(f32(await ckpt.readTensor("layers.5.feed_forward.w2.weight")));
+    expect(w2.std).toBeCloseTo(0.02 / Math.sqrt(12), 3);
+    const head = stats(f32(await ckpt.readTensor("lm_head.weight")));
+    const s = 256 ** -0.5;
+    expect(head.max).toBeLessThanOrEqual(Math.fround(3 * s));
+    expect(head.min).toBeGreaterThanOrEqual(-Math.fround(3 * s));
+    expect(head.std).toBeGreaterThan(0.97 * s); // truncation at 3 std narrows it by about 1.3%
+    expect(head.std).toBeLessThan(0.995 * s);
+    expect([...f32(await ckpt.readTensor("layers.2.ffn_norm.weight"))].every((v) => v === 1)).toBe(true);
+    await ckpt.close();
+  });
+
+  it("the same seed gives the same values whatever the rank count; another seed other values", async () => {
+    const one = new MemoryStorage();
+    const three = new MemoryStorage();
+    const other = new MemoryStorage();
+    await createSeedCheckpoint(one, { model: "llama3", flavor: "debugmodel", seed: 3 });
+    await createSeedCheckpoint(three, { model: "llama3", flavor: "debugmodel", seed: 3, ranks: 3 });
+    await createSeedCheckpoint(other, { model: "llama3", flavor: "debugmodel", seed: 4 });
+    const [a, b, c] = await Promise.all([openDcp(one, "step-0"), openDcp(three, "step-0"), openDcp(other, "step-0")]);
+    expect(b.entries()[1].chunks).toHaveLength(3);
+    for (const e of a.entries()) {
+      const x = await a.readTensor(e.fqn);
+      expect(same(x.data, (await b.readTensor(e.fqn)).data), e.fqn).toBe(true);
+      if (!e.fqn.endsWith("norm.weight")) expect(same(x.data, (await c.readTensor(e.fqn)).data), e.fqn).toBe(false);
+    }
+    await Promise.all([a.close(), b.close(), c.close()]);
+  });
+
+  it("bfloat16 seeds are the float32 values rounded; --keys classic uses v0.2 names", async () => {
+    const f = new MemoryStorage();
+    const h = new MemoryStorage();
+    await createSeedCheckpoint(f, { model: "llama3", flavor: "debugmodel", seed: 1 });
+    await createSeedCheckpoint(h, { model: "llama3", flavor: "debugmodel", seed: 1, dtype: "bfloat16", keys: "classic" });
+    const [a, b] = await Promise.all([openDcp(f, "step-0"), openDcp(h, "step-0")]);
+    expect(b.entries().map((e) => e.fqn)).toContain("layers.0.attention.wq.weight");
+    expect(b.entries().map((e) => e.fqn)).toContain("output.weight");
+    const x = f32(await a.readTensor("layers.0.attention.qkv_linear.wq.weight"));
+    const y = new Uint16Array((await b.readTensor("layers.0.attention.wq.weight")).data.slice().buffer);
+    expect(b.entries()[0].dtype).toBe("bfloat16");
+    // Round to nearest even of the float32 bits.
+    const bits = new Uint32Array(x.buffer);
+    for (let i = 0; i < 1000; i++) expect(y[i]).toBe((bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) >>> 16);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("a tied head shares the embedding's values (flavors with weight tying)", () => {
+    const p = llama3Parameters(LLAMA3_FLAVORS["1B"], LLAMA3_KEY_GENERATIONS.head);
+    const emb = llama3Init(p[0], 2048, true, "lm_head.weight");
+    const head = llama3Init(p.at(-1)!, 2048, true, "lm_head.weight");
+    expect(emb).toEqual(head);
+  });
+
+  it("the generator: element values depend on the index only, normals look normal", () => {
+    const r = new CounterRandom(0, "x");
+    expect(r.normal(123456789, 0)).toBe(new CounterRandom(0, "x").normal(123456789, 0));
+    expect(r.bits(2 ** 40 + 5, 0, 0)).not.toBe(r.bits(5, 0, 0));
+    const xs = new Float32Array(200_001);
+    r.fillNormal(xs, 0, 1);
+    const s = stats(xs);
+    // Any band of the same elements gives the same values, odd starts included.
+    const band = new Float32Array(1001);
+    r.fillNormal(band, 12345, 1);
+    expect(band).toEqual(xs.subarray(12345, 13346));
+    const t = new Float32Array(777);
+    r.fillTruncNormal(t, 3, 1, -0.5, 0.5);
+    expect(t.every((v) => v >= -0.5 && v <= 0.5)).toBe(true);
+    const t2 = new Float32Array(100);
+    r.fillTruncNormal(t2, 103, 1, -0.5, 0.5);
+    expect(t2).toEqual(t.subarray(100, 200));
+    expect(Math.abs(s.mean)).toBeLessThan(0.01);
+    expect(Math.abs(s.std - 1)).toBeLessThan(0.01);
+  });
+
+  it("create_seed_checkpoint through the manager writes the program's model as model-only step-0", async () => {
+    const storage = new MemoryStorage();
+    const model = new Holder({ w: { dtype: "float32", shape: [2], data: new Uint8Array(8) } });
+    const m = new CheckpointManager({ checkpoint: { enable: true, create_seed_checkpoint: true } }, { storage, states: { model, optimizer: new Holder({ x: 1 }) } });
+    expect((await m.createSeed()).kind).toBe("model-only");
+    const ckpt = await openDcp(storage, "step-0");
+    expect(ckpt.entries().map((e) => e.fqn)).toEqual(["w"]);
+    await ckpt.close();
+  });
+});
+
+describe("webdcp seed", () => {
+  it("writes <out>/step-0 and reports it as JSON; bad options are usage errors", async () => {
+    const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), "webdcp-seed-"));
+    let out = "";
+    let err = "";
+    const run = (args: string[]) =>
+      runCli({ args, out: (t: string) => void (out += t), err: (t: string) => void (err += t), stderrIsTty: false, columns: 80, exit: () => {}, cwd: () => dir } as never);
+    expect(await run(["seed", "--model", "llama3", "--flavor", "debugmodel", "--out", "ckpt", "--seed", "2", "--dtype", "bfloat16", "--json"])).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ path: nodePath.join(dir, "ckpt", "step-0"), tensors: 57, dtype: "bfloat16", keys: "head" });
+    const ckpt = await openDcp(new FileStorage(nodePath.join(dir, "ckpt")), "step-0");
+    expect(ckpt.entries()[0].dtype).toBe("bfloat16");
+    await ckpt.close();
+    expect(await run(["seed", "--model", "gpt2", "--flavor", "x", "--out", "o"])).toBe(2);
+    expect(await run(["seed", "--model", "llama3", "--flavor", "debugmodel"])).toBe(2);
+    expect(err).toContain("--out is required");
+    fs.rmSync(dir, { recursive: true });
+  });
+});
