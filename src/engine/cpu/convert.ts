@@ -1,6 +1,7 @@
 import type { DType } from "../../dtype/mod.ts";
 import { itemsize } from "../../dtype/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
+import { castSimd } from "./cast_simd.ts";
 import {
   bf16ToF32,
   e4m3fnToF32,
@@ -109,6 +110,15 @@ export function convertDestination(count: number, itemBytes: number, into: Uint8
  * `into` when given (exactly the result's size). `src.byteLength` must be a multiple of the source itemsize.
  */
 export function convertCpu(src: Uint8Array, from: DType, to: DType, into?: Uint8Array): Uint8Array {
+  return convertWith(src, from, to, into, true);
+}
+
+/** `convertCpu` on the TypeScript twin alone: the reference its WebAssembly SIMD kernels are tested against. */
+export function convertCpuTwin(src: Uint8Array, from: DType, to: DType, into?: Uint8Array): Uint8Array {
+  return convertWith(src, from, to, into, false);
+}
+
+function convertWith(src: Uint8Array, from: DType, to: DType, into: Uint8Array | undefined, simd: boolean) {
   checkConvertible(from, to);
   const inSize = itemsize(from);
   if (src.byteLength % inSize !== 0) {
@@ -122,6 +132,9 @@ export function convertCpu(src: Uint8Array, from: DType, to: DType, into?: Uint8
     dest.set(src);
     return dest;
   }
+  // Only the table kernels ask, and they exist only for 8- and 16-bit sources.
+  const results = () => lookupTable(from as keyof typeof WIDEN, to as ConvertTarget);
+  if (simd && castSimd(src, inSize, from, to, dest, outSize, results)) return dest;
   // The loops store through 16/32-bit views: a destination off a 4-byte boundary gets an aligned twin.
   const out = outSize === 1 || dest.byteOffset % 4 === 0 ? dest : new Uint8Array(n * outSize);
   const source = from as ConvertSource;
