@@ -6,30 +6,100 @@ import {
   CAST_TABLE_OFFSET,
 } from "./cast_simd.generated.ts";
 
-type Kernel = (count: number) => void;
-
-interface CastModule {
+/** An instance of the cast module: its memory, its kernels, and whose lookup table that memory holds. */
+export interface CastInstance {
   memory: ArrayBuffer;
-  bytes: Uint8Array;
-  kernels: Readonly<Record<string, Kernel | undefined>>;
-  /** The kernel whose lookup table is in memory now. */
+  kernels: Readonly<Record<string, ((count: number) => void) | undefined>>;
   tableOf?: string;
 }
 
-let loaded: CastModule | null | undefined;
+/** Where things are in the module's memory (from the generated module). */
+export interface CastLayout {
+  chunk: number;
+  output: number;
+  table: number;
+}
+
+export const CAST_LAYOUT: CastLayout = { chunk: CAST_CHUNK, output: CAST_OUTPUT_OFFSET, table: CAST_TABLE_OFFSET };
+
+/** The module's bytes, for instantiating it here or in a worker. */
+export function castModuleBytes(): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(CAST_MODULE_BASE64), (c) => c.charCodeAt(0));
+}
+
+/** The lookup-table kind of a kernel that has one ("single" per 16-bit pattern, "pair" per two float8s). */
+export function castTableKind(from: string, to: string): "single" | "pair" | undefined {
+  return CAST_TABLE_KERNELS[`${from}_${to}`];
+}
 
 /**
- * The compiled kernels (scripts/build-cast-wasm.ts), or null where the runtime has no WebAssembly SIMD or
- * forbids compiling it (a browser page's content security policy, a main thread that refuses synchronous
- * compiles): the TypeScript twin then does the same work, bit for bit, more slowly.
+ * Converts `src` (whole elements of `inSize` bytes) into `dest` with the instance's kernel `name`, a chunk
+ * at a time through its memory (a few hundred KiB that stay in cache). A table kernel first gets its
+ * table, when the memory holds another's: `results[b]` (the twin's result for every source pattern `b`)
+ * per 16-bit pattern, or for float8 sources the results of both bytes of a 16-bit load side by side (first
+ * element in the low bytes, as little-endian memory has it).
+ *
+ * Self-contained (no reference outside its parameters): its source text also runs inside pool workers.
  */
-function castModule(): CastModule | null {
+export function runCast(
+  instance: CastInstance,
+  layout: CastLayout,
+  name: string,
+  table: { kind: "single" | "pair"; results: Uint32Array } | undefined,
+  src: Uint8Array,
+  inSize: number,
+  dest: Uint8Array,
+  outSize: number,
+): void {
+  const kernel = instance.kernels[name];
+  if (kernel === undefined) throw new Error(`no cast kernel ${name}`);
+  const memory = instance.memory;
+  if (table !== undefined && instance.tableOf !== name) {
+    const { kind, results } = table;
+    const at = layout.table;
+    if (kind === "single") {
+      const view = outSize === 1
+        ? new Uint8Array(memory, at, 65536)
+        : outSize === 2
+        ? new Uint16Array(memory, at, 65536)
+        : new Uint32Array(memory, at, 65536);
+      view.set(results); // each result fits its entry; the typed-array store keeps the low bytes
+    } else if (outSize === 4) {
+      const words = new Uint32Array(memory, at, 2 * 65536);
+      for (let p = 0; p < 65536; p++) {
+        words[2 * p] = results[p & 0xFF];
+        words[2 * p + 1] = results[p >>> 8];
+      }
+    } else {
+      const entries = outSize === 1 ? new Uint16Array(memory, at, 65536) : new Uint32Array(memory, at, 65536);
+      const shift = 8 * outSize;
+      for (let p = 0; p < 65536; p++) entries[p] = results[p & 0xFF] | (results[p >>> 8] << shift);
+    }
+    instance.tableOf = name;
+  }
+  const bytes = new Uint8Array(memory);
+  const n = src.byteLength / inSize;
+  for (let e = 0; e < n; e += layout.chunk) {
+    const count = Math.min(layout.chunk, n - e);
+    bytes.set(src.subarray(e * inSize, (e + count) * inSize));
+    kernel(count);
+    dest.set(bytes.subarray(layout.output, layout.output + count * outSize), e * outSize);
+  }
+}
+
+let loaded: CastInstance | null | undefined;
+
+/**
+ * This thread's instance of the kernels (scripts/build-cast-wasm.ts), or null where the runtime has no
+ * WebAssembly SIMD or forbids compiling it (a browser page's content security policy, a main thread that
+ * refuses synchronous compiles): the TypeScript twin then does the same work, bit for bit, more slowly.
+ */
+function castInstance(): CastInstance | null {
   if (loaded !== undefined) return loaded;
   try {
-    const bytes = Uint8Array.from(atob(CAST_MODULE_BASE64), (c) => c.charCodeAt(0));
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(castModuleBytes()), {});
     const memory = (instance.exports.memory as WebAssembly.Memory).buffer;
-    loaded = { memory, bytes: new Uint8Array(memory), kernels: instance.exports as Record<string, Kernel> };
+    loaded = { memory, kernels: instance.exports as CastInstance["kernels"] };
   } catch {
     loaded = null;
   }
@@ -38,41 +108,11 @@ function castModule(): CastModule | null {
 
 /** True when the SIMD kernels run here (tests check that they are the ones being judged). */
 export function simdCastsAvailable(): boolean {
-  return castModule() !== null;
+  return castInstance() !== null;
 }
 
 /**
- * Writes a table kernel's entries: `results[b]` (the twin's result for every source pattern `b`) per
- * 16-bit pattern, or for float8 sources the results of both bytes of a 16-bit load side by side (first
- * element in the low bytes, as little-endian memory has it).
- */
-function fillTable(module: CastModule, kind: "single" | "pair", outSize: number, results: Uint32Array): void {
-  const at = CAST_TABLE_OFFSET;
-  if (kind === "single") {
-    const view = outSize === 1
-      ? new Uint8Array(module.memory, at, 65536)
-      : outSize === 2
-      ? new Uint16Array(module.memory, at, 65536)
-      : new Uint32Array(module.memory, at, 65536);
-    view.set(results); // each result fits its entry; the typed-array store keeps the low bytes
-    return;
-  }
-  if (outSize === 4) {
-    const words = new Uint32Array(module.memory, at, 2 * 65536);
-    for (let p = 0; p < 65536; p++) {
-      words[2 * p] = results[p & 0xFF];
-      words[2 * p + 1] = results[p >>> 8];
-    }
-    return;
-  }
-  const entries = outSize === 1 ? new Uint16Array(module.memory, at, 65536) : new Uint32Array(module.memory, at, 65536);
-  const shift = 8 * outSize;
-  for (let p = 0; p < 65536; p++) entries[p] = results[p & 0xFF] | (results[p >>> 8] << shift);
-}
-
-/**
- * Converts `src` (whole elements of `inSize` bytes) into `dest` with the kernel for `from` -> `to`, a chunk
- * at a time through the module's memory (a few hundred KiB that stay in cache). `results` gives the twin's
+ * Converts `src` into `dest` with the kernel for `from` -> `to` on this thread. `results` gives the twin's
  * result for every pattern of an 8- or 16-bit source, for the kernels that look them up. False, with
  * nothing written, when no kernel runs here.
  */
@@ -85,22 +125,10 @@ export function castSimd(
   outSize: number,
   results: () => Uint32Array,
 ): boolean {
-  const module = castModule();
+  const instance = castInstance();
   const name = `${from}_${to}`;
-  const kernel = module?.kernels[name];
-  if (module === null || module === undefined || kernel === undefined) return false;
-  const table = CAST_TABLE_KERNELS[name];
-  if (table !== undefined && module.tableOf !== name) {
-    fillTable(module, table, outSize, results());
-    module.tableOf = name;
-  }
-  const memory = module.bytes;
-  const n = src.byteLength / inSize;
-  for (let e = 0; e < n; e += CAST_CHUNK) {
-    const count = Math.min(CAST_CHUNK, n - e);
-    memory.set(src.subarray(e * inSize, (e + count) * inSize));
-    kernel(count);
-    dest.set(memory.subarray(CAST_OUTPUT_OFFSET, CAST_OUTPUT_OFFSET + count * outSize), e * outSize);
-  }
+  if (instance === null || instance.kernels[name] === undefined) return false;
+  const kind = castTableKind(from, to);
+  runCast(instance, CAST_LAYOUT, name, kind && { kind, results: results() }, src, inSize, dest, outSize);
   return true;
 }

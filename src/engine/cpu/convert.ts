@@ -71,7 +71,7 @@ export function elementConverter(from: ConvertSource, to: ConvertTarget): (lo: n
 const tables = new Map<string, Uint32Array>();
 
 /** Lookup table for a 8/16-bit source: every input pattern's result, built once from the scalar functions. */
-function lookupTable(from: keyof typeof WIDEN, to: ConvertTarget): Uint32Array {
+export function lookupTable(from: keyof typeof WIDEN, to: ConvertTarget): Uint32Array {
   const key = `${from}>${to}`;
   let table = tables.get(key);
   if (table === undefined) {
