@@ -6,6 +6,7 @@ import { copyRegionCpu, type RegionCopy } from "./cpu/region_copy.ts";
 import { gatherRowsCpu, type RowGather } from "./cpu/row_gather.ts";
 import { acquireGpu, type AcquireOptions, type GpuContext, wrapDevice } from "./gpu/device.ts";
 import { GpuKernelsRunner } from "./gpu/gpu_engine.ts";
+import { CastPool, castPoolSupported, isShared, POOL_MIN_BYTES } from "./pool/cast_pool.ts";
 
 export type EngineKind = "auto" | "gpu" | "cpu";
 
@@ -22,6 +23,11 @@ export interface Engine {
    * reuse its buffers instead of paying for fresh memory on every call.
    */
   convert(src: Uint8Array, from: DType, to: DType, out?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * True when `convert` runs off the calling thread on views of SharedArrayBuffers (the CPU engine's
+   * worker pool): a caller that reuses buffers should allocate them shared.
+   */
+  readonly sharedMemory?: boolean;
   /** Writes `job.region` of `job.src` into `job.dst`, converting dtypes; the rest of `dst` is kept. */
   copyRegion(job: RegionCopy): Promise<void>;
   gatherRows(job: RowGather): Promise<Uint8Array>;
@@ -37,6 +43,8 @@ export interface EngineOptions {
   /** Bytes per staging buffer (capped by the device's limits). */
   stagingBytes?: number;
   acquire?: AcquireOptions;
+  /** CPU casts: worker threads for casts of shared buffers (default: one per hardware thread; 0: none). */
+  workers?: number;
 }
 
 export function parseEngineKind(value: string): EngineKind {
@@ -44,11 +52,22 @@ export function parseEngineKind(value: string): EngineKind {
   throw new UsageError("E_USAGE", `--engine must be auto, gpu or cpu, not '${value}'`);
 }
 
-/** The CPU twin: the reference every shader is tested against, and the fallback. */
-export function createCpuEngine(): Engine {
+/**
+ * The CPU twin: the reference every shader is tested against, and the fallback. Casts of at least
+ * POOL_MIN_BYTES from and into views of SharedArrayBuffers run on a pool of `workers` threads (started on
+ * first use, stopped by `dispose`); everything else runs on the calling thread.
+ */
+export function createCpuEngine(options: { workers?: number } = {}): Engine {
+  const pooled = options.workers !== 0 && castPoolSupported();
+  let pool: CastPool | undefined;
   return {
     kind: "cpu",
+    sharedMemory: pooled,
     convert: (src, from, to, out) => {
+      if (pooled && out !== undefined && src.byteLength >= POOL_MIN_BYTES && isShared(src) && isShared(out)) {
+        pool ??= new CastPool(options.workers);
+        return pool.convert(src, from, to, out).then(() => out);
+      }
       try {
         return Promise.resolve(convertCpu(src, from, to, out));
       } catch (error) {
@@ -57,7 +76,10 @@ export function createCpuEngine(): Engine {
     },
     copyRegion: (job) => Promise.resolve(copyRegionCpu(job)),
     gatherRows: (job) => Promise.resolve(gatherRowsCpu(job)),
-    dispose: () => {},
+    dispose: () => {
+      void pool?.close();
+      pool = undefined;
+    },
   };
 }
 
@@ -166,6 +188,7 @@ export class GpuEngine implements Engine {
   }
 
   dispose(): void {
+    this.#cpu.dispose();
     this.#runner.dispose();
     // Releasing the device here, not at process exit, also keeps Mesa's software drivers from tearing
     // down a live device during exit (seen corrupting the heap under Deno's GL backend).
@@ -183,7 +206,7 @@ export class GpuEngine implements Engine {
  */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
   const kind = options.kind ?? "auto";
-  if (kind === "cpu") return createCpuEngine();
+  if (kind === "cpu") return createCpuEngine(options);
   let context: GpuContext;
   try {
     context = options.device
@@ -191,7 +214,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       : await acquireGpu({ ...options.acquire, hardwareOnly: kind === "auto" || options.acquire?.hardwareOnly });
   } catch (error) {
     if (kind === "auto" && error instanceof WebdcpError && error.code === "E_GPU_UNAVAILABLE") {
-      return createCpuEngine();
+      return createCpuEngine(options);
     }
     throw error;
   }
@@ -213,6 +236,9 @@ export function createLazyEngine(options: EngineOptions = {}): Engine {
     },
     get adapterName() {
       return engine?.adapterName;
+    },
+    get sharedMemory() {
+      return engine?.sharedMemory ?? false;
     },
     convert: async (src, from, to, out) => (await get()).convert(src, from, to, out),
     copyRegion: async (job) => (await get()).copyRegion(job),

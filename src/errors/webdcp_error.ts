@@ -36,6 +36,7 @@ export const ERROR_CODES = [
   "E_GPU_LOST", // the GPU device was lost
   "E_GPU_OOM", // GPU out of memory
   "E_GPU", // other GPU validation/runtime failure
+  "E_WORKER", // a worker thread failed or went away while running a job
 ] as const;
 
 export type ErrorCode = typeof ERROR_CODES[number];
@@ -78,3 +79,5 @@ export class StorageError extends WebdcpError {}
 export class UsageError extends WebdcpError {}
 /** WebGPU device problems. */
 export class GpuError extends WebdcpError {}
+/** A worker thread of the cast pool failed, went away, or was asked for work after the pool closed. */
+export class WorkerError extends WebdcpError {}

@@ -63,7 +63,13 @@ class Unpickler {
   private readonly cur: PickleCursor;
   private stack: PyValue[] = [];
   private readonly marks: PyValue[][] = [];
-  private readonly memo = new Map<number, PyValue>();
+  /**
+   * Memo slots by index. An array, not a Map: streams number their slots 0, 1, 2... (MEMOIZE always does),
+   * and a torch DCP `.metadata` fills hundreds of thousands of them, where a Map's hashing dominated the
+   * decode; a hostile sparse index makes V8 hold the array as a dictionary, still one entry per slot.
+   */
+  private readonly memo: PyValue[] = [];
+  private memoCount = 0;
   /** `module.name` of every resolved global object, so REDUCE/NEWOBJ only ever target globals. */
   private readonly globalNames = new WeakMap<object, string>();
   private readonly maxMemo: number;
@@ -279,7 +285,7 @@ class Unpickler {
           this.memoPut(cur.u32());
           break;
         case OP.MEMOIZE:
-          this.memoPut(this.memo.size);
+          this.memoPut(this.memoCount);
           break;
         case OP.BINGET:
           this.memoGet(cur.u8());
@@ -359,16 +365,17 @@ class Unpickler {
   }
 
   private memoPut(index: number): void {
-    if (!this.memo.has(index) && this.memo.size >= this.maxMemo) {
-      throw this.cur.error("E_PICKLE", `more than ${this.maxMemo} memo entries`);
+    if (!(index in this.memo)) {
+      if (this.memoCount >= this.maxMemo) throw this.cur.error("E_PICKLE", `more than ${this.maxMemo} memo entries`);
+      this.memoCount++;
     }
-    this.memo.set(index, this.top());
+    this.memo[index] = this.top();
   }
 
   private memoGet(index: number): void {
-    if (!this.memo.has(index)) throw this.cur.error("E_PICKLE", `memo index ${index} is not defined`);
+    if (!(index in this.memo)) throw this.cur.error("E_PICKLE", `memo index ${index} is not defined`);
     if (++this.memoGets > this.limits.maxMemoReferences) throw this.limitError("maxMemoReferences", "memo references followed");
-    this.push(this.memo.get(index) as PyValue);
+    this.push(this.memo[index]);
   }
 
   private resolveGlobal(module: string, name: string): PyValue {

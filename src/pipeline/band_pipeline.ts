@@ -60,9 +60,14 @@ function movesBytesOnly(t: TargetTensor): boolean {
   return t.rowPermutation === undefined && t.dtype === t.source.dtype;
 }
 
-/** A byte buffer that is kept and regrown, never shrunk: touching fresh memory is what costs here. */
+/**
+ * A byte buffer that is kept and regrown, never shrunk: touching fresh memory is what costs here. Shared
+ * (a SharedArrayBuffer) while `shared()` says the engine casts such buffers on its worker threads.
+ */
 class ReusedBuffer {
-  #buffer = new ArrayBuffer(0);
+  #buffer: ArrayBufferLike = new ArrayBuffer(0);
+
+  constructor(private readonly shared: () => boolean) {}
 
   get capacity(): number {
     return this.#buffer.byteLength;
@@ -73,7 +78,10 @@ class ReusedBuffer {
   }
 
   take(bytes: number): Uint8Array {
-    if (this.#buffer.byteLength < bytes) this.#buffer = new ArrayBuffer(bytes);
+    const shared = this.shared();
+    if (this.#buffer.byteLength < bytes || shared !== this.#buffer instanceof SharedArrayBuffer) {
+      this.#buffer = shared ? new SharedArrayBuffer(Math.max(bytes, this.#buffer.byteLength)) : new ArrayBuffer(bytes);
+    }
     return new Uint8Array(this.#buffer, 0, bytes);
   }
 }
@@ -91,8 +99,8 @@ interface Slot {
  * Produces the regions of target tensors for one output stream (a file being written), in the order the
  * writer asks for them, through three slots of buffers (one for the source read, one for the cast) used
  * again and again. While the caller writes region `i`, regions `i + 1` and `i + 2` of the planned order
- * are already being prepared: their reads run in the runtime's I/O threads and each cast runs on the main
- * thread as soon as its read lands. So the read of one region, the cast of the next and the write of a
+ * are already being prepared: their reads run in the runtime's I/O threads and each cast runs as soon as
+ * its read lands (on the CPU engine's worker threads when it has them, else on the main thread). So the read of one region, the cast of the next and the write of a
  * third proceed at once, and no bytes are copied to do it.
  *
  * The bytes `produce` returns stay valid until the next `produce` call; a writer must be done with them
@@ -107,7 +115,10 @@ export class BandPipeline {
   readonly #jobs: readonly BandJob[];
   readonly #position: Map<BandJob, number>;
   readonly #readAheadBytes: number;
-  readonly #slots: Slot[] = Array.from({ length: SLOTS }, () => ({ read: new ReusedBuffer(), cast: new ReusedBuffer() }));
+  readonly #slots: Slot[] = Array.from({ length: SLOTS }, () => ({
+    read: new ReusedBuffer(() => this.#engine.sharedMemory === true),
+    cast: new ReusedBuffer(() => this.#engine.sharedMemory === true),
+  }));
   /** Slots neither held by the caller nor preparing a job. */
   #free: Slot[] = [...this.#slots];
   /** The slot of the bytes the caller holds. */

@@ -65,13 +65,24 @@ interface ArchiveHead {
    * not to compute them (it then writes 0), and other writers may get them wrong.
    */
   crcsHold: boolean;
+  /** The whole archive, when it fits in the ends read to open it (a small DCP item). */
+  whole?: ByteSource;
 }
 
 /** Opens a torch.save (zip) archive: reads its directory, checks its version and unpickles `data.pkl`. */
 export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiveOptions = {}): Promise<TorchArchive> {
   const path = opts.path ?? source.path;
   const base = opts.baseOffset ?? 0;
-  const { entries, records, archiveName, value, bigEndian, crcsHold } = await readHead(source, path, base, opts);
+  const { entries, records, archiveName, value, bigEndian, crcsHold, whole } = await readHead(source, path, base, opts);
+  // A small archive was read whole to open it; its first use (the read or copy that nearly always follows
+  // the opening) is served from those bytes, which are then let go, so an archive kept open holds none.
+  // One read per small item instead of two: with thousands of items, the fixed cost of a read dominates.
+  let held = whole;
+  const take = (): ByteSource => {
+    const bytes = held ?? source;
+    held = undefined;
+    return bytes;
+  };
   const fail = (message: string) => new FormatError("E_TORCH_ARCHIVE", message, { path, offset: base });
   const record = (name: string) => records.get(`${archiveName}/${name}`);
 
@@ -87,9 +98,10 @@ export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiv
     value,
     records,
     async readTensor(ref: TensorRef, box?: Box, out?: Uint8Array): Promise<Tensor> {
-      return await readTensorRecord(ctx, storageRecord(ref), ref, box, out);
+      return await readTensorRecord({ ...ctx, source: take() }, storageRecord(ref), ref, box, out);
     },
     storedRange(ref: TensorRef, box: Box): StoredRange | undefined {
+      held = undefined;
       const e = storageRecord(ref);
       const run = tensorRun(ctx, e, ref, box);
       if (run === undefined) return undefined;
@@ -195,7 +207,8 @@ async function readHead(
     baseOffset: base + pkl.dataOffset,
     limits,
   });
-  return { entries, records, archiveName, value, bigEndian: byteorder === "big", crcsHold };
+  const whole = source.size <= 2 * ENDS_WINDOW ? ends : undefined;
+  return { entries, records, archiveName, value, bigEndian: byteorder === "big", crcsHold, whole };
 }
 
 function hex(n: number): string {

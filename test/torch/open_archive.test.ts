@@ -112,17 +112,35 @@ describe("openTorchArchive()", () => {
   });
 
   it("reads a whole contiguous tensor with one read of exactly its bytes", async () => {
+    // 64 KiB: more than the ends read to open the archive, so the data is read on its own.
     const file = encodeTorch({
       dtype: "float32",
-      shape: [64, 32],
-      data: f32(Array.from({ length: 2048 }, (_, i) => i)),
+      shape: [128, 128],
+      data: f32(Array.from({ length: 16384 }, (_, i) => i)),
     });
     const source = counting(memorySource(file, "w.pt"));
     const archive = await openTorchArchive(source);
     const before = { reads: source.reads, bytes: source.bytesRead };
     const t = await archive.readTensor(refAt(archive.value));
-    expect([source.reads - before.reads, source.bytesRead - before.bytes]).toEqual([1, 2048 * 4]);
-    expect(new Float32Array(t.data.buffer, t.data.byteOffset, 2048)[2047]).toBe(2047);
+    expect([source.reads - before.reads, source.bytesRead - before.bytes]).toEqual([1, 16384 * 4]);
+    expect(new Float32Array(t.data.buffer, t.data.byteOffset, 16384)[16383]).toBe(16383);
+  });
+
+  it("serves the first read of a small archive from the bytes read to open it, and later reads from the source", async () => {
+    const file = encodeTorch({
+      dtype: "float32",
+      shape: [64, 32],
+      data: f32(Array.from({ length: 2048 }, (_, i) => i)),
+    });
+    const source = counting(memorySource(file, "small.pt"));
+    const archive = await openTorchArchive(source);
+    expect(source.reads).toBe(1); // the whole archive, while opening
+    const first = await archive.readTensor(refAt(archive.value));
+    expect(source.reads).toBe(1);
+    const again = await archive.readTensor(refAt(archive.value), { offsets: [1, 0], sizes: [2, 32] });
+    expect([source.reads, source.bytesRead]).toEqual([2, file.byteLength + 2 * 32 * 4]);
+    expect(new Float32Array(first.data.buffer, first.data.byteOffset, 2048)[2047]).toBe(2047);
+    expect(new Float32Array(again.data.buffer, again.data.byteOffset, 64)[0]).toBe(32);
   });
 
   it("splits reads of runs with gaps into pieces of at most 8 MiB and still assembles the box", async () => {

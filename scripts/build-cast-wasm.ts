@@ -1,0 +1,502 @@
+/**
+ * Regenerates src/engine/cpu/cast_simd.generated.ts: a WebAssembly SIMD module with one kernel per cast of
+ * the CPU engine, the same functions as the TypeScript twin (src/engine/cpu/float_bits.ts) written on four
+ * 32-bit lanes at a time. Run: npx deno run --allow-read --allow-write scripts/build-cast-wasm.ts (a test
+ * checks the embedded module is current, and the engine's exhaustive tests judge its bits against torch).
+ *
+ * How each kernel works, per 16 elements:
+ * - wide sources become float32 bit patterns: float32 as is; float64 through the hardware's
+ *   round-to-nearest-even demotion (NaN lanes rebuilt from the bits, as the twin quiets them, since
+ *   WebAssembly leaves a demoted NaN's payload open); float16 and float8_e4m3fn by moving their bits into
+ *   a float32's place and multiplying by the power of two that rebiases the exponent (exact for normals
+ *   and denormals alike: float32 keeps denormals in WebAssembly); bfloat16 by a shift;
+ * - float32 bits narrow as in the twin: the normal case rounds to nearest even on the dropped bits in
+ *   integer arithmetic; the target-denormal case adds a power of two whose unit in the last place is the
+ *   target's denormal step and lets the float32 adder round (Giesen's "magic number" method); overflow,
+ *   infinity and NaN are selected by masks;
+ * - a float8 source to a 8- or 16-bit target is a table lookup on its 7 magnitude bits (eight 16-entry
+ *   `i8x16.swizzle` tables per output byte, filled here from the twin, so exact by construction) with the
+ *   sign bit passed through (or dropped, where the twin drops it: NaN -> bfloat16).
+ */
+import { writeFileSync } from "node:fs";
+import { elementConverter } from "../src/engine/cpu/convert.ts";
+import { CONVERT_SOURCES, CONVERT_TARGETS, type ConvertSource, type ConvertTarget } from "../src/engine/cpu/convert.ts";
+import {
+  bitselect,
+  encodeModule,
+  type Expr,
+  FunctionBuilder,
+  load,
+  OP,
+  op1,
+  op2,
+  shift,
+  shuffle,
+  sleb,
+  store,
+  uleb,
+} from "./wasm/encode.ts";
+
+/** Elements per kernel call; the input region holds CHUNK float64s, the output region CHUNK float32s. */
+export const CHUNK = 16384;
+const OUT_BASE = CHUNK * 8;
+const ITEM: Record<ConvertSource, number> = {
+  float64: 8,
+  float32: 4,
+  bfloat16: 2,
+  float16: 2,
+  float8_e4m3fn: 1,
+  float8_e5m2: 1,
+};
+
+/** Lookup tables: 65536 entries of up to 8 bytes (a pair of float32 results). */
+const TABLE_BASE = OUT_BASE + CHUNK * 4;
+const PAGES = (TABLE_BASE + 65536 * 8) / 65536;
+
+/**
+ * Casts done by table lookup instead of arithmetic (chosen by measuring both with bench/cast.bench.ts):
+ * "single": a 16-bit source indexes 65536 results (to 8- and 16-bit targets; float16 -> float32 is cheaper
+ * as arithmetic and bfloat16 -> float32 is a shift); "pair": two float8s (one 16-bit load) index 65536
+ * result pairs (to 16- and 32-bit targets; float8 -> float8 is cheaper as swizzles). The engine fills the
+ * table from the TypeScript twin's own table of every input pattern, so the results are the twin's by
+ * construction.
+ */
+const TABLE_KERNELS: Readonly<Record<string, "single" | "pair">> = Object.fromEntries(
+  CONVERT_SOURCES.flatMap((from) =>
+    CONVERT_TARGETS.filter((to) => to !== from).flatMap((to): Array<[string, "single" | "pair"]> => {
+      if (ITEM[from] === 2 && to !== "float32") return [[`${from}_${to}`, "single"]];
+      if (ITEM[from] === 1 && to !== "float8_e4m3fn" && to !== "float8_e5m2") return [[`${from}_${to}`, "pair"]];
+      return [];
+    })
+  ),
+);
+
+type F = FunctionBuilder;
+const and = (a: Expr, b: Expr) => op2(OP.and, a, b);
+const or = (a: Expr, b: Expr) => op2(OP.or, a, b);
+const add = (a: Expr, b: Expr) => op2(OP.i32x4_add, a, b);
+const sub = (a: Expr, b: Expr) => op2(OP.i32x4_sub, a, b);
+const shl = (a: Expr, n: number) => shift(OP.i32x4_shl, a, n);
+const shr = (a: Expr, n: number) => shift(OP.i32x4_shr_u, a, n);
+
+/**
+ * A small float's magnitude bits `a` -> float32 bits: normals by rebiasing the exponent in place, denormals
+ * (below `firstNormal`) as the integer `a` converted to float32 and scaled by the denormal step: arithmetic
+ * on normal numbers only, since x86 cores take a microcode detour of ~100 cycles per denormal operand.
+ */
+function widenMagnitude(f: F, a: Expr, mantBits: number, bias: number): Expr {
+  const normal = add(shl(a, 23 - mantBits), f.i32x4((127 - bias) << 23));
+  const step = f.i32x4((127 + 1 - bias - mantBits) << 23);
+  const denormal = op2(OP.f32x4_mul, op1(OP.f32x4_convert_i32x4_s, a), step);
+  return bitselect(
+    denormal,
+    normal,
+    op2(OP.i32x4_lt_s, a, f.i32x4(1 << mantBits)),
+  );
+}
+
+/** float16 bits (zero-extended lanes) -> float32 bits, quieting NaNs as the twin's f16ToF32. */
+function widenF16(f: F, x: Expr): Expr {
+  const xv = f.let(x);
+  const a = f.let(and(xv, f.i32x4(0x7FFF)));
+  const finite = widenMagnitude(f, a, 10, 15);
+  const special = or(
+    or(shl(a, 13), f.i32x4(0x7F800000)),
+    and(op2(OP.i32x4_gt_s, a, f.i32x4(0x7C00)), f.i32x4(0x400000)),
+  );
+  const magnitude = bitselect(
+    special,
+    finite,
+    op2(OP.i32x4_ge_s, a, f.i32x4(0x7C00)),
+  );
+  return or(magnitude, shl(and(xv, f.i32x4(0x8000)), 16));
+}
+
+/** float8_e4m3fn bits -> float32 bits (e4m3fnToF32). */
+function widenE4m3(f: F, x: Expr): Expr {
+  const xv = f.let(x);
+  const a = f.let(and(xv, f.i32x4(0x7F)));
+  const magnitude = bitselect(
+    f.i32x4(0x7FF00000),
+    widenMagnitude(f, a, 3, 7),
+    op2(OP.i32x4_eq, a, f.i32x4(0x7F)),
+  );
+  return or(magnitude, shl(and(xv, f.i32x4(0x80)), 24));
+}
+
+function widen(f: F, from: ConvertSource, x: Expr): Expr {
+  switch (from) {
+    case "float32":
+      return x;
+    case "bfloat16":
+      return shl(x, 16);
+    case "float16":
+      return widenF16(f, x);
+    case "float8_e5m2":
+      return widenF16(f, shl(x, 8));
+    case "float8_e4m3fn":
+      return widenE4m3(f, x);
+    case "float64":
+      throw new Error("float64 is widened while loading");
+  }
+}
+
+/** float32 bits -> bfloat16 bits: round to nearest even, NaN -> `nan` (the twin's two flavours). */
+function narrowBf16(f: F, x: Expr, nan: number): Expr {
+  const xv = f.let(x);
+  const rounded = shr(
+    add(add(xv, f.i32x4(0x7FFF)), and(shr(xv, 16), f.i32x4(1))),
+    16,
+  );
+  const isNan = op2(
+    OP.i32x4_gt_s,
+    and(xv, f.i32x4(0x7FFFFFFF)),
+    f.i32x4(0x7F800000),
+  );
+  return bitselect(f.i32x4(nan), rounded, isNan);
+}
+
+/**
+ * float32 bits -> a small float with `mantBits` and `bias` (roundMagnitude, saturated at `maxCode`, which
+ * infinity also takes), with `nan(a)` for NaN magnitudes and the sign bit moved to `signShift`.
+ */
+function narrowSmall(
+  f: F,
+  x: Expr,
+  mantBits: number,
+  bias: number,
+  maxCode: number,
+  nan: (a: Expr) => Expr,
+  signShift: number,
+  signBit: number,
+): Expr {
+  const drop = 23 - mantBits;
+  const xv = f.let(x);
+  const a = f.let(and(xv, f.i32x4(0x7FFFFFFF)));
+  const t = f.let(sub(a, f.i32x4((127 - bias) << 23)));
+  const normal = op2(
+    OP.i32x4_min_u,
+    shr(
+      add(
+        add(t, f.i32x4((1 << (drop - 1)) - 1)),
+        and(shr(t, drop), f.i32x4(1)),
+      ),
+      drop,
+    ),
+    f.i32x4(maxCode),
+  );
+  // The sum's unit in the last place is the target's denormal step, so the adder rounds for us.
+  const magic = f.i32x4((127 + 24 - bias - mantBits) << 23);
+  // float32 denormals all round to 0 here; zeroing them first keeps denormal operands out of the adder.
+  const tiny = op2(OP.i32x4_lt_s, a, f.i32x4(0x800000));
+  const denormal = sub(
+    op2(OP.f32x4_add, op2(OP.andnot, a, tiny), magic),
+    magic,
+  );
+  const finite = bitselect(
+    denormal,
+    normal,
+    op2(OP.i32x4_lt_s, a, f.i32x4((128 - bias) << 23)),
+  );
+  const magnitude = bitselect(
+    nan(a),
+    finite,
+    op2(OP.i32x4_gt_s, a, f.i32x4(0x7F800000)),
+  );
+  return or(magnitude, and(shr(xv, signShift), f.i32x4(signBit)));
+}
+
+function narrow(f: F, to: ConvertTarget, wideSource: boolean, x: Expr): Expr {
+  switch (to) {
+    case "float32":
+      return x;
+    case "bfloat16":
+      return narrowBf16(f, x, wideSource ? 0xFFFF : 0x7FC0);
+    case "float16":
+      return narrowSmall(
+        f,
+        x,
+        10,
+        15,
+        0x7C00,
+        (a) => or(f.i32x4(0x7E00), and(shr(a, 13), f.i32x4(0x3FF))),
+        16,
+        0x8000,
+      );
+    case "float8_e4m3fn":
+      return narrowSmall(f, x, 3, 7, 0x7E, () => f.i32x4(0x7F), 24, 0x80);
+    case "float8_e5m2":
+      return narrowSmall(f, x, 2, 15, 0x7C, () => f.i32x4(0x7F), 24, 0x80);
+  }
+}
+
+const range = (from: number, count: number) => Array.from({ length: count }, (_, k) => from + k);
+
+/** Four float32-bit vectors of 16 float64s at `$i`: demoted, NaNs rebuilt as f64ToF32 does. */
+function loadF64(f: F, i: number): Expr[] {
+  return range(0, 4).map((k) => {
+    const lo = f.let(load(i, 32 * k));
+    const hi = f.let(load(i, 32 * k + 16));
+    const demoted = f.let(shuffle(
+      op1(OP.f32x4_demote_f64x2_zero, lo),
+      op1(OP.f32x4_demote_f64x2_zero, hi),
+      [...range(0, 8), ...range(16, 8)],
+    ));
+    const lows = shuffle(lo, hi, [
+      0,
+      1,
+      2,
+      3,
+      8,
+      9,
+      10,
+      11,
+      16,
+      17,
+      18,
+      19,
+      24,
+      25,
+      26,
+      27,
+    ]);
+    const highs = f.let(
+      shuffle(lo, hi, [
+        4,
+        5,
+        6,
+        7,
+        12,
+        13,
+        14,
+        15,
+        20,
+        21,
+        22,
+        23,
+        28,
+        29,
+        30,
+        31,
+      ]),
+    );
+    const payload = or(shl(and(highs, f.i32x4(0xFFFFF)), 3), shr(lows, 29));
+    const quiet = or(
+      or(and(highs, f.i32x4(0x80000000)), f.i32x4(0x7FC00000)),
+      payload,
+    );
+    return bitselect(quiet, demoted, op2(OP.f32x4_ne, demoted, demoted));
+  });
+}
+
+/** Four vectors of 16 zero-extended source elements at `$i`. */
+function loadLanes(f: F, from: ConvertSource, i: number): Expr[] {
+  const size = ITEM[from];
+  if (size === 4) return range(0, 4).map((k) => load(i, 16 * k));
+  if (size === 2) {
+    const halves = [f.let(load(i, 0)), f.let(load(i, 16))];
+    return halves.flatMap((
+      h,
+    ) => [
+      op1(OP.i32x4_extend_low_i16x8_u, h),
+      op1(OP.i32x4_extend_high_i16x8_u, h),
+    ]);
+  }
+  const bytes = f.let(load(i, 0));
+  const words = [
+    op1(OP.i16x8_extend_low_i8x16_u, bytes),
+    op1(OP.i16x8_extend_high_i8x16_u, bytes),
+  ].map((w) => f.let(w));
+  return words.flatMap((
+    w,
+  ) => [
+    op1(OP.i32x4_extend_low_i16x8_u, w),
+    op1(OP.i32x4_extend_high_i16x8_u, w),
+  ]);
+}
+
+/** Stores four vectors of target bits (one element per 32-bit lane) at `$o`, packed to the target's width. */
+function storePacked(f: F, to: ConvertTarget, o: number, v: Expr[]): void {
+  const size = to === "float32" ? 4 : to === "bfloat16" || to === "float16" ? 2 : 1;
+  if (size === 4) {
+    v.forEach((x, k) => f.emit(store(o, 16 * k, x)));
+    return;
+  }
+  const pairs = [
+    op2(OP.i16x8_narrow_i32x4_u, v[0], v[1]),
+    op2(OP.i16x8_narrow_i32x4_u, v[2], v[3]),
+  ];
+  if (size === 2) {
+    pairs.forEach((x, k) => f.emit(store(o, 16 * k, x)));
+    return;
+  }
+  f.emit(store(o, 0, op2(OP.i8x16_narrow_i16x8_u, pairs[0], pairs[1])));
+}
+
+/**
+ * A float8 source to a 1- or 2-byte target by table lookup. Returns false (emitting nothing) when the twin's results do
+ * not split into a magnitude table and a sign bit (then the arithmetic path is used).
+ */
+function tableKernel(
+  f: F,
+  from: ConvertSource,
+  to: ConvertTarget,
+  i: number,
+  o: number,
+): boolean {
+  const outSize = to === "bfloat16" || to === "float16" ? 2 : 1;
+  const convert = elementConverter(from, to);
+  const signBit = outSize === 2 ? 0x8000 : 0x80;
+  const table = range(0, 128).map((m) => convert(m, 0));
+  // The sign must pass straight through, except from some magnitude up (NaN) where it may be dropped.
+  const keeps = table.map((r, m) => {
+    const negative = convert(0x80 | m, 0);
+    return negative === (r | signBit) ? true : negative === r ? false : undefined;
+  });
+  const firstDrop = keeps.indexOf(false);
+  const keepBelow = firstDrop === -1 ? 128 : firstDrop;
+  if (
+    keeps.includes(undefined) || keepBelow === 0 ||
+    keeps.slice(keepBelow).some((k) => k)
+  ) return false;
+  const bytes = f.let(load(i, 0));
+  const magnitude = f.let(and(bytes, f.i8x16(0x7F)));
+  const lookups = range(0, outSize).map(() => [] as Expr[]);
+  for (let h = 0; h < 8; h++) {
+    // Indices outside 0..15 (after wrapping) select 0, so each table answers only for its own 16 magnitudes.
+    const index = f.let(op2(OP.i8x16_sub, magnitude, f.i8x16(16 * h)));
+    for (let byte = 0; byte < outSize; byte++) {
+      const entries = range(16 * h, 16).map((m) => (table[m] >>> (8 * byte)) & 0xFF);
+      lookups[byte].push(op2(OP.swizzle, f.bytes(entries), index));
+    }
+  }
+  const joined = lookups.map((parts) => parts.reduce((acc, p) => or(acc, p)));
+  let sign = and(bytes, f.i8x16(0x80));
+  if (keepBelow < 128) {
+    sign = and(sign, op2(OP.i8x16_le_u, magnitude, f.i8x16(keepBelow - 1)));
+  }
+  const top = f.let(or(joined[outSize - 1], sign));
+  if (outSize === 1) {
+    f.emit(store(o, 0, top));
+    return true;
+  }
+  const low = f.let(joined[0]);
+  f.emit(
+    store(o, 0, shuffle(low, top, range(0, 8).flatMap((k) => [k, 16 + k]))),
+  );
+  f.emit(
+    store(o, 16, shuffle(low, top, range(8, 8).flatMap((k) => [k, 16 + k]))),
+  );
+  return true;
+}
+
+/** `log2(bytes)` for the scalar load/store of one table entry of `bytes`. */
+const LOAD: Record<number, number[]> = {
+  1: [0x2D],
+  2: [0x2F],
+  4: [0x28],
+  8: [0x29],
+}; // i32.load8_u .. i64.load
+const STORE: Record<number, number[]> = {
+  1: [0x3A],
+  2: [0x3B],
+  4: [0x36],
+  8: [0x37],
+}; // i32.store8 .. i64.store
+const memarg = (offset: number) => [0, ...uleb(offset)];
+
+/** 16 elements by table lookup (see TABLE_KERNELS): entry = table[16-bit load], stored in order. */
+function lookupKernel(
+  f: F,
+  kind: "single" | "pair",
+  outSize: number,
+  i: number,
+  o: number,
+): void {
+  const entry = kind === "single" ? outSize : 2 * outSize;
+  const loads = kind === "single" ? 16 : 8;
+  for (let u = 0; u < loads; u++) {
+    f.emit([
+      0x20,
+      ...uleb(o),
+      0x20,
+      ...uleb(i),
+      0x2F,
+      ...memarg(2 * u), // i32.load16_u
+      ...(entry > 1 ? [0x41, ...sleb(Math.log2(entry)), 0x74] : []), // i32.shl
+      ...LOAD[entry],
+      ...memarg(TABLE_BASE),
+      ...STORE[entry],
+      ...memarg(u * entry),
+    ]);
+  }
+}
+
+function kernel(from: ConvertSource, to: ConvertTarget): number[] {
+  const f = new FunctionBuilder();
+  const i = f.local("i32");
+  const o = f.local("i32");
+  const end = f.local("i32");
+  const outSize = to === "float32" ? 4 : to === "bfloat16" || to === "float16" ? 2 : 1;
+  const lookup = TABLE_KERNELS[`${from}_${to}`];
+  if (lookup !== undefined) lookupKernel(f, lookup, outSize, i, o);
+  const useTable = lookup !== undefined ||
+    (ITEM[from] === 1 && outSize <= 2 && tableKernel(f, from, to, i, o));
+  if (!useTable) {
+    const wide = from === "float64" ? loadF64(f, i) : loadLanes(f, from, i).map((x) => f.let(widen(f, from, x)));
+    const wideSource = from === "float32" || from === "float64";
+    storePacked(f, to, o, wide.map((x) => f.let(narrow(f, to, wideSource, x))));
+  }
+  return f.encode(
+    { i, o, end },
+    ITEM[from],
+    16 * ITEM[from],
+    OUT_BASE,
+    16 * outSize,
+  );
+}
+
+export function tableKernels(): Readonly<Record<string, "single" | "pair">> {
+  return TABLE_KERNELS;
+}
+
+export function castModuleBytes(): Uint8Array {
+  const functions: Array<{ name: string; code: number[] }> = [];
+  for (const from of CONVERT_SOURCES) {
+    for (const to of CONVERT_TARGETS) {
+      if (from !== to) {
+        functions.push({ name: `${from}_${to}`, code: kernel(from, to) });
+      }
+    }
+  }
+  return encodeModule(PAGES, functions);
+}
+
+export function renderCastModule(): string {
+  const bytes = castModuleBytes();
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return [
+    "// Generated by scripts/build-cast-wasm.ts from the CPU twin's cast functions. Do not edit.",
+    `/** Elements per kernel call: the input region (from byte 0) holds this many float64s. */`,
+    `export const CAST_CHUNK = ${CHUNK};`,
+    `/** Where the output region starts in the module's memory. */`,
+    `export const CAST_OUTPUT_OFFSET = ${OUT_BASE};`,
+    `/** Where the lookup table of the kernels below starts (65536 entries of 1, 2, 4 or 8 bytes). */`,
+    `export const CAST_TABLE_OFFSET = ${TABLE_BASE};`,
+    `/** Kernels that read a table the engine fills first: one result per 16-bit pattern, or per float8 pair. */`,
+    `export const CAST_TABLE_KERNELS: Readonly<Record<string, "single" | "pair">> = ${JSON.stringify(TABLE_KERNELS)};`,
+    `/** The module (${bytes.length} bytes), base64: one export per cast, named \`<from>_<to>\`, and "memory". */`,
+    `export const CAST_MODULE_BASE64 =`,
+    `  ${JSON.stringify(btoa(binary))};`,
+    "",
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const root = new URL("..", import.meta.url).pathname;
+  writeFileSync(
+    `${root}src/engine/cpu/cast_simd.generated.ts`,
+    renderCastModule(),
+  );
+}

@@ -1,0 +1,265 @@
+/**
+ * A minimal WebAssembly binary encoder: just what scripts/build-cast-wasm.ts needs to write the CPU cast
+ * kernels (one memory, functions of one i32 parameter, i32/v128 locals, one loop, 128-bit SIMD). No text
+ * format assembler is available here, so kernels are built as byte sequences through the helpers below;
+ * the opcodes are those of the WebAssembly 2.0 core and fixed-width SIMD specifications.
+ */
+
+/** Bytes that leave exactly one value on the stack. */
+export type Expr = number[];
+
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7F;
+    n = Math.floor(n / 128);
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  n |= 0;
+  for (;;) {
+    const b = n & 0x7F;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+const utf8 = (s: string) => [...new TextEncoder().encode(s)];
+const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+const section = (
+  id: number,
+  body: number[],
+) => [id, ...uleb(body.length), ...body];
+
+const I32 = 0x7F;
+const V128 = 0x7B;
+
+/** Fixed-width SIMD opcodes (prefix 0xFD, then the LEB128 number) used by the kernels. */
+export const OP = {
+  load: 0x00,
+  store: 0x0B,
+  const: 0x0C,
+  shuffle: 0x0D,
+  swizzle: 0x0E,
+  i8x16_splat: 0x0F,
+  i8x16_le_u: 0x2A,
+  i32x4_eq: 0x37,
+  i32x4_lt_s: 0x39,
+  i32x4_gt_s: 0x3B,
+  i32x4_ge_s: 0x3F,
+  f32x4_ne: 0x42,
+  not: 0x4D,
+  and: 0x4E,
+  andnot: 0x4F,
+  or: 0x50,
+  bitselect: 0x52,
+  f32x4_demote_f64x2_zero: 0x5E,
+  i8x16_narrow_i16x8_u: 0x66,
+  i8x16_sub: 0x71,
+  i16x8_narrow_i32x4_u: 0x86,
+  i16x8_extend_low_i8x16_u: 0x89,
+  i16x8_extend_high_i8x16_u: 0x8A,
+  i32x4_extend_low_i16x8_u: 0xA9,
+  i32x4_extend_high_i16x8_u: 0xAA,
+  i32x4_shl: 0xAB,
+  i32x4_shr_u: 0xAD,
+  i32x4_add: 0xAE,
+  i32x4_sub: 0xB1,
+  i32x4_min_u: 0xB7,
+  f32x4_add: 0xE4,
+  f32x4_mul: 0xE6,
+  f32x4_convert_i32x4_s: 0xFA,
+} as const;
+
+const simd = (op: number) => [0xFD, ...uleb(op)];
+
+export const op1 = (op: number, a: Expr): Expr => [...a, ...simd(op)];
+export const op2 = (
+  op: number,
+  a: Expr,
+  b: Expr,
+): Expr => [...a, ...b, ...simd(op)];
+/** SIMD shifts take the count as a scalar i32. */
+export const shift = (
+  op: number,
+  a: Expr,
+  count: number,
+): Expr => [...a, 0x41, ...sleb(count), ...simd(op)];
+export const bitselect = (ifSet: Expr, ifClear: Expr, mask: Expr): Expr => [
+  ...ifSet,
+  ...ifClear,
+  ...mask,
+  ...simd(OP.bitselect),
+];
+export const shuffle = (
+  a: Expr,
+  b: Expr,
+  lanes: number[],
+): Expr => [...a, ...b, ...simd(OP.shuffle), ...lanes];
+
+/** One function `(param $n i32)`: constants set up once, then a loop body run while `$i < $end`. */
+export class FunctionBuilder {
+  /** Local 0 is the parameter; these follow it. */
+  readonly #locals: number[] = [];
+  readonly #prologue: number[] = [];
+  readonly #body: number[] = [];
+  readonly #constants = new Map<string, Expr>();
+
+  local(type: "i32" | "v128"): number {
+    this.#locals.push(type === "i32" ? I32 : V128);
+    return this.#locals.length; // parameter is 0
+  }
+
+  /** A v128 constant of these 16 bytes, materialised once before the loop. */
+  bytes(lanes: number[]): Expr {
+    const key = lanes.join(",");
+    let got = this.#constants.get(key);
+    if (got === undefined) {
+      const index = this.local("v128");
+      this.#prologue.push(...simd(OP.const), ...lanes, 0x21, ...uleb(index));
+      got = [0x20, ...uleb(index)];
+      this.#constants.set(key, got);
+    }
+    return got;
+  }
+
+  /** A v128 constant with `value` in each of its four 32-bit lanes. */
+  i32x4(value: number): Expr {
+    const b = [
+      value & 0xFF,
+      (value >>> 8) & 0xFF,
+      (value >>> 16) & 0xFF,
+      (value >>> 24) & 0xFF,
+    ];
+    return this.bytes([...b, ...b, ...b, ...b]);
+  }
+
+  i8x16(value: number): Expr {
+    return this.bytes(new Array(16).fill(value & 0xFF));
+  }
+
+  /** Evaluates `e` once, in the loop body, and gives an expression that reads the result. */
+  let(e: Expr): Expr {
+    const index = this.local("v128");
+    this.#body.push(...e, 0x21, ...uleb(index));
+    return [0x20, ...uleb(index)];
+  }
+
+  emit(bytes: number[]): void {
+    this.#body.push(...bytes);
+  }
+
+  /**
+   * The function's code entry: `$i` walks the input from byte 0 by `inStep`, `$o` the output from `outBase`
+   * by `outStep`, until `$i` reaches `$n * inItem` (the loop runs at least once: callers pass `$n >= 1`).
+   */
+  encode(
+    loopIndex: { i: number; o: number; end: number },
+    inItem: number,
+    inStep: number,
+    outBase: number,
+    outStep: number,
+  ): number[] {
+    const { i, o, end } = loopIndex;
+    const get = (x: number) => [0x20, ...uleb(x)];
+    const set = (x: number) => [0x21, ...uleb(x)];
+    const code = [
+      ...this.#prologue,
+      ...get(0),
+      0x41,
+      ...sleb(inItem),
+      0x6C,
+      ...set(end), // $end = $n * inItem
+      0x41,
+      ...sleb(0),
+      ...set(i),
+      0x41,
+      ...sleb(outBase),
+      ...set(o),
+      0x03,
+      0x40, // loop
+      ...this.#body,
+      ...get(i),
+      0x41,
+      ...sleb(inStep),
+      0x6A,
+      ...set(i),
+      ...get(o),
+      0x41,
+      ...sleb(outStep),
+      0x6A,
+      ...set(o),
+      ...get(i),
+      ...get(end),
+      0x49,
+      0x0D,
+      0x00, // br_if 0 ($i <u $end)
+      0x0B, // end loop
+      0x0B, // end function
+    ];
+    const locals = this.#locals.map((t) => [1, t]);
+    const entry = [...vec(locals), ...code];
+    return [...uleb(entry.length), ...entry];
+  }
+}
+
+/** `v128.load` / `v128.store` at `$local + offset` (16-byte alignment hint). */
+export const load = (
+  local: number,
+  offset: number,
+): Expr => [0x20, ...uleb(local), ...simd(OP.load), 4, ...uleb(offset)];
+export const store = (local: number, offset: number, value: Expr): number[] => [
+  0x20,
+  ...uleb(local),
+  ...value,
+  ...simd(OP.store),
+  4,
+  ...uleb(offset),
+];
+
+/** A module with one non-growing memory of `pages` exported as "memory" and `(i32) -> ()` functions. */
+export function encodeModule(
+  pages: number,
+  functions: Array<{ name: string; code: number[] }>,
+): Uint8Array {
+  const type = [0x60, 1, I32, 0]; // (func (param i32))
+  const bytes = [
+    0x00,
+    0x61,
+    0x73,
+    0x6D,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, vec([type])),
+    ...section(3, vec(functions.map(() => [0]))),
+    ...section(5, vec([[0x01, ...uleb(pages), ...uleb(pages)]])),
+    ...section(
+      7,
+      vec([
+        [...uleb(6), ...utf8("memory"), 0x02, 0],
+        ...functions.map((
+          f,
+          index,
+        ) => [
+          ...uleb(utf8(f.name).length),
+          ...utf8(f.name),
+          0x00,
+          ...uleb(index),
+        ]),
+      ]),
+    ),
+    ...section(10, vec(functions.map((f) => f.code))),
+  ];
+  return Uint8Array.from(bytes);
+}

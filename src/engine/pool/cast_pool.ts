@@ -1,0 +1,234 @@
+import type { DType } from "../../dtype/mod.ts";
+import { itemsize } from "../../dtype/mod.ts";
+import { UsageError, WorkerError } from "../../errors/mod.ts";
+import { CAST_LAYOUT, castModuleBytes, castTableKind, runCast, simdCastsAvailable } from "../cpu/cast_simd.ts";
+import { checkConvertible, type ConvertTarget, lookupTable } from "../cpu/convert.ts";
+import { startWorker, type WorkerThread } from "./worker_thread.ts";
+
+/** Casts below this many input bytes stay on the calling thread: a round trip to a worker costs more. */
+export const POOL_MIN_BYTES = 256 * 1024;
+/** Workers idle this long are stopped (and started again on demand), so a pool nobody closed ends. */
+const IDLE_MS = 2000;
+
+/** What the pool hands a worker: a slice of one cast, on views of shared memory (nothing is copied). */
+export interface CastJob {
+  name: string;
+  table?: { kind: "single" | "pair"; results: Uint32Array };
+  src: Uint8Array;
+  inSize: number;
+  dest: Uint8Array;
+  outSize: number;
+}
+
+/** The worker's code: the same `runCast` the calling thread runs, on its own instance of the module. */
+function workerSource(listen: string): string {
+  return `"use strict";
+const runCast = ${runCast.toString()};
+let instance;
+function handle(m, reply) {
+  if (m.type === "init") {
+    const made = new WebAssembly.Instance(new WebAssembly.Module(m.module), {});
+    instance = { memory: made.exports.memory.buffer, kernels: made.exports };
+    return;
+  }
+  try {
+    const j = m.job;
+    runCast(instance, m.layout, j.name, j.table, j.src, j.inSize, j.dest, j.outSize);
+    reply({ id: m.id });
+  } catch (e) {
+    reply({ id: m.id, error: String((e && e.message) || e) });
+  }
+}
+${listen}
+`;
+}
+
+const WEB_LISTEN = "self.onmessage = (e) => handle(e.data, (r) => self.postMessage(r));";
+const NODE_LISTEN = `const { parentPort } = require("node:worker_threads");
+parentPort.on("message", (m) => handle(m, (r) => parentPort.postMessage(r)));`;
+
+/** True for a view of a SharedArrayBuffer: only those reach a worker without a copy. */
+export function isShared(view: Uint8Array): boolean {
+  return typeof SharedArrayBuffer === "function" && view.buffer instanceof SharedArrayBuffer;
+}
+
+/**
+ * Whether the pool runs here: Deno or Node (their file I/O takes views of shared memory; a browser's
+ * storage writes and fetch bodies refuse them), with WebAssembly SIMD.
+ */
+export function castPoolSupported(): boolean {
+  const g = globalThis as { Deno?: unknown; process?: { versions?: { node?: string } } };
+  const server = g.Deno !== undefined || g.process?.versions?.node !== undefined;
+  return server && typeof SharedArrayBuffer === "function" && simdCastsAvailable();
+}
+
+interface Thread {
+  thread: WorkerThread;
+  /** The kernel whose lookup table this worker's memory holds, as far as the jobs sent so far go. */
+  tableOf?: string;
+  pending: number;
+}
+
+interface Pending {
+  resolve(): void;
+  reject(error: unknown): void;
+  thread: Thread;
+}
+
+/**
+ * A few worker threads that run the cast kernels on slices of shared buffers, so casts use every core
+ * while the calling thread reads and writes. Workers start on first use, stop after a while idle, and
+ * `close()` stops them for good; a failing worker rejects its jobs with WorkerError E_WORKER.
+ */
+export class CastPool {
+  /** Workers to start; the machine's hardware threads when not given. */
+  readonly #size: number | undefined;
+  #threads: Promise<Thread[]> | undefined;
+  #pending = new Map<number, Pending>();
+  #nextId = 0;
+  #closed = false;
+  #idle: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(size?: number) {
+    this.#size = size === undefined ? undefined : Math.max(1, Math.floor(size));
+  }
+
+  /**
+   * Converts `src` into `out` (both views of SharedArrayBuffers, `out` exactly the result's size), bit for
+   * bit as convertCpu, split across the workers on 16-element boundaries.
+   */
+  async convert(src: Uint8Array, from: DType, to: DType, out: Uint8Array): Promise<void> {
+    checkConvertible(from, to);
+    const inSize = itemsize(from);
+    const outSize = itemsize(to);
+    const n = src.byteLength / inSize;
+    if (!Number.isInteger(n) || out.byteLength !== n * outSize) {
+      throw new UsageError("E_USAGE", `cannot cast ${src.byteLength} bytes of ${from} into ${out.byteLength} of ${to}`);
+    }
+    if (!isShared(src) || !isShared(out)) throw new UsageError("E_USAGE", "the cast pool needs shared buffers");
+    if (from === to) {
+      out.set(src);
+      return;
+    }
+    const name = `${from}_${to}`;
+    const kind = castTableKind(from, to);
+    const results = kind === undefined ? undefined : lookupTable(from as "float16", to as ConvertTarget);
+    const workers = (await this.#ready()).length;
+    const parts = Math.max(1, Math.min(workers, Math.floor(src.byteLength / (POOL_MIN_BYTES / 2))));
+    const per = Math.ceil(n / parts / 16) * 16;
+    const jobs: CastJob[] = [];
+    for (let e = 0; e < n; e += per) {
+      const count = Math.min(per, n - e);
+      jobs.push({
+        name,
+        src: src.subarray(e * inSize, (e + count) * inSize),
+        inSize,
+        dest: out.subarray(e * outSize, (e + count) * outSize),
+        outSize,
+        table: kind && results && { kind, results },
+      });
+    }
+    await Promise.all(jobs.map((job) => this.run(job)));
+  }
+
+  /** Runs one job on the least busy worker. */
+  async run(job: CastJob): Promise<void> {
+    const threads = await this.#ready();
+    const t = threads.reduce((a, b) => (b.pending < a.pending ? b : a));
+    const id = this.#nextId++;
+    // The table travels only when this worker's memory holds another kernel's (jobs run in order).
+    const table = job.table !== undefined && t.tableOf !== job.name ? job.table : undefined;
+    if (job.table !== undefined) t.tableOf = job.name;
+    clearTimeout(this.#idle);
+    if (t.pending++ === 0) t.thread.hold(true);
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, thread: t });
+      t.thread.post({ id, layout: CAST_LAYOUT, job: { ...job, table } });
+    });
+  }
+
+  async #ready(): Promise<Thread[]> {
+    if (this.#closed) throw new WorkerError("E_WORKER", "the cast pool is closed");
+    let threads: Thread[];
+    try {
+      threads = await (this.#threads ??= this.#start());
+    } catch (error) {
+      this.#threads = undefined;
+      throw new WorkerError("E_WORKER", `could not start the cast workers: ${error}`, { cause: error });
+    }
+    if (this.#closed) throw new WorkerError("E_WORKER", "the cast pool is closed");
+    return threads;
+  }
+
+  /** Stops the workers; jobs still running reject with E_WORKER and later calls are refused. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#stop(new WorkerError("E_WORKER", "the cast pool was closed while a cast ran"));
+  }
+
+  async #start(): Promise<Thread[]> {
+    const module = castModuleBytes();
+    const threads: Thread[] = [];
+    const size = this.#size ?? await machineParallelism();
+    for (let k = 0; k < size; k++) {
+      const entry: Thread = { thread: undefined as unknown as WorkerThread, pending: 0 };
+      entry.thread = await startWorker(workerSource(WEB_LISTEN), workerSource(NODE_LISTEN), {
+        message: (data) => this.#settle(data as { id: number; error?: string }),
+        failure: (error) =>
+          void this.#stop(new WorkerError("E_WORKER", `a cast worker failed: ${error}`, { cause: error })),
+      });
+      entry.thread.post({ type: "init", module });
+      threads.push(entry);
+    }
+    return threads;
+  }
+
+  #settle(reply: { id: number; error?: string }): void {
+    const job = this.#pending.get(reply.id);
+    if (job === undefined) return;
+    this.#pending.delete(reply.id);
+    if (--job.thread.pending === 0) job.thread.thread.hold(false);
+    if (reply.error !== undefined) {
+      job.thread.tableOf = undefined; // what its memory holds is no longer known
+      job.reject(new WorkerError("E_WORKER", `a cast worker failed: ${reply.error}`));
+    } else {
+      job.resolve();
+    }
+    if (this.#pending.size === 0 && !this.#closed) {
+      this.#idle = setTimeout(() => void this.#stop(undefined), IDLE_MS);
+      unrefTimer(this.#idle);
+    }
+  }
+
+  /** Ends every worker; pending jobs reject with `error`. The next job starts fresh workers. */
+  async #stop(error: WorkerError | undefined): Promise<void> {
+    clearTimeout(this.#idle);
+    const starting = this.#threads;
+    this.#threads = undefined;
+    for (const [id, job] of this.#pending) {
+      this.#pending.delete(id);
+      job.reject(error ?? new WorkerError("E_WORKER", "the cast pool stopped while a cast ran"));
+    }
+    const threads = await starting?.catch(() => []);
+    await Promise.all((threads ?? []).map((t) => t.thread.terminate()));
+  }
+}
+
+/** A pending idle timer must not keep the process alive (Node's `unref`, Deno's `Deno.unrefTimer`). */
+function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+  const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno;
+  if (typeof timer === "number") deno?.unrefTimer(timer);
+  else (timer as { unref?: () => void }).unref?.();
+}
+
+/** The machine's hardware threads, as the runtime reports them. */
+export async function machineParallelism(): Promise<number> {
+  const reported = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  if (reported !== undefined && reported > 0) return reported;
+  try {
+    const os = await import("node:os");
+    return os.availableParallelism?.() ?? os.cpus().length;
+  } catch {
+    return 1;
+  }
+}
