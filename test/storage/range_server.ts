@@ -25,6 +25,8 @@ export interface Quirks {
   headStatus?: number;
   /** HEAD answers without Content-Length. */
   headWithoutLength?: boolean;
+  /** Answer 206 without a Content-Range header, as a browser shows a CORS server that does not expose it. */
+  hideContentRange?: boolean;
   /** Paths answered with a 301 to the given location, as static servers do for a folder without `/`. */
   redirect?: Record<string, string>;
 }
@@ -105,7 +107,7 @@ async function handle(
   res.writeHead(206, {
     ...type,
     "content-length": String(length),
-    "content-range": `bytes ${shown}-${shown + last - first}/${file.size}`,
+    ...(quirks.hideContentRange ? {} : { "content-range": `bytes ${shown}-${shown + last - first}/${file.size}` }),
   });
   if (quirks.cutMidBody) {
     res.write(await file.bytes(first, Math.floor(length / 2)));
