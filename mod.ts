@@ -15,3 +15,4 @@ export * from "./src/engine/mod.ts";
 export * from "./src/adapters/mod.ts";
 export * from "./src/convert/mod.ts";
 export * from "./src/loader/mod.ts";
+export * from "./src/cache/mod.ts";

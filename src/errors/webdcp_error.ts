@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   "E_GPU_LOST", // the GPU device was lost
   "E_GPU_OOM", // GPU out of memory
   "E_GPU", // other GPU validation/runtime failure
+  "E_QUOTA", // the storage quota cannot hold what is being written
+  "E_CHECKSUM", // a file's digest differs from the one it must have
 ] as const;
 
 export type ErrorCode = typeof ERROR_CODES[number];

@@ -72,6 +72,8 @@ export interface LoadToGpuOptions {
   maxPartBytes?: number;
   /** Options for the HttpStorage made from a URL input (fetch, headers). */
   http?: HttpStorageOptions;
+  /** A cache (e.g. `OpfsCache`) whose copy of the input, when it has one, is read instead: no request. */
+  cache?: { resolve(input: LoadInput): Promise<LoadInput> };
 }
 
 export interface LoadStats {
@@ -83,6 +85,8 @@ export interface LoadStats {
   ms: number;
   /** Where casts ran. */
   castOn: "gpu" | "cpu";
+  /** Whether the bytes came from the cache's copy. */
+  fromCache: boolean;
 }
 
 export interface GpuLoad {
@@ -118,7 +122,8 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
 
   const globs = keyFilter(opts.include, opts.exclude);
   const selected = (name: string) => globs(name) && (opts.filter?.(name) ?? true);
-  const opened = await openInput(input, { signal, http: opts.http, select: selected, inFlight });
+  const resolved = opts.cache ? await opts.cache.resolve(input) : input;
+  const opened = await openInput(resolved, { signal, http: opts.http, select: selected, inFlight });
   const created: GPUBuffer[] = [];
   try {
     const source = opened.source;
@@ -261,6 +266,7 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
         peakHostBytes: hostBytes + (view?.peakHeldBytes ?? 0),
         ms: performance.now() - started,
         castOn: gpuCast ? "gpu" : "cpu",
+        fromCache: resolved !== input,
       },
       destroy: () => held.forEach((b) => b.destroy()),
     };
