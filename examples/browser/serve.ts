@@ -3,7 +3,7 @@
  * checkpoint from one small HTTP server with what a model host needs for webdcp: `Range` requests
  * (206 with `Content-Range`) and CORS that exposes `Content-Range`, so pages on other origins can load too.
  *
- * usage: deno run -A examples/browser/serve.ts [--port 8787] [--host 127.0.0.1]
+ * usage: deno run -A examples/browser/serve.ts [--port 8787] [--host 127.0.0.1] [--cache-dir .cache/example]
  */
 import { FileStorage } from "../../mod.ts";
 import { writeDemoCheckpoint } from "./demo_checkpoint.ts";
@@ -72,7 +72,7 @@ export async function serveExample(options: { port?: number; hostname?: string; 
     } catch {
       return new Response("not found", { status: 404, headers: cors });
     }
-    const type = TYPES[path.split(".").pop() ?? ""] ?? "application/octet-stream";
+    const type = TYPES[file.split(".").pop() ?? ""] ?? "application/octet-stream";
     const headers = { ...cors, "content-type": type, "accept-ranges": "bytes", "cache-control": "no-store" };
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.get("range") ?? "");
     if (req.method === "HEAD") return new Response(null, { headers: { ...headers, "content-length": String(size) } });
@@ -108,6 +108,6 @@ if (import.meta.main) {
     const i = Deno.args.indexOf(name);
     return i >= 0 ? Deno.args[i + 1] : undefined;
   };
-  const server = await serveExample({ port: Number(arg("--port") ?? 8787), hostname: arg("--host") });
+  const server = await serveExample({ port: Number(arg("--port") ?? 8787), hostname: arg("--host"), cacheDir: arg("--cache-dir") });
   console.log(`webdcp example: ${server.url}`);
 }

@@ -140,6 +140,15 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
       held: (path, offset, length) => view?.holds(path, offset, length) ?? false,
     });
     const maxOut = built.tensors.reduce((m, t) => Math.max(m, itemsize(t.to) / itemsize(t.entry.dtype)), 1);
+    // Staging buffers as large as the largest piece, at most `stagingBytes`: small models stay small.
+    const bandBytes = (b: Band) => {
+      const e = built.tensors[b.tensor].entry;
+      return (e.shape.length === 0 ? 1 : b.rows * numel(e.shape.slice(1))) * itemsize(e.dtype);
+    };
+    const slotBytes = built.bands.reduce(
+      (m, b) => Math.max(m, Math.min(stagingBytes, bandBytes(b))),
+      built.requests.reduce((m, r) => Math.max(m, r.length), 16),
+    );
     const { dataRequests, ...rest } = built.plan;
     const plan: LoadPlan = {
       format: source.format,
@@ -149,7 +158,8 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
         data: dataRequests,
         bandedTensors: new Set(built.bands.map((b) => b.tensor)).size,
       },
-      hostBytes: Math.ceil(inFlight * stagingBytes * (1 + maxOut)) + (view?.heldBytes ?? 0),
+      hostBytes: Math.ceil(Math.min(inFlight, built.requests.length + built.bands.length) * slotBytes * (1 + maxOut)) +
+        (view?.heldBytes ?? 0),
     };
     if (!plan.fitsDevice) throw new GpuError("E_UNSUPPORTED", plan.problems.join("; "), { path: source.path });
     await opts.onPlan?.(plan);
@@ -174,7 +184,7 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
     // `inFlight` tasks running, so the free list never runs dry.
     const slots: Slot[] = [];
     let hostBytes = 0;
-    const take = (): Slot => slots.pop() ?? (hostBytes += stagingBytes, { input: new Uint8Array(stagingBytes), out: new Uint8Array(0) });
+    const take = (): Slot => slots.pop() ?? (hostBytes += slotBytes, { input: new Uint8Array(slotBytes), out: new Uint8Array(0) });
     const outOf = (slot: Slot, length: number): Uint8Array => {
       if (slot.out.byteLength < length) {
         hostBytes += length - slot.out.byteLength;
@@ -224,7 +234,7 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
         const box = e.shape.length === 0
           ? { offsets: [], sizes: [] }
           : { offsets: e.shape.map((_, d) => (d === 0 ? b.firstRow : 0)), sizes: e.shape.map((s, d) => (d === 0 ? b.rows : s)) };
-        const length = (e.shape.length === 0 ? 1 : b.rows * numel(e.shape.slice(1))) * itemsize(e.dtype);
+        const length = bandBytes(b);
         const into = length <= slot.input.byteLength ? slot.input.subarray(0, length) : new Uint8Array(length);
         const band = await source.readTensor(e.name, box, into);
         alive();
