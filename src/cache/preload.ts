@@ -24,9 +24,24 @@ export interface PreloadOptions {
   sha256?: Record<string, string>;
   /** Bytes per request, per journaled block (default 8 MiB). */
   blockBytes?: number;
+  /** Called with the plan before the first data byte moves; throwing (or aborting) stops there. */
+  onPlan?: (plan: PreloadPlan) => void | Promise<void>;
   /** Ask the browser to keep the cache under storage pressure (`navigator.storage.persist()`, default true). */
   persist?: boolean;
   http?: HttpStorageOptions;
+}
+
+/** What a preload will copy, known from metadata and headers alone. */
+export interface PreloadPlan {
+  format: string;
+  files: { path: string; size: number }[];
+  bytes: number;
+  /** Bytes a journal says are stored from an interrupted preload (checked before they are kept). */
+  journaledBytes: number;
+  /** Data requests still to send (one per block not held from the headers already read). */
+  requests: number;
+  quota?: { usage: number; quota: number };
+  fitsQuota: boolean;
 }
 
 export interface PreloadReport {
@@ -87,14 +102,26 @@ export async function preload(input: LoadInput, opts: PreloadOptions): Promise<P
 
     const dir = await cache.dataDirectory(key);
     const journal = await readJournal(dir, key, blockBytes);
-    const stored = Object.values(journal.files).reduce((s, f) => s + f.blocks.length * blockBytes, 0);
+    const stored = files.reduce((s, f) => {
+      const j = journal.files[f.path];
+      return s + (j?.size === f.size ? Math.min(f.size, j.blocks.length * blockBytes) : 0);
+    }, 0);
     const browser = (globalThis as { navigator?: { storage?: Storage } }).navigator?.storage;
     const estimate = await browser?.estimate?.();
     const quota = estimate?.quota !== undefined ? { usage: estimate.usage ?? 0, quota: estimate.quota } : undefined;
-    if (quota && quota.usage + Math.max(0, bytes - stored) > quota.quota) {
+    const fitsQuota = quota === undefined || quota.usage + Math.max(0, bytes - stored) <= quota.quota;
+    let requests = 0;
+    for (const f of files) {
+      const j = journal.files[f.path];
+      const from = j?.size === f.size ? Math.min(f.size, j.blocks.length * blockBytes) : 0;
+      for (let o = from; o < f.size; o += blockBytes) if (!view.holds(f.path, o, Math.min(blockBytes, f.size - o))) requests++;
+    }
+    await opts.onPlan?.({ format: source.format, files, bytes, journaledBytes: stored, requests, quota, fitsQuota });
+    signal?.throwIfAborted();
+    if (!fitsQuota) {
       throw new StorageError(
         "E_QUOTA",
-        `caching needs ${bytes - stored} more bytes; the origin uses ${quota.usage} of its ${quota.quota}-byte quota`,
+        `caching needs ${bytes - stored} more bytes; the origin uses ${quota!.usage} of its ${quota!.quota}-byte quota`,
         { path: `${cache.folder}/data/${key}` },
       );
     }

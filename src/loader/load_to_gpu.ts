@@ -123,7 +123,10 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
   const globs = keyFilter(opts.include, opts.exclude);
   const selected = (name: string) => globs(name) && (opts.filter?.(name) ?? true);
   const resolved = opts.cache ? await opts.cache.resolve(input) : input;
-  const opened = await openInput(resolved, { signal, http: opts.http, select: selected, inFlight });
+  const opened = await openInput(resolved, { signal, http: opts.http, select: selected, inFlight }).catch((error) => {
+    // An abort surfaces as whatever the interrupted request threw; report the abort itself.
+    throw signal?.aborted ? signal.reason : error;
+  });
   const created: GPUBuffer[] = [];
   try {
     const source = opened.source;

@@ -4,7 +4,16 @@
  * or shrink the quota between steps. Every result is a JSON summary (SHA-256 of read-back GPU bytes) that
  * Node compares with what it computes from the files torch wrote.
  */
-import { type GpuLoad, loadToGpu, type LoadToGpuOptions, OpfsCache, preload, type PreloadReport } from "../../mod.ts";
+import {
+  createEngine,
+  type GpuLoad,
+  loadToGpu,
+  type LoadToGpuOptions,
+  OpfsCache,
+  preload,
+  type PreloadPlan,
+  type PreloadReport,
+} from "../../mod.ts";
 import { readGpuBuffer } from "../engine/gpu_readback.ts";
 import { sha256Hex } from "./fixtures.ts";
 
@@ -55,10 +64,24 @@ async function summarize(load: GpuLoad, adapter: string): Promise<LoadedSummary>
   return { tensors: tensors.sort((a, b) => (a.name < b.name ? -1 : 1)), plan: load.plan, stats: load.stats, adapter };
 }
 
-type LoadOpts = Pick<LoadToGpuOptions, "dtype" | "include" | "exclude" | "stagingBytes" | "inFlight"> & { cache?: boolean };
+type LoadOpts = Pick<LoadToGpuOptions, "dtype" | "include" | "exclude" | "stagingBytes" | "inFlight"> & {
+  cache?: boolean;
+  /** Load as a page that only asks for createEngine({ kind: "auto" }) and passes no device. */
+  autoEngine?: boolean;
+};
 
-export function load(url: string, opts: LoadOpts = {}): Promise<Outcome<LoadedSummary>> {
+export function load(url: string, opts: LoadOpts = {}): Promise<Outcome<LoadedSummary & { engineKind?: string }>> {
   return outcome(async () => {
+    if (opts.autoEngine) {
+      const engine = await createEngine({ kind: "auto" });
+      const loaded = await loadToGpu(url, { dtype: opts.dtype, engine });
+      const device = loaded.device;
+      try {
+        return { ...await summarize(loaded, engine.adapterName ?? "none"), engineKind: engine.kind };
+      } finally {
+        device.destroy();
+      }
+    }
     const { device, adapter } = await defaultDevice();
     const cache = opts.cache ? await OpfsCache.open(CACHE_FOLDER) : undefined;
     try {
@@ -70,7 +93,11 @@ export function load(url: string, opts: LoadOpts = {}): Promise<Outcome<LoadedSu
 }
 
 export function preloadHere(url: string, opts: { blockBytes?: number; sha256?: Record<string, string> } = {}) {
-  return outcome(async () => preload(url, { cache: await OpfsCache.open(CACHE_FOLDER), ...opts }));
+  return outcome(async () => {
+    let plan: PreloadPlan | undefined;
+    const report = await preload(url, { cache: await OpfsCache.open(CACHE_FOLDER), ...opts, onPlan: (p) => void (plan = p) });
+    return { ...report, plan };
+  });
 }
 
 /**

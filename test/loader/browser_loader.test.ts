@@ -146,6 +146,13 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
     expect(summaryOf(got)).toEqual(expectedSummary(expected.dcp2d, "", "bfloat16"));
   });
 
+  it("createEngine({ kind: 'auto' }) with no device works where the only adapter is a software one (SwiftShader)", async () => {
+    const got = value(await call<LoadedSummary & { engineKind: string }>("load", `${data.url}dcp1d/ckpt/`, { autoEngine: true, dtype: "bfloat16" }));
+    expect(got.engineKind).toBe("cpu");
+    expect(got.stats.castOn).toBe("cpu");
+    expect(summaryOf(got)).toEqual(expectedSummary(expected.dcp1d, "", "bfloat16"));
+  });
+
   it("loads a torch.save file and a two-shard HF folder bit-exactly", async () => {
     const pt = value(await call<LoadedSummary>("load", `${data.url}model.pt`));
     expect(summaryOf(pt)).toEqual(expectedSummary(expected.pt));
@@ -211,6 +218,42 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
       expect(asked.filter((o) => o >= done.resumedBytes && o < size - block).length).toBeGreaterThan(3);
     });
 
+    it("a resumed preload re-fetches a stored block whose bytes no longer match the journal", async () => {
+      const url = `${cacheSource.url}hf/`;
+      const killed = value(await call<{ killedAtBytes?: number }>("preloadInWorker", url, { blockBytes: 4096, killAt: 0.6 }));
+      expect(killed.killedAtBytes).toBeGreaterThan(8192);
+      // Damage the first stored block of the first shard: resuming must keep nothing of that file.
+      value(await call("corruptCached", url, "model-00001-of-00002.safetensors", 10));
+      const done = value(await call<{ report: { resumedBytes: number; downloadedBytes: number; bytes: number } }>(
+        "preloadInWorker",
+        url,
+        { blockBytes: 4096 },
+      )).report;
+      expect(done.resumedBytes + done.downloadedBytes).toBe(done.bytes);
+      const first = readFileSync(join(work, "ckpts", "hf", "model-00001-of-00002.safetensors")).byteLength;
+      expect(done.downloadedBytes).toBeGreaterThanOrEqual(first);
+      expect(value(await call<number>("verifyCached", url))).toBe(3);
+      const got = value(await call<LoadedSummary>("load", url, { cache: true }));
+      expect(got.stats.fromCache).toBe(true);
+      expect(summaryOf(got)).toEqual(expectedSummary(expected.hf));
+    });
+
+    it("a manifest's SHA-256 is checked: a wrong digest fails with E_CHECKSUM and commits nothing", async () => {
+      const url = `${cacheSource.url}dcp2d/ckpt/`;
+      const wrong = await call("preloadHere", url, { sha256: { "__1_0.distcp": "0".repeat(64) } });
+      expect(!wrong.ok && wrong.error).toMatchObject({ code: "E_CHECKSUM", message: expect.stringContaining("__1_0.distcp") });
+      const right = createHash("sha256").update(readFileSync(join(work, "ckpts", "dcp2d", "ckpt", "__1_0.distcp"))).digest("hex");
+      const ok = value(await call<{ plan: { files: unknown[]; fitsQuota: boolean; requests: number }; files: { path: string; sha256: string }[] }>(
+        "preloadHere",
+        url,
+        { sha256: { "__1_0.distcp": right } },
+      ));
+      expect(ok.files.find((f) => f.path === "__1_0.distcp")?.sha256).toBe(right);
+      expect(ok.plan.fitsQuota).toBe(true);
+      expect(ok.plan.requests).toBeLessThanOrEqual(5); // at most one block request per file: items came with the headers
+      expect(ok.plan.files).toHaveLength(5);
+    });
+
     it("preload on the main thread copies a 4-rank DCP (file-level resume there)", async () => {
       const report = value(await call<{ resumeGranularity: string; files: { path: string }[] }>("preloadHere", dcpUrl()));
       expect(report.resumeGranularity).toBe("file");
@@ -232,10 +275,10 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
       const usage = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
       await cdp.send("Storage.overrideQuotaForOrigin", { origin: pages.url.replace(/\/$/, ""), quotaSize: usage + 1000 });
       try {
-        const got = await call("preloadHere", `${data.url}hf/`);
+        const got = await call("preloadHere", `${data.url}dcp2d/ckpt/`);
         expect(!got.ok && got.error).toMatchObject({ code: "E_QUOTA", message: expect.stringContaining("quota") });
         const entries = value(await call<{ path: string; files: number }[]>("cachedEntries"));
-        expect(entries.map((e) => [e.path, e.files]).sort()).toEqual([["", 5], ["model.pt", 1]]);
+        expect(entries.map((e) => [e.path, e.files]).sort()).toEqual([["", 3], ["", 5], ["", 5], ["model.pt", 1]]);
         expect(value(await call<number>("verifyCached", ptUrl()))).toBe(1);
       } finally {
         await cdp.send("Storage.overrideQuotaForOrigin", { origin: pages.url.replace(/\/$/, "") });

@@ -204,6 +204,20 @@ describe("loadToGpu() over HTTP", () => {
     }
   });
 
+  it("an abort while metadata and headers are fetched rejects with the abort reason, sending nothing more", async () => {
+    server.requests.length = 0;
+    const controller = new AbortController();
+    const reason = new DOMException("stop", "AbortError");
+    const fetchThenAbort: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      controller.abort(reason); // after the probe's answer, before any other request
+      return response;
+    };
+    const load = loadToGpu(`${server.url}dcp4/`, { engine, signal: controller.signal, http: { fetch: fetchThenAbort } });
+    await expect(load).rejects.toBe(reason);
+    expect(server.requests.map((r) => r.path)).toEqual(["dcp4/.metadata"]);
+  });
+
   it("a device lost during the load rejects with E_GPU_LOST", async () => {
     const own = await loadToGpu(`${server.url}dcp4/`, { engine: await createEngine({ kind: "cpu" }) });
     const lostDevice = own.device;
