@@ -212,6 +212,13 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
       writer.write(outOffset, convertCpu(bytes, from, to, outOf(slot, outLength)));
     };
 
+    // Backpressure: uploads are queued for the GPU process, which may take them slower than they arrive;
+    // without a bound every queued byte stays in host memory (measured: the whole tensor, in Chromium).
+    const submitted: Promise<void>[] = [];
+    const throttle = async () => {
+      submitted.push(device.queue.onSubmittedWorkDone());
+      while (submitted.length > inFlight) await submitted.shift();
+    };
     const fetchTask = (r: (typeof built.requests)[number]) => async () => {
       alive();
       const slot = take();
@@ -224,6 +231,7 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
           await place(slot, s.tensor, s.part, s.outOffset, bytes.subarray(s.offset - r.offset, s.offset - r.offset + s.length), s.from, s.to);
           tensorDone(s.tensor, s.length);
         }
+        await throttle();
       } finally {
         slots.push(slot);
       }
@@ -243,6 +251,7 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
         alive();
         await place(slot, b.tensor, b.part, b.outOffset, band.data, e.dtype, t.to);
         tensorDone(b.tensor, length);
+        await throttle();
       } finally {
         slots.push(slot);
       }

@@ -38,6 +38,9 @@ export interface LoadedSummary {
   plan: GpuLoad["plan"];
   stats: GpuLoad["stats"];
   adapter: string;
+  /** Wall-clock (Date.now) bounds of the loadToGpu call, before the read-back. */
+  loadStartedAt: number;
+  loadEndedAt: number;
 }
 
 const CACHE_FOLDER = "webdcp-test-cache";
@@ -49,7 +52,8 @@ async function defaultDevice(): Promise<{ device: GPUDevice; adapter: string }> 
   return { device: await adapter.requestDevice(), adapter: adapter.info?.description || adapter.info?.vendor || "?" };
 }
 
-async function summarize(load: GpuLoad, adapter: string): Promise<LoadedSummary> {
+async function summarize(load: GpuLoad, adapter: string, loadStartedAt: number): Promise<LoadedSummary> {
+  const loadEndedAt = Date.now();
   const tensors = [];
   for (const t of load.tensors.values()) {
     const parts = [];
@@ -61,7 +65,8 @@ async function summarize(load: GpuLoad, adapter: string): Promise<LoadedSummary>
     tensors.push({ name: t.name, dtype: t.dtype, shape: t.shape, parts, sha256: await sha256Hex(bytes) });
   }
   load.destroy();
-  return { tensors: tensors.sort((a, b) => (a.name < b.name ? -1 : 1)), plan: load.plan, stats: load.stats, adapter };
+  const sorted = tensors.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { tensors: sorted, plan: load.plan, stats: load.stats, adapter, loadStartedAt, loadEndedAt };
 }
 
 type LoadOpts = Pick<LoadToGpuOptions, "dtype" | "include" | "exclude" | "stagingBytes" | "inFlight"> & {
@@ -74,10 +79,11 @@ export function load(url: string, opts: LoadOpts = {}): Promise<Outcome<LoadedSu
   return outcome(async () => {
     if (opts.autoEngine) {
       const engine = await createEngine({ kind: "auto" });
+      const started = Date.now();
       const loaded = await loadToGpu(url, { dtype: opts.dtype, engine });
       const device = loaded.device;
       try {
-        return { ...await summarize(loaded, engine.adapterName ?? "none"), engineKind: engine.kind };
+        return { ...await summarize(loaded, engine.adapterName ?? "none", started), engineKind: engine.kind };
       } finally {
         device.destroy();
       }
@@ -85,7 +91,8 @@ export function load(url: string, opts: LoadOpts = {}): Promise<Outcome<LoadedSu
     const { device, adapter } = await defaultDevice();
     const cache = opts.cache ? await OpfsCache.open(CACHE_FOLDER) : undefined;
     try {
-      return await summarize(await loadToGpu(url, { ...opts, device, cache }), adapter);
+      const started = Date.now();
+      return await summarize(await loadToGpu(url, { ...opts, device, cache }), adapter, started);
     } finally {
       device.destroy();
     }
@@ -208,3 +215,4 @@ declare global {
   }
 }
 window.webdcpLoader = { load, preloadHere, preloadInWorker, verifyCached, cachedEntries, corruptCached, clearCache, abortedLoad };
+
