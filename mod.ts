@@ -22,3 +22,4 @@ export { parseByteSize } from "./src/cli/byte_size.ts";
 export type { JobProgress, ProgressCallback } from "./src/tasks/mod.ts";
 export * from "./src/loader/mod.ts";
 export * from "./src/manager/mod.ts";
+export * from "./src/cache/mod.ts";

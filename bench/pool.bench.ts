@@ -8,10 +8,10 @@
 import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { cpuUsage } from "node:process";
-import { convert } from "../src/convert/mod.ts";
+import { convert } from "../src/jobs/mod.ts";
 import { saveStateDict } from "../src/dcp/mod.ts";
 import { createCpuEngine } from "../src/engine/mod.ts";
-import { FileStorage } from "../src/storage/mod.ts";
+import { FileStorage } from "../src/storage/file/mod.ts";
 import { makeTensor } from "../src/tensor/mod.ts";
 
 const MIB = 1 << 20;

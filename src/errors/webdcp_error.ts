@@ -37,6 +37,8 @@ export const ERROR_CODES = [
   "E_GPU_OOM", // GPU out of memory
   "E_GPU", // other GPU validation/runtime failure
   "E_WORKER", // a worker thread failed or went away while running a job
+  "E_QUOTA", // the storage quota cannot hold what is being written
+  "E_CHECKSUM", // a file's digest differs from the one it must have
 ] as const;
 
 export type ErrorCode = typeof ERROR_CODES[number];

@@ -1,163 +1,346 @@
 /**
  * Model loading straight into GPU buffers (browsers, edge inference preloading): every selected tensor of a
- * checkpoint (DCP, HF folder, safetensors, torch.save) becomes one `GPUBuffer`, optionally cast on the GPU.
- * Tensors stream in bands of dim-0 rows, so host memory stays near one band whatever the model size.
+ * checkpoint (DCP, HF folder, safetensors, torch.save) becomes GPU buffers on the caller's device,
+ * optionally cast. Metadata and headers come first; then every stored byte range is planned, coalesced into
+ * few requests, and streamed through a small pool of reused staging buffers, several requests in flight,
+ * each cast and uploaded as soon as it lands, so host memory stays near the staging budget whatever the
+ * model's size.
  */
 import { type ProgressCallback, ProgressTracker } from "../tasks/mod.ts";
-import type { TensorEntry, TensorSource } from "../source/mod.ts";
-import { DTYPE_INFO, type DType, itemsize } from "../dtype/mod.ts";
+import { keyFilter, type TensorEntry } from "../source/mod.ts";
+import { type DType, itemsize } from "../dtype/mod.ts";
 import { GpuError, UsageError } from "../errors/mod.ts";
-import type { Engine, GpuEngine } from "../engine/mod.ts";
-import { canConvert } from "../engine/mod.ts";
+import { acquireGpu, convertCpu, type Engine, GpuEngine } from "../engine/mod.ts";
+import { readSourceInto } from "../storage/mod.ts";
+import type { HttpStorageOptions } from "../storage/mod.ts";
+import { runLimited } from "../tasks/mod.ts";
 import { numel } from "../tensor/mod.ts";
+import { GpuPartWriter } from "./gpu_part_writer.ts";
+import { type Band, buildPlan, type LoadPlan, type Segment, type TensorPlan } from "./load_plan.ts";
+import { type LoadInput, openInput } from "./open_input.ts";
+
+/** One buffer of a loaded tensor: its dim-0 rows `[firstRow, firstRow + rows)`. */
+export interface GpuTensorPart {
+  buffer: GPUBuffer;
+  firstRow: number;
+  rows: number;
+  /** Where the part's bytes start in the tensor's row-major bytes, and how many it holds. */
+  byteOffset: number;
+  byteLength: number;
+}
 
 export interface GpuTensor {
   name: string;
   dtype: DType;
   shape: number[];
-  /** Holds `byteLength` bytes of row-major data, padded to a multiple of 4. */
+  /** The first (usually only) buffer; holds `parts[0].byteLength` bytes, padded to a multiple of 4. */
   buffer: GPUBuffer;
+  /** Bytes of the whole tensor (all parts). */
   byteLength: number;
+  /** More than one when the tensor is larger than the device lets one buffer be (split by rows). */
+  parts: GpuTensorPart[];
+  /** Milliseconds from the start of the load until the tensor's last byte was queued. */
+  loadMs: number;
 }
 
 export interface LoadToGpuOptions {
   /**
-   * Where casts run. A GPU engine casts on its device, which also receives the buffers; the CPU twin casts
-   * on the host (same bits) and `device` receives the buffers.
+   * Casts run here when it is a GPU engine on the receiving device; otherwise (any other engine, or none)
+   * the CPU twin casts, with the same bits.
    */
-  engine: Engine;
-  /** The device that owns the buffers; required with a CPU engine, must be the engine's own with a GPU one. */
+  engine?: Engine;
+  /** The device that receives the buffers (default: the engine's, else one acquired, software included). */
   device?: GPUDevice;
-  /** Cast floating tensors to this dtype on the GPU (others keep their dtype). */
+  /** Cast floating tensors to this dtype (others keep theirs). */
   dtype?: DType;
-  /** Which tensors to load (default: all). */
+  /** Glob patterns of tensor names to load (default: all) and to leave out. */
+  include?: readonly string[];
+  exclude?: readonly string[];
+  /** A predicate over names, applied with include/exclude. */
   filter?: (name: string) => boolean;
-  /** Source bytes read per band (default 64 MiB). */
-  bandBytes?: number;
+  /** Cancels the load: requests stop, created buffers are destroyed, the promise rejects with the reason. */
+  signal?: AbortSignal;
   onProgress?: ProgressCallback;
+  /** Called with the plan before the first data byte moves; throwing (or aborting) stops the load there. */
+  onPlan?: (plan: LoadPlan) => void | Promise<void>;
+  /** Bytes per staging buffer (default 4 MiB); also the longest request. */
+  stagingBytes?: number;
+  /** Requests (staging buffers) in flight at once (default 4). */
+  inFlight?: number;
+  /** Cap on one GPU buffer's size, below the device's own limits (tensors above it are split). */
+  maxPartBytes?: number;
+  /** Options for the HttpStorage made from a URL input (fetch, headers). */
+  http?: HttpStorageOptions;
+  /** A cache (e.g. `OpfsCache`) whose copy of the input, when it has one, is read instead: no request. */
+  cache?: { resolve(input: LoadInput): Promise<LoadInput> };
 }
 
-const DEFAULT_BAND_BYTES = 64 * 1024 * 1024;
-const U = () => GPUBufferUsage;
-
-export async function loadToGpu(source: TensorSource, opts: LoadToGpuOptions): Promise<Map<string, GpuTensor>> {
-  const engine = opts.engine;
-  const device = deviceFor(engine, opts.device);
-  const tensors = source.entries.filter((e): e is TensorEntry =>
-    e.kind === "tensor" && (opts.filter?.(e.name) ?? true)
-  );
-  const progress = new ProgressTracker(tensors.reduce((s, t) => s + t.bytes, 0), tensors.length, opts.onProgress);
-  const loaded = new Map<string, GpuTensor>();
-  try {
-    for (const entry of tensors) {
-      const to = targetDType(entry.dtype, opts.dtype);
-      const byteLength = numel(entry.shape) * itemsize(to);
-      const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
-      if (size > device.limits.maxBufferSize) {
-        throw new GpuError(
-          "E_UNSUPPORTED",
-          `${entry.name} needs a ${size}-byte buffer; this device allows ${device.limits.maxBufferSize}`,
-          { path: source.path },
-        );
-      }
-      const buffer = device.createBuffer({ size, usage: U().STORAGE | U().COPY_DST | U().COPY_SRC });
-      loaded.set(entry.name, { name: entry.name, dtype: to, shape: [...entry.shape], buffer, byteLength });
-      const target = { device, buffer, engine };
-      await uploadBands(source, entry, to, target, opts.bandBytes ?? DEFAULT_BAND_BYTES, progress);
-      progress.fileDone(entry.name);
-    }
-    await device.queue.onSubmittedWorkDone();
-    return loaded;
-  } catch (error) {
-    for (const t of loaded.values()) t.buffer.destroy();
-    throw error;
-  }
+export interface LoadStats {
+  /** Requests sent to the storage (metadata, headers and data), as counted by the prefetching view. */
+  requests: number;
+  bytesFetched: number;
+  /** Host bytes held at most: staging buffers and header windows. */
+  peakHostBytes: number;
+  ms: number;
+  /** Where casts ran. */
+  castOn: "gpu" | "cpu";
+  /** Whether the bytes came from the cache's copy. */
+  fromCache: boolean;
 }
 
-function deviceFor(engine: Engine, device: GPUDevice | undefined): GPUDevice {
-  const own = engine.kind === "gpu" && "context" in engine ? (engine as GpuEngine).context.device : undefined;
-  if (own && device && device !== own) {
-    throw new UsageError("E_USAGE", "a GPU engine loads into its own device; pass no other device");
-  }
-  const chosen = own ?? device;
-  if (!chosen) throw new UsageError("E_USAGE", "loading with a CPU engine needs the GPUDevice that receives the buffers");
-  return chosen;
-}
-
-/** Where bands land: a buffer on a device, with the engine that casts them. */
-interface UploadTarget {
+export interface GpuLoad {
   device: GPUDevice;
-  buffer: GPUBuffer;
-  engine: Engine;
+  tensors: Map<string, GpuTensor>;
+  plan: LoadPlan;
+  stats: LoadStats;
+  /** Destroys every buffer of the load. */
+  destroy(): void;
 }
 
-function targetDType(stored: DType, wanted: DType | undefined): DType {
-  if (wanted === undefined || wanted === stored || !DTYPE_INFO[stored].floating) return stored;
-  if (!canConvert(stored, wanted)) throw new UsageError("E_UNSUPPORTED", `cannot cast ${stored} to ${wanted}`);
-  return wanted;
+const DEFAULT_STAGING_BYTES = 4 << 20;
+const DEFAULT_IN_FLIGHT = 4;
+
+/** Loads the tensors of a checkpoint (URL, storage location or open source) into GPU buffers. */
+export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): Promise<GpuLoad> {
+  const started = performance.now();
+  const signal = opts.signal;
+  signal?.throwIfAborted();
+  const stagingBytes = opts.stagingBytes ?? DEFAULT_STAGING_BYTES;
+  const inFlight = opts.inFlight ?? DEFAULT_IN_FLIGHT;
+  if (!Number.isSafeInteger(stagingBytes) || stagingBytes < 16 || !Number.isSafeInteger(inFlight) || inFlight < 1) {
+    throw new UsageError("E_USAGE", `stagingBytes must be >= 16 and inFlight >= 1, got ${stagingBytes}, ${inFlight}`);
+  }
+  const device = opts.device ?? gpuEngineOf(opts.engine)?.context.device ?? (await acquireGpu()).device;
+  const gpuCast = gpuEngineOf(opts.engine)?.context.device === device ? gpuEngineOf(opts.engine) : undefined;
+  let lost: GpuError | undefined;
+  device.lost.then((info) => (lost = new GpuError("E_GPU_LOST", `GPU device lost (${info.reason}): ${info.message}`)));
+  const alive = () => {
+    signal?.throwIfAborted();
+    if (lost) throw lost;
+  };
+
+  const globs = keyFilter(opts.include, opts.exclude);
+  const selected = (name: string) => globs(name) && (opts.filter?.(name) ?? true);
+  const resolved = opts.cache ? await opts.cache.resolve(input) : input;
+  const opened = await openInput(resolved, { signal, http: opts.http, select: selected, inFlight }).catch((error) => {
+    // An abort surfaces as whatever the interrupted request threw; report the abort itself.
+    throw signal?.aborted ? signal.reason : error;
+  });
+  const created: GPUBuffer[] = [];
+  try {
+    const source = opened.source;
+    const entries = source.entries.filter((e): e is TensorEntry => e.kind === "tensor" && selected(e.name));
+    const view = opened.view;
+    alive();
+    const limit = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
+    const built = await buildPlan({
+      source,
+      tensors: entries,
+      dtype: opts.dtype,
+      maxPartBytes: Math.min(limit, opts.maxPartBytes ?? limit),
+      stagingBytes,
+      held: (path, offset, length) => view?.holds(path, offset, length) ?? false,
+    });
+    const maxOut = built.tensors.reduce((m, t) => Math.max(m, itemsize(t.to) / itemsize(t.entry.dtype)), 1);
+    // Staging buffers as large as the largest piece, at most `stagingBytes`: small models stay small.
+    const bandBytes = (b: Band) => {
+      const e = built.tensors[b.tensor].entry;
+      return (e.shape.length === 0 ? 1 : b.rows * numel(e.shape.slice(1))) * itemsize(e.dtype);
+    };
+    const slotBytes = built.bands.reduce(
+      (m, b) => Math.max(m, Math.min(stagingBytes, bandBytes(b))),
+      built.requests.reduce((m, r) => Math.max(m, r.length), 16),
+    );
+    const { dataRequests, ...rest } = built.plan;
+    const plan: LoadPlan = {
+      format: source.format,
+      ...rest,
+      requests: {
+        headers: view?.requests ?? 0,
+        data: dataRequests,
+        bandedTensors: new Set(built.bands.map((b) => b.tensor)).size,
+      },
+      hostBytes: Math.ceil(Math.min(inFlight, built.requests.length + built.bands.length) * slotBytes * (1 + maxOut)) +
+        (view?.heldBytes ?? 0),
+    };
+    if (!plan.fitsDevice) throw new GpuError("E_UNSUPPORTED", plan.problems.join("; "), { path: source.path });
+    await opts.onPlan?.(plan);
+    alive();
+
+    const writers = await createBuffers(device, built.tensors, created, source.path);
+    alive();
+    const progress = new ProgressTracker(plan.sourceBytes, built.tensors.length, opts.onProgress);
+    const remaining = built.tensors.map((t) => t.entry.bytes);
+    const loadMs = built.tensors.map(() => 0);
+    const tensorDone = (t: number, bytes: number) => {
+      progress.add(bytes, built.tensors[t].entry.name);
+      remaining[t] -= bytes;
+      if (remaining[t] === 0) {
+        loadMs[t] = performance.now() - started;
+        progress.fileDone(built.tensors[t].entry.name);
+      }
+    };
+    built.tensors.forEach((t, i) => t.entry.bytes === 0 && tensorDone(i, 0));
+
+    // A slot is one staging buffer for stored bytes and one for their cast; `runLimited` keeps at most
+    // `inFlight` tasks running, so the free list never runs dry.
+    const slots: Slot[] = [];
+    let hostBytes = 0;
+    const take = (): Slot => slots.pop() ?? (hostBytes += slotBytes, { input: new Uint8Array(slotBytes), out: new Uint8Array(0) });
+    const outOf = (slot: Slot, length: number): Uint8Array => {
+      if (slot.out.byteLength < length) {
+        hostBytes += length - slot.out.byteLength;
+        slot.out = new Uint8Array(length);
+      }
+      return slot.out.subarray(0, length);
+    };
+    const place = async (slot: Slot, t: number, part: number, outOffset: number, bytes: Uint8Array, from: DType, to: DType) => {
+      const writer = writers[t][part];
+      if (from === to) return writer.write(outOffset, bytes);
+      const outLength = (bytes.byteLength / itemsize(from)) * itemsize(to);
+      const aligned = outOffset % 4 === 0 && (outLength % 4 === 0 || outOffset + outLength === writer.byteLength);
+      if (gpuCast && aligned) {
+        const converted = await gpuCast.convertToGpuBuffer(bytes, from, to);
+        const encoder = device.createCommandEncoder();
+        encoder.copyBufferToBuffer(converted, 0, writer.buffer, outOffset, Math.min(converted.size, Math.ceil(outLength / 4) * 4));
+        device.queue.submit([encoder.finish()]);
+        // WebGPU frees a destroyed buffer only after the submitted copy that reads it has run.
+        converted.destroy();
+        return;
+      }
+      writer.write(outOffset, convertCpu(bytes, from, to, outOf(slot, outLength)));
+    };
+
+    // Backpressure: uploads are queued for the GPU process, which may take them slower than they arrive;
+    // without a bound every queued byte stays in host memory (measured: the whole tensor, in Chromium).
+    const submitted: Promise<void>[] = [];
+    const throttle = async () => {
+      submitted.push(device.queue.onSubmittedWorkDone());
+      while (submitted.length > inFlight) await submitted.shift();
+    };
+    const fetchTask = (r: (typeof built.requests)[number]) => async () => {
+      alive();
+      const slot = take();
+      try {
+        const bytes = slot.input.subarray(0, r.length);
+        await readSourceInto(r.members[0].tag!.source, r.offset, bytes);
+        alive();
+        for (const m of r.members) {
+          const s = m.tag as Segment;
+          await place(slot, s.tensor, s.part, s.outOffset, bytes.subarray(s.offset - r.offset, s.offset - r.offset + s.length), s.from, s.to);
+          tensorDone(s.tensor, s.length);
+        }
+        await throttle();
+      } finally {
+        slots.push(slot);
+      }
+    };
+    const bandTask = (b: Band) => async () => {
+      alive();
+      const slot = take();
+      try {
+        const t = built.tensors[b.tensor];
+        const e = t.entry;
+        const box = e.shape.length === 0
+          ? { offsets: [], sizes: [] }
+          : { offsets: e.shape.map((_, d) => (d === 0 ? b.firstRow : 0)), sizes: e.shape.map((s, d) => (d === 0 ? b.rows : s)) };
+        const length = bandBytes(b);
+        const into = length <= slot.input.byteLength ? slot.input.subarray(0, length) : new Uint8Array(length);
+        const band = await source.readTensor(e.name, box, into);
+        alive();
+        await place(slot, b.tensor, b.part, b.outOffset, band.data, e.dtype, t.to);
+        tensorDone(b.tensor, length);
+        await throttle();
+      } finally {
+        slots.push(slot);
+      }
+    };
+    await runLimited([...built.requests.map(fetchTask), ...built.bands.map(bandTask)], inFlight);
+    for (const list of writers) for (const w of list) w.finish();
+    await Promise.race([
+      device.queue.onSubmittedWorkDone(),
+      device.lost.then(() => Promise.reject(lost)),
+    ]);
+    alive();
+
+    const tensors = new Map<string, GpuTensor>();
+    built.tensors.forEach((t, i) => {
+      const parts = t.parts.map((p, j) => ({ buffer: writers[i][j].buffer, ...p }));
+      tensors.set(t.entry.name, {
+        name: t.entry.name,
+        dtype: t.to,
+        shape: [...t.entry.shape],
+        buffer: parts[0].buffer,
+        byteLength: t.byteLength,
+        parts,
+        loadMs: loadMs[i],
+      });
+    });
+    const held = [...created];
+    return {
+      device,
+      tensors,
+      plan,
+      stats: {
+        requests: view?.requests ?? 0,
+        bytesFetched: view?.bytesFetched ?? 0,
+        peakHostBytes: hostBytes + (view?.peakHeldBytes ?? 0),
+        ms: performance.now() - started,
+        castOn: gpuCast ? "gpu" : "cpu",
+        fromCache: resolved !== input,
+      },
+      destroy: () => held.forEach((b) => b.destroy()),
+    };
+  } catch (error) {
+    for (const b of created) b.destroy();
+    // An abort surfaces as whatever the interrupted request threw; report the abort itself.
+    if (signal?.aborted) throw signal.reason;
+    throw error;
+  } finally {
+    opened.view?.drop();
+    if (opened.owned) await opened.source.close();
+  }
+}
+
+interface Slot {
+  input: Uint8Array;
+  out: Uint8Array;
+}
+
+function gpuEngineOf(engine: Engine | undefined): GpuEngine | undefined {
+  return engine instanceof GpuEngine && engine.kind === "gpu" ? engine : undefined;
 }
 
 /**
- * Rows per band: within the byte budget, and a multiple of what keeps every band's output offset on a
- * 4-byte boundary (GPU copies and writes need it).
+ * Every buffer of the plan, each tensor's inside an out-of-memory scope so that an allocation the device
+ * cannot hold becomes E_GPU_OOM naming the tensor. Created buffers are pushed to `created` at once, so a
+ * failure later still destroys them.
  */
-function rowsPerBand(rowInBytes: number, rowOutBytes: number, rows: number, bandBytes: number): number {
-  let step = 1;
-  while ((step * rowOutBytes) % 4 !== 0) step++;
-  const budgetRows = Math.max(step, Math.floor(bandBytes / Math.max(1, rowInBytes) / step) * step);
-  return Math.min(rows, budgetRows);
-}
-
-async function uploadBands(
-  source: TensorSource,
-  entry: TensorEntry,
-  to: DType,
-  target: UploadTarget,
-  bandBytes: number,
-  progress: ProgressTracker,
-): Promise<void> {
-  const shape = entry.shape;
-  if (shape.length === 0 || numel(shape) === 0) {
-    const whole = await source.readTensor(entry.name);
-    await place(whole.data, entry.dtype, to, target, 0);
-    progress.add(whole.data.byteLength, entry.name);
-    return;
-  }
-  const rowElements = numel(shape.slice(1));
-  const rows = rowsPerBand(rowElements * itemsize(entry.dtype), rowElements * itemsize(to), shape[0], bandBytes);
-  for (let first = 0; first < shape[0]; first += rows) {
-    const count = Math.min(rows, shape[0] - first);
-    const band = await source.readTensor(entry.name, {
-      offsets: shape.map((_, d) => (d === 0 ? first : 0)),
-      sizes: shape.map((s, d) => (d === 0 ? count : s)),
+async function createBuffers(
+  device: GPUDevice,
+  tensors: TensorPlan[],
+  created: GPUBuffer[],
+  path: string,
+): Promise<GpuPartWriter[][]> {
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const out: GpuPartWriter[][] = [];
+  for (const t of tensors) {
+    device.pushErrorScope("out-of-memory");
+    device.pushErrorScope("validation");
+    const writers = t.parts.map((p) => {
+      const buffer = device.createBuffer({ size: Math.max(4, Math.ceil(p.byteLength / 4) * 4), usage, label: t.entry.name });
+      created.push(buffer);
+      return new GpuPartWriter(device.queue, buffer, p.byteLength, t.entry.name);
     });
-    await place(band.data, entry.dtype, to, target, first * rowElements * itemsize(to));
-    progress.add(band.data.byteLength, entry.name);
-  }
-}
-
-/** Writes `data` (elements of `from`) into the target buffer at `offset` as elements of `to`. */
-async function place(data: Uint8Array, from: DType, to: DType, target: UploadTarget, offset: number): Promise<void> {
-  const { device, buffer, engine } = target;
-  if (from !== to && engine.convertToGpuBuffer === undefined) {
-    data = await engine.convert(data, from, to);
-    from = to;
-  }
-  if (from === to) {
-    const whole = data.byteLength & ~3;
-    if (whole > 0) device.queue.writeBuffer(buffer, offset, data, 0, whole);
-    if (whole < data.byteLength) {
-      const tail = new Uint8Array(4);
-      tail.set(data.subarray(whole));
-      device.queue.writeBuffer(buffer, offset + whole, tail);
+    const validation = await device.popErrorScope();
+    const oom = await device.popErrorScope();
+    if (oom) {
+      throw new GpuError("E_GPU_OOM", `GPU out of memory creating ${t.byteLength} bytes for ${t.entry.name}: ${oom.message}`, {
+        path,
+      });
     }
-    return;
+    if (validation) throw new GpuError("E_GPU", `GPU refused the buffers of ${t.entry.name}: ${validation.message}`, { path });
+    out.push(writers);
   }
-  const converted = await engine.convertToGpuBuffer!(data, from, to);
-  const size = Math.min(converted.size, buffer.size - offset);
-  const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(converted, 0, buffer, offset, size);
-  device.queue.submit([encoder.finish()]);
-  // WebGPU frees a destroyed buffer only after the submitted copy that reads it has run.
-  converted.destroy();
+  return out;
 }

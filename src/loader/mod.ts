@@ -1,1 +1,10 @@
-export { type GpuTensor, loadToGpu, type LoadToGpuOptions } from "./load_to_gpu.ts";
+export {
+  type GpuLoad,
+  type GpuTensor,
+  type GpuTensorPart,
+  loadToGpu,
+  type LoadToGpuOptions,
+  type LoadStats,
+} from "./load_to_gpu.ts";
+export type { LoadPlan } from "./load_plan.ts";
+export { type LoadInput, locateUrl } from "./open_input.ts";

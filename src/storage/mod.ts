@@ -18,3 +18,5 @@ export * from "./http/mod.ts";
 export * from "./memory/mod.ts";
 export * from "./opfs/mod.ts";
 export { readAllWithin } from "./read_within.ts";
+export { isRangeReader, planRanges, type RangeReader, type RangeRequest, type WantedRange } from "./range_plan.ts";
+export { PrefetchStorage } from "./prefetch_storage.ts";

@@ -1,7 +1,7 @@
 export { isTensorRef, TensorRef, TorchStorage } from "./tensor_ref.ts";
 export { TorchDType, TorchLayout, TorchStorageType } from "./tokens.ts";
 export { torchGlobals } from "./globals.ts";
-export { openTorchArchive, type OpenTorchArchiveOptions, type TorchArchive } from "./open_archive.ts";
+export { ENDS_WINDOW, openTorchArchive, type OpenTorchArchiveOptions, type TorchArchive } from "./open_archive.ts";
 export { loadTorch } from "./load.ts";
 export { isLazyTensor, type LazyTensor } from "./lazy_tensor.ts";
 export { encodeTorch, saveTorch, type SaveTorchOptions, torchDataOffset } from "./save.ts";

@@ -50,7 +50,7 @@ const SMALL_RECORD = 4096;
  * Bytes at each end of an archive read up front: torch puts the headers and small records (`data.pkl`,
  * `byteorder`, `version`) at the start and end, around the directory; a few KiB cover them all.
  */
-const ENDS_WINDOW = 16 << 10;
+export const ENDS_WINDOW = 16 << 10;
 const VERIFY_CHUNK = 16 << 20;
 
 /** What opening an archive reads: its directory, the unpickled `data.pkl`, and whether its CRCs hold. */

@@ -81,7 +81,7 @@ export async function runChecks(): Promise<BrowserReport> {
 async function loadRemoteSafetensors(http: HttpStorage, engine: GpuEngine) {
   const source = await openTensorSource(http, "model.safetensors");
   try {
-    const loaded = await loadToGpu(source, { engine, dtype: "bfloat16", bandBytes: 1000 });
+    const { tensors: loaded } = await loadToGpu(source, { engine, dtype: "bfloat16", stagingBytes: 1000 });
     const out = [];
     for (const [name, t] of loaded) {
       const stored = await source.readTensor(name);

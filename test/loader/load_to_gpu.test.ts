@@ -32,10 +32,10 @@ describe("loadToGpu()", () => {
   it("casts floating tensors on the GPU in bands and leaves integer tensors as stored", async () => {
     const source = await openTensorSource(storage, "model");
     const seen: number[] = [];
-    const loaded = await loadToGpu(source, {
+    const { tensors: loaded } = await loadToGpu(source, {
       engine,
       dtype: "bfloat16",
-      bandBytes: 16, // forces many bands per tensor
+      stagingBytes: 16, // forces many pieces per tensor
       onProgress: (p) => seen.push(p.bytesDone),
     });
     await source.close();
@@ -52,7 +52,7 @@ describe("loadToGpu()", () => {
 
   it("uploads stored dtypes unchanged and honours the filter", async () => {
     const source = await openTensorSource(storage, "model");
-    const loaded = await loadToGpu(source, { engine, filter: (n) => n === "w" });
+    const { tensors: loaded } = await loadToGpu(source, { engine, filter: (n) => n === "w" });
     await source.close();
     expect([...loaded.keys()]).toEqual(["w"]);
     expect(await readGpuBuffer(engine.context.device, loaded.get("w")!.buffer, w.byteLength)).toEqual(w);
@@ -62,8 +62,8 @@ describe("loadToGpu()", () => {
   it("casts on the CPU twin into the given device with the same bits as the GPU", async () => {
     const source = await openTensorSource(storage, "model");
     const device = engine.context.device;
-    const onGpu = await loadToGpu(source, { engine, dtype: "float16", bandBytes: 24 });
-    const onCpu = await loadToGpu(source, { engine: createCpuEngine(), device, dtype: "float16", bandBytes: 24 });
+    const { tensors: onGpu } = await loadToGpu(source, { engine, dtype: "float16", stagingBytes: 24 });
+    const { tensors: onCpu } = await loadToGpu(source, { engine: createCpuEngine(), device, dtype: "float16", stagingBytes: 24 });
     await source.close();
     for (const name of ["w", "e", "ids"]) {
       const a = onGpu.get(name)!, b = onCpu.get(name)!;
@@ -74,9 +74,14 @@ describe("loadToGpu()", () => {
     }
   });
 
-  it("needs a device with a CPU engine", async () => {
+  it("with a CPU engine and no device acquires one, and the result names it", async () => {
     const source = await openTensorSource(storage, "model");
-    await expect(loadToGpu(source, { engine: createCpuEngine() })).rejects.toMatchObject({ code: "E_USAGE" });
+    const load = await loadToGpu(source, { engine: createCpuEngine(), dtype: "bfloat16" });
     await source.close();
+    expect(load.stats.castOn).toBe("cpu");
+    const got = await readGpuBuffer(load.device, load.tensors.get("w")!.buffer, load.tensors.get("w")!.byteLength);
+    expect(got).toEqual(convertCpu(w, "float32", "bfloat16"));
+    load.destroy();
+    load.device.destroy();
   });
 });

@@ -8,7 +8,8 @@ import { openDcp } from "../../src/dcp/mod.ts";
 import { CheckpointManager, createSeedCheckpoint } from "../../src/manager/mod.ts";
 import { llama3Init } from "../../src/manager/seed.ts";
 import { CounterRandom } from "../../src/manager/seed_random.ts";
-import { FileStorage, MemoryStorage } from "../../src/storage/mod.ts";
+import { MemoryStorage } from "../../src/storage/mod.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";
 import { Holder } from "./states_fixture.ts";
 

@@ -4,11 +4,9 @@
  * checked here against results computed in Node. Lives under test/storage because vitest.config.ts
  * excludes test/browser/**.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -20,6 +18,7 @@ import {
   saveStateDict,
   writeSafetensorsFolder,
 } from "../../mod.ts";
+import { bundlePage, CHROMIUM_ARGS } from "../browser/bundle_page.ts";
 import type { BrowserReport, Section } from "../browser/entry.ts";
 import { all16BitPatterns, dcpStateDict, remoteWeights, sha256Hex, summarizeStateDict } from "../browser/fixtures.ts";
 import { filesOf, type RangeServer, startRangeServer } from "./range_server.ts";
@@ -29,42 +28,11 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 // always fails under CI or WEBDCP_REQUIRE_GPU=1.
 const REQUIRED = Boolean(process.env.CI) || process.env.WEBDCP_REQUIRE_GPU === "1" ||
   process.env.WEBDCP_ALLOW_NO_GPU !== "1";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--enable-unsafe-webgpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 // The page loads the whole of mod.ts as is: nothing in it may need Node at load time (FileStorage loads
 // node:fs only when used).
 const INDEX_HTML = `<!doctype html><meta charset="utf-8"><title>webdcp</title>
 <script type="module">import { runChecks } from "./bundle.js"; window.runChecks = runChecks; window.bundleLoaded = true;</script>`;
-
-/**
- * Bundles the page with deno.json's imports plus `vitest` mapped to the in-page runner, so the shared
- * storage spec runs unchanged in the browser.
- */
-function bundle(work: string): Uint8Array {
-  const { imports } = JSON.parse(readFileSync("deno.json", "utf8")) as { imports: Record<string, string> };
-  const importMap = join(work, "import_map.json");
-  const runner = pathToFileURL(resolve("test/browser/mini_vitest.ts")).href;
-  writeFileSync(importMap, JSON.stringify({ imports: { ...imports, vitest: runner } }));
-  const outFile = join(work, "bundle.js");
-  execFileSync("node_modules/.bin/deno", [
-    "bundle",
-    "--quiet",
-    "--platform=browser",
-    "--format=esm",
-    `--import-map=${importMap}`,
-    `--output=${outFile}`,
-    "test/browser/entry.ts",
-  ], { stdio: ["ignore", "ignore", "pipe"] });
-  return readFileSync(outFile);
-}
 
 function value<T>(s: Section<T>): T {
   if (!s.ok) throw new Error(`page section failed: ${s.error}`);
@@ -80,7 +48,7 @@ describe.skipIf(!REQUIRED && !existsSync(CHROMIUM))("webdcp in headless Chromium
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "webdcp-chromium-"));
     const files = new MemoryStorage();
-    await files.writeAll("bundle.js", bundle(work));
+    await files.writeAll("bundle.js", bundlePage("test/browser/entry.ts", work));
     await files.writeAll("index.html", new TextEncoder().encode(INDEX_HTML));
     await writeSafetensorsFolder(files, "fixtures", remoteWeights());
     await saveStateDict(files, "fixtures/ckpt", dcpStateDict(), { ranks: 2 });

@@ -25,6 +25,13 @@ export interface Quirks {
   headStatus?: number;
   /** HEAD answers without Content-Length. */
   headWithoutLength?: boolean;
+  /** Answer 206 without a Content-Range header, as a browser shows a CORS server that does not expose it. */
+  hideContentRange?: boolean;
+  /**
+   * Cross-origin headers: "expose" lets pages read Content-Range (what a CORS-ready server sends), "hidden"
+   * allows the origin but exposes nothing, as servers configured for plain downloads do.
+   */
+  cors?: "expose" | "hidden";
   /** Paths answered with a 301 to the given location, as static servers do for a folder without `/`. */
   redirect?: Record<string, string>;
 }
@@ -80,6 +87,13 @@ async function handle(
   resolve: (path: string) => Promise<ServedFile | undefined>,
   quirks: Quirks,
 ): Promise<void> {
+  if (quirks.cors) {
+    res.setHeader("access-control-allow-origin", "*");
+    if (quirks.cors === "expose") res.setHeader("access-control-expose-headers", "Content-Range, Content-Length");
+    if (req.method === "OPTIONS") {
+      return void res.writeHead(204, { "access-control-allow-headers": "range", "access-control-allow-methods": "GET, HEAD" }).end();
+    }
+  }
   const location = quirks.redirect?.[path];
   if (location !== undefined) return void res.writeHead(301, { location }).end();
   const file = await resolve(path);
@@ -105,7 +119,7 @@ async function handle(
   res.writeHead(206, {
     ...type,
     "content-length": String(length),
-    "content-range": `bytes ${shown}-${shown + last - first}/${file.size}`,
+    ...(quirks.hideContentRange ? {} : { "content-range": `bytes ${shown}-${shown + last - first}/${file.size}` }),
   });
   if (quirks.cutMidBody) {
     res.write(await file.bytes(first, Math.floor(length / 2)));

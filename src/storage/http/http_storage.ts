@@ -10,7 +10,9 @@ import {
   send,
   statusError,
 } from "./http_range.ts";
+import { HIDDEN_CONTENT_RANGE, httpReadUpTo } from "./http_read_up_to.ts";
 import { normalizePath } from "../path.ts";
+import type { RangeReader } from "../range_plan.ts";
 import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "../storage.ts";
 import { readRange, readWhole } from "../whole_file.ts";
 
@@ -38,7 +40,7 @@ const DEFAULT_MAX_UNRANGED_BYTES = 64 << 20;
  * the names their formats fix (`<dir>/.metadata` for DCP, `<dir>/model.safetensors.index.json` or a
  * named `.safetensors` file for HF), whose contents name every other file. Writes fail with E_UNSUPPORTED.
  */
-export class HttpStorage implements Storage {
+export class HttpStorage implements Storage, RangeReader {
   /** The folder URL every path is resolved against; always ends with `/`. */
   readonly baseUrl: string;
   readonly description: string;
@@ -83,6 +85,12 @@ export class HttpStorage implements Storage {
       headers: this.#headers,
       maxUnranged: this.#maxUnranged,
     });
+  }
+
+  /** One ranged GET without a size probe (see `RangeReader`): what planned loads read through. */
+  readUpTo(path: string, offset: number, into: Uint8Array): Promise<{ filled: number; size: number }> {
+    const io = { fetch: this.#fetch, headers: this.#headers, maxUnranged: this.#maxUnranged };
+    return httpReadUpTo(io, this.urlOf(path), offset, into);
   }
 
   read(path: string, offset: number, length: number): Promise<Uint8Array> {
@@ -195,6 +203,10 @@ class HttpSource implements ByteSource {
     const response = await send(this.#io.fetch, target, { method: "GET", headers });
     if (response.status === 206) {
       const raw = response.headers.get("content-range");
+      if (raw === null) {
+        await discardBody(response);
+        throw new StorageError("E_UNSUPPORTED", HIDDEN_CONTENT_RANGE, at(target));
+      }
       const range = parseContentRange(raw);
       if (range?.first !== offset || range.last !== last) {
         await discardBody(response);

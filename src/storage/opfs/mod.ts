@@ -3,3 +3,4 @@
  * @module
  */
 export { OpfsStorage } from "./opfs_storage.ts";
+export { opfsError } from "./opfs_errors.ts";

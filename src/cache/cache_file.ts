@@ -1,0 +1,119 @@
+import { StorageError } from "../errors/mod.ts";
+import { opfsError } from "../storage/opfs/mod.ts";
+
+/**
+ * A cached file being filled in place, continuing a partial one. In a dedicated Worker it is a sync access
+ * handle: every flushed block is on disk, so a killed tab resumes from the last flushed block. On the main
+ * thread only the async API exists, whose writable publishes on close: a file resumes from its last
+ * completed copy (whole files survive a kill, the file in progress starts over).
+ */
+export interface CacheFile {
+  /** Bytes in the file now. */
+  size(): Promise<number>;
+  read(offset: number, into: Uint8Array): Promise<void>;
+  write(offset: number, bytes: Uint8Array): Promise<void>;
+  truncate(size: number): Promise<void>;
+  /** Makes the writes so far survive a killed tab (where the API allows it before close). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  readonly blockDurable: boolean;
+}
+
+type SyncHandle = {
+  getSize(): number;
+  read(into: Uint8Array, opts: { at: number }): number;
+  write(bytes: Uint8Array, opts: { at: number }): number;
+  truncate(size: number): void;
+  flush(): void;
+  close(): void;
+};
+
+type Writable = FileSystemWritableFileStream;
+
+/** Whether this global scope is a dedicated Worker (sync access handles exist only there). */
+function inWorker(): boolean {
+  const g = globalThis as { WorkerGlobalScope?: unknown; document?: unknown };
+  return g.WorkerGlobalScope !== undefined && g.document === undefined;
+}
+
+export async function openCacheFile(handle: FileSystemFileHandle, path: string): Promise<CacheFile> {
+  const sync = (handle as unknown as { createSyncAccessHandle?: () => Promise<SyncHandle> }).createSyncAccessHandle;
+  const wrap = async <T>(offset: number | undefined, body: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await body();
+    } catch (e) {
+      throw cacheError(e, path, offset);
+    }
+  };
+  if (inWorker() && typeof sync === "function") {
+    const h = await wrap(undefined, () => sync.call(handle));
+    return {
+      blockDurable: true,
+      size: () => wrap(undefined, () => h.getSize()),
+      read: (offset, into) =>
+        wrap(offset, () => {
+          const n = h.read(into, { at: offset });
+          if (n !== into.byteLength) throw new StorageError("E_TRUNCATED", `read ${n} of ${into.byteLength} bytes`, { path, offset });
+        }),
+      write: (offset, bytes) =>
+        wrap(offset, () => {
+          const n = h.write(bytes, { at: offset });
+          if (n !== bytes.byteLength) throw new StorageError("E_IO", `wrote ${n} of ${bytes.byteLength} bytes`, { path, offset });
+        }),
+      truncate: (size) => wrap(size, () => h.truncate(size)),
+      flush: () => wrap(undefined, () => h.flush()),
+      close: () => wrap(undefined, () => h.close()),
+    };
+  }
+  const file = await wrap(undefined, () => handle.getFile());
+  let stream: Writable | undefined = await wrap(undefined, () => handle.createWritable({ keepExistingData: true }));
+  let size = file.size;
+  const live = (): Writable => {
+    if (stream === undefined) throw new StorageError("E_IO", "cache file already closed", { path });
+    return stream;
+  };
+  return {
+    blockDurable: false,
+    size: () => Promise.resolve(size),
+    read: (offset, into) =>
+      wrap(offset, async () => {
+        // The writable's bytes are not readable before close; what is read here is the file as opened.
+        const bytes = new Uint8Array(await file.slice(offset, offset + into.byteLength).arrayBuffer());
+        if (bytes.byteLength !== into.byteLength) {
+          throw new StorageError("E_TRUNCATED", `read ${bytes.byteLength} of ${into.byteLength} bytes`, { path, offset });
+        }
+        into.set(bytes);
+      }),
+    write: (offset, bytes) =>
+      wrap(offset, async () => {
+        await live().write({ type: "write", position: offset, data: bytes as Uint8Array<ArrayBuffer> });
+        size = Math.max(size, offset + bytes.byteLength);
+      }),
+    truncate: (n) =>
+      wrap(n, async () => {
+        await live().truncate(n);
+        size = n;
+      }),
+    flush: () => Promise.resolve(),
+    close: () =>
+      wrap(undefined, async () => {
+        const s = stream;
+        stream = undefined;
+        await s?.close();
+      }),
+  };
+}
+
+/** A File System API failure as a typed error; running out of quota is E_QUOTA. */
+export function cacheError(e: unknown, path: string, offset?: number): Error {
+  if (e instanceof StorageError) return e;
+  const name = (e as { name?: string })?.name;
+  if (name === "QuotaExceededError") {
+    return new StorageError("E_QUOTA", `the origin's storage quota is exhausted: ${(e as Error).message}`, {
+      path,
+      offset,
+      cause: e,
+    });
+  }
+  return opfsError(e, path, offset);
+}

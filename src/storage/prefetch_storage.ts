@@ -1,0 +1,236 @@
+import { StorageError, UsageError } from "../errors/mod.ts";
+import { checkReadRange, readSourceInto } from "./byte_source.ts";
+import { normalizePath } from "./path.ts";
+import { isRangeReader, type RangeReader, type RangeRequest } from "./range_plan.ts";
+import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "./storage.ts";
+import { readRange, readWhole } from "./whole_file.ts";
+
+/** Bytes `[offset, offset + bytes.byteLength)` of a file, fetched ahead of the reads that need them. */
+interface Window {
+  offset: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * A read-only view of a `Storage` that serves reads from byte windows fetched ahead by planned, coalesced
+ * requests (`fetch`), and sends only the other reads on. Format readers that pick at headers one small
+ * read at a time (zip directories, pickles, safetensors headers) then cost no request at all once their
+ * windows are in. Over a `RangeReader` (HTTP, S3) file sizes are learned from the answers, so opening a
+ * file that a window already came from sends nothing either.
+ */
+export class PrefetchStorage implements Storage {
+  readonly description: string;
+  /** Requests this view has sent to the storage below (fetches, probes, reads it could not serve). */
+  requests = 0;
+  /** Bytes those requests brought in. */
+  bytesFetched = 0;
+  /** Bytes held in windows now, and the most ever held. */
+  heldBytes = 0;
+  peakHeldBytes = 0;
+  readonly #inner: Storage;
+  readonly #reader: RangeReader | undefined;
+  readonly #sizes = new Map<string, number | undefined>();
+  readonly #windows = new Map<string, Window[]>();
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(inner: Storage, options: { signal?: AbortSignal } = {}) {
+    this.#inner = inner;
+    this.#reader = isRangeReader(inner) ? inner : undefined;
+    this.description = inner.description;
+    this.#signal = options.signal;
+  }
+
+  /**
+   * Up to the first `length` bytes of `path` with one request (the bytes then stay as a window), or
+   * undefined when there is no such file. What format probing reads: the file it needs anyway.
+   */
+  async probe(path: string, length: number): Promise<Uint8Array | undefined> {
+    const rel = normalizePath(path);
+    this.#signal?.throwIfAborted();
+    let bytes: Uint8Array;
+    if (this.#reader) {
+      const into = new Uint8Array(length);
+      this.requests++;
+      let answer: { filled: number; size: number };
+      try {
+        answer = await this.#reader.readUpTo(rel, 0, into);
+      } catch (e) {
+        if ((e as { code?: string }).code !== "E_NOT_FOUND") throw e;
+        this.#sizes.set(rel, undefined);
+        return undefined;
+      }
+      this.#sizes.set(rel, answer.size);
+      bytes = into.subarray(0, answer.filled);
+    } else {
+      const size = await this.#size(rel);
+      if (size === undefined) return undefined;
+      this.requests++;
+      bytes = await this.#inner.read(rel, 0, Math.min(size, length));
+    }
+    this.bytesFetched += bytes.byteLength;
+    this.#hold(rel, { offset: 0, bytes });
+    return bytes;
+  }
+
+  /** Fetches every request not yet held, `concurrency` at a time; their bytes stay until `drop()`. */
+  async fetch(requests: readonly RangeRequest[], concurrency = 4): Promise<void> {
+    const todo = requests.filter((r) => r.length > 0 && this.#covering(r.path, r.offset, r.length) === undefined);
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length) {
+        const r = todo[next++];
+        const bytes = new Uint8Array(r.length);
+        await this.#readFromInner(r.path, r.offset, bytes);
+        this.#hold(r.path, { offset: r.offset, bytes });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
+  }
+
+  /** Whether one window holds all of `[offset, offset + length)` of `path`. */
+  holds(path: string, offset: number, length: number): boolean {
+    return this.#covering(normalizePath(path), offset, length) !== undefined;
+  }
+
+  /** Forgets every window (later reads of their bytes go to the storage below). */
+  drop(): void {
+    this.#windows.clear();
+    this.heldBytes = 0;
+  }
+
+  async stat(path: string): Promise<FileInfo | undefined> {
+    const size = await this.#size(normalizePath(path));
+    return size === undefined ? undefined : { size };
+  }
+
+  async open(path: string): Promise<ByteSource> {
+    const rel = normalizePath(path);
+    const size = rel === "" ? undefined : await this.#size(rel);
+    if (size === undefined) throw new StorageError("E_NOT_FOUND", "no such file", { path: rel });
+    return new PrefetchSource(rel, size, (offset, into) => this.#readInto(rel, size, offset, into));
+  }
+
+  read(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return readRange(this, path, offset, length);
+  }
+
+  readAll(path: string): Promise<Uint8Array> {
+    return readWhole(this, path);
+  }
+
+  list(dir: string): Promise<DirEntry[] | undefined> {
+    return this.#inner.list(dir);
+  }
+
+  create(path: string): Promise<ByteSink> {
+    return Promise.reject(this.#readOnly(path));
+  }
+
+  writeAll(path: string, _bytes: Uint8Array): Promise<void> {
+    return Promise.reject(this.#readOnly(path));
+  }
+
+  rename(from: string, _to: string): Promise<void> {
+    return Promise.reject(this.#readOnly(from));
+  }
+
+  remove(path: string): Promise<void> {
+    return Promise.reject(this.#readOnly(path));
+  }
+
+  #readOnly(path: string): StorageError {
+    return new StorageError("E_UNSUPPORTED", "a prefetching view is read-only", { path });
+  }
+
+  async #size(rel: string): Promise<number | undefined> {
+    if (this.#sizes.has(rel)) return this.#sizes.get(rel);
+    this.#signal?.throwIfAborted();
+    this.requests++;
+    const size = (await this.#inner.stat(rel))?.size;
+    this.#sizes.set(rel, size);
+    return size;
+  }
+
+  async #readInto(rel: string, size: number, offset: number, into: Uint8Array): Promise<void> {
+    checkReadRange(rel, size, offset, into.byteLength);
+    const hit = this.#covering(rel, offset, into.byteLength);
+    if (hit !== undefined) return into.set(hit);
+    await this.#readFromInner(rel, offset, into);
+  }
+
+  /** One request below: exactly `into.byteLength` bytes at `offset`. */
+  async #readFromInner(rel: string, offset: number, into: Uint8Array): Promise<void> {
+    this.#signal?.throwIfAborted();
+    this.requests++;
+    if (this.#reader) {
+      const { filled, size } = await this.#reader.readUpTo(rel, offset, into);
+      const known = this.#sizes.get(rel);
+      if (known !== undefined && known !== size) {
+        throw new StorageError("E_IO", `file is now ${size} bytes, was ${known} when first read`, { path: rel, offset });
+      }
+      this.#sizes.set(rel, size);
+      if (filled !== into.byteLength) {
+        throw new StorageError("E_TRUNCATED", `file ends at ${size}, before the ${into.byteLength} bytes at ${offset}`, {
+          path: rel,
+          offset: offset + filled,
+        });
+      }
+    } else {
+      const source = await this.#inner.open(rel);
+      try {
+        this.#sizes.set(rel, source.size);
+        await readSourceInto(source, offset, into);
+      } finally {
+        await source.close();
+      }
+    }
+    this.bytesFetched += into.byteLength;
+    this.#signal?.throwIfAborted();
+  }
+
+  #hold(rel: string, window: Window): void {
+    let list = this.#windows.get(rel);
+    if (list === undefined) this.#windows.set(rel, list = []);
+    list.push(window);
+    this.heldBytes += window.bytes.byteLength;
+    this.peakHeldBytes = Math.max(this.peakHeldBytes, this.heldBytes);
+  }
+
+  /** The held bytes `[offset, offset + length)` of `rel`, when one window has them all. */
+  #covering(rel: string, offset: number, length: number): Uint8Array | undefined {
+    for (const w of this.#windows.get(rel) ?? []) {
+      if (offset >= w.offset && offset + length <= w.offset + w.bytes.byteLength) {
+        return w.bytes.subarray(offset - w.offset, offset - w.offset + length);
+      }
+    }
+    return undefined;
+  }
+}
+
+class PrefetchSource implements ByteSource {
+  #closed = false;
+
+  constructor(
+    readonly path: string,
+    readonly size: number,
+    private readonly readAt: (offset: number, into: Uint8Array) => Promise<void>,
+  ) {}
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkReadRange(this.path, this.size, offset, length);
+    const out = new Uint8Array(length);
+    await this.readInto(offset, out);
+    return out;
+  }
+
+  async readInto(offset: number, into: Uint8Array): Promise<void> {
+    if (this.#closed) throw new UsageError("E_USAGE", "read after close", { path: this.path });
+    if (into.byteLength === 0) return checkReadRange(this.path, this.size, offset, 0);
+    await this.readAt(offset, into);
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+}
