@@ -140,8 +140,9 @@ describe("the npm package, packed and installed into an empty folder", () => {
     denoDir = join(work, "deno-dir");
     mkdirSync(app);
     mkdirSync(denoDir);
-    // npm_config_* from an enclosing `npm test` would steer the nested npm; the install gets its own settings.
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+    // An enclosing `npm test` passes its own settings down as lowercase npm_* variables (npm_config_local_prefix
+    // would send the nested install into the repository); a user's NPM_CONFIG_* (a registry mirror) stays.
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/.test(k)));
     nodeEnv = { ...base, PATH: pathWithoutDeno(), DENO_DIR: denoDir, NO_COLOR: "1" };
     denoEnv = { ...nodeEnv, PATH: `${dirname(DENO)}${delimiter}${nodeEnv.PATH}` };
 
