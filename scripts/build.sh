@@ -14,7 +14,7 @@ node_modules/.bin/tsc -p tsconfig.build.json
 # The API names WebGPU types (GPUDevice, GPUBuffer), which TypeScript's DOM lib lacks: each entry's types
 # point at @webgpu/types, a dependency, so a consumer type-checks with no setup.
 for entry in dist/mod.d.ts dist/browser.d.ts; do
-  sed -i '1i /// <reference types="@webgpu/types" />' "$entry"
+  { echo '/// <reference types="@webgpu/types" />'; cat "$entry"; } >"$entry.tmp" && mv "$entry.tmp" "$entry"
 done
 deno="node_modules/.bin/deno"
 "$deno" bundle --quiet --platform=browser --format=esm --output=dist/webdcp.browser.js browser.ts

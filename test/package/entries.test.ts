@@ -3,6 +3,7 @@
  * FileStorage, and nothing reachable from it imports a Node built-in (so pages and bundlers take it as is).
  * test/package/pack.test.ts checks the same on the built files in the packed tarball.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -42,6 +43,17 @@ describe("package entries", () => {
     expect([...graph.external.keys()]).toContain("node:fs/promises");
     expect(graph.modules.map((f) => relative(".", f))).toContain("src/storage/file/mod.ts");
   });
+
+  it("deno publish --dry-run accepts deno.json's exports: no slow types, license and files in order", () => {
+    // --allow-dirty: the check is about the package, not about whether the work tree is committed.
+    const r = spawnSync("node_modules/.bin/deno", ["publish", "--dry-run", "--allow-dirty"], {
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    expect({ code: r.status, errors: r.stderr.split("\n").filter((l) => /^error/.test(l)) }).toEqual({ code: 0, errors: [] });
+    expect(r.stderr).toContain("Simulating publish of @webdcp/webdcp@");
+    expect(r.stderr).not.toMatch(/file:\/\/\S*\/(test|bench)\//);
+  }, 120_000);
 
   it("deno.json and package.json give the package one version", () => {
     const deno = JSON.parse(readFileSync("deno.json", "utf8")) as { name: string; version: string };

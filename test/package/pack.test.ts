@@ -9,7 +9,7 @@
  * devDependency, and Debian's chromium (as test/storage/browser_chromium.test.ts).
  */
 import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -140,8 +140,9 @@ describe("the npm package, packed and installed into an empty folder", () => {
     denoDir = join(work, "deno-dir");
     mkdirSync(app);
     mkdirSync(denoDir);
-    // npm_config_* from an enclosing `npm test` would steer the nested npm; the install gets its own settings.
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+    // An enclosing `npm test` passes its own settings down as lowercase npm_* variables (npm_config_local_prefix
+    // would send the nested install into the repository); a user's NPM_CONFIG_* (a registry mirror) stays.
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/.test(k)));
     nodeEnv = { ...base, PATH: pathWithoutDeno(), DENO_DIR: denoDir, NO_COLOR: "1" };
     denoEnv = { ...nodeEnv, PATH: `${dirname(DENO)}${delimiter}${nodeEnv.PATH}` };
 
@@ -220,6 +221,20 @@ describe("the npm package, packed and installed into an empty folder", () => {
     expect(readdirSync(denoDir).length).toBeGreaterThan(0);
     expect(webdcp(["--help"], { ...nodeEnv, WEBDCP_RUNTIME: "deno" })).toMatchObject({ code: 2 });
     expect(webdcp(["--help"], { ...denoEnv, WEBDCP_RUNTIME: "node" }).code).toBe(0);
+  });
+
+  it("the command finds the deno npm package installed beside it, with no deno on PATH", () => {
+    // The repository's own `deno` package, linked in as `npm link` would, instead of a second 100 MB copy.
+    const link = join(app, "node_modules/deno");
+    symlinkSync(dirname(DENO), link);
+    try {
+      rmSync(denoDir, { recursive: true, force: true });
+      mkdirSync(denoDir);
+      expect(webdcp(["--help"], nodeEnv).code).toBe(0);
+      expect(readdirSync(denoDir).length).toBeGreaterThan(0);
+    } finally {
+      rmSync(link);
+    }
   });
 
   describe("on a 4-rank DCP checkpoint", () => {
