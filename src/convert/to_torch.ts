@@ -6,6 +6,7 @@ import { writeFile } from "../storage/mod.ts";
 import { wholeBox } from "../tensor/mod.ts";
 import { saveTorch } from "../torch/mod.ts";
 import type { LazyTensor } from "../torch/mod.ts";
+import { applyDictAttributes } from "./dict_attributes.ts";
 import type { Location } from "./location.ts";
 import type { ProgressTracker } from "./progress.ts";
 import type { Selected } from "./select.ts";
@@ -54,6 +55,7 @@ export async function writeTorchOutput(
   }
   for (const v of values) leaves.set(v.name, await source.readValue(v.entry.name));
   const nested = unflattenStateDict(leaves as Map<string, PyValue>, opts.paths);
+  applyDictAttributes(nested, source.dictAttributes ?? []);
   pipeline = new BandPipeline(source, opts.engine, lazyLeavesInOrder(nested, jobs), { readAheadBytes: opts.bandBytes });
   try {
     await writeFile(dst.storage, dst.path, (sink) => saveTorch(sink, nested as unknown as PyValue));

@@ -7,6 +7,8 @@ export const ERROR_CODES = [
   "E_BAD_MAGIC", // a signature / magic number is wrong
   "E_BAD_CRC", // a zip record's CRC-32 does not match its bytes
   "E_ZIP", // structurally invalid zip archive (torch.save container)
+  "E_INFLATE", // a deflated zip entry is corrupt or does not inflate to its declared size
+  "E_ZIP_BOMB", // a deflated zip entry declares a size or ratio over its limit
   "E_PICKLE_OPCODE", // unknown or unsupported pickle opcode
   "E_PICKLE_GLOBAL", // a pickle names a global outside the allow-list
   "E_PICKLE", // malformed pickle stream (stack underflow, bad memo, ...)
