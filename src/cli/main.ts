@@ -46,7 +46,7 @@ export async function runCli(rt: Runtime): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    rt.err(`E_USAGE: unknown command '${name}'\n${mainHelp()}`);
+    rt.err(`${formatError(new UsageError("E_USAGE", `unknown command '${name}'`))}\n${mainHelp()}`);
     return 2;
   }
   try {

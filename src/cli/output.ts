@@ -1,4 +1,4 @@
-import { WebdcpError } from "../errors/mod.ts";
+import { integerNotation, WebdcpError } from "../errors/mod.ts";
 import type { Runtime } from "./runtime.ts";
 import { ProgressBar } from "./progress_bar.ts";
 
@@ -29,15 +29,19 @@ export function makeContext(rt: Runtime, json: boolean, quiet: boolean): Command
   };
 }
 
-/** `code: message (path @ offset)` for webdcp errors; the plain message for anything else. */
+/**
+ * The one form of an error line on stderr, for every command: `error: CODE: message (path @ offset)` for
+ * webdcp errors (each part once), `error: message` for anything else.
+ */
 export function formatError(e: unknown): string {
-  if (e instanceof WebdcpError) {
-    const text = e.message.startsWith(`${e.code}: `) ? e.message.slice(e.code.length + 2) : e.message;
-    const bare = e.path !== undefined || e.offset !== undefined ? text.replace(/ \([^()]*\)$/, "") : text;
-    const loc = e.path !== undefined ? ` (${e.path}${e.offset !== undefined ? ` @ ${e.offset}` : ""})` : "";
-    return `${e.code}: ${bare}${loc}`;
-  }
+  if (e instanceof WebdcpError) return formatProblem(e.code, e.detail, e.path, e.offset);
   return e instanceof Error ? `error: ${e.message}` : `error: ${String(e)}`;
+}
+
+/** `formatError` for a problem a report lists (`verify`) rather than throws. */
+export function formatProblem(code: string, detail: string, path?: string, offset?: number): string {
+  const loc = path !== undefined ? ` (${path}${offset !== undefined ? ` @ ${offset}` : ""})` : "";
+  return `error: ${code}: ${integerNotation(detail)}${loc}`;
 }
 
 /** A plain-text table with left-aligned columns (right-aligned where `numeric`). */

@@ -436,7 +436,7 @@ class Unpickler {
     if (e instanceof WebdcpError) {
       if (e.offset !== undefined) return e;
       const Kind = e.constructor as typeof WebdcpError;
-      return new Kind(e.code, `${what}: ${e.message}`, { path: this.cur.path, offset: this.cur.baseOffset + this.cur.opStart, cause: e });
+      return new Kind(e.code, `${what}: ${e.detail}`, { path: this.cur.path, offset: this.cur.baseOffset + this.cur.opStart, cause: e });
     }
     return this.cur.error("E_PICKLE", `${what} failed: ${e instanceof Error ? e.message : String(e)}`, e);
   }

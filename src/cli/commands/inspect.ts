@@ -20,7 +20,9 @@ ${COMMON_HELP}`,
   async run(args, ctx) {
     const [path] = requirePositionals(args, ["path"]);
     const loc = await locateInput(path, ctx.rt.cwd());
-    const report = await inspect(loc.storage, loc.path);
+    // The report's path is relative to the storage root, which is the folder itself for folder inputs ("");
+    // the user asked about the path they typed.
+    const report = { ...await inspect(loc.storage, loc.path), path };
     if (ctx.json) {
       ctx.rt.out(`${JSON.stringify(report, null, 1)}\n`);
       return 0;
