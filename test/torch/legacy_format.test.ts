@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe as suite, expect, inject, it } from "vitest";
+import { runCli } from "../../src/cli/main.ts";
 import { convert, diff, inspect, verify } from "../../src/convert/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import { WebdcpError } from "../../src/errors/mod.ts";
@@ -89,6 +90,38 @@ suite("legacy torch.save files written by real torch (_use_new_zipfile_serializa
       expect(isLegacyTorchHead(await storage.read(`in/${name}`, 0, 32))).toBe(true);
     }
     expect(isLegacyTorchHead(Uint8Array.of(0x50, 0x4b, 3, 4))).toBe(false);
+  });
+
+  it("are opened with a few reads: the pickles, then the counts of storages lying close in one window", async () => {
+    const src = await storage.open("in/dtypes.pt");
+    let reads = 0;
+    const counted = { ...src, read: (o: number, n: number) => (reads++, src.read(o, n)), readInto: undefined };
+    const archive = await openTorchArchive(counted);
+    expect(archive.records.size).toBe(12);
+    expect(reads).toBeLessThanOrEqual(4); // both ends (one read for a small file), the pickles, the counts
+    await src.close();
+  });
+
+  it("the CLI's inspect, verify --deep, convert and diff accept them", async () => {
+    const run = async (...args: string[]) => {
+      let err = "";
+      const code = await runCli({
+        args,
+        out: () => {},
+        err: (t) => void (err += t),
+        stderrIsTty: false,
+        columns: 100,
+        exit: () => {},
+        cwd: () => dir,
+      });
+      return { code, err };
+    };
+    expect(await run("inspect", "in/views.pt")).toEqual({ code: 0, err: "" });
+    expect(await run("verify", "in/views.pt", "--deep")).toEqual({ code: 0, err: "" });
+    expect(await run("convert", "in/views.pt", "out/cli.safetensors", "--to", "safetensors")).toMatchObject({
+      code: 0,
+    });
+    expect(await run("diff", "in/views.pt", "out/cli.safetensors")).toMatchObject({ code: 0 });
   });
 
   it("keep shared storages shared: tensors of one storage name one record", async () => {
