@@ -182,6 +182,7 @@ suite("legacy torch.save files written by real torch (_use_new_zipfile_serializa
 // Hostile variants, built pickle by pickle.
 
 const MAGIC = 0x1950a86a20f9469cfc6cn;
+const SYS_INFO = new Map<PyValue, PyValue>([["protocol_version", 1001], ["little_endian", true]]);
 
 function storageId(key: string, numel: number, view: PyValue = null, cls = "FloatStorage"): PyPersistent {
   return new PyPersistent(tuple("storage", new PyGlobal("torch", cls), key, "cpu", numel, view));
@@ -214,7 +215,7 @@ function legacyFile(parts: Parts = {}): Uint8Array {
   const pickles = [
     parts.magic ?? MAGIC,
     parts.protocol ?? 1001,
-    new Map<PyValue, PyValue>([["protocol_version", 1001], ["little_endian", true]]),
+    SYS_INFO,
     parts.object ?? new Map([["w", tensorOf(storageId("0", 6), 0, [2, 3], [3, 1])]]),
     parts.keys ?? ["0"],
   ].map((v) => encodePickle(v, { protocol: 2 }));
@@ -274,6 +275,17 @@ suite("legacy torch.save files that lie", () => {
 
   it("refuses a file cut inside its pickles (E_TRUNCATED)", async () => {
     expect((await codeOf(legacyFile().subarray(0, 60))).code).toBe("E_TRUNCATED");
+  });
+
+  it("widens the pickle window only up to the file: a string declaring 1 GiB in 200 KB is E_TRUNCATED", async () => {
+    const head = legacyFile();
+    const sysInfoEnd = [MAGIC, 1001, SYS_INFO].reduce((n, v) => n + encodePickle(v, { protocol: 2 }).length, 0);
+    const bytes = new Uint8Array(200_000);
+    bytes.set(head.subarray(0, sysInfoEnd));
+    // PROTO 2, BINUNICODE with a 2**30-byte length: the object pickle's first opcode.
+    bytes.set([0x80, 0x02, 0x58, 0x00, 0x00, 0x00, 0x40], sysInfoEnd);
+    const err = await codeOf(bytes);
+    expect(err).toMatchObject({ code: "E_TRUNCATED", path: "bad.pt", offset: sysInfoEnd + 2 });
   });
 
   it("refuses keys listed twice, listed but never declared, and declared but never listed", async () => {
