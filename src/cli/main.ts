@@ -78,7 +78,7 @@ export async function runCli(rt: Runtime): Promise<number> {
   }
   const entry = COMMANDS.find((c) => c.name === name);
   if (!entry) {
-    rt.err(`E_USAGE: unknown command '${name}'\n${mainHelp()}`);
+    rt.err(`${formatError(new UsageError("E_USAGE", `unknown command '${name}'`))}\n${mainHelp()}`);
     return 2;
   }
   try {

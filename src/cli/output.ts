@@ -1,4 +1,4 @@
-import { escapeName, WebdcpError } from "../errors/mod.ts";
+import { escapeName, integerNotation, WebdcpError } from "../errors/mod.ts";
 import type { Runtime } from "./runtime.ts";
 import { ProgressBar } from "./progress_bar.ts";
 
@@ -37,15 +37,19 @@ function printable(text: string, json: boolean): string {
   return escapeName(text, { keepNewlines: true });
 }
 
-/** `code: message (path @ offset)` for webdcp errors; the plain message for anything else. */
+/**
+ * The one form of an error line on stderr, for every command: `error: CODE: message (path @ offset)` for
+ * webdcp errors (each part once), `error: message` for anything else; names from checkpoints are escaped.
+ */
 export function formatError(e: unknown): string {
-  if (e instanceof WebdcpError) {
-    const text = e.message.startsWith(`${e.code}: `) ? e.message.slice(e.code.length + 2) : e.message;
-    const bare = e.path !== undefined || e.offset !== undefined ? text.replace(/ \([^()]*\)$/, "") : text;
-    const loc = e.path !== undefined ? ` (${e.path}${e.offset !== undefined ? ` @ ${e.offset}` : ""})` : "";
-    return escapeName(`${e.code}: ${bare}${loc}`);
-  }
+  if (e instanceof WebdcpError) return formatProblem(e.code, e.detail, e.path, e.offset);
   return escapeName(e instanceof Error ? `error: ${e.message}` : `error: ${String(e)}`);
+}
+
+/** `formatError` for a problem a report lists (`verify`) rather than throws. */
+export function formatProblem(code: string, detail: string, path?: string, offset?: number): string {
+  const loc = path !== undefined ? ` (${path}${offset !== undefined ? ` @ ${offset}` : ""})` : "";
+  return escapeName(`error: ${code}: ${integerNotation(detail)}${loc}`);
 }
 
 /** A plain-text table with left-aligned columns (right-aligned where `numeric`). */

@@ -33,3 +33,4 @@ export { rankFileName, writeRankFile } from "./write_rank.ts";
 export { chunkRanges, dimSplitLayout, type Layout, layoutToJson, parseLayoutJson, type RankBox, wholeRankBox } from "./layout.ts";
 export { checkTiling, type TilingProblem } from "./coverage.ts";
 export { findTilingProblems, type TilingFinding } from "./tiling.ts";
+export { applyDictAttributes, collectDictAttributes, type DictAttributes } from "./dict_attributes.ts";

@@ -7,6 +7,8 @@ export const ERROR_CODES = [
   "E_BAD_MAGIC", // a signature / magic number is wrong
   "E_BAD_CRC", // a zip record's CRC-32 does not match its bytes
   "E_ZIP", // structurally invalid zip archive (torch.save container)
+  "E_INFLATE", // a deflated zip entry is corrupt or does not inflate to its declared size
+  "E_ZIP_BOMB", // a deflated zip entry declares a size or ratio over its limit
   "E_PICKLE_OPCODE", // unknown or unsupported pickle opcode
   "E_PICKLE_GLOBAL", // a pickle names a global outside the allow-list
   "E_PICKLE", // malformed pickle stream (stack underflow, bad memo, ...)
@@ -55,18 +57,31 @@ export class WebdcpError extends Error {
   readonly code: ErrorCode;
   readonly path?: string;
   readonly offset?: number;
+  /** The message alone, without the code and location that `message` adds around it. */
+  readonly detail: string;
 
   constructor(code: ErrorCode, message: string, where: ErrorLocation = {}) {
+    const detail = integerNotation(message);
     const loc = [
       where.path !== undefined ? where.path : undefined,
       where.offset !== undefined ? `offset ${where.offset}` : undefined,
     ].filter((s) => s !== undefined).join(" @ ");
-    super(loc ? `${code}: ${message} (${loc})` : `${code}: ${message}`, { cause: where.cause });
+    super(loc ? `${code}: ${detail} (${loc})` : `${code}: ${detail}`, { cause: where.cause });
     this.name = new.target.name;
     this.code = code;
     this.path = where.path;
     this.offset = where.offset;
+    this.detail = detail;
   }
+}
+
+/**
+ * Sizes computed from hostile shapes can pass 1e21, where JavaScript prints `4.8e+24`; messages give the
+ * number's exact integer value instead, wherever it was interpolated. Every error message passes here, and
+ * so do the problems `verify` lists without throwing.
+ */
+export function integerNotation(message: string): string {
+  return message.replace(/\b\d(?:\.\d+)?e\+\d+\b/g, (n) => BigInt(Number(n)).toString());
 }
 
 /** Bytes that are not what the format says they must be (truncation, magic, layout). */

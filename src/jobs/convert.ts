@@ -145,9 +145,11 @@ async function convertWith(source: TensorSource, dst: Location, opts: ConvertOpt
       singleFile: dst.path.endsWith(".safetensors"),
     });
     if (assets) files.push(...assets.files);
-    else if (opts.adapter && !dst.path.endsWith(".safetensors") && (!opts.part || opts.part.index === 0)) {
+    if (opts.adapter && !dst.path.endsWith(".safetensors") && (!opts.part || opts.part.index === 0)) {
+      // The adapter's files (the flavor's config.json) fill in what the assets folder does not provide.
       for (const f of opts.adapter.extraFiles({ dtype: opts.dtype })) {
         const p = joinPath(dst.path, f.path);
+        if (assets?.files.includes(p)) continue;
         await dst.storage.writeAll(p, f.bytes);
         files.push(p);
       }

@@ -1,5 +1,5 @@
 import type { ErrorCode } from "../errors/mod.ts";
-import { FormatError, WebdcpError } from "../errors/mod.ts";
+import { FormatError, integerNotation, WebdcpError } from "../errors/mod.ts";
 import { decodeMetadata, itemFile, storageKey } from "../dcp/mod.ts";
 import type { DcpMetadata } from "../dcp/mod.ts";
 import type { Storage } from "../storage/mod.ts";
@@ -38,7 +38,7 @@ export interface VerifyOptions {
 
 function problemOf(e: unknown, entry?: string): VerifyProblem {
   if (e instanceof WebdcpError) {
-    return { code: e.code, message: e.message, path: e.path, offset: e.offset, entry };
+    return { code: e.code, message: e.detail, path: e.path, offset: e.offset, entry };
   }
   throw e;
 }
@@ -162,7 +162,7 @@ async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: 
     report.checked.tensors++;
     for (const p of checkTiling(entry.size, entry.chunks)) {
       const code: ErrorCode = p.kind === "gap" ? "E_GAP" : p.kind === "overlap" ? "E_OVERLAP" : "E_OUT_OF_RANGE";
-      problems.push({ code, message: `'${fqn}': ${p.message}`, path: metaPath, entry: fqn });
+      problems.push({ code, message: integerNotation(`'${fqn}': ${p.message}`), path: metaPath, entry: fqn });
     }
     for (const c of entry.chunks) {
       const key = storageKey(fqn, c.offsets);

@@ -2,6 +2,7 @@ import { WebdcpError } from "../errors/mod.ts";
 import { LimitError, type Limits, resolveLimits } from "../limits/mod.ts";
 import { PickleCursor } from "./cursor.ts";
 import { BUILTIN_GLOBALS, type GlobalHandler, type GlobalResolver } from "./globals.ts";
+import { setDictAttributes } from "./dict_attributes.ts";
 import { OP } from "./opcodes.ts";
 import { decodeLatin1, decodeUtf8 } from "./utf8.ts";
 import { PyByteArray, PyFloat, PyTuple, type PyValue, SETSTATE } from "./value.ts";
@@ -35,6 +36,16 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  */
 export function decodePickle(bytes: Uint8Array, options: DecodeOptions = {}): PyValue {
   return new Unpickler(bytes, options).run();
+}
+
+/**
+ * Decodes the pickle at the start of `bytes`, which may go on with other data (legacy torch.save files are
+ * several pickles in a row): the value and how many bytes it took, through its STOP.
+ */
+export function decodePickleFrom(bytes: Uint8Array, options: DecodeOptions = {}): { value: PyValue; length: number } {
+  const unpickler = new Unpickler(bytes, options);
+  const value = unpickler.run();
+  return { value, length: unpickler.consumed };
 }
 
 /** `int` from `n` little-endian two's-complement bytes: a number when safe, else a bigint. */
@@ -83,6 +94,11 @@ class Unpickler {
     this.limits = resolveLimits(options.limits);
     this.maxMemo = options.maxMemoEntries ?? DEFAULT_LIMIT;
     this.maxStack = options.maxStackDepth ?? DEFAULT_LIMIT;
+  }
+
+  /** Bytes decoded so far (all of the pickle once `run()` returned). */
+  get consumed(): number {
+    return this.cur.pos;
   }
 
   run(): PyValue {
@@ -413,8 +429,10 @@ class Unpickler {
       } catch (e) {
         throw this.rethrow(e, `state of ${this.globalNames.get(target as object) ?? typeName(target)}`);
       }
-    } else if (!(target instanceof Map)) {
-      // A Map is an OrderedDict whose `_metadata` attribute we deliberately drop.
+    } else if (target instanceof Map) {
+      // An OrderedDict's attributes (a state dict's `_metadata`), kept beside it; other state forms are dropped.
+      if (state instanceof Map && state.size > 0) setDictAttributes(target, state);
+    } else {
       throw this.cur.error("E_PICKLE", `${typeName(target)} accepts no state`);
     }
   }
@@ -439,7 +457,7 @@ class Unpickler {
     if (e instanceof WebdcpError) {
       if (e.offset !== undefined) return e;
       const Kind = e.constructor as typeof WebdcpError;
-      return new Kind(e.code, `${what}: ${e.message}`, { path: this.cur.path, offset: this.cur.baseOffset + this.cur.opStart, cause: e });
+      return new Kind(e.code, `${what}: ${e.detail}`, { path: this.cur.path, offset: this.cur.baseOffset + this.cur.opStart, cause: e });
     }
     return this.cur.error("E_PICKLE", `${what} failed: ${e instanceof Error ? e.message : String(e)}`, e);
   }

@@ -1,6 +1,7 @@
 import { UsageError } from "../errors/mod.ts";
 import { DEFAULT_LIMITS } from "../limits/mod.ts";
 import { checkValueGraph } from "./graph.ts";
+import { dictAttributes } from "./dict_attributes.ts";
 import { OP } from "./opcodes.ts";
 import { decodeLatin1, encodeUtf8 } from "./utf8.ts";
 import {
@@ -54,6 +55,7 @@ class FreshText {
 const CODECS_ENCODE = new PyGlobal("_codecs", "encode");
 const BUILTIN = (name: string) => new PyGlobal("builtins", name);
 const [BYTES, BYTEARRAY, SET, COMPLEX] = ["bytes", "bytearray", "set", "complex"].map(BUILTIN);
+const ORDERED_DICT = new PyGlobal("collections", "OrderedDict");
 
 /** Two's complement, little-endian, in the fewest bytes that keep the sign (CPython's `encode_long`). */
 function encodeLong(x: bigint): Uint8Array {
@@ -235,8 +237,22 @@ class Pickler {
   }
 
   private saveDict(map: Map<PyValue, PyValue>): void {
+    const attributes = dictAttributes(map);
+    if (attributes !== undefined) return this.saveOrderedDict(map, attributes);
     this.out.byte(OP.EMPTY_DICT);
     this.memoize(map);
+    this.saveItems(map);
+  }
+
+  /** As CPython pickles an OrderedDict with attributes: `OrderedDict()`, its items, then BUILD with them. */
+  private saveOrderedDict(map: Map<PyValue, PyValue>, attributes: Map<PyValue, PyValue>): void {
+    this.saveReduce(ORDERED_DICT, new PyTuple([]), map);
+    this.saveItems(map);
+    this.save(attributes);
+    this.out.byte(OP.BUILD);
+  }
+
+  private saveItems(map: Map<PyValue, PyValue>): void {
     if (map.size === 0) return;
     if (map.size === 1) {
       const [[key, value]] = map;

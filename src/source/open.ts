@@ -3,6 +3,7 @@ import type { Limits } from "../limits/mod.ts";
 import { SAFETENSORS_INDEX_NAME, SINGLE_FILE_NAME } from "../safetensors/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { joinPath } from "../storage/mod.ts";
+import { isLegacyTorchHead, LEGACY_HEAD_BYTES } from "../torch/mod.ts";
 import { openDcpSource } from "./source_dcp.ts";
 import { openHfFolderSource, openSafetensorsFileSource } from "./source_safetensors.ts";
 import { openTorchFileSource } from "./source_torch.ts";
@@ -10,16 +11,17 @@ import type { SourceFormat, TensorSource } from "./tensor_source.ts";
 
 /**
  * Which format `path` holds: a folder with `.metadata` (or rank-local `__<r>.metadata`) is DCP, one with an
- * index or `*.safetensors` files is HF; a file is told by its extension, else by its first bytes (a zip is
- * torch.save, anything else is tried as safetensors).
+ * index or `*.safetensors` files is HF; a file is told by its extension, else by its first bytes (a zip or
+ * a legacy torch.save pickle is torch.save, anything else is tried as safetensors).
  */
 export async function detectFormat(storage: Storage, path: string): Promise<SourceFormat> {
   const info = await storage.stat(path);
   if (info) {
     if (/\.safetensors$/i.test(path)) return "safetensors";
     if (/\.(pt|pth|bin|ckpt)$/i.test(path)) return "torch";
-    const head = await storage.read(path, 0, Math.min(4, info.size));
-    return head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04 ? "torch" : "safetensors";
+    const head = await storage.read(path, 0, Math.min(LEGACY_HEAD_BYTES, info.size));
+    const zip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+    return zip || isLegacyTorchHead(head) ? "torch" : "safetensors";
   }
   const listing = await storage.list(path);
   const names = listing

@@ -6,8 +6,9 @@ import type { Limits } from "../limits/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { byteSize } from "../tensor/mod.ts";
-import { isTensorRef, openTorchArchive } from "../torch/mod.ts";
+import { isTensorRef, materialiseTensors, openTorchArchive } from "../torch/mod.ts";
 import type { TensorRef } from "../torch/mod.ts";
+import { collectDictAttributes } from "../dcp/mod.ts";
 import type { Entry, TensorSource } from "./tensor_source.ts";
 
 /**
@@ -60,6 +61,7 @@ export async function openTorchFileSource(storage: Storage, path: string, limits
       files: [{ path, size: src.size }],
       metadataFiles: [],
       paths: flat.plannerData as Map<string, StatePath>,
+      dictAttributes: collectDictAttributes(archive.value),
       readTensor: (name, box, out) => {
         const ref = refs.get(name);
         return ref ? archive.readTensor(ref, box, out) : Promise.reject(missing(name));
@@ -70,7 +72,11 @@ export async function openTorchFileSource(storage: Storage, path: string, limits
         const range = archive.storedRange(ref, box);
         return Promise.resolve(range && [range]);
       },
-      readValue: (name) => (values.has(name) ? Promise.resolve(values.get(name) as PyValue) : Promise.reject(missing(name))),
+      // A value can hold tensors (a tuple of them is a leaf, as in DCP); they are read when the value is.
+      readValue: (name) =>
+        values.has(name)
+          ? materialiseTensors(archive, values.get(name) as PyValue, { path })
+          : Promise.reject(missing(name)),
       close: () => src.close(),
     };
   } catch (e) {

@@ -3,6 +3,7 @@ import type { DType } from "../dtype/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
 import type { Storage, StoredRange } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
+import type { DictAttributes } from "./dict_attributes.ts";
 
 /** The input formats `openTensorSource` recognises. */
 export type SourceFormat = "dcp" | "hf" | "safetensors" | "torch";
@@ -59,6 +60,8 @@ export interface TensorSource {
   readonly metadataFiles: string[];
   /** Object paths of entries in the nested state dict (DCP `planner_data`, `.pt` nesting); null when flat. */
   readonly paths: Map<string, StatePath> | null;
+  /** Attributes of nested dicts (a `.pt` state dict's `_metadata`), for targets that can hold them. */
+  readonly dictAttributes?: readonly DictAttributes[];
   /**
    * Reads a tensor, or only the `box` region of it, in its stored dtype. With `out` (exactly the region's
    * byte size) the bytes land there and the result's data is `out`, so band loops can reuse buffers

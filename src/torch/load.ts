@@ -1,9 +1,9 @@
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { FormatError } from "../errors/mod.ts";
-import { PyTuple, type PyValue } from "../pickle/mod.ts";
+import { dictAttributes, PyTuple, type PyValue, setDictAttributes } from "../pickle/mod.ts";
 import type { ByteSource } from "../storage/mod.ts";
 import { numel, type Tensor } from "../tensor/mod.ts";
-import { openTorchArchive, type OpenTorchArchiveOptions } from "./open_archive.ts";
+import { openTorchArchive, type OpenTorchArchiveOptions, type TorchArchive } from "./open_archive.ts";
 import { TensorRef } from "./tensor_ref.ts";
 import { pyObject } from "./tokens.ts";
 
@@ -25,8 +25,20 @@ const MATERIALISED_ALLOWANCE = 8 << 20;
  */
 export async function loadTorch(source: ByteSource, opts: OpenTorchArchiveOptions = {}): Promise<PyValue> {
   const archive = await openTorchArchive(source, opts);
+  return await materialiseTensors(archive, archive.value, { path: opts.path ?? source.path, baseOffset: opts.baseOffset });
+}
+
+/**
+ * `value` (the archive's value or a part of it) with every `TensorRef` inside it read as a dense `Tensor`,
+ * under the same bound on the total as `loadTorch`.
+ */
+export async function materialiseTensors(
+  archive: TorchArchive,
+  value: PyValue,
+  where: { path: string; baseOffset?: number },
+): Promise<PyValue> {
+  const path = where.path;
   const done = new Map<object, PyValue>();
-  const path = opts.path ?? source.path;
   const dataPrefix = `${archive.archiveName}/data/`;
   let storageBytes = 0;
   for (const [name, e] of archive.records) if (name.startsWith(dataPrefix)) storageBytes += e.size;
@@ -47,7 +59,7 @@ export async function loadTorch(source: ByteSource, opts: OpenTorchArchiveOption
           `loading every tensor dense would take over ${materialised} bytes from ${storageBytes} bytes of storages ` +
             `(views that repeat or expand storage); open the archive with openTorchArchive() and read such ` +
             `tensors one at a time with readTensor(ref, box)`,
-          { path, offset: (opts.baseOffset ?? 0) + (record?.dataOffset ?? 0) },
+          { path, offset: (where.baseOffset ?? 0) + (record?.dataOffset ?? 0) },
         );
       }
       const t: Tensor = await archive.readTensor(v);
@@ -62,6 +74,8 @@ export async function loadTorch(source: ByteSource, opts: OpenTorchArchiveOption
     }
     if (v instanceof Map) {
       const out = new Map<PyValue, PyValue>();
+      const attributes = dictAttributes(v);
+      if (attributes !== undefined) setDictAttributes(out, attributes);
       done.set(v, out);
       for (const [k, x] of v) out.set(await walk(k, depth + 1), await walk(x, depth + 1));
       return out;
@@ -76,5 +90,5 @@ export async function loadTorch(source: ByteSource, opts: OpenTorchArchiveOption
     }
     return v;
   };
-  return await walk(archive.value, 0);
+  return await walk(value, 0);
 }

@@ -6,8 +6,16 @@ import { cacheEnds, readSourceInto } from "../storage/mod.ts";
 import type { ByteSource } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
 import type { ChecksummedRecord, StoredRange } from "../storage/mod.ts";
-import { checksummedRecord, crc32, readZipDirectory, type ZipEntry } from "../zip/mod.ts";
+import {
+  checksummedRecord,
+  crc32,
+  type InflateLimits,
+  inflatedSource,
+  readZipDirectory,
+  type ZipEntry,
+} from "../zip/mod.ts";
 import { torchGlobals } from "./globals.ts";
+import { isLegacyTorchHead, LEGACY_HEAD_BYTES, openLegacyTorchFile } from "./legacy_format.ts";
 import { readTensorRecord, tensorRun } from "./read_tensor.ts";
 import { type TensorRef, TorchStorage } from "./tensor_ref.ts";
 import { pyObject, TorchStorageType } from "./tokens.ts";
@@ -21,6 +29,8 @@ export interface OpenTorchArchiveOptions {
   globals?: GlobalResolver;
   /** Overrides of the limits applied to `data.pkl` (see `Limits`). */
   limits?: Partial<Limits>;
+  /** Bounds on records stored with deflate (default `DEFAULT_INFLATE_LIMITS`). */
+  inflateLimits?: InflateLimits;
 }
 
 export interface TorchArchive {
@@ -37,8 +47,9 @@ export interface TorchArchive {
   readTensor(ref: TensorRef, box?: Box, out?: Uint8Array): Promise<Tensor>;
   /**
    * Where the bytes of `box` of `ref` sit in the archive's source, when they are stored exactly as a dense
-   * row-major copy would hold them (one run of a contiguous little-endian view, no lazy conj/neg); else
-   * undefined. With the storage record, when the archive's CRCs hold, so runs of it are checksummed cheaply.
+   * row-major copy would hold them (one run of a contiguous little-endian view, no lazy conj/neg, in a
+   * record that is not deflated); else undefined. With the storage record, when the archive's CRCs hold, so
+   * runs of it are checksummed cheaply.
    */
   storedRange(ref: TensorRef, box: Box): StoredRange | undefined;
   /** Checks every record's CRC-32 (E_BAD_CRC naming the record). */
@@ -69,11 +80,19 @@ interface ArchiveHead {
   whole?: ByteSource;
 }
 
-/** Opens a torch.save (zip) archive: reads its directory, checks its version and unpickles `data.pkl`. */
+/**
+ * Opens a torch.save (zip) archive: reads its directory, checks its version and unpickles `data.pkl`. A
+ * legacy file (saved with `_use_new_zipfile_serialization=False`) is told by its first bytes and opened by
+ * `openLegacyTorchFile`.
+ */
 export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiveOptions = {}): Promise<TorchArchive> {
   const path = opts.path ?? source.path;
   const base = opts.baseOffset ?? 0;
-  const { entries, records, archiveName, value, bigEndian, crcsHold, whole } = await readHead(source, path, base, opts);
+  const ends = await cacheEnds(source, ENDS_WINDOW);
+  if (isLegacyTorchHead(await ends.read(0, Math.min(ends.size, LEGACY_HEAD_BYTES)))) {
+    return await openLegacyTorchFile(source, opts);
+  }
+  const { entries, records, archiveName, value, bigEndian, crcsHold, whole } = await readHead(ends, path, base, opts);
   // A small archive was read whole to open it; its first use (the read or copy that nearly always follows
   // the opening) is served from those bytes, which are then let go, so an archive kept open holds none.
   // One read per small item instead of two: with thousands of items, the fixed cost of a read dominates.
@@ -87,6 +106,17 @@ export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiv
   const record = (name: string) => records.get(`${archiveName}/${name}`);
 
   const ctx = { source, path, baseOffset: base, bigEndian };
+  // A deflated record is read through its own inflating source, as if it were stored at its offset 0.
+  const inflated = new Map<ZipEntry, { source: ByteSource; record: ZipEntry }>();
+  const readable = (e: ZipEntry) => {
+    if (!e.deflated) return { ctx, record: e };
+    let hit = inflated.get(e);
+    if (hit === undefined) {
+      hit = { source: inflatedSource(source, e, { path, baseOffset: base }), record: { ...e, dataOffset: 0 } };
+      inflated.set(e, hit);
+    }
+    return { ctx: { ...ctx, source: hit.source, baseOffset: base + e.dataOffset }, record: hit.record };
+  };
   const checksummed = new Map<ZipEntry, ChecksummedRecord>();
   const storageRecord = (ref: TensorRef): ZipEntry => {
     const e = record(`data/${ref.storageKey}`);
@@ -98,11 +128,15 @@ export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiv
     value,
     records,
     async readTensor(ref: TensorRef, box?: Box, out?: Uint8Array): Promise<Tensor> {
-      return await readTensorRecord({ ...ctx, source: take() }, storageRecord(ref), ref, box, out);
+      const e = storageRecord(ref);
+      const from = take();
+      const r = e.deflated ? readable(e) : { ctx: { ...ctx, source: from }, record: e };
+      return await readTensorRecord(r.ctx, r.record, ref, box, out);
     },
     storedRange(ref: TensorRef, box: Box): StoredRange | undefined {
       held = undefined;
       const e = storageRecord(ref);
+      if (e.deflated) return undefined;
       const run = tensorRun(ctx, e, ref, box);
       if (run === undefined) return undefined;
       let checked = checksummed.get(e);
@@ -117,9 +151,12 @@ export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiv
       const scratch = new Uint8Array(Math.min(VERIFY_CHUNK, entries.reduce((m, e) => Math.max(m, e.size), 0)));
       for (const e of entries) {
         let crc = 0;
+        // A deflated record is inflated once, in order, by a source of its own that is dropped after it.
+        const from = e.deflated ? inflatedSource(source, e, { path, baseOffset: base }) : source;
+        const at = e.deflated ? 0 : e.dataOffset;
         for (let done = 0; done < e.size; done += VERIFY_CHUNK) {
           const piece = scratch.subarray(0, Math.min(VERIFY_CHUNK, e.size - done));
-          await readSourceInto(source, e.dataOffset + done, piece);
+          await readSourceInto(from, at + done, piece);
           crc = crc32(piece, crc);
         }
         if (crc !== e.crc32) {
@@ -135,17 +172,16 @@ export async function openTorchArchive(source: ByteSource, opts: OpenTorchArchiv
 }
 
 /**
- * Reads the directory, headers and small records from the ends of the archive, read up front (tensor data
- * is read later, from the source); the ends are dropped once this returns.
+ * Reads the directory, headers and small records from `ends`, the ends of the archive read up front (tensor
+ * data is read later, from the source); the ends are dropped once the archive is open.
  */
 async function readHead(
-  source: ByteSource,
+  ends: ByteSource,
   path: string,
   base: number,
   opts: OpenTorchArchiveOptions,
 ): Promise<ArchiveHead> {
-  const ends = await cacheEnds(source, ENDS_WINDOW);
-  const entries = await readZipDirectory(ends, { path, baseOffset: base });
+  const entries = await readZipDirectory(ends, { path, baseOffset: base, inflateLimits: opts.inflateLimits });
   const fail = (message: string, offset = 0) =>
     new FormatError("E_TORCH_ARCHIVE", message, { path, offset: base + offset });
   if (entries.length === 0) throw fail("archive has no records");
@@ -158,7 +194,9 @@ async function readHead(
   const record = (name: string) => records.get(`${archiveName}/${name}`);
   let crcsHold = true;
   const readChecked = async (e: ZipEntry): Promise<Uint8Array> => {
-    const bytes = await ends.read(e.dataOffset, e.size);
+    const bytes = e.deflated
+      ? await inflatedSource(ends, e, { path, baseOffset: base }).read(0, e.size)
+      : await ends.read(e.dataOffset, e.size);
     if (crc32(bytes) !== e.crc32) crcsHold = false;
     return bytes;
   };
@@ -207,7 +245,7 @@ async function readHead(
     baseOffset: base + pkl.dataOffset,
     limits,
   });
-  const whole = source.size <= 2 * ENDS_WINDOW ? ends : undefined;
+  const whole = ends.size <= 2 * ENDS_WINDOW ? ends : undefined;
   return { entries, records, archiveName, value, bigEndian: byteorder === "big", crcsHold, whole };
 }
 

@@ -1,6 +1,16 @@
 import { type DType, DTYPE_INFO } from "../dtype/mod.ts";
 import { UsageError } from "../errors/mod.ts";
-import { encodePickle, PyGlobal, PyObject, PyPersistent, PyReduce, PyTuple, type PyValue } from "../pickle/mod.ts";
+import {
+  dictAttributes,
+  encodePickle,
+  PyGlobal,
+  PyObject,
+  PyPersistent,
+  PyReduce,
+  PyTuple,
+  type PyValue,
+  setDictAttributes,
+} from "../pickle/mod.ts";
 import { contiguousStrides, isTensor, numel, type Tensor } from "../tensor/mod.ts";
 import { isLazyTensor, type LazyTensor } from "./lazy_tensor.ts";
 
@@ -100,6 +110,8 @@ export function planTorchSave(value: TorchSaveValue): TorchSavePlan {
     }
     if (v instanceof Map) {
       const out = new Map<PyValue, PyValue>();
+      const attributes = dictAttributes(v as Map<PyValue, PyValue>);
+      if (attributes !== undefined) setDictAttributes(out, attributes);
       done.set(v, out);
       for (const [k, x] of v as Map<TorchSaveValue, TorchSaveValue>) {
         const key = walk(k, depth + 1);

@@ -13,6 +13,7 @@ import type { TensorSource, ValueEntry } from "../source/mod.ts";
 import type { TargetTensor } from "../pipeline/mod.ts";
 import type { BandJob } from "../pipeline/mod.ts";
 import { BandPipeline, regionJobs } from "../pipeline/mod.ts";
+import { applyDictAttributes } from "../dcp/mod.ts";
 
 export interface TorchOutputOptions {
   engine: Engine;
@@ -54,6 +55,7 @@ export async function writeTorchOutput(
   }
   for (const v of values) leaves.set(v.name, await source.readValue(v.entry.name));
   const nested = unflattenStateDict(leaves as Map<string, PyValue>, opts.paths);
+  applyDictAttributes(nested, source.dictAttributes ?? []);
   pipeline = new BandPipeline(source, opts.engine, lazyLeavesInOrder(nested, jobs), { readAheadBytes: opts.bandBytes });
   try {
     await writeFile(dst.storage, dst.path, (sink) => saveTorch(sink, nested as unknown as PyValue));

@@ -16,12 +16,15 @@ import {
   ZIP64_LOCATOR_SIZE,
   type ZipEntry,
 } from "./zip_entry.ts";
+import { checkInflateLimits, DEFAULT_INFLATE_LIMITS, type InflateLimits } from "./inflated_source.ts";
 
 export interface ReadZipDirectoryOptions {
   /** File named in errors (defaults to `source.path`). */
   path?: string;
   /** Added to offsets in errors, for an archive embedded in a larger file (a DCP item). */
   baseOffset?: number;
+  /** Bounds on deflated entries (default `DEFAULT_INFLATE_LIMITS`). */
+  inflateLimits?: InflateLimits;
 }
 
 /** Most zips (and every torch.save archive) have no comment: try a small tail before the 64 KiB worst case. */
@@ -41,8 +44,9 @@ interface Directory {
 }
 
 /**
- * Reads the central directory of a stored (uncompressed) zip archive through range reads at its end, and
- * resolves each entry's data offset from its local header. Everything is checked against `source.size`.
+ * Reads the central directory of a zip archive through range reads at its end, and resolves each entry's
+ * data offset from its local header. Everything is checked against `source.size`; entries are stored or
+ * deflated, and a deflated one's declared sizes are checked against `inflateLimits`.
  */
 export async function readZipDirectory(source: ByteSource, opts: ReadZipDirectoryOptions = {}): Promise<ZipEntry[]> {
   const ctx = new Ctx(source, opts);
@@ -56,9 +60,11 @@ export async function readZipDirectory(source: ByteSource, opts: ReadZipDirector
 class Ctx {
   readonly path: string;
   readonly base: number;
+  readonly limits: InflateLimits;
   constructor(readonly source: ByteSource, opts: ReadZipDirectoryOptions) {
     this.path = opts.path ?? source.path;
     this.base = opts.baseOffset ?? 0;
+    this.limits = opts.inflateLimits ?? DEFAULT_INFLATE_LIMITS;
   }
   get size(): number {
     return this.source.size;
@@ -202,10 +208,10 @@ function parseCentral(ctx: Ctx, cd: Uint8Array, dir: Directory): ZipEntry[] {
       ctx.fail("E_ZIP", `entry ${i} has a name that is not UTF-8`, at + CENTRAL_HEADER_SIZE);
     }
     if (flags & 1) ctx.fail("E_UNSUPPORTED", `entry '${name}' is encrypted`, at + 8);
-    if (method !== 0) {
+    if (method !== 0 && method !== 8) {
       ctx.fail(
         "E_UNSUPPORTED",
-        `entry '${name}' is compressed (method ${method}); only stored entries are supported`,
+        `entry '${name}' is compressed with method ${method}; only stored (0) and deflated (8) entries are supported`,
         at + 10,
       );
     }
@@ -227,19 +233,24 @@ function parseCentral(ctx: Ctx, cd: Uint8Array, dir: Directory): ZipEntry[] {
       if (compSize === U32_MAX) compSize = take();
       if (lho === U32_MAX) lho = take();
     }
-    if (compSize !== size) {
+    if (method === 0 && compSize !== size) {
       ctx.fail("E_ZIP", `stored entry '${name}' has compressed size ${compSize} != size ${size}`, at + 20);
     }
-    if (lho + size > dir.cdOffset) {
+    if (lho + compSize > dir.cdOffset) {
       ctx.fail(
         "E_OUT_OF_RANGE",
-        `entry '${name}' (${size} bytes at ${lho}) overruns the central directory at ${dir.cdOffset}`,
+        `entry '${name}' (${compSize} bytes at ${lho}) overruns the central directory at ${dir.cdOffset}`,
         at + 42,
       );
     }
     if (seen.has(name)) ctx.fail("E_ZIP", `duplicate entry '${name}'`, at);
     seen.add(name);
-    out.push({ name, localHeaderOffset: lho, dataOffset: -1, size, crc32: crc });
+    const entry: ZipEntry = { name, localHeaderOffset: lho, dataOffset: -1, size, crc32: crc };
+    if (method === 8) {
+      entry.deflated = { compressedSize: compSize };
+      checkInflateLimits(entry, ctx.limits, { path: ctx.path, baseOffset: ctx.base });
+    }
+    out.push(entry);
     p = varEnd;
   }
   return out;
@@ -297,8 +308,8 @@ function resolveOne(ctx: Ctx, e: ZipEntry, buf: Uint8Array, bufStart: number, cd
   }
   const dv = view(buf);
   if (dv.getUint32(rel, true) !== SIG_LOCAL) ctx.fail("E_BAD_MAGIC", `bad local header signature for '${e.name}'`, at);
-  if (dv.getUint16(rel + 8, true) !== 0) {
-    ctx.fail("E_UNSUPPORTED", `local header of '${e.name}' declares compression`, at + 8);
+  if (dv.getUint16(rel + 8, true) !== (e.deflated ? 8 : 0)) {
+    ctx.fail("E_ZIP", `local header of '${e.name}' declares another compression than the central directory`, at + 8);
   }
   const nameLen = dv.getUint16(rel + 26, true);
   const extraLen = dv.getUint16(rel + 28, true);
@@ -309,10 +320,11 @@ function resolveOne(ctx: Ctx, e: ZipEntry, buf: Uint8Array, bufStart: number, cd
     ctx.fail("E_ZIP", `local header name does not match central directory entry '${e.name}'`, at + LOCAL_HEADER_SIZE);
   }
   e.dataOffset = at + LOCAL_HEADER_SIZE + nameLen + extraLen;
-  if (e.dataOffset + e.size > cdOffset) {
+  const stored = e.deflated?.compressedSize ?? e.size;
+  if (e.dataOffset + stored > cdOffset) {
     ctx.fail(
       "E_OUT_OF_RANGE",
-      `data of '${e.name}' (${e.size} bytes at ${e.dataOffset}) overruns the central directory`,
+      `data of '${e.name}' (${stored} bytes at ${e.dataOffset}) overruns the central directory`,
       at,
     );
   }

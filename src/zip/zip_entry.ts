@@ -6,8 +6,10 @@ export interface ZipEntry {
   localHeaderOffset: number;
   /** Offset of the first data byte, relative to the archive start. */
   dataOffset: number;
-  /** Stored (= uncompressed) size in bytes. */
+  /** Uncompressed size in bytes (= the stored size, unless `deflated`). */
   size: number;
+  /** Set for an entry stored with deflate (method 8): its data is `compressedSize` bytes at `dataOffset`. */
+  deflated?: { compressedSize: number };
   /** CRC-32 the central directory declares for the data. */
   crc32: number;
 }

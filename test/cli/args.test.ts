@@ -45,10 +45,10 @@ describe("parseArgs() (adversarial)", () => {
 });
 
 describe("output formatting", () => {
-  test("formatError() prints code: message (path @ offset) without repeating the location", () => {
+  test("formatError() prints error: code: message (path @ offset) without repeating the location", () => {
     const e = new FormatError("E_TRUNCATED", "header ends early", { path: "a.safetensors", offset: 8 });
-    expect(formatError(e)).toBe("E_TRUNCATED: header ends early (a.safetensors @ 8)");
-    expect(formatError(new UsageError("E_USAGE", "bad (really)"))).toBe("E_USAGE: bad (really)");
+    expect(formatError(e)).toBe("error: E_TRUNCATED: header ends early (a.safetensors @ 8)");
+    expect(formatError(new UsageError("E_USAGE", "bad (really)"))).toBe("error: E_USAGE: bad (really)");
   });
 
   test("renderProgressLine() shows the bar, bytes of total, rate and ETA", () => {

@@ -119,7 +119,7 @@ describe("webdcp CLI (in-process, adversarial)", () => {
   test("an unknown option or a missing value is exit 2 with E_USAGE on stderr", async () => {
     const r = await cli(["inspect", "ckpt", "--bogus"]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^E_USAGE: unknown option --bogus/);
+    expect(r.err).toMatch(/^error: E_USAGE: unknown option --bogus/);
     expect((await cli(["convert", "ckpt", "x", "--to"])).code).toBe(2);
     expect((await cli(["convert", "ckpt", "x", "--to", "onnx"])).code).toBe(2);
     expect((await cli(["reshard", "ckpt", "x"])).err).toMatch(/--ranks, --layout or --dp-shard/);
@@ -131,7 +131,7 @@ describe("webdcp CLI (in-process, adversarial)", () => {
     for (const args of [["reshard", "ckpt", "ckpt/", "--ranks", "1"], ["convert", "ckpt", "ckpt-link", "--to", "dcp"]]) {
       const r = await cli(args);
       expect(r.code).toBe(2);
-      expect(r.err).toMatch(/^E_USAGE: the output is the input: .+ \(ckpt(\/|-link)\)\n/);
+      expect(r.err).toMatch(/^error: E_USAGE: the output is the input: .+ \(ckpt(\/|-link)\)\n/);
     }
     const after = fs.readdirSync(nodePath.join(dir, "ckpt")).map((f) => [f, fs.statSync(nodePath.join(dir, "ckpt", f)).mtimeMs]);
     expect(after).toEqual(before);
@@ -140,14 +140,14 @@ describe("webdcp CLI (in-process, adversarial)", () => {
   test("a missing input is exit 1 with code: message (path)", async () => {
     const r = await cli(["inspect", "nowhere"]);
     expect(r.code).toBe(1);
-    expect(r.err).toBe("E_NOT_FOUND: no such file or folder (nowhere)\n");
+    expect(r.err).toBe("error: E_NOT_FOUND: no such file or folder (nowhere)\n");
   });
 
   test("errors from bad bytes print code: message (path @ offset)", async () => {
     fs.writeFileSync(nodePath.join(dir, "bad.safetensors"), Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f));
     const r = await cli(["inspect", "bad.safetensors"]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^E_[A-Z_]+: .+ \(bad\.safetensors @ \d+\)\n$/);
+    expect(r.err).toMatch(/^error: E_[A-Z_]+: .+ \(bad\.safetensors @ \d+\)\n$/);
   });
 });
 
@@ -169,7 +169,7 @@ describe("webdcp CLI (deno task webdcp)", () => {
     fs.truncateSync(file, fs.statSync(file).size - 1);
     const broken = denoTask(["verify", copy]);
     expect(broken.code).toBe(1);
-    expect(broken.out).toMatch(/^E_OUT_OF_RANGE: .* \(__1_0\.distcp @ \d+\)$/m);
+    expect(broken.err).toMatch(/^error: E_OUT_OF_RANGE: .* \(__1_0\.distcp @ \d+\)$/m);
     expect(denoTask(["verify"]).code).toBe(2);
     expect(denoTask(["verify", copy, "--deeep"]).code).toBe(2);
   });

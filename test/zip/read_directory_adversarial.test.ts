@@ -50,12 +50,18 @@ describe("readZipDirectory() on hostile input", () => {
     }
   });
 
-  it("rejects a compressed entry with E_UNSUPPORTED", async () => {
+  it("rejects an entry compressed with another method than deflate with E_UNSUPPORTED", async () => {
     const { bytes, cd } = await sample();
-    new DataView(bytes.buffer).setUint16(cd + 10, 8, true); // method = deflate
+    new DataView(bytes.buffer).setUint16(cd + 10, 12, true); // method = bzip2
     const e = await rejection(bytes);
     expect(e.code).toBe("E_UNSUPPORTED");
     expect(e.offset).toBe(cd + 10);
+  });
+
+  it("rejects a deflated entry whose local header says stored with E_ZIP", async () => {
+    const { bytes, cd } = await sample();
+    new DataView(bytes.buffer).setUint16(cd + 10, 8, true); // central directory: deflate; local header: stored
+    expect((await rejection(bytes)).code).toBe("E_ZIP");
   });
 
   it("rejects an entry count that cannot fit the central directory with E_ZIP", async () => {

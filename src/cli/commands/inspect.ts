@@ -18,7 +18,9 @@ ${COMMON_HELP}`,
   async run(args, ctx) {
     const [path] = requirePositionals(args, ["path"]);
     const loc = await locateInput(path, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
-    const report = await inspect(loc.storage, loc.path, { limits: limitsOption(args) });
+    // The report's path is relative to the storage root, which is the folder itself for folder inputs ("");
+    // the user asked about the path they typed.
+    const report = { ...await inspect(loc.storage, loc.path, { limits: limitsOption(args) }), path };
     if (ctx.json) {
       ctx.rt.out(`${JSON.stringify(report, null, 1)}\n`);
       return 0;

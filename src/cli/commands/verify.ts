@@ -3,6 +3,7 @@ import { limitsOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput } from "../locate.ts";
+import { formatProblem } from "../output.ts";
 
 export const verifyCommand: Command = {
   help: `usage: webdcp verify <path> [--deep] [--json]
@@ -26,10 +27,7 @@ ${COMMON_HELP}`,
     if (ctx.json) {
       ctx.rt.out(`${JSON.stringify(report, null, 1)}\n`);
     } else {
-      for (const p of report.problems) {
-        const loc = p.path !== undefined ? ` (${p.path}${p.offset !== undefined ? ` @ ${p.offset}` : ""})` : "";
-        ctx.rt.out(`${p.code}: ${p.message}${loc}\n`);
-      }
+      for (const p of report.problems) ctx.rt.err(`${formatProblem(p.code, p.message, p.path, p.offset)}\n`);
       ctx.say(
         report.ok
           ? `sound: ${report.checked.tensors} tensors, ${report.checked.values} values, ${report.checked.files} files`
