@@ -59,11 +59,20 @@ export class CounterRandom {
   fillNormal(out: Float32Array, start: number, std: number): void {
     let j = 0;
     if (start % 2 === 1 && out.length > 0) out[j++] = std * this.normal(start, 0);
+    // bits() inlined for the hot loop (keys in locals, the high-word salt once per 2^32 pairs); the same
+    // operations in the same order as normal(), so a band edge gives the bulk's bits.
+    const k0 = this.#k0, k1 = this.#k1;
+    const attemptSalt = Math.imul(1, 0x27d4eb2f);
+    let saltHi = -1, salt = 0;
     for (; j + 1 < out.length; j += 2) {
       const pair = (start + j) / 2;
-      // The same operations, in the same order, as normal(): a band edge gives the bulk's bits.
-      const r = Math.sqrt(-2 * Math.log((this.bits(pair, 0, 0) + 1) / TWO_POW_32));
-      const theta = TWO_PI * (this.bits(pair, 0, 1) / TWO_POW_32);
+      const hi = Math.floor(pair / TWO_POW_32);
+      if (hi !== saltHi) [saltHi, salt] = [hi, Math.imul(hi + 1, 0x9e3779b9) ^ attemptSalt];
+      const lo = pair >>> 0;
+      const b0 = fmix32(fmix32(k0 ^ lo) ^ salt);
+      const b1 = fmix32(fmix32(k1 ^ lo) ^ salt);
+      const r = Math.sqrt(-2 * Math.log((b0 + 1) / TWO_POW_32));
+      const theta = TWO_PI * (b1 / TWO_POW_32);
       out[j] = std * (r * Math.cos(theta));
       out[j + 1] = std * (r * Math.sin(theta));
     }
