@@ -15,3 +15,5 @@ export { MemoryStorage } from "./memory_storage.ts";
 export { HttpStorage, type HttpStorageOptions } from "./http_storage.ts";
 export { OpfsStorage } from "./opfs_storage.ts";
 export { writeFile } from "./write_file.ts";
+export { parseS3Url, S3Error, S3Storage } from "./s3/mod.ts";
+export type { S3Credentials, S3RetryOptions, S3StorageOptions } from "./s3/mod.ts";
