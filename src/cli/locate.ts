@@ -4,9 +4,11 @@ import * as nodePath from "node:path";
 import { StorageError, UsageError } from "../errors/mod.ts";
 import { FileStorage } from "../storage/mod.ts";
 import type { Location } from "../convert/mod.ts";
+import { isRemote, locateRemoteInput, locateRemoteOutput } from "./locate_remote.ts";
 
 /** An existing file or folder: folders become the storage root, files live in their parent folder. */
 export async function locateInput(path: string, cwd: string): Promise<Location> {
+  if (isRemote(path)) return await locateRemoteInput(path);
   const abs = nodePath.resolve(cwd, path);
   let stat;
   try {
@@ -29,6 +31,7 @@ export async function locateOutput(
   isFile: boolean,
   opts: { fsync?: boolean; input: string },
 ): Promise<Location> {
+  if (isRemote(path)) return locateRemoteOutput(path, isFile, opts.input);
   const abs = nodePath.resolve(cwd, path);
   if (await realPath(abs) === await realPath(nodePath.resolve(cwd, opts.input))) {
     throw new UsageError("E_USAGE", "the output is the input: its files would be replaced while being read", {

@@ -14,3 +14,4 @@ export { globToRegExp, keyFilter } from "./glob.ts";
 export { type SelectOptions, TRAINING_GROUPS } from "./select.ts";
 export { parseByteSize } from "./size.ts";
 export { type Part, parsePart } from "./part.ts";
+export { partFromEnv } from "./part_auto.ts";

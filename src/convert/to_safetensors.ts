@@ -11,7 +11,7 @@ import type { BandJob } from "./band_pipeline.ts";
 import { BandPipeline, regionJobs } from "./band_pipeline.ts";
 import type { Location } from "./location.ts";
 import type { Part } from "./part.ts";
-import { ownsFile, partManifestName } from "./part.ts";
+import { ownedFiles, partManifestName } from "./part.ts";
 import type { ProgressTracker } from "./progress.ts";
 import type { TensorSource } from "./source_types.ts";
 import type { TargetTensor } from "./targets.ts";
@@ -99,7 +99,8 @@ export async function writeSafetensorsOutput(
     opts.shardMap,
   );
   const fileOf = (name: string) => (opts.singleFile ? name : joinPath(dst.path, name));
-  const mine = shards.filter((_, i) => ownsFile(opts.part, i));
+  const owns = ownedFiles(opts.part, shards.map((s) => s.tensors.reduce((n, t) => n + t.bytes, 0)));
+  const mine = shards.filter((_, i) => owns(i));
   await runLimited(
     mine.map((s) => async () => {
       const { entries, pipeline } = await shardEntries(source, s.tensors, opts);

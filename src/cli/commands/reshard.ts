@@ -1,6 +1,6 @@
 import * as fs from "node:fs/promises";
 import * as nodePath from "node:path";
-import { dryRunReshard, inspect, layoutToJson, parsePart, reshard } from "../../convert/mod.ts";
+import { dryRunReshard, inspect, layoutToJson, reshard } from "../../convert/mod.ts";
 import { intOption, listOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
@@ -8,7 +8,7 @@ import { locateInput, locateOutput } from "../locate.ts";
 import { table } from "../output.ts";
 import { formatBytes } from "../progress_bar.ts";
 import { readLayoutText } from "./convert.ts";
-import { engineFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, reportJob, WRITE_HELP } from "./shared.ts";
+import { engineFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, partFromArgs, partHelp, PART_OPTIONS, reportJob, WRITE_HELP } from "./shared.ts";
 
 export const reshardCommand: Command = {
   name: "reshard",
@@ -22,12 +22,12 @@ ${LAYOUT_HELP}
   --dry-run               print the plan (which bytes move from which file to which) and write nothing
   --save-layout FILE      also write the target chunking as layout.json (to edit and pass to --layout)
   --include/--exclude     globs selecting keys, as for convert
-  --part R/W              write only share R of W of the rank files; then run 'webdcp finalize <dst>'
+${partHelp("rank files")}
 ${WRITE_HELP}
   --engine auto|gpu|cpu   where region copies run (default auto)
 ${COMMON_HELP}`,
   options: {
-    values: [...LAYOUT_OPTIONS, "include", "exclude", "part", "concurrency", "engine", "save-layout"],
+    values: [...LAYOUT_OPTIONS, "include", "exclude", ...PART_OPTIONS, "concurrency", "engine", "save-layout"],
     flags: ["dry-run", "no-fsync"],
   },
   async run(args, ctx) {
@@ -75,7 +75,7 @@ ${COMMON_HELP}`,
       const report = await reshard(src, dst, {
         ...select,
         layout,
-        part: args.values.has("part") ? parsePart(args.values.get("part")!) : undefined,
+        part: partFromArgs(args, ctx.rt),
         engine,
         concurrency: intOption(args, "concurrency"),
         onProgress: ctx.progress.update,
