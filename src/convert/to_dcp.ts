@@ -20,6 +20,7 @@ import type { Layout } from "./layout.ts";
 import type { Location } from "./location.ts";
 import type { Part } from "./part.ts";
 import { ownedFiles, partManifestName } from "./part.ts";
+import { recordPartFiles } from "./part_files.ts";
 import type { ProgressTracker } from "./progress.ts";
 import type { Selected } from "./select.ts";
 import type { TensorSource, ValueEntry } from "./source_types.ts";
@@ -206,9 +207,10 @@ async function writeDcpPart(
     storageMeta: null,
     version: DCP_VERSION,
   };
+  const files = await recordPartFiles(dst, part, written);
   const manifest = joinPath(dst.path, partManifestName(part, "metadata"));
   await dst.storage.writeAll(manifest, encodeMetadata(partial));
-  return [...written, manifest];
+  return [...written, files, manifest];
 }
 
 /** Tensor bytes each rank file of the layout holds: what `--part` balances. */

@@ -12,6 +12,7 @@ import { BandPipeline, regionJobs } from "./band_pipeline.ts";
 import type { Location } from "./location.ts";
 import type { Part } from "./part.ts";
 import { ownedFiles, partManifestName } from "./part.ts";
+import { recordPartFiles } from "./part_files.ts";
 import type { ProgressTracker } from "./progress.ts";
 import type { TensorSource } from "./source_types.ts";
 import type { TargetTensor } from "./targets.ts";
@@ -122,6 +123,7 @@ export async function writeSafetensorsOutput(
     await writeSafetensorsIndex(dst.storage, indexPath, { metadata: { total_size: totalSize }, weightMap });
     return [...written, indexPath];
   }
+  const files = await recordPartFiles(dst, opts.part, written);
   const manifest = joinPath(dst.path, partManifestName(opts.part, "json"));
   const doc: SafetensorsPartManifest = {
     shards: shards.length,
@@ -130,7 +132,7 @@ export async function writeSafetensorsOutput(
     weight_map: Object.fromEntries(weightMap),
   };
   await dst.storage.writeAll(manifest, new TextEncoder().encode(JSON.stringify(doc, null, 1)));
-  return [...written, manifest];
+  return [...written, files, manifest];
 }
 
 /** What a safetensors part leaves for `finalize`: its shards and their slice of the index. */

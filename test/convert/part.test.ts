@@ -1,6 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { partFromEnv } from "../../src/convert/mod.ts";
+import { dimSplitLayout, finalize, partFromEnv, reshard, verify } from "../../src/convert/mod.ts";
+import { saveStateDict } from "../../src/dcp/mod.ts";
+import { createCpuEngine } from "../../src/engine/mod.ts";
+import { MemoryStorage } from "../../src/storage/mod.ts";
+import { makeTensor } from "../../src/tensor/mod.ts";
 import { assignFiles, ownedFiles } from "../../src/convert/part.ts";
 import { UsageError } from "../../src/errors/mod.ts";
 
@@ -78,5 +82,48 @@ describe("ownedFiles() (--part balances bytes)", () => {
 
   test("no part: every file", () => {
     expect(ownedFiles(undefined, [1, 2])(1)).toBe(true);
+  });
+});
+
+describe("finalize() checks every part's files before it commits", () => {
+  const engine = createCpuEngine();
+  const layout = dimSplitLayout(4);
+  const at = (storage: MemoryStorage, path: string) => ({ storage, path });
+
+  async function source(): Promise<MemoryStorage> {
+    const s = new MemoryStorage();
+    const rows = (n: number, seed: number) => Uint8Array.from({ length: n * 8 * 4 }, (_, i) => (i * 13 + seed) & 0xff);
+    await saveStateDict(s, "src", {
+      big: makeTensor("float32", [64, 8], rows(64, 1)),
+      small: makeTensor("float32", [4, 8], rows(4, 2)),
+      train_state: { step: 3 },
+    }, { ranks: 2 });
+    return s;
+  }
+
+  test("names each missing or changed part, commits nothing, and succeeds once they are rerun", async () => {
+    const s = await source();
+    await reshard(at(s, "src"), at(s, "whole"), { layout, engine });
+    for (const index of [0, 1, 3]) await reshard(at(s, "src"), at(s, "out"), { layout, part: { index, count: 4 }, engine });
+    // Equal rank files: part r writes rank r's file.
+    expect(await s.stat("out/__2_0.distcp")).toBeUndefined();
+    const size = (await s.stat("out/__1_0.distcp"))!.size;
+    await s.writeAll("out/__1_0.distcp", new Uint8Array(size - 1));
+    const err = await finalize(at(s, "out")).then(() => undefined, (e) => e);
+    expect(err).toMatchObject({ code: "E_GAP" });
+    expect(err.message).toContain("2 of 4 parts are missing or incomplete");
+    expect(err.message).toContain(`part 1/4: __1_0.distcp has ${size - 1} bytes, the part wrote ${size}`);
+    expect(err.message).toContain("part 2/4: has not finished");
+    expect(await s.stat("out/.metadata")).toBeUndefined();
+    // Same size, other bytes: the CRC-32 of the file's end tells.
+    await s.writeAll("out/__1_0.distcp", new Uint8Array(size));
+    expect((await finalize(at(s, "out")).catch((e) => e)).message).toContain("__1_0.distcp is not the file the part wrote");
+    for (const index of [1, 2]) await reshard(at(s, "src"), at(s, "out"), { layout, part: { index, count: 4 }, engine });
+    await finalize(at(s, "out"));
+    for (let r = 0; r < 4; r++) {
+      expect(Buffer.from(await s.readAll(`out/__${r}_0.distcp`)).equals(Buffer.from(await s.readAll(`whole/__${r}_0.distcp`)))).toBe(true);
+    }
+    expect((await s.list("out"))!.map((e) => e.name).filter((n) => n.startsWith(".webdcp"))).toEqual([]);
+    expect((await verify(s, "out", { deep: true })).ok).toBe(true);
   });
 });
