@@ -11,8 +11,10 @@ const TORCHRUN = ["RANK", "WORLD_SIZE"];
  * in every task: a Slurm job array (`SLURM_ARRAY_TASK_ID` of `SLURM_ARRAY_TASK_COUNT`, or of MIN..MAX in
  * steps of `SLURM_ARRAY_TASK_STEP`), a Kubernetes Indexed Job (`JOB_COMPLETION_INDEX`, with the completions
  * given as `parts`, since Kubernetes does not put them in the environment), or torchrun (`RANK` of
- * `WORLD_SIZE`). `parts`, when given, must agree with the scheduler's count. No scheduler, two at once, or
- * numbers that do not fit are usage errors naming the variables.
+ * `WORLD_SIZE`). With `parts` in a Slurm array, the array ids 0..parts-1 are the part numbers, so one failed
+ * task can be rerun alone (`sbatch --array=2`, whose own count is 1); elsewhere `parts` must agree with the
+ * scheduler's count. No scheduler, two at once, or numbers that do not fit are usage errors naming the
+ * variables.
  */
 export function partFromEnv(env: Record<string, string | undefined>, parts?: number): Part {
   const found = [
@@ -29,6 +31,10 @@ export function partFromEnv(env: Record<string, string | undefined>, parts?: num
   }
   if (found.length > 1) {
     throw new UsageError("E_USAGE", `--part auto is ambiguous: variables of ${found.join(" and ")} are all set; give --part R/W`);
+  }
+  if (found[0] === "slurm" && parts !== undefined) {
+    // The array ids are the part numbers: a rerun of one task (`sbatch --array=2`) keeps its share.
+    return checked({ index: count(env, "SLURM_ARRAY_TASK_ID", 0), count: parts }, "SLURM_ARRAY_TASK_ID", "--parts");
   }
   const part = found[0] === "slurm" ? slurmPart(env) : found[0] === "kubernetes" ? kubernetesPart(env, parts) : torchrunPart(env);
   if (parts !== undefined && parts !== part.count) {

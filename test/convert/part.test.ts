@@ -35,6 +35,13 @@ describe("partFromEnv() (--part auto)", () => {
     expect(usage(() => partFromEnv(env))).toMatch(/SLURM_ARRAY_TASK_COUNT=3 but MIN\.\.MAX/);
   });
 
+  test("with --parts W a Slurm array id is the part number, so one task rerun alone (--array=2) keeps its share", () => {
+    const rerun = { SLURM_ARRAY_TASK_ID: "2", SLURM_ARRAY_TASK_COUNT: "1", SLURM_ARRAY_TASK_MIN: "2", SLURM_ARRAY_TASK_MAX: "2" };
+    expect(partFromEnv(rerun, 4)).toEqual({ index: 2, count: 4 });
+    expect(partFromEnv(rerun)).toEqual({ index: 0, count: 1 });
+    expect(usage(() => partFromEnv({ ...rerun, SLURM_ARRAY_TASK_ID: "4" }, 4))).toMatch(/SLURM_ARRAY_TASK_ID=4 is not below --parts=4/);
+  });
+
   test("SLURM_ARRAY_TASK_ID alone names the variables that are missing", () => {
     expect(usage(() => partFromEnv({ SLURM_ARRAY_TASK_ID: "0" }))).toMatch(/SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MIN\/MAX/);
   });
