@@ -83,7 +83,9 @@ export class S3Client {
         await this.backoff(attempt);
         continue;
       }
-      const message = elementText(body, "Message");
+      // HEAD answers carry no error body, so no S3 code: say what a bare 403 usually means.
+      const message = elementText(body, "Message") ??
+        (response.status === 403 ? "access denied: wrong credentials, or no permission for this key" : undefined);
       const tries = attempt > 1 ? ` after ${attempt} tries` : "";
       throw this.error(req, response.status, s3Code, `${req.what} refused${tries}${message ? ` (${message})` : ""}`);
     }
