@@ -127,13 +127,20 @@ export class S3Client {
     return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
   }
 
-  error(req: { key?: string; path: string; offset?: number }, status: number, s3Code: string, message: string, cause?: unknown): S3Error {
+  error(
+    req: { key?: string; query?: Record<string, string>; path: string; offset?: number },
+    status: number,
+    s3Code: string,
+    message: string,
+    cause?: unknown,
+  ): S3Error {
     return new S3Error(errorCodeOf(status, s3Code), message, {
       bucket: this.config.bucket,
-      key: req.key ?? "",
+      // A listing is about its prefix.
+      key: req.key ?? req.query?.prefix ?? "",
       status,
       s3Code,
-      path: req.path,
+      path: req.path || ".",
       offset: req.offset,
       cause,
     });

@@ -79,7 +79,8 @@ describe("S3Storage: uploads", () => {
   it("abort() in the middle of a multipart upload leaves no object and no stored parts", async () => {
     const s = storage();
     const sink = await s.create("x");
-    await sink.write(pattern(3 * PART));
+    // Five parts with four in flight: write() waits for one, so the upload has surely been created.
+    await sink.write(pattern(5 * PART));
     expect((await s.pendingUploads()).length).toBe(1);
     await sink.abort();
     expect(await s.stat("x")).toBeUndefined();
@@ -105,7 +106,7 @@ describe("S3Storage: uploads", () => {
   it("create() aborts the multipart upload a killed earlier writer of the same file left", async () => {
     const s = storage();
     const dead = await s.create("f");
-    await dead.write(pattern(2 * PART)); // never closed nor aborted: its process "died"
+    await dead.write(pattern(5 * PART)); // never closed nor aborted: its process "died"
     expect((await s.pendingUploads()).map((u) => u.path)).toEqual(["f"]);
     await s.writeAll("f", pattern(10));
     expect(await s.pendingUploads()).toEqual([]);
