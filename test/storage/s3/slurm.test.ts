@@ -75,7 +75,7 @@ describe.skipIf(!hasSlurm)("Slurm job array: webdcp convert --part auto, bucket 
     moto = await startMoto(inject("python"));
     await moto.createBucket(BUCKET);
     proxy = await startFaultProxy(moto.endpoint);
-    python(inject("python"), "save_fsspec.py", [moto.endpoint, `s3://${BUCKET}/ckpt`, "2", "16384", expected], moto.env);
+    python(inject("python"), "save_fsspec.py", [moto.endpoint, `s3://${BUCKET}/ckpt`, "2", "16384", expected, "6"], moto.env);
     const one = await webdcp(["convert", `s3://${BUCKET}/ckpt`, `s3://${BUCKET}/one`, ...CONVERT], moto.env);
     if (one.code !== 0) throw new Error(`one-machine conversion failed: ${one.err}`);
   });

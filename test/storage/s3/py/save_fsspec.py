@@ -3,7 +3,8 @@ as TorchTitan does with an s3:// checkpoint folder: `world` gloo processes on 12
 of DTensors, plus a 0-d tensor and training values. Also writes the full tensors to <expected.pt> (local) for the
 checks. Credentials come from the AWS_* environment.
 
-usage: save_fsspec.py <endpoint> <s3://bucket/prefix> <world> <rows of model.w> <expected.pt>
+usage: save_fsspec.py <endpoint> <s3://bucket/prefix> <world> <rows of model.w> <expected.pt> [layers]
+  layers: also model.layers.<i>.w (rows/4 x 64) for i < layers, so outputs have many files of similar size
 """
 import os
 import socket
@@ -18,9 +19,9 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.tensor import Shard, distribute_tensor
 
 
-def full_state(rows):
+def full_state(rows, layers):
     g = torch.Generator().manual_seed(13)
-    return {
+    state = {
         "model": {
             "w": torch.randn(rows, 64, generator=g),
             "emb": torch.randn(10, 6, generator=g).to(torch.bfloat16),
@@ -29,14 +30,17 @@ def full_state(rows):
         },
         "optimizer": {"step": torch.tensor(5.0)},
     }
+    for i in range(layers):
+        state["model"][f"layers.{i}.w"] = torch.randn(rows // 4, 64, generator=g)
+    return state
 
 
-def worker(rank, world, port, endpoint, url, rows):
+def worker(rank, world, port, endpoint, url, rows, layers):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     mesh = init_device_mesh("cpu", (world,))
     sd = {}
-    for group, tensors in full_state(rows).items():
+    for group, tensors in full_state(rows, layers).items():
         sd[group] = {k: v if v.dim() == 0 else distribute_tensor(v, mesh, [Shard(0)]) for k, v in tensors.items()}
     sd["train_state"] = {"step": 17, "lrs": [0.5, 0.25]}
     dcp.save(sd, storage_writer=FsspecWriter(url, endpoint_url=endpoint))
@@ -47,12 +51,13 @@ def worker(rank, world, port, endpoint, url, rows):
 
 def main():
     endpoint, url, world, rows, expected = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-    flat = {f"{g}.{k}": v for g, tensors in full_state(rows).items() for k, v in tensors.items()}
+    layers = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+    flat = {f"{g}.{k}": v for g, tensors in full_state(rows, layers).items() for k, v in tensors.items()}
     torch.save(flat, expected)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.start_processes(worker, args=(world, port, endpoint, url, rows), nprocs=world, join=True, start_method="spawn")
+    mp.start_processes(worker, args=(world, port, endpoint, url, rows, layers), nprocs=world, join=True, start_method="spawn")
 
 
 if __name__ == "__main__":
