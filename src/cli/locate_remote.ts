@@ -3,6 +3,7 @@
  * the standard AWS environment) and `http(s)://` (read-only). A URL names a file when the object exists,
  * else a folder (a key prefix); an output's file or folder is told by the command, as for local paths.
  */
+import process from "node:process";
 import { UsageError } from "../errors/mod.ts";
 import { HttpStorage } from "../storage/mod.ts";
 import { S3Storage } from "../storage/s3/mod.ts";
@@ -28,10 +29,29 @@ export function locateRemoteOutput(url: string, isFile: boolean, input: string):
   if (trimSlash(url) === trimSlash(input)) {
     throw new UsageError("E_USAGE", "the output is the input: its files would be replaced while being read", { path: url });
   }
-  if (!isFile) return { storage: open(url), path: "" };
   const { parent, name } = splitLast(url);
-  if (name === "") throw new UsageError("E_USAGE", "a single-file output needs a file name after the bucket", { path: url });
-  return { storage: open(parent), path: name };
+  if (isFile && name === "") throw new UsageError("E_USAGE", "a single-file output needs a file name after the bucket", { path: url });
+  const storage = S3Storage.fromUrl(isFile ? parent : url);
+  abortWritesOnSignals(storage);
+  return { storage, path: isFile ? name : "" };
+}
+
+const outputs = new Set<S3Storage>();
+
+/**
+ * A job stopped by SIGTERM (Slurm's scancel, Kubernetes, a time limit) or SIGINT first aborts the uploads
+ * it has open, so it leaves no stored parts in the bucket, then exits as the signal asks (143 or 130).
+ */
+function abortWritesOnSignals(storage: S3Storage): void {
+  if (outputs.size === 0) {
+    for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+      process.once(signal, async () => {
+        await Promise.allSettled([...outputs].map((s) => s.abortOpenWrites()));
+        process.exit(code);
+      });
+    }
+  }
+  outputs.add(storage);
 }
 
 function open(url: string): Storage {

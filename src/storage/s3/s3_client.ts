@@ -19,6 +19,8 @@ export interface S3Request {
   what: string;
   /** Statuses handed back to the caller; anything else is retried (when transient) or thrown as S3Error. */
   accept: readonly number[];
+  /** Cancels the request (and its retries): a sink being aborted stops its part uploads. */
+  signal?: AbortSignal;
 }
 
 /** HTTP statuses S3 uses for "try again": throttling (503 SlowDown, 429) and server-side failures. */
@@ -67,10 +69,10 @@ export class S3Client {
     for (let attempt = 1;; attempt++) {
       let response: Response;
       try {
-        const signed = await this.#signer.sign(url, { method: req.method, headers: req.headers, body: req.body });
-        response = await this.config.fetch(signed);
+        const init = { method: req.method, headers: req.headers, body: req.body, signal: req.signal };
+        response = await this.config.fetch(await this.#signer.sign(url, init));
       } catch (cause) {
-        if (attempt < this.config.retry.attempts) {
+        if (attempt < this.config.retry.attempts && !req.signal?.aborted) {
           await this.backoff(attempt);
           continue;
         }

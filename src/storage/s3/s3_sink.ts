@@ -25,13 +25,17 @@ export class S3Sink implements ByteSink {
   #uploadId: Promise<string> | undefined;
   readonly #etags: string[] = [];
   readonly #inFlight = new Set<Promise<void>>();
+  /** Cancels the part uploads still running when the sink is aborted. */
+  readonly #cancel = new AbortController();
   #failure: unknown;
+  readonly #onSettled: (sink: S3Sink) => void;
 
-  constructor(client: S3Client, key: string, path: string) {
+  constructor(client: S3Client, key: string, path: string, onSettled: (sink: S3Sink) => void = () => {}) {
     this.#client = client;
     this.#key = key;
     this.path = path;
     this.#buffer = new Uint8Array(0);
+    this.#onSettled = onSettled;
   }
 
   get position(): number {
@@ -80,6 +84,7 @@ export class S3Sink implements ByteSink {
       }
       this.#state = "done";
       this.#buffer = new Uint8Array(0);
+      this.#onSettled(this);
     } catch (e) {
       await this.abort();
       throw e;
@@ -90,9 +95,12 @@ export class S3Sink implements ByteSink {
     if (this.#state === "done") return;
     this.#state = "done";
     this.#buffer = new Uint8Array(0);
+    this.#cancel.abort();
     await Promise.allSettled(this.#inFlight);
+    this.#onSettled(this);
     const uploadId = await this.#uploadId?.catch(() => undefined);
     if (uploadId === undefined) return;
+    // After the running part uploads were cancelled, so none lands after the abort.
     await this.#client.send({
       method: "DELETE",
       key: this.#key,
@@ -125,6 +133,7 @@ export class S3Sink implements ByteSink {
         offset: this.#position - body.byteLength,
         what: `UploadPart ${partNumber}`,
         accept: [200],
+        signal: this.#cancel.signal,
       });
       await response.body?.cancel().catch(() => {});
       const etag = response.headers.get("etag");
@@ -151,6 +160,7 @@ export class S3Sink implements ByteSink {
       path: this.path,
       what: "CreateMultipartUpload",
       accept: [200],
+      signal: this.#cancel.signal,
     });
     const id = elementText(xml, "UploadId");
     if (!id) throw this.#client.error({ key: this.#key, path: this.path }, 200, "", "CreateMultipartUpload answered no UploadId");

@@ -31,6 +31,8 @@ export class S3Storage implements Storage {
   readonly bucket: string;
   readonly prefix: string;
   readonly #client: S3Client;
+  /** Sinks neither closed nor aborted yet. */
+  readonly #open = new Set<S3Sink>();
 
   constructor(options: S3StorageOptions) {
     const config = resolveS3Config(options);
@@ -80,7 +82,17 @@ export class S3Storage implements Storage {
     if (isFolder) throw new StorageError("E_EXISTS", "is a folder", { path: rel });
     const file = fileParent.find((d) => d !== undefined);
     if (file !== undefined) throw new StorageError("E_EXISTS", "a parent folder is a file", { path: file });
-    return new S3Sink(this.#client, this.#key(rel), rel);
+    const sink = new S3Sink(this.#client, this.#key(rel), rel, (done) => this.#open.delete(done));
+    this.#open.add(sink);
+    return sink;
+  }
+
+  /**
+   * Aborts every write still open (their multipart uploads with them), e.g. when the process is told to stop:
+   * a stopped job then leaves no stored parts behind.
+   */
+  async abortOpenWrites(): Promise<void> {
+    await Promise.allSettled([...this.#open].map((sink) => sink.abort()));
   }
 
   writeAll(path: string, bytes: Uint8Array): Promise<void> {

@@ -28,8 +28,11 @@ export function webdcp(args: string[], env: Record<string, string>): Promise<Cli
   return new Promise((resolve) => child.once("close", (code) => resolve({ code: code ?? -1, out, err })));
 }
 
-/** The same, started in the background: the test can kill it (SIGKILL: no cleanup runs) while it works. */
-export function webdcpBackground(args: string[], env: Record<string, string>): { kill(): Promise<void>; done: Promise<CliResult> } {
+/** The same, started in the background: the test can signal it while it works (SIGKILL: no cleanup runs). */
+export function webdcpBackground(
+  args: string[],
+  env: Record<string, string>,
+): { kill(signal?: NodeJS.Signals): Promise<CliResult>; done: Promise<CliResult> } {
   // `deno task` runs the CLI in a child of its own; start that child directly so the kill reaches it.
   const child = spawn(DENO, ["run", "-A", "src/cli/main.ts", ...args], {
     cwd: ROOT,
@@ -43,9 +46,9 @@ export function webdcpBackground(args: string[], env: Record<string, string>): {
   const done = new Promise<CliResult>((resolve) => child.once("exit", (code) => resolve({ code: code ?? -1, out, err })));
   return {
     done,
-    kill: async () => {
-      child.kill("SIGKILL");
-      await done;
+    kill: (signal = "SIGKILL") => {
+      child.kill(signal);
+      return done;
     },
   };
 }

@@ -129,6 +129,23 @@ describe("faults between webdcp and the bucket", () => {
     expect(load("dcp", "killed")).toMatchObject({ ok: true, errors: [] });
   });
 
+  test("a job stopped by SIGTERM (scancel, Kubernetes) aborts its uploads before it exits: no object, no stored parts", async () => {
+    let hung = false;
+    proxy.decide = (r) => (r.method === "PUT" && r.url.includes("/stopped/") && r.url.includes("partNumber=") && !hung ? ((hung = true), { hang: true }) : undefined);
+    const job = webdcpBackground(["convert", `s3://${BUCKET}/ckpt`, `s3://${BUCKET}/stopped`, "--to", "dcp", "--ranks", "1"], {
+      ...moto.env,
+      AWS_ENDPOINT_URL: proxy.endpoint,
+    });
+    for (let i = 0; i < 600 && !hung; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(hung).toBe(true);
+    const result = await job.kill("SIGTERM");
+    proxy.decide = () => undefined;
+    expect(result.code).toBe(143);
+    const out = bucket("stopped");
+    expect(await out.list("")).toEqual([]);
+    expect(await out.pendingUploads()).toEqual([]);
+  });
+
   test("wrong credentials and a missing bucket are clear errors, and the secret is never printed", async () => {
     const secret = "wrong-secret-key-for-this-test-42";
     const denied = await webdcp(["inspect", `s3://${BUCKET}/ckpt`], { ...moto.env, AWS_SECRET_ACCESS_KEY: secret });

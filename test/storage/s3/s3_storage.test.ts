@@ -87,6 +87,20 @@ describe("S3Storage: uploads", () => {
     expect(await s.pendingUploads()).toEqual([]);
   });
 
+  it("abort() cancels a part upload that hangs, then aborts the upload: nothing stored remains", async () => {
+    const s = storage();
+    const sink = await s.create("hung");
+    let hung = false;
+    proxy.decide = (r) => (r.url.includes("partNumber=2") ? ((hung = true), { hang: true }) : undefined);
+    await sink.write(pattern(3 * PART));
+    for (let i = 0; i < 200 && !hung; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(hung).toBe(true);
+    await sink.abort();
+    proxy.decide = () => undefined;
+    expect(await s.stat("hung")).toBeUndefined();
+    expect(await s.pendingUploads()).toEqual([]);
+  });
+
   it("close() whose parts are refused fails with an S3Error, aborts the upload and publishes nothing", async () => {
     const s = storage();
     const sink = await s.create("refused.bin");
