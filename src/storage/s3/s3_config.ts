@@ -38,7 +38,8 @@ export interface S3StorageOptions {
   /**
    * Bytes per multipart-upload part (default 16 MiB). Files up to this size are one PUT. S3 wants parts of at
    * least 5 MiB (but the last) and at most 10 000 of them; after every 1000 parts the part size doubles, so any
-   * object up to S3's 5 TiB limit fits. Memory per open sink is about `partSize * (partsInFlight + 1)`.
+   * object up to S3's 5 TiB limit fits. Memory per open sink is about `partSize * (2 * partsInFlight + 1)`:
+   * the filling buffer, and each part in flight with the copy fetch makes of its body.
    */
   partSize?: number;
   /** Parts of one file uploaded at once (default 4). */

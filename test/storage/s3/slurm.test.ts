@@ -12,7 +12,7 @@ import { type MotoServer, startMoto } from "./moto_server.ts";
  * A real single-node Slurm cluster (Debian's slurmctld, slurmd and munge, started by scripts/start-slurm.sh)
  * runs `webdcp convert --part auto` as a 4-task job array, bucket to bucket on a moto S3 server; `finalize`
  * commits; the result equals a one-machine conversion byte for byte and PyTorch loads it. Needs root and the
- * packages (CI installs them); elsewhere the suite says why it is skipped.
+ * packages (CI installs them); without them the suite is skipped.
  */
 const hasSlurm = process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v sbatch && command -v slurmctld && command -v munged"]).status === 0;
 const BUCKET = "ckpts";
