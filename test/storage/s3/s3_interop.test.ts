@@ -103,7 +103,7 @@ describe("faults between webdcp and the bucket", () => {
     proxy.decide = () => undefined;
     expect(r.code, r.err).toBe(0);
     expect(drops).toBeGreaterThan(0);
-    expect(proxy.injected - before).toBeGreaterThan(10);
+    expect(proxy.injected - before).toBeGreaterThan(5);
     await sameObjects("clean", "faulty");
   });
 
