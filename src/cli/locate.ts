@@ -4,13 +4,15 @@ import * as nodePath from "node:path";
 import { StorageError, UsageError } from "../errors/mod.ts";
 import { FileStorage } from "../storage/file/mod.ts";
 import type { Location } from "../source/mod.ts";
+import { isRemote, locateRemoteInput, locateRemoteOutput } from "./locate_remote.ts";
 
 /**
  * An existing file or folder: folders become the storage root, files live in their parent folder. The path
  * the user typed is followed through links (their choice); links inside the checkpoint that lead outside
- * it are refused unless `followSymlinks` (`--follow-symlinks`).
+ * it are refused unless `followSymlinks` (`--follow-symlinks`). `s3://` and `http(s)://` paths are remote.
  */
 export async function locateInput(path: string, cwd: string, opts: { followSymlinks?: boolean } = {}): Promise<Location> {
+  if (isRemote(path)) return await locateRemoteInput(path);
   let abs = nodePath.resolve(cwd, path);
   let stat;
   try {
@@ -35,6 +37,7 @@ export async function locateOutput(
   isFile: boolean,
   opts: { fsync?: boolean; input: string },
 ): Promise<Location> {
+  if (isRemote(path)) return locateRemoteOutput(path, isFile, opts.input);
   const abs = nodePath.resolve(cwd, path);
   if (await realPath(abs) === await realPath(nodePath.resolve(cwd, opts.input))) {
     throw new UsageError("E_USAGE", "the output is the input: its files would be replaced while being read", {

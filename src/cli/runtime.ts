@@ -16,6 +16,8 @@ export interface Runtime {
   columns: number;
   exit(code: number): never;
   cwd(): string;
+  /** Environment variables (`--part auto` reads the scheduler's); none when absent. */
+  env?: Record<string, string | undefined>;
 }
 
 export function hostRuntime(): Runtime {
@@ -27,5 +29,6 @@ export function hostRuntime(): Runtime {
     columns: process.stderr.columns ?? 80,
     exit: (code) => process.exit(code),
     cwd: () => process.cwd(),
+    env: process.env,
   };
 }

@@ -30,6 +30,7 @@ export const ERROR_CODES = [
   "E_UNKNOWN_KEY", // a key an adapter does not know
   "E_NOT_FOUND", // file or folder does not exist
   "E_IO", // underlying storage failure
+  "E_DENIED", // the storage refused the credentials or the access (HTTP 401/403)
   "E_EXISTS", // refusing to overwrite
   "E_USAGE", // bad arguments / options
   "E_CONFIG", // a configuration key or value is unknown or breaks a rule

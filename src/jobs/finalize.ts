@@ -4,7 +4,7 @@ import { FormatError, IntegrityError, StorageError } from "../errors/mod.ts";
 import { SAFETENSORS_INDEX_NAME, writeSafetensorsIndex } from "../safetensors/mod.ts";
 import { joinPath } from "../storage/mod.ts";
 import type { Location } from "../source/mod.ts";
-import { PART_MANIFEST } from "../writers/mod.ts";
+import { checkPartFiles, PART_MANIFEST, partFilesName } from "../writers/mod.ts";
 import type { ProgressCallback } from "../tasks/mod.ts";
 
 export interface FinalizeReport {
@@ -24,7 +24,8 @@ const SafetensorsManifest = z.object({
 /**
  * `webdcp finalize <dst>`: once every `--part r/w` run has finished, merges their manifests into the
  * output's `.metadata` (DCP) or `model.safetensors.index.json`, then removes the manifests. Fails, writing
- * nothing, while any part is missing.
+ * nothing and naming every such part, while any part is missing or its files are not those it wrote
+ * (sizes and CRC-32s of their ends, see `part_files.ts`).
  */
 export async function finalize(dst: Location, opts: { onProgress?: ProgressCallback } = {}): Promise<FinalizeReport> {
   const listing = await dst.storage.list(dst.path);
@@ -42,15 +43,20 @@ export async function finalize(dst: Location, opts: { onProgress?: ProgressCallb
     }
     byIndex.set(Number(m![1]), joinPath(dst.path, name));
   }
-  const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !byIndex.has(i));
-  if (missing.length > 0) {
-    throw new IntegrityError("E_GAP", `parts ${missing.map((i) => `${i}/${count}`).join(", ")} have not finished`, {
+  const problems: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const problem = byIndex.has(i) ? await checkPartFiles(dst, { index: i, count }) : "has not finished";
+    if (problem !== undefined) problems.push(`part ${i}/${count}: ${problem}`);
+  }
+  if (problems.length > 0) {
+    throw new IntegrityError("E_GAP", `${problems.length} of ${count} parts are missing or incomplete: ${problems.join("; ")}`, {
       path: dst.path || ".",
     });
   }
   const paths = [...byIndex].sort(([a], [b]) => a - b).map(([, p]) => p);
   const file = ext === "metadata" ? await finalizeDcp(dst, paths) : await finalizeSafetensors(dst, paths);
   for (const p of paths) await dst.storage.remove(p);
+  for (let i = 0; i < count; i++) await dst.storage.remove(joinPath(dst.path, partFilesName({ index: i, count })));
   opts.onProgress?.({ bytesDone: 0, bytesTotal: 0, filesDone: 1, filesTotal: 1 });
   return { format: ext === "metadata" ? "dcp" : "safetensors", parts: count, file };
 }

@@ -19,7 +19,48 @@ export type AsyncMode = typeof ASYNC_MODES[number];
 export const EXPORT_DTYPES = ["float32", "bfloat16", "float16"] as const;
 export type ExportDType = typeof EXPORT_DTYPES[number];
 
-const checkpointSchema = z.object({
+/** The resolved `[checkpoint]` table: every key of TorchTitan's `Checkpoint` config, defaults filled in. */
+export interface CheckpointConfig {
+  /** Checkpointing on or off. */
+  enable: boolean;
+  /** The checkpoint folder, joined onto `[job] dump_folder` (an absolute path is used as is). */
+  folder: string;
+  /** Save every `interval` steps (>= 1). */
+  interval: number;
+  /** A checkpoint to start from when the folder holds no complete step. */
+  initial_load_path: string | null;
+  /** Load only the model from `initial_load_path`. */
+  initial_load_model_only: boolean;
+  /** `initial_load_path` is an HF checkpoint (needs model-only). */
+  initial_load_in_hf: boolean;
+  /** The HF checkpoint is quantized (refused at load). */
+  initial_load_in_hf_quantized: boolean;
+  /** The last save holds only the model, cast to `export_dtype`. */
+  last_save_model_only: boolean;
+  /** The last save is HF safetensors (needs model-only). */
+  last_save_in_hf: boolean;
+  /** Dtype of a model-only last save. */
+  export_dtype: ExportDType;
+  /** Steps kept (0 keeps all; 1 and negatives are refused). */
+  keep_latest_k: number;
+  /** The step to load (-1: the newest complete step). */
+  load_step: number;
+  /** States not loaded (never `model`). */
+  exclude_from_loading: string[];
+  /** Save after the first step too. */
+  enable_first_step_checkpoint: boolean;
+  /** Write a seed checkpoint (step 0, model only) and stop. */
+  create_seed_checkpoint: boolean;
+  /** Load but never save. */
+  load_only: boolean;
+  /** Synchronous saves, or background saves with fresh or reused staging buffers. */
+  async_mode: AsyncMode;
+}
+
+/** The `[checkpoint]` keys as a user writes them: any subset, TorchTitan's defaults fill the rest. */
+export type CheckpointOptions = { [K in keyof CheckpointConfig]?: K extends "async_mode" ? string : CheckpointConfig[K] };
+
+const checkpointSchema: z.ZodType<CheckpointConfig, CheckpointOptions> = z.object({
   enable: z.boolean().default(false),
   folder: z.string().default("checkpoint"),
   interval: z.number().int().default(500),
@@ -40,11 +81,8 @@ const checkpointSchema = z.object({
   async_mode: z.string().transform((s) => s.toLowerCase()).pipe(z.enum(ASYNC_MODES)).default("disabled"),
 });
 
-export type CheckpointConfig = z.output<typeof checkpointSchema>;
-/** The `[checkpoint]` keys as a user writes them: any subset, TorchTitan's defaults fill the rest. */
-export type CheckpointOptions = z.input<typeof checkpointSchema>;
+/** A key of the `[checkpoint]` table. */
 export type CheckpointKey = keyof CheckpointConfig;
-export const CHECKPOINT_KEYS = Object.keys(checkpointSchema.shape) as CheckpointKey[];
 
 /** What each key accepts, in the words an error shows. */
 const ALLOWED: Record<CheckpointKey, string> = {
@@ -66,6 +104,9 @@ const ALLOWED: Record<CheckpointKey, string> = {
   load_only: "true or false",
   async_mode: ASYNC_MODES.join(", "),
 };
+
+/** Every `[checkpoint]` key, in TorchTitan's order. */
+export const CHECKPOINT_KEYS: CheckpointKey[] = Object.keys(ALLOWED) as CheckpointKey[];
 
 /** The keys of other tables the manager reads, with TorchTitan's defaults. */
 const OTHER_KEYS = {

@@ -3,7 +3,7 @@ import type { DType } from "../dtype/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
 import type { Storage, StoredRange } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
-import type { DictAttributes } from "./dict_attributes.ts";
+import type { DictAttributes } from "../dcp/mod.ts";
 
 /** The input formats `openTensorSource` recognises. */
 export type SourceFormat = "dcp" | "hf" | "safetensors" | "torch";

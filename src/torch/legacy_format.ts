@@ -15,7 +15,7 @@ import { pyObject, TorchStorageType } from "./tokens.ts";
  * torch's legacy magic number (`0x1950a86a20f9469cfc6c`) as the little-endian bytes a pickle `LONG1` holds:
  * the first of the pickles that open a file saved with `_use_new_zipfile_serialization=False`.
  */
-const MAGIC_BYTES = Uint8Array.of(0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19);
+const MAGIC_BYTES: Uint8Array = Uint8Array.of(0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19);
 const MAGIC = 0x1950a86a20f9469cfc6cn;
 const PROTOCOL_VERSION = 1001;
 /** Bytes a file's head must hold for `isLegacyTorchHead` (PROTO, an optional FRAME, then the magic). */

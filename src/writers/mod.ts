@@ -11,4 +11,6 @@ export {
   writeSafetensorsOutput,
 } from "./to_safetensors.ts";
 export { type TorchOutputOptions, writeTorchOutput } from "./to_torch.ts";
-export { ownsFile, type Part, PART_MANIFEST, partManifestName, parsePart } from "./part.ts";
+export { assignFiles, ownedFiles, type Part, PART_MANIFEST, partManifestName, parsePart } from "./part.ts";
+export { partFromEnv } from "./part_auto.ts";
+export { checkPartFiles, type PartFile, partFilesName, recordPartFiles } from "./part_files.ts";

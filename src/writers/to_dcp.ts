@@ -11,6 +11,7 @@ import {
   writeRankFile,
 } from "../dcp/mod.ts";
 import type { Engine } from "../engine/mod.ts";
+import { itemsize } from "../dtype/mod.ts";
 import { joinPath, sourceOrigin } from "../storage/mod.ts";
 import type { StoredRange } from "../storage/mod.ts";
 import type { BandJob } from "../pipeline/mod.ts";
@@ -19,11 +20,12 @@ import { runLimited } from "../tasks/mod.ts";
 import type { Layout } from "../dcp/mod.ts";
 import type { Location } from "../source/mod.ts";
 import type { Part } from "./part.ts";
-import { ownsFile, partManifestName } from "./part.ts";
+import { ownedFiles, partManifestName } from "./part.ts";
 import type { ProgressTracker } from "../tasks/mod.ts";
 import type { Selected } from "../source/mod.ts";
 import type { TensorSource, ValueEntry } from "../source/mod.ts";
 import type { TargetTensor } from "../pipeline/mod.ts";
+import { recordPartFiles } from "./part_files.ts";
 
 export interface DcpOutputOptions {
   layout: Layout;
@@ -156,7 +158,8 @@ export async function writeDcpOutput(
   opts: DcpOutputOptions,
 ): Promise<string[]> {
   const part = opts.part;
-  const { plan, pipelines, copied } = await buildDcpPlan(source, targets, values, opts, (r) => !part || ownsFile(part, r));
+  const owns = ownedFiles(part, rankBytes(targets, opts.layout));
+  const { plan, pipelines, copied } = await buildDcpPlan(source, targets, values, opts, owns);
   const prefetch = prefetchChecksums(copied);
   try {
     if (!part) {
@@ -167,7 +170,7 @@ export async function writeDcpOutput(
       // Every rank has a file, empty when dedup left it nothing (as PyTorch's writer does).
       return [...plan.ranks.map((_, r) => joinPath(dst.path, `__${r}_0.distcp`)), joinPath(dst.path, ".metadata")];
     }
-    return await writeDcpPart(plan, dst, part, opts, (rank) => pipelines[rank].release());
+    return await writeDcpPart(plan, dst, part, owns, opts, (rank) => pipelines[rank].release());
   } finally {
     prefetch.stop();
     await prefetch.done;
@@ -177,18 +180,19 @@ export async function writeDcpOutput(
 
 /**
  * One part of a multi-machine DCP write: every part derives the same global plan, writes the rank files it
- * owns (rank % w === r) and leaves `.webdcp-part-r-of-w.metadata`, a partial `.metadata` pickle of its
+ * owns (`ownedFiles`: balanced by bytes) and leaves `.webdcp-part-r-of-w.metadata`, a partial `.metadata` pickle of its
  * items that `finalize` merges. Ranks a part does not own are never read.
  */
 async function writeDcpPart(
   plan: DcpWritePlan,
   dst: Location,
   part: Part,
+  owns: (rank: number) => boolean,
   opts: { tracker: ProgressTracker; concurrency: number },
   onRankWritten: (rank: number) => Promise<void>,
 ): Promise<string[]> {
   const global = planGlobal(plan);
-  const mine = [...global.ranks.keys()].filter((rank) => ownsFile(part, rank));
+  const mine = [...global.ranks.keys()].filter(owns);
   const perRank = await runLimited(
     mine.map((rank) => async () => {
       const entries = await writeRankFile(dst.storage, dst.path, rank, global.ranks[rank], global.stateDictMetadata);
@@ -208,7 +212,17 @@ async function writeDcpPart(
     storageMeta: null,
     version: DCP_VERSION,
   };
+  const files = await recordPartFiles(dst, part, written);
   const manifest = joinPath(dst.path, partManifestName(part, "metadata"));
   await dst.storage.writeAll(manifest, encodeMetadata(partial));
-  return [...written, manifest];
+  return [...written, files, manifest];
+}
+
+/** Tensor bytes each rank file of the layout holds: what `--part` balances. */
+function rankBytes(targets: readonly TargetTensor[], layout: Layout): number[] {
+  const bytes = new Array<number>(layout.ranks).fill(0);
+  for (const t of targets) {
+    for (const box of layout.boxesFor(t.name, t.shape)) bytes[box.rank] += box.sizes.reduce((n, s) => n * s, itemsize(t.dtype));
+  }
+  return bytes;
 }

@@ -11,10 +11,11 @@ import type { BandJob } from "../pipeline/mod.ts";
 import { BandPipeline, regionJobs } from "../pipeline/mod.ts";
 import type { Location } from "../source/mod.ts";
 import type { Part } from "./part.ts";
-import { ownsFile, partManifestName } from "./part.ts";
+import { ownedFiles, partManifestName } from "./part.ts";
 import type { ProgressTracker } from "../tasks/mod.ts";
 import type { TensorSource } from "../source/mod.ts";
 import type { TargetTensor } from "../pipeline/mod.ts";
+import { recordPartFiles } from "./part_files.ts";
 
 export interface SafetensorsOutputOptions {
   engine: Engine;
@@ -99,7 +100,8 @@ export async function writeSafetensorsOutput(
     opts.shardMap,
   );
   const fileOf = (name: string) => (opts.singleFile ? name : joinPath(dst.path, name));
-  const mine = shards.filter((_, i) => ownsFile(opts.part, i));
+  const owns = ownedFiles(opts.part, shards.map((s) => s.tensors.reduce((n, t) => n + t.bytes, 0)));
+  const mine = shards.filter((_, i) => owns(i));
   await runLimited(
     mine.map((s) => async () => {
       const { entries, pipeline } = await shardEntries(source, s.tensors, opts);
@@ -121,6 +123,7 @@ export async function writeSafetensorsOutput(
     await writeSafetensorsIndex(dst.storage, indexPath, { metadata: { total_size: totalSize }, weightMap });
     return [...written, indexPath];
   }
+  const files = await recordPartFiles(dst, opts.part, written);
   const manifest = joinPath(dst.path, partManifestName(opts.part, "json"));
   const doc: SafetensorsPartManifest = {
     shards: shards.length,
@@ -129,7 +132,7 @@ export async function writeSafetensorsOutput(
     weight_map: Object.fromEntries(weightMap),
   };
   await dst.storage.writeAll(manifest, new TextEncoder().encode(JSON.stringify(doc, null, 1)));
-  return [...written, manifest];
+  return [...written, files, manifest];
 }
 
 /** What a safetensors part leaves for `finalize`: its shards and their slice of the index. */

@@ -7,7 +7,7 @@ import type { Runtime } from "../../src/cli/runtime.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
 import { FormatError } from "../../src/errors/mod.ts";
 import { PyGlobal, PyReduce, tuple } from "../../src/pickle/mod.ts";
-import { FileStorage } from "../../src/storage/mod.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import { makeTensor } from "../../src/tensor/mod.ts";
 import { runPython } from "../convert/fixtures.ts";
 import { buildArchive } from "../torch/build_archive.ts";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { getAdapter } from "../../src/adapters/mod.ts";
 import { convert } from "../../src/jobs/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
-import { FileStorage } from "../../src/storage/mod.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 
 function py(script: string, ...args: string[]): { ok: boolean; [field: string]: unknown } {
   const out = execFileSync(inject("python"), [`test/interop/py/${script}`, ...args], {

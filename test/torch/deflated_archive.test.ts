@@ -8,7 +8,7 @@ import { convert, verify } from "../../src/jobs/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import { WebdcpError } from "../../src/errors/mod.ts";
 import { memorySource } from "../../src/storage/byte_source.ts";
-import { FileStorage } from "../../src/storage/mod.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import { loadTorch, openTorchArchive, type OpenTorchArchiveOptions, type TensorRef } from "../../src/torch/mod.ts";
 import { inflatedSource, readZipDirectory, type ZipEntry } from "../../src/zip/mod.ts";
 import { describe } from "./describe.ts";

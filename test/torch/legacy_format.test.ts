@@ -9,7 +9,7 @@ import { createCpuEngine } from "../../src/engine/mod.ts";
 import { WebdcpError } from "../../src/errors/mod.ts";
 import { encodePickle, PyGlobal, PyPersistent, PyReduce, PyTuple, type PyValue, tuple } from "../../src/pickle/mod.ts";
 import { memorySource } from "../../src/storage/byte_source.ts";
-import { FileStorage } from "../../src/storage/mod.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
 import { isLegacyTorchHead, loadTorch, openTorchArchive } from "../../src/torch/mod.ts";
 import { describe } from "./describe.ts";
 

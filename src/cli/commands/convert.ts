@@ -2,7 +2,6 @@ import { ADAPTER_NAMES, getAdapter } from "../../adapters/mod.ts";
 import type { AdapterDirection } from "../../adapters/mod.ts";
 import { convert } from "../../jobs/mod.ts";
 import { parseByteSize } from "../byte_size.ts";
-import { parsePart } from "../../writers/mod.ts";
 import type { TargetFormat } from "../../jobs/mod.ts";
 import { parseDType } from "../../dtype/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
@@ -11,7 +10,7 @@ import { intOption, limitsOption, listOption, requirePositionals } from "../args
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
-import { engineFromArgs, layoutFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, reportJob, WRITE_HELP } from "./shared.ts";
+import { engineFromArgs, layoutFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, partFromArgs, partHelp, PART_OPTIONS, reportJob, WRITE_HELP } from "./shared.ts";
 
 const CAST_DTYPES = ["float32", "bfloat16", "float16", "float8_e4m3fn", "float8_e5m2"];
 
@@ -48,13 +47,13 @@ The source format is detected (DCP folder, HF folder, .safetensors, .pt/.pth/.bi
   --keys classic|head     TorchTitan key generation (output/attention.wq vs lm_head/qkv_linear)
   --hf-assets-path DIR    copy config/tokenizer files and the shard plan of an existing HF folder
 ${LAYOUT_HELP}
-  --part R/W              write only share R of W of the output files; then run 'webdcp finalize <dst>'
+${partHelp("output files")}
 ${WRITE_HELP}
   --engine auto|gpu|cpu   where casts run (default auto)
 ${COMMON_HELP}`,
   options: {
     values: [
-      "to", "dtype", "include", "exclude", "max-shard-size", "adapter", "flavor", "keys", "hf-assets-path", "part",
+      "to", "dtype", "include", "exclude", "max-shard-size", "adapter", "flavor", "keys", "hf-assets-path", ...PART_OPTIONS,
       "concurrency", "engine", ...LAYOUT_OPTIONS,
     ],
     flags: ["model-only", "to-hf", "from-hf", "no-fsync", "allow-unsafe-values"],
@@ -72,7 +71,7 @@ ${COMMON_HELP}`,
     }
     const adapter = adapterFromArgs(args);
     const maxShard = args.values.get("max-shard-size");
-    const part = args.values.has("part") ? parsePart(args.values.get("part")!) : undefined;
+    const part = partFromArgs(args, ctx.rt);
     const layout = to === "dcp" ? layoutFromArgs(args, await readLayoutText(args, ctx.rt.cwd())) : undefined;
     if (to !== "dcp" && LAYOUT_OPTIONS.some((o) => args.values.has(o))) {
       throw new UsageError("E_USAGE", "--ranks/--dim/--layout/--dp-shard/--tp apply to --to dcp only");

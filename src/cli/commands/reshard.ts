@@ -2,7 +2,6 @@ import * as fs from "node:fs/promises";
 import * as nodePath from "node:path";
 import { dryRunReshard, inspect, reshard } from "../../jobs/mod.ts";
 import { layoutToJson } from "../../dcp/mod.ts";
-import { parsePart } from "../../writers/mod.ts";
 import { intOption, limitsOption, listOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
@@ -10,7 +9,7 @@ import { locateInput, locateOutput } from "../locate.ts";
 import { table } from "../output.ts";
 import { formatBytes } from "../progress_bar.ts";
 import { readLayoutText } from "./convert.ts";
-import { engineFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, reportJob, WRITE_HELP } from "./shared.ts";
+import { engineFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, partFromArgs, partHelp, PART_OPTIONS, reportJob, WRITE_HELP } from "./shared.ts";
 
 export const reshardCommand: Command = {
   help: `usage: webdcp reshard <src> <dst> (--ranks M [--dim D] | --layout layout.json | --dp-shard N --tp M) [options]
@@ -22,12 +21,12 @@ ${LAYOUT_HELP}
   --dry-run               print the plan (which bytes move from which file to which) and write nothing
   --save-layout FILE      also write the target chunking as layout.json (to edit and pass to --layout)
   --include/--exclude     globs selecting keys, as for convert
-  --part R/W              write only share R of W of the rank files; then run 'webdcp finalize <dst>'
+${partHelp("rank files")}
 ${WRITE_HELP}
   --engine auto|gpu|cpu   where region copies run (default auto)
 ${COMMON_HELP}`,
   options: {
-    values: [...LAYOUT_OPTIONS, "include", "exclude", "part", "concurrency", "engine", "save-layout"],
+    values: [...LAYOUT_OPTIONS, "include", "exclude", ...PART_OPTIONS, "concurrency", "engine", "save-layout"],
     flags: ["dry-run", "no-fsync", "allow-unsafe-values"],
   },
   async run(args, ctx) {
@@ -76,7 +75,7 @@ ${COMMON_HELP}`,
         ...select,
         layout,
         allowUnsafeValues: args.flags.has("allow-unsafe-values"),
-        part: args.values.has("part") ? parsePart(args.values.get("part")!) : undefined,
+        part: partFromArgs(args, ctx.rt),
         engine,
         limits: limitsOption(args),
         concurrency: intOption(args, "concurrency"),

@@ -3,12 +3,14 @@ import type { Layout } from "../../dcp/mod.ts";
 import { DEFAULT_CONCURRENCY } from "../../jobs/mod.ts";
 import { dimSplitLayout, parseLayoutJson } from "../../dcp/mod.ts";
 import { meshLayout } from "../../adapters/mod.ts";
+import { type Part, parsePart, partFromEnv } from "../../writers/mod.ts";
 import { createLazyEngine, parseEngineKind } from "../../engine/mod.ts";
 import type { Engine } from "../../engine/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
 import type { ParsedArgs } from "../args.ts";
 import { intOption } from "../args.ts";
 import type { CommandContext } from "../output.ts";
+import type { Runtime } from "../runtime.ts";
 import { formatBytes } from "../progress_bar.ts";
 
 export const LAYOUT_OPTIONS = ["ranks", "dim", "layout", "dp-shard", "tp"];
@@ -56,4 +58,24 @@ export function reportJob(ctx: CommandContext, report: ConvertReport, dst: strin
     `wrote ${report.tensors} tensors (${formatBytes(report.bytes)}) and ${report.values} values as ${report.to} ` +
       `to ${dst} (${report.files.length} files)`,
   );
+}
+
+export const PART_OPTIONS = ["part", "parts"];
+
+export function partHelp(what: string): string {
+  return `  --part R/W              write only share R of W of the ${what} (balanced by bytes); then run 'webdcp finalize <dst>'
+  --part auto             take R and W from the scheduler: a Slurm array, a Kubernetes Indexed Job (with --parts W)
+                          or torchrun (see docs/SCALE-OUT.md)
+  --parts W               the number of shares for --part auto (required on Kubernetes)`;
+}
+
+/** The share `--part R/W` or `--part auto` (from the scheduler's environment) names, if any. */
+export function partFromArgs(args: ParsedArgs, rt: Runtime): Part | undefined {
+  const text = args.values.get("part");
+  const parts = intOption(args, "parts");
+  if (text === undefined || text.trim() !== "auto") {
+    if (parts !== undefined) throw new UsageError("E_USAGE", "--parts goes with --part auto");
+    return text === undefined ? undefined : parsePart(text);
+  }
+  return partFromEnv(rt.env ?? {}, parts);
 }

@@ -3,3 +3,4 @@
  * @module
  */
 export { HttpStorage, type HttpStorageOptions } from "./http_storage.ts";
+export { discardBody, parseContentRange, readBodyInto } from "./http_range.ts";

@@ -1,0 +1,182 @@
+import { AwsClient } from "aws4fetch";
+import { StorageError } from "../../errors/mod.ts";
+import type { S3Config } from "./s3_config.ts";
+import { errorCodeOf, S3Error } from "./s3_error.ts";
+import { elementText, MAX_XML_BYTES } from "./s3_xml.ts";
+
+/** One S3 request: what it is for (the storage path, for errors) and which answers the caller handles. */
+export interface S3Request {
+  method: "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
+  /** The full object key; undefined for a bucket-level request (listings). */
+  key?: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Uint8Array<ArrayBuffer>;
+  /** Storage path the request is about (errors name it), and the file offset for reads. */
+  path: string;
+  offset?: number;
+  /** Short description for errors, e.g. "GET bytes 0-99". */
+  what: string;
+  /** Statuses handed back to the caller; anything else is retried (when transient) or thrown as S3Error. */
+  accept: readonly number[];
+  /** Cancels the request (and its retries): a sink being aborted stops its part uploads. */
+  signal?: AbortSignal;
+}
+
+/** HTTP statuses S3 uses for "try again": throttling (503 SlowDown, 429) and server-side failures. */
+const RETRY_STATUSES = new Set([500, 502, 503, 504, 429]);
+/** S3 error codes that say the same, sometimes with another status (400 RequestTimeout). */
+const RETRY_CODES = new Set(["SlowDown", "InternalError", "RequestTimeout", "ServiceUnavailable", "ThrottlingException"]);
+
+/**
+ * Signs (SigV4, through aws4fetch) and sends S3 requests, retrying transient failures with capped
+ * exponential backoff and full jitter. Each try is signed afresh, so a long backoff never sends a stale
+ * signature. Every failure becomes an `S3Error` naming bucket, key, status and S3 code.
+ */
+export class S3Client {
+  readonly config: S3Config;
+  readonly #signer: AwsClient;
+
+  constructor(config: S3Config) {
+    this.config = config;
+    const { accessKeyId, secretAccessKey, sessionToken } = config.credentials;
+    this.#signer = new AwsClient({ accessKeyId, secretAccessKey, sessionToken, service: "s3", region: config.region });
+  }
+
+  /** The URL of `key` (or of the bucket when undefined), each key segment percent-encoded. */
+  url(key: string | undefined, query?: Record<string, string>): string {
+    const { endpoint, bucket, pathStyle } = this.config;
+    const encoded = key === undefined ? "" : key.split("/").map(encodeRfc3986).join("/");
+    let base: string;
+    if (pathStyle) base = `${endpoint}/${bucket}/${encoded}`;
+    else {
+      const u = new URL(endpoint);
+      base = `${u.protocol}//${bucket}.${u.host}${u.pathname.replace(/\/$/, "")}/${encoded}`;
+    }
+    if (!query) return base;
+    const q = Object.entries(query).map(([k, v]) => `${encodeRfc3986(k)}=${encodeRfc3986(v)}`).join("&");
+    return `${base}?${q}`;
+  }
+
+  /** `s3://bucket/key` for messages. */
+  s3Url(key: string): string {
+    return `s3://${this.config.bucket}/${key}`;
+  }
+
+  /** Sends `req` until it gets an accepted status, a permanent error, or runs out of tries. */
+  async send(req: S3Request): Promise<Response> {
+    const url = this.url(req.key, req.query);
+    for (let attempt = 1;; attempt++) {
+      let response: Response;
+      try {
+        const init = { method: req.method, headers: req.headers, body: req.body, signal: req.signal };
+        response = await this.config.fetch(await this.#signer.sign(url, init));
+      } catch (cause) {
+        if (attempt < this.config.retry.attempts && !req.signal?.aborted) {
+          await this.backoff(attempt);
+          continue;
+        }
+        throw this.error(req, 0, "", `${req.what} failed after ${attempt} tries (${(cause as Error)?.message ?? cause})`, cause);
+      }
+      if (req.accept.includes(response.status)) return response;
+      const body = req.method === "HEAD" ? "" : await boundedText(response, 64 << 10).catch(() => "");
+      const s3Code = elementText(body, "Code") ?? "";
+      if ((RETRY_STATUSES.has(response.status) || RETRY_CODES.has(s3Code)) && attempt < this.config.retry.attempts) {
+        await this.backoff(attempt);
+        continue;
+      }
+      // HEAD answers carry no error body, so no S3 code: say what a bare 403 usually means.
+      const message = elementText(body, "Message") ??
+        (response.status === 403 ? "access denied: wrong credentials, or no permission for this key" : undefined);
+      const tries = attempt > 1 ? ` after ${attempt} tries` : "";
+      throw this.error(req, response.status, s3Code, `${req.what} refused${tries}${message ? ` (${message})` : ""}`);
+    }
+  }
+
+  /** Sends `req` and returns its (bounded) XML answer, refusing an `<Error>` sent with a 200 status. */
+  async sendXml(req: S3Request): Promise<{ status: number; xml: string }> {
+    const response = await this.send(req);
+    const xml = await boundedText(response, MAX_XML_BYTES).catch((cause) => {
+      throw this.error(req, response.status, "", `${req.what}: ${(cause as Error).message}`, cause);
+    });
+    // CompleteMultipartUpload and CopyObject can fail after their 200 header was sent.
+    if (response.ok && /^\s*(<\?xml[^>]*>)?\s*<Error>/.test(xml)) {
+      const code = elementText(xml, "Code") ?? "";
+      if (RETRY_CODES.has(code)) {
+        // The server asks for a retry of a request whose effect it did not apply.
+        return await this.#retryAfterLateError(req, code);
+      }
+      throw this.error(req, response.status, code, `${req.what} failed (${elementText(xml, "Message") ?? "no message"})`);
+    }
+    return { status: response.status, xml };
+  }
+
+  async #retryAfterLateError(req: S3Request, code: string): Promise<{ status: number; xml: string }> {
+    for (let attempt = 1; attempt < this.config.retry.attempts; attempt++) {
+      await this.backoff(attempt);
+      const response = await this.send(req);
+      const xml = await boundedText(response, MAX_XML_BYTES);
+      if (!/^\s*(<\?xml[^>]*>)?\s*<Error>/.test(xml)) return { status: response.status, xml };
+      code = elementText(xml, "Code") ?? code;
+    }
+    throw this.error(req, 200, code, `${req.what} failed after ${this.config.retry.attempts} tries`);
+  }
+
+  /** Waits before try `attempt + 1`: a random time up to the capped exponential ceiling (full jitter). */
+  backoff(attempt: number): Promise<void> {
+    const { baseDelayMs, maxDelayMs } = this.config.retry;
+    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+    return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+  }
+
+  error(
+    req: { key?: string; query?: Record<string, string>; path: string; offset?: number },
+    status: number,
+    s3Code: string,
+    message: string,
+    cause?: unknown,
+  ): S3Error {
+    return new S3Error(errorCodeOf(status, s3Code), message, {
+      bucket: this.config.bucket,
+      // A listing is about its prefix.
+      key: req.key ?? req.query?.prefix ?? "",
+      status,
+      s3Code,
+      path: req.path || ".",
+      offset: req.offset,
+      cause,
+    });
+  }
+}
+
+/** The body as text, refusing more than `limit` bytes without buffering them. */
+export async function boundedText(response: Response, limit: number): Promise<string> {
+  const body = response.body;
+  if (body === null) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        await reader.cancel().catch(() => {});
+        throw new StorageError("E_IO", `answer is larger than ${limit} bytes`);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) (out.set(c, at), (at += c.byteLength));
+  return new TextDecoder().decode(out);
+}
+
+/** Percent-encodes all but the RFC 3986 unreserved characters, as SigV4 wants. */
+function encodeRfc3986(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}

@@ -1,0 +1,218 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { S3Error, S3Storage } from "../../../src/storage/s3/mod.ts";
+import type { S3StorageOptions } from "../../../src/storage/s3/mod.ts";
+import { describeStorage, expectCode } from "../storage_spec.ts";
+import { type FaultProxy, startFaultProxy } from "./fault_proxy.ts";
+import { type MotoServer, startMoto } from "./moto_server.ts";
+
+const BUCKET = "webdcp-test";
+const PART = 64 << 10;
+
+let moto: MotoServer;
+let proxy: FaultProxy;
+let n = 0;
+
+beforeAll(async () => {
+  moto = await startMoto(inject("python"), PART);
+  await moto.createBucket(BUCKET);
+  proxy = await startFaultProxy(moto.endpoint);
+});
+afterAll(async () => {
+  await proxy?.close();
+  await moto?.stop();
+});
+
+/** A storage on a fresh prefix, through the fault proxy (which forwards untouched unless a test says so). */
+function storage(options: Partial<S3StorageOptions> = {}): S3Storage {
+  proxy.decide = () => undefined;
+  return new S3Storage({
+    bucket: BUCKET,
+    prefix: `t${++n}/root`,
+    endpoint: proxy.endpoint,
+    credentials: moto.credentials,
+    partSize: PART,
+    retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    env: {},
+    ...options,
+  });
+}
+
+/** Bytes that differ at every position modulo 251, so a shifted or repeated range is caught. */
+function pattern(length: number, seed = 0): Uint8Array {
+  return Uint8Array.from({ length }, (_, i) => (i * 7 + seed) % 251);
+}
+
+async function writeInPieces(s: S3Storage, path: string, bytes: Uint8Array, piece: number): Promise<void> {
+  const sink = await s.create(path);
+  for (let at = 0; at < bytes.byteLength; at += piece) await sink.write(bytes.subarray(at, at + piece));
+  await sink.close();
+}
+
+describeStorage("S3Storage (moto)", () => Promise.resolve(storage()), {
+  implicitFolders: true,
+  openSourceKeepsReplacedBytes: false,
+});
+
+describe("S3Storage: uploads", () => {
+  it("a file larger than one part goes up as a multipart upload and reads back bit for bit", async () => {
+    const s = storage();
+    const bytes = pattern(5 * PART + 1234);
+    const before = proxy.requests.length;
+    await writeInPieces(s, "big/x.distcp", bytes, 10_000);
+    const seen = proxy.requests.slice(before);
+    expect(seen.filter((r) => r.method === "POST" && r.url.includes("?uploads")).length).toBe(1);
+    expect(seen.filter((r) => r.method === "PUT" && r.url.includes("partNumber=")).length).toBe(6);
+    expect(await s.stat("big/x.distcp")).toEqual({ size: bytes.byteLength });
+    expect(Buffer.from(await s.readAll("big/x.distcp")).equals(Buffer.from(bytes))).toBe(true);
+    expect(await s.pendingUploads()).toEqual([]);
+  });
+
+  it("a file within one part is a single PUT", async () => {
+    const s = storage();
+    const before = proxy.requests.length;
+    await writeInPieces(s, "small", pattern(PART - 1), 1000);
+    const seen = proxy.requests.slice(before);
+    expect(seen.some((r) => r.url.includes("uploads") && r.method === "POST")).toBe(false);
+    expect(seen.filter((r) => r.method === "PUT").length).toBe(1);
+  });
+
+  it("abort() in the middle of a multipart upload leaves no object and no stored parts", async () => {
+    const s = storage();
+    const sink = await s.create("x");
+    // Five parts with four in flight: write() waits for one, so the upload has surely been created.
+    await sink.write(pattern(5 * PART));
+    expect((await s.pendingUploads()).length).toBe(1);
+    await sink.abort();
+    expect(await s.stat("x")).toBeUndefined();
+    expect(await s.pendingUploads()).toEqual([]);
+  });
+
+  it("abort() cancels a part upload that hangs, then aborts the upload: nothing stored remains", async () => {
+    const s = storage();
+    const sink = await s.create("hung");
+    let hung = false;
+    proxy.decide = (r) => (r.url.includes("partNumber=2") ? ((hung = true), { hang: true }) : undefined);
+    await sink.write(pattern(3 * PART));
+    for (let i = 0; i < 200 && !hung; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(hung).toBe(true);
+    await sink.abort();
+    proxy.decide = () => undefined;
+    expect(await s.stat("hung")).toBeUndefined();
+    expect(await s.pendingUploads()).toEqual([]);
+  });
+
+  it("close() whose parts are refused fails with an S3Error, aborts the upload and publishes nothing", async () => {
+    const s = storage();
+    const sink = await s.create("refused.bin");
+    proxy.decide = (r) => (r.url.includes("partNumber=2") ? { status: 403, code: "AccessDenied" } : undefined);
+    const err = await (async () => {
+      await sink.write(pattern(3 * PART));
+      await sink.close();
+    })().then(() => undefined, (e) => e);
+    proxy.decide = () => undefined;
+    expect(err).toBeInstanceOf(S3Error);
+    expect(err).toMatchObject({ code: "E_DENIED", status: 403, s3Code: "AccessDenied", bucket: BUCKET, key: `${s.prefix}/refused.bin` });
+    await sink.abort();
+    expect(await s.stat("refused.bin")).toBeUndefined();
+    expect(await s.pendingUploads()).toEqual([]);
+  });
+
+  it("create() aborts the multipart upload a killed earlier writer of the same file left", async () => {
+    const s = storage();
+    const dead = await s.create("f");
+    await dead.write(pattern(5 * PART)); // never closed nor aborted: its process "died"
+    expect((await s.pendingUploads()).map((u) => u.path)).toEqual(["f"]);
+    await s.writeAll("f", pattern(10));
+    expect(await s.pendingUploads()).toEqual([]);
+    expect([...await s.readAll("f")]).toEqual([...pattern(10)]);
+  });
+});
+
+describe("S3Storage: listings", () => {
+  // S3 and moto answer at most 1000 keys per page.
+  it("list() follows continuation tokens across pages", async () => {
+    const s = storage();
+    const names = Array.from({ length: 1005 }, (_, i) => `f${String(i).padStart(4, "0")}`);
+    for (let i = 0; i < names.length; i += 100) {
+      await Promise.all(names.slice(i, i + 100).map((f) => s.writeAll(`d/${f}`, pattern(1, i))));
+    }
+    const before = proxy.requests.length;
+    const listed = await s.list("d");
+    expect(listed!.map((e) => e.name)).toEqual(names);
+    expect(proxy.requests.slice(before).filter((r) => r.url.includes("list-type=2")).length).toBeGreaterThan(1);
+  });
+});
+
+describe("S3Storage: faults", () => {
+  it("503 SlowDown and 500 answers are retried; the bytes written and read are exact", async () => {
+    const s = storage();
+    const bytes = pattern(4 * PART + 99, 3);
+    proxy.decide = (_r, i) => (i % 3 === 0 ? { status: 503, code: "SlowDown" } : i % 7 === 0 ? { status: 500, code: "InternalError" } : undefined);
+    const injected = proxy.injected;
+    await writeInPieces(s, "r/x", bytes, 50_000);
+    const src = await s.open("r/x");
+    const back = new Uint8Array(bytes.byteLength);
+    await Promise.all([0, 1, 2, 3].map((k) => src.readInto!(k * PART, back.subarray(k * PART, k === 3 ? undefined : (k + 1) * PART))));
+    await src.close();
+    proxy.decide = () => undefined;
+    expect(proxy.injected - injected).toBeGreaterThan(3);
+    expect(Buffer.from(back).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it("a connection dropped in the middle of a ranged GET resumes at the byte it reached", async () => {
+    const s = storage();
+    const bytes = pattern(200_000, 5);
+    await s.writeAll("x", bytes);
+    let drops = 0;
+    proxy.decide = (r) => (r.method === "GET" && r.range !== undefined && drops++ < 3 ? { dropAfter: 30_000 } : undefined);
+    const before = proxy.requests.length;
+    const got = await s.read("x", 1000, 150_000);
+    proxy.decide = () => undefined;
+    expect(Buffer.from(got).equals(Buffer.from(bytes.subarray(1000, 151_000)))).toBe(true);
+    const ranges = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+    expect(ranges).toEqual(["bytes=1000-150999", "bytes=31000-150999", "bytes=61000-150999", "bytes=91000-150999"]);
+  });
+
+  it("gives up after the configured tries with an error naming bucket, key, status and S3 code", async () => {
+    const s = storage({ retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 } });
+    await s.writeAll("y", pattern(10));
+    const src = await s.open("y");
+    proxy.decide = () => ({ status: 503, code: "SlowDown" });
+    const err = await src.read(0, 10).then(() => undefined, (e) => e);
+    proxy.decide = () => undefined;
+    expect(err).toBeInstanceOf(S3Error);
+    expect(err).toMatchObject({ code: "E_IO", status: 503, s3Code: "SlowDown", bucket: BUCKET, key: `${s.prefix}/y`, path: "y" });
+    expect(String(err.message)).toContain("after 3 tries");
+    expect(String(err.message)).toContain(`s3://${BUCKET}/${s.prefix}/y`);
+  });
+});
+
+describe("S3Storage: refusals", () => {
+  it("a wrong secret key is E_DENIED (SignatureDoesNotMatch) and the secret appears nowhere in the error", async () => {
+    const secret = "not-the-right-secret-0123456789";
+    const s = storage({ credentials: { accessKeyId: moto.credentials.accessKeyId, secretAccessKey: secret } });
+    const err = await s.list("").then(() => undefined, (e) => e);
+    expect(err).toBeInstanceOf(S3Error);
+    expect(err).toMatchObject({ code: "E_DENIED", status: 403, s3Code: "SignatureDoesNotMatch", bucket: BUCKET });
+    expect(JSON.stringify({ m: err.message, s: err.stack, c: String(err.cause) })).not.toContain(secret);
+  });
+
+  it("an unknown access key is E_DENIED (InvalidAccessKeyId)", async () => {
+    const s = storage({ credentials: { accessKeyId: "AKIAUNKNOWN000000000", secretAccessKey: "x" } });
+    await expectCode(s.list(""), "E_DENIED");
+    const err = await s.writeAll("z", pattern(3)).then(() => undefined, (e) => e);
+    expect(err).toMatchObject({ status: 403, s3Code: "InvalidAccessKeyId" });
+  });
+
+  it("a missing bucket is E_NOT_FOUND (NoSuchBucket) naming the bucket", async () => {
+    const s = storage({ bucket: "no-such-bucket-here" });
+    const err = await s.list("").then(() => undefined, (e) => e);
+    expect(err).toMatchObject({ code: "E_NOT_FOUND", status: 404, s3Code: "NoSuchBucket", bucket: "no-such-bucket-here" });
+    expect(err.message).toContain("s3://no-such-bucket-here/");
+    await expectCode(s.writeAll("a", pattern(1)), "E_NOT_FOUND");
+  });
+
+  it("missing credentials are a usage error naming the environment variables", () => {
+    expect(() => new S3Storage({ bucket: BUCKET, env: {} })).toThrow(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+  });
+});
