@@ -5,6 +5,7 @@
  * and `MemoryStorage`. test/package/entries.test.ts checks that this list is mod.ts's less exactly that.
  */
 export * from "./src/errors/mod.ts";
+export * from "./src/limits/mod.ts";
 export * from "./src/dtype/mod.ts";
 export * from "./src/tensor/mod.ts";
 export * from "./src/storage/mod.ts";
@@ -21,3 +22,5 @@ export { type Part, parsePart } from "./src/writers/mod.ts";
 export { parseByteSize } from "./src/cli/byte_size.ts";
 export type { JobProgress, ProgressCallback } from "./src/tasks/mod.ts";
 export * from "./src/loader/mod.ts";
+export * from "./src/manager/mod.ts";
+export * from "./src/cache/mod.ts";

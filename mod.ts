@@ -22,4 +22,6 @@ export { parseByteSize } from "./src/cli/byte_size.ts";
 export type { JobProgress, ProgressCallback } from "./src/tasks/mod.ts";
 export * from "./src/loader/mod.ts";
 export * from "./src/manager/mod.ts";
+// The manager that opens paths as files; browser.ts keeps the portable one of the same name.
+export { CheckpointManager } from "./src/manager/host_manager.ts";
 export * from "./src/cache/mod.ts";

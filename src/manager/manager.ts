@@ -9,7 +9,6 @@ import { getAdapter, type StateDictAdapter } from "../adapters/mod.ts";
 import { flattenStateDict, isMapping, type StateLeaf, type StatePath, unflattenStateDict } from "../dcp/mod.ts";
 import { createCpuEngine, type Engine } from "../engine/mod.ts";
 import { StorageError, UsageError, WebdcpError } from "../errors/mod.ts";
-import { FileStorage } from "../storage/file/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { type ConfigDocument, type ManagerConfig, resolveConfig, STATE_NAMES } from "./config.ts";
 import { ConfigError } from "./config_error.ts";
@@ -32,9 +31,13 @@ export interface ManagerProgress {
 
 export interface CheckpointManagerOptions {
   states: ManagerStates;
-  /** The checkpoint folder (`dump_folder/folder`); default a `FileStorage` there. */
+  /** The checkpoint folder (`dump_folder/folder`); default `openStorage(folder)`. */
   storage?: Storage;
-  /** Storage for `initial_load_path` and `hf_assets_path`; default a `FileStorage` at the path. */
+  /**
+   * Opens a storage at a path: the checkpoint folder when `storage` is not given, `initial_load_path` and
+   * `hf_assets_path`. The host entry's manager (`mod.ts`, Deno and Node) opens a `FileStorage`; the portable
+   * one (`webdcp/browser`) has no file system to fall back on, so a page passes `storage` (OPFS, memory, S3).
+   */
   openStorage?: (path: string) => Storage;
   /** The model's adapter, for `last_save_in_hf` and HF loads (llama3 now). */
   adapter?: { model: string; flavor: string; keys?: string };
@@ -104,7 +107,7 @@ export class CheckpointManager {
         reason: "HF checkpoints need a model adapter (options.adapter)",
       });
     }
-    this.storage = options.storage ?? new FileStorage(this.config.folder);
+    this.storage = options.storage ?? (options.openStorage ?? noFileSystem)(this.config.folder);
     this.#engine = options.engine ?? createCpuEngine();
     this.#stager = new Stager(c.async_mode === "async_with_pinned_mem" ? "pinned" : c.async_mode === "async" ? "copy" : "reference");
     this.#purger = new Purger(this.storage, c.keep_latest_k, (m) => this.#warn(m), () => this.#writing);
@@ -235,7 +238,7 @@ export class CheckpointManager {
       if (c.initial_load_path !== null) [path, source] = [c.initial_load_path, "initial_load_path"];
       else if (fromHf) [path, source] = [this.config.hfAssetsPath, "hf_assets_path"];
       else return fresh;
-      storage = (this.#opts.openStorage ?? ((p: string) => new FileStorage(p)))(path);
+      storage = (this.#opts.openStorage ?? noFileSystem)(path);
       if ((await storage.list("")) === undefined) {
         throw new StorageError("E_NOT_FOUND", `checkpoint.${source === "hf_assets_path" ? "hf_assets_path" : "initial_load_path"} is not a folder`, { path });
       }
@@ -354,4 +357,12 @@ export class CheckpointManager {
 function isResolved(c: ManagerConfig | ConfigDocument): c is ManagerConfig {
   return typeof (c as ManagerConfig).folder === "string" && Array.isArray((c as ManagerConfig).warnings) &&
     typeof (c as ManagerConfig).checkpoint?.enable === "boolean";
+}
+
+/** The portable manager's `openStorage`: there is no file system to open a path on. */
+function noFileSystem(path: string): Storage {
+  throw new UsageError(
+    "E_USAGE",
+    `no storage for '${path}': pass options.storage or options.openStorage (only the host entry opens files by path)`,
+  );
 }

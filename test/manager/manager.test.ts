@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { openDcp } from "../../src/dcp/mod.ts";
 import { WebdcpError } from "../../src/errors/mod.ts";
 import { CheckpointManager, type ConfigDocument } from "../../src/manager/mod.ts";
+import { CheckpointManager as HostCheckpointManager } from "../../src/manager/host_manager.ts";
 import { MemoryStorage } from "../../src/storage/mod.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";
 import { f32, Holder, toyStates, values } from "./states_fixture.ts";
@@ -188,8 +189,8 @@ describe("load()", () => {
   });
 
   it("an initial_load_path that is not a folder fails", async () => {
-    // The default opens a FileStorage at the path.
-    const m = new CheckpointManager({ checkpoint: { enable: true, initial_load_path: "/nonexistent/webdcp-manager-test" } }, {
+    // The host entry's manager opens a FileStorage at the path.
+    const m = new HostCheckpointManager({ checkpoint: { enable: true, initial_load_path: "/nonexistent/webdcp-manager-test" } }, {
       storage: new MemoryStorage(),
       states: toyStates(),
     });
