@@ -9,7 +9,6 @@ import { joinPath } from "../storage/mod.ts";
 import { DEFAULT_BAND_BYTES, sortByStorage } from "../pipeline/mod.ts";
 import { copyHfAssets } from "./hf_assets.ts";
 import type { Layout } from "../dcp/mod.ts";
-import { dimSplitLayout } from "../dcp/mod.ts";
 import type { Location } from "../source/mod.ts";
 import type { Part } from "../writers/mod.ts";
 import type { ProgressCallback } from "../tasks/mod.ts";
@@ -19,11 +18,7 @@ import { selectEntries } from "../source/mod.ts";
 import { openTensorSource } from "../source/mod.ts";
 import type { SourceFormat, TensorSource } from "../source/mod.ts";
 import { planTargets } from "../pipeline/mod.ts";
-import { writeDcpOutput } from "../writers/mod.ts";
-import { writeSafetensorsOutput } from "../writers/mod.ts";
-import { writeTorchOutput } from "../writers/mod.ts";
-
-export type TargetFormat = "dcp" | "safetensors" | "torch";
+import { type TargetFormat, WRITERS } from "../writers/mod.ts";
 
 /**
  * Output files written at once unless told otherwise. Each has its own band pipeline (a few bands of
@@ -119,40 +114,33 @@ async function convertWith(source: TensorSource, dst: Location, opts: ConvertOpt
   }
   const total = ordered.reduce((s, t) => s + t.bytes, 0);
   const tracker = new ProgressTracker(total, 0, opts.onProgress);
-  const common = {
+  const assets = opts.to === "safetensors" && opts.hfAssets
+    ? await copyHfAssets(opts.hfAssets, dst, opts.part)
+    : undefined;
+  const paths = opts.to === "dcp" && opts.adapter
+    ? flatPaths(ordered.map((t) => t.name))
+    : outputPaths(source, selection);
+  const files = await WRITERS[opts.to]({ source, targets: ordered, values, paths }, dst, {
     engine,
     tracker,
     bandBytes: opts.bandBytes ?? DEFAULT_BAND_BYTES,
     concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
     copies: dst.storage.canCopyFrom?.(source.storage) ?? false,
-  };
-  let files: string[];
-  if (opts.to === "safetensors") {
-    const assets = opts.hfAssets ? await copyHfAssets(opts.hfAssets, dst, opts.part) : undefined;
-    files = await writeSafetensorsOutput(source, ordered, dst, {
-      ...common,
-      maxShardSize: opts.maxShardSize,
-      shardMap: assets?.shardMap,
-      part: opts.part,
-      singleFile: dst.path.endsWith(".safetensors"),
-    });
-    if (assets) files.push(...assets.files);
-    else if (opts.adapter && !dst.path.endsWith(".safetensors") && (!opts.part || opts.part.index === 0)) {
-      for (const f of opts.adapter.extraFiles({ dtype: opts.dtype })) {
-        const p = joinPath(dst.path, f.path);
-        await dst.storage.writeAll(p, f.bytes);
-        files.push(p);
-      }
+    part: opts.part,
+    layout: opts.layout,
+    maxShardSize: opts.maxShardSize,
+    shardMap: assets?.shardMap,
+  });
+  if (assets) files.push(...assets.files);
+  else if (
+    opts.to === "safetensors" && opts.adapter && !dst.path.endsWith(".safetensors") &&
+    (!opts.part || opts.part.index === 0)
+  ) {
+    for (const f of opts.adapter.extraFiles({ dtype: opts.dtype })) {
+      const p = joinPath(dst.path, f.path);
+      await dst.storage.writeAll(p, f.bytes);
+      files.push(p);
     }
-  } else if (opts.to === "torch") {
-    files = await writeTorchOutput(source, ordered, values, dst, { ...common, paths: outputPaths(source, selection) });
-  } else {
-    files = await writeDcpOutput(source, ordered, values, dst, {
-      ...common,
-      layout: opts.layout ?? dimSplitLayout(1),
-      part: opts.part,
-      plannerData: opts.adapter ? flatPaths(ordered.map((t) => t.name)) : outputPaths(source, selection),
-    });
   }
   return {
     from: source.format,

@@ -9,7 +9,7 @@ import { isTensorRef, openTorchArchive } from "../torch/mod.ts";
 import { checkTiling } from "../dcp/mod.ts";
 import type { ProgressCallback } from "../tasks/mod.ts";
 import { ProgressTracker } from "../tasks/mod.ts";
-import { openTensorSource } from "../source/mod.ts";
+import { type Location, openTensorSource } from "../source/mod.ts";
 import { tensorEntries, valueEntries } from "../source/mod.ts";
 
 export interface VerifyProblem {
@@ -45,7 +45,8 @@ function problemOf(e: unknown, entry?: string): VerifyProblem {
  * by item from `.metadata` (files exist, ranges inside files, chunks tile each tensor, items decode to the
  * recorded dtype and shape); other formats are checked by opening them and, with `deep`, reading every tensor.
  */
-export async function verify(storage: Storage, path: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verify(src: Location, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const { storage, path } = src;
   const metaPath = joinPath(path, ".metadata");
   if (await storage.stat(metaPath)) return await verifyDcp(storage, path, metaPath, opts);
   const report: VerifyReport = { ok: true, problems: [], checked: { files: 0, tensors: 0, values: 0, items: 0, bytesRead: 0 } };

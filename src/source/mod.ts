@@ -9,3 +9,4 @@ export { detectFormat, openTensorSource } from "./open.ts";
 export type { Location } from "./location.ts";
 export { globToRegExp, keyFilter } from "./glob.ts";
 export { type Selected, type Selection, selectEntries, type SelectOptions, TRAINING_GROUPS } from "./select.ts";
+export { type FormatFacts, FORMATS } from "./formats.ts";

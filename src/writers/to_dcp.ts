@@ -1,42 +1,21 @@
-import type { DcpMetadata, DcpTensorChunkItem, DcpWriteItem, DcpWritePlan, StatePath, StorageEntry } from "../dcp/mod.ts";
-import {
-  DCP_VERSION,
-  encodeMetadata,
-  PAGE_BYTES,
-  planGlobal,
-  rankFileName,
-  storageKey,
-  writeDcp,
-  writeRankFile,
-} from "../dcp/mod.ts";
-import type { Engine } from "../engine/mod.ts";
+import type { DcpMetadata, DcpTensorChunkItem, DcpWriteItem, DcpWritePlan, StorageEntry } from "../dcp/mod.ts";
+import { DCP_VERSION, encodeMetadata, PAGE_BYTES, planGlobal, rankFileName, storageKey, writeDcp, writeRankFile } from "../dcp/mod.ts";
+import { dimSplitLayout } from "../dcp/mod.ts";
+import type { Layout } from "../dcp/mod.ts";
 import { joinPath, sourceOrigin } from "../storage/mod.ts";
 import type { StoredRange } from "../storage/mod.ts";
 import type { BandJob } from "../pipeline/mod.ts";
 import { BandPipeline, regionJobs } from "../pipeline/mod.ts";
 import { runLimited } from "../tasks/mod.ts";
-import type { Layout } from "../dcp/mod.ts";
+import type { ProgressTracker } from "../tasks/mod.ts";
 import type { Location } from "../source/mod.ts";
 import type { Part } from "./part.ts";
 import { ownsFile, partManifestName } from "./part.ts";
-import type { ProgressTracker } from "../tasks/mod.ts";
-import type { Selected } from "../source/mod.ts";
-import type { TensorSource, ValueEntry } from "../source/mod.ts";
-import type { TargetTensor } from "../pipeline/mod.ts";
+import type { WriteInput, Writer, WriterOptions } from "./writer.ts";
 
-export interface DcpOutputOptions {
+/** What planning a DCP write needs of the writer's options. */
+interface DcpPlanOptions extends WriterOptions {
   layout: Layout;
-  engine: Engine;
-  part?: Part;
-  /** Object paths for `planner_data`, by output name. */
-  plannerData: Map<string, StatePath> | null;
-  tracker: ProgressTracker;
-  /** Bytes of one band of a chunk (in the wider of the source and target dtypes). */
-  bandBytes: number;
-  /** The destination copies stored bytes without reading them (`ByteSink.copyFrom`). */
-  copies: boolean;
-  /** Rank files written at once. */
-  concurrency: number;
 }
 
 /**
@@ -46,12 +25,10 @@ export interface DcpOutputOptions {
  * rank), so a band is prepared while the previous one is written and no chunk is ever whole in memory;
  * rank files written at the same time each have their own buffers.
  */
-export async function buildDcpPlan(
-  source: TensorSource,
-  targets: readonly TargetTensor[],
-  values: readonly Selected<ValueEntry>[],
-  opts: DcpOutputOptions,
-  writes: (rank: number) => boolean = () => true,
+async function buildDcpPlan(
+  { source, targets, values, paths }: WriteInput,
+  opts: DcpPlanOptions,
+  writes: (rank: number) => boolean,
 ): Promise<{ plan: DcpWritePlan; pipelines: BandPipeline[]; copied: StoredRange[][] }> {
   const ranks: DcpWriteItem[][] = Array.from({ length: opts.layout.ranks }, () => []);
   for (const v of values) {
@@ -89,7 +66,7 @@ export async function buildDcpPlan(
     if (stored) copiedOf.set(item, stored);
     ranks[box.rank].push(item);
   }
-  const plan = { ranks, plannerData: opts.plannerData };
+  const plan = { ranks, plannerData: paths };
   const written: DcpWriteItem[][] = [];
   for (const [rank, items] of planGlobal(plan).ranks.entries()) {
     written.push(writes(rank) ? items : []);
@@ -143,15 +120,11 @@ function pageOffsetOf(ranges: readonly StoredRange[]): number | undefined {
 }
 
 /** Writes DCP output; with a part, only this part's rank files plus a partial metadata for `finalize`. */
-export async function writeDcpOutput(
-  source: TensorSource,
-  targets: readonly TargetTensor[],
-  values: readonly Selected<ValueEntry>[],
-  dst: Location,
-  opts: DcpOutputOptions,
-): Promise<string[]> {
+export const writeDcpOutput: Writer = async (input, dst, opts) => {
   const part = opts.part;
-  const { plan, pipelines, copied } = await buildDcpPlan(source, targets, values, opts, (r) => !part || ownsFile(part, r));
+  const layout = opts.layout ?? dimSplitLayout(1);
+  const writes = (rank: number) => !part || ownsFile(part, rank);
+  const { plan, pipelines, copied } = await buildDcpPlan(input, { ...opts, layout }, writes);
   const prefetch = prefetchChecksums(copied);
   try {
     if (!part) {
@@ -168,7 +141,7 @@ export async function writeDcpOutput(
     await prefetch.done;
     for (const p of pipelines) await p.settle();
   }
-}
+};
 
 /**
  * One part of a multi-machine DCP write: every part derives the same global plan, writes the rank files it

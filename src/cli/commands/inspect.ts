@@ -20,7 +20,7 @@ ${COMMON_HELP}`,
   async run(args, ctx) {
     const [path] = requirePositionals(args, ["path"]);
     const loc = await locateInput(path, ctx.rt.cwd());
-    const report = await inspect(loc.storage, loc.path);
+    const report = await inspect(loc);
     if (ctx.json) {
       ctx.rt.out(`${JSON.stringify(report, null, 1)}\n`);
       return 0;

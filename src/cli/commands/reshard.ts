@@ -42,7 +42,7 @@ ${COMMON_HELP}`,
     const select = { include: listOption(args, "include"), exclude: listOption(args, "exclude") };
     const saveLayout = args.values.get("save-layout");
     if (saveLayout !== undefined) {
-      const report = await inspect(src.storage, src.path);
+      const report = await inspect(src);
       await fs.writeFile(nodePath.resolve(ctx.rt.cwd(), saveLayout), `${layoutToJson(layout, report.tensors)}\n`);
     }
     if (dryRun) {

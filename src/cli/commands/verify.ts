@@ -19,7 +19,7 @@ ${COMMON_HELP}`,
   async run(args, ctx) {
     const [path] = requirePositionals(args, ["path"]);
     const loc = await locateInput(path, ctx.rt.cwd());
-    const report = await verify(loc.storage, loc.path, { deep: args.flags.has("deep"), onProgress: ctx.progress.update });
+    const report = await verify(loc, { deep: args.flags.has("deep"), onProgress: ctx.progress.update });
     ctx.progress.finish();
     if (ctx.json) {
       ctx.rt.out(`${JSON.stringify(report, null, 1)}\n`);

@@ -1,0 +1,51 @@
+import { SAFETENSORS_INDEX_NAME, SINGLE_FILE_NAME } from "../safetensors/mod.ts";
+import type { Storage } from "../storage/mod.ts";
+import { openDcpSource } from "./source_dcp.ts";
+import { openHfFolderSource, openSafetensorsFileSource } from "./source_safetensors.ts";
+import { openTorchFileSource } from "./source_torch.ts";
+import type { SourceFormat, TensorSource } from "./tensor_source.ts";
+
+/** What tells one input format apart from the others, and how a source of it is opened. */
+export interface FormatFacts {
+  format: SourceFormat;
+  /** A format stored as one file, or as a folder of files. */
+  shape: "file" | "folder";
+  /** File formats: the file names that are this format whatever their bytes. */
+  extension?: RegExp;
+  /** File formats: the first bytes of a file of this format. */
+  magic?: readonly number[];
+  /** Folder formats: whether a folder holding these file names is this format. */
+  holds?: (names: ReadonlySet<string>) => boolean;
+  /** Folder formats: file names that mark the format, probed one by one where a storage cannot list (HTTP). */
+  markers?: readonly string[];
+  open(storage: Storage, path: string): Promise<TensorSource>;
+}
+
+/**
+ * The input formats, in the order they are tried: DCP before HF for folders; for files, the extension
+ * decides, else the first bytes (a zip is torch.save), else the last file format (safetensors, whose
+ * header checks then say whether it is one).
+ */
+export const FORMATS: readonly FormatFacts[] = [
+  {
+    format: "dcp",
+    shape: "folder",
+    holds: (names) => names.has(".metadata") || [...names].some((n) => /^__\d+\.metadata$/.test(n)),
+    markers: [".metadata"],
+    open: openDcpSource,
+  },
+  {
+    format: "hf",
+    shape: "folder",
+    holds: (names) => names.has(SAFETENSORS_INDEX_NAME) || [...names].some((n) => n.endsWith(".safetensors")),
+    markers: [SAFETENSORS_INDEX_NAME, SINGLE_FILE_NAME],
+    open: openHfFolderSource,
+  },
+  { format: "torch", shape: "file", extension: /\.(pt|pth|bin|ckpt)$/i, magic: [0x50, 0x4b, 0x03, 0x04], open: openTorchFileSource },
+  { format: "safetensors", shape: "file", extension: /\.safetensors$/i, open: openSafetensorsFileSource },
+];
+
+/** The facts of one format. */
+export function formatFacts(format: SourceFormat): FormatFacts {
+  return FORMATS.find((f) => f.format === format)!;
+}
