@@ -1,4 +1,5 @@
 import { UsageError } from "../errors/mod.ts";
+import type { Part } from "../writers/mod.ts";
 
 /** How one command's options are declared: names map to whether they take a value. */
 export interface OptionSpec {
@@ -76,4 +77,15 @@ export function requirePositionals(args: ParsedArgs, names: readonly string[]): 
     );
   }
   return args.positionals;
+}
+
+/** `--part r/w`: this machine writes the output files whose index i has i % w === r. */
+export function parsePart(text: string): Part {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index >= count) {
+    throw new UsageError("E_USAGE", `--part must be r/w with 0 <= r < w (e.g. 0/4), got '${text}'`);
+  }
+  return { index, count };
 }

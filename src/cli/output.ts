@@ -29,11 +29,17 @@ export function makeContext(rt: Runtime, json: boolean, quiet: boolean): Command
   };
 }
 
+/** The command-line flag of a library option: `dpShard` is `--dp-shard`. */
+export function flagOf(option: string): string {
+  return `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 /** `code: message (path @ offset)` for webdcp errors; the plain message for anything else. */
 export function formatError(e: unknown): string {
   if (e instanceof WebdcpError) {
     const text = e.message.startsWith(`${e.code}: `) ? e.message.slice(e.code.length + 2) : e.message;
-    const bare = e.path !== undefined || e.offset !== undefined ? text.replace(/ \([^()]*\)$/, "") : text;
+    const located = e.path !== undefined || e.offset !== undefined ? text.replace(/ \([^()]*\)$/, "") : text;
+    const bare = e.option !== undefined && located.startsWith(e.option) ? flagOf(e.option) + located.slice(e.option.length) : located;
     const loc = e.path !== undefined ? ` (${e.path}${e.offset !== undefined ? ` @ ${e.offset}` : ""})` : "";
     return `${e.code}: ${bare}${loc}`;
   }

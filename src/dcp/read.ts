@@ -3,6 +3,7 @@
  * tensor is intersected with the saved chunks, and only the overlapping items, and within each item only
  * the rows the box needs, are read. Data files stay open (one `ByteSource` each) until `close()`.
  */
+import { METADATA_FILE } from "./commit.ts";
 import { itemsize } from "../dtype/mod.ts";
 import { FormatError, StorageError, UsageError } from "../errors/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
@@ -72,7 +73,7 @@ export async function openDcp(storage: Storage, dir: string, opts: OpenDcpOption
 }
 
 async function readMetadata(storage: Storage, dir: string): Promise<{ metadata: DcpMetadata; metadataPath: string }> {
-  const metadataPath = joinPath(dir, ".metadata");
+  const metadataPath = joinPath(dir, METADATA_FILE);
   if (await storage.stat(metadataPath)) {
     return { metadata: decodeMetadata(await storage.readAll(metadataPath), metadataPath), metadataPath };
   }

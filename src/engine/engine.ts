@@ -41,7 +41,7 @@ export interface EngineOptions {
 
 export function parseEngineKind(value: string): EngineKind {
   if (value === "auto" || value === "gpu" || value === "cpu") return value;
-  throw new UsageError("E_USAGE", `--engine must be auto, gpu or cpu, not '${value}'`);
+  throw new UsageError("E_USAGE", `engine must be auto, gpu or cpu, not '${value}'`, { option: "engine" });
 }
 
 /** The CPU twin: the reference every shader is tested against, and the fallback. */

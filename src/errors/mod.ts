@@ -1,1 +1,3 @@
 export * from "./webdcp_error.ts";
+export * from "./invariant.ts";
+export * from "./problem.ts";

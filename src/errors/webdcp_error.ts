@@ -40,6 +40,11 @@ export interface ErrorLocation {
   path?: string;
   /** Byte offset within `path` where the problem was found. */
   offset?: number;
+  /**
+   * The option of the call that is wrong (`dtype`, `dpShard`), named first in the message; front ends map it
+   * to their own spelling (the CLI to `--dtype`, `--dp-shard`).
+   */
+  option?: string;
   cause?: unknown;
 }
 
@@ -47,6 +52,8 @@ export class WebdcpError extends Error {
   readonly code: ErrorCode;
   readonly path?: string;
   readonly offset?: number;
+  /** The option of the call that is wrong, when an option is (see `ErrorLocation.option`). */
+  readonly option?: string;
 
   constructor(code: ErrorCode, message: string, where: ErrorLocation = {}) {
     const loc = [
@@ -58,6 +65,7 @@ export class WebdcpError extends Error {
     this.code = code;
     this.path = where.path;
     this.offset = where.offset;
+    this.option = where.option;
   }
 }
 

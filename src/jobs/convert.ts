@@ -1,6 +1,6 @@
 import type { StateDictAdapter } from "../adapters/mod.ts";
 import type { DType } from "../dtype/mod.ts";
-import { DTYPE_INFO } from "../dtype/mod.ts";
+import { CONVERT_TARGETS, isConvertTarget } from "../dtype/mod.ts";
 import type { StatePath } from "../dcp/mod.ts";
 import type { Engine } from "../engine/mod.ts";
 import { createLazyEngine } from "../engine/mod.ts";
@@ -90,10 +90,14 @@ export async function convertSource(source: TensorSource, dst: Location, opts: C
 }
 
 function checkOptions(opts: ConvertOptions): void {
-  if (opts.dtype !== undefined && !DTYPE_INFO[opts.dtype]?.floating) {
-    throw new UsageError("E_USAGE", `--dtype must be a floating dtype, got '${opts.dtype}'`);
+  if (opts.dtype !== undefined && !isConvertTarget(opts.dtype)) {
+    throw new UsageError("E_USAGE", `dtype must be one of ${CONVERT_TARGETS.join(", ")}, got '${opts.dtype}'`, {
+      option: "dtype",
+    });
   }
-  if (opts.part && opts.to === "torch") throw new UsageError("E_USAGE", "--part cannot split a single torch.save file");
+  if (opts.part && opts.to === "torch") {
+    throw new UsageError("E_USAGE", "part cannot split a single torch.save file", { option: "part" });
+  }
 }
 
 async function convertWith(source: TensorSource, dst: Location, opts: ConvertOptions, engine: Engine): Promise<ConvertReport> {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { checkLayout, DCP_VERSION, decodeMetadata, encodeMetadata, mergeMetadata } from "../dcp/mod.ts";
+import { commitDcp, decodeMetadata, mergeMetadata } from "../dcp/mod.ts";
 import { FormatError, IntegrityError, StorageError } from "../errors/mod.ts";
 import { SAFETENSORS_INDEX_NAME, writeSafetensorsIndex } from "../safetensors/mod.ts";
 import { joinPath } from "../storage/mod.ts";
@@ -58,15 +58,7 @@ export async function finalize(dst: Location, opts: { onProgress?: ProgressCallb
 async function finalizeDcp(dst: Location, paths: string[]): Promise<string> {
   const parts = [];
   for (const p of paths) parts.push(decodeMetadata(await dst.storage.readAll(p), p));
-  const merged = mergeMetadata(parts, paths[0]);
-  merged.storageMeta = { checkpointId: dst.path, saveId: crypto.randomUUID(), loadId: null, modules: [] };
-  merged.version = DCP_VERSION;
-  const metadataPath = joinPath(dst.path, ".metadata");
-  checkLayout(merged, { path: metadataPath });
-  const tmp = joinPath(dst.path, ".metadata.tmp");
-  await dst.storage.writeAll(tmp, encodeMetadata(merged));
-  await dst.storage.rename(tmp, metadataPath);
-  return metadataPath;
+  return await commitDcp(dst.storage, dst.path, mergeMetadata(parts, paths[0]));
 }
 
 async function finalizeSafetensors(dst: Location, paths: string[]): Promise<string> {

@@ -5,10 +5,9 @@
  */
 import { type ProgressCallback, ProgressTracker } from "../tasks/mod.ts";
 import type { TensorEntry, TensorSource } from "../source/mod.ts";
-import { DTYPE_INFO, type DType, itemsize } from "../dtype/mod.ts";
+import { canConvert, DTYPE_INFO, type DType, itemsize } from "../dtype/mod.ts";
 import { GpuError, UsageError } from "../errors/mod.ts";
 import type { Engine, GpuEngine } from "../engine/mod.ts";
-import { canConvert } from "../engine/mod.ts";
 import { numel } from "../tensor/mod.ts";
 
 export interface GpuTensor {

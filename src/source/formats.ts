@@ -1,3 +1,4 @@
+import { METADATA_FILE } from "../dcp/mod.ts";
 import { SAFETENSORS_INDEX_NAME, SINGLE_FILE_NAME } from "../safetensors/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { openDcpSource } from "./source_dcp.ts";
@@ -30,8 +31,8 @@ export const FORMATS: readonly FormatFacts[] = [
   {
     format: "dcp",
     shape: "folder",
-    holds: (names) => names.has(".metadata") || [...names].some((n) => /^__\d+\.metadata$/.test(n)),
-    markers: [".metadata"],
+    holds: (names) => names.has(METADATA_FILE) || [...names].some((n) => /^__\d+\.metadata$/.test(n)),
+    markers: [METADATA_FILE],
     open: openDcpSource,
   },
   {

@@ -1,4 +1,4 @@
-import { openDcp } from "../dcp/mod.ts";
+import { METADATA_FILE, openDcp, rankOfFileName } from "../dcp/mod.ts";
 import { joinPath } from "../storage/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import type { Entry, SourceFile, TensorSource } from "./tensor_source.ts";
@@ -13,11 +13,10 @@ export async function openDcpSource(storage: Storage, dir: string): Promise<Tens
     entries.push(entry);
   }
   const files: SourceFile[] = (await ckpt.files()).map((f) => {
-    const m = /^__(\d+)_\d+\.distcp$/.exec(f.relativePath);
-    return { path: joinPath(dir, f.relativePath), size: f.size, rank: m ? Number(m[1]) : undefined };
+    return { path: joinPath(dir, f.relativePath), size: f.size, rank: rankOfFileName(f.relativePath) };
   });
-  const metadataFiles = (await storage.stat(joinPath(dir, ".metadata")))
-    ? [joinPath(dir, ".metadata")]
+  const metadataFiles = (await storage.stat(joinPath(dir, METADATA_FILE)))
+    ? [joinPath(dir, METADATA_FILE)]
     : ((await storage.list(dir)) ?? []).filter((d) => /^__\d+\.metadata$/.test(d.name)).map((d) => joinPath(dir, d.name));
   return {
     format: "dcp",

@@ -6,4 +6,4 @@
 export type { TargetFormat, WriteInput, Writer, WriterOptions } from "./writer.ts";
 export { WRITERS } from "./writers.ts";
 export { type SafetensorsPartManifest } from "./to_safetensors.ts";
-export { ownsFile, type Part, PART_MANIFEST, partManifestName, parsePart } from "./part.ts";
+export { ownsFile, type Part, PART_MANIFEST, partManifestName } from "./part.ts";

@@ -1,5 +1,5 @@
 import type { DcpMetadata, DcpTensorChunkItem, DcpWriteItem, DcpWritePlan, StorageEntry } from "../dcp/mod.ts";
-import { DCP_VERSION, encodeMetadata, PAGE_BYTES, planGlobal, rankFileName, storageKey, writeDcp, writeRankFile } from "../dcp/mod.ts";
+import { commitDcp, METADATA_FILE, PAGE_BYTES, planGlobal, rankFileName, storageKey, writeDcp, writeRankFile } from "../dcp/mod.ts";
 import { dimSplitLayout } from "../dcp/mod.ts";
 import type { Layout } from "../dcp/mod.ts";
 import { joinPath, sourceOrigin } from "../storage/mod.ts";
@@ -133,7 +133,7 @@ export const writeDcpOutput: Writer = async (input, dst, opts) => {
         onRankWritten: (rank) => pipelines[rank].release(),
       });
       // Every rank has a file, empty when dedup left it nothing (as PyTorch's writer does).
-      return [...plan.ranks.map((_, r) => joinPath(dst.path, `__${r}_0.distcp`)), joinPath(dst.path, ".metadata")];
+      return [...plan.ranks.map((_, r) => joinPath(dst.path, rankFileName(r))), joinPath(dst.path, METADATA_FILE)];
     }
     return await writeDcpPart(plan, dst, part, opts, (rank) => pipelines[rank].release());
   } finally {
@@ -174,9 +174,8 @@ async function writeDcpPart(
     plannerData: plan.plannerData ?? null,
     storageData,
     storageMeta: null,
-    version: DCP_VERSION,
+    version: null,
   };
-  const manifest = joinPath(dst.path, partManifestName(part, "metadata"));
-  await dst.storage.writeAll(manifest, encodeMetadata(partial));
+  const manifest = await commitDcp(dst.storage, dst.path, partial, { partFile: partManifestName(part, "metadata") });
   return [...written, manifest];
 }

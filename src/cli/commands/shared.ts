@@ -2,7 +2,7 @@ import type { ConvertReport } from "../../jobs/mod.ts";
 import type { Layout } from "../../dcp/mod.ts";
 import { DEFAULT_CONCURRENCY } from "../../jobs/mod.ts";
 import { dimSplitLayout, parseLayoutJson } from "../../dcp/mod.ts";
-import { meshLayout } from "../../adapters/mod.ts";
+import { type AdapterDirection, getAdapter, meshLayout, type StateDictAdapter } from "../../adapters/mod.ts";
 import { createLazyEngine, parseEngineKind } from "../../engine/mod.ts";
 import type { Engine } from "../../engine/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
@@ -37,6 +37,22 @@ export function layoutFromArgs(args: ParsedArgs, layoutText: string | undefined,
 export const WRITE_HELP = `  --concurrency N         output files written in parallel (default ${DEFAULT_CONCURRENCY})
   --no-fsync              publish files without waiting for the disk: faster, and no other process ever sees
                           a half-written file, but a power loss soon after may (PyTorch's sync_files=False)`;
+
+/** The model adapter --adapter, --flavor, --to-hf/--from-hf and --keys name (convert and diff alike). */
+export function adapterFromArgs(args: ParsedArgs): StateDictAdapter | undefined {
+  const name = args.values.get("adapter");
+  const toHf = args.flags.has("to-hf");
+  const fromHf = args.flags.has("from-hf");
+  if (name === undefined) {
+    if (toHf || fromHf || args.values.has("flavor")) throw new UsageError("E_USAGE", "--to-hf/--from-hf/--flavor need --adapter");
+    return undefined;
+  }
+  if (toHf === fromHf) throw new UsageError("E_USAGE", "--adapter needs exactly one of --to-hf or --from-hf");
+  const flavor = args.values.get("flavor");
+  if (flavor === undefined) throw new UsageError("E_USAGE", "--adapter needs --flavor");
+  const direction: AdapterDirection = toHf ? "to-hf" : "from-hf";
+  return getAdapter(name, { flavor, direction, keys: args.values.get("keys") });
+}
 
 /** The engine `--engine` names, created only when a job first needs it (see createLazyEngine). */
 export function engineFromArgs(args: ParsedArgs): Engine {
