@@ -5,4 +5,3 @@ export type { ZipEntry } from "./zip_entry.ts";
 export { readZipDirectory, type ReadZipDirectoryOptions } from "./read_directory.ts";
 export { ZipLayout } from "./zip_layout.ts";
 export { ZipWriter, type ZipWriterOptions } from "./zip_writer.ts";
-export { BufferSink } from "./buffer_sink.ts";
