@@ -89,3 +89,9 @@ export function parsePart(text: string): Part {
   }
   return { index, count };
 }
+
+/** `--part` when given. */
+export function partOption(args: ParsedArgs): Part | undefined {
+  const text = args.values.get("part");
+  return text === undefined ? undefined : parsePart(text);
+}

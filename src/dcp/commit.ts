@@ -1,12 +1,20 @@
 import type { Storage } from "../storage/mod.ts";
 import { joinPath } from "../storage/mod.ts";
 import { encodeMetadata } from "./encode_metadata.ts";
-import type { DcpMetadata } from "./metadata.ts";
-import { DCP_VERSION } from "./metadata.ts";
+import type { DcpMetadata, StorageEntry } from "./metadata.ts";
+import { DCP_VERSION, storageKey } from "./metadata.ts";
 import { checkLayout } from "./validate.ts";
 
 /** The file whose presence says a DCP checkpoint is complete. */
 export const METADATA_FILE = ".metadata";
+
+/** What a save commits: the tensors and values saved, their object paths and the storage entries written. */
+export interface DcpSave {
+  stateDictMetadata: DcpMetadata["stateDictMetadata"];
+  plannerData: DcpMetadata["plannerData"];
+  /** By `storageKey`, or as the list of entries the rank files returned. */
+  storageData: Map<string, StorageEntry> | readonly StorageEntry[];
+}
 
 /** Options of `commitDcp`. */
 export interface CommitDcpOptions {
@@ -28,15 +36,23 @@ export interface CommitDcpOptions {
 export async function commitDcp(
   storage: Storage,
   dir: string,
-  metadata: DcpMetadata,
+  save: DcpSave,
   opts: CommitDcpOptions = {},
-): Promise<string> {
+): Promise<{ path: string; metadata: DcpMetadata }> {
   const path = joinPath(dir, opts.partFile ?? METADATA_FILE);
+  const metadata: DcpMetadata = {
+    stateDictMetadata: save.stateDictMetadata,
+    plannerData: save.plannerData,
+    storageData: Array.isArray(save.storageData)
+      ? new Map(save.storageData.map((e) => [storageKey(e.fqn, e.offsets), e]))
+      : save.storageData as Map<string, StorageEntry>,
+    storageMeta: null,
+    version: DCP_VERSION,
+  };
   if (opts.partFile === undefined) {
     metadata.storageMeta = { checkpointId: dir, saveId: crypto.randomUUID(), loadId: null, modules: [] };
     checkLayout(metadata, { path, requireTiling: opts.requireTiling });
   }
-  metadata.version = DCP_VERSION;
   const tmp = `${path}.tmp`;
   try {
     await storage.writeAll(tmp, encodeMetadata(metadata));
@@ -45,5 +61,5 @@ export async function commitDcp(
     await storage.remove(tmp).catch(() => {});
     throw e;
   }
-  return path;
+  return { path, metadata };
 }

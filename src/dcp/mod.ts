@@ -41,4 +41,4 @@ export { writeRankFile } from "./write_rank.ts";
 export { rankFileName, rankOfFileName } from "./rank_file.ts";
 export { chunkRanges, dimSplitLayout, type Layout, layoutToJson, parseLayoutJson, type RankBox, wholeRankBox } from "./layout.ts";
 export { checkTiling, type TilingMode, type TilingProblem } from "./tiling.ts";
-export { commitDcp, type CommitDcpOptions, METADATA_FILE } from "./commit.ts";
+export { commitDcp, type CommitDcpOptions, type DcpSave, METADATA_FILE } from "./commit.ts";

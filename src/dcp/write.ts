@@ -7,8 +7,7 @@ import { StorageError } from "../errors/mod.ts";
 import { joinPath } from "../storage/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { commitDcp, METADATA_FILE } from "./commit.ts";
-import type { DcpMetadata, StorageEntry } from "./metadata.ts";
-import { storageKey } from "./metadata.ts";
+import type { DcpMetadata } from "./metadata.ts";
 import type { DcpWritePlan } from "./write_plan.ts";
 import { planGlobal } from "./write_plan.ts";
 import { rankFileName } from "./rank_file.ts";
@@ -48,7 +47,6 @@ export async function writeDcp(
     await storage.remove(metadataPath);
   }
   const itemsTotal = global.ranks.reduce((n, items) => n + items.length, 0);
-  const storageData = new Map<string, StorageEntry>();
   const published: string[] = [];
   let itemsDone = 0;
   let bytesWritten = 0;
@@ -65,16 +63,12 @@ export async function writeDcp(
       }),
       opts.concurrency ?? 1,
     );
-    for (const e of perRank.flat()) storageData.set(storageKey(e.fqn, e.offsets), e);
-    const metadata: DcpMetadata = {
+    const save = {
       stateDictMetadata: global.stateDictMetadata,
       plannerData: plan.plannerData ?? null,
-      storageData,
-      storageMeta: null,
-      version: null,
+      storageData: perRank.flat(),
     };
-    await commitDcp(storage, dir, metadata, { requireTiling: plan.ranks.length > 1 });
-    return metadata;
+    return (await commitDcp(storage, dir, save, { requireTiling: plan.ranks.length > 1 })).metadata;
   } catch (e) {
     for (const p of published) await storage.remove(p).catch(() => {});
     throw e;

@@ -58,7 +58,7 @@ export async function finalize(dst: Location, opts: { onProgress?: ProgressCallb
 async function finalizeDcp(dst: Location, paths: string[]): Promise<string> {
   const parts = [];
   for (const p of paths) parts.push(decodeMetadata(await dst.storage.readAll(p), p));
-  return await commitDcp(dst.storage, dst.path, mergeMetadata(parts, paths[0]));
+  return (await commitDcp(dst.storage, dst.path, mergeMetadata(parts, paths[0]))).path;
 }
 
 async function finalizeSafetensors(dst: Location, paths: string[]): Promise<string> {

@@ -1,5 +1,5 @@
-import type { DcpMetadata, DcpTensorChunkItem, DcpWriteItem, DcpWritePlan, StorageEntry } from "../dcp/mod.ts";
-import { commitDcp, METADATA_FILE, PAGE_BYTES, planGlobal, rankFileName, storageKey, writeDcp, writeRankFile } from "../dcp/mod.ts";
+import type { DcpTensorChunkItem, DcpWriteItem, DcpWritePlan } from "../dcp/mod.ts";
+import { commitDcp, METADATA_FILE, PAGE_BYTES, planGlobal, rankFileName, writeDcp, writeRankFile } from "../dcp/mod.ts";
 import { dimSplitLayout } from "../dcp/mod.ts";
 import type { Layout } from "../dcp/mod.ts";
 import { joinPath, sourceOrigin } from "../storage/mod.ts";
@@ -166,16 +166,8 @@ async function writeDcpPart(
     }),
     opts.concurrency,
   );
-  const storageData = new Map<string, StorageEntry>();
-  for (const e of perRank.flat()) storageData.set(storageKey(e.fqn, e.offsets), e);
   const written = mine.map((rank) => joinPath(dst.path, rankFileName(rank)));
-  const partial: DcpMetadata = {
-    stateDictMetadata: global.stateDictMetadata,
-    plannerData: plan.plannerData ?? null,
-    storageData,
-    storageMeta: null,
-    version: null,
-  };
+  const partial = { stateDictMetadata: global.stateDictMetadata, plannerData: plan.plannerData ?? null, storageData: perRank.flat() };
   const manifest = await commitDcp(dst.storage, dst.path, partial, { partFile: partManifestName(part, "metadata") });
-  return [...written, manifest];
+  return [...written, manifest.path];
 }

@@ -5,11 +5,11 @@ import type { TargetFormat } from "../../jobs/mod.ts";
 import { CONVERT_TARGETS, parseDType } from "../../dtype/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
 import type { ParsedArgs } from "../args.ts";
-import { intOption, listOption, parsePart, requirePositionals } from "../args.ts";
+import { listOption, partOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
-import { adapterFromArgs, engineFromArgs, layoutFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, reportJob, WRITE_HELP } from "./shared.ts";
+import { adapterFromArgs, layoutFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, runWriteJob, WRITE_HELP } from "./shared.ts";
 
 export const convertCommand: Command = {
   name: "convert",
@@ -52,7 +52,7 @@ ${COMMON_HELP}`,
     const dtype = rawDtype === undefined ? undefined : parseDType(rawDtype);
     const adapter = adapterFromArgs(args);
     const maxShard = args.values.get("max-shard-size");
-    const part = args.values.has("part") ? parsePart(args.values.get("part")!) : undefined;
+    const part = partOption(args);
     const layout = to === "dcp" ? layoutFromArgs(args, await readLayoutText(args, ctx.rt.cwd())) : undefined;
     if (to !== "dcp" && LAYOUT_OPTIONS.some((o) => args.values.has(o))) {
       throw new UsageError("E_USAGE", "--ranks/--dim/--layout/--dp-shard/--tp apply to --to dcp only");
@@ -65,9 +65,9 @@ ${COMMON_HELP}`,
       fsync: !args.flags.has("no-fsync"),
       input: srcPath,
     });
-    const engine = engineFromArgs(args);
-    try {
-      const report = await convert(src, dst, {
+    return await runWriteJob(args, ctx, dstPath, (common) =>
+      convert(src, dst, {
+        ...common,
         to: to as TargetFormat,
         dtype,
         modelOnly: args.flags.has("model-only"),
@@ -78,17 +78,7 @@ ${COMMON_HELP}`,
         hfAssets,
         layout,
         part,
-        engine,
-        concurrency: intOption(args, "concurrency"),
-        onProgress: ctx.progress.update,
-        onWarning: ctx.warn,
-      });
-      ctx.progress.finish();
-      reportJob(ctx, report, dstPath);
-      return 0;
-    } finally {
-      engine.dispose();
-    }
+      }));
   },
 };
 

@@ -2,14 +2,14 @@ import * as fs from "node:fs/promises";
 import * as nodePath from "node:path";
 import { dryRunReshard, inspect, reshard } from "../../jobs/mod.ts";
 import { layoutToJson } from "../../dcp/mod.ts";
-import { intOption, listOption, parsePart, requirePositionals } from "../args.ts";
+import { listOption, partOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
 import { table } from "../output.ts";
 import { formatBytes } from "../progress_bar.ts";
 import { readLayoutText } from "./convert.ts";
-import { engineFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, reportJob, WRITE_HELP } from "./shared.ts";
+import { LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, runWriteJob, WRITE_HELP } from "./shared.ts";
 
 export const reshardCommand: Command = {
   name: "reshard",
@@ -71,22 +71,7 @@ ${COMMON_HELP}`,
       fsync: !args.flags.has("no-fsync"),
       input: srcPath,
     });
-    const engine = engineFromArgs(args);
-    try {
-      const report = await reshard(src, dst, {
-        ...select,
-        layout,
-        part: args.values.has("part") ? parsePart(args.values.get("part")!) : undefined,
-        engine,
-        concurrency: intOption(args, "concurrency"),
-        onProgress: ctx.progress.update,
-        onWarning: ctx.warn,
-      });
-      ctx.progress.finish();
-      reportJob(ctx, report, dstPath);
-      return 0;
-    } finally {
-      engine.dispose();
-    }
+    const part = partOption(args);
+    return await runWriteJob(args, ctx, dstPath, (common) => reshard(src, dst, { ...common, ...select, layout, part }));
   },
 };

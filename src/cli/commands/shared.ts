@@ -59,6 +59,37 @@ export function engineFromArgs(args: ParsedArgs): Engine {
   return createLazyEngine({ kind: parseEngineKind(args.values.get("engine") ?? "auto") });
 }
 
+/** What every writing job takes from the command line besides its own options. */
+export interface WriteJobCommon {
+  engine: Engine;
+  concurrency: number | undefined;
+  onProgress: CommandContext["progress"]["update"];
+  onWarning: (message: string) => void;
+}
+
+/** Runs a writing job (convert, reshard) with the engine `--engine` names, then reports it. */
+export async function runWriteJob(
+  args: ParsedArgs,
+  ctx: CommandContext,
+  dstPath: string,
+  job: (common: WriteJobCommon) => Promise<ConvertReport>,
+): Promise<number> {
+  const engine = engineFromArgs(args);
+  try {
+    const report = await job({
+      engine,
+      concurrency: intOption(args, "concurrency"),
+      onProgress: ctx.progress.update,
+      onWarning: ctx.warn,
+    });
+    ctx.progress.finish();
+    reportJob(ctx, report, dstPath);
+    return 0;
+  } finally {
+    engine.dispose();
+  }
+}
+
 /** Prints a job's report: JSON, or warnings plus one summary line. */
 export function reportJob(ctx: CommandContext, report: ConvertReport, dst: string): void {
   if (ctx.json) {
