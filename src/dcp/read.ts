@@ -5,7 +5,7 @@
  */
 import { METADATA_FILE } from "./commit.ts";
 import { itemsize } from "../dtype/mod.ts";
-import { FormatError, StorageError, UsageError } from "../errors/mod.ts";
+import { FormatError, invariant, StorageError, UsageError } from "../errors/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
 import { joinPath, sliceSource } from "../storage/mod.ts";
 import type { ByteSource, Storage, StoredRange } from "../storage/mod.ts";
@@ -114,8 +114,11 @@ class Checkpoint implements DcpCheckpoint {
         const stored = item(name, null);
         return { kind: "value", name, bytes: stored?.length ?? 0, stored, path };
       }
-      // checkLayout at open proved every chunk has its item.
-      const chunks = e.chunks.map((c) => ({ ...c, ...item(name, c.offsets)! }));
+      const chunks = e.chunks.map((c) => {
+        const stored = item(name, c.offsets);
+        invariant(stored, "checkLayout at open proved every chunk has its item");
+        return { ...c, ...stored };
+      });
       return { kind: "tensor", name, dtype: e.dtype, shape: [...e.size], chunks, bytes: byteSize(e.dtype, e.size), path };
     });
   }
@@ -162,9 +165,13 @@ class Checkpoint implements DcpCheckpoint {
   async locate(fqn: string, box: Box): Promise<StoredRange[] | undefined> {
     const ctx = this.#planContext(fqn);
     checkBox(fqn, ctx.entry, box);
-    const parts = planBoxRead(ctx, box).map((p) => ({ ...p, start: runStart(p.region, box) }));
-    if (parts.some((p) => p.start === undefined)) return undefined;
-    parts.sort((a, b) => a.start! - b.start!);
+    const parts = [];
+    for (const p of planBoxRead(ctx, box)) {
+      const start = runStart(p.region, box);
+      if (start === undefined) return undefined;
+      parts.push({ ...p, start });
+    }
+    parts.sort((a, b) => a.start - b.start);
     const ranges: StoredRange[] = [];
     for (const { chunk, region } of parts) {
       const c = ctx.entry.chunks[chunk];

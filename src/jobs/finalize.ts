@@ -29,18 +29,21 @@ const SafetensorsManifest = z.object({
 export async function finalize(dst: Location, opts: { onProgress?: ProgressCallback } = {}): Promise<FinalizeReport> {
   const listing = await dst.storage.list(dst.path);
   if (!listing) throw new StorageError("E_NOT_FOUND", "output folder does not exist", { path: dst.path || "." });
-  const manifests = listing.map((e) => ({ name: e.name, m: PART_MANIFEST.exec(e.name) })).filter((x) => x.m);
+  const manifests = listing.flatMap((e) => {
+    const m = PART_MANIFEST.exec(e.name);
+    return m ? [{ name: e.name, m }] : [];
+  });
   if (manifests.length === 0) {
     throw new StorageError("E_NOT_FOUND", "no part manifests (.webdcp-part-*) to finalize", { path: dst.path || "." });
   }
-  const count = Number(manifests[0].m![2]);
-  const ext = manifests[0].m![3];
+  const count = Number(manifests[0].m[2]);
+  const ext = manifests[0].m[3];
   const byIndex = new Map<number, string>();
   for (const { name, m } of manifests) {
-    if (Number(m![2]) !== count || m![3] !== ext) {
+    if (Number(m[2]) !== count || m[3] !== ext) {
       throw new IntegrityError("E_METADATA", `part manifests of different runs are mixed (${name})`, { path: dst.path || "." });
     }
-    byIndex.set(Number(m![1]), joinPath(dst.path, name));
+    byIndex.set(Number(m[1]), joinPath(dst.path, name));
   }
   const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !byIndex.has(i));
   if (missing.length > 0) {

@@ -1,5 +1,5 @@
 import { METADATA_FILE } from "../dcp/mod.ts";
-import { FormatError, type Problem, problemOf } from "../errors/mod.ts";
+import { FormatError, invariant, type Problem, problemOf } from "../errors/mod.ts";
 import { decodeMetadata, itemRanges, storageKey } from "../dcp/mod.ts";
 import type { DcpMetadata } from "../dcp/mod.ts";
 import type { Storage } from "../storage/mod.ts";
@@ -126,13 +126,15 @@ async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: 
     }
   }
   // Every usable item decodes (and with --deep, its data reads back and its CRCs match).
-  const total = jobs.reduce((s, j) => s + (usable.has(j.key) ? meta.storageData.get(j.key)!.info.length : 0), 0);
+  const total = jobs.reduce((s, j) => s + (usable.has(j.key) ? meta.storageData.get(j.key)?.info.length ?? 0 : 0), 0);
   const tracker = new ProgressTracker(total, 0, opts.onProgress);
   const open = new Map<string, ByteSource>();
   try {
     for (const job of jobs) {
       if (!usable.has(job.key)) continue;
-      const { info } = meta.storageData.get(job.key)!;
+      const item = meta.storageData.get(job.key);
+      invariant(item, "usable items are storage_data items");
+      const { info } = item;
       const file = joinPath(dir, info.relativePath);
       report.checked.items++;
       try {

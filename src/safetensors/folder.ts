@@ -1,4 +1,4 @@
-import { FormatError, StorageError, UsageError } from "../errors/mod.ts";
+import { FormatError, invariant, StorageError, UsageError } from "../errors/mod.ts";
 import type { ByteSource, Storage, StoredRange } from "../storage/mod.ts";
 import { joinPath } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
@@ -41,6 +41,17 @@ export async function openSafetensorsFolder(storage: Storage, dir: string): Prom
   const files = fileNames.map((f) => joinPath(dir, f)).sort();
   const sources = new Map<string, ByteSource>();
   const headers = new Map<string, SafetensorsHeader>();
+  // Every file of the folder (and every file a tensor names) is opened and its header read up front.
+  const headerOf = (file: string) => {
+    const header = headers.get(file);
+    invariant(header, `${file} was opened with the folder`);
+    return header;
+  };
+  const sourceOf = (file: string) => {
+    const source = sources.get(file);
+    invariant(source, `${file} was opened with the folder`);
+    return source;
+  };
   const tensors = new Map<string, FolderTensorInfo>();
   const closeAll = async () => {
     for (const s of sources.values()) await s.close();
@@ -54,7 +65,7 @@ export async function openSafetensorsFolder(storage: Storage, dir: string): Prom
     if (index) {
       for (const [name, f] of index.weightMap) {
         const file = joinPath(dir, f);
-        const info = headers.get(file)!.tensors.get(name);
+        const info = headerOf(file).tensors.get(name);
         if (info === undefined) {
           throw new FormatError("E_MISSING_KEY", `index maps '${name}' to ${f}, which does not contain it`, {
             path: indexPath,
@@ -64,7 +75,7 @@ export async function openSafetensorsFolder(storage: Storage, dir: string): Prom
       }
     } else {
       for (const file of files) {
-        for (const [name, info] of headers.get(file)!.tensors) {
+        for (const [name, info] of headerOf(file).tensors) {
           const other = tensors.get(name);
           if (other) {
             throw new FormatError("E_OVERLAP", `tensor '${name}' is in both ${other.file} and ${file}`, {
@@ -93,14 +104,14 @@ export async function openSafetensorsFolder(storage: Storage, dir: string): Prom
     readTensor(name: string, box?: Box, out?: Uint8Array): Promise<Tensor> {
       try {
         const info = infoOf(name);
-        return readSafetensorsTensor(sources.get(info.file)!, headers.get(info.file)!, name, box, out);
+        return readSafetensorsTensor(sourceOf(info.file), headerOf(info.file), name, box, out);
       } catch (e) {
         return Promise.reject(e);
       }
     },
     locate(name: string, box: Box): StoredRange[] | undefined {
       const info = infoOf(name);
-      return locateSafetensorsTensor(sources.get(info.file)!, headers.get(info.file)!, name, box);
+      return locateSafetensorsTensor(sourceOf(info.file), headerOf(info.file), name, box);
     },
     close: closeAll,
   };

@@ -1,3 +1,4 @@
+import { invariant } from "../errors/mod.ts";
 import { METADATA_FILE } from "../dcp/mod.ts";
 import { SAFETENSORS_INDEX_NAME, SINGLE_FILE_NAME } from "../safetensors/mod.ts";
 import type { Storage } from "../storage/mod.ts";
@@ -48,5 +49,7 @@ export const FORMATS: readonly FormatFacts[] = [
 
 /** The facts of one format. */
 export function formatFacts(format: SourceFormat): FormatFacts {
-  return FORMATS.find((f) => f.format === format)!;
+  const facts = FORMATS.find((f) => f.format === format);
+  invariant(facts, `FORMATS lists every SourceFormat, ${format} included`);
+  return facts;
 }

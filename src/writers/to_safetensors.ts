@@ -1,5 +1,5 @@
 import type { Writer, WriterOptions } from "./writer.ts";
-import { UsageError } from "../errors/mod.ts";
+import { invariant, UsageError } from "../errors/mod.ts";
 import { joinPath, writeFile } from "../storage/mod.ts";
 import { planShards, SAFETENSORS_INDEX_NAME, writeSafetensors, writeSafetensorsIndex } from "../safetensors/mod.ts";
 import type { SafetensorsEntry } from "../safetensors/mod.ts";
@@ -31,7 +31,8 @@ export function planShardFiles(
   }
   const files = new Map<string, TargetTensor[]>();
   for (const t of targets) {
-    const f = shardMap.get(t.name)!;
+    const f = shardMap.get(t.name);
+    invariant(f !== undefined, "unmapped tensors were refused above");
     files.set(f, [...(files.get(f) ?? []), t]);
   }
   return [...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([file, tensors]) => ({ file, tensors }));
@@ -59,7 +60,11 @@ async function shardEntries(
     name: t.name,
     dtype: t.dtype,
     shape: t.shape,
-    data: () => Promise.resolve(pipeline.stream(jobs.get(t)!, (bytes) => opts.tracker.add(bytes, t.name))),
+    data: () => {
+      const bands = jobs.get(t);
+      invariant(bands, "every tensor of the shard has its band jobs");
+      return Promise.resolve(pipeline.stream(bands, (bytes) => opts.tracker.add(bytes, t.name)));
+    },
   }));
   return { entries, pipeline };
 }

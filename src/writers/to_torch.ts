@@ -1,3 +1,4 @@
+import { invariant } from "../errors/mod.ts";
 import type { Writer } from "./writer.ts";
 import { unflattenStateDict } from "../dcp/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
@@ -24,7 +25,10 @@ export const writeTorchOutput: Writer = async ({ source, targets, values, paths 
     const lazy: LazyTensor = {
       dtype: t.dtype,
       shape: [...t.shape],
-      read: () => Promise.resolve(pipeline!.stream(bands, (bytes) => opts.tracker.add(bytes, t.name))),
+      read: () => {
+        invariant(pipeline, "saveTorch reads leaves only once every leaf is planned");
+        return Promise.resolve(pipeline.stream(bands, (bytes) => opts.tracker.add(bytes, t.name)));
+      },
     };
     jobs.set(lazy, bands);
     leaves.set(t.name, lazy);

@@ -1,3 +1,4 @@
+import { invariant } from "../../errors/mod.ts";
 import * as fs from "node:fs/promises";
 import * as nodePath from "node:path";
 import { dryRunReshard, inspect, reshard } from "../../jobs/mod.ts";
@@ -36,7 +37,8 @@ ${COMMON_HELP}`,
     const [srcPath, dstPath] = dryRun && args.positionals.length === 1
       ? [args.positionals[0], ""]
       : requirePositionals(args, ["src", "dst"]);
-    const layout = layoutFromArgs(args, await readLayoutText(args, ctx.rt.cwd()), true)!;
+    const layout = layoutFromArgs(args, await readLayoutText(args, ctx.rt.cwd()), true);
+    invariant(layout, "a required layout is given or refused");
     const src = await locateInput(srcPath, ctx.rt.cwd());
     const select = { include: listOption(args, "include"), exclude: listOption(args, "exclude") };
     const saveLayout = args.values.get("save-layout");
