@@ -18,7 +18,7 @@ export * from "./src/engine/mod.ts";
 export * from "./src/adapters/mod.ts";
 export * from "./src/source/mod.ts";
 export * from "./src/jobs/mod.ts";
-export { type Part, parsePart } from "./src/writers/mod.ts";
+export type { Part } from "./src/writers/mod.ts";
 export { parseByteSize } from "./src/cli/byte_size.ts";
 export type { JobProgress, ProgressCallback } from "./src/tasks/mod.ts";
 export * from "./src/loader/mod.ts";

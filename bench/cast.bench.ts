@@ -14,7 +14,8 @@ import { availableParallelism, loadavg } from "node:os";
 import { cpuUsage } from "node:process";
 import type { DType } from "../src/dtype/mod.ts";
 import { itemsize } from "../src/dtype/mod.ts";
-import { CONVERT_SOURCES, CONVERT_TARGETS, convertCpu, convertCpuTwin } from "../src/engine/cpu/convert.ts";
+import { CONVERT_SOURCES, CONVERT_TARGETS } from "../src/dtype/mod.ts";
+import { convertCpu, convertCpuTwin } from "../src/engine/cpu/convert.ts";
 import { simdCastsAvailable } from "../src/engine/cpu/cast_simd.ts";
 
 const MIB = 1024 * 1024;

@@ -5,7 +5,8 @@
  *
  * usage: deno run -A bench/read.bench.ts [CKPT_DIR] [RUNS]
  */
-import { openDcp } from "../src/dcp/mod.ts";
+import { type DcpEntry, openDcp } from "../src/dcp/mod.ts";
+import type { TensorEntry } from "../src/tensor/mod.ts";
 import { itemsize } from "../src/dtype/mod.ts";
 import { FileStorage } from "../src/storage/file/mod.ts";
 import { DATA_DIR, DENO, python, warmPageCache } from "./lib/env.ts";
@@ -71,13 +72,15 @@ await recordRows(rows);
 async function pickRegion(dir: string): Promise<{ fqn: string; args: string[] }> {
   const ckpt = await openDcp(new FileStorage(dir), "");
   try {
-    const matrices = ckpt.entries().filter((e) => e.kind === "tensor" && e.shape!.length === 2 && e.chunks!.length > 1);
+    const matrices = ckpt.entries().filter((e): e is DcpEntry & TensorEntry =>
+      e.kind === "tensor" && e.shape.length === 2 && e.chunks.length > 1
+    );
     if (matrices.length === 0) throw new Error(`${dir} has no sharded 2-d tensor to read a region of`);
-    const e = matrices.reduce((a, b) => (a.shape![0] * a.shape![1] >= b.shape![0] * b.shape![1] ? a : b));
-    const rows = Math.max(1, Math.floor(REGION_BYTES / (e.shape![1] * itemsize(e.dtype!))));
-    const boundary = e.chunks![1].offsets[0];
-    const start = Math.max(0, Math.min(boundary - Math.floor(rows / 2), e.shape![0] - rows));
-    return { fqn: e.fqn, args: [e.fqn, String(start), String(rows)] };
+    const e = matrices.reduce((a, b) => (a.shape[0] * a.shape[1] >= b.shape[0] * b.shape[1] ? a : b));
+    const rows = Math.max(1, Math.floor(REGION_BYTES / (e.shape[1] * itemsize(e.dtype))));
+    const boundary = e.chunks[1].offsets[0];
+    const start = Math.max(0, Math.min(boundary - Math.floor(rows / 2), e.shape[0] - rows));
+    return { fqn: e.name, args: [e.name, String(start), String(rows)] };
   } finally {
     await ckpt.close();
   }

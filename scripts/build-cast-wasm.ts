@@ -20,7 +20,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { elementConverter } from "../src/engine/cpu/convert.ts";
-import { CONVERT_SOURCES, CONVERT_TARGETS, type ConvertSource, type ConvertTarget } from "../src/engine/cpu/convert.ts";
+import { CONVERT_SOURCES, CONVERT_TARGETS, type ConvertSource, type ConvertTarget } from "../src/dtype/mod.ts";
 import {
   bitselect,
   encodeModule,

@@ -3,16 +3,8 @@
 // exactly as torch writes them. Sub-word types are packed little-endian, 2 x 16-bit or 4 x 8-bit per u32.
 // region_copy.wgsl and row_gather.wgsl are appended to this file: they share the bindings and helpers.
 
-// Element kinds (src/engine/gpu/kinds.ts keeps the same numbers).
-const KIND_F32: u32 = 0u;
-const KIND_BF16: u32 = 1u;
-const KIND_F16: u32 = 2u;
-const KIND_E4M3FN: u32 = 3u;
-const KIND_E5M2: u32 = 4u;
-const KIND_F64: u32 = 5u;
-const KIND_RAW8: u32 = 6u;
-const KIND_RAW16: u32 = 7u;
-const KIND_RAW32: u32 = 8u;
+// Element kinds: the KIND_* constants (KIND_FLOAT32, KIND_BFLOAT16, ..., KIND_RAW32) are declared by the
+// engine in front of this text from `KIND` in src/engine/gpu/kinds.ts, their one definition.
 
 override SRC_KIND: u32 = 0u;
 override DST_KIND: u32 = 0u;
@@ -38,9 +30,9 @@ struct Params {
 
 fn bits_of(kind: u32) -> u32 {
   switch kind {
-    case 1u, 2u, 7u: { return 16u; }
-    case 3u, 4u, 6u: { return 8u; }
-    case 5u: { return 64u; }
+    case KIND_BFLOAT16, KIND_FLOAT16, KIND_RAW16: { return 16u; }
+    case KIND_FLOAT8_E4M3FN, KIND_FLOAT8_E5M2, KIND_RAW8: { return 8u; }
+    case KIND_FLOAT64: { return 64u; }
     default: { return 32u; }
   }
 }
@@ -199,11 +191,11 @@ fn f64_to_f32(lo: u32, hi: u32) -> u32 {
 
 fn widen_to_f32(v: vec2<u32>) -> u32 {
   switch SRC_KIND {
-    case 1u: { return v.x << 16u; }
-    case 2u: { return f16_to_f32(v.x); }
-    case 3u: { return e4m3fn_to_f32(v.x); }
-    case 4u: { return f16_to_f32(v.x << 8u); }
-    case 5u: { return f64_to_f32(v.x, v.y); }
+    case KIND_BFLOAT16: { return v.x << 16u; }
+    case KIND_FLOAT16: { return f16_to_f32(v.x); }
+    case KIND_FLOAT8_E4M3FN: { return e4m3fn_to_f32(v.x); }
+    case KIND_FLOAT8_E5M2: { return f16_to_f32(v.x << 8u); }
+    case KIND_FLOAT64: { return f64_to_f32(v.x, v.y); }
     default: { return v.x; }
   }
 }
@@ -215,10 +207,10 @@ fn convert_element(v: vec2<u32>) -> u32 {
   }
   let x = widen_to_f32(v);
   switch DST_KIND {
-    case 1u: { return f32_to_bf16(x, SRC_KIND == KIND_F32 || SRC_KIND == KIND_F64); }
-    case 2u: { return f32_to_f16(x); }
-    case 3u: { return f32_to_e4m3fn(x); }
-    case 4u: { return f32_to_e5m2(x); }
+    case KIND_BFLOAT16: { return f32_to_bf16(x, SRC_KIND == KIND_FLOAT32 || SRC_KIND == KIND_FLOAT64); }
+    case KIND_FLOAT16: { return f32_to_f16(x); }
+    case KIND_FLOAT8_E4M3FN: { return f32_to_e4m3fn(x); }
+    case KIND_FLOAT8_E5M2: { return f32_to_e5m2(x); }
     default: { return x; }
   }
 }

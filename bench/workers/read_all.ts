@@ -6,18 +6,18 @@
  * usage: deno run -A bench/workers/read_all.ts CKPT_DIR
  * Prints one JSON line: seconds (the reads only), bytes, tensors, checksum (see lib/checksum.ts).
  */
-import { openDcp } from "../../src/dcp/mod.ts";
+import { type DcpEntry, openDcp } from "../../src/dcp/mod.ts";
 import { FileStorage } from "../../src/storage/file/mod.ts";
-import { byteSize } from "../../src/tensor/mod.ts";
+import { byteSize, type TensorEntry } from "../../src/tensor/mod.ts";
 import { sampledChecksum } from "../lib/checksum.ts";
 
 const [dir] = Deno.args;
 const ckpt = await openDcp(new FileStorage(dir), "");
-const tensors = ckpt.entries().filter((e) => e.kind === "tensor");
-const buffers = new Map(tensors.map((e) => [e.fqn, new Uint8Array(byteSize(e.dtype!, e.shape!))]));
+const tensors = ckpt.entries().filter((e): e is DcpEntry & TensorEntry => e.kind === "tensor");
+const buffers = new Map(tensors.map((e) => [e.name, new Uint8Array(byteSize(e.dtype, e.shape))]));
 
 const start = performance.now();
-for (const e of tensors) await ckpt.readTensor(e.fqn, undefined, buffers.get(e.fqn)!);
+for (const e of tensors) await ckpt.readTensor(e.name, undefined, buffers.get(e.name)!);
 const seconds = (performance.now() - start) / 1000;
 await ckpt.close();
 

@@ -11,8 +11,8 @@ import { sampledChecksum } from "../lib/checksum.ts";
 
 const [dir, mode, fqn, rowStart, rows] = Deno.args;
 const ckpt = await openDcp(new FileStorage(dir), "");
-const entry = ckpt.entries().find((e) => e.fqn === fqn);
-if (!entry?.shape) throw new Error(`no tensor '${fqn}' in ${dir}`);
+const entry = ckpt.entries().find((e) => e.name === fqn);
+if (entry?.kind !== "tensor") throw new Error(`no tensor '${fqn}' in ${dir}`);
 const box = {
   offsets: entry.shape.map((_, d) => (d === 0 ? Number(rowStart) : 0)),
   sizes: entry.shape.map((s, d) => (d === 0 ? Number(rows) : s)),

@@ -170,7 +170,7 @@ export async function preload(input: LoadInput, opts: PreloadOptions): Promise<P
     }
 
     // The copy must read as the checkpoint it is: every zip record's CRC-32, every header and layout.
-    const report = await verify(await cache.dataStorage(key), source.path, { deep: true });
+    const report = await verify({ storage: await cache.dataStorage(key), path: source.path }, { deep: true });
     if (!report.ok) {
       const p = report.problems[0];
       throw new IntegrityError("E_BAD_CRC", `the cached copy fails verification: ${p.message}`, { path: p.path, offset: p.offset });

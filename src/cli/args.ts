@@ -1,5 +1,7 @@
 import { UsageError } from "../errors/mod.ts";
 import { DEFAULT_LIMITS, type Limits, resolveLimits } from "../limits/mod.ts";
+import type { Part } from "../writers/mod.ts";
+import { partFromEnv } from "./part_auto.ts";
 
 /** How one command's options are declared: names map to whether they take a value. */
 export interface OptionSpec {
@@ -95,4 +97,29 @@ export function requirePositionals(args: ParsedArgs, names: readonly string[]): 
     );
   }
   return args.positionals;
+}
+
+/** `--part r/w`: this machine writes the output files whose index i has i % w === r. */
+export function parsePart(text: string): Part {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index >= count) {
+    throw new UsageError("E_USAGE", `--part must be r/w with 0 <= r < w (e.g. 0/4), got '${text}'`);
+  }
+  return { index, count };
+}
+
+/**
+ * `--part R/W`, or `--part auto` with the share taken from the scheduler's environment (`--parts W` where
+ * the scheduler does not say how many), when given.
+ */
+export function partOption(args: ParsedArgs, env: Record<string, string | undefined> = {}): Part | undefined {
+  const text = args.values.get("part");
+  const parts = intOption(args, "parts");
+  if (text === undefined || text.trim() !== "auto") {
+    if (parts !== undefined) throw new UsageError("E_USAGE", "--parts goes with --part auto");
+    return text === undefined ? undefined : parsePart(text);
+  }
+  return partFromEnv(env, parts);
 }

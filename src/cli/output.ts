@@ -37,12 +37,21 @@ function printable(text: string, json: boolean): string {
   return escapeName(text, { keepNewlines: true });
 }
 
+/** The command-line flag of a library option: `dpShard` is `--dp-shard`. */
+export function flagOf(option: string): string {
+  return `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 /**
  * The one form of an error line on stderr, for every command: `error: CODE: message (path @ offset)` for
- * webdcp errors (each part once), `error: message` for anything else; names from checkpoints are escaped.
+ * webdcp errors (each part once; a library option named as its flag), `error: message` for anything else;
+ * names from checkpoints are escaped.
  */
 export function formatError(e: unknown): string {
-  if (e instanceof WebdcpError) return formatProblem(e.code, e.detail, e.path, e.offset);
+  if (e instanceof WebdcpError) {
+    const detail = e.option !== undefined && e.detail.startsWith(e.option) ? flagOf(e.option) + e.detail.slice(e.option.length) : e.detail;
+    return formatProblem(e.code, detail, e.path, e.offset);
+  }
   return escapeName(e instanceof Error ? `error: ${e.message}` : `error: ${String(e)}`);
 }
 

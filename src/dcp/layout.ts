@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Box } from "../tensor/mod.ts";
 import { UsageError } from "../errors/mod.ts";
-import { checkTiling } from "./coverage.ts";
+import { checkTiling } from "./tiling.ts";
 
 /** One target chunk of a tensor and the rank whose file holds it. */
 export interface RankBox extends Box {
@@ -35,7 +35,7 @@ export function wholeRankBox(shape: readonly number[], rank = 0): RankBox {
 
 /** Splits tensors along `dim` over `ranks` ranks; tensors with fewer dimensions go whole to rank 0. */
 export function dimSplitLayout(ranks: number, dim = 0): Layout {
-  if (!Number.isSafeInteger(ranks) || ranks < 1) throw new UsageError("E_USAGE", `ranks must be >= 1, got ${ranks}`);
+  if (!Number.isSafeInteger(ranks) || ranks < 1) throw new UsageError("E_USAGE", `ranks must be >= 1, got ${ranks}`, { option: "ranks" });
   return {
     ranks,
     description: `${ranks} rank(s), split on dim ${dim}`,

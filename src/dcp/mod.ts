@@ -14,7 +14,15 @@ export { decodeMetadata } from "./decode_metadata.ts";
 export { encodeMetadata, type EncodeMetadataOptions } from "./encode_metadata.ts";
 export { mergeMetadata } from "./merge_metadata.ts";
 export { type FlatStateDict, flattenStateDict, isMapping, type StateDict, type StateLeaf, unflattenStateDict } from "./flatten.ts";
-export { checkItemRanges, checkLayout, checkTensorChunks, itemFile, type LayoutCheckOptions } from "./validate.ts";
+export {
+  checkItemRanges,
+  checkLayout,
+  checkTensorChunks,
+  itemFile,
+  type ItemRanges,
+  itemRanges,
+  type LayoutCheckOptions,
+} from "./validate.ts";
 export { type DcpCheckpoint, type DcpEntry, type DcpFileInfo, openDcp, type OpenDcpOptions } from "./read.ts";
 export {
   type DcpRawItem,
@@ -29,8 +37,9 @@ export {
 } from "./write_plan.ts";
 export { type DcpWriteProgress, writeDcp, type WriteDcpOptions } from "./write.ts";
 export { saveStateDict, type SaveStateDictOptions, shardBox } from "./save_state_dict.ts";
-export { rankFileName, writeRankFile } from "./write_rank.ts";
+export { writeRankFile } from "./write_rank.ts";
+export { rankFileName, rankOfFileName } from "./rank_file.ts";
 export { chunkRanges, dimSplitLayout, type Layout, layoutToJson, parseLayoutJson, type RankBox, wholeRankBox } from "./layout.ts";
-export { checkTiling, type TilingProblem } from "./coverage.ts";
-export { findTilingProblems, type TilingFinding } from "./tiling.ts";
 export { applyDictAttributes, collectDictAttributes, type DictAttributes } from "./dict_attributes.ts";
+export { checkTiling, type TilingMode, type TilingProblem } from "./tiling.ts";
+export { commitDcp, type CommitDcpOptions, type DcpSave, METADATA_FILE } from "./commit.ts";

@@ -3,15 +3,15 @@
  * tensor is intersected with the saved chunks, and only the overlapping items, and within each item only
  * the rows the box needs, are read. Data files stay open (one `ByteSource` each) until `close()`.
  */
-import type { DType } from "../dtype/mod.ts";
+import { METADATA_FILE } from "./commit.ts";
 import { itemsize } from "../dtype/mod.ts";
-import { FormatError, StorageError, UsageError } from "../errors/mod.ts";
+import { FormatError, invariant, StorageError, UsageError } from "../errors/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
 import { type Limits, resolveLimits } from "../limits/mod.ts";
 import { joinPath, readAllWithin, sliceSource } from "../storage/mod.ts";
 import type { ByteSource, Storage, StoredRange } from "../storage/mod.ts";
-import type { Box, Tensor } from "../tensor/mod.ts";
-import { boxNumel, copyBox, wholeBox } from "../tensor/mod.ts";
+import type { Box, Entry, Tensor } from "../tensor/mod.ts";
+import { boxNumel, byteSize, copyBox, wholeBox } from "../tensor/mod.ts";
 import { isTensorRef, loadTorch, openTorchArchive } from "../torch/mod.ts";
 import type { TensorRef, TorchArchive } from "../torch/mod.ts";
 import { decodeMetadata } from "./decode_metadata.ts";
@@ -20,25 +20,13 @@ import { mergeMetadata } from "./merge_metadata.ts";
 import type { DcpMetadata, StatePath, StorageEntry, TensorEntryMeta } from "./metadata.ts";
 import { storageKey } from "./metadata.ts";
 import { checkItemRanges, checkLayout, itemFile } from "./validate.ts";
-import {
-  checkBox,
-  checkChunkItem,
-  checkResultSize,
-  planBoxRead,
-  type ReadPlanContext,
-  rejectTransforms,
-  runStart,
-} from "./read_plan.ts";
+import { checkBox, checkChunkItem, checkResultSize, planBoxRead, type ReadPlanContext, rejectTransforms, runStart } from "./read_plan.ts";
 
-export interface DcpEntry {
-  fqn: string;
-  kind: "tensor" | "bytes";
-  dtype?: DType;
-  shape?: number[];
-  chunks?: Box[];
-  /** Object path in the nested state dict (`planner_data`), `[fqn]` when the file has none. */
+/** An entry of a DCP checkpoint, with its object path in the nested state dict (`planner_data`). */
+export type DcpEntry = Entry & {
+  /** `[name]` when the file has no `planner_data`. */
   path: StatePath;
-}
+};
 
 export interface DcpFileInfo {
   relativePath: string;
@@ -92,7 +80,7 @@ async function readMetadata(
   dir: string,
   limits: Limits,
 ): Promise<{ metadata: DcpMetadata; metadataPath: string }> {
-  const metadataPath = joinPath(dir, ".metadata");
+  const metadataPath = joinPath(dir, METADATA_FILE);
   const read = async (p: string) => decodeMetadata(await readAllWithin(storage, p, limits, "maxMetadataBytes"), p, limits);
   if (await storage.stat(metadataPath)) return { metadata: await read(metadataPath), metadataPath };
   const names = (await storage.list(dir) ?? [])
@@ -122,11 +110,22 @@ class Checkpoint implements DcpCheckpoint {
   ) {}
 
   entries(): DcpEntry[] {
-    return [...this.metadata.stateDictMetadata].map(([fqn, e]) => {
-      const path = this.metadata.plannerData?.get(fqn) ?? [fqn];
-      return e.kind === "bytes"
-        ? { fqn, kind: "bytes", path }
-        : { fqn, kind: "tensor", dtype: e.dtype, shape: [...e.size], chunks: e.chunks, path };
+    const item = (fqn: string, offsets: number[] | null) => {
+      const info = this.metadata.storageData.get(storageKey(fqn, offsets))?.info;
+      return info && { file: joinPath(this.dir, info.relativePath), offset: info.offset, length: info.length };
+    };
+    return [...this.metadata.stateDictMetadata].map(([name, e]): DcpEntry => {
+      const path = this.metadata.plannerData?.get(name) ?? [name];
+      if (e.kind === "bytes") {
+        const stored = item(name, null);
+        return { kind: "value", name, bytes: stored?.length ?? 0, stored, path };
+      }
+      const chunks = e.chunks.map((c) => {
+        const stored = item(name, c.offsets);
+        invariant(stored, "checkLayout at open proved every chunk has its item");
+        return { ...c, ...stored };
+      });
+      return { kind: "tensor", name, dtype: e.dtype, shape: [...e.size], chunks, bytes: byteSize(e.dtype, e.size), path };
     });
   }
 
@@ -172,9 +171,13 @@ class Checkpoint implements DcpCheckpoint {
   async locate(fqn: string, box: Box): Promise<StoredRange[] | undefined> {
     const ctx = this.#planContext(fqn);
     checkBox(fqn, ctx.entry, box);
-    const parts = planBoxRead(ctx, box).map((p) => ({ ...p, start: runStart(p.region, box) }));
-    if (parts.some((p) => p.start === undefined)) return undefined;
-    parts.sort((a, b) => a.start! - b.start!);
+    const parts = [];
+    for (const p of planBoxRead(ctx, box)) {
+      const start = runStart(p.region, box);
+      if (start === undefined) return undefined;
+      parts.push({ ...p, start });
+    }
+    parts.sort((a, b) => a.start - b.start);
     const ranges: StoredRange[] = [];
     for (const { chunk, region } of parts) {
       const c = ctx.entry.chunks[chunk];

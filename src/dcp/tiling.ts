@@ -1,76 +1,69 @@
-/**
- * Whether chunks tile a tensor exactly once, in O(n log n) for the layouts checkpoints have (hostile
- * `.metadata` may list tens of thousands of chunks of one tensor, or the same chunk many times, and a
- * pairwise test then takes minutes). One overlap is reported, not all: n copies of one chunk would make
- * n^2 / 2 messages.
- */
 import type { Box } from "../tensor/mod.ts";
+import { boxNumel, numel } from "../tensor/mod.ts";
 
-/** What is wrong with a set of chunks meant to tile a tensor exactly once. */
-export interface TilingFinding {
+/** What is wrong with a set of chunks meant to tile a tensor. */
+export interface TilingProblem {
+  /** The error code a reader throws for it. */
+  code: "E_SHAPE" | "E_OUT_OF_RANGE" | "E_OVERLAP" | "E_GAP";
   kind: "rank" | "out_of_bounds" | "overlap" | "gap";
   message: string;
-  /** Indices (into the given boxes) of the chunks concerned. */
-  chunks: number[];
 }
 
-const where = (b: Box) => `offsets [${b.offsets.join(", ")}] sizes [${b.sizes.join(", ")}]`;
+/**
+ * When the chunks must cover every element: `"exact"` always (a layout to write, a checkpoint to verify, as
+ * PyTorch validates a save plan; a 0-d tensor then needs exactly one chunk); `"sharded"` only when there are
+ * several chunks (what loading accepts: a lone chunk may be a partial save); `"never"`, bounds and overlaps
+ * only. In every mode a tensor with elements but no chunks has a gap.
+ */
+export type TilingMode = "exact" | "sharded" | "never";
 
 /**
- * Every chunk of the wrong rank and every chunk reaching outside `shape`; then, over the others, the first
- * overlap found, or else a gap when they cover fewer elements than the tensor has. Zero-size chunks are
- * allowed (uneven sharding over more ranks than rows); a 0-d tensor needs exactly one chunk.
- *
- * Overlaps: chunks are swept along the dimension with the most distinct offsets; the chunks that meet
- * the sweep line are kept ordered along a second dimension. For 1-d and 2-d tensors (and any layout
- * split along at most two dimensions) the chunks meeting the line are disjoint along the second
- * dimension, so each new chunk is compared with its two neighbours only: O(n log n). Layouts split along
- * three or more dimensions compare a new chunk with every chunk it meets on the line.
+ * The tiling rule of chunks, in one place: each inside `shape` with its rank, none overlapping another, and
+ * together covering the tensor as `mode` asks. Zero-size chunks are allowed (uneven sharding over more
+ * ranks than rows). Returns every problem found; readers throw the first, `verify` reports them all.
  */
-export function findTilingProblems(shape: readonly number[], boxes: readonly Box[]): TilingFinding[] {
-  const found: TilingFinding[] = [];
-  if (shape.length === 0) {
-    if (boxes.length !== 1) {
-      found.push({
-        kind: boxes.length === 0 ? "gap" : "overlap",
-        message: `0-d tensor has ${boxes.length} chunks`,
-        chunks: boxes.map((_, i) => i),
+export function checkTiling(shape: readonly number[], boxes: readonly Box[], mode: TilingMode = "exact"): TilingProblem[] {
+  const problems: TilingProblem[] = [];
+  const where = (b: Box) => `chunk at [${b.offsets.join(", ")}] size [${b.sizes.join(", ")}]`;
+  const inBounds: Box[] = [];
+  for (const b of boxes) {
+    if (b.offsets.length !== shape.length || b.sizes.length !== shape.length) {
+      problems.push({
+        code: "E_SHAPE",
+        kind: "rank",
+        message: `${where(b)} has ${b.sizes.length} dimensions, the tensor ${shape.length}`,
       });
-    }
-    return found;
-  }
-  const rank = shape.length;
-  const live: number[] = [];
-  let covered = 0;
-  for (let i = 0; i < boxes.length; i++) {
-    const b = boxes[i];
-    if (b.offsets.length !== rank || b.sizes.length !== rank) {
-      found.push({ kind: "rank", message: `chunk ${where(b)} does not have ${rank} dimensions`, chunks: [i] });
-      continue;
-    }
-    let volume = 1;
-    let inside = true;
-    for (let d = 0; d < rank; d++) {
-      const o = b.offsets[d], s = b.sizes[d];
-      if (!(Number.isSafeInteger(o) && Number.isSafeInteger(s) && o >= 0 && s >= 0 && o + s <= shape[d])) inside = false;
-      volume *= s;
-    }
-    if (!inside) {
-      found.push({ kind: "out_of_bounds", message: `chunk ${where(b)} reaches outside [${shape.join(", ")}]`, chunks: [i] });
-    } else if (volume > 0) {
-      live.push(i);
-      covered += volume;
+    } else if (b.offsets.some((o, d) => o < 0 || b.sizes[d] < 0 || o + b.sizes[d] > shape[d])) {
+      problems.push({
+        code: "E_OUT_OF_RANGE",
+        kind: "out_of_bounds",
+        message: `${where(b)} exceeds tensor size [${shape.join(", ")}]`,
+      });
+    } else if (boxNumel(b) > 0) {
+      inBounds.push(b);
     }
   }
-  const overlap = firstOverlap(boxes, live, rank);
-  if (overlap) {
-    const [i, j] = overlap;
-    found.push({ kind: "overlap", message: `chunks ${where(boxes[i])} and ${where(boxes[j])} overlap`, chunks: [i, j] });
-    return found;
+  if (shape.length === 0) {
+    // PyTorch saves a 0-d tensor as one chunk with empty offsets and sizes.
+    if (mode === "exact" && boxes.length !== 1) {
+      const kind = boxes.length === 0 ? "gap" : "overlap";
+      problems.push({ code: kind === "gap" ? "E_GAP" : "E_OVERLAP", kind, message: `0-d tensor has ${boxes.length} chunks` });
+    }
+    return problems;
   }
-  const total = shape.reduce((p, s) => p * s, 1);
-  if (covered < total) found.push({ kind: "gap", message: `chunks cover ${covered} of ${total} elements`, chunks: [] });
-  return found;
+  // One overlap is reported, not all: n copies of one chunk would make n^2 / 2 of them.
+  const overlap = firstOverlap(inBounds, shape.length);
+  if (overlap !== undefined) {
+    const [a, b] = overlap.map((i) => inBounds[i]);
+    problems.push({ code: "E_OVERLAP", kind: "overlap", message: `chunks at [${a.offsets}] and [${b.offsets}] overlap` });
+  }
+  const mustCover = boxes.length === 0 || mode === "exact" || (mode === "sharded" && boxes.length > 1);
+  const covered = inBounds.reduce((sum, b) => sum + boxNumel(b), 0);
+  const total = numel(shape);
+  if (mustCover && overlap === undefined && covered < total) {
+    problems.push({ code: "E_GAP", kind: "gap", message: `chunks cover ${covered} of ${total} elements` });
+  }
+  return problems;
 }
 
 function intersects(a: Box, b: Box, rank: number): boolean {
@@ -80,8 +73,16 @@ function intersects(a: Box, b: Box, rank: number): boolean {
   return true;
 }
 
-/** Two in-bounds, non-empty chunks that overlap, or undefined. */
-function firstOverlap(boxes: readonly Box[], live: readonly number[], rank: number): [number, number] | undefined {
+/**
+ * Two of the (in-bounds, non-empty) chunks that overlap, as indices, or undefined; O(n log n) for the layouts
+ * checkpoints have (a hostile `.metadata` may list tens of thousands of chunks of one tensor, or one chunk
+ * many times, where comparing pairs takes minutes). Chunks are swept along the dimension with the most
+ * distinct offsets and those meeting the sweep line kept ordered along a second one: for layouts split
+ * along at most two dimensions they are disjoint there, so a new chunk is compared with its two
+ * neighbours only; layouts split along three or more compare it with every chunk on the line.
+ */
+function firstOverlap(boxes: readonly Box[], rank: number): [number, number] | undefined {
+  const live = boxes.map((_, i) => i);
   if (live.length < 2) return undefined;
   // Sweep along the dimension with the most distinct offsets; order the line along the next most split one.
   const distinct = Array.from({ length: rank }, (_, d) => new Set(live.map((i) => boxes[i].offsets[d])).size);
@@ -135,7 +136,7 @@ function heapPush(heap: number[], v: number, key: (i: number) => number): void {
 
 function heapPop(heap: number[], key: (i: number) => number): number {
   const top = heap[0];
-  const last = heap.pop()!;
+  const last = heap.pop() as number; // heap is not empty: top was read from it
   if (heap.length > 0) {
     heap[0] = last;
     for (let p = 0;;) {

@@ -3,11 +3,10 @@
  * exact tiling when a tensor has several chunks (PyTorch's `_validate_global_plan`), an item for every
  * chunk, item paths that stay inside the checkpoint folder and (optionally) byte ranges inside their files.
  */
-import { FormatError, IntegrityError, StorageError, WebdcpError } from "../errors/mod.ts";
+import { FormatError, IntegrityError, type Problem, problemOf, StorageError, WebdcpError } from "../errors/mod.ts";
 import { joinPath, normalizePath } from "../storage/mod.ts";
 import type { Storage } from "../storage/mod.ts";
-import type { Box } from "../tensor/mod.ts";
-import { boxNumel, intersectBoxes, numel } from "../tensor/mod.ts";
+import { checkTiling } from "./tiling.ts";
 import type { DcpMetadata, TensorEntryMeta } from "./metadata.ts";
 import { storageKey } from "./metadata.ts";
 
@@ -18,55 +17,15 @@ export interface LayoutCheckOptions {
   path?: string;
 }
 
-/** Chunks of one tensor: in bounds, non-overlapping, tiling the tensor when there are several. */
+/**
+ * Chunks of one tensor: in bounds, non-overlapping, tiling the tensor when there are several (the rule is
+ * `checkTiling`'s); throws the first problem.
+ */
 export function checkTensorChunks(fqn: string, entry: TensorEntryMeta, opts: LayoutCheckOptions = {}): void {
-  const where = { path: opts.path };
-  const rank = entry.size.length;
-  for (const c of entry.chunks) {
-    if (c.offsets.length !== rank || c.sizes.length !== rank) {
-      throw new FormatError("E_SHAPE", `'${fqn}' has a ${c.sizes.length}-d chunk in a ${rank}-d tensor`, where);
-    }
-    for (let d = 0; d < rank; d++) {
-      const [o, s] = [c.offsets[d], c.sizes[d]];
-      if (o < 0 || s < 0 || o + s > entry.size[d]) {
-        throw new FormatError(
-          "E_OUT_OF_RANGE",
-          `'${fqn}' chunk at [${c.offsets}] size [${c.sizes}] exceeds tensor size [${entry.size}]`,
-          where,
-        );
-      }
-    }
-  }
-  if (rank === 0) return; // PyTorch skips 0-d tensors: one chunk with empty offsets and sizes
-  checkNoOverlap(fqn, entry, where);
-  const total = numel(entry.size);
-  const covered = entry.chunks.reduce((sum, c) => sum + boxNumel(c), 0);
-  const mustTile = entry.chunks.length > 1 ? opts.requireTiling ?? true : entry.chunks.length === 0;
-  if (mustTile && covered !== total && total > 0) {
-    throw new IntegrityError("E_GAP", `'${fqn}' chunks cover ${covered} of ${total} elements`, where);
-  }
-}
-
-/** Sweep along the largest dimension so only chunks whose ranges meet there are compared. */
-function checkNoOverlap(fqn: string, entry: TensorEntryMeta, where: { path?: string }): void {
-  const sweep = entry.size.reduce((best, s, d) => (s > entry.size[best] ? d : best), 0);
-  const chunks = entry.chunks.filter((c) => boxNumel(c) > 0).sort((a, b) => a.offsets[sweep] - b.offsets[sweep]);
-  const active: Box[] = [];
-  for (const c of chunks) {
-    const start = c.offsets[sweep];
-    for (let i = active.length - 1; i >= 0; i--) {
-      const other = active[i];
-      if (other.offsets[sweep] + other.sizes[sweep] <= start) active.splice(i, 1);
-      else if (intersectBoxes(c, other)) {
-        throw new IntegrityError(
-          "E_OVERLAP",
-          `'${fqn}' chunks at [${other.offsets}] and [${c.offsets}] overlap`,
-          where,
-        );
-      }
-    }
-    active.push(c);
-  }
+  const [first] = checkTiling(entry.size, entry.chunks, opts.requireTiling === false ? "never" : "sharded");
+  if (!first) return;
+  const Class = first.code === "E_OVERLAP" || first.code === "E_GAP" ? IntegrityError : FormatError;
+  throw new Class(first.code, `'${fqn}' ${first.message}`, { path: opts.path });
 }
 
 /**
@@ -111,32 +70,71 @@ export function itemFile(relativePath: string, metadataPath?: string): string {
   return p;
 }
 
+/** What `itemRanges` finds: the data files' sizes, the items safe to open and what is wrong with the rest. */
+export interface ItemRanges {
+  /** Size of every data file found, by normalised relative path. */
+  sizes: Map<string, number>;
+  /** `storageKey`s of the items whose file exists and whose byte range lies inside it. */
+  usable: Set<string>;
+  problems: Problem[];
+  /** The error behind each problem, for readers that throw the first. */
+  errors: WebdcpError[];
+}
+
+/**
+ * The item-range rule, in one place: every item's path stays inside the folder, its data file exists and
+ * its byte range lies inside that file. Reports every problem (`verify`); `checkItemRanges` throws the first.
+ */
+export async function itemRanges(
+  storage: Storage,
+  dir: string,
+  meta: DcpMetadata,
+  metadataPath?: string,
+): Promise<ItemRanges> {
+  const out: ItemRanges = { sizes: new Map(), usable: new Set(), problems: [], errors: [] };
+  const missing = new Set<string>();
+  const fail = (e: WebdcpError, entry: string) => {
+    out.errors.push(e);
+    out.problems.push(problemOf(e, entry));
+  };
+  for (const [key, item] of meta.storageData) {
+    try {
+      const rel = itemFile(item.info.relativePath, metadataPath);
+      const full = joinPath(dir, rel);
+      if (missing.has(rel)) continue;
+      let size = out.sizes.get(rel);
+      if (size === undefined) {
+        size = (await storage.stat(full))?.size;
+        if (size === undefined) {
+          missing.add(rel);
+          throw new StorageError("E_NOT_FOUND", `data file '${rel}' named by .metadata is missing`, { path: full });
+        }
+        out.sizes.set(rel, size);
+      }
+      const { offset, length } = item.info;
+      if (offset < 0 || length < 0 || offset + length > size) {
+        throw new FormatError(
+          "E_OUT_OF_RANGE",
+          `item '${item.fqn}' spans [${offset}, ${offset + length}) but the file has ${size} bytes`,
+          { path: full, offset },
+        );
+      }
+      out.usable.add(key);
+    } catch (e) {
+      if (!(e instanceof WebdcpError)) throw e;
+      fail(e, item.fqn);
+    }
+  }
+  return out;
+}
+
 /** Stats every data file and checks that every item's byte range lies inside it; returns the file sizes. */
 export async function checkItemRanges(
   storage: Storage,
   dir: string,
   meta: DcpMetadata,
 ): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>();
-  for (const item of meta.storageData.values()) {
-    const rel = itemFile(item.info.relativePath);
-    const full = joinPath(dir, rel);
-    let size = sizes.get(rel);
-    if (size === undefined) {
-      const info = await storage.stat(full);
-      if (!info) throw new StorageError("E_NOT_FOUND", `data file '${rel}' named by .metadata is missing`, { path: full });
-      size = info.size;
-      sizes.set(rel, size);
-    }
-    const { offset, length } = item.info;
-    if (offset + length > size) {
-      throw new FormatError(
-        "E_OUT_OF_RANGE",
-        `item '${item.fqn}' spans [${offset}, ${offset + length}) but the file has ${size} bytes`,
-        { path: full, offset },
-      );
-    }
-  }
+  const { sizes, errors } = await itemRanges(storage, dir, meta);
+  if (errors.length > 0) throw errors[0];
   return sizes;
 }
-

@@ -6,12 +6,12 @@
 import { StorageError } from "../errors/mod.ts";
 import { joinPath } from "../storage/mod.ts";
 import type { Storage } from "../storage/mod.ts";
-import { encodeMetadata } from "./encode_metadata.ts";
-import type { DcpMetadata, StorageEntry } from "./metadata.ts";
-import { DCP_VERSION, storageKey } from "./metadata.ts";
+import { commitDcp, METADATA_FILE } from "./commit.ts";
+import type { DcpMetadata } from "./metadata.ts";
 import type { DcpWritePlan } from "./write_plan.ts";
 import { planGlobal } from "./write_plan.ts";
-import { rankFileName, writeRankFile } from "./write_rank.ts";
+import { rankFileName } from "./rank_file.ts";
+import { writeRankFile } from "./write_rank.ts";
 import { runLimited } from "../tasks/mod.ts";
 
 export interface DcpWriteProgress {
@@ -40,15 +40,13 @@ export async function writeDcp(
   opts: WriteDcpOptions = {},
 ): Promise<DcpMetadata> {
   const global = planGlobal(plan);
-  const metadataPath = joinPath(dir, ".metadata");
-  const tmpPath = joinPath(dir, ".metadata.tmp");
+  const metadataPath = joinPath(dir, METADATA_FILE);
   if (await storage.stat(metadataPath)) {
     if (opts.overwrite === false) throw new StorageError("E_EXISTS", "a checkpoint already exists", { path: metadataPath });
     // Drop the old commit marker first: its data files are about to be replaced.
     await storage.remove(metadataPath);
   }
   const itemsTotal = global.ranks.reduce((n, items) => n + items.length, 0);
-  const storageData = new Map<string, StorageEntry>();
   const published: string[] = [];
   let itemsDone = 0;
   let bytesWritten = 0;
@@ -65,19 +63,14 @@ export async function writeDcp(
       }),
       opts.concurrency ?? 1,
     );
-    for (const e of perRank.flat()) storageData.set(storageKey(e.fqn, e.offsets), e);
-    const metadata: DcpMetadata = {
+    const save = {
       stateDictMetadata: global.stateDictMetadata,
       plannerData: plan.plannerData ?? null,
-      storageData,
-      storageMeta: { checkpointId: dir, saveId: crypto.randomUUID(), loadId: null, modules: [] },
-      version: DCP_VERSION,
+      storageData: perRank.flat(),
     };
-    await storage.writeAll(tmpPath, encodeMetadata(metadata));
-    await storage.rename(tmpPath, metadataPath);
-    return metadata;
+    return (await commitDcp(storage, dir, save, { requireTiling: plan.ranks.length > 1 })).metadata;
   } catch (e) {
-    for (const p of [tmpPath, ...published]) await storage.remove(p).catch(() => {});
+    for (const p of published) await storage.remove(p).catch(() => {});
     throw e;
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { DType } from "../dtype/mod.ts";
 import { isDType, itemsize } from "../dtype/mod.ts";
-import { UsageError } from "../errors/mod.ts";
+import { invariant, UsageError } from "../errors/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
 import type { ByteStream } from "../storage/mod.ts";
 import { checkShape, contiguousStrides, numel } from "../tensor/mod.ts";
@@ -94,7 +94,9 @@ export function dedupPlan(ranks: readonly DcpWriteItem[][]): DcpWriteItem[][] {
   const owner = new Map<string, number>();
   for (const [k, h] of holders) {
     const chosen = h.reduce((best, r) => (planned[r] < planned[best] ? r : best), h[0]);
-    planned[chosen] += plannedSize(first.get(k)!);
+    const item = first.get(k);
+    invariant(item, "every held key has its first item");
+    planned[chosen] += plannedSize(item);
     owner.set(k, chosen);
   }
   return ranks.map((items, r) => {

@@ -9,12 +9,9 @@ import { joinPath, writeFile } from "../storage/mod.ts";
 import { numel } from "../tensor/mod.ts";
 import { type LazyTensor, saveTorch, torchDataOffset } from "../torch/mod.ts";
 import type { EntryMeta, StorageEntry } from "./metadata.ts";
+import { rankFileName } from "./rank_file.ts";
 import type { DcpWriteItem } from "./write_plan.ts";
 import { isTensorItem, PAGE_BYTES } from "./write_plan.ts";
-
-export function rankFileName(rank: number): string {
-  return `__${rank}_0.distcp`;
-}
 
 /**
  * Writes `items` into `dir/__<rank>_0.distcp` and returns the storage entry of each item. `metadata` is the

@@ -90,7 +90,7 @@ export function itemsize(dtype: DType): number {
 }
 
 const BY_SAFETENSORS = new Map(
-  Object.entries(DTYPE_INFO).filter(([, i]) => i.safetensors).map(([d, i]) => [i.safetensors!, d as DType]),
+  Object.entries(DTYPE_INFO).flatMap(([d, i]) => (i.safetensors ? [[i.safetensors, d as DType]] : [])),
 );
 
 /** Maps a safetensors dtype code (`F32`, `BF16`, ...) to a torch dtype. */
@@ -105,5 +105,5 @@ export function dtypeFromStorageClass(name: string): DType | undefined {
   return BY_STORAGE.get(name);
 }
 const BY_STORAGE = new Map(
-  Object.entries(DTYPE_INFO).filter(([, i]) => i.storageClass).map(([d, i]) => [i.storageClass!, d as DType]),
+  Object.entries(DTYPE_INFO).flatMap(([d, i]) => (i.storageClass ? [[i.storageClass, d as DType]] : [])),
 );

@@ -1,1 +1,2 @@
 export * from "./dtype.ts";
+export * from "./convertible.ts";

@@ -49,7 +49,7 @@ export interface EngineOptions {
 
 export function parseEngineKind(value: string): EngineKind {
   if (value === "auto" || value === "gpu" || value === "cpu") return value;
-  throw new UsageError("E_USAGE", `--engine must be auto, gpu or cpu, not '${value}'`);
+  throw new UsageError("E_USAGE", `engine must be auto, gpu or cpu, not '${value}'`, { option: "engine" });
 }
 
 /**

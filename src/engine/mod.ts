@@ -8,14 +8,7 @@ export {
   GpuEngine,
   parseEngineKind,
 } from "./engine.ts";
-export {
-  canConvert,
-  CONVERT_SOURCES,
-  CONVERT_TARGETS,
-  convertCpu,
-  type ConvertSource,
-  type ConvertTarget,
-} from "./cpu/convert.ts";
+export { convertCpu } from "./cpu/convert.ts";
 export { copyRegionCpu, type RegionCopy } from "./cpu/region_copy.ts";
 export { gatherRowsCpu, type RowGather } from "./cpu/row_gather.ts";
 export { acquireGpu, type AcquireOptions, type GpuContext, isSoftwareAdapter } from "./gpu/device.ts";

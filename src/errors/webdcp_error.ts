@@ -51,6 +51,11 @@ export interface ErrorLocation {
   path?: string;
   /** Byte offset within `path` where the problem was found. */
   offset?: number;
+  /**
+   * The option of the call that is wrong (`dtype`, `dpShard`), named first in the message; front ends map it
+   * to their own spelling (the CLI to `--dtype`, `--dp-shard`).
+   */
+  option?: string;
   cause?: unknown;
 }
 
@@ -60,6 +65,8 @@ export class WebdcpError extends Error {
   readonly offset?: number;
   /** The message alone, without the code and location that `message` adds around it. */
   readonly detail: string;
+  /** The option of the call that is wrong, when an option is (see `ErrorLocation.option`). */
+  readonly option?: string;
 
   constructor(code: ErrorCode, message: string, where: ErrorLocation = {}) {
     const detail = integerNotation(message);
@@ -73,6 +80,7 @@ export class WebdcpError extends Error {
     this.path = where.path;
     this.offset = where.offset;
     this.detail = detail;
+    this.option = where.option;
   }
 }
 

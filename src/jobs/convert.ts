@@ -1,7 +1,7 @@
 import type { StateDictAdapter } from "../adapters/mod.ts";
 import type { Limits } from "../limits/mod.ts";
 import type { DType } from "../dtype/mod.ts";
-import { DTYPE_INFO } from "../dtype/mod.ts";
+import { CONVERT_TARGETS, isConvertTarget } from "../dtype/mod.ts";
 import type { StatePath } from "../dcp/mod.ts";
 import type { Engine } from "../engine/mod.ts";
 import { createLazyEngine } from "../engine/mod.ts";
@@ -10,7 +10,6 @@ import { joinPath } from "../storage/mod.ts";
 import { DEFAULT_BAND_BYTES, sortByStorage } from "../pipeline/mod.ts";
 import { copyHfAssets } from "./hf_assets.ts";
 import type { Layout } from "../dcp/mod.ts";
-import { dimSplitLayout } from "../dcp/mod.ts";
 import type { Location } from "../source/mod.ts";
 import type { Part } from "../writers/mod.ts";
 import type { ProgressCallback } from "../tasks/mod.ts";
@@ -20,11 +19,7 @@ import { selectEntries } from "../source/mod.ts";
 import { openTensorSource } from "../source/mod.ts";
 import type { SourceFormat, TensorSource } from "../source/mod.ts";
 import { planTargets } from "../pipeline/mod.ts";
-import { writeDcpOutput } from "../writers/mod.ts";
-import { writeSafetensorsOutput } from "../writers/mod.ts";
-import { writeTorchOutput } from "../writers/mod.ts";
-
-export type TargetFormat = "dcp" | "safetensors" | "torch";
+import { type TargetFormat, WRITERS } from "../writers/mod.ts";
 
 /**
  * Output files written at once unless told otherwise. Each has its own band pipeline (a few bands of
@@ -103,10 +98,14 @@ export async function convertSource(source: TensorSource, dst: Location, opts: C
 }
 
 function checkOptions(opts: ConvertOptions): void {
-  if (opts.dtype !== undefined && !DTYPE_INFO[opts.dtype]?.floating) {
-    throw new UsageError("E_USAGE", `--dtype must be a floating dtype, got '${opts.dtype}'`);
+  if (opts.dtype !== undefined && !isConvertTarget(opts.dtype)) {
+    throw new UsageError("E_USAGE", `dtype must be one of ${CONVERT_TARGETS.join(", ")}, got '${opts.dtype}'`, {
+      option: "dtype",
+    });
   }
-  if (opts.part && opts.to === "torch") throw new UsageError("E_USAGE", "--part cannot split a single torch.save file");
+  if (opts.part && opts.to === "torch") {
+    throw new UsageError("E_USAGE", "part cannot split a single torch.save file", { option: "part" });
+  }
 }
 
 async function convertWith(source: TensorSource, dst: Location, opts: ConvertOptions, engine: Engine): Promise<ConvertReport> {
@@ -127,43 +126,33 @@ async function convertWith(source: TensorSource, dst: Location, opts: ConvertOpt
   }
   const total = ordered.reduce((s, t) => s + t.bytes, 0);
   const tracker = new ProgressTracker(total, 0, opts.onProgress);
-  const common = {
+  const assets = opts.to === "safetensors" && opts.hfAssets
+    ? await copyHfAssets(opts.hfAssets, dst, opts.part)
+    : undefined;
+  const paths = opts.to === "dcp" && opts.adapter
+    ? flatPaths(ordered.map((t) => t.name))
+    : outputPaths(source, selection);
+  const files = await WRITERS[opts.to]({ source, targets: ordered, values, paths }, dst, {
     engine,
     tracker,
     bandBytes: opts.bandBytes ?? DEFAULT_BAND_BYTES,
     concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
     copies: dst.storage.canCopyFrom?.(source.storage) ?? false,
-  };
-  let files: string[];
-  if (opts.to === "safetensors") {
-    const assets = opts.hfAssets ? await copyHfAssets(opts.hfAssets, dst, opts.part) : undefined;
-    files = await writeSafetensorsOutput(source, ordered, dst, {
-      ...common,
-      maxShardSize: opts.maxShardSize,
-      shardMap: assets?.shardMap,
-      part: opts.part,
-      singleFile: dst.path.endsWith(".safetensors"),
-    });
-    if (assets) files.push(...assets.files);
-    if (opts.adapter && !dst.path.endsWith(".safetensors") && (!opts.part || opts.part.index === 0)) {
-      // The adapter's files (the flavor's config.json) fill in what the assets folder does not provide.
-      for (const f of opts.adapter.extraFiles({ dtype: opts.dtype })) {
-        const p = joinPath(dst.path, f.path);
-        if (assets?.files.includes(p)) continue;
-        await dst.storage.writeAll(p, f.bytes);
-        files.push(p);
-      }
+    part: opts.part,
+    layout: opts.layout,
+    allowUnsafeValues: opts.allowUnsafeValues,
+    maxShardSize: opts.maxShardSize,
+    shardMap: assets?.shardMap,
+  });
+  if (assets) files.push(...assets.files);
+  if (opts.to === "safetensors" && opts.adapter && !dst.path.endsWith(".safetensors") && (!opts.part || opts.part.index === 0)) {
+    // The adapter's files (the flavor's config.json) fill in what the assets folder does not provide.
+    for (const f of opts.adapter.extraFiles({ dtype: opts.dtype })) {
+      const p = joinPath(dst.path, f.path);
+      if (assets?.files.includes(p)) continue;
+      await dst.storage.writeAll(p, f.bytes);
+      files.push(p);
     }
-  } else if (opts.to === "torch") {
-    files = await writeTorchOutput(source, ordered, values, dst, { ...common, paths: outputPaths(source, selection) });
-  } else {
-    files = await writeDcpOutput(source, ordered, values, dst, {
-      ...common,
-      layout: opts.layout ?? dimSplitLayout(1),
-      part: opts.part,
-      allowUnsafeValues: opts.allowUnsafeValues,
-      plannerData: opts.adapter ? flatPaths(ordered.map((t) => t.name)) : outputPaths(source, selection),
-    });
   }
   return {
     from: source.format,

@@ -89,11 +89,14 @@ async function diffSources(sa: TensorSource, sb: TensorSource, engine: Engine, o
     onlyInB: [...bTensors.keys()].filter((n) => !aNames.has(n)),
     identical: false,
   };
-  const common = targets.filter((t) => bTensors.has(t.name));
-  const total = common.reduce((s, t) => s + t.bytes + bTensors.get(t.name)!.bytes, 0);
+  const common = targets.flatMap((t) => {
+    const other = bTensors.get(t.name);
+    return other ? [{ t, other }] : [];
+  });
+  const total = common.reduce((s, { t, other }) => s + t.bytes + other.bytes, 0);
   const tracker = new ProgressTracker(total, 0, opts.onProgress);
-  for (const t of common) {
-    report.tensors.push(await diffTensor(sa, t, sb, bTensors.get(t.name)!, engine, opts.bandBytes, tracker));
+  for (const { t, other } of common) {
+    report.tensors.push(await diffTensor(sa, t, sb, other, engine, opts.bandBytes, tracker));
   }
   if (!opts.adapter) {
     const bValues = new Map(valueEntries(sb).map((v) => [v.name, v]));

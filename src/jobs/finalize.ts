@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { checkLayout, DCP_VERSION, decodeMetadata, encodeMetadata, mergeMetadata } from "../dcp/mod.ts";
+import { commitDcp, decodeMetadata, mergeMetadata } from "../dcp/mod.ts";
 import { FormatError, IntegrityError, StorageError } from "../errors/mod.ts";
 import { SAFETENSORS_INDEX_NAME, writeSafetensorsIndex } from "../safetensors/mod.ts";
 import { joinPath } from "../storage/mod.ts";
@@ -30,18 +30,21 @@ const SafetensorsManifest = z.object({
 export async function finalize(dst: Location, opts: { onProgress?: ProgressCallback } = {}): Promise<FinalizeReport> {
   const listing = await dst.storage.list(dst.path);
   if (!listing) throw new StorageError("E_NOT_FOUND", "output folder does not exist", { path: dst.path || "." });
-  const manifests = listing.map((e) => ({ name: e.name, m: PART_MANIFEST.exec(e.name) })).filter((x) => x.m);
+  const manifests = listing.flatMap((e) => {
+    const m = PART_MANIFEST.exec(e.name);
+    return m ? [{ name: e.name, m }] : [];
+  });
   if (manifests.length === 0) {
     throw new StorageError("E_NOT_FOUND", "no part manifests (.webdcp-part-*) to finalize", { path: dst.path || "." });
   }
-  const count = Number(manifests[0].m![2]);
-  const ext = manifests[0].m![3];
+  const count = Number(manifests[0].m[2]);
+  const ext = manifests[0].m[3];
   const byIndex = new Map<number, string>();
   for (const { name, m } of manifests) {
-    if (Number(m![2]) !== count || m![3] !== ext) {
+    if (Number(m[2]) !== count || m[3] !== ext) {
       throw new IntegrityError("E_METADATA", `part manifests of different runs are mixed (${name})`, { path: dst.path || "." });
     }
-    byIndex.set(Number(m![1]), joinPath(dst.path, name));
+    byIndex.set(Number(m[1]), joinPath(dst.path, name));
   }
   const problems: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -64,15 +67,7 @@ export async function finalize(dst: Location, opts: { onProgress?: ProgressCallb
 async function finalizeDcp(dst: Location, paths: string[]): Promise<string> {
   const parts = [];
   for (const p of paths) parts.push(decodeMetadata(await dst.storage.readAll(p), p));
-  const merged = mergeMetadata(parts, paths[0]);
-  merged.storageMeta = { checkpointId: dst.path, saveId: crypto.randomUUID(), loadId: null, modules: [] };
-  merged.version = DCP_VERSION;
-  const metadataPath = joinPath(dst.path, ".metadata");
-  checkLayout(merged, { path: metadataPath });
-  const tmp = joinPath(dst.path, ".metadata.tmp");
-  await dst.storage.writeAll(tmp, encodeMetadata(merged));
-  await dst.storage.rename(tmp, metadataPath);
-  return metadataPath;
+  return (await commitDcp(dst.storage, dst.path, mergeMetadata(parts, paths[0]))).path;
 }
 
 async function finalizeSafetensors(dst: Location, paths: string[]): Promise<string> {

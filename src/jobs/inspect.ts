@@ -1,9 +1,8 @@
 import type { DType } from "../dtype/mod.ts";
 import type { Limits } from "../limits/mod.ts";
-import type { Storage } from "../storage/mod.ts";
 import { numel } from "../tensor/mod.ts";
 import type { ProgressCallback } from "../tasks/mod.ts";
-import { openTensorSource } from "../source/mod.ts";
+import { type Location, openTensorSource } from "../source/mod.ts";
 import type { SourceFormat, TensorSource } from "../source/mod.ts";
 import { tensorEntries, valueEntries } from "../source/mod.ts";
 
@@ -54,13 +53,16 @@ export function describeSource(source: TensorSource): InspectReport {
   };
 }
 
+/** Options of `inspect`. */
+export interface InspectOptions {
+  onProgress?: ProgressCallback;
+  /** Overrides of the limits on untrusted input (see `Limits`). */
+  limits?: Partial<Limits>;
+}
+
 /** `webdcp inspect`: opens any supported input and describes it from headers/metadata only. */
-export async function inspect(
-  storage: Storage,
-  path: string,
-  opts: { onProgress?: ProgressCallback; limits?: Partial<Limits> } = {},
-): Promise<InspectReport> {
-  const source = await openTensorSource(storage, path, { limits: opts.limits });
+export async function inspect(src: Location, opts: InspectOptions = {}): Promise<InspectReport> {
+  const source = await openTensorSource(src.storage, src.path, { limits: opts.limits });
   try {
     const report = describeSource(source);
     opts.onProgress?.({ bytesDone: 0, bytesTotal: 0, filesDone: report.files.length, filesTotal: report.files.length });

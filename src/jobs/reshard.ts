@@ -3,7 +3,7 @@ import type { Box } from "../tensor/mod.ts";
 import { boxNumel, intersectBoxes } from "../tensor/mod.ts";
 import type { ConvertOptions, ConvertReport } from "./convert.ts";
 import { convertSource } from "./convert.ts";
-import type { Layout } from "../dcp/mod.ts";
+import { type Layout, rankFileName } from "../dcp/mod.ts";
 import type { Location } from "../source/mod.ts";
 import type { SelectOptions } from "../source/mod.ts";
 import { selectEntries } from "../source/mod.ts";
@@ -44,7 +44,7 @@ export function planReshard(source: TensorSource, layout: Layout, select: Select
   const perFile = new Map<string, number>();
   for (const { name, entry } of selection.tensors) {
     for (const box of layout.boxesFor(name, entry.shape)) {
-      const file = `__${box.rank}_0.distcp`;
+      const file = rankFileName(box.rank);
       for (const c of entry.chunks) {
         const region = intersectBoxes(c, box);
         if (!region || boxNumel(region) === 0 && entry.shape.length > 0) continue;
@@ -62,7 +62,7 @@ export function planReshard(source: TensorSource, layout: Layout, select: Select
     }
   }
   for (const { name, entry } of selection.values) {
-    if (entry.stored) plan.values.push({ fqn: name, from: entry.stored, to: "__0_0.distcp" });
+    if (entry.stored) plan.values.push({ fqn: name, from: entry.stored, to: rankFileName(0) });
   }
   plan.files = [...perFile].sort(([a], [b]) => (a < b ? -1 : 1)).map(([file, bytes]) => ({ file, bytes }));
   return plan;

@@ -1,6 +1,5 @@
-import type { ErrorCode } from "../errors/mod.ts";
-import { FormatError, integerNotation, WebdcpError } from "../errors/mod.ts";
-import { decodeMetadata, itemFile, storageKey } from "../dcp/mod.ts";
+import { decodeMetadata, itemRanges, METADATA_FILE, storageKey } from "../dcp/mod.ts";
+import { FormatError, integerNotation, invariant, type Problem, problemOf } from "../errors/mod.ts";
 import type { DcpMetadata } from "../dcp/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { joinPath, readAllWithin, sliceSource } from "../storage/mod.ts";
@@ -10,17 +9,11 @@ import { isTensorRef, openTorchArchive } from "../torch/mod.ts";
 import { checkTiling } from "../dcp/mod.ts";
 import type { ProgressCallback } from "../tasks/mod.ts";
 import { ProgressTracker } from "../tasks/mod.ts";
-import { openTensorSource } from "../source/mod.ts";
+import { type Location, openTensorSource } from "../source/mod.ts";
 import { tensorEntries, valueEntries } from "../source/mod.ts";
 
-export interface VerifyProblem {
-  code: ErrorCode;
-  message: string;
-  path?: string;
-  offset?: number;
-  /** The tensor or value concerned, when there is one. */
-  entry?: string;
-}
+/** One problem `verify` found. */
+export type VerifyProblem = Problem;
 
 export interface VerifyReport {
   ok: boolean;
@@ -36,20 +29,14 @@ export interface VerifyOptions {
   limits?: Partial<Limits>;
 }
 
-function problemOf(e: unknown, entry?: string): VerifyProblem {
-  if (e instanceof WebdcpError) {
-    return { code: e.code, message: e.detail, path: e.path, offset: e.offset, entry };
-  }
-  throw e;
-}
-
 /**
  * `webdcp verify`: lists every problem it finds instead of stopping at the first. DCP folders are checked item
  * by item from `.metadata` (files exist, ranges inside files, chunks tile each tensor, items decode to the
  * recorded dtype and shape); other formats are checked by opening them and, with `deep`, reading every tensor.
  */
-export async function verify(storage: Storage, path: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const metaPath = joinPath(path, ".metadata");
+export async function verify(src: Location, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const { storage, path } = src;
+  const metaPath = joinPath(path, METADATA_FILE);
   if (await storage.stat(metaPath)) return await verifyDcp(storage, path, metaPath, opts);
   const report: VerifyReport = { ok: true, problems: [], checked: { files: 0, tensors: 0, values: 0, items: 0, bytesRead: 0 } };
   try {
@@ -109,44 +96,10 @@ async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: 
     return report;
   }
   // Which items are safe to open: their file exists and their range lies inside it.
-  const sizes = new Map<string, number | undefined>();
-  const usable = new Set<string>();
-  for (const [key, item] of meta.storageData) {
-    let file: string;
-    try {
-      file = joinPath(dir, itemFile(item.info.relativePath, metaPath));
-    } catch (e) {
-      problems.push(problemOf(e, item.fqn));
-      continue;
-    }
-    if (!sizes.has(file)) {
-      try {
-        sizes.set(file, (await storage.stat(file))?.size);
-      } catch (e) {
-        problems.push(problemOf(e, item.fqn));
-        sizes.set(file, undefined);
-        continue;
-      }
-      if (sizes.get(file) === undefined) {
-        problems.push({ code: "E_NOT_FOUND", message: `data file is missing`, path: file, entry: item.fqn });
-      }
-    }
-    const size = sizes.get(file);
-    if (size === undefined) continue;
-    const { offset, length } = item.info;
-    if (offset < 0 || length < 0 || offset + length > size) {
-      problems.push({
-        code: "E_OUT_OF_RANGE",
-        message: `item of '${item.fqn}' spans [${offset}, ${offset + length}) but the file has ${size} bytes`,
-        path: file,
-        offset,
-        entry: item.fqn,
-      });
-      continue;
-    }
-    usable.add(key);
-  }
-  report.checked.files = [...sizes.values()].filter((s) => s !== undefined).length;
+  const ranges = await itemRanges(storage, dir, meta, metaPath);
+  problems.push(...ranges.problems);
+  const usable = ranges.usable;
+  report.checked.files = ranges.sizes.size;
   // Coverage and presence of every chunk's item.
   type Job = { key: string; fqn: string; tensor?: { dtype: string; sizes: number[] } };
   const jobs: Job[] = [];
@@ -161,8 +114,7 @@ async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: 
     }
     report.checked.tensors++;
     for (const p of checkTiling(entry.size, entry.chunks)) {
-      const code: ErrorCode = p.kind === "gap" ? "E_GAP" : p.kind === "overlap" ? "E_OVERLAP" : "E_OUT_OF_RANGE";
-      problems.push({ code, message: integerNotation(`'${fqn}': ${p.message}`), path: metaPath, entry: fqn });
+      problems.push({ code: p.code, message: integerNotation(`'${fqn}': ${p.message}`), path: metaPath, entry: fqn });
     }
     for (const c of entry.chunks) {
       const key = storageKey(fqn, c.offsets);
@@ -177,13 +129,15 @@ async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: 
     }
   }
   // Every usable item decodes (and with --deep, its data reads back and its CRCs match).
-  const total = jobs.reduce((s, j) => s + (usable.has(j.key) ? meta.storageData.get(j.key)!.info.length : 0), 0);
+  const total = jobs.reduce((s, j) => s + (usable.has(j.key) ? meta.storageData.get(j.key)?.info.length ?? 0 : 0), 0);
   const tracker = new ProgressTracker(total, 0, opts.onProgress);
   const open = new Map<string, ByteSource>();
   try {
     for (const job of jobs) {
       if (!usable.has(job.key)) continue;
-      const { info } = meta.storageData.get(job.key)!;
+      const item = meta.storageData.get(job.key);
+      invariant(item, "usable items are storage_data items");
+      const { info } = item;
       const file = joinPath(dir, info.relativePath);
       report.checked.items++;
       try {

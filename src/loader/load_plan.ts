@@ -6,7 +6,7 @@
 import type { SourceFormat, TensorEntry, TensorSource } from "../source/mod.ts";
 import { DTYPE_INFO, type DType, itemsize } from "../dtype/mod.ts";
 import { GpuError, UsageError } from "../errors/mod.ts";
-import { canConvert } from "../engine/mod.ts";
+import { canConvert } from "../dtype/mod.ts";
 import { sourceOrigin } from "../storage/byte_source.ts";
 import { planRanges, type RangeRequest, type WantedRange } from "../storage/mod.ts";
 import type { ByteSource } from "../storage/storage.ts";

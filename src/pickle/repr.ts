@@ -1,3 +1,4 @@
+import { invariant } from "../errors/mod.ts";
 import { PyByteArray, PyComplex, PyFloat, PyGlobal, PyReduce, PyTuple } from "./value.ts";
 
 /** Characters of repr text produced before the rest is cut to `...`: values from files may be huge. */
@@ -115,7 +116,8 @@ function strRepr(s: string): string {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
   let out = quote;
   for (const ch of s) {
-    const c = ch.codePointAt(0)!;
+    const c = ch.codePointAt(0);
+    invariant(c !== undefined, "a character of a string has a code point");
     if (ch === "\\" || ch === quote) out += `\\${ch}`;
     else if (ch === "\n") out += "\\n";
     else if (ch === "\r") out += "\\r";

@@ -1,3 +1,4 @@
+import { invariant } from "../errors/mod.ts";
 import type { DType } from "../dtype/mod.ts";
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import type { StateDictAdapter } from "../adapters/mod.ts";
@@ -46,7 +47,11 @@ export function planTargets(selection: Selection, opts: TargetOptions): { target
     selection.tensors.map((s) => ({ name: s.name, dtype: s.entry.dtype, shape: s.entry.shape })),
     { path: opts.path },
   );
-  const targets = plan.entries.map((e) => make(e.targetName, byName.get(e.sourceName)!, e.shape, e.rowPermutation));
+  const targets = plan.entries.map((e) => {
+    const source = byName.get(e.sourceName);
+    invariant(source, `the adapter plans only the selected tensors (${e.sourceName})`);
+    return make(e.targetName, source, e.shape, e.rowPermutation);
+  });
   return { targets, dropped: plan.dropped.map((d) => `${d.name} (${d.reason})`) };
 }
 

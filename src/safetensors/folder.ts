@@ -1,4 +1,4 @@
-import { escapeName, FormatError, StorageError, UsageError, WebdcpError } from "../errors/mod.ts";
+import { escapeName, FormatError, invariant, StorageError, UsageError, WebdcpError } from "../errors/mod.ts";
 import type { Limits } from "../limits/mod.ts";
 import type { ByteSource, Storage, StoredRange } from "../storage/mod.ts";
 import { joinPath, normalizePath } from "../storage/mod.ts";
@@ -62,6 +62,17 @@ export async function openSafetensorsFolder(
   const files = fileNames.map(shardPath).sort();
   const sources = new Map<string, ByteSource>();
   const headers = new Map<string, SafetensorsHeader>();
+  // Every file of the folder (and every file a tensor names) is opened and its header read up front.
+  const headerOf = (file: string) => {
+    const header = headers.get(file);
+    invariant(header, `${file} was opened with the folder`);
+    return header;
+  };
+  const sourceOf = (file: string) => {
+    const source = sources.get(file);
+    invariant(source, `${file} was opened with the folder`);
+    return source;
+  };
   const tensors = new Map<string, FolderTensorInfo>();
   const closeAll = async () => {
     for (const s of sources.values()) await s.close();
@@ -75,7 +86,7 @@ export async function openSafetensorsFolder(
     if (index) {
       for (const [name, f] of index.weightMap) {
         const file = shardPath(f);
-        const info = headers.get(file)!.tensors.get(name);
+        const info = headerOf(file).tensors.get(name);
         if (info === undefined) {
           throw new FormatError("E_MISSING_KEY", `index maps '${name}' to ${f}, which does not contain it`, {
             path: indexPath,
@@ -85,7 +96,7 @@ export async function openSafetensorsFolder(
       }
     } else {
       for (const file of files) {
-        for (const [name, info] of headers.get(file)!.tensors) {
+        for (const [name, info] of headerOf(file).tensors) {
           const other = tensors.get(name);
           if (other) {
             throw new FormatError("E_OVERLAP", `tensor '${name}' is in both ${other.file} and ${file}`, {
@@ -114,14 +125,14 @@ export async function openSafetensorsFolder(
     readTensor(name: string, box?: Box, out?: Uint8Array): Promise<Tensor> {
       try {
         const info = infoOf(name);
-        return readSafetensorsTensor(sources.get(info.file)!, headers.get(info.file)!, name, box, out);
+        return readSafetensorsTensor(sourceOf(info.file), headerOf(info.file), name, box, out);
       } catch (e) {
         return Promise.reject(e);
       }
     },
     locate(name: string, box: Box): StoredRange[] | undefined {
       const info = infoOf(name);
-      return locateSafetensorsTensor(sources.get(info.file)!, headers.get(info.file)!, name, box);
+      return locateSafetensorsTensor(sourceOf(info.file), headerOf(info.file), name, box);
     },
     close: closeAll,
   };

@@ -46,9 +46,10 @@ export async function readSafetensorsHeader(
 ): Promise<SafetensorsHeader> {
   const path = source.path;
   const limits = resolveLimits(opts.limits);
-  const fail = (code: "E_SAFETENSORS" | "E_OUT_OF_RANGE" | "E_OVERLAP", msg: string, offset: number): never => {
+  // A declaration with a `never` return, so the type checker knows nothing runs after a call.
+  function fail(code: "E_SAFETENSORS" | "E_OUT_OF_RANGE" | "E_OVERLAP", msg: string, offset: number): never {
     throw new FormatError(code, msg, { path, offset });
-  };
+  }
   if (source.size < 8) {
     throw new FormatError("E_TRUNCATED", `${source.size} bytes is too short for a safetensors file`, {
       path,
@@ -108,8 +109,8 @@ export async function readSafetensorsHeader(
       continue;
     }
     const t = TensorEntry.safeParse(value);
-    if (!t.success) fail("E_SAFETENSORS", `tensor '${name}': ${z.prettifyError(t.error!).replace(/\n/g, "; ")}`, at);
-    const { dtype: code, shape, data_offsets: [begin, end] } = t.data!;
+    if (!t.success) fail("E_SAFETENSORS", `tensor '${name}': ${z.prettifyError(t.error).replace(/\n/g, "; ")}`, at);
+    const { dtype: code, shape, data_offsets: [begin, end] } = t.data;
     const dtype = dtypeFromSafetensors(code, { path, offset: at });
     checkShape(shape, { path, offset: at });
     if (end < begin) fail("E_SAFETENSORS", `tensor '${name}' ends (${end}) before it begins (${begin})`, at);

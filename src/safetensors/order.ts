@@ -1,3 +1,4 @@
+import { invariant } from "../errors/mod.ts";
 /**
  * The declaration order of the reference `Dtype` enum (safetensors 0.8, observed through
  * `safetensors.torch.save_file`), which its writer sorts by, descending, before names. It is not plain
@@ -37,11 +38,22 @@ export function referenceDtypeRank(code: string): number {
  * order (JavaScript's `<` compares UTF-16 units and disagrees above U+FFFF).
  */
 export function compareCodePoints(a: string, b: string): number {
-  const x = [...a];
-  const y = [...b];
+  const x = codePoints(a);
+  const y = codePoints(b);
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
+    const d = x[i] - y[i];
     if (d !== 0) return d;
   }
   return x.length - y.length;
+}
+
+function codePoints(s: string): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.codePointAt(i);
+    invariant(c !== undefined, "i is inside the string");
+    out.push(c);
+    if (c > 0xFFFF) i++;
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { itemsize } from "../dtype/mod.ts";
-import { UsageError } from "../errors/mod.ts";
+import { invariant, UsageError } from "../errors/mod.ts";
 import type { ByteSource, StoredRange } from "../storage/mod.ts";
 import { readSourceInto } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
@@ -85,7 +85,9 @@ export async function readSafetensorsTensor(
         offsets: [...prefix, r, ...shape.slice(depth + 1).map(() => 0)],
         sizes: [...prefix.map(() => 1), n, ...shape.slice(depth + 1)],
       };
-      copyBox(bytes, held, result.data, region, intersectBoxes(held, region)!, elem);
+      const overlap = intersectBoxes(held, region);
+      invariant(overlap, "the rows read lie inside the region");
+      copyBox(bytes, held, result.data, region, overlap, elem);
     }
     let d = depth - 1;
     while (d >= 0 && ++prefix[d] === region.offsets[d] + region.sizes[d]) (prefix[d] = region.offsets[d], d--);

@@ -9,6 +9,7 @@ export { detectFormat, openTensorSource } from "./open.ts";
 export type { Location } from "./location.ts";
 export { globToRegExp, keyFilter } from "./glob.ts";
 export { type Selected, type Selection, selectEntries, type SelectOptions, TRAINING_GROUPS } from "./select.ts";
+export { type FormatFacts, FORMATS } from "./formats.ts";
 export { openDcpSource } from "./source_dcp.ts";
 export { openHfFolderSource, openSafetensorsFileSource } from "./source_safetensors.ts";
 export { openTorchFileSource } from "./source_torch.ts";

@@ -62,7 +62,7 @@ export async function openHfFolderSource(storage: Storage, dir: string, limits?:
     storage,
     path: dir,
     entries,
-    files: folder.files.map((path) => ({ path, size: sizes.get(path)! })),
+    files: folder.files.map((path) => ({ path, size: sizes.get(path) ?? 0 })),
     metadataFiles: folder.index ? [joinPath(dir, SAFETENSORS_INDEX_NAME)] : [],
     paths: null,
     readTensor: (name, box, out) => folder.readTensor(name, box, out),

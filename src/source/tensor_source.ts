@@ -1,43 +1,13 @@
 import type { StatePath } from "../dcp/mod.ts";
-import type { DType } from "../dtype/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
 import type { Storage, StoredRange } from "../storage/mod.ts";
-import type { Box, Tensor } from "../tensor/mod.ts";
+import type { Box, Entry, Tensor, TensorEntry, ValueEntry } from "../tensor/mod.ts";
+
+export type { Entry, StoredChunk, TensorEntry, ValueEntry } from "../tensor/mod.ts";
 import type { DictAttributes } from "../dcp/mod.ts";
 
 /** The input formats `openTensorSource` recognises. */
 export type SourceFormat = "dcp" | "hf" | "safetensors" | "torch";
-
-/** Where one stored chunk of a tensor (or one value) lives: a byte range of a file. */
-export interface StoredChunk extends Box {
-  /** File path relative to the source's storage root. */
-  file: string;
-  /** Byte offset and length of the stored item (a whole torch.save item for DCP, raw data otherwise). */
-  offset: number;
-  length: number;
-}
-
-export interface TensorEntry {
-  kind: "tensor";
-  name: string;
-  dtype: DType;
-  shape: number[];
-  /** How the tensor is stored: one chunk for safetensors and `.pt`, one per saved shard for DCP. */
-  chunks: StoredChunk[];
-  /** Dense size in bytes (numel * itemsize). */
-  bytes: number;
-}
-
-export interface ValueEntry {
-  kind: "value";
-  name: string;
-  /** Stored size in bytes (the BYTE_IO item for DCP; 0 where the value lives inside a pickle). */
-  bytes: number;
-  /** Where a DCP BYTE_IO item lives. */
-  stored?: { file: string; offset: number; length: number };
-}
-
-export type Entry = TensorEntry | ValueEntry;
 
 export interface SourceFile {
   path: string;

@@ -1,2 +1,3 @@
 export * from "./tensor.ts";
 export * from "./box.ts";
+export * from "./entry.ts";

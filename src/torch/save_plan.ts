@@ -70,11 +70,12 @@ export function planTorchSave(value: TorchSaveValue): TorchSavePlan {
     }
     const key = String(storages.length);
     storages.push({ key, byteLength, leaf: t });
-    const typed = info.storageClass !== undefined;
+    const storageClass = info.storageClass;
+    const typed = storageClass !== undefined;
     const pid = new PyPersistent(
       new PyTuple([
         "storage",
-        typed ? new PyGlobal("torch", info.storageClass!) : UNTYPED_STORAGE,
+        storageClass !== undefined ? new PyGlobal("torch", storageClass) : UNTYPED_STORAGE,
         key,
         "cpu",
         typed ? count : byteLength,

@@ -1,19 +1,7 @@
-import { UsageError } from "../errors/mod.ts";
-
 /** `--part r/w`: this machine writes share r of w of the output files (balanced by bytes, see `ownedFiles`). */
 export interface Part {
   index: number;
   count: number;
-}
-
-export function parsePart(text: string): Part {
-  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
-  const index = m ? Number(m[1]) : NaN;
-  const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index >= count) {
-    throw new UsageError("E_USAGE", `--part must be r/w with 0 <= r < w (e.g. 0/4), got '${text}'`);
-  }
-  return { index, count };
 }
 
 /**
@@ -46,4 +34,5 @@ export function partManifestName(part: Part, ext: "metadata" | "json"): string {
   return `.webdcp-part-${part.index}-of-${part.count}.${ext}`;
 }
 
+/** A part manifest's name: part index, part count and `metadata` (DCP) or `json` (safetensors). */
 export const PART_MANIFEST = /^\.webdcp-part-(\d+)-of-(\d+)\.(metadata|json)$/;

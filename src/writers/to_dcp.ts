@@ -1,47 +1,25 @@
-import type { DcpMetadata, DcpTensorChunkItem, DcpWriteItem, DcpWritePlan, StatePath, StorageEntry } from "../dcp/mod.ts";
-import { checkCopiedValue } from "./value_safety.ts";
-import {
-  DCP_VERSION,
-  encodeMetadata,
-  PAGE_BYTES,
-  planGlobal,
-  rankFileName,
-  storageKey,
-  writeDcp,
-  writeRankFile,
-} from "../dcp/mod.ts";
-import type { Engine } from "../engine/mod.ts";
+import type { DcpTensorChunkItem, DcpWriteItem, DcpWritePlan } from "../dcp/mod.ts";
+import { commitDcp, METADATA_FILE, PAGE_BYTES, planGlobal, rankFileName, writeDcp, writeRankFile } from "../dcp/mod.ts";
+import { dimSplitLayout } from "../dcp/mod.ts";
+import type { Layout } from "../dcp/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
 import { joinPath, sourceOrigin } from "../storage/mod.ts";
 import type { StoredRange } from "../storage/mod.ts";
 import type { BandJob } from "../pipeline/mod.ts";
 import { BandPipeline, regionJobs } from "../pipeline/mod.ts";
 import { runLimited } from "../tasks/mod.ts";
-import type { Layout } from "../dcp/mod.ts";
+import type { ProgressTracker } from "../tasks/mod.ts";
 import type { Location } from "../source/mod.ts";
+import type { TargetTensor } from "../pipeline/mod.ts";
 import type { Part } from "./part.ts";
 import { ownedFiles, partManifestName } from "./part.ts";
-import type { ProgressTracker } from "../tasks/mod.ts";
-import type { Selected } from "../source/mod.ts";
-import type { TensorSource, ValueEntry } from "../source/mod.ts";
-import type { TargetTensor } from "../pipeline/mod.ts";
 import { recordPartFiles } from "./part_files.ts";
+import { checkCopiedValue } from "./value_safety.ts";
+import type { WriteInput, Writer, WriterOptions } from "./writer.ts";
 
-export interface DcpOutputOptions {
+/** What planning a DCP write needs of the writer's options. */
+interface DcpPlanOptions extends WriterOptions {
   layout: Layout;
-  engine: Engine;
-  part?: Part;
-  /** Object paths for `planner_data`, by output name. */
-  plannerData: Map<string, StatePath> | null;
-  tracker: ProgressTracker;
-  /** Bytes of one band of a chunk (in the wider of the source and target dtypes). */
-  bandBytes: number;
-  /** The destination copies stored bytes without reading them (`ByteSink.copyFrom`). */
-  copies: boolean;
-  /** Rank files written at once. */
-  concurrency: number;
-  /** Copy BYTE_IO items whose pickles name globals outside the allow-list (default false: E_UNSAFE_VALUE). */
-  allowUnsafeValues?: boolean;
 }
 
 /**
@@ -51,12 +29,10 @@ export interface DcpOutputOptions {
  * rank), so a band is prepared while the previous one is written and no chunk is ever whole in memory;
  * rank files written at the same time each have their own buffers.
  */
-export async function buildDcpPlan(
-  source: TensorSource,
-  targets: readonly TargetTensor[],
-  values: readonly Selected<ValueEntry>[],
-  opts: DcpOutputOptions,
-  writes: (rank: number) => boolean = () => true,
+async function buildDcpPlan(
+  { source, targets, values, paths }: WriteInput,
+  opts: DcpPlanOptions,
+  writes: (rank: number) => boolean,
 ): Promise<{ plan: DcpWritePlan; pipelines: BandPipeline[]; copied: StoredRange[][] }> {
   const ranks: DcpWriteItem[][] = Array.from({ length: opts.layout.ranks }, () => []);
   for (const v of values) {
@@ -96,7 +72,7 @@ export async function buildDcpPlan(
     if (stored) copiedOf.set(item, stored);
     ranks[box.rank].push(item);
   }
-  const plan = { ranks, plannerData: opts.plannerData };
+  const plan = { ranks, plannerData: paths };
   const written: DcpWriteItem[][] = [];
   for (const [rank, items] of planGlobal(plan).ranks.entries()) {
     written.push(writes(rank) ? items : []);
@@ -150,16 +126,11 @@ function pageOffsetOf(ranges: readonly StoredRange[]): number | undefined {
 }
 
 /** Writes DCP output; with a part, only this part's rank files plus a partial metadata for `finalize`. */
-export async function writeDcpOutput(
-  source: TensorSource,
-  targets: readonly TargetTensor[],
-  values: readonly Selected<ValueEntry>[],
-  dst: Location,
-  opts: DcpOutputOptions,
-): Promise<string[]> {
+export const writeDcpOutput: Writer = async (input, dst, opts) => {
   const part = opts.part;
-  const owns = ownedFiles(part, rankBytes(targets, opts.layout));
-  const { plan, pipelines, copied } = await buildDcpPlan(source, targets, values, opts, owns);
+  const layout = opts.layout ?? dimSplitLayout(1);
+  const writes = ownedFiles(part, rankBytes(input.targets, layout));
+  const { plan, pipelines, copied } = await buildDcpPlan(input, { ...opts, layout }, writes);
   const prefetch = prefetchChecksums(copied);
   try {
     if (!part) {
@@ -168,20 +139,21 @@ export async function writeDcpOutput(
         onRankWritten: (rank) => pipelines[rank].release(),
       });
       // Every rank has a file, empty when dedup left it nothing (as PyTorch's writer does).
-      return [...plan.ranks.map((_, r) => joinPath(dst.path, `__${r}_0.distcp`)), joinPath(dst.path, ".metadata")];
+      return [...plan.ranks.map((_, r) => joinPath(dst.path, rankFileName(r))), joinPath(dst.path, METADATA_FILE)];
     }
-    return await writeDcpPart(plan, dst, part, owns, opts, (rank) => pipelines[rank].release());
+    return await writeDcpPart(plan, dst, part, writes, opts, (rank) => pipelines[rank].release());
   } finally {
     prefetch.stop();
     await prefetch.done;
     for (const p of pipelines) await p.settle();
   }
-}
+};
 
 /**
  * One part of a multi-machine DCP write: every part derives the same global plan, writes the rank files it
- * owns (`ownedFiles`: balanced by bytes) and leaves `.webdcp-part-r-of-w.metadata`, a partial `.metadata` pickle of its
- * items that `finalize` merges. Ranks a part does not own are never read.
+ * owns (`ownedFiles`: balanced by bytes), lists them with their sizes and CRCs (`recordPartFiles`, what
+ * `finalize` checks) and leaves `.webdcp-part-r-of-w.metadata`, a partial `.metadata` pickle of its items
+ * that `finalize` merges. Ranks a part does not own are never read.
  */
 async function writeDcpPart(
   plan: DcpWritePlan,
@@ -202,20 +174,11 @@ async function writeDcpPart(
     }),
     opts.concurrency,
   );
-  const storageData = new Map<string, StorageEntry>();
-  for (const e of perRank.flat()) storageData.set(storageKey(e.fqn, e.offsets), e);
   const written = mine.map((rank) => joinPath(dst.path, rankFileName(rank)));
-  const partial: DcpMetadata = {
-    stateDictMetadata: global.stateDictMetadata,
-    plannerData: plan.plannerData ?? null,
-    storageData,
-    storageMeta: null,
-    version: DCP_VERSION,
-  };
+  const partial = { stateDictMetadata: global.stateDictMetadata, plannerData: plan.plannerData ?? null, storageData: perRank.flat() };
   const files = await recordPartFiles(dst, part, written);
-  const manifest = joinPath(dst.path, partManifestName(part, "metadata"));
-  await dst.storage.writeAll(manifest, encodeMetadata(partial));
-  return [...written, files, manifest];
+  const manifest = await commitDcp(dst.storage, dst.path, partial, { partFile: partManifestName(part, "metadata") });
+  return [...written, files, manifest.path];
 }
 
 /** Tensor bytes each rank file of the layout holds: what `--part` balances. */

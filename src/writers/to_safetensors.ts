@@ -1,5 +1,5 @@
-import type { Engine } from "../engine/mod.ts";
-import { UsageError } from "../errors/mod.ts";
+import type { Writer, WriterOptions } from "./writer.ts";
+import { invariant, UsageError } from "../errors/mod.ts";
 import { joinPath, writeFile } from "../storage/mod.ts";
 import { planShards, SAFETENSORS_INDEX_NAME, writeSafetensors, writeSafetensorsIndex } from "../safetensors/mod.ts";
 import type { SafetensorsEntry } from "../safetensors/mod.ts";
@@ -10,28 +10,10 @@ import { runLimited } from "../tasks/mod.ts";
 import type { BandJob } from "../pipeline/mod.ts";
 import { BandPipeline, regionJobs } from "../pipeline/mod.ts";
 import type { Location } from "../source/mod.ts";
-import type { Part } from "./part.ts";
 import { ownedFiles, partManifestName } from "./part.ts";
-import type { ProgressTracker } from "../tasks/mod.ts";
 import type { TensorSource } from "../source/mod.ts";
 import type { TargetTensor } from "../pipeline/mod.ts";
 import { recordPartFiles } from "./part_files.ts";
-
-export interface SafetensorsOutputOptions {
-  engine: Engine;
-  tracker: ProgressTracker;
-  bandBytes: number;
-  /** The destination copies stored bytes without reading them (`ByteSink.copyFrom`). */
-  copies: boolean;
-  concurrency: number;
-  /** Start a new shard before it would grow past this many data bytes (a bigger tensor gets its own). */
-  maxShardSize?: number;
-  /** Target name -> shard file name, taken from an existing HF folder's index (`--hf-assets-path`). */
-  shardMap?: Map<string, string>;
-  part?: Part;
-  /** Write exactly one file at `dst.path` (a `.safetensors` path) instead of a folder with an index. */
-  singleFile: boolean;
-}
 
 /**
  * Groups targets into shard files in the given (read) order: HF's greedy packing up to `maxShardSize`, or
@@ -51,7 +33,8 @@ export function planShardFiles(
   }
   const files = new Map<string, TargetTensor[]>();
   for (const t of targets) {
-    const f = shardMap.get(t.name)!;
+    const f = shardMap.get(t.name);
+    invariant(f !== undefined, "unmapped tensors were refused above");
     files.set(f, [...(files.get(f) ?? []), t]);
   }
   return [...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([file, tensors]) => ({ file, tensors }));
@@ -70,7 +53,7 @@ function writeOrder(tensors: readonly TargetTensor[]): TargetTensor[] {
 async function shardEntries(
   source: TensorSource,
   tensors: readonly TargetTensor[],
-  opts: SafetensorsOutputOptions,
+  opts: WriterOptions,
 ): Promise<{ entries: SafetensorsEntry[]; pipeline: BandPipeline }> {
   const jobs = new Map<TargetTensor, BandJob[]>();
   for (const t of writeOrder(tensors)) jobs.set(t, await regionJobs(source, t, wholeBox(t.shape), opts));
@@ -79,7 +62,11 @@ async function shardEntries(
     name: t.name,
     dtype: t.dtype,
     shape: t.shape,
-    data: () => Promise.resolve(pipeline.stream(jobs.get(t)!, (bytes) => opts.tracker.add(bytes, t.name))),
+    data: () => {
+      const bands = jobs.get(t);
+      invariant(bands, "every tensor of the shard has its band jobs");
+      return Promise.resolve(pipeline.stream(bands, (bytes) => opts.tracker.add(bytes, t.name)));
+    },
   }));
   return { entries, pipeline };
 }
@@ -88,18 +75,15 @@ async function shardEntries(
  * Writes safetensors output: one file, or a folder of shards plus `model.safetensors.index.json` (with a
  * part: only this part's shards plus a JSON manifest for `finalize`). Returns the files written.
  */
-export async function writeSafetensorsOutput(
-  source: TensorSource,
-  targets: readonly TargetTensor[],
-  dst: Location,
-  opts: SafetensorsOutputOptions,
-): Promise<string[]> {
-  const shards = opts.singleFile ? [{ file: dst.path, tensors: [...targets] }] : planShardFiles(
+export const writeSafetensorsOutput: Writer = async ({ source, targets }, dst, opts) => {
+  // A `.safetensors` destination is one file; anything else a folder of shards with an index.
+  const singleFile = dst.path.endsWith(".safetensors");
+  const shards = singleFile ? [{ file: dst.path, tensors: [...targets] }] : planShardFiles(
     targets,
     opts.maxShardSize,
     opts.shardMap,
   );
-  const fileOf = (name: string) => (opts.singleFile ? name : joinPath(dst.path, name));
+  const fileOf = (name: string) => (singleFile ? name : joinPath(dst.path, name));
   const owns = ownedFiles(opts.part, shards.map((s) => s.tensors.reduce((n, t) => n + t.bytes, 0)));
   const mine = shards.filter((_, i) => owns(i));
   await runLimited(
@@ -115,7 +99,7 @@ export async function writeSafetensorsOutput(
     opts.concurrency,
   );
   const written = mine.map((s) => fileOf(s.file));
-  if (opts.singleFile) return written;
+  if (singleFile) return written;
   const weightMap = new Map(mine.flatMap((s) => s.tensors.map((t) => [t.name, s.file] as [string, string])));
   const totalSize = mine.reduce((n, s) => n + s.tensors.reduce((m, t) => m + t.bytes, 0), 0);
   if (!opts.part) {
@@ -133,7 +117,7 @@ export async function writeSafetensorsOutput(
   };
   await dst.storage.writeAll(manifest, new TextEncoder().encode(JSON.stringify(doc, null, 1)));
   return [...written, files, manifest];
-}
+};
 
 /** What a safetensors part leaves for `finalize`: its shards and their slice of the index. */
 export interface SafetensorsPartManifest {

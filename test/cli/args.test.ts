@@ -1,8 +1,7 @@
 import { describe, expect, test } from "vitest";
-import { intOption, listOption, parseArgs } from "../../src/cli/args.ts";
+import { intOption, listOption, parseArgs, parsePart } from "../../src/cli/args.ts";
 import { formatError, table } from "../../src/cli/output.ts";
 import { formatBytes, formatDuration, renderProgressLine } from "../../src/cli/progress_bar.ts";
-import { parsePart } from "../../src/writers/mod.ts";
 import { FormatError, UsageError } from "../../src/errors/mod.ts";
 
 const SPEC = { values: ["to", "ranks"], flags: ["dry-run"] };

@@ -55,7 +55,7 @@ function finished(child: ChildProcess): Promise<{ code: number | null; signal: s
 async function checkPublished(out: string): Promise<boolean> {
   const storage = new FileStorage(nodePath.join(dir, out));
   if (!(await storage.stat(".metadata"))) return false;
-  const report = await verify(storage, "");
+  const report = await verify({ storage, path: "" });
   expect(report.problems).toEqual([]);
   return true;
 }

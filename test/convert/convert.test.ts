@@ -51,7 +51,7 @@ afterAll(() => removeDir(dir));
 
 describe("convert() from a 2-rank DCP written by torch", () => {
   test("inspect() reads the layout torch wrote: chunks per tensor, values, files per rank", async () => {
-    const report = await inspect(at(ckpt).storage, "");
+    const report = await inspect(at(ckpt));
     expect(report.format).toBe("dcp");
     const wq = report.tensors.find((t) => t.name === "layers.0.attention.wq.weight")!;
     expect(wq).toMatchObject({ dtype: "float32", shape: [8, 6], chunks: 2, bytes: 192 });

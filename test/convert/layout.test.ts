@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { chunkRanges, dimSplitLayout, layoutToJson, parseLayoutJson } from "../../src/dcp/layout.ts";
 import { meshLayout } from "../../src/adapters/llama3/mesh_layout.ts";
-import { checkTiling } from "../../src/dcp/coverage.ts";
+import { checkTiling } from "../../src/dcp/tiling.ts";
 import { UsageError } from "../../src/errors/mod.ts";
 
 describe("layouts", () => {

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { finalize, reshard, verify } from "../../src/jobs/mod.ts";
 import { dimSplitLayout } from "../../src/dcp/mod.ts";
-import { partFromEnv } from "../../src/writers/mod.ts";
+import { partFromEnv } from "../../src/cli/part_auto.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import { MemoryStorage } from "../../src/storage/mod.ts";
@@ -133,6 +133,6 @@ describe("finalize() checks every part's files before it commits", () => {
       expect(Buffer.from(await s.readAll(`out/__${r}_0.distcp`)).equals(Buffer.from(await s.readAll(`whole/__${r}_0.distcp`)))).toBe(true);
     }
     expect((await s.list("out"))!.map((e) => e.name).filter((n) => n.startsWith(".webdcp"))).toEqual([]);
-    expect((await verify(s, "out", { deep: true })).ok).toBe(true);
+    expect((await verify({ storage: s, path: "out" }, { deep: true })).ok).toBe(true);
   });
 });

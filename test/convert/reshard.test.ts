@@ -19,7 +19,7 @@ let to3: ConvertReport;
 
 /** A 2x2 grid over every 2-d tensor (4 ranks); other tensors stay whole on rank 0. */
 async function gridLayout(src: string): Promise<Layout> {
-  const report = await inspect(at(src).storage, "");
+  const report = await inspect(at(src));
   const tensors: Record<string, unknown[]> = {};
   for (const t of report.tensors) {
     if (t.shape.length !== 2) continue;
@@ -59,20 +59,20 @@ afterAll(() => removeDir(dir));
 describe("reshard()", () => {
   test("4 -> 3 ranks: torch loads it into DTensors (Shard(0)) in 3 gloo processes with equal values", async () => {
     expect(to3.files).toEqual(["__0_0.distcp", "__1_0.distcp", "__2_0.distcp", ".metadata"]);
-    const report = await inspect(at(nodePath.join(dir, "to3")).storage, "");
+    const report = await inspect(at(nodePath.join(dir, "to3")));
     expect(report.tensors.find((t) => t.name === "tok_embeddings.weight")!.chunks).toBe(3);
     expect(verdicts[0]).toMatchObject({ ok: true, errors: [] });
   });
 
   test("to a 2-d grid layout: torch loads it into DTensors (Shard(1)) in 2 processes with equal values", async () => {
-    const report = await inspect(at(nodePath.join(dir, "grid")).storage, "");
+    const report = await inspect(at(nodePath.join(dir, "grid")));
     expect(report.tensors.find((t) => t.name === "output.weight")!.chunks).toBe(4);
     expect(verdicts[1]).toMatchObject({ ok: true, errors: [] });
   });
 
   test("chunks streamed in bands far smaller than a chunk give the same files: torch loads them, verify finds them sound", async () => {
     expect(verdicts[3]).toMatchObject({ ok: true, errors: [] });
-    expect((await verify(at(nodePath.join(dir, "banded")).storage, "", { deep: true })).ok).toBe(true);
+    expect((await verify(at(nodePath.join(dir, "banded")), { deep: true })).ok).toBe(true);
     // .metadata differs by its save id only; the data files must match byte for byte.
     for (const f of to3.files.filter((name) => name.endsWith(".distcp"))) {
       expect(fs.readFileSync(nodePath.join(dir, "banded", f))).toEqual(fs.readFileSync(nodePath.join(dir, "to3", f)));
@@ -101,7 +101,7 @@ describe("reshard()", () => {
     const out = nodePath.join(dir, "parts");
     expect(fs.readdirSync(out).filter((f) => f.startsWith(".webdcp-part"))).toEqual([]);
     expect(verdicts[2]).toMatchObject({ ok: true, errors: [] });
-    expect((await verify(at(out).storage, "", { deep: true })).ok).toBe(true);
+    expect((await verify(at(out), { deep: true })).ok).toBe(true);
   });
 
   test("the dry-run plan moves every tensor byte exactly once, from the items that hold it", async () => {

@@ -36,8 +36,8 @@ function moveChunk(m: DcpMetadata, fqn: string, from: number[], to: number[]): v
 
 describe("verify() on DCP", () => {
   test("a sound checkpoint passes, shallow and deep", async () => {
-    expect(await verify(at(dir).storage, "")).toMatchObject({ ok: true, problems: [] });
-    const deep = await verify(at(dir).storage, "", { deep: true });
+    expect(await verify(at(dir))).toMatchObject({ ok: true, problems: [] });
+    const deep = await verify(at(dir), { deep: true });
     expect(deep.ok).toBe(true);
     expect(deep.checked).toMatchObject({ tensors: 1, values: 1, items: 3, files: 2 });
     expect(deep.checked.bytesRead).toBeGreaterThan(0);
@@ -50,7 +50,7 @@ describe("verify() on DCP (adversarial)", () => {
       const e = m.stateDictMetadata.get("w")!;
       if (e.kind === "tensor") e.chunks = e.chunks.filter((c) => c.offsets[0] === 0);
     });
-    const r = await verify(at(dir).storage, "");
+    const r = await verify(at(dir));
     expect(r.ok).toBe(false);
     expect(r.problems).toEqual([expect.objectContaining({ code: "E_GAP", path: ".metadata", entry: "w" })]);
     expect(r.problems[0].message).toMatch(/cover 6 of 12 elements/);
@@ -58,7 +58,7 @@ describe("verify() on DCP (adversarial)", () => {
 
   test("catches an overlap: a chunk moved onto its neighbour", async () => {
     editMetadata((m) => moveChunk(m, "w", [2, 0], [1, 0]));
-    const r = await verify(at(dir).storage, "");
+    const r = await verify(at(dir));
     expect(r.problems.map((p) => p.code)).toEqual(["E_OVERLAP"]);
   });
 
@@ -66,7 +66,7 @@ describe("verify() on DCP (adversarial)", () => {
     const file = nodePath.join(dir, "__1_0.distcp");
     const size = fs.statSync(file).size;
     fs.truncateSync(file, size - 10);
-    const r = await verify(at(dir).storage, "");
+    const r = await verify(at(dir));
     expect(r.ok).toBe(false);
     expect(r.problems).toContainEqual(expect.objectContaining({ code: "E_OUT_OF_RANGE", path: "__1_0.distcp", entry: "w" }));
     expect(r.problems[0].offset).toBeLessThan(size);
@@ -74,7 +74,7 @@ describe("verify() on DCP (adversarial)", () => {
 
   test("catches a missing data file", async () => {
     fs.rmSync(nodePath.join(dir, "__0_0.distcp"));
-    const r = await verify(at(dir).storage, "");
+    const r = await verify(at(dir));
     expect(r.problems).toContainEqual(expect.objectContaining({ code: "E_NOT_FOUND", path: "__0_0.distcp" }));
   });
 
@@ -86,8 +86,8 @@ describe("verify() on DCP (adversarial)", () => {
     expect(at8).toBeGreaterThan(0);
     bytes[at8] ^= 0x01;
     fs.writeFileSync(file, bytes);
-    expect((await verify(at(dir).storage, "")).ok).toBe(true);
-    const deep = await verify(at(dir).storage, "", { deep: true });
+    expect((await verify(at(dir))).ok).toBe(true);
+    const deep = await verify(at(dir), { deep: true });
     expect(deep.problems.map((p) => p.code)).toEqual(["E_BAD_CRC"]);
   });
 
@@ -99,13 +99,13 @@ describe("verify() on DCP (adversarial)", () => {
         for (const c of e.chunks) c.sizes = [2, 2];
       }
     });
-    const r = await verify(at(dir).storage, "");
+    const r = await verify(at(dir));
     expect(r.problems.map((p) => p.code)).toEqual(["E_SHAPE", "E_SHAPE"]);
   });
 
   test("unreadable .metadata is one problem, not a crash", async () => {
     fs.writeFileSync(nodePath.join(dir, ".metadata"), Uint8Array.of(0x80, 0x04, 0x95));
-    const r = await verify(at(dir).storage, "");
+    const r = await verify(at(dir));
     expect(r.ok).toBe(false);
     expect(r.problems).toHaveLength(1);
     expect(r.problems[0].path).toBe(".metadata");
@@ -119,7 +119,7 @@ describe("verify() on safetensors (adversarial)", () => {
     new DataView(file.buffer).setBigUint64(0, BigInt(header.length), true);
     file.set(header, 8);
     fs.writeFileSync(nodePath.join(dir, "t.safetensors"), file);
-    const r = await verify(at(dir).storage, "t.safetensors", { deep: true });
+    const r = await verify(at(dir, "t.safetensors"), { deep: true });
     expect(r.ok).toBe(false);
     expect(r.problems[0]).toMatchObject({ path: "t.safetensors" });
   });

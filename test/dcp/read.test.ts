@@ -68,11 +68,12 @@ describe("openDcp() on a single-process torch 2.15 dcp.save", () => {
   });
 
   it("lists entries and data files", async () => {
-    const e = ckpt.entries().find((x) => x.fqn === "optimizer.param_groups.0.lr")!;
-    expect(e).toEqual({
-      fqn: "optimizer.param_groups.0.lr",
-      kind: "bytes",
+    const e = ckpt.entries().find((x) => x.name === "optimizer.param_groups.0.lr")!;
+    expect(e).toMatchObject({
+      name: "optimizer.param_groups.0.lr",
+      kind: "value",
       path: ["optimizer", "param_groups", 0, "lr"],
+      stored: { file: "ckpt/__0_0.distcp" },
     });
     const files = await ckpt.files();
     expect(files.map((f) => f.relativePath)).toEqual(["__0_0.distcp"]);

@@ -3,15 +3,8 @@
 // pattern, random float32/float64, region copies and row gathers must equal the CPU twin bit for bit.
 // Run: DENO_WEBGPU_BACKEND=vulkan npx deno test -A test/deno/engine_gpu.test.ts (or =gl: same results)
 // A missing adapter fails unless WEBDCP_ALLOW_NO_GPU=1 (and always fails when CI or WEBDCP_REQUIRE_GPU=1).
-import {
-  CONVERT_SOURCES,
-  CONVERT_TARGETS,
-  convertCpu,
-  copyRegionCpu,
-  createEngine,
-  gatherRowsCpu,
-  type GpuEngine,
-} from "../../src/engine/mod.ts";
+import { convertCpu, copyRegionCpu, createEngine, gatherRowsCpu, type GpuEngine } from "../../src/engine/mod.ts";
+import { CONVERT_SOURCES, CONVERT_TARGETS } from "../../src/dtype/mod.ts";
 import { itemsize } from "../../src/dtype/mod.ts";
 import { randomWords } from "../engine/random.ts";
 

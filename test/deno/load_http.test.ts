@@ -37,7 +37,7 @@ Deno.test("loadToGpu() loads the example's 4-rank DCP over HTTP into Deno's WebG
     const load = await loadToGpu(`${server.url}ckpt/`, { engine, dtype: "bfloat16" });
     const ckpt = await openDcp(new FileStorage(cacheDir), "ckpt");
     try {
-      const names = ckpt.entries().filter((e) => e.kind === "tensor").map((e) => e.fqn).sort();
+      const names = ckpt.entries().filter((e) => e.kind === "tensor").map((e) => e.name).sort();
       if (JSON.stringify([...load.tensors.keys()].sort()) !== JSON.stringify(names)) throw new Error("tensor names differ");
       for (const name of names) {
         const stored = await ckpt.readTensor(name);

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
-import { itemsize } from "../../src/dtype/mod.ts";
+import { CONVERT_SOURCES, CONVERT_TARGETS, itemsize } from "../../src/dtype/mod.ts";
 import {
-  CONVERT_SOURCES,
-  CONVERT_TARGETS,
   convertCpu,
   convertCpuTwin,
   lookupTable,

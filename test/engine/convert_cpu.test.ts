@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { itemsize } from "../../src/dtype/mod.ts";
-import { CONVERT_SOURCES, CONVERT_TARGETS, convertCpu } from "../../src/engine/mod.ts";
+import { convertCpu } from "../../src/engine/mod.ts";
+import { CONVERT_SOURCES, CONVERT_TARGETS } from "../../src/dtype/mod.ts";
 import { firstMismatch, makeTorchReference, type TorchReference } from "./torch_reference.ts";
 
 let ref: TorchReference;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { itemsize } from "../../src/dtype/mod.ts";
-import { CONVERT_SOURCES, CONVERT_TARGETS, convertCpu, type GpuEngine } from "../../src/engine/mod.ts";
+import { convertCpu, type GpuEngine } from "../../src/engine/mod.ts";
+import { CONVERT_SOURCES, CONVERT_TARGETS } from "../../src/dtype/mod.ts";
 import { gpuEngineForTests } from "./gpu_fixture.ts";
 import { readGpuBuffer } from "./gpu_readback.ts";
 import { randomWords } from "./random.ts";

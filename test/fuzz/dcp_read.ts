@@ -32,24 +32,24 @@ export async function readCheckpoint(set: Seed[]): Promise<ReadBack> {
   try {
     for (const e of ckpt.entries()) {
       if (e.kind === "tensor") {
-        const t = await ckpt.readTensor(e.fqn);
-        checkTensor(t, total, e.fqn);
-        expect({ dtype: t.dtype, shape: t.shape }, e.fqn).toEqual({ dtype: e.dtype, shape: e.shape });
+        const t = await ckpt.readTensor(e.name);
+        checkTensor(t, total, e.name);
+        expect({ dtype: t.dtype, shape: t.shape }, e.name).toEqual({ dtype: e.dtype, shape: e.shape });
         const box = upperHalf(t.shape);
-        const part = await ckpt.readTensor(e.fqn, box);
-        checkTensor(part, total, `${e.fqn} box`);
-        expect(hex(part.data), `${e.fqn}: box read = box cut from the whole read`).toBe(hex(cutBox(t, box)));
-        for (let i = 0; i < e.chunks!.length; i++) {
-          const c = await ckpt.readChunk(e.fqn, i);
-          checkTensor(c, total, `${e.fqn} chunk ${i}`);
-          expect(c.shape, `${e.fqn} chunk ${i}`).toEqual(e.chunks![i].sizes);
+        const part = await ckpt.readTensor(e.name, box);
+        checkTensor(part, total, `${e.name} box`);
+        expect(hex(part.data), `${e.name}: box read = box cut from the whole read`).toBe(hex(cutBox(t, box)));
+        for (let i = 0; i < e.chunks.length; i++) {
+          const c = await ckpt.readChunk(e.name, i);
+          checkTensor(c, total, `${e.name} chunk ${i}`);
+          expect(c.shape, `${e.name} chunk ${i}`).toEqual(e.chunks[i].sizes);
         }
-        out.tensors.set(e.fqn, t);
+        out.tensors.set(e.name, t);
       } else {
-        const v = await ckpt.readValue(e.fqn);
+        const v = await ckpt.readValue(e.name);
         checkPyValue(v, isTensor);
-        for (const t of collect(v, isTensor)) checkTensor(t, total, e.fqn);
-        out.values.set(e.fqn, v);
+        for (const t of collect(v, isTensor)) checkTensor(t, total, e.name);
+        out.values.set(e.name, v);
       }
     }
   } finally {

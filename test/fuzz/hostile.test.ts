@@ -160,7 +160,7 @@ describe("huge metadata and headers are refused by size before they are read", (
     const outcome = await guarded(0, () => openTensorSource(storage, "sparse"));
     const where = { code: "E_LIMIT", limit: "maxMetadataBytes", path: "sparse/.metadata", offset: 0 };
     expect(!outcome.ok && outcome.error).toMatchObject(where);
-    const report = await guarded(0, () => verify(storage, "sparse"));
+    const report = await guarded(0, () => verify({ storage, path: "sparse" }));
     expect(report.ok && report.value.problems).toMatchObject([{ code: "E_LIMIT", path: "sparse/.metadata", offset: 0 }]);
   });
 
@@ -201,7 +201,7 @@ describe("huge metadata and headers are refused by size before they are read", (
     expect(e.offset).toBeGreaterThan(0);
     const storage = new MemoryStorage();
     await storage.writeAll("huge.pt", bytes);
-    const report = await verify(storage, "huge.pt");
+    const report = await verify({ storage, path: "huge.pt" });
     expect(report.problems.map((p) => p.code)).toEqual(["E_SHAPE"]);
   });
 });
@@ -237,7 +237,7 @@ describe("names: prototype keys are ordinary keys, path errors name the file tha
     storageData.set(key, { ...item, info: { ...item.info, relativePath: "/etc/passwd" } });
     const storage = new MemoryStorage();
     await storage.writeAll("ck/.metadata", encodeMetadata({ ...meta, storageData }));
-    const report = await verify(storage, "ck");
+    const report = await verify({ storage, path: "ck" });
     expect(report.problems).toContainEqual(expect.objectContaining({ code: "E_PATH_ESCAPE", path: "ck/.metadata" }));
     const opened = await guarded(0, () => openTensorSource(storage, "ck"));
     expect(!opened.ok && opened.error).toMatchObject({ code: "E_PATH_ESCAPE", path: "ck/.metadata" });
@@ -320,7 +320,7 @@ describe("values that pass through convert and reshard are checked as verify che
 
   it("verify flags the value; reshard and convert --to dcp refuse it with E_UNSAFE_VALUE naming the key", async () => {
     const storage = await unsafe();
-    const report = await verify(storage, "src");
+    const report = await verify({ storage, path: "src" });
     expect(report.problems).toContainEqual(expect.objectContaining({ code: "E_PICKLE_GLOBAL", entry: "extra.hook" }));
     const src = { storage, path: "src" };
     for (const run of [
@@ -339,7 +339,7 @@ describe("values that pass through convert and reshard are checked as verify che
     const storage = await unsafe();
     const report = await reshard({ storage, path: "src" }, { storage, path: "out" }, { layout: dimSplitLayout(2), allowUnsafeValues: true });
     expect(report.values).toBe(1);
-    expect((await verify(storage, "out")).problems.map((p) => p.code)).toEqual(["E_PICKLE_GLOBAL"]);
+    expect((await verify({ storage, path: "out" })).problems.map((p) => p.code)).toEqual(["E_PICKLE_GLOBAL"]);
   });
 });
 
@@ -432,7 +432,7 @@ describe(".pt storage classes, dtypes, sizes and strides are checked against eac
       const bytes = await buildArchive({ pickle, storages: [new Uint8Array(16)] });
       const storage = new MemoryStorage();
       await storage.writeAll("v.pt", bytes);
-      const report = await verify(storage, "v.pt");
+      const report = await verify({ storage, path: "v.pt" });
       expect(report.problems).toEqual([expect.objectContaining({ code, path: "v.pt" })]);
     });
   }

@@ -61,7 +61,7 @@ async function contents(dump: string, step: number): Promise<Map<string, string>
   const ckpt = await openDcp(new FileStorage(join(dump, "checkpoint")), `step-${step}`);
   const out = new Map<string, string>();
   for (const e of ckpt.entries()) {
-    out.set(e.fqn, e.kind === "tensor" ? Buffer.from((await ckpt.readTensor(e.fqn)).data).toString("base64") : JSON.stringify(await ckpt.readValue(e.fqn), (_, v) => v instanceof Uint8Array ? [...v] : v));
+    out.set(e.name, e.kind === "tensor" ? Buffer.from((await ckpt.readTensor(e.name)).data).toString("base64") : JSON.stringify(await ckpt.readValue(e.name), (_, v) => v instanceof Uint8Array ? [...v] : v));
   }
   await ckpt.close();
   return out;

@@ -243,7 +243,7 @@ describe("the npm package, packed and installed into an empty folder", () => {
     });
 
     it("npx webdcp inspect --json reports what inspect() reports, under Node and Deno alike", async () => {
-      const expected = JSON.parse(JSON.stringify(await inspect(new FileStorage(join(app, "ckpt/step-10")), "")));
+      const expected = JSON.parse(JSON.stringify(await inspect({ storage: new FileStorage(join(app, "ckpt/step-10")), path: "" })));
       for (const env of [nodeEnv, denoEnv]) {
         const r = webdcp(["inspect", "ckpt/step-10", "--json"], env);
         expect(r).toMatchObject({ code: 0, stderr: "" });

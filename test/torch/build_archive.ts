@@ -1,5 +1,6 @@
 import { encodePickle, PyGlobal, PyPersistent, PyReduce, PyTuple, type PyValue, tuple } from "../../src/pickle/mod.ts";
-import { BufferSink, ZipWriter } from "../../src/zip/mod.ts";
+import { ZipWriter } from "../../src/zip/mod.ts";
+import { MemorySink as BufferSink } from "../../src/storage/mod.ts";
 
 /** `_rebuild_tensor_v2` of a FloatStorage-style legacy storage, for hand-made data.pkl files. */
 export function rebuildV2(

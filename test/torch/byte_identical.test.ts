@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { memorySource } from "../../src/storage/mod.ts";
 import { encodeTorch, loadTorch, openTorchArchive } from "../../src/torch/mod.ts";
-import { BufferSink } from "../../src/zip/mod.ts";
+import { MemorySink as BufferSink } from "../../src/storage/mod.ts";
 import { saveTorch } from "../../src/torch/mod.ts";
 
 let dir = "";

@@ -88,7 +88,7 @@ suite("torch.save archives rewritten by Python's zipfile with ZIP_DEFLATED", () 
 
   it("verify() checks the CRC of every inflated record; convert() writes stored records torch reads", async () => {
     const storage = new FileStorage(dir);
-    expect(await verify(storage, "deflated.pt", { deep: true })).toMatchObject({ ok: true, problems: [] });
+    expect(await verify({ storage, path: "deflated.pt" }, { deep: true })).toMatchObject({ ok: true, problems: [] });
     const engine = createCpuEngine();
     await convert({ storage, path: "deflated.pt" }, { storage, path: "restored.pt" }, { to: "torch", engine });
     const again = await storage.open("restored.pt");

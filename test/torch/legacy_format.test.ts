@@ -136,14 +136,14 @@ suite("legacy torch.save files written by real torch (_use_new_zipfile_serializa
   });
 
   it("inspect() and verify() accept them; diff() finds a file equal to its zip conversion", async () => {
-    const report = await inspect(storage, "in/views.pt");
+    const report = await inspect({ storage, path: "in/views.pt" });
     expect(report.format).toBe("torch");
     expect(report.tensors.find((t) => t.name === "block")).toMatchObject({
       dtype: "float32",
       shape: [3, 5],
       bytes: 60,
     });
-    expect(await verify(storage, "in/nested.pt", { deep: true })).toMatchObject({ ok: true, problems: [] });
+    expect(await verify({ storage, path: "in/nested.pt" }, { deep: true })).toMatchObject({ ok: true, problems: [] });
     await convert({ storage, path: "in/nested.pt" }, { storage, path: "out/nested_zip.pt" }, { to: "torch", engine });
     const d = await diff({ storage, path: "in/nested.pt" }, { storage, path: "out/nested_zip.pt" }, { engine });
     expect(d.identical).toBe(true);

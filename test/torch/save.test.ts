@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { memorySource } from "../../src/storage/mod.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";
 import { encodeTorch, type LazyTensor, openTorchArchive, saveTorch, torchDataOffset } from "../../src/torch/mod.ts";
-import { BufferSink, readZipDirectory } from "../../src/zip/mod.ts";
+import { readZipDirectory } from "../../src/zip/mod.ts";
+import { MemorySink as BufferSink } from "../../src/storage/mod.ts";
 
 const t = (n: number): Tensor => ({ dtype: "uint8", shape: [n], data: new Uint8Array(n).fill(n) });
 

@@ -8,7 +8,7 @@ import { type DType, DTYPE_INFO, DTYPES } from "../../src/dtype/mod.ts";
 import { PyFloat, type PyValue, tuple } from "../../src/pickle/mod.ts";
 import { type Tensor } from "../../src/tensor/mod.ts";
 import { encodeTorch, type LazyTensor, saveTorch, type TorchSaveValue } from "../../src/torch/mod.ts";
-import { BufferSink } from "../../src/zip/mod.ts";
+import { MemorySink as BufferSink } from "../../src/storage/mod.ts";
 import { describe } from "./describe.ts";
 
 /** Deterministic element bytes; bool needs 0/1. */

@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, inject, it } from "vitest";
 import { memorySource } from "../../src/storage/byte_source.ts";
 import type { ByteSource } from "../../src/storage/storage.ts";
-import { BufferSink, readZipDirectory, ZipWriter } from "../../src/zip/mod.ts";
+import { readZipDirectory, ZipWriter } from "../../src/zip/mod.ts";
+import { MemorySink as BufferSink } from "../../src/storage/mod.ts";
 
 /** Wraps a source and counts the bytes read through it. */
 function counting(source: ByteSource): ByteSource & { bytesRead: number } {

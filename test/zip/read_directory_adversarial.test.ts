@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, inject, it } from "vitest";
 import { WebdcpError } from "../../src/errors/mod.ts";
 import { memorySource } from "../../src/storage/byte_source.ts";
-import { BufferSink, readZipDirectory, ZipWriter } from "../../src/zip/mod.ts";
+import { readZipDirectory, ZipWriter } from "../../src/zip/mod.ts";
+import { MemorySink as BufferSink } from "../../src/storage/mod.ts";
 
 const enc = new TextEncoder();
 

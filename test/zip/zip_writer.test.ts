@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { memorySource } from "../../src/storage/byte_source.ts";
-import { BufferSink, crc32, readZipDirectory, ZipWriter } from "../../src/zip/mod.ts";
+import { crc32, readZipDirectory, ZipWriter } from "../../src/zip/mod.ts";
+import { MemorySink as BufferSink } from "../../src/storage/mod.ts";
 
 const enc = new TextEncoder();
 

@@ -11,8 +11,8 @@ const ROWWISE = /(^|\.)(wo|w2)\.weight($|\.)/;
  * dp * tp + t. Replicated pieces are stored once, by the lowest rank holding them (as DCP's dedup does).
  */
 export function meshLayout(dpShard: number, tp: number): Layout {
-  for (const [n, v] of [["dp-shard", dpShard], ["tp", tp]] as const) {
-    if (!Number.isSafeInteger(v) || v < 1) throw new UsageError("E_USAGE", `--${n} must be >= 1, got ${v}`);
+  for (const [n, v] of [["dpShard", dpShard], ["tp", tp]] as const) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new UsageError("E_USAGE", `${n} must be >= 1, got ${v}`, { option: n });
   }
   return {
     ranks: dpShard * tp,

@@ -1,33 +1,16 @@
-import { ADAPTER_NAMES, getAdapter } from "../../adapters/mod.ts";
-import type { AdapterDirection } from "../../adapters/mod.ts";
+import { ADAPTER_NAMES } from "../../adapters/mod.ts";
 import { convert } from "../../jobs/mod.ts";
 import { parseByteSize } from "../byte_size.ts";
 import type { TargetFormat } from "../../jobs/mod.ts";
-import { parseDType } from "../../dtype/mod.ts";
+import { CONVERT_TARGETS, parseDType } from "../../dtype/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
 import type { ParsedArgs } from "../args.ts";
-import { intOption, limitsOption, listOption, requirePositionals } from "../args.ts";
+import { listOption, partOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
-import { engineFromArgs, layoutFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, partFromArgs, partHelp, PART_OPTIONS, reportJob, WRITE_HELP } from "./shared.ts";
+import { adapterFromArgs, layoutFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, partHelp, PART_OPTIONS, runWriteJob, WRITE_HELP } from "./shared.ts";
 
-const CAST_DTYPES = ["float32", "bfloat16", "float16", "float8_e4m3fn", "float8_e5m2"];
-
-function adapterFromArgs(args: ParsedArgs) {
-  const name = args.values.get("adapter");
-  const toHf = args.flags.has("to-hf");
-  const fromHf = args.flags.has("from-hf");
-  if (name === undefined) {
-    if (toHf || fromHf || args.values.has("flavor")) throw new UsageError("E_USAGE", "--to-hf/--from-hf/--flavor need --adapter");
-    return undefined;
-  }
-  if (toHf === fromHf) throw new UsageError("E_USAGE", "--adapter needs exactly one of --to-hf or --from-hf");
-  const flavor = args.values.get("flavor");
-  if (flavor === undefined) throw new UsageError("E_USAGE", "--adapter needs --flavor");
-  const direction: AdapterDirection = toHf ? "to-hf" : "from-hf";
-  return getAdapter(name, { flavor, direction, keys: args.values.get("keys") });
-}
 
 export const convertCommand: Command = {
   help: `usage: webdcp convert <src> <dst> --to dcp|safetensors|torch [options]
@@ -36,7 +19,7 @@ The source format is detected (DCP folder, HF folder, .safetensors, .pt/.pth/.bi
 .safetensors is one file; otherwise safetensors output is a folder of shards with model.safetensors.index.json.
 
   --to FORMAT             dcp | safetensors | torch (required)
-  --dtype DTYPE           cast floating tensors: ${CAST_DTYPES.join(" | ")}
+  --dtype DTYPE           cast floating tensors: ${CONVERT_TARGETS.join(" | ")}
   --model-only            drop optimizer, lr_scheduler, dataloader, train_state; unwrap a 'model.' prefix
   --include GLOBS         keep only keys matching these comma-separated globs (* within a segment, ** across)
   --exclude GLOBS         drop keys matching these globs (a plain name drops its whole group)
@@ -66,12 +49,9 @@ ${COMMON_HELP}`,
     }
     const rawDtype = args.values.get("dtype");
     const dtype = rawDtype === undefined ? undefined : parseDType(rawDtype);
-    if (dtype !== undefined && !CAST_DTYPES.includes(dtype)) {
-      throw new UsageError("E_USAGE", `--dtype must be one of ${CAST_DTYPES.join(", ")}`);
-    }
     const adapter = adapterFromArgs(args);
     const maxShard = args.values.get("max-shard-size");
-    const part = partFromArgs(args, ctx.rt);
+    const part = partOption(args, ctx.rt.env);
     const layout = to === "dcp" ? layoutFromArgs(args, await readLayoutText(args, ctx.rt.cwd())) : undefined;
     if (to !== "dcp" && LAYOUT_OPTIONS.some((o) => args.values.has(o))) {
       throw new UsageError("E_USAGE", "--ranks/--dim/--layout/--dp-shard/--tp apply to --to dcp only");
@@ -84,9 +64,9 @@ ${COMMON_HELP}`,
       fsync: !args.flags.has("no-fsync"),
       input: srcPath,
     });
-    const engine = engineFromArgs(args);
-    try {
-      const report = await convert(src, dst, {
+    return await runWriteJob(args, ctx, dstPath, (common) =>
+      convert(src, dst, {
+        ...common,
         to: to as TargetFormat,
         dtype,
         modelOnly: args.flags.has("model-only"),
@@ -98,18 +78,7 @@ ${COMMON_HELP}`,
         hfAssets,
         layout,
         part,
-        engine,
-        limits: limitsOption(args),
-        concurrency: intOption(args, "concurrency"),
-        onProgress: ctx.progress.update,
-        onWarning: ctx.warn,
-      });
-      ctx.progress.finish();
-      reportJob(ctx, report, dstPath);
-      return 0;
-    } finally {
-      engine.dispose();
-    }
+      }));
   },
 };
 

@@ -1,13 +1,12 @@
-import { ADAPTER_NAMES, getAdapter } from "../../adapters/mod.ts";
+import { ADAPTER_NAMES } from "../../adapters/mod.ts";
 import { diff } from "../../jobs/mod.ts";
 import type { DiffReport } from "../../jobs/mod.ts";
-import { UsageError } from "../../errors/mod.ts";
 import { requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput } from "../locate.ts";
 import { table } from "../output.ts";
-import { engineFromArgs } from "./shared.ts";
+import { adapterFromArgs, engineFromArgs } from "./shared.ts";
 
 function formatError(x: number): string {
   return Number.isNaN(x) ? "-" : x === 0 ? "0" : x.toExponential(3);
@@ -53,15 +52,7 @@ ${COMMON_HELP}`,
   options: { values: ["adapter", "flavor", "keys", "engine"], flags: ["to-hf", "from-hf"] },
   async run(args, ctx) {
     const [aPath, bPath] = requirePositionals(args, ["a", "b"]);
-    let adapter;
-    const name = args.values.get("adapter");
-    if (name !== undefined) {
-      const toHf = args.flags.has("to-hf");
-      if (toHf === args.flags.has("from-hf")) throw new UsageError("E_USAGE", "--adapter needs --to-hf or --from-hf");
-      const flavor = args.values.get("flavor");
-      if (flavor === undefined) throw new UsageError("E_USAGE", "--adapter needs --flavor");
-      adapter = getAdapter(name, { flavor, direction: toHf ? "to-hf" : "from-hf", keys: args.values.get("keys") });
-    }
+    const adapter = adapterFromArgs(args);
     const a = await locateInput(aPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const b = await locateInput(bPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     if (!args.values.has("engine")) args.values.set("engine", "cpu");

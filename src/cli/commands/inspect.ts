@@ -20,7 +20,7 @@ ${COMMON_HELP}`,
     const loc = await locateInput(path, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     // The report's path is relative to the storage root, which is the folder itself for folder inputs ("");
     // the user asked about the path they typed.
-    const report = { ...await inspect(loc.storage, loc.path, { limits: limitsOption(args) }), path };
+    const report = { ...await inspect(loc, { limits: limitsOption(args) }), path };
     if (ctx.json) {
       ctx.rt.out(`${JSON.stringify(report, null, 1)}\n`);
       return 0;

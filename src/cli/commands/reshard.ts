@@ -1,15 +1,16 @@
+import { invariant } from "../../errors/mod.ts";
 import * as fs from "node:fs/promises";
 import * as nodePath from "node:path";
 import { dryRunReshard, inspect, reshard } from "../../jobs/mod.ts";
 import { layoutToJson } from "../../dcp/mod.ts";
-import { intOption, limitsOption, listOption, requirePositionals } from "../args.ts";
+import { listOption, partOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
 import { table } from "../output.ts";
 import { formatBytes } from "../progress_bar.ts";
 import { readLayoutText } from "./convert.ts";
-import { engineFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, partFromArgs, partHelp, PART_OPTIONS, reportJob, WRITE_HELP } from "./shared.ts";
+import { LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, partHelp, PART_OPTIONS, runWriteJob, WRITE_HELP } from "./shared.ts";
 
 export const reshardCommand: Command = {
   help: `usage: webdcp reshard <src> <dst> (--ranks M [--dim D] | --layout layout.json | --dp-shard N --tp M) [options]
@@ -34,12 +35,13 @@ ${COMMON_HELP}`,
     const [srcPath, dstPath] = dryRun && args.positionals.length === 1
       ? [args.positionals[0], ""]
       : requirePositionals(args, ["src", "dst"]);
-    const layout = layoutFromArgs(args, await readLayoutText(args, ctx.rt.cwd()), true)!;
+    const layout = layoutFromArgs(args, await readLayoutText(args, ctx.rt.cwd()), true);
+    invariant(layout, "a required layout is given or refused");
     const src = await locateInput(srcPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const select = { include: listOption(args, "include"), exclude: listOption(args, "exclude") };
     const saveLayout = args.values.get("save-layout");
     if (saveLayout !== undefined) {
-      const report = await inspect(src.storage, src.path);
+      const report = await inspect(src);
       await fs.writeFile(nodePath.resolve(ctx.rt.cwd(), saveLayout), `${layoutToJson(layout, report.tensors)}\n`);
     }
     if (dryRun) {
@@ -69,24 +71,8 @@ ${COMMON_HELP}`,
       fsync: !args.flags.has("no-fsync"),
       input: srcPath,
     });
-    const engine = engineFromArgs(args);
-    try {
-      const report = await reshard(src, dst, {
-        ...select,
-        layout,
-        allowUnsafeValues: args.flags.has("allow-unsafe-values"),
-        part: partFromArgs(args, ctx.rt),
-        engine,
-        limits: limitsOption(args),
-        concurrency: intOption(args, "concurrency"),
-        onProgress: ctx.progress.update,
-        onWarning: ctx.warn,
-      });
-      ctx.progress.finish();
-      reportJob(ctx, report, dstPath);
-      return 0;
-    } finally {
-      engine.dispose();
-    }
+    const part = partOption(args, ctx.rt.env);
+    const allowUnsafeValues = args.flags.has("allow-unsafe-values");
+    return await runWriteJob(args, ctx, dstPath, (common) => reshard(src, dst, { ...common, ...select, layout, part, allowUnsafeValues }));
   },
 };

@@ -2,20 +2,20 @@ import type { ConvertReport } from "../../jobs/mod.ts";
 import type { Layout } from "../../dcp/mod.ts";
 import { DEFAULT_CONCURRENCY } from "../../jobs/mod.ts";
 import { dimSplitLayout, parseLayoutJson } from "../../dcp/mod.ts";
-import { meshLayout } from "../../adapters/mod.ts";
-import { type Part, parsePart, partFromEnv } from "../../writers/mod.ts";
+import { type AdapterDirection, getAdapter, meshLayout, type StateDictAdapter } from "../../adapters/mod.ts";
 import { createLazyEngine, parseEngineKind } from "../../engine/mod.ts";
 import type { Engine } from "../../engine/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
+import type { Limits } from "../../limits/mod.ts";
 import type { ParsedArgs } from "../args.ts";
-import { intOption } from "../args.ts";
+import { intOption, limitsOption } from "../args.ts";
 import type { CommandContext } from "../output.ts";
-import type { Runtime } from "../runtime.ts";
 import { formatBytes } from "../progress_bar.ts";
 
 export const LAYOUT_OPTIONS = ["ranks", "dim", "layout", "dp-shard", "tp"];
 
-export const LAYOUT_HELP = `  --ranks N               DCP output ranks (one __<r>_0.distcp each), tensors split on --dim (default 0)
+export const LAYOUT_HELP =
+  `  --ranks N               DCP output ranks (one __<r>_0.distcp each), tensors split on --dim (default 0)
   --dim D                 dimension --ranks splits
   --layout FILE           explicit per-rank chunk boxes: {"ranks": N, "tensors": {"<fqn>": [{"rank", "offsets", "sizes"}]}}
   --dp-shard N --tp M     TorchTitan FSDP x TP chunking (colwise dim 0, rowwise dim 1, then FSDP on dim 0)`;
@@ -42,9 +42,71 @@ export const WRITE_HELP = `  --concurrency N         output files written in par
   --allow-unsafe-values   dcp output: copy values whose pickles name globals outside the allow-list (torch
                           would run them on load); refused by default, naming the key`;
 
+/** The options of `--part`. */
+export const PART_OPTIONS = ["part", "parts"];
+
+/** Help lines of `--part`, for a job that writes `what`. */
+export function partHelp(what: string): string {
+  return `  --part R/W              write only share R of W of the ${what} (balanced by bytes); then run 'webdcp finalize <dst>'
+  --part auto             take R and W from the scheduler: a Slurm array, a Kubernetes Indexed Job (with --parts W)
+                          or torchrun (see docs/SCALE-OUT.md)
+  --parts W               the number of shares for --part auto (required on Kubernetes)`;
+}
+
+/** The model adapter --adapter, --flavor, --to-hf/--from-hf and --keys name (convert and diff alike). */
+export function adapterFromArgs(args: ParsedArgs): StateDictAdapter | undefined {
+  const name = args.values.get("adapter");
+  const toHf = args.flags.has("to-hf");
+  const fromHf = args.flags.has("from-hf");
+  if (name === undefined) {
+    if (toHf || fromHf || args.values.has("flavor")) {
+      throw new UsageError("E_USAGE", "--to-hf/--from-hf/--flavor need --adapter");
+    }
+    return undefined;
+  }
+  if (toHf === fromHf) throw new UsageError("E_USAGE", "--adapter needs exactly one of --to-hf or --from-hf");
+  const flavor = args.values.get("flavor");
+  if (flavor === undefined) throw new UsageError("E_USAGE", "--adapter needs --flavor");
+  const direction: AdapterDirection = toHf ? "to-hf" : "from-hf";
+  return getAdapter(name, { flavor, direction, keys: args.values.get("keys") });
+}
+
 /** The engine `--engine` names, created only when a job first needs it (see createLazyEngine). */
 export function engineFromArgs(args: ParsedArgs): Engine {
   return createLazyEngine({ kind: parseEngineKind(args.values.get("engine") ?? "auto") });
+}
+
+/** What every writing job takes from the command line besides its own options. */
+export interface WriteJobCommon {
+  engine: Engine;
+  limits: Partial<Limits> | undefined;
+  concurrency: number | undefined;
+  onProgress: CommandContext["progress"]["update"];
+  onWarning: (message: string) => void;
+}
+
+/** Runs a writing job (convert, reshard) with the engine `--engine` names, then reports it. */
+export async function runWriteJob(
+  args: ParsedArgs,
+  ctx: CommandContext,
+  dstPath: string,
+  job: (common: WriteJobCommon) => Promise<ConvertReport>,
+): Promise<number> {
+  const engine = engineFromArgs(args);
+  try {
+    const report = await job({
+      engine,
+      limits: limitsOption(args),
+      concurrency: intOption(args, "concurrency"),
+      onProgress: ctx.progress.update,
+      onWarning: ctx.warn,
+    });
+    ctx.progress.finish();
+    reportJob(ctx, report, dstPath);
+    return 0;
+  } finally {
+    engine.dispose();
+  }
 }
 
 /** Prints a job's report: JSON, or warnings plus one summary line. */
@@ -58,24 +120,4 @@ export function reportJob(ctx: CommandContext, report: ConvertReport, dst: strin
     `wrote ${report.tensors} tensors (${formatBytes(report.bytes)}) and ${report.values} values as ${report.to} ` +
       `to ${dst} (${report.files.length} files)`,
   );
-}
-
-export const PART_OPTIONS = ["part", "parts"];
-
-export function partHelp(what: string): string {
-  return `  --part R/W              write only share R of W of the ${what} (balanced by bytes); then run 'webdcp finalize <dst>'
-  --part auto             take R and W from the scheduler: a Slurm array, a Kubernetes Indexed Job (with --parts W)
-                          or torchrun (see docs/SCALE-OUT.md)
-  --parts W               the number of shares for --part auto (required on Kubernetes)`;
-}
-
-/** The share `--part R/W` or `--part auto` (from the scheduler's environment) names, if any. */
-export function partFromArgs(args: ParsedArgs, rt: Runtime): Part | undefined {
-  const text = args.values.get("part");
-  const parts = intOption(args, "parts");
-  if (text === undefined || text.trim() !== "auto") {
-    if (parts !== undefined) throw new UsageError("E_USAGE", "--parts goes with --part auto");
-    return text === undefined ? undefined : parsePart(text);
-  }
-  return partFromEnv(rt.env ?? {}, parts);
 }

@@ -1,5 +1,5 @@
 import type { DType } from "../../dtype/mod.ts";
-import { itemsize } from "../../dtype/mod.ts";
+import { canConvert, type ConvertSource, type ConvertTarget, itemsize } from "../../dtype/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
 import { castSimd } from "./cast_simd.ts";
 import {
@@ -15,17 +15,6 @@ import {
   f64ToF32,
 } from "./float_bits.ts";
 
-/** The float types the engine converts from (any of them) and to (all but float64). */
-export const CONVERT_SOURCES = ["float64", "float32", "bfloat16", "float16", "float8_e4m3fn", "float8_e5m2"] as const;
-export const CONVERT_TARGETS = ["float32", "bfloat16", "float16", "float8_e4m3fn", "float8_e5m2"] as const;
-export type ConvertSource = typeof CONVERT_SOURCES[number];
-export type ConvertTarget = typeof CONVERT_TARGETS[number];
-
-/** True when the engine can turn `from` elements into `to` elements (same dtype is always a plain copy). */
-export function canConvert(from: DType, to: DType): boolean {
-  return from === to ||
-    ((CONVERT_SOURCES as readonly string[]).includes(from) && (CONVERT_TARGETS as readonly string[]).includes(to));
-}
 
 export function checkConvertible(from: DType, to: DType): void {
   if (!canConvert(from, to)) {

@@ -7,7 +7,7 @@ import { checkRegionCopy, type RegionCopy } from "../cpu/region_copy.ts";
 import { checkRowGather, type RowGather } from "../cpu/row_gather.ts";
 import { type GpuContext, withErrorScopes } from "./device.ts";
 import { encodeParams, Kernels } from "./kernels.ts";
-import { shaderKinds } from "./kinds.ts";
+import { type ShaderKinds, shaderKinds } from "./kinds.ts";
 import { BufferPool, metaBytesFor, type PieceWork, runPieces, type Slot } from "./pipeline.ts";
 import {
   dispatchSize,
@@ -201,16 +201,7 @@ export class GpuKernelsRunner {
             queue.writeBuffer(slot.meta, 0, layout);
           },
           encode: (encoder, slot) =>
-            this.kernels.encode(
-              encoder,
-              "region_copy_main",
-              kinds,
-              { buffer: slot.src, offset: 0, size: Math.max(4, Math.ceil(upload.data.byteLength / 4) * 4) },
-              { buffer: slot.out, offset: 0, size: words * 4 },
-              slot,
-              layout.byteLength,
-              dispatchSize(words, this.context.limits),
-            ),
+            this.#encodeStaged(encoder, "region_copy_main", kinds, slot, upload.data.byteLength, words, layout.byteLength),
           readBytes: words * 4,
           consume: (bytes) => {
             const box = unwiden(sub);
@@ -218,6 +209,28 @@ export class GpuKernelsRunner {
           },
         };
       }),
+    );
+  }
+
+  /** Encodes a region copy or row gather from the slot's staged upload into `words` words of its output. */
+  #encodeStaged(
+    encoder: GPUCommandEncoder,
+    entry: "region_copy_main" | "row_gather_main",
+    kinds: ShaderKinds,
+    slot: Slot,
+    uploadBytes: number,
+    words: number,
+    metaBytes: number,
+  ): void {
+    this.kernels.encode(
+      encoder,
+      entry,
+      kinds,
+      { buffer: slot.src, offset: 0, size: Math.max(4, Math.ceil(uploadBytes / 4) * 4) },
+      { buffer: slot.out, offset: 0, size: words * 4 },
+      slot,
+      metaBytes,
+      dispatchSize(words, this.context.limits),
     );
   }
 
@@ -251,16 +264,7 @@ export class GpuKernelsRunner {
             );
           },
           encode: (encoder, slot) =>
-            this.kernels.encode(
-              encoder,
-              "row_gather_main",
-              kinds,
-              { buffer: slot.src, offset: 0, size: Math.max(4, Math.ceil(upload.data.byteLength / 4) * 4) },
-              { buffer: slot.out, offset: 0, size: words * 4 },
-              slot,
-              meta.byteLength,
-              dispatchSize(words, this.context.limits),
-            ),
+            this.#encodeStaged(encoder, "row_gather_main", kinds, slot, upload.data.byteLength, words, meta.byteLength),
           readBytes: words * 4,
           consume: (bytes) => out.set(bytes.subarray(0, p.count * outRowBytes), p.first * outRowBytes),
         };

@@ -1,14 +1,18 @@
+import { kindDeclarations } from "./kinds.ts";
 import { SHADER_SOURCES } from "./shaders.generated.ts";
 import { type Window, WORKGROUP_SIZE } from "./planner.ts";
 import type { Slot } from "./pipeline.ts";
 
 export type Entry = "convert_main" | "region_copy_main" | "row_gather_main";
 
-/** region_copy.wgsl and row_gather.wgsl are written as appendices to convert.wgsl (shared bindings). */
-const MODULE_TEXT: Record<Entry, () => string> = {
-  convert_main: () => SHADER_SOURCES.convert,
-  region_copy_main: () => SHADER_SOURCES.convert + "\n" + SHADER_SOURCES.region_copy,
-  row_gather_main: () => SHADER_SOURCES.convert + "\n" + SHADER_SOURCES.row_gather,
+/**
+ * The WGSL of each entry point: the kind constants, convert.wgsl, and region_copy.wgsl or row_gather.wgsl,
+ * which are written as appendices to convert.wgsl (shared bindings).
+ */
+export const MODULE_TEXT: Record<Entry, () => string> = {
+  convert_main: () => kindDeclarations() + SHADER_SOURCES.convert,
+  region_copy_main: () => kindDeclarations() + SHADER_SOURCES.convert + "\n" + SHADER_SOURCES.region_copy,
+  row_gather_main: () => kindDeclarations() + SHADER_SOURCES.convert + "\n" + SHADER_SOURCES.row_gather,
 };
 
 /** The dispatch parameters, laid out as `Params` in convert.wgsl. */

@@ -2,7 +2,11 @@ import type { DType } from "../../dtype/mod.ts";
 import { itemsize } from "../../dtype/mod.ts";
 import { checkConvertible } from "../cpu/convert.ts";
 
-/** Element kinds as shaders/convert.wgsl numbers them (its KIND_* constants). */
+/**
+ * Element kinds of the shaders, their one definition: each is declared to WGSL as `KIND_<NAME>` (upper
+ * case) by `kindDeclarations`, which the engine puts in front of every shader module. Raw kinds (at and
+ * after raw8) copy bits unchanged.
+ */
 export const KIND = {
   float32: 0,
   bfloat16: 1,
@@ -14,6 +18,11 @@ export const KIND = {
   raw16: 7,
   raw32: 8,
 } as const;
+
+/** The WGSL declarations of `KIND`: `const KIND_FLOAT32: u32 = 0u;` and so on. */
+export function kindDeclarations(): string {
+  return Object.entries(KIND).map(([name, value]) => `const KIND_${name.toUpperCase()}: u32 = ${value}u;\n`).join("");
+}
 
 /**
  * How a (from, to) pair runs on the GPU: the shader kinds, bits per shader element and `lanes`, the

@@ -2,7 +2,8 @@ import type { DType } from "../../dtype/mod.ts";
 import { itemsize } from "../../dtype/mod.ts";
 import { UsageError, WorkerError } from "../../errors/mod.ts";
 import { CAST_LAYOUT, castModuleBytes, castTableKind, runCast, simdCastsAvailable } from "../cpu/cast_simd.ts";
-import { checkConvertible, type ConvertTarget, lookupTable } from "../cpu/convert.ts";
+import type { ConvertTarget } from "../../dtype/mod.ts";
+import { checkConvertible, lookupTable } from "../cpu/convert.ts";
 import { startWorker, type WorkerThread } from "./worker_thread.ts";
 
 /** Casts below this many input bytes stay on the calling thread: a round trip to a worker costs more. */

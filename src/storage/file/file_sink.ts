@@ -1,6 +1,6 @@
 import { nodeFs } from "./node_fs.ts";
 import { removeStaleTemps } from "./stale_temps.ts";
-import { StorageError, UsageError } from "../../errors/mod.ts";
+import { invariant, StorageError, UsageError } from "../../errors/mod.ts";
 import { ioError } from "./io_error.ts";
 import { checkReadRange, sourceOrigin } from "../byte_source.ts";
 import { FileSource } from "./file_source.ts";
@@ -174,12 +174,13 @@ export class FileSink implements ByteSink {
   #queueGathered(file: SinkFile): void {
     if (this.#gathered === 0) return;
     const at = this.#position - this.#gathered;
-    const gathered = this.#gather!.subarray(0, this.#gathered);
+    invariant(this.#gather, "bytes were gathered, so the gather buffer exists");
+    const gathered = this.#gather.subarray(0, this.#gathered);
     this.#gathered = 0;
     // Between kernel copies, a synchronous pwrite of these few bytes costs less than an async write plus
     // the seek the file's own handle needs after a copy moved past it. Any trouble: the async way.
     const fd = this.#copyOutput;
-    if (fd !== undefined && fd >= 0 && this.#copier!.writeAt(fd, gathered, at) === gathered.byteLength) {
+    if (fd !== undefined && fd >= 0 && this.#copier?.writeAt(fd, gathered, at) === gathered.byteLength) {
       this.#account(gathered.byteLength);
       return;
     }
@@ -249,7 +250,7 @@ export class FileSink implements ByteSink {
   }
 
   #closeCopyDescriptors(): void {
-    for (const fd of [this.#copyOutput ?? -1, ...this.#copyInputs.values()]) if (fd >= 0) this.#copier!.close(fd);
+    for (const fd of [this.#copyOutput ?? -1, ...this.#copyInputs.values()]) if (fd >= 0) this.#copier?.close(fd);
     this.#copyOutput = undefined;
     this.#copyInputs.clear();
   }

@@ -50,7 +50,7 @@ export function parseContentRange(header: string | null): ContentRange | undefin
   const num = (s: string | undefined) => (s === undefined || s === "*" ? undefined : Number(s));
   const out = { first: num(m[1]), last: num(m[2]), total: num(m[3]) };
   for (const v of Object.values(out)) if (v !== undefined && !Number.isSafeInteger(v)) return undefined;
-  if (out.first !== undefined && out.last! < out.first) return undefined;
+  if (out.first !== undefined && out.last !== undefined && out.last < out.first) return undefined;
   return out;
 }
 

@@ -3,6 +3,7 @@ import { memorySource } from "../byte_source.ts";
 import { dirname, normalizePath } from "../path.ts";
 import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "../storage.ts";
 import { readRange, readWhole, writeWhole } from "../whole_file.ts";
+import { MemorySink } from "./memory_sink.ts";
 
 /**
  * A storage in memory with the same observable rules as `FileStorage`: folders exist once something was
@@ -120,46 +121,5 @@ export class MemoryStorage implements Storage {
     for (const f of this.#files.keys()) if (f.startsWith(prefix)) return true;
     for (const d of this.#dirs) if (d.startsWith(prefix)) return true;
     return false;
-  }
-}
-
-class MemorySink implements ByteSink {
-  readonly path: string;
-  #chunks: Uint8Array[] | undefined = [];
-  #position = 0;
-  readonly #publish: (bytes: Uint8Array) => void;
-
-  constructor(path: string, publish: (bytes: Uint8Array) => void) {
-    this.path = path;
-    this.#publish = publish;
-  }
-
-  get position(): number {
-    return this.#position;
-  }
-
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.#chunks === undefined) {
-      throw new UsageError("E_USAGE", "sink already closed or aborted", { path: this.path });
-    }
-    // Copy: the caller may reuse its buffer as soon as write() resolves.
-    this.#chunks.push(bytes.slice());
-    this.#position += bytes.byteLength;
-  }
-
-  async close(): Promise<void> {
-    const chunks = this.#chunks;
-    if (chunks === undefined) {
-      throw new UsageError("E_USAGE", "sink already closed or aborted", { path: this.path });
-    }
-    this.#chunks = undefined;
-    const out = new Uint8Array(this.#position);
-    let at = 0;
-    for (const c of chunks) (out.set(c, at), (at += c.byteLength));
-    this.#publish(out);
-  }
-
-  async abort(): Promise<void> {
-    this.#chunks = undefined;
   }
 }

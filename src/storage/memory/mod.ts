@@ -3,3 +3,4 @@
  * @module
  */
 export { MemoryStorage } from "./memory_storage.ts";
+export { MemorySink } from "./memory_sink.ts";

@@ -1,4 +1,4 @@
-import { StorageError, UsageError } from "../../errors/mod.ts";
+import { invariant, StorageError, UsageError } from "../../errors/mod.ts";
 import { domName, isMissing, opfsError } from "./opfs_errors.ts";
 import { moveFile, OpfsSink, OpfsSource } from "./opfs_files.ts";
 import { normalizePath } from "../path.ts";
@@ -41,7 +41,7 @@ export class OpfsStorage implements Storage {
     const rel = normalizePath(folder);
     const root = new OpfsStorage(await storage.getDirectory());
     if (rel === "") return root;
-    return new OpfsStorage((await root.#dir(rel.split("/"), true))!, `opfs:/${rel}`);
+    return new OpfsStorage(await root.#makeDir(rel.split("/")), `opfs:/${rel}`);
   }
 
   async stat(path: string): Promise<FileInfo | undefined> {
@@ -83,7 +83,7 @@ export class OpfsStorage implements Storage {
     const rel = normalizePath(path);
     if (rel === "") throw new UsageError("E_USAGE", "cannot create the storage root as a file");
     const { parentSegments, name } = split(rel);
-    const parent = (await this.#dir(parentSegments, true))!;
+    const parent = await this.#makeDir(parentSegments);
     if (await childDir(parent, name, rel)) throw new StorageError("E_EXISTS", "is a folder", { path: rel });
     const tempName = `${name}.tmp-${randomHex()}`;
     try {
@@ -123,9 +123,11 @@ export class OpfsStorage implements Storage {
     if (file !== undefined) {
       if (src === dst) return;
       const to = split(dst);
-      const parent = (await this.#dir(to.parentSegments, true))!;
+      const parent = await this.#makeDir(to.parentSegments);
       const from = split(src);
-      const fromParent = (await this.#dir(from.parentSegments, false))!;
+      const fromParent = await this.#dir(from.parentSegments, false);
+      // Another tab may remove the folder between the two lookups.
+      if (!fromParent) throw new StorageError("E_NOT_FOUND", "no such file", { path: src });
       try {
         return await moveFile(file, from.name, fromParent, parent, to.name, dst);
       } catch (e) {
@@ -140,7 +142,7 @@ export class OpfsStorage implements Storage {
     if ((await this.#fileHandle(dst)) || ((await this.list(dst))?.length ?? 0) > 0) {
       throw new StorageError("E_EXISTS", "target exists", { path: dst });
     }
-    const target = (await this.#dir(dst.split("/"), true))!;
+    const target = await this.#makeDir(dst.split("/"));
     try {
       await copyTree(dir, target);
     } catch (e) {
@@ -182,6 +184,13 @@ export class OpfsStorage implements Storage {
   }
 
   /** Walks `segments` from the root; missing folders are created with `create`, else give undefined. */
+  /** The folder at `segments`, created with its parents where missing. */
+  async #makeDir(segments: string[]): Promise<FileSystemDirectoryHandle> {
+    const dir = await this.#dir(segments, true);
+    invariant(dir, "a created folder exists");
+    return dir;
+  }
+
   async #dir(segments: string[], create: boolean): Promise<FileSystemDirectoryHandle | undefined> {
     let dir = this.#root;
     for (const [i, segment] of segments.entries()) {

@@ -1,5 +1,5 @@
 import { UsageError } from "../errors/mod.ts";
-import type { Part } from "./part.ts";
+import type { Part } from "../writers/mod.ts";
 
 /** The variables `--part auto` reads, by scheduler. */
 const SLURM = ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX"];
