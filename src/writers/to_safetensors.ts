@@ -9,7 +9,6 @@ import { wholeBox } from "../tensor/mod.ts";
 import { runLimited } from "../tasks/mod.ts";
 import type { BandJob } from "../pipeline/mod.ts";
 import { BandPipeline, regionJobs } from "../pipeline/mod.ts";
-import type { Location } from "../source/mod.ts";
 import { ownedFiles, partManifestName } from "./part.ts";
 import type { TensorSource } from "../source/mod.ts";
 import type { TargetTensor } from "../pipeline/mod.ts";
