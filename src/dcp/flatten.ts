@@ -45,7 +45,7 @@ export function flattenStateDict(stateDict: StateDict, opts: FlattenOptions = {}
   const todo: [StatePath, unknown][] = [];
   const pushChildren = (path: StatePath, value: StateDict) => {
     const kids = [...mappingEntries(value)];
-    for (let i = kids.length - 1; i >= 0; i--) todo.push([[...path, keyText(kids[i][0], path)], kids[i][1]]);
+    for (let i = kids.length - 1; i >= 0; i--) todo.push([[...path, keyText(kids[i][0], path, opts.path)], kids[i][1]]);
   };
   pushChildren([], stateDict);
   while (todo.length > 0) {
@@ -126,11 +126,13 @@ function mappingEntries(m: StateDict): Iterable<[unknown, unknown]> {
 }
 
 /** Python's `str(key)` for the key types a state dict uses. */
-function keyText(k: unknown, path: StatePath): string {
+function keyText(k: unknown, path: StatePath, file?: string): string {
   if (typeof k === "string") return k;
   if (typeof k === "number" || typeof k === "bigint") return String(k);
   if (typeof k === "boolean") return k ? "True" : "False";
-  throw new UsageError("E_USAGE", `state dict key of type ${typeof k} under '${path.join(".")}' has no FQN text`);
+  const message = `state dict key of type ${typeof k} under '${path.join(".")}' has no FQN text`;
+  // A caller's own state dict is a usage error; one read from a file is a file webdcp cannot represent.
+  throw file === undefined ? new UsageError("E_USAGE", message) : new FormatError("E_UNSUPPORTED", message, { path: file });
 }
 
 /**

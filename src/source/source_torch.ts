@@ -2,7 +2,7 @@ import { flattenStateDict, isMapping } from "../dcp/mod.ts";
 import type { StatePath } from "../dcp/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
 import { FormatError, UsageError } from "../errors/mod.ts";
-import type { Limits } from "../limits/mod.ts";
+import { checkLimit, type Limits, resolveLimits } from "../limits/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { byteSize } from "../tensor/mod.ts";
@@ -25,6 +25,7 @@ export async function openTorchFileSource(storage: Storage, path: string, limits
       });
     }
     const flat = flattenStateDict(archive.value, { path, limits });
+    checkLimit(resolveLimits(limits), "maxTensors", flat.entries.size, "entries of the state dict", { path, offset: 0 });
     const refs = new Map<string, TensorRef>();
     const values = new Map<string, unknown>();
     const entries: Entry[] = [];

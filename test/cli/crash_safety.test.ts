@@ -100,7 +100,7 @@ for (const [label, args] of [
       }
       // Both outcomes should occur across trials; this only reports, as the timing is the machine's.
       console.info(`${label}: ${published}/${TRIALS} kills left a published checkpoint (whole, verified)`);
-    });
+    }, 600_000); // 40 process runs: minutes on a loaded machine
   });
 }
 

@@ -472,3 +472,12 @@ describe("pyEqual() on large unordered containers", () => {
     expect(out.ok && out.value).not.toBe(true);
   });
 });
+
+describe("fuzz regressions (hostile classes)", () => {
+  it("a torch.save file whose state dict has a dict as a key is refused with a typed error naming the file", async () => {
+    // Found by hostile_classes.test.ts (seed 24301): {"k": {}, ...} where SETITEM pairs a list key with a dict.
+    const pickle = Uint8Array.from([128, 2, 125, 88, 1, 0, 0, 0, 107, 125, 114, 0, 0, 0, 0, 93, 114, 1, 0, 0, 0, 93, 114, 2, 0, 0, 0, 115, 46]);
+    const e = await refusal("key.pt", await pt(pickle));
+    expect(e).toMatchObject({ code: "E_UNSUPPORTED", path: "key.pt" });
+  });
+});
