@@ -1,3 +1,4 @@
+import { hostModule } from "../tasks/mod.ts";
 /**
  * Standard zip CRC-32 (ISO-HDLC: reflected polynomial 0xEDB88320, init and xor-out 0xFFFFFFFF). It runs
  * over every byte of multi-GB checkpoints: Deno and Node (>= 20.15) ship zlib's SIMD CRC-32 as
@@ -28,18 +29,10 @@ type NativeCrc32 = (data: Uint8Array, value: number) => number;
 /** Below this the call into native code costs more than the table loop. */
 const NATIVE_MIN_BYTES = 256;
 
-/**
- * The runtime's zlib CRC-32, found through `process.getBuiltinModule` so that nothing is imported: the
- * module stays loadable in browsers, which get `null` and the table.
- */
+/** The runtime's zlib CRC-32 (browsers have none and get `null`, then the table). */
 function findNativeCrc32(): NativeCrc32 | null {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  try {
-    const zlib = proc?.getBuiltinModule?.("node:zlib") as { crc32?: NativeCrc32 } | undefined;
-    return typeof zlib?.crc32 === "function" ? zlib.crc32 : null;
-  } catch {
-    return null;
-  }
+  const zlib = hostModule<{ crc32?: NativeCrc32 }>("node:zlib");
+  return typeof zlib?.crc32 === "function" ? zlib.crc32 : null;
 }
 
 let nativeCrc32: NativeCrc32 | null | undefined;

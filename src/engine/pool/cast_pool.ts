@@ -5,6 +5,7 @@ import { CAST_LAYOUT, castModuleBytes, castTableKind, runCast, simdCastsAvailabl
 import type { ConvertTarget } from "../../dtype/mod.ts";
 import { checkConvertible, lookupTable } from "../cpu/convert.ts";
 import { startWorker, type WorkerThread } from "./worker_thread.ts";
+import { hostModule } from "../../tasks/mod.ts";
 
 /** Casts below this many input bytes stay on the calling thread: a round trip to a worker costs more. */
 export const POOL_MIN_BYTES = 256 * 1024;
@@ -226,10 +227,6 @@ function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
 export async function machineParallelism(): Promise<number> {
   const reported = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   if (reported !== undefined && reported > 0) return reported;
-  try {
-    const os = await import("node:os");
-    return os.availableParallelism?.() ?? os.cpus().length;
-  } catch {
-    return 1;
-  }
+  const os = hostModule<{ availableParallelism?: () => number; cpus(): unknown[] }>("node:os");
+  return os === undefined ? 1 : os.availableParallelism?.() ?? os.cpus().length;
 }

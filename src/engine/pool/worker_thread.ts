@@ -1,3 +1,5 @@
+import { WorkerError } from "../../errors/mod.ts";
+import { hostModule } from "../../tasks/mod.ts";
 /**
  * One worker thread behind one interface: a web `Worker` where the runtime has one (Deno, browsers), else
  * Node's `worker_threads`. The code runs from source text (a blob URL or `eval`), so it needs no file of
@@ -38,7 +40,9 @@ export async function startWorker(webSource: string, nodeSource: string, events:
       terminate: () => Promise.resolve(worker.terminate()),
     };
   }
-  const { Worker: NodeWorker } = await import("node:worker_threads");
+  const threads = hostModule<{ Worker: NodeWorkerClass }>("node:worker_threads");
+  if (threads === undefined) throw new WorkerError("E_WORKER", "this runtime has neither Worker nor worker_threads");
+  const NodeWorker = threads.Worker;
   const worker = new NodeWorker(nodeSource, { eval: true });
   worker.unref();
   worker.on("message", (m) => events.message(m));
@@ -53,3 +57,13 @@ export async function startWorker(webSource: string, nodeSource: string, events:
     },
   };
 }
+
+/** What this file uses of Node's `worker_threads.Worker` (declared here: the module is never imported). */
+type NodeWorkerClass = new (source: string, options: { eval: true }) => {
+  postMessage(message: unknown): void;
+  on(event: "message" | "error" | "exit", listener: (value: any) => void): void;
+  ref(): void;
+  unref(): void;
+  removeAllListeners(event: "exit"): void;
+  terminate(): Promise<number>;
+};
