@@ -10,15 +10,21 @@ import { GpuError, UsageError } from "../errors/mod.ts";
 import type { Engine, GpuEngine } from "../engine/mod.ts";
 import { numel } from "../tensor/mod.ts";
 
+/** A tensor loaded into a GPU buffer. */
 export interface GpuTensor {
+  /** The tensor's name in the source. */
   name: string;
+  /** Its dtype in the buffer. */
   dtype: DType;
+  /** Its shape. */
   shape: number[];
   /** Holds `byteLength` bytes of row-major data, padded to a multiple of 4. */
   buffer: GPUBuffer;
+  /** Bytes of tensor data in the buffer (the buffer may be padded to 4 bytes). */
   byteLength: number;
 }
 
+/** Options of `loadToGpu`. */
 export interface LoadToGpuOptions {
   /**
    * Where casts run. A GPU engine casts on its device, which also receives the buffers; the CPU twin casts
@@ -33,12 +39,14 @@ export interface LoadToGpuOptions {
   filter?: (name: string) => boolean;
   /** Source bytes read per band (default 64 MiB). */
   bandBytes?: number;
+  /** Called as tensor bytes are uploaded. */
   onProgress?: ProgressCallback;
 }
 
 const DEFAULT_BAND_BYTES = 64 * 1024 * 1024;
 const U = () => GPUBufferUsage;
 
+/** Streams the tensors of a source into GPU buffers of the engine's device, band by band. */
 export async function loadToGpu(source: TensorSource, opts: LoadToGpuOptions): Promise<Map<string, GpuTensor>> {
   const engine = opts.engine;
   const device = deviceFor(engine, opts.device);

@@ -1,6 +1,8 @@
 /** `--part r/w`: this machine writes the output files whose index i has i % w === r. */
 export interface Part {
+  /** This part's index `r`, 0-based. */
   index: number;
+  /** How many parts `w` there are. */
   count: number;
 }
 
