@@ -15,24 +15,16 @@
 import process from "node:process";
 import { mkdir, rm } from "node:fs/promises";
 import { resolve } from "node:path";
-import {
-  convert,
-  convertCpu,
-  diff,
-  dimSplitLayout,
-  FileStorage,
-  openDcp,
-  PyFloat,
-  pyRepr,
-  type PyValue,
-  reshard,
-  saveStateDict,
-  type Tensor,
-  tuple,
-} from "../mod.ts";
+import { convert, dcp, diff, engine, FileStorage, pickle, reshard, type Tensor } from "../mod.ts";
 import { runCli } from "../src/cli/main.ts";
 import { hostRuntime } from "../src/cli/runtime.ts";
 import { managedRun } from "./demo_managed.ts";
+
+// The format layers are namespaces of the public API.
+const { dimSplitLayout, openDcp, saveStateDict } = dcp;
+const { convertCpu } = engine;
+const { PyFloat, pyRepr, tuple } = pickle;
+type PyValue = pickle.PyValue;
 
 const RANKS = 4;
 const root = resolve(process.cwd(), ".cache/demo");

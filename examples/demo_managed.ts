@@ -3,11 +3,11 @@
  * (interval saves written asynchronously, keep_latest_k) and a restart that resumes from the newest step.
  */
 import { join } from "node:path";
-import { CheckpointManager, FileStorage, openDcp, type Stateful, type Tensor } from "../mod.ts";
+import { CheckpointManager, dcp, FileStorage, type Stateful, type Tensor } from "../mod.ts";
 
 export async function managedRun(root: string, cli: (args: string[]) => Promise<void>, log: (t: string) => void): Promise<void> {
   await cli(["seed", "--model", "llama3", "--flavor", "debugmodel", "--out", join(root, "seed"), "--seed", "1"]);
-  const seed = await openDcp(new FileStorage(join(root, "seed")), "step-0");
+  const seed = await dcp.openDcp(new FileStorage(join(root, "seed")), "step-0");
   log(`seed checkpoint: ${seed.entries().length} llama3 debugmodel tensors in step-0 (TorchTitan's init, any rank count gives these values)`);
   await seed.close();
 

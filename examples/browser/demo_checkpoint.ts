@@ -2,7 +2,7 @@
  * The example page's checkpoint: a small Llama-shaped model (float32 and bfloat16 weights, uneven dim-0
  * shards) saved as a 4-rank DCP, deterministic so that every run and every test sees the same bytes.
  */
-import { convertCpu, saveStateDict, type Storage, type Tensor } from "../../mod.ts";
+import { dcp, engine, type Storage, type Tensor } from "../../mod.ts";
 
 /** mulberry32: a tiny seeded generator, the same numbers in every runtime. */
 function mulberry32(seed: number): () => number {
@@ -28,7 +28,7 @@ export function demoModel(): Record<string, Tensor> {
   };
   const bf16 = (shape: number[]): Tensor => {
     const t = f32(shape);
-    return { dtype: "bfloat16", shape, data: convertCpu(t.data, "float32", "bfloat16") };
+    return { dtype: "bfloat16", shape, data: engine.convertCpu(t.data, "float32", "bfloat16") };
   };
   const dim = 16, vocab = 50, ffn = 42;
   const model: Record<string, Tensor> = { "tok_embeddings.weight": f32([vocab, dim]) };
@@ -46,5 +46,5 @@ export function demoModel(): Record<string, Tensor> {
 
 /** Writes the demo checkpoint to `dir` of `storage` (4 ranks, dim-0 chunks). */
 export async function writeDemoCheckpoint(storage: Storage, dir: string): Promise<void> {
-  await saveStateDict(storage, dir, { model: demoModel(), train_state: { step: 100 } }, { ranks: DEMO_RANKS });
+  await dcp.saveStateDict(storage, dir, { model: demoModel(), train_state: { step: 100 } }, { ranks: DEMO_RANKS });
 }

@@ -4,10 +4,13 @@ import { createLlama3Adapter, type Llama3AdapterOptions } from "./llama3/mapping
 
 /** What every model adapter is built from; a model may read further options of its own. */
 export interface AdapterOptions {
+  /** The model size (`8B`, `debugmodel`, ...). */
   flavor: string;
+  /** Which way names are mapped. */
   direction: AdapterDirection;
   /** The adapter's model-specific key naming (llama3: "classic" | "head"). */
   keys?: string;
+  /** Accept a source without some tensors the flavor has (default false: E_MISSING_KEY). */
   allowMissing?: boolean;
 }
 

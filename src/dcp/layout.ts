@@ -5,11 +5,13 @@ import { checkTiling } from "./tiling.ts";
 
 /** One target chunk of a tensor and the rank whose file holds it. */
 export interface RankBox extends Box {
+  /** The rank whose file holds the chunk. */
   rank: number;
 }
 
 /** A target chunking for DCP output: how many ranks, and each tensor's chunks. */
 export interface Layout {
+  /** Number of ranks (rank files). */
   ranks: number;
   /** Chunks of one tensor; together they tile `shape` exactly once. */
   boxesFor(name: string, shape: readonly number[]): RankBox[];

@@ -25,8 +25,10 @@ export const DTYPES = [
   "bool",
 ] as const;
 
+/** A tensor element type, named as torch names it (`float32`, `bfloat16`, `int64`, ...). */
 export type DType = typeof DTYPES[number];
 
+/** What each format and the engine need to know of a dtype. */
 export interface DTypeInfo {
   /** Bytes per element. */
   itemsize: number;
@@ -38,6 +40,7 @@ export interface DTypeInfo {
   safetensors?: string;
 }
 
+/** The facts of every dtype: size, floating or not, safetensors code and torch storage class. */
 export const DTYPE_INFO: Readonly<Record<DType, DTypeInfo>> = {
   float64: { itemsize: 8, floating: true, storageClass: "DoubleStorage", safetensors: "F64" },
   float32: { itemsize: 4, floating: true, storageClass: "FloatStorage", safetensors: "F32" },
@@ -62,6 +65,7 @@ export const DTYPE_INFO: Readonly<Record<DType, DTypeInfo>> = {
   bool: { itemsize: 1, floating: false, storageClass: "BoolStorage", safetensors: "BOOL" },
 };
 
+/** True when `name` is a dtype webdcp knows. */
 export function isDType(name: string): name is DType {
   return Object.hasOwn(DTYPE_INFO, name);
 }
@@ -85,6 +89,7 @@ const DTYPE_ALIASES: Record<string, DType> = {
   chalf: "complex32",
 };
 
+/** Bytes per element. */
 export function itemsize(dtype: DType): number {
   return DTYPE_INFO[dtype].itemsize;
 }

@@ -8,6 +8,7 @@ import { acquireGpu, type AcquireOptions, type GpuContext, wrapDevice } from "./
 import { GpuKernelsRunner } from "./gpu/gpu_engine.ts";
 import { CastPool, castPoolSupported, isShared, POOL_MIN_BYTES } from "./pool/cast_pool.ts";
 
+/** Which engine: the GPU when there is one (`auto`), the GPU or fail (`gpu`), or the CPU twin (`cpu`). */
 export type EngineKind = "auto" | "gpu" | "cpu";
 
 /**
@@ -17,6 +18,7 @@ export type EngineKind = "auto" | "gpu" | "cpu";
 export interface Engine {
   /** Where the work runs now ("cpu" after an auto engine lost its device). */
   readonly kind: "gpu" | "cpu";
+  /** The WebGPU adapter's name, for GPU engines. */
   readonly adapterName?: string;
   /**
    * Converts `src`; into `out` when given (exactly the result's byte size, else E_USAGE), so a pipeline can
@@ -30,18 +32,23 @@ export interface Engine {
   readonly sharedMemory?: boolean;
   /** Writes `job.region` of `job.src` into `job.dst`, converting dtypes; the rest of `dst` is kept. */
   copyRegion(job: RegionCopy): Promise<void>;
+  /** Gathers (and casts) rows of a row-major buffer in the given order. */
   gatherRows(job: RowGather): Promise<Uint8Array>;
   /** GPU engines only: converts and leaves the result in a new GPU buffer (for loaders). */
   convertToGpuBuffer?(src: Uint8Array, from: DType, to: DType): Promise<GPUBuffer>;
+  /** Releases the device and its buffers. */
   dispose(): void;
 }
 
+/** Options of `createEngine`. */
 export interface EngineOptions {
+  /** Which engine (default `auto`). */
   kind?: EngineKind;
   /** A device to share (a loader's); otherwise one is acquired. */
   device?: GPUDevice;
   /** Bytes per staging buffer (capped by the device's limits). */
   stagingBytes?: number;
+  /** How to find a WebGPU adapter. */
   acquire?: AcquireOptions;
   /** CPU casts: worker threads for casts of shared buffers (default: one per hardware thread; 0: none). */
   workers?: number;
@@ -140,6 +147,7 @@ export class GpuEngine implements Engine {
     return this.#run(() => this.#runner.convert(src, from, to, out), () => this.#cpu.convert(src, from, to, out));
   }
 
+  /** Copies (and casts) an N-d region of one buffer into a region of another. */
   copyRegion(job: RegionCopy): Promise<void> {
     return this.#run(() => this.#runner.copyRegion(job), () => this.#cpu.copyRegion(job));
   }

@@ -3,6 +3,7 @@
  * `WebdcpError` with a code). Not a `WebdcpError`, so nothing mistakes it for one to handle.
  */
 export class InvariantError extends Error {
+  /** The error's name. */
   override name = "InvariantError";
 }
 

@@ -6,9 +6,13 @@ import { WebdcpError } from "./webdcp_error.ts";
  * first throws it as the `WebdcpError` of the same code instead.
  */
 export interface Problem {
+  /** The code the same problem throws with. */
   code: ErrorCode;
+  /** What is wrong, for people. */
   message: string;
+  /** The file it concerns. */
   path?: string;
+  /** Byte offset in `path`, where known. */
   offset?: number;
   /** The tensor or value concerned, when there is one. */
   entry?: string;

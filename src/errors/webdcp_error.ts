@@ -44,8 +44,10 @@ export const ERROR_CODES = [
   "E_CHECKSUM", // a file's digest differs from the one it must have
 ] as const;
 
+/** One of `ERROR_CODES`. */
 export type ErrorCode = typeof ERROR_CODES[number];
 
+/** Where an error happened, and what caused it. */
 export interface ErrorLocation {
   /** The file (or logical source such as a URL) the error concerns. */
   path?: string;
@@ -56,18 +58,24 @@ export interface ErrorLocation {
    * to their own spelling (the CLI to `--dtype`, `--dp-shard`).
    */
   option?: string;
+  /** The underlying error (an I/O or device error). */
   cause?: unknown;
 }
 
+/** The base of every error webdcp throws for bad input, I/O or a device; `code` is stable. */
 export class WebdcpError extends Error {
+  /** The stable code, for scripts and tests. */
   readonly code: ErrorCode;
+  /** The file (or URL) concerned. */
   readonly path?: string;
+  /** Byte offset in `path` where the problem was found. */
   readonly offset?: number;
   /** The message alone, without the code and location that `message` adds around it. */
   readonly detail: string;
   /** The option of the call that is wrong, when an option is (see `ErrorLocation.option`). */
   readonly option?: string;
 
+  /** An error with its code, message and location (the message gets `code: ... (path @ offset)`). */
   constructor(code: ErrorCode, message: string, where: ErrorLocation = {}) {
     const detail = integerNotation(message);
     const loc = [

@@ -27,7 +27,9 @@ import { type TargetFormat, WRITERS } from "../writers/mod.ts";
  */
 export const DEFAULT_CONCURRENCY = 4;
 
+/** Options of `convert`. */
 export interface ConvertOptions extends SelectOptions {
+  /** The output format. */
   to: TargetFormat;
   /** Cast floating tensors (round to nearest even, bit-identical to torch `.to()`). */
   dtype?: DType;
@@ -41,11 +43,13 @@ export interface ConvertOptions extends SelectOptions {
   layout?: Layout;
   /** Write only this share of the output files; `finalize` completes the output. */
   part?: Part;
+  /** The engine that casts (default: the GPU when there is one, created on first use). */
   engine?: Engine;
   /** Output files written in parallel (default `DEFAULT_CONCURRENCY`). */
   concurrency?: number;
   /** Source bytes of one band while streaming (default 4 MiB). */
   bandBytes?: number;
+  /** Called as tensor bytes are written. */
   onProgress?: ProgressCallback;
   /** Called for every warning (also collected in the report). */
   onWarning?: (message: string) => void;
@@ -58,17 +62,23 @@ export interface ConvertOptions extends SelectOptions {
   limits?: Partial<Limits>;
 }
 
+/** What `convert` and `reshard` wrote. */
 export interface ConvertReport {
+  /** The input's format. */
   from: SourceFormat;
+  /** The output's format. */
   to: TargetFormat;
   /** Files written, relative to the destination storage. */
   files: string[];
+  /** Tensors written. */
   tensors: number;
+  /** Non-tensor values written. */
   values: number;
   /** Tensor data bytes written. */
   bytes: number;
   /** Entries left out by the options or the adapter. */
   dropped: string[];
+  /** Warnings (also passed to `onWarning`). */
   warnings: string[];
 }
 

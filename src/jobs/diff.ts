@@ -17,9 +17,13 @@ import { valueEntries } from "../source/mod.ts";
 import type { TargetTensor } from "../pipeline/mod.ts";
 import { planTargets, readTargetBox } from "../pipeline/mod.ts";
 
+/** How one tensor present in both inputs compares. */
 export interface TensorDiff {
+  /** The tensor's name (after the adapter, if any). */
   name: string;
+  /** Its dtype in a and in b. */
   dtype: [DType, DType];
+  /** Its shape in a and in b. */
   shape: [number[], number[]];
   /** Set when the tensors cannot be compared element by element, or differ in dtype. */
   mismatch?: "shape" | "dtype";
@@ -33,24 +37,33 @@ export interface TensorDiff {
   nonFiniteMismatches: number;
 }
 
+/** What `diff` found. */
 export interface DiffReport {
+  /** The first input. */
   a: { format: SourceFormat; path: string };
+  /** The second input. */
   b: { format: SourceFormat; path: string };
+  /** Tensors in both inputs. */
   tensors: TensorDiff[];
   /** `equal` is false also when a value is too large or deep to compare (see `pyEqual`). */
   values: Array<{ name: string; equal: boolean }>;
   /** Keys on one side only (names as compared, i.e. after the adapter on side a). */
   onlyInA: string[];
+  /** Tensor names only b holds. */
   onlyInB: string[];
   /** Bit-identical tensors, equal values, same keys. */
   identical: boolean;
 }
 
+/** Options of `diff`. */
 export interface DiffOptions {
   /** Maps side a's names/rows into side b's (e.g. llama3 `to-hf` to compare a TorchTitan DCP with an HF folder). */
   adapter?: StateDictAdapter;
+  /** The engine that widens values for comparison (default: the CPU engine). */
   engine?: Engine;
+  /** Bytes of one band read at a time (default 4 MiB). */
   bandBytes?: number;
+  /** Called as tensor bytes are compared. */
   onProgress?: ProgressCallback;
 }
 

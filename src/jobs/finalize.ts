@@ -7,8 +7,11 @@ import type { Location } from "../source/mod.ts";
 import { checkPartFiles, PART_MANIFEST, partFilesName } from "../writers/mod.ts";
 import type { ProgressCallback } from "../tasks/mod.ts";
 
+/** What `finalize` completed. */
 export interface FinalizeReport {
+  /** The output's format. */
   format: "dcp" | "safetensors";
+  /** How many parts were merged. */
   parts: number;
   /** The file written: `.metadata` or `model.safetensors.index.json`. */
   file: string;

@@ -6,14 +6,21 @@ import { type Location, openTensorSource } from "../source/mod.ts";
 import type { SourceFormat, TensorSource } from "../source/mod.ts";
 import { tensorEntries, valueEntries } from "../source/mod.ts";
 
+/** What `inspect` found, from headers and metadata only. */
 export interface InspectReport {
+  /** The input's format. */
   format: SourceFormat;
+  /** The input's path in its storage. */
   path: string;
+  /** Every tensor: dtype, shape, stored chunks and dense bytes. */
   tensors: Array<{ name: string; dtype: DType; shape: number[]; chunks: number; bytes: number }>;
+  /** Every non-tensor value and its stored bytes. */
   values: Array<{ name: string; bytes: number }>;
+  /** The data files (with the writing rank for DCP). */
   files: Array<{ path: string; size: number; rank?: number }>;
   /** Files and bytes per writing rank (DCP only; empty elsewhere). */
   ranks: Array<{ rank: number; files: number; bytes: number }>;
+  /** Sums over the above. */
   totals: { tensors: number; values: number; elements: number; tensorBytes: number; fileBytes: number };
 }
 
@@ -55,6 +62,7 @@ export function describeSource(source: TensorSource): InspectReport {
 
 /** Options of `inspect`. */
 export interface InspectOptions {
+  /** Called once the input is described. */
   onProgress?: ProgressCallback;
   /** Overrides of the limits on untrusted input (see `Limits`). */
   limits?: Partial<Limits>;

@@ -17,23 +17,31 @@ export type ReshardOptions = Omit<ConvertOptions, "to" | "dtype" | "adapter" | "
 
 /** One region of a target chunk and the stored source item it comes from. */
 export interface ReshardMove {
+  /** The tensor's name. */
   fqn: string;
   /** Target file and the chunk it belongs to. */
   to: { file: string; chunk: Box };
   /** Source file, the stored item's byte range, and the global region copied. */
   from: { file: string; offset: number; length: number; chunk: Box };
+  /** The region of the tensor that moves (global coordinates). */
   region: Box;
+  /** Bytes that move. */
   bytes: number;
 }
 
+/** What `reshard` would move where (`dryRunReshard`). */
 export interface ReshardPlan {
+  /** The target layout, described. */
   layout: string;
+  /** Target ranks. */
   ranks: number;
+  /** Every piece of source chunk that lands in a target chunk. */
   moves: ReshardMove[];
   /** Non-tensor items, copied verbatim to rank 0's file. */
   values: Array<{ fqn: string; from: { file: string; offset: number; length: number }; to: string }>;
   /** Bytes per target file (tensor data only). */
   files: Array<{ file: string; bytes: number }>;
+  /** Tensor bytes that move in all. */
   totalBytes: number;
 }
 

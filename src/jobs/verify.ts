@@ -15,15 +15,21 @@ import { tensorEntries, valueEntries } from "../source/mod.ts";
 /** One problem `verify` found. */
 export type VerifyProblem = Problem;
 
+/** What `verify` checked and found. */
 export interface VerifyReport {
+  /** True when no problem was found. */
   ok: boolean;
+  /** Every problem found. */
   problems: VerifyProblem[];
+  /** What was checked. */
   checked: { files: number; tensors: number; values: number; items: number; bytesRead: number };
 }
 
+/** Options of `verify`. */
 export interface VerifyOptions {
   /** Read all data and check every zip CRC-32. */
   deep?: boolean;
+  /** Called as items are checked. */
   onProgress?: ProgressCallback;
   /** Overrides of the limits on untrusted input (see `Limits`). */
   limits?: Partial<Limits>;

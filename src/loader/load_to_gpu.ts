@@ -29,9 +29,13 @@ export interface GpuTensorPart {
   byteLength: number;
 }
 
+/** A tensor loaded into a GPU buffer. */
 export interface GpuTensor {
+  /** The tensor's name in the source. */
   name: string;
+  /** Its dtype in the buffer. */
   dtype: DType;
+  /** Its shape. */
   shape: number[];
   /** The first (usually only) buffer; holds `parts[0].byteLength` bytes, padded to a multiple of 4. */
   buffer: GPUBuffer;
@@ -43,6 +47,7 @@ export interface GpuTensor {
   loadMs: number;
 }
 
+/** Options of `loadToGpu`. */
 export interface LoadToGpuOptions {
   /**
    * Casts run here when it is a GPU engine on the receiving device; otherwise (any other engine, or none)

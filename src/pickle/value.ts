@@ -33,45 +33,63 @@ export type PyValue =
   | PyPersistent
   | { readonly [key: string]: unknown }; // objects built by allow-listed globals (records, tensors)
 
+/** A Python `float` (kept apart from `int`, which decodes to a number or bigint). */
 export class PyFloat {
+  /** A float of this value. */
   constructor(readonly value: number) {}
+  /** The number. */
   valueOf(): number {
     return this.value;
   }
 }
 
+/** A Python `bytearray`. */
 export class PyByteArray {
+  /** A bytearray of these bytes. */
   constructor(readonly bytes: Uint8Array) {}
 }
 
+/** A Python `complex`. */
 export class PyComplex {
+  /** A complex number `re + im j`. */
   constructor(readonly re: number, readonly im: number) {}
 }
 
+/** A Python `tuple`. */
 export class PyTuple {
+  /** The items. */
   readonly items: PyValue[];
+  /** A tuple of these items. */
   constructor(items: PyValue[]) {
     this.items = items;
   }
 }
 
+/** A reference to a Python global (`module.name`), as pickle's GLOBAL opcode names it. */
 export class PyGlobal {
+  /** The global `module.name`. */
   constructor(readonly module: string, readonly name: string) {}
 }
 
+/** A call `callable(*args)` that pickle records and that webdcp does not run. */
 export class PyReduce {
+  /** The call `callable(*args)`. */
   constructor(readonly callable: PyGlobal, readonly args: PyTuple) {}
 }
 
 /** `NEWOBJ` of `cls` with empty args, then `BUILD state` when `state` is given. */
 export class PyObject {
+  /** An instance of `cls`, with its `__setstate__` state. */
   constructor(readonly cls: PyGlobal, readonly state?: PyValue) {}
 }
 
+/** A persistent id (torch.save's storage references). */
 export class PyPersistent {
+  /** The persistent id `pid`. */
   constructor(readonly pid: PyValue) {}
 }
 
+/** A tuple of the arguments. */
 export function tuple(...items: PyValue[]): PyTuple {
   return new PyTuple(items);
 }

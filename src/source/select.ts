@@ -4,8 +4,11 @@ import { keyFilter } from "./glob.ts";
 /** Top-level groups of a TorchTitan training checkpoint that are not model weights. */
 export const TRAINING_GROUPS = ["optimizer", "lr_scheduler", "dataloader", "train_state"] as const;
 
+/** Which entries a job takes. */
 export interface SelectOptions {
+  /** Keep only keys matching these globs (`*` within a segment, `**` across). */
   include?: readonly string[];
+  /** Drop keys matching these globs (a plain name drops its whole group). */
   exclude?: readonly string[];
   /** Drop the training groups and unwrap a `model.` prefix (TorchTitan checkpoints before July 2025). */
   modelOnly?: boolean;

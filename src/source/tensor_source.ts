@@ -9,8 +9,11 @@ import type { DictAttributes } from "../dcp/mod.ts";
 /** The input formats `openTensorSource` recognises. */
 export type SourceFormat = "dcp" | "hf" | "safetensors" | "torch";
 
+/** A data file of a source. */
 export interface SourceFile {
+  /** Path relative to the source's storage. */
   path: string;
+  /** Size in bytes. */
   size: number;
   /** The writing rank, for DCP `__<rank>_<n>.distcp` files. */
   rank?: number;
@@ -18,7 +21,9 @@ export interface SourceFile {
 
 /** One read model over DCP folders, HF folders, `.safetensors` and torch.save files. */
 export interface TensorSource {
+  /** The input's format. */
   readonly format: SourceFormat;
+  /** The storage the input is in. */
   readonly storage: Storage;
   /** The folder or file opened, relative to `storage`. */
   readonly path: string;
@@ -46,6 +51,7 @@ export interface TensorSource {
   locate?(name: string, box: Box): Promise<StoredRange[] | undefined>;
   /** Decodes a non-tensor value. */
   readValue(name: string): Promise<PyValue>;
+  /** Closes the files the source holds open. */
   close(): Promise<void>;
 }
 

@@ -4,17 +4,23 @@
  * and never leave the storage root (see `normalizePath`).
  */
 export interface FileInfo {
+  /** Size in bytes. */
   size: number;
 }
 
+/** An entry of a folder listing. */
 export interface DirEntry {
+  /** The entry's name (no folder part). */
   name: string;
+  /** A file or a folder. */
   kind: "file" | "dir";
 }
 
 /** A file opened for repeated random-access reads. */
 export interface ByteSource {
+  /** The file's path, for errors. */
   readonly path: string;
+  /** The file's size in bytes. */
   readonly size: number;
   /** Reads exactly `length` bytes at `offset`; fails with E_OUT_OF_RANGE past the end. */
   read(offset: number, length: number): Promise<Uint8Array>;
@@ -24,6 +30,7 @@ export interface ByteSource {
    * falls back to `read` + copy for sources without it.
    */
   readInto?(offset: number, into: Uint8Array): Promise<void>;
+  /** Releases the file. */
   close(): Promise<void>;
 }
 
@@ -32,8 +39,11 @@ export interface ByteSource {
  * (`ByteSink.copyFrom`); anyone else reads them.
  */
 export interface StoredRange {
+  /** The file the bytes are in. */
   source: ByteSource;
+  /** Where they start in it. */
   offset: number;
+  /** How many there are. */
   length: number;
   /** The checksummed record the bytes lie in, when there is one: the CRC-32 of a run of it comes cheaper. */
   record?: ChecksummedRecord;
@@ -53,6 +63,7 @@ export type ByteStream = Uint8Array | AsyncIterable<Uint8Array | StoredRange>;
 
 /** A file being written sequentially. Nothing is visible under the final name before `close()`. */
 export interface ByteSink {
+  /** The file's final path, for errors. */
   readonly path: string;
   /** Bytes accepted so far. */
   readonly position: number;
@@ -73,20 +84,27 @@ export interface ByteSink {
   abort(): Promise<void>;
 }
 
+/** Files and folders under one root: local files, memory, OPFS, HTTP. Paths are relative, `/`-separated. */
 export interface Storage {
   /** Human-readable location used in error messages, e.g. `file:/data/ckpt` or `memory:`. */
   readonly description: string;
+  /** The size of a file; undefined for a folder or a missing file. */
   stat(path: string): Promise<FileInfo | undefined>;
+  /** Opens a file for random reads (E_NOT_FOUND when missing). */
   open(path: string): Promise<ByteSource>;
   /** Convenience: open + read a range + close. */
   read(path: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Reads a whole file. */
   readAll(path: string): Promise<Uint8Array>;
   /** Starts writing `path` (parent folders are created). */
   create(path: string): Promise<ByteSink>;
+  /** Writes a whole file, creating its folders. */
   writeAll(path: string, bytes: Uint8Array): Promise<void>;
   /** Lists a folder ("" is the root); undefined when it does not exist. */
   list(dir: string): Promise<DirEntry[] | undefined>;
+  /** Moves a file or folder, replacing a file at `to`. */
   rename(from: string, to: string): Promise<void>;
+  /** Removes a file, or a folder (`recursive` for a non-empty one). */
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
   /** Optional: whether this storage's sinks copy bytes of `source`'s files without reading them (`copyFrom`). */
   canCopyFrom?(source: Storage): boolean;

@@ -8,9 +8,11 @@ export interface JobProgress {
   current?: string;
   /** Output files finished / planned. */
   filesDone?: number;
+  /** Files the job writes or reads in all, where known. */
   filesTotal?: number;
 }
 
+/** Receives a job's progress. */
 export type ProgressCallback = (p: JobProgress) => void;
 
 /** Accumulates progress from work that may run concurrently and reports the running totals. */

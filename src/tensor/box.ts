@@ -4,8 +4,11 @@
  */
 import { contiguousStrides } from "./tensor.ts";
 
+/** A box of a tensor: where it starts and how far it reaches in each dimension. */
 export interface Box {
+  /** Start index in each dimension. */
   offsets: number[];
+  /** Extent in each dimension. */
   sizes: number[];
 }
 
@@ -29,6 +32,7 @@ export function intersectBoxes(a: Box, b: Box): Box | undefined {
   return { offsets, sizes };
 }
 
+/** The box covering a whole tensor of this shape. */
 export function wholeBox(shape: readonly number[]): Box {
   return { offsets: shape.map(() => 0), sizes: [...shape] };
 }

@@ -7,6 +7,7 @@ export interface StoredChunk extends Box {
   file: string;
   /** Byte offset and length of the stored item (a whole torch.save item for DCP, raw data otherwise). */
   offset: number;
+  /** Stored bytes of the item. */
   length: number;
 }
 
@@ -15,10 +16,15 @@ export interface StoredChunk extends Box {
  * tile it (one for safetensors and `.pt`, one per saved shard for DCP).
  */
 export interface TensorEntry {
+  /** Tells a tensor entry from a value entry. */
   kind: "tensor";
+  /** The flattened name (`model.layers.0.attention.wq.weight`). */
   name: string;
+  /** The stored dtype. */
   dtype: DType;
+  /** The global shape. */
   shape: number[];
+  /** The stored chunks; together they tile `shape`. */
   chunks: StoredChunk[];
   /** Dense size in bytes (numel * itemsize). */
   bytes: number;
@@ -26,7 +32,9 @@ export interface TensorEntry {
 
 /** A named non-tensor value of a checkpoint (a DCP BYTE_IO item, a number inside a `.pt` pickle). */
 export interface ValueEntry {
+  /** Tells a value entry from a tensor entry. */
   kind: "value";
+  /** The flattened name (`optimizer.param_groups.0.lr`). */
   name: string;
   /** Stored size in bytes (the BYTE_IO item for DCP; 0 where the value lives inside a pickle). */
   bytes: number;

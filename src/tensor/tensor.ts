@@ -7,20 +7,25 @@ import { FormatError } from "../errors/mod.ts";
  * `data.byteLength === numel(shape) * itemsize(dtype)` always holds.
  */
 export interface Tensor {
+  /** The element type. */
   dtype: DType;
+  /** The shape (empty for a scalar). */
   shape: number[];
+  /** The elements, row-major, little-endian. */
   data: Uint8Array;
 }
 
 /** Upper bound on elements per tensor we accept from untrusted headers (2^53 - 1 keeps arithmetic exact). */
 export const MAX_NUMEL = Number.MAX_SAFE_INTEGER;
 
+/** Elements of a tensor of this shape. */
 export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
+/** Bytes of a dense tensor of this dtype and shape. */
 export function byteSize(dtype: DType, shape: readonly number[]): number {
   return numel(shape) * itemsize(dtype);
 }
@@ -52,6 +57,7 @@ export function checkShape(shape: readonly unknown[], where: { path?: string; of
   return shape as number[];
 }
 
+/** A tensor of this dtype and shape over `data` (zeros when not given; E_USAGE when the size is wrong). */
 export function makeTensor(dtype: DType, shape: number[], data?: Uint8Array): Tensor {
   const size = byteSize(dtype, shape);
   if (data === undefined) return { dtype, shape, data: new Uint8Array(size) };

@@ -1,6 +1,8 @@
 /** `--part r/w`: this machine writes share r of w of the output files (balanced by bytes, see `ownedFiles`). */
 export interface Part {
+  /** This part's index `r`, 0-based. */
   index: number;
+  /** How many parts `w` there are. */
   count: number;
 }
 

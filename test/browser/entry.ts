@@ -5,23 +5,25 @@
  */
 import {
   convert,
-  convertCpu,
   createCpuEngine,
   createEngine,
+  dcp,
   type Engine,
-  type GpuEngine,
+  engine as engineLayer,
   HttpStorage,
   loadToGpu,
-  openDcp,
   openTensorSource,
   OpfsStorage,
-  saveStateDict,
 } from "../../mod.ts";
 import { readGpuBuffer } from "../engine/gpu_readback.ts";
 import { describeStorage } from "../storage/storage_spec.ts";
 import { all16BitPatterns, dcpStateDict, sha256Hex, summarizeStateDict } from "./fixtures.ts";
 import { runSpecs, type SpecResult } from "./mini_vitest.ts";
 import { describeOpfsStorage } from "./opfs_spec.ts";
+
+const { openDcp, saveStateDict } = dcp;
+const { convertCpu } = engineLayer;
+type GpuEngine = engineLayer.GpuEngine;
 
 /** Each section holds its result or the error that stopped it, so one failure does not hide the others. */
 export type Section<T> = { ok: true; value: T } | { ok: false; error: string };

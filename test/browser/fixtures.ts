@@ -2,7 +2,9 @@
  * Deterministic inputs of the Chromium proof, built the same way in Node (expected results) and in the page
  * (what it saves to OPFS). Imports only from the public surface, since the page's bundle does too.
  */
-import { isTensor, type SafetensorsEntry, type Tensor } from "../../mod.ts";
+import { isTensor, safetensors, type Tensor } from "../../mod.ts";
+
+type SafetensorsEntry = safetensors.SafetensorsEntry;
 
 /** xorshift32: the same bytes in every runtime, no dependence on Math.random. */
 function seededBytes(length: number, seed: number): Uint8Array {

@@ -1,10 +1,11 @@
 /// <reference lib="deno.ns" />
 // loadToGpu() in Deno: the example's demo checkpoint (a 4-rank DCP), served over HTTP by the example's own
 // Range + CORS server (examples/browser/serve.ts), loaded into Deno's WebGPU (wgpu) and read back; every
-// tensor must equal what openDcp() reads from the files, and the load must cost one request per file.
+// tensor must equal what dcp.openDcp() reads from the files, and the load must cost one request per file.
 // Run: DENO_WEBGPU_BACKEND=vulkan npx deno test -A test/deno/load_http.test.ts
 // A missing adapter fails unless WEBDCP_ALLOW_NO_GPU=1 (and always fails when CI or WEBDCP_REQUIRE_GPU=1).
-import { convertCpu, createEngine, FileStorage, type GpuEngine, loadToGpu, openDcp } from "../../mod.ts";
+import { createEngine, dcp, FileStorage, type GpuEngine, loadToGpu } from "../../mod.ts";
+import { convertCpu } from "../../src/engine/mod.ts";
 import { serveExample } from "../../examples/browser/serve.ts";
 import { readGpuBuffer } from "../engine/gpu_readback.ts";
 
@@ -35,7 +36,7 @@ Deno.test("loadToGpu() loads the example's 4-rank DCP over HTTP into Deno's WebG
     const files = [...Deno.readDirSync(`${cacheDir}/ckpt`)].map((e) => e.name).sort();
     server.requests.length = 0;
     const load = await loadToGpu(`${server.url}ckpt/`, { engine, dtype: "bfloat16" });
-    const ckpt = await openDcp(new FileStorage(cacheDir), "ckpt");
+    const ckpt = await dcp.openDcp(new FileStorage(cacheDir), "ckpt");
     try {
       const names = ckpt.entries().filter((e) => e.kind === "tensor").map((e) => e.name).sort();
       if (JSON.stringify([...load.tensors.keys()].sort()) !== JSON.stringify(names)) throw new Error("tensor names differ");

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { convertCpu, type DType, FileStorage, MemoryStorage } from "../../mod.ts";
+import { type DType, engine, FileStorage, MemoryStorage } from "../../mod.ts";
 import { bundlePage, CHROMIUM_ARGS } from "../browser/bundle_page.ts";
 import { sampleRendererRss } from "../browser/renderer_memory.ts";
 import type { LoadedSummary, Outcome } from "../browser/loader_entry.ts";
@@ -37,7 +37,7 @@ function expectedSummary(expected: Expected, prefix = "", cast?: DType) {
     const bytes = new Uint8Array(Buffer.from(e.hex, "hex"));
     const floating = ["float32", "float16", "bfloat16", "float64"].includes(e.dtype);
     const to = cast && floating ? cast : e.dtype;
-    return { name: prefix + name, dtype: to, shape: e.shape, sha256: sha(to === e.dtype ? bytes : convertCpu(bytes, e.dtype, to)) };
+    return { name: prefix + name, dtype: to, shape: e.shape, sha256: sha(to === e.dtype ? bytes : engine.convertCpu(bytes, e.dtype, to)) };
   }).sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 

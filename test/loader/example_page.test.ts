@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FileStorage, itemsize, openDcp, type TensorEntry } from "../../mod.ts";
+import { dcp, FileStorage, itemsize, type TensorEntry } from "../../mod.ts";
 import { CHROMIUM_ARGS } from "../browser/bundle_page.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -83,7 +83,7 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
     const first = await waitFor((s) => s.loads === 1);
 
     // The table lists every tensor of the checkpoint with its dtype, shape and size.
-    const ckpt = await openDcp(new FileStorage(join(work, "site")), "ckpt");
+    const ckpt = await dcp.openDcp(new FileStorage(join(work, "site")), "ckpt");
     const tensors = ckpt.entries().filter((e): e is TensorEntry & { path: string[] } => e.kind === "tensor");
     const rows = await page.$$eval("#tensors tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
     expect(rows.map((r) => r.slice(0, 4)).sort()).toEqual(

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { convert, createCpuEngine, inspect, MemoryStorage, saveStateDict, type Tensor } from "../../mod.ts";
+import { convert, createCpuEngine, dcp, inspect, MemoryStorage, type Tensor } from "../../mod.ts";
 import { FileStorage } from "../../src/storage/file/mod.ts";
 import { filesOf, startRangeServer } from "../storage/range_server.ts";
 import { moduleGraph } from "./module_graph.ts";
@@ -83,7 +83,7 @@ import { FileStorage } from "webdcp/browser";
 const dtype: DType = "bfloat16";
 const w: Tensor = { dtype, shape: [2], data: new Uint8Array(4) };
 const storage = new MemoryStorage();
-await saveStateDict(storage, "step-1", { model: { w } }, { ranks: 1 });
+await dcp.saveStateDict(storage, "step-1", { model: { w } }, { ranks: 1 });
 const names: string[] = (await openDcp(storage, "step-1")).entries().map((e) => e.name);
 // @ts-expect-error a shape is a number[]
 const wrong: Tensor = { dtype, shape: "2", data: new Uint8Array(4) };
@@ -247,7 +247,7 @@ describe("the npm package, packed and installed into an empty folder", () => {
 
   describe("on a 4-rank DCP checkpoint", () => {
     beforeAll(async () => {
-      await saveStateDict(new FileStorage(app), "ckpt/step-10", trainingState(), { ranks: 4 });
+      await dcp.saveStateDict(new FileStorage(app), "ckpt/step-10", trainingState(), { ranks: 4 });
     });
 
     it("npx webdcp inspect --json reports what inspect() reports, under Node and Deno alike", async () => {

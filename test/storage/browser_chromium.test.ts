@@ -9,19 +9,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  convert,
-  convertCpu,
-  createCpuEngine,
-  DTYPE_INFO,
-  MemoryStorage,
-  saveStateDict,
-  writeSafetensorsFolder,
-} from "../../mod.ts";
+import { convert, createCpuEngine, dcp, DTYPE_INFO, engine, MemoryStorage, safetensors } from "../../mod.ts";
 import { bundlePage, CHROMIUM_ARGS } from "../browser/bundle_page.ts";
 import type { BrowserReport, Section } from "../browser/entry.ts";
 import { all16BitPatterns, dcpStateDict, remoteWeights, sha256Hex, summarizeStateDict } from "../browser/fixtures.ts";
 import { filesOf, type RangeServer, startRangeServer } from "./range_server.ts";
+
+const { saveStateDict } = dcp;
+const { convertCpu } = engine;
+const { writeSafetensorsFolder } = safetensors;
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 // As test/engine/gpu_fixture.ts: a missing Chromium or adapter fails unless WEBDCP_ALLOW_NO_GPU=1, and

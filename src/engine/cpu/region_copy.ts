@@ -10,12 +10,19 @@ import { checkConvertible, convertCpu } from "./convert.ts";
  * Elements of `dst` outside the region are left as they are.
  */
 export interface RegionCopy {
+  /** The source chunk's bytes. */
   src: Uint8Array;
+  /** The global box the source chunk holds. */
   srcBox: Box;
+  /** The source dtype. */
   srcDType: DType;
+  /** The destination chunk's bytes. */
   dst: Uint8Array;
+  /** The global box the destination chunk holds. */
   dstBox: Box;
+  /** The destination dtype. */
   dstDType: DType;
+  /** The global box copied (inside both chunks). */
   region: Box;
 }
 

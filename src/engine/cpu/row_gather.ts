@@ -8,10 +8,15 @@ import { convertCpu } from "./convert.ts";
  * converted to `dstDType`. Permutations such as llama3's rotary row reorder are gathers.
  */
 export interface RowGather {
+  /** The source rows. */
   src: Uint8Array;
+  /** The source dtype. */
   srcDType: DType;
+  /** The destination dtype. */
   dstDType: DType;
+  /** Elements per row. */
   rowElements: number;
+  /** Destination row `r` is source row `rows[r]`. */
   rows: ArrayLike<number>;
 }
 

@@ -13,9 +13,11 @@ export interface GpuContext {
   gpu?: GPU;
 }
 
+/** How `acquireGpu` finds a WebGPU adapter. */
 export interface AcquireOptions {
   /** Options for Node's `webgpu` (Dawn) `create()`; default: the Vulkan backend on Linux. */
   dawnOptions?: string[];
+  /** Passed to `requestAdapter`. */
   powerPreference?: GPUPowerPreference;
   /** Refuse software adapters (E_GPU_UNAVAILABLE) before a device is requested: "auto" engines ask this. */
   hardwareOnly?: boolean;

@@ -15,6 +15,7 @@ import { TEMP_SUFFIX } from "./stale_temps.ts";
 /** Bytes a file sink writes between background flushes to the device, unless told otherwise. */
 const DEFAULT_FLUSH_BYTES = 64 << 20;
 
+/** Options of `FileStorage`. */
 export interface FileStorageOptions {
   /**
    * fsync every file before publishing it (default true, as PyTorch's `FileSystemWriter`). false is faster
@@ -48,6 +49,7 @@ export interface FileStorageOptions {
  * to the device in the background, so that the fsync finds little left to do.
  */
 export class FileStorage implements Storage {
+  /** The folder every path is relative to. */
   readonly root: string;
   readonly description: string;
   readonly #fsync: boolean;
@@ -56,6 +58,7 @@ export class FileStorage implements Storage {
   readonly #followSymlinks: boolean;
   #realRoot: Promise<string> | undefined;
 
+  /** A storage over the files below `root`. */
   constructor(root: string, opts: FileStorageOptions = {}) {
     if (typeof root !== "string" || root === "") throw new UsageError("E_USAGE", "FileStorage needs a root folder");
     const flushBytes = opts.flushBytes ?? DEFAULT_FLUSH_BYTES;
@@ -74,6 +77,7 @@ export class FileStorage implements Storage {
     return this.#copier !== null && source instanceof FileStorage;
   }
 
+  /** The size of a file; undefined for a folder or a missing file. */
   async stat(path: string): Promise<FileInfo | undefined> {
     const fs = await nodeFs();
     const rel = normalizePath(path);
@@ -86,6 +90,7 @@ export class FileStorage implements Storage {
     }
   }
 
+  /** Opens a file for random reads. */
   async open(path: string): Promise<ByteSource> {
     const fs = await nodeFs();
     const rel = normalizePath(path);
@@ -113,6 +118,7 @@ export class FileStorage implements Storage {
     return readRange(this, path, offset, length);
   }
 
+  /** Reads a whole file. */
   readAll(path: string): Promise<Uint8Array> {
     return readWhole(this, path);
   }
@@ -142,6 +148,7 @@ export class FileStorage implements Storage {
     }
   }
 
+  /** Writes a whole file (published complete or not at all). */
   writeAll(path: string, bytes: Uint8Array): Promise<void> {
     return writeWhole(this, path, bytes);
   }
@@ -169,6 +176,7 @@ export class FileStorage implements Storage {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /** Moves a file or folder, replacing a file at `to`. */
   async rename(from: string, to: string): Promise<void> {
     const fs = await nodeFs();
     const src = normalizePath(from);
@@ -188,6 +196,7 @@ export class FileStorage implements Storage {
     }
   }
 
+  /** Removes a file, or a folder (`recursive` for a non-empty one). */
   async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
     const fs = await nodeFs();
     const rel = normalizePath(path);

@@ -16,6 +16,7 @@ import type { RangeReader } from "../range_plan.ts";
 import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "../storage.ts";
 import { readRange, readWhole } from "../whole_file.ts";
 
+/** Options of `HttpStorage`. */
 export interface HttpStorageOptions {
   /** The fetch to use (default: the global one); tests and proxies inject their own. */
   fetch?: typeof fetch;
@@ -48,6 +49,7 @@ export class HttpStorage implements Storage, RangeReader {
   readonly #headers: HeadersInit | undefined;
   readonly #maxUnranged: number;
 
+  /** A read-only storage of the files below `baseUrl` (a folder URL). */
   constructor(baseUrl: string | URL, options: HttpStorageOptions = {}) {
     const base = parseBase(baseUrl);
     this.baseUrl = base;
@@ -69,12 +71,14 @@ export class HttpStorage implements Storage, RangeReader {
     return this.baseUrl + rel.split("/").map(encodeURIComponent).join("/");
   }
 
+  /** The size of a file (a HEAD request); undefined when the server has none. */
   async stat(path: string): Promise<FileInfo | undefined> {
     const rel = normalizePath(path);
     if (rel === "") return undefined;
     return await this.#probeSize(this.urlOf(rel));
   }
 
+  /** Opens a file for range reads. */
   async open(path: string): Promise<ByteSource> {
     const rel = normalizePath(path);
     const url = this.urlOf(rel);
@@ -97,6 +101,7 @@ export class HttpStorage implements Storage, RangeReader {
     return readRange(this, path, offset, length);
   }
 
+  /** Reads a whole file. */
   readAll(path: string): Promise<Uint8Array> {
     return readWhole(this, path);
   }
@@ -111,15 +116,18 @@ export class HttpStorage implements Storage, RangeReader {
     throw this.#readOnly(path);
   }
 
+  /** Refused: HTTP storage is read-only (E_USAGE). */
   async writeAll(path: string, _bytes: Uint8Array): Promise<void> {
     throw this.#readOnly(path);
   }
 
+  /** Refused: HTTP storage is read-only (E_USAGE). */
   async rename(from: string, to: string): Promise<void> {
     normalizePath(to);
     throw this.#readOnly(from);
   }
 
+  /** Refused: HTTP storage is read-only (E_USAGE). */
   async remove(path: string, _options?: { recursive?: boolean }): Promise<void> {
     throw this.#readOnly(path);
   }

@@ -15,11 +15,13 @@ export class MemoryStorage implements Storage {
   readonly #files = new Map<string, Uint8Array>();
   readonly #dirs = new Set<string>([""]);
 
+  /** The size of a file; undefined for a folder or a missing file. */
   async stat(path: string): Promise<FileInfo | undefined> {
     const bytes = this.#files.get(normalizePath(path));
     return bytes === undefined ? undefined : { size: bytes.byteLength };
   }
 
+  /** Opens a file for random reads. */
   async open(path: string): Promise<ByteSource> {
     const rel = normalizePath(path);
     const bytes = this.#files.get(rel);
@@ -34,6 +36,7 @@ export class MemoryStorage implements Storage {
     return readRange(this, path, offset, length);
   }
 
+  /** Reads a whole file. */
   readAll(path: string): Promise<Uint8Array> {
     return readWhole(this, path);
   }
@@ -46,6 +49,7 @@ export class MemoryStorage implements Storage {
     return new MemorySink(rel, (bytes) => this.#publish(rel, bytes));
   }
 
+  /** Writes a whole file. */
   writeAll(path: string, bytes: Uint8Array): Promise<void> {
     return writeWhole(this, path, bytes);
   }
@@ -61,6 +65,7 @@ export class MemoryStorage implements Storage {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /** Moves a file or folder, replacing a file at `to`. */
   async rename(from: string, to: string): Promise<void> {
     const src = normalizePath(from);
     const dst = normalizePath(to);
@@ -87,6 +92,7 @@ export class MemoryStorage implements Storage {
     for (const d of [...this.#dirs]) if (inside(d)) (this.#dirs.delete(d), this.#dirs.add(move(d)));
   }
 
+  /** Removes a file, or a folder (`recursive` for a non-empty one). */
   async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
     const rel = normalizePath(path);
     if (rel === "") throw new UsageError("E_USAGE", "refusing to remove the storage root");

@@ -26,6 +26,7 @@ export class OpfsStorage implements Storage {
   readonly description: string;
   readonly #root: FileSystemDirectoryHandle;
 
+  /** A storage below an OPFS folder handle (see `OpfsStorage.open` for the origin's root). */
   constructor(root: FileSystemDirectoryHandle, description = "opfs:/") {
     this.#root = root;
     this.description = description;
@@ -44,6 +45,7 @@ export class OpfsStorage implements Storage {
     return new OpfsStorage(await root.#makeDir(rel.split("/")), `opfs:/${rel}`);
   }
 
+  /** The size of a file; undefined for a folder or a missing file. */
   async stat(path: string): Promise<FileInfo | undefined> {
     const rel = normalizePath(path);
     if (rel === "") return undefined;
@@ -57,6 +59,7 @@ export class OpfsStorage implements Storage {
     }
   }
 
+  /** Opens a file for random reads. */
   async open(path: string): Promise<ByteSource> {
     const rel = normalizePath(path);
     const file = rel === "" ? undefined : await this.#fileHandle(rel);
@@ -75,6 +78,7 @@ export class OpfsStorage implements Storage {
     return readRange(this, path, offset, length);
   }
 
+  /** Reads a whole file. */
   readAll(path: string): Promise<Uint8Array> {
     return readWhole(this, path);
   }
@@ -96,6 +100,7 @@ export class OpfsStorage implements Storage {
     }
   }
 
+  /** Writes a whole file (published complete or not at all). */
   writeAll(path: string, bytes: Uint8Array): Promise<void> {
     return writeWhole(this, path, bytes);
   }
@@ -115,6 +120,7 @@ export class OpfsStorage implements Storage {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /** Moves a file or folder, replacing a file at `to`. */
   async rename(from: string, to: string): Promise<void> {
     const src = normalizePath(from);
     const dst = normalizePath(to);
@@ -151,6 +157,7 @@ export class OpfsStorage implements Storage {
     await this.remove(src, { recursive: true });
   }
 
+  /** Removes a file, or a folder (`recursive` for a non-empty one). */
   async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
     const rel = normalizePath(path);
     if (rel === "") throw new UsageError("E_USAGE", "refusing to remove the storage root");
