@@ -61,7 +61,7 @@ export async function startWorker(webSource: string, nodeSource: string, events:
 /** What this file uses of Node's `worker_threads.Worker` (declared here: the module is never imported). */
 type NodeWorkerClass = new (source: string, options: { eval: true }) => {
   postMessage(message: unknown): void;
-  on(event: "message" | "error" | "exit", listener: (value: any) => void): void;
+  on(event: "message" | "error" | "exit", listener: (value: never) => void): void;
   ref(): void;
   unref(): void;
   removeAllListeners(event: "exit"): void;
