@@ -39,7 +39,9 @@ export function formatError(e: unknown): string {
   if (e instanceof WebdcpError) {
     const text = e.message.startsWith(`${e.code}: `) ? e.message.slice(e.code.length + 2) : e.message;
     const located = e.path !== undefined || e.offset !== undefined ? text.replace(/ \([^()]*\)$/, "") : text;
-    const bare = e.option !== undefined && located.startsWith(e.option) ? flagOf(e.option) + located.slice(e.option.length) : located;
+    const bare = e.option !== undefined && located.startsWith(e.option)
+      ? flagOf(e.option) + located.slice(e.option.length)
+      : located;
     const loc = e.path !== undefined ? ` (${e.path}${e.offset !== undefined ? ` @ ${e.offset}` : ""})` : "";
     return `${e.code}: ${bare}${loc}`;
   }

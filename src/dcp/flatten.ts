@@ -123,4 +123,3 @@ function isTerminalList(list: readonly unknown[]): boolean {
   }
   return true;
 }
-

@@ -19,7 +19,15 @@ import { mergeMetadata } from "./merge_metadata.ts";
 import type { DcpMetadata, StatePath, StorageEntry, TensorEntryMeta } from "./metadata.ts";
 import { storageKey } from "./metadata.ts";
 import { checkItemRanges, checkLayout, itemFile } from "./validate.ts";
-import { checkBox, checkChunkItem, checkResultSize, planBoxRead, type ReadPlanContext, rejectTransforms, runStart } from "./read_plan.ts";
+import {
+  checkBox,
+  checkChunkItem,
+  checkResultSize,
+  planBoxRead,
+  type ReadPlanContext,
+  rejectTransforms,
+  runStart,
+} from "./read_plan.ts";
 
 /** An entry of a DCP checkpoint, with its object path in the nested state dict (`planner_data`). */
 export type DcpEntry = Entry & {
@@ -119,7 +127,15 @@ class Checkpoint implements DcpCheckpoint {
         invariant(stored, "checkLayout at open proved every chunk has its item");
         return { ...c, ...stored };
       });
-      return { kind: "tensor", name, dtype: e.dtype, shape: [...e.size], chunks, bytes: byteSize(e.dtype, e.size), path };
+      return {
+        kind: "tensor",
+        name,
+        dtype: e.dtype,
+        shape: [...e.size],
+        chunks,
+        bytes: byteSize(e.dtype, e.size),
+        path,
+      };
     });
   }
 
@@ -137,7 +153,7 @@ class Checkpoint implements DcpCheckpoint {
     const parts = planBoxRead(ctx, want);
     // Slicing checks each item against its file's real size, which openDcp skips under checkFiles: false;
     // item lengths are believed only after that, and before the result is allocated.
-    if (this.sizes === undefined) for (const p of parts) await this.#itemSource(p.item);
+    if (this.sizes === undefined) { for (const p of parts) await this.#itemSource(p.item); }
     const local = (chunk: number, region: Box) => {
       const c = e.chunks[chunk];
       return { offsets: region.offsets.map((o, d) => o - c.offsets[d]), sizes: region.sizes };
@@ -288,7 +304,11 @@ class Checkpoint implements DcpCheckpoint {
   }
 
   /** The opened archive of a chunk's item and its tensor, checked against the chunk's dtype and shape. */
-  async #chunkArchive(fqn: string, e: TensorEntryMeta, chunkIndex: number): Promise<{ archive: TorchArchive; ref: TensorRef }> {
+  async #chunkArchive(
+    fqn: string,
+    e: TensorEntryMeta,
+    chunkIndex: number,
+  ): Promise<{ archive: TorchArchive; ref: TensorRef }> {
     const c = e.chunks[chunkIndex];
     const item = this.#item(fqn, c.offsets);
     const key = storageKey(fqn, c.offsets);

@@ -110,7 +110,12 @@ function checkOptions(opts: ConvertOptions): void {
   }
 }
 
-async function convertWith(source: TensorSource, dst: Location, opts: ConvertOptions, engine: Engine): Promise<ConvertReport> {
+async function convertWith(
+  source: TensorSource,
+  dst: Location,
+  opts: ConvertOptions,
+  engine: Engine,
+): Promise<ConvertReport> {
   const warnings: string[] = [];
   const warn = (m: string) => {
     warnings.push(m);
@@ -122,8 +127,10 @@ async function convertWith(source: TensorSource, dst: Location, opts: ConvertOpt
   let values = selection.values;
   if (values.length > 0 && (opts.to === "safetensors" || opts.adapter)) {
     const why = opts.adapter ? `the ${opts.adapter.model} adapter maps tensors only` : "safetensors holds only tensors";
-    warn(`${values.length} non-tensor entr${values.length === 1 ? "y is" : "ies are"} not written (${why}): ` +
-      values.map((v) => v.entry.name).join(", "));
+    warn(
+      `${values.length} non-tensor entr${values.length === 1 ? "y is" : "ies are"} not written (${why}): ` +
+        values.map((v) => v.entry.name).join(", "),
+    );
     values = [];
   }
   const total = ordered.reduce((s, t) => s + t.bytes, 0);
@@ -179,7 +186,10 @@ function flatPaths(names: readonly string[]): Map<string, StatePath> {
  */
 function outputPaths(
   source: TensorSource,
-  selection: { tensors: { name: string; entry: { name: string } }[]; values: { name: string; entry: { name: string } }[] },
+  selection: {
+    tensors: { name: string; entry: { name: string } }[];
+    values: { name: string; entry: { name: string } }[];
+  },
 ): Map<string, StatePath> {
   const out = new Map<string, StatePath>();
   for (const s of [...selection.tensors, ...selection.values]) {

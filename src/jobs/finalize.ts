@@ -44,7 +44,9 @@ export async function finalize(dst: Location, opts: { onProgress?: ProgressCallb
   const byIndex = new Map<number, string>();
   for (const { name, m } of manifests) {
     if (Number(m[2]) !== count || m[3] !== ext) {
-      throw new IntegrityError("E_METADATA", `part manifests of different runs are mixed (${name})`, { path: dst.path || "." });
+      throw new IntegrityError("E_METADATA", `part manifests of different runs are mixed (${name})`, {
+        path: dst.path || ".",
+      });
     }
     byIndex.set(Number(m[1]), joinPath(dst.path, name));
   }

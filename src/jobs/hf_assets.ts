@@ -5,7 +5,8 @@ import type { Part } from "../writers/mod.ts";
 import { readSafetensorsIndex, SAFETENSORS_INDEX_NAME } from "../safetensors/mod.ts";
 
 /** Files of an HF model folder that belong beside the weights (model config and tokenizer). */
-const ASSET_FILE = /^(config\.json|generation_config\.json|tokenizer.*|special_tokens_map\.json|vocab\.json|merges\.txt)$/;
+const ASSET_FILE =
+  /^(config\.json|generation_config\.json|tokenizer.*|special_tokens_map\.json|vocab\.json|merges\.txt)$/;
 
 /**
  * `--hf-assets-path`: copies the config and tokenizer files of an existing HF folder into the output (by

@@ -5,7 +5,7 @@
  */
 import { type ProgressCallback, ProgressTracker } from "../tasks/mod.ts";
 import type { TensorEntry, TensorSource } from "../source/mod.ts";
-import { canConvert, DTYPE_INFO, type DType, itemsize } from "../dtype/mod.ts";
+import { canConvert, type DType, DTYPE_INFO, itemsize } from "../dtype/mod.ts";
 import { GpuError, UsageError } from "../errors/mod.ts";
 import type { Engine, GpuEngine } from "../engine/mod.ts";
 import { numel } from "../tensor/mod.ts";
@@ -87,7 +87,9 @@ function deviceFor(engine: Engine, device: GPUDevice | undefined): GPUDevice {
     throw new UsageError("E_USAGE", "a GPU engine loads into its own device; pass no other device");
   }
   const chosen = own ?? device;
-  if (!chosen) throw new UsageError("E_USAGE", "loading with a CPU engine needs the GPUDevice that receives the buffers");
+  if (!chosen) {
+    throw new UsageError("E_USAGE", "loading with a CPU engine needs the GPUDevice that receives the buffers");
+  }
   return chosen;
 }
 

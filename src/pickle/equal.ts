@@ -35,13 +35,17 @@ export function pyEqual(a: unknown, b: unknown, budget = DEFAULT_BUDGET): boolea
     if (pairs?.has(y)) return true;
     if (!pairs) seen.set(x, pairs = new WeakSet());
     pairs.add(y);
-    if (x instanceof PyFloat) return y instanceof PyFloat && (x.value === y.value || (x.value !== x.value && y.value !== y.value));
+    if (x instanceof PyFloat) {
+      return y instanceof PyFloat && (x.value === y.value || (x.value !== x.value && y.value !== y.value));
+    }
     if (x instanceof PyComplex) return y instanceof PyComplex && eq(x.re, y.re) && eq(x.im, y.im);
     if (x instanceof Uint8Array) return y instanceof Uint8Array && !isTensor(y) && bytesEqual(x, y);
     if (x instanceof PyByteArray) return y instanceof PyByteArray && bytesEqual(x.bytes, y.bytes);
     if (x instanceof PyTuple) return y instanceof PyTuple && listEqual(x.items, y.items);
     if (Array.isArray(x)) return Array.isArray(y) && listEqual(x, y);
-    if (x instanceof Set) return y instanceof Set && x.size === y.size && [...x].every((e) => [...y].some((f) => eq(e, f)));
+    if (x instanceof Set) {
+      return y instanceof Set && x.size === y.size && [...x].every((e) => [...y].some((f) => eq(e, f)));
+    }
     if (x instanceof Map) {
       if (!(y instanceof Map) || x.size !== y.size) return false;
       for (const [k, v] of x) {
@@ -59,7 +63,8 @@ export function pyEqual(a: unknown, b: unknown, budget = DEFAULT_BUDGET): boolea
     return kx.length === ky.length &&
       kx.every((k) => Object.hasOwn(y, k) && eq((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]));
   };
-  const listEqual = (x: readonly unknown[], y: readonly unknown[]) => x.length === y.length && x.every((e, i) => eq(e, y[i]));
+  const listEqual = (x: readonly unknown[], y: readonly unknown[]) =>
+    x.length === y.length && x.every((e, i) => eq(e, y[i]));
   try {
     return eq(a, b);
   } catch (e) {

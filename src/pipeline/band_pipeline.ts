@@ -107,7 +107,10 @@ export class BandPipeline {
   readonly #jobs: readonly BandJob[];
   readonly #position: Map<BandJob, number>;
   readonly #readAheadBytes: number;
-  readonly #slots: Slot[] = Array.from({ length: SLOTS }, () => ({ read: new ReusedBuffer(), cast: new ReusedBuffer() }));
+  readonly #slots: Slot[] = Array.from(
+    { length: SLOTS },
+    () => ({ read: new ReusedBuffer(), cast: new ReusedBuffer() }),
+  );
   /** Slots neither held by the caller nor preparing a job. */
   #free: Slot[] = [...this.#slots];
   /** The slot of the bytes the caller holds. */

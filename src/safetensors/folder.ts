@@ -93,7 +93,9 @@ export async function openSafetensorsFolder(storage: Storage, dir: string): Prom
   }
   const infoOf = (name: string): FolderTensorInfo => {
     const info = tensors.get(name);
-    if (info === undefined) throw new UsageError("E_MISSING_KEY", `no tensor named '${name}' in ${dir || "."}`, { path: dir });
+    if (info === undefined) {
+      throw new UsageError("E_MISSING_KEY", `no tensor named '${name}' in ${dir || "."}`, { path: dir });
+    }
     return info;
   };
   return {

@@ -43,7 +43,13 @@ export const FORMATS: readonly FormatFacts[] = [
     markers: [SAFETENSORS_INDEX_NAME, SINGLE_FILE_NAME],
     open: openHfFolderSource,
   },
-  { format: "torch", shape: "file", extension: /\.(pt|pth|bin|ckpt)$/i, magic: [0x50, 0x4b, 0x03, 0x04], open: openTorchFileSource },
+  {
+    format: "torch",
+    shape: "file",
+    extension: /\.(pt|pth|bin|ckpt)$/i,
+    magic: [0x50, 0x4b, 0x03, 0x04],
+    open: openTorchFileSource,
+  },
   { format: "safetensors", shape: "file", extension: /\.safetensors$/i, open: openSafetensorsFileSource },
 ];
 

@@ -17,7 +17,9 @@ export async function openDcpSource(storage: Storage, dir: string): Promise<Tens
   });
   const metadataFiles = (await storage.stat(joinPath(dir, METADATA_FILE)))
     ? [joinPath(dir, METADATA_FILE)]
-    : ((await storage.list(dir)) ?? []).filter((d) => /^__\d+\.metadata$/.test(d.name)).map((d) => joinPath(dir, d.name));
+    : ((await storage.list(dir)) ?? []).filter((d) => /^__\d+\.metadata$/.test(d.name)).map((d) =>
+      joinPath(dir, d.name)
+    );
   return {
     format: "dcp",
     storage,
@@ -32,4 +34,3 @@ export async function openDcpSource(storage: Storage, dir: string): Promise<Tens
     close: () => ckpt.close(),
   };
 }
-

@@ -18,7 +18,13 @@ function tensorEntry(name: string, info: SafetensorsTensorInfo, file: string): E
     name,
     dtype: info.dtype,
     shape: info.shape,
-    chunks: [{ offsets: info.shape.map(() => 0), sizes: [...info.shape], file, offset: info.begin, length: info.end - info.begin }],
+    chunks: [{
+      offsets: info.shape.map(() => 0),
+      sizes: [...info.shape],
+      file,
+      offset: info.begin,
+      length: info.end - info.begin,
+    }],
     bytes: byteSize(info.dtype, info.shape),
   };
 }

@@ -69,7 +69,9 @@ export async function openTorchFileSource(storage: Storage, path: string): Promi
         const range = archive.storedRange(ref, box);
         return Promise.resolve(range && [range]);
       },
-      readValue: (name) => (values.has(name) ? Promise.resolve(values.get(name) as PyValue) : Promise.reject(missing(name))),
+      readValue: (
+        name,
+      ) => (values.has(name) ? Promise.resolve(values.get(name) as PyValue) : Promise.reject(missing(name))),
       close: () => src.close(),
     };
   } catch (e) {

@@ -167,7 +167,11 @@ async function writeDcpPart(
     opts.concurrency,
   );
   const written = mine.map((rank) => joinPath(dst.path, rankFileName(rank)));
-  const partial = { stateDictMetadata: global.stateDictMetadata, plannerData: plan.plannerData ?? null, storageData: perRank.flat() };
+  const partial = {
+    stateDictMetadata: global.stateDictMetadata,
+    plannerData: plan.plannerData ?? null,
+    storageData: perRank.flat(),
+  };
   const manifest = await commitDcp(dst.storage, dst.path, partial, { partFile: partManifestName(part, "metadata") });
   return [...written, manifest.path];
 }

@@ -57,8 +57,8 @@ function lazyLeavesInOrder(value: unknown, jobs: Map<LazyTensor, BandJob[]>): Ba
     seen.add(v);
     const bands = jobs.get(v as LazyTensor);
     if (bands) order.push(...bands);
-    else if (v instanceof Map) for (const x of v.values()) walk(x);
-    else if (Array.isArray(v)) for (const x of v) walk(x);
+    else if (v instanceof Map) { for (const x of v.values()) walk(x); }
+    else if (Array.isArray(v)) { for (const x of v) walk(x); }
   };
   walk(value);
   return order;

@@ -25,9 +25,18 @@ describe("checkTiling()", () => {
   });
 
   test("reports every overlapping pair, out-of-bounds and wrong-rank chunk, with the code a reader throws", () => {
-    const problems = checkTiling([4], [box([0], [2]), box([1], [2]), box([2], [2]), box([3], [2]), box([0, 0], [1, 1])]);
+    const problems = checkTiling([4], [
+      box([0], [2]),
+      box([1], [2]),
+      box([2], [2]),
+      box([3], [2]),
+      box([0, 0], [1, 1]),
+    ]);
     expect(problems.map((p) => p.code)).toEqual(["E_OUT_OF_RANGE", "E_SHAPE", "E_OVERLAP", "E_OVERLAP"]);
-    expect(problems.slice(2).map((p) => p.message)).toEqual(["chunks at [0] and [1] overlap", "chunks at [1] and [2] overlap"]);
+    expect(problems.slice(2).map((p) => p.message)).toEqual([
+      "chunks at [0] and [1] overlap",
+      "chunks at [1] and [2] overlap",
+    ]);
   });
 
   test("a 0-d tensor needs exactly one chunk only when exact", () => {

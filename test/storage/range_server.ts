@@ -42,7 +42,11 @@ export function filesOf(storage: Storage): (path: string) => Promise<ServedFile 
   return async (path) => {
     const info = await storage.stat(path).catch(() => undefined);
     if (info === undefined) return undefined;
-    return { size: info.size, bytes: (offset, length) => storage.read(path, offset, length), contentType: typeOf(path) };
+    return {
+      size: info.size,
+      bytes: (offset, length) => storage.read(path, offset, length),
+      contentType: typeOf(path),
+    };
   };
 }
 

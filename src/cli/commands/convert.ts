@@ -9,7 +9,7 @@ import { listOption, partOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
-import { adapterFromArgs, layoutFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, runWriteJob, WRITE_HELP } from "./shared.ts";
+import { adapterFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, runWriteJob, WRITE_HELP } from "./shared.ts";
 
 export const convertCommand: Command = {
   name: "convert",
@@ -37,8 +37,19 @@ ${WRITE_HELP}
 ${COMMON_HELP}`,
   options: {
     values: [
-      "to", "dtype", "include", "exclude", "max-shard-size", "adapter", "flavor", "keys", "hf-assets-path", "part",
-      "concurrency", "engine", ...LAYOUT_OPTIONS,
+      "to",
+      "dtype",
+      "include",
+      "exclude",
+      "max-shard-size",
+      "adapter",
+      "flavor",
+      "keys",
+      "hf-assets-path",
+      "part",
+      "concurrency",
+      "engine",
+      ...LAYOUT_OPTIONS,
     ],
     flags: ["model-only", "to-hf", "from-hf", "no-fsync"],
   },

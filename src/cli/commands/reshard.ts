@@ -54,19 +54,37 @@ ${COMMON_HELP}`,
       }
       const box = (b: { offsets: number[]; sizes: number[] }) => `[${b.offsets.join(",")}]+[${b.sizes.join(",")}]`;
       ctx.rt.out(`${plan.layout}: ${plan.moves.length} moves, ${formatBytes(plan.totalBytes)}\n\n`);
-      ctx.rt.out(`${table(
-        ["tensor", "from file", "item @ offset", "to file", "region", "bytes"],
-        plan.moves.map((m) => [
-          m.fqn, m.from.file, `${m.from.offset}+${m.from.length}`, m.to.file, box(m.region), String(m.bytes),
-        ]),
-        [false, false, true, false, false, true],
-      )}\n`);
+      ctx.rt.out(`${
+        table(
+          ["tensor", "from file", "item @ offset", "to file", "region", "bytes"],
+          plan.moves.map((m) => [
+            m.fqn,
+            m.from.file,
+            `${m.from.offset}+${m.from.length}`,
+            m.to.file,
+            box(m.region),
+            String(m.bytes),
+          ]),
+          [false, false, true, false, false, true],
+        )
+      }\n`);
       if (plan.values.length > 0) {
-        ctx.rt.out(`\n${table(["value", "from file", "item @ offset", "to file"], plan.values.map((v) => [
-          v.fqn, v.from.file, `${v.from.offset}+${v.from.length}`, v.to,
-        ]), [false, false, true, false])}\n`);
+        ctx.rt.out(`\n${
+          table(
+            ["value", "from file", "item @ offset", "to file"],
+            plan.values.map((v) => [
+              v.fqn,
+              v.from.file,
+              `${v.from.offset}+${v.from.length}`,
+              v.to,
+            ]),
+            [false, false, true, false],
+          )
+        }\n`);
       }
-      ctx.rt.out(`\n${table(["to file", "bytes"], plan.files.map((f) => [f.file, formatBytes(f.bytes)]), [false, true])}\n`);
+      ctx.rt.out(
+        `\n${table(["to file", "bytes"], plan.files.map((f) => [f.file, formatBytes(f.bytes)]), [false, true])}\n`,
+      );
       return 0;
     }
     const dst = await locateOutput(dstPath, ctx.rt.cwd(), false, {

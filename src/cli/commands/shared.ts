@@ -13,7 +13,8 @@ import { formatBytes } from "../progress_bar.ts";
 
 export const LAYOUT_OPTIONS = ["ranks", "dim", "layout", "dp-shard", "tp"];
 
-export const LAYOUT_HELP = `  --ranks N               DCP output ranks (one __<r>_0.distcp each), tensors split on --dim (default 0)
+export const LAYOUT_HELP =
+  `  --ranks N               DCP output ranks (one __<r>_0.distcp each), tensors split on --dim (default 0)
   --dim D                 dimension --ranks splits
   --layout FILE           explicit per-rank chunk boxes: {"ranks": N, "tensors": {"<fqn>": [{"rank", "offsets", "sizes"}]}}
   --dp-shard N --tp M     TorchTitan FSDP x TP chunking (colwise dim 0, rowwise dim 1, then FSDP on dim 0)`;
@@ -44,7 +45,9 @@ export function adapterFromArgs(args: ParsedArgs): StateDictAdapter | undefined 
   const toHf = args.flags.has("to-hf");
   const fromHf = args.flags.has("from-hf");
   if (name === undefined) {
-    if (toHf || fromHf || args.values.has("flavor")) throw new UsageError("E_USAGE", "--to-hf/--from-hf/--flavor need --adapter");
+    if (toHf || fromHf || args.values.has("flavor")) {
+      throw new UsageError("E_USAGE", "--to-hf/--from-hf/--flavor need --adapter");
+    }
     return undefined;
   }
   if (toHf === fromHf) throw new UsageError("E_USAGE", "--adapter needs exactly one of --to-hf or --from-hf");
