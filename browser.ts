@@ -107,12 +107,12 @@ export {
 export {
   ADAPTER_NAMES,
   type AdapterDirection,
+  type AdapterDroppedEntry,
   type AdapterFile,
   type AdapterFileOptions,
   type AdapterOptions,
   type AdapterPlan,
   type AdapterPlanOptions,
-  type AdapterDroppedEntry,
   type AdapterSourceEntry,
   type AdapterTargetEntry,
   getAdapter,

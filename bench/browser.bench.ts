@@ -8,7 +8,17 @@
  *   npx deno bundle --quiet --platform=node --external playwright-core -o .cache/browser.bench.mjs bench/browser.bench.ts
  *   node .cache/browser.bench.mjs [ROUNDS]
  */
-import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -69,9 +79,12 @@ if (!existsSync(`${DATA}/demo/ckpt/.metadata`)) await writeDemoCheckpoint(new Fi
 
 const work = mkdtempSync(join(tmpdir(), "webdcp-browser-bench-"));
 const site = new MemoryStorage();
-await site.writeAll("index.html", new TextEncoder().encode(
-  `<!doctype html><meta charset="utf-8"><script type="module">import "./bench.js"; window.ready = true;</script>`,
-));
+await site.writeAll(
+  "index.html",
+  new TextEncoder().encode(
+    `<!doctype html><meta charset="utf-8"><script type="module">import "./bench.js"; window.ready = true;</script>`,
+  ),
+);
 await site.writeAll("bench.js", bundlePage("bench/browser/page.ts", work, "bench.js"));
 const onSite = filesOf(site), onDisk = filesOf(new FileStorage(DATA));
 const server = await startRangeServer((p) => (p.startsWith("data/") ? onDisk(p.slice(5)) : onSite(p)));
@@ -86,7 +99,13 @@ await page.waitForFunction(() => (globalThis as { ready?: boolean }).ready === t
 const model = `${server.url}data/model.safetensors`;
 
 const inPage = <T>(fn: string, ...args: unknown[]) =>
-  page.evaluate(([f, a]) => ((globalThis as unknown as { bench: Record<string, (...x: unknown[]) => Promise<unknown>> }).bench)[f as string](...(a as unknown[])), [fn, args] as const) as Promise<T>;
+  page.evaluate(
+    ([f, a]) =>
+      (globalThis as unknown as { bench: Record<string, (...x: unknown[]) => Promise<unknown>> }).bench[f as string](
+        ...(a as unknown[]),
+      ),
+    [fn, args] as const,
+  ) as Promise<T>;
 
 /** Runs a scenario while sampling the renderer's resident memory; returns its time and the growth. */
 async function measured(fn: string, ...args: unknown[]): Promise<Timed & { rssGrowth: number }> {
@@ -126,14 +145,20 @@ const rss = (name: string) => median(results[name].map((x) => x.rssGrowth));
 const bytes = results["loadToGpu"][0].bytes;
 const row = (name: string, baseline: string) => {
   const speed = ms(baseline) / ms(name);
-  return `| ${name} | ${(ms(name) / 1000).toFixed(2)} s (${(bytes / ms(name) / 1e6).toFixed(2)} GB/s) | ${speed.toFixed(2)}x of "${baseline}" | ${(rss(name) / 2 ** 20).toFixed(0)} MiB |`;
+  return `| ${name} | ${(ms(name) / 1000).toFixed(2)} s (${(bytes / ms(name) / 1e6).toFixed(2)} GB/s) | ${
+    speed.toFixed(2)
+  }x of "${baseline}" | ${(rss(name) / 2 ** 20).toFixed(0)} MiB |`;
 };
 const lines = [
   "",
-  `## browser time to GPU (${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, median of ${ROUNDS} shuffled rounds)`,
+  `## browser time to GPU (${
+    new Date().toISOString().slice(0, 16).replace("T", " ")
+  } UTC, median of ${ROUNDS} shuffled rounds)`,
   "",
   `Headless Chromium (${CHROMIUM_ARGS.join(" ")}), adapter: ${adapter}: a software adapter, indicative only. ` +
-  `File: ${(bytes / 2 ** 20).toFixed(0)} MiB safetensors (${TENSORS} float32 tensors) from a node:http Range server on 127.0.0.1. ` +
+  `File: ${
+    (bytes / 2 ** 20).toFixed(0)
+  } MiB safetensors (${TENSORS} float32 tensors) from a node:http Range server on 127.0.0.1. ` +
   `Memory: growth of the renderer processes' resident set during the load (after one warm-up pass). ` +
   `Machine: 2 shared cores, load average ${loadavg()[0].toFixed(1)}.`,
   "",

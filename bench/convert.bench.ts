@@ -33,7 +33,15 @@ const CONVERT_MEMORY_TARGET = 4;
 const RESHARD_SLOWDOWN_LIMIT = 1.5;
 // Exactly what `deno task webdcp` runs (deno.json), so the figures are the CLI users' figures.
 const WEBDCP = [
-  DENO, "run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", "--allow-sys", "--allow-ffi", "src/cli/main.ts",
+  DENO,
+  "run",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-net",
+  "--allow-sys",
+  "--allow-ffi",
+  "src/cli/main.ts",
 ];
 
 interface Contender {
@@ -58,14 +66,21 @@ const oursOut = `${out}/webdcp.safetensors`;
 const sameAsTorch = () => run([py, "bench/py/same_tensors.py", oursOut, torchOut]);
 const torchLoadsSameValues = (ckpt: string) => async () => {
   const checksum = await torchChecksum(ckpt);
-  if (checksum !== sourceChecksum) throw new Error(`torch reads other values from ${ckpt} (${checksum} vs ${sourceChecksum})`);
+  if (checksum !== sourceChecksum) {
+    throw new Error(`torch reads other values from ${ckpt} (${checksum} vs ${sourceChecksum})`);
+  }
 };
 const convertArgs = [dir, oursOut, "--to", "safetensors", "--dtype", "bfloat16", "--json"];
 const reshardArgs = (to: string) => ["reshard", dir, to, "--ranks", "3", "--json"];
 const contenders: Contender[] = [
   { name: "torch convert", cmd: [py, "bench/py/torch_convert.py", dir, torchOut], output: torchOut },
   { name: "convert", cmd: [...WEBDCP, "convert", ...convertArgs], output: oursOut, check: sameAsTorch },
-  { name: "convert --no-fsync", cmd: [...WEBDCP, "convert", ...convertArgs, "--no-fsync"], output: oursOut, check: sameAsTorch },
+  {
+    name: "convert --no-fsync",
+    cmd: [...WEBDCP, "convert", ...convertArgs, "--no-fsync"],
+    output: oursOut,
+    check: sameAsTorch,
+  },
   { name: "cp -r", cmd: ["cp", "-r", dir, `${out}/copy`], output: `${out}/copy` },
   {
     name: "cp -r + sync",

@@ -27,7 +27,9 @@ function tensors(prefix: string, count: number): Record<string, Tensor> {
 const holder = (sd: Record<string, unknown>): Stateful => ({ stateDict: () => sd, loadStateDict: () => {} });
 const perHalf = Math.max(1, Math.round(stateMiB / 2 / TENSOR_MIB));
 const model = holder(tensors("layers.", perHalf));
-const optimizer = holder(Object.fromEntries(Object.entries(tensors("", perHalf)).map(([k, v]) => [`state.layers.${k}.exp_avg`, v])));
+const optimizer = holder(
+  Object.fromEntries(Object.entries(tensors("", perHalf)).map(([k, v]) => [`state.layers.${k}.exp_avg`, v])),
+);
 const states = { model, optimizer };
 const totalMiB = 2 * perHalf * TENSOR_MIB;
 
@@ -40,7 +42,10 @@ const ms = (x: number) => x.toFixed(0);
 try {
   for (const mode of ["disabled", "async", "async_with_pinned_mem"] as const) {
     const storage = new FileStorage(join(root, mode));
-    const m = new CheckpointManager({ checkpoint: { enable: true, interval: 1, async_mode: mode, keep_latest_k: 2 } }, { storage, states });
+    const m = new CheckpointManager({ checkpoint: { enable: true, interval: 1, async_mode: mode, keep_latest_k: 2 } }, {
+      storage,
+      states,
+    });
     const blocking: number[] = [];
     const background: number[] = [];
     let allocationsAfterFirst = 0;
@@ -64,10 +69,16 @@ try {
   const seedStart = performance.now();
   peakRss = process.memoryUsage().rss;
   const rssBefore = peakRss;
-  const meta = await createSeedCheckpoint(new FileStorage(join(root, "seed")), { model: "llama3", flavor: seedFlavor, dtype: "bfloat16" });
+  const meta = await createSeedCheckpoint(new FileStorage(join(root, "seed")), {
+    model: "llama3",
+    flavor: seedFlavor,
+    dtype: "bfloat16",
+  });
   const seedMs = performance.now() - seedStart;
   let seedBytes = 0;
-  for (const e of meta.stateDictMetadata.values()) if (e.kind === "tensor") seedBytes += e.size.reduce((a, b) => a * b, 2);
+  for (const e of meta.stateDictMetadata.values()) {
+    if (e.kind === "tensor") seedBytes += e.size.reduce((a, b) => a * b, 2);
+  }
   const sync = rows[0];
   const table = [
     `## manager (${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, median of 3 saves)`,
@@ -84,7 +95,9 @@ try {
     `${(Number(rows[2][2]) / Number(sync[2]) * 100).toFixed(1)}% (async_with_pinned_mem).`,
     "",
     `seed llama3 ${seedFlavor} bfloat16: ${(seedBytes / 2 ** 20).toFixed(0)} MiB in ${ms(seedMs)} ms ` +
-    `(${(seedBytes / 2 ** 20 / (seedMs / 1000)).toFixed(1)} MiB/s), peak RSS growth ${((peakRss - rssBefore) / 2 ** 20).toFixed(0)} MiB.`,
+    `(${(seedBytes / 2 ** 20 / (seedMs / 1000)).toFixed(1)} MiB/s), peak RSS growth ${
+      ((peakRss - rssBefore) / 2 ** 20).toFixed(0)
+    } MiB.`,
     "",
   ].join("\n");
   console.log(table);

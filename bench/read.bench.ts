@@ -32,7 +32,9 @@ for (let i = 0; i < runs; i++) {
   if (!torch || seconds(t) < seconds(torch)) torch = t;
 }
 if (ours!.report.checksum !== torch!.report.checksum) {
-  throw new Error(`webdcp and torch read different values: checksum ${ours!.report.checksum} vs ${torch!.report.checksum}`);
+  throw new Error(
+    `webdcp and torch read different values: checksum ${ours!.report.checksum} vs ${torch!.report.checksum}`,
+  );
 }
 const bytes = ours!.report.bytes as number;
 const speedup = seconds(torch!) / seconds(ours!);

@@ -22,15 +22,21 @@ const rows: BenchRow[] = (await Deno.readTextFile(resultsFile)).split("\n").filt
   .map((l) => JSON.parse(l));
 
 const header = ["benchmark", "webdcp", "baseline", "ratio", "peak memory (webdcp vs baseline)", "target", "met"];
-const cells = rows.map((r) => [r.benchmark, r.webdcp, r.baseline, r.ratio, r.peakMemory, r.target, r.met ? "yes" : "**no**"]);
-const table = [header, header.map(() => "---"), ...cells].map((c) => `| ${c.map((x) => x.replaceAll("|", "\\|")).join(" | ")} |`)
+const cells = rows.map((
+  r,
+) => [r.benchmark, r.webdcp, r.baseline, r.ratio, r.peakMemory, r.target, r.met ? "yes" : "**no**"]);
+const table = [header, header.map(() => "---"), ...cells].map((c) =>
+  `| ${c.map((x) => x.replaceAll("|", "\\|")).join(" | ")} |`
+)
   .join("\n");
 console.log(`\n${table}\n`);
 
 const stamp = new Date().toISOString().replace("T", " ").slice(0, 16);
 const method = "Convert and reshard rows: every contender once a round, rounds in shuffled order; times are medians " +
   "(best in brackets), ratios the median over rounds of the ratio within a round.";
-const section = `\n## ${stamp} UTC\n\nCommand: \`${command}\`\n\nMachine: ${machine ?? "unknown"}\n\n${method}\n\n${table}\n`;
+const section = `\n## ${stamp} UTC\n\nCommand: \`${command}\`\n\nMachine: ${
+  machine ?? "unknown"
+}\n\n${method}\n\n${table}\n`;
 const target = "bench/RESULTS.md";
 const existing = await Deno.readTextFile(target).catch(() => "");
 await Deno.writeTextFile(target, existing === "" ? `${TITLE}${section}` : `${existing.trimEnd()}\n${section}`);

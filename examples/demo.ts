@@ -120,7 +120,9 @@ const missing = Object.keys(model).filter((k) => report.onlyInA.includes(k));
 if (missing.length > 0) fail(`model tensors lost in the round trip: ${missing.join(", ")}`);
 log(
   `bf16 HF round trip: ${report.tensors.length} model tensors compared, max relative error ` +
-    `${Math.max(...report.tensors.map((t) => t.maxRelError)).toExponential(3)} (bound 2^-8 = ${(2 ** -8).toExponential(3)}); ` +
+    `${Math.max(...report.tensors.map((t) => t.maxRelError)).toExponential(3)} (bound 2^-8 = ${
+      (2 ** -8).toExponential(3)
+    }); ` +
     `${report.onlyInA.length} training-state entries left out by --model-only`,
 );
 await managedRun(root, (args) => cli(args), log);

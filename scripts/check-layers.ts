@@ -71,7 +71,7 @@ export function readTree(dir: string, prefix = ""): Map<string, string> {
   const files = new Map<string, string>();
   for (const name of readdirSync(posix.join(dir, prefix))) {
     const rel = prefix ? `${prefix}/${name}` : name;
-    if (statSync(posix.join(dir, rel)).isDirectory()) for (const [k, v] of readTree(dir, rel)) files.set(k, v);
+    if (statSync(posix.join(dir, rel)).isDirectory()) { for (const [k, v] of readTree(dir, rel)) files.set(k, v); }
     else if (name.endsWith(".ts")) files.set(rel, readFileSync(posix.join(dir, rel), "utf8"));
   }
   return files;

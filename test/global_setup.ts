@@ -6,7 +6,10 @@ import type { TestProject } from "vitest/node";
  * the cached virtualenv on first use, and hands its interpreter to the tests (`inject("python")`).
  */
 export default function setup(project: TestProject): void {
-  const venv = execFileSync("bash", ["test/interop/venv.sh"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+  const venv = execFileSync("bash", ["test/interop/venv.sh"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  })
     .trim();
   project.provide("python", `${venv}/bin/python`);
 }

@@ -14,7 +14,10 @@ async function device(): Promise<{ device: GPUDevice; adapter: string }> {
     requiredLimits: { maxBufferSize: a.maxBufferSize, maxStorageBufferBindingSize: a.maxStorageBufferBindingSize },
   });
   const info = adapter.info;
-  return { device: dev, adapter: [info?.vendor, info?.architecture, info?.description].filter((s) => s).join(" ") || "?" };
+  return {
+    device: dev,
+    adapter: [info?.vendor, info?.architecture, info?.description].filter((s) => s).join(" ") || "?",
+  };
 }
 
 export interface Timed {
@@ -44,7 +47,10 @@ async function timed(body: (dev: GPUDevice) => Promise<{ bytes: number; requests
 export function fetchWhole(url: string): Promise<Timed> {
   return timed(async (dev) => {
     const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
-    const buffer = dev.createBuffer({ size: Math.ceil(bytes.byteLength / 4) * 4, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.STORAGE });
+    const buffer = dev.createBuffer({
+      size: Math.ceil(bytes.byteLength / 4) * 4,
+      usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.STORAGE,
+    });
     dev.queue.writeBuffer(buffer, 0, bytes, 0, bytes.byteLength & ~3);
     await dev.queue.onSubmittedWorkDone();
     buffer.destroy();
@@ -75,7 +81,10 @@ export function opfsWhole(url: string, file: string): Promise<Timed> {
     const cache = await OpfsCache.open(CACHE);
     const dir = await cache.dataDirectory(OpfsCache.keyOf(url));
     const bytes = new Uint8Array(await (await (await dir.getFileHandle(file)).getFile()).arrayBuffer());
-    const buffer = dev.createBuffer({ size: Math.ceil(bytes.byteLength / 4) * 4, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.STORAGE });
+    const buffer = dev.createBuffer({
+      size: Math.ceil(bytes.byteLength / 4) * 4,
+      usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.STORAGE,
+    });
     dev.queue.writeBuffer(buffer, 0, bytes, 0, bytes.byteLength & ~3);
     await dev.queue.onSubmittedWorkDone();
     buffer.destroy();

@@ -16,8 +16,10 @@ export interface BenchRow {
 /** Appends rows to the JSON-lines file named by `BENCH_RESULTS` (run.sh sets it) and prints them. */
 export async function recordRows(rows: BenchRow[]): Promise<void> {
   for (const r of rows) {
-    console.log(`${r.benchmark}: webdcp ${r.webdcp} | baseline ${r.baseline} | ${r.ratio} | ${r.peakMemory} | ` +
-      `${r.met ? "met" : "MISSED"} (${r.target})`);
+    console.log(
+      `${r.benchmark}: webdcp ${r.webdcp} | baseline ${r.baseline} | ${r.ratio} | ${r.peakMemory} | ` +
+        `${r.met ? "met" : "MISSED"} (${r.target})`,
+    );
   }
   const file = Deno.env.get("BENCH_RESULTS");
   if (file) await Deno.writeTextFile(file, rows.map((r) => JSON.stringify(r)).join("\n") + "\n", { append: true });

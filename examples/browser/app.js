@@ -1,6 +1,6 @@
 // The example page's script: plain JavaScript, no build step. It imports webdcp's browser bundle
 // (served as webdcp.js by `npx deno task serve-example`).
-import { HttpStorage, loadToGpu, OpfsCache, openTensorSource, preload } from "./webdcp.js";
+import { HttpStorage, loadToGpu, openTensorSource, OpfsCache, preload } from "./webdcp.js";
 
 const CKPT = new URL("ckpt/", location.href).href;
 const WEIGHT = "model.layers.0.feed_forward.w1.weight";
@@ -18,7 +18,10 @@ function checkpointRequests() {
 async function device() {
   const adapter = await navigator.gpu?.requestAdapter();
   if (!adapter) throw new Error("this browser offers no WebGPU adapter");
-  return { device: await adapter.requestDevice(), adapter: adapter.info?.description || adapter.info?.vendor || "WebGPU" };
+  return {
+    device: await adapter.requestDevice(),
+    adapter: adapter.info?.description || adapter.info?.vendor || "WebGPU",
+  };
 }
 
 function showTable(load) {
@@ -27,7 +30,12 @@ function showTable(load) {
   for (const t of load.tensors.values()) {
     const row = body.insertRow();
     row.dataset.name = t.name;
-    for (const [text, num] of [[t.name], [t.dtype], [`[${t.shape.join(", ")}]`], [String(t.byteLength), true], [t.loadMs.toFixed(1), true]]) {
+    for (
+      const [text, num] of [[t.name], [t.dtype], [`[${t.shape.join(", ")}]`], [String(t.byteLength), true], [
+        t.loadMs.toFixed(1),
+        true,
+      ]]
+    ) {
       const cell = row.insertCell();
       cell.textContent = text;
       if (num) cell.className = "num";
@@ -58,7 +66,10 @@ async function gpuMatmul(dev, tensor, x) {
   const read = dev.createBuffer({ size: rows * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   const bind = dev.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: tensor.buffer } }, { binding: 1, resource: { buffer: xs } }, { binding: 2, resource: { buffer: ys } }],
+    entries: [{ binding: 0, resource: { buffer: tensor.buffer } }, { binding: 1, resource: { buffer: xs } }, {
+      binding: 2,
+      resource: { buffer: ys },
+    }],
   });
   const enc = dev.createCommandEncoder();
   const pass = enc.beginComputePass();
@@ -120,9 +131,18 @@ async function run(fromCache) {
   });
   $("matmul-result").textContent = `max |GPU - CPU| = ${maxDiff.toExponential(2)} over ${gpu.length} rows`;
   $("status").textContent = `Loaded ${load.tensors.size} tensors (${load.plan.sourceBytes} bytes) on ${adapter} in ` +
-    `${load.stats.ms.toFixed(0)} ms with ${requests} HTTP request(s)${load.stats.fromCache ? " from the OPFS cache" : ""}.`;
+    `${load.stats.ms.toFixed(0)} ms with ${requests} HTTP request(s)${
+      load.stats.fromCache ? " from the OPFS cache" : ""
+    }.`;
   state.loads++;
-  state.last = { fromCache: load.stats.fromCache, requests, tensors: load.tensors.size, gpu: [...gpu], cpu: [...cpu], maxDiff };
+  state.last = {
+    fromCache: load.stats.fromCache,
+    requests,
+    tensors: load.tensors.size,
+    gpu: [...gpu],
+    cpu: [...cpu],
+    maxDiff,
+  };
   load.destroy();
   dev.destroy();
   $("cache").disabled = false;

@@ -25,7 +25,9 @@ const TYPES: Record<string, string> = {
 };
 
 /** Builds what the page needs (checkpoint, bundle) under `.cache/example/` and starts serving. */
-export async function serveExample(options: { port?: number; hostname?: string; cacheDir?: string } = {}): Promise<ExampleServer> {
+export async function serveExample(
+  options: { port?: number; hostname?: string; cacheDir?: string } = {},
+): Promise<ExampleServer> {
   const cacheDir = options.cacheDir ?? new URL(".cache/example/", repo).pathname;
   await Deno.mkdir(cacheDir, { recursive: true });
   const ckpt = `${cacheDir}/ckpt`;
@@ -51,7 +53,11 @@ export async function serveExample(options: { port?: number; hostname?: string; 
     if (path.startsWith("/ckpt/") && !path.includes("..")) return `${cacheDir}${path}`;
     return undefined;
   };
-  const server = Deno.serve({ port: options.port ?? 8787, hostname: options.hostname ?? "127.0.0.1", onListen: () => {} }, async (req) => {
+  const server = Deno.serve({
+    port: options.port ?? 8787,
+    hostname: options.hostname ?? "127.0.0.1",
+    onListen: () => {},
+  }, async (req) => {
     const path = decodeURIComponent(new URL(req.url).pathname);
     requests.push({ method: req.method, path, range: req.headers.get("range") });
     const cors = {
@@ -59,7 +65,10 @@ export async function serveExample(options: { port?: number; hostname?: string; 
       "access-control-expose-headers": "Content-Range, Content-Length, Accept-Ranges",
     };
     if (req.method === "OPTIONS") {
-      return new Response(null, { status: 204, headers: { ...cors, "access-control-allow-headers": "range", "access-control-allow-methods": "GET, HEAD" } });
+      return new Response(null, {
+        status: 204,
+        headers: { ...cors, "access-control-allow-headers": "range", "access-control-allow-methods": "GET, HEAD" },
+      });
     }
     if (req.method !== "GET" && req.method !== "HEAD") return new Response(null, { status: 405, headers: cors });
     const file = fileFor(path);
@@ -77,11 +86,15 @@ export async function serveExample(options: { port?: number; hostname?: string; 
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.get("range") ?? "");
     if (req.method === "HEAD") return new Response(null, { headers: { ...headers, "content-length": String(size) } });
     if (range === null) {
-      return new Response((await Deno.open(file)).readable, { headers: { ...headers, "content-length": String(size) } });
+      return new Response((await Deno.open(file)).readable, {
+        headers: { ...headers, "content-length": String(size) },
+      });
     }
     const first = Number(range[1]);
     const last = Math.min(range[2] === "" ? size - 1 : Number(range[2]), size - 1);
-    if (first >= size) return new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${size}` } });
+    if (first >= size) {
+      return new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${size}` } });
+    }
     const bytes = new Uint8Array(last - first + 1);
     const f = await Deno.open(file);
     try {
@@ -96,7 +109,11 @@ export async function serveExample(options: { port?: number; hostname?: string; 
     }
     return new Response(bytes, {
       status: 206,
-      headers: { ...headers, "content-length": String(bytes.byteLength), "content-range": `bytes ${first}-${last}/${size}` },
+      headers: {
+        ...headers,
+        "content-length": String(bytes.byteLength),
+        "content-range": `bytes ${first}-${last}/${size}`,
+      },
     });
   });
   const addr = server.addr as Deno.NetAddr;
@@ -108,6 +125,10 @@ if (import.meta.main) {
     const i = Deno.args.indexOf(name);
     return i >= 0 ? Deno.args[i + 1] : undefined;
   };
-  const server = await serveExample({ port: Number(arg("--port") ?? 8787), hostname: arg("--host"), cacheDir: arg("--cache-dir") });
+  const server = await serveExample({
+    port: Number(arg("--port") ?? 8787),
+    hostname: arg("--host"),
+    cacheDir: arg("--cache-dir"),
+  });
   console.log(`webdcp example: ${server.url}`);
 }

@@ -3,7 +3,7 @@
  * its state dict in TorchTitan's flattened form: `state.<param>.{step, exp_avg, exp_avg_sq}` and
  * `param_groups.<param>.<hyper-parameter>`.
  */
-import { PyFloat, type Stateful, type StateDict, type Tensor, tuple } from "../../mod.ts";
+import { PyFloat, type StateDict, type Stateful, type Tensor, tuple } from "../../mod.ts";
 
 export interface AdamWOptions {
   lr: number;
@@ -19,7 +19,11 @@ interface Slot {
 }
 
 const f = Math.fround;
-const f32Tensor = (shape: number[], a: Float32Array): Tensor => ({ dtype: "float32", shape, data: new Uint8Array(a.buffer, a.byteOffset, a.byteLength) });
+const f32Tensor = (shape: number[], a: Float32Array): Tensor => ({
+  dtype: "float32",
+  shape,
+  data: new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+});
 
 export class AdamW implements Stateful {
   lr: number;
@@ -31,7 +35,9 @@ export class AdamW implements Stateful {
     readonly opts: AdamWOptions,
   ) {
     this.lr = opts.lr;
-    for (const [name, p] of Object.entries(params)) this.#slots.set(name, { step: 0, expAvg: new Float32Array(p.length), expAvgSq: new Float32Array(p.length) });
+    for (const [name, p] of Object.entries(params)) {
+      this.#slots.set(name, { step: 0, expAvg: new Float32Array(p.length), expAvgSq: new Float32Array(p.length) });
+    }
   }
 
   step(grads: Record<string, Float32Array>): void {

@@ -6,7 +6,7 @@
  * resumed run ends bit for bit where an uninterrupted one does (on that adapter; the GPU's float rounding
  * is not the CPU path's).
  */
-import { GpuStateTensor, PyFloat, type Stateful, type StateDict, type Tensor, tuple } from "../../mod.ts";
+import { GpuStateTensor, PyFloat, type StateDict, type Stateful, type Tensor, tuple } from "../../mod.ts";
 import type { AdamWOptions } from "./adamw.ts";
 import { initParams, type MlpShape, PARAM_NAMES, paramShapes } from "./mlp.ts";
 
@@ -100,11 +100,17 @@ export class GpuTrainer {
   readonly #pipelines: Record<"hidden_fwd" | "out_fwd" | "hidden_bwd" | "grads" | "adamw", GPUComputePipeline>;
   readonly #groups: [GPUBindGroup, GPUBindGroup];
 
-  constructor(readonly device: GPUDevice, readonly shape: MlpShape, readonly batch: number, readonly opts: AdamWOptions) {
+  constructor(
+    readonly device: GPUDevice,
+    readonly shape: MlpShape,
+    readonly batch: number,
+    readonly opts: AdamWOptions,
+  ) {
     this.lr = opts.lr;
     const shapes = paramShapes(shape);
     const init = initParams(shape);
-    const storage = (bytes: number) => device.createBuffer({ size: Math.max(16, bytes), usage: U().STORAGE | U().COPY_SRC | U().COPY_DST });
+    const storage = (bytes: number) =>
+      device.createBuffer({ size: Math.max(16, bytes), usage: U().STORAGE | U().COPY_SRC | U().COPY_DST });
     // Each parameter's place in the packed buffers, in elements.
     const offsets = new Map<Name, number>();
     let count = 0;
@@ -117,15 +123,26 @@ export class GpuTrainer {
     for (const n of PARAM_NAMES) device.queue.writeBuffer(params, offsets.get(n)! * 4, init[n]);
     this.#x = storage(batch * shape.inputs * 4);
     this.#y = storage(batch * shape.outputs * 4);
-    this.#read = device.createBuffer({ size: Math.max(16, batch * shape.outputs * 4), usage: U().MAP_READ | U().COPY_DST });
-    const h = storage(batch * shape.hidden * 4), dout = storage(batch * shape.outputs * 4), dpre = storage(batch * shape.hidden * 4);
+    this.#read = device.createBuffer({
+      size: Math.max(16, batch * shape.outputs * 4),
+      usage: U().MAP_READ | U().COPY_DST,
+    });
+    const h = storage(batch * shape.hidden * 4),
+      dout = storage(batch * shape.outputs * 4),
+      dpre = storage(batch * shape.hidden * 4);
     const dims = device.createBuffer({ size: 16, usage: U().UNIFORM | U().COPY_DST });
     device.queue.writeBuffer(dims, 0, Uint32Array.of(batch, shape.inputs, shape.hidden, shape.outputs));
     this.#adamUniform = device.createBuffer({ size: 32, usage: U().UNIFORM | U().COPY_DST });
 
     const module = device.createShaderModule({ code: WGSL });
-    const entry = (binding: number, type: GPUBufferBindingType) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
-    const mlpLayout = device.createBindGroupLayout({ entries: [entry(0, "uniform"), ...[1, 2, 3, 4, 5, 6, 7].map((b) => entry(b, "storage"))] });
+    const entry = (binding: number, type: GPUBufferBindingType) => ({
+      binding,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type },
+    });
+    const mlpLayout = device.createBindGroupLayout({
+      entries: [entry(0, "uniform"), ...[1, 2, 3, 4, 5, 6, 7].map((b) => entry(b, "storage"))],
+    });
     const adamLayout = device.createBindGroupLayout({ entries: [entry(0, "uniform"), entry(1, "storage")] });
     // One layout for every kernel: "auto" layouts would each hold only the bindings their kernel uses.
     const layout = device.createPipelineLayout({ bindGroupLayouts: [mlpLayout, adamLayout] });
@@ -138,13 +155,21 @@ export class GpuTrainer {
       adamw: pipeline("adamw"),
     };
     const group = (l: GPUBindGroupLayout, buffers: GPUBuffer[]) =>
-      device.createBindGroup({ layout: l, entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
-    this.#groups = [group(mlpLayout, [dims, this.#x, this.#y, params, h, dout, dpre, g]), group(adamLayout, [this.#adamUniform, moments])];
+      device.createBindGroup({
+        layout: l,
+        entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+    this.#groups = [
+      group(mlpLayout, [dims, this.#x, this.#y, params, h, dout, dpre, g]),
+      group(adamLayout, [this.#adamUniform, moments]),
+    ];
 
     // Checkpointed straight from the packed buffers: each tensor is a window of one of them.
     const at = (n: Name, second = false) => (offsets.get(n)! + (second ? count : 0)) * 4;
-    const tensorOf = (buffer: GPUBuffer, n: Name, second = false) => new GpuStateTensor(device, buffer, "float32", shapes[n], at(n, second));
-    const upload = (buffer: GPUBuffer, n: Name, t: Tensor, second = false) => device.queue.writeBuffer(buffer, at(n, second), t.data);
+    const tensorOf = (buffer: GPUBuffer, n: Name, second = false) =>
+      new GpuStateTensor(device, buffer, "float32", shapes[n], at(n, second));
+    const upload = (buffer: GPUBuffer, n: Name, t: Tensor, second = false) =>
+      device.queue.writeBuffer(buffer, at(n, second), t.data);
     this.model = {
       stateDict: () => Object.fromEntries(PARAM_NAMES.map((n) => [n, tensorOf(params, n)])),
       loadStateDict: (sd) => {
@@ -155,7 +180,11 @@ export class GpuTrainer {
       stateDict: (): StateDict => {
         const sd: Record<string, unknown> = {};
         for (const n of PARAM_NAMES) {
-          sd[`state.${n}.step`] = { dtype: "float32", shape: [], data: new Uint8Array(Float32Array.of(this.#steps).buffer) };
+          sd[`state.${n}.step`] = {
+            dtype: "float32",
+            shape: [],
+            data: new Uint8Array(Float32Array.of(this.#steps).buffer),
+          };
           sd[`state.${n}.exp_avg`] = tensorOf(moments, n);
           sd[`state.${n}.exp_avg_sq`] = tensorOf(moments, n, true);
         }
@@ -185,7 +214,15 @@ export class GpuTrainer {
     this.#steps += 1;
     const [b1, b2] = opts.betas;
     const uniform = new Float32Array(8);
-    uniform.set([this.lr, b1, b2, opts.eps, 1 - this.lr * opts.weightDecay, 1 - b1 ** this.#steps, Math.sqrt(1 - b2 ** this.#steps)]);
+    uniform.set([
+      this.lr,
+      b1,
+      b2,
+      opts.eps,
+      1 - this.lr * opts.weightDecay,
+      1 - b1 ** this.#steps,
+      Math.sqrt(1 - b2 ** this.#steps),
+    ]);
     new Uint32Array(uniform.buffer)[7] = this.#count;
     device.queue.writeBuffer(this.#adamUniform, 0, uniform);
     const enc = device.createCommandEncoder();

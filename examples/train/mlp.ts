@@ -15,7 +15,12 @@ export type MlpParams = Record<"0.weight" | "0.bias" | "2.weight" | "2.bias", Fl
 export const PARAM_NAMES = ["0.weight", "0.bias", "2.weight", "2.bias"] as const;
 
 export function paramShapes(s: MlpShape): Record<keyof MlpParams, number[]> {
-  return { "0.weight": [s.hidden, s.inputs], "0.bias": [s.hidden], "2.weight": [s.outputs, s.hidden], "2.bias": [s.outputs] };
+  return {
+    "0.weight": [s.hidden, s.inputs],
+    "0.bias": [s.hidden],
+    "2.weight": [s.outputs, s.hidden],
+    "2.bias": [s.outputs],
+  };
 }
 
 /** A deterministic generator of float32 values in [-1, 1) (xorshift32 on a 32-bit key). */
@@ -59,7 +64,12 @@ export function batch(s: MlpShape, index: number, size: number): { x: Float32Arr
 const f = Math.fround;
 
 /** Outputs for a batch of inputs. */
-export function forward(s: MlpShape, p: MlpParams, x: Float32Array, size: number): { h: Float32Array; out: Float32Array } {
+export function forward(
+  s: MlpShape,
+  p: MlpParams,
+  x: Float32Array,
+  size: number,
+): { h: Float32Array; out: Float32Array } {
   const h = new Float32Array(size * s.hidden);
   const out = new Float32Array(size * s.outputs);
   for (let b = 0; b < size; b++) {
@@ -78,7 +88,13 @@ export function forward(s: MlpShape, p: MlpParams, x: Float32Array, size: number
 }
 
 /** Mean squared error and its gradients. */
-export function lossAndGrads(s: MlpShape, p: MlpParams, x: Float32Array, y: Float32Array, size: number): { loss: number; grads: MlpParams } {
+export function lossAndGrads(
+  s: MlpShape,
+  p: MlpParams,
+  x: Float32Array,
+  y: Float32Array,
+  size: number,
+): { loss: number; grads: MlpParams } {
   const { h, out } = forward(s, p, x, size);
   const n = size * s.outputs;
   const g: MlpParams = {

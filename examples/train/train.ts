@@ -10,13 +10,15 @@
 import process from "node:process";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { CheckpointManager, loadConfig, type Stateful, type StateDict, type Tensor } from "../../mod.ts";
+import { CheckpointManager, loadConfig, type StateDict, type Stateful, type Tensor } from "../../mod.ts";
 import { AdamW } from "./adamw.ts";
 import { GpuTrainer } from "./gpu_trainer.ts";
 import { batch, initParams, lossAndGrads, type MlpParams, type MlpShape, PARAM_NAMES, paramShapes } from "./mlp.ts";
 
 const argv = process.argv.slice(2);
-const configPath = argv[0] && !argv[0].startsWith("--") ? argv.shift()! : new URL("./train.toml", import.meta.url).pathname;
+const configPath = argv[0] && !argv[0].startsWith("--")
+  ? argv.shift()!
+  : new URL("./train.toml", import.meta.url).pathname;
 const { config, doc, rest } = loadConfig({ source: await readFile(configPath, "utf8"), args: argv, path: configPath });
 // The example's own keys of [model] and [training] from the command line (`--training.device cpu`).
 for (let i = 0; i < rest.length; i += 2) {
@@ -26,12 +28,21 @@ for (let i = 0; i < rest.length; i += 2) {
   (doc[m[1]] as Record<string, unknown>)[m[2]] = /^-?[\d.]+$/.test(value) ? Number(value) : value;
 }
 const num = (table: string, key: string) => Number((doc[table] as Record<string, unknown>)[key]);
-const shape: MlpShape = { inputs: num("model", "inputs"), hidden: num("model", "hidden"), outputs: num("model", "outputs") };
+const shape: MlpShape = {
+  inputs: num("model", "inputs"),
+  hidden: num("model", "hidden"),
+  outputs: num("model", "outputs"),
+};
 const batchSize = num("training", "batch");
 const warmup = num("training", "warmup_steps");
 const baseLr = num("training", "lr");
 
-const adamOptions = { lr: baseLr, betas: [0.9, 0.95] as [number, number], eps: 1e-8, weightDecay: num("training", "weight_decay") };
+const adamOptions = {
+  lr: baseLr,
+  betas: [0.9, 0.95] as [number, number],
+  eps: 1e-8,
+  weightDecay: num("training", "weight_decay"),
+};
 const params = initParams(shape);
 const shapes = paramShapes(shape);
 const cpuOptimizer = new AdamW(params, shapes, adamOptions);
@@ -43,7 +54,11 @@ const gpu = adapter ? new GpuTrainer(await adapter.requestDevice(), shape, batch
 let step = 0;
 let samplesSeen = 0;
 
-const f32Tensor = (s: number[], a: Float32Array): Tensor => ({ dtype: "float32", shape: s, data: new Uint8Array(a.buffer, a.byteOffset, a.byteLength) });
+const f32Tensor = (s: number[], a: Float32Array): Tensor => ({
+  dtype: "float32",
+  shape: s,
+  data: new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+});
 const cpuModel: Stateful = {
   stateDict: () => Object.fromEntries(PARAM_NAMES.map((n) => [n, f32Tensor(shapes[n], params[n])])),
   loadStateDict: (sd) => {
@@ -56,8 +71,12 @@ const lrScheduler: Stateful = {
 };
 const dataloader: Stateful = {
   // One BYTE_IO entry per data-parallel rank, as TorchTitan's dataloader (here: the next sample's index).
-  stateDict: (): StateDict => ({ dp_rank_0: new TextEncoder().encode(JSON.stringify({ sample_idx: samplesSeen })), world_size: 1 }),
-  loadStateDict: (sd) => void (samplesSeen = JSON.parse(new TextDecoder().decode(sd.get("dp_rank_0") as Uint8Array)).sample_idx),
+  stateDict: (): StateDict => ({
+    dp_rank_0: new TextEncoder().encode(JSON.stringify({ sample_idx: samplesSeen })),
+    world_size: 1,
+  }),
+  loadStateDict: (sd) =>
+    void (samplesSeen = JSON.parse(new TextDecoder().decode(sd.get("dp_rank_0") as Uint8Array)).sample_idx),
 };
 const trainState: Stateful = {
   stateDict: () => ({ step, ntokens_seen: samplesSeen * shape.inputs }),

@@ -96,7 +96,11 @@ export function unknownKeysError(model: string, keys: readonly string[], path?: 
 
 /** The error for keys the adapter's model needs but the source lacks; it names every one of them. */
 export function missingKeysError(model: string, keys: readonly string[], path?: string): FormatError {
-  return new FormatError("E_MISSING_KEY", `${keys.length} key(s) the ${model} model needs are missing: ${keys.join(", ")}`, {
-    path,
-  });
+  return new FormatError(
+    "E_MISSING_KEY",
+    `${keys.length} key(s) the ${model} model needs are missing: ${keys.join(", ")}`,
+    {
+      path,
+    },
+  );
 }

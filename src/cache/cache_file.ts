@@ -53,12 +53,16 @@ export async function openCacheFile(handle: FileSystemFileHandle, path: string):
       read: (offset, into) =>
         wrap(offset, () => {
           const n = h.read(into, { at: offset });
-          if (n !== into.byteLength) throw new StorageError("E_TRUNCATED", `read ${n} of ${into.byteLength} bytes`, { path, offset });
+          if (n !== into.byteLength) {
+            throw new StorageError("E_TRUNCATED", `read ${n} of ${into.byteLength} bytes`, { path, offset });
+          }
         }),
       write: (offset, bytes) =>
         wrap(offset, () => {
           const n = h.write(bytes, { at: offset });
-          if (n !== bytes.byteLength) throw new StorageError("E_IO", `wrote ${n} of ${bytes.byteLength} bytes`, { path, offset });
+          if (n !== bytes.byteLength) {
+            throw new StorageError("E_IO", `wrote ${n} of ${bytes.byteLength} bytes`, { path, offset });
+          }
         }),
       truncate: (size) => wrap(size, () => h.truncate(size)),
       flush: () => wrap(undefined, () => h.flush()),
@@ -80,7 +84,10 @@ export async function openCacheFile(handle: FileSystemFileHandle, path: string):
         // The writable's bytes are not readable before close; what is read here is the file as opened.
         const bytes = new Uint8Array(await file.slice(offset, offset + into.byteLength).arrayBuffer());
         if (bytes.byteLength !== into.byteLength) {
-          throw new StorageError("E_TRUNCATED", `read ${bytes.byteLength} of ${into.byteLength} bytes`, { path, offset });
+          throw new StorageError("E_TRUNCATED", `read ${bytes.byteLength} of ${into.byteLength} bytes`, {
+            path,
+            offset,
+          });
         }
         into.set(bytes);
       }),

@@ -66,7 +66,10 @@ export class OpfsCache {
   /** The key of an input: a digest of its storage's description and path. */
   static keyOf(input: LoadInput): string {
     const { storage, path } = OpfsCache.locationOf(input);
-    return new Sha256().update(new TextEncoder().encode(`${storage.description}\n${normalizePath(path)}`)).hex().slice(0, 32);
+    return new Sha256().update(new TextEncoder().encode(`${storage.description}\n${normalizePath(path)}`)).hex().slice(
+      0,
+      32,
+    );
   }
 
   /** The committed entry for `input`, if there is one. */
@@ -113,22 +116,30 @@ export class OpfsCache {
    */
   async verify(input: LoadInput): Promise<CacheRecord> {
     const record = await this.entry(input);
-    if (record === undefined) throw new StorageError("E_NOT_FOUND", "not in the cache", { path: OpfsCache.locationOf(input).path });
+    if (record === undefined) {
+      throw new StorageError("E_NOT_FOUND", "not in the cache", { path: OpfsCache.locationOf(input).path });
+    }
     const data = await this.dataStorage(record.key);
     for (const f of record.files) {
       const source = await data.open(f.path);
       try {
         if (source.size !== f.size) {
-          throw new IntegrityError("E_CHECKSUM", `cached file is ${source.size} bytes, was ${f.size}`, { path: f.path });
+          throw new IntegrityError("E_CHECKSUM", `cached file is ${source.size} bytes, was ${f.size}`, {
+            path: f.path,
+          });
         }
         for (let i = 0; i * record.blockBytes < f.size; i++) {
           const offset = i * record.blockBytes;
           const block = await source.read(offset, Math.min(record.blockBytes, f.size - offset));
           if (await blockDigest(block) !== f.blocks[i]) {
-            throw new IntegrityError("E_CHECKSUM", `cached block of ${block.byteLength} bytes differs from what was stored`, {
-              path: f.path,
-              offset,
-            });
+            throw new IntegrityError(
+              "E_CHECKSUM",
+              `cached block of ${block.byteLength} bytes differs from what was stored`,
+              {
+                path: f.path,
+                offset,
+              },
+            );
           }
         }
       } finally {
@@ -146,7 +157,9 @@ export class OpfsCache {
   /** The directory handle of an entry's data folder, for in-place writes. */
   async dataDirectory(key: string): Promise<FileSystemDirectoryHandle> {
     let dir = await navigator.storage.getDirectory();
-    for (const segment of [...this.folder.split("/"), "data", key]) dir = await dir.getDirectoryHandle(segment, { create: true });
+    for (const segment of [...this.folder.split("/"), "data", key]) {
+      dir = await dir.getDirectoryHandle(segment, { create: true });
+    }
     return dir;
   }
 

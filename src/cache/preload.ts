@@ -114,7 +114,9 @@ export async function preload(input: LoadInput, opts: PreloadOptions): Promise<P
     for (const f of files) {
       const j = journal.files[f.path];
       const from = j?.size === f.size ? Math.min(f.size, j.blocks.length * blockBytes) : 0;
-      for (let o = from; o < f.size; o += blockBytes) if (!view.holds(f.path, o, Math.min(blockBytes, f.size - o))) requests++;
+      for (let o = from; o < f.size; o += blockBytes) {
+        if (!view.holds(f.path, o, Math.min(blockBytes, f.size - o))) requests++;
+      }
     }
     await opts.onPlan?.({ format: source.format, files, bytes, journaledBytes: stored, requests, quota, fitsQuota });
     signal?.throwIfAborted();
@@ -145,9 +147,20 @@ export async function preload(input: LoadInput, opts: PreloadOptions): Promise<P
         const kept = await checkStored(out, entry, blockBytes, hash);
         resumedBytes += kept;
         progress.add(kept, f.path);
-        const copied = await copyRest(from, out, f.size, kept, blockBytes, entry, hash, async () => {
-          if (out.blockDurable) await writeJournal(dir, journal);
-        }, (n) => progress.add(n, f.path), signal);
+        const copied = await copyRest(
+          from,
+          out,
+          f.size,
+          kept,
+          blockBytes,
+          entry,
+          hash,
+          async () => {
+            if (out.blockDurable) await writeJournal(dir, journal);
+          },
+          (n) => progress.add(n, f.path),
+          signal,
+        );
         downloadedBytes += copied;
         await out.close();
         await writeJournal(dir, journal);
@@ -173,7 +186,10 @@ export async function preload(input: LoadInput, opts: PreloadOptions): Promise<P
     const report = await verify({ storage: await cache.dataStorage(key), path: source.path }, { deep: true });
     if (!report.ok) {
       const p = report.problems[0];
-      throw new IntegrityError("E_BAD_CRC", `the cached copy fails verification: ${p.message}`, { path: p.path, offset: p.offset });
+      throw new IntegrityError("E_BAD_CRC", `the cached copy fails verification: ${p.message}`, {
+        path: p.path,
+        offset: p.offset,
+      });
     }
     const record: CacheRecord = {
       version: 1,
@@ -215,7 +231,12 @@ export async function preload(input: LoadInput, opts: PreloadOptions): Promise<P
  * Keeps the stored blocks whose SHA-256 the journal holds (in order, up to the first that differs or is
  * missing), feeding them to `hash`, and cuts the file after them. Returns the bytes kept.
  */
-async function checkStored(out: CacheFile, entry: { size: number; blocks: string[] }, blockBytes: number, hash: Sha256) {
+async function checkStored(
+  out: CacheFile,
+  entry: { size: number; blocks: string[] },
+  blockBytes: number,
+  hash: Sha256,
+) {
   const size = await out.size();
   let kept = 0;
   let good = 0;

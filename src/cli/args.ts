@@ -74,7 +74,10 @@ export function limitsOption(args: ParsedArgs): Partial<Limits> | undefined {
   for (const item of raw) {
     const [name, value] = item.split("=");
     if (!Object.hasOwn(DEFAULT_LIMITS, name) || value === undefined) {
-      throw new UsageError("E_USAGE", `--limits takes NAME=VALUE items with NAME one of ${Object.keys(DEFAULT_LIMITS).join(", ")}; got '${item}'`);
+      throw new UsageError(
+        "E_USAGE",
+        `--limits takes NAME=VALUE items with NAME one of ${Object.keys(DEFAULT_LIMITS).join(", ")}; got '${item}'`,
+      );
     }
     out[name] = Number(value);
   }

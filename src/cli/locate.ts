@@ -11,7 +11,11 @@ import { isRemote, locateRemoteInput, locateRemoteOutput } from "./locate_remote
  * the user typed is followed through links (their choice); links inside the checkpoint that lead outside
  * it are refused unless `followSymlinks` (`--follow-symlinks`). `s3://` and `http(s)://` paths are remote.
  */
-export async function locateInput(path: string, cwd: string, opts: { followSymlinks?: boolean } = {}): Promise<Location> {
+export async function locateInput(
+  path: string,
+  cwd: string,
+  opts: { followSymlinks?: boolean } = {},
+): Promise<Location> {
   if (isRemote(path)) return await locateRemoteInput(path);
   let abs = nodePath.resolve(cwd, path);
   let stat;

@@ -25,12 +25,20 @@ export async function locateRemoteInput(url: string): Promise<Location> {
 }
 
 export function locateRemoteOutput(url: string, isFile: boolean, input: string): Location {
-  if (!/^s3:\/\//i.test(url)) throw new UsageError("E_USAGE", "http(s):// locations are read-only; write to s3:// or a local path", { path: url });
+  if (!/^s3:\/\//i.test(url)) {
+    throw new UsageError("E_USAGE", "http(s):// locations are read-only; write to s3:// or a local path", {
+      path: url,
+    });
+  }
   if (trimSlash(url) === trimSlash(input)) {
-    throw new UsageError("E_USAGE", "the output is the input: its files would be replaced while being read", { path: url });
+    throw new UsageError("E_USAGE", "the output is the input: its files would be replaced while being read", {
+      path: url,
+    });
   }
   const { parent, name } = splitLast(url);
-  if (isFile && name === "") throw new UsageError("E_USAGE", "a single-file output needs a file name after the bucket", { path: url });
+  if (isFile && name === "") {
+    throw new UsageError("E_USAGE", "a single-file output needs a file name after the bucket", { path: url });
+  }
   const storage = S3Storage.fromUrl(isFile ? parent : url);
   abortWritesOnSignals(storage);
   return { storage, path: isFile ? name : "" };

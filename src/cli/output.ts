@@ -49,7 +49,9 @@ export function flagOf(option: string): string {
  */
 export function formatError(e: unknown): string {
   if (e instanceof WebdcpError) {
-    const detail = e.option !== undefined && e.detail.startsWith(e.option) ? flagOf(e.option) + e.detail.slice(e.option.length) : e.detail;
+    const detail = e.option !== undefined && e.detail.startsWith(e.option)
+      ? flagOf(e.option) + e.detail.slice(e.option.length)
+      : e.detail;
     return formatProblem(e.code, detail, e.path, e.offset);
   }
   return escapeName(e instanceof Error ? `error: ${e.message}` : `error: ${String(e)}`);

@@ -30,15 +30,25 @@ export function partFromEnv(env: Record<string, string | undefined>, parts?: num
     );
   }
   if (found.length > 1) {
-    throw new UsageError("E_USAGE", `--part auto is ambiguous: variables of ${found.join(" and ")} are all set; give --part R/W`);
+    throw new UsageError(
+      "E_USAGE",
+      `--part auto is ambiguous: variables of ${found.join(" and ")} are all set; give --part R/W`,
+    );
   }
   if (found[0] === "slurm" && parts !== undefined) {
     // The array ids are the part numbers: a rerun of one task (`sbatch --array=2`) keeps its share.
     return checked({ index: count(env, "SLURM_ARRAY_TASK_ID", 0), count: parts }, "SLURM_ARRAY_TASK_ID", "--parts");
   }
-  const part = found[0] === "slurm" ? slurmPart(env) : found[0] === "kubernetes" ? kubernetesPart(env, parts) : torchrunPart(env);
+  const part = found[0] === "slurm"
+    ? slurmPart(env)
+    : found[0] === "kubernetes"
+    ? kubernetesPart(env, parts)
+    : torchrunPart(env);
   if (parts !== undefined && parts !== part.count) {
-    throw new UsageError("E_USAGE", `--parts ${parts} disagrees with the ${found[0]} environment, which has ${part.count} tasks`);
+    throw new UsageError(
+      "E_USAGE",
+      `--parts ${parts} disagrees with the ${found[0]} environment, which has ${part.count} tasks`,
+    );
   }
   return part;
 }
@@ -51,7 +61,10 @@ function slurmPart(env: Record<string, string | undefined>): Part {
   const max = hasRange ? count(env, "SLURM_ARRAY_TASK_MAX", min) : undefined;
   const tasks = env.SLURM_ARRAY_TASK_COUNT !== undefined ? count(env, "SLURM_ARRAY_TASK_COUNT", 1) : undefined;
   if (tasks === undefined && max === undefined) {
-    throw new UsageError("E_USAGE", "--part auto: SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MIN/MAX");
+    throw new UsageError(
+      "E_USAGE",
+      "--part auto: SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MIN/MAX",
+    );
   }
   const fromRange = max === undefined ? undefined : Math.floor((max - min) / step) + 1;
   if (tasks !== undefined && fromRange !== undefined && tasks !== fromRange) {
@@ -62,7 +75,10 @@ function slurmPart(env: Record<string, string | undefined>): Part {
     );
   }
   if (id < min || (id - min) % step !== 0) {
-    throw new UsageError("E_USAGE", `--part auto: SLURM_ARRAY_TASK_ID=${id} is not in the array ${min}..${max ?? "?"} step ${step}`);
+    throw new UsageError(
+      "E_USAGE",
+      `--part auto: SLURM_ARRAY_TASK_ID=${id} is not in the array ${min}..${max ?? "?"} step ${step}`,
+    );
   }
   const index = (id - min) / step;
   return checked({ index, count: (tasks ?? fromRange)! }, "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT");
@@ -70,7 +86,10 @@ function slurmPart(env: Record<string, string | undefined>): Part {
 
 function kubernetesPart(env: Record<string, string | undefined>, parts: number | undefined): Part {
   if (parts === undefined) {
-    throw new UsageError("E_USAGE", "--part auto with JOB_COMPLETION_INDEX (Kubernetes Indexed Job) needs --parts W, the Job's completions");
+    throw new UsageError(
+      "E_USAGE",
+      "--part auto with JOB_COMPLETION_INDEX (Kubernetes Indexed Job) needs --parts W, the Job's completions",
+    );
   }
   return checked({ index: count(env, "JOB_COMPLETION_INDEX", 0), count: parts }, "JOB_COMPLETION_INDEX", "--parts");
 }

@@ -152,7 +152,9 @@ function toModel(m: ParsedMetadata, path: string, limits: Limits): DcpMetadata {
     });
   }
   // Each planner_data path element is one level of the nested state dict rebuilt from it.
-  for (const [, p] of m.planner_data?.$map ?? []) checkLimit(limits, "maxDepth", p.length, "planner_data path length", where);
+  for (const [, p] of m.planner_data?.$map ?? []) {
+    checkLimit(limits, "maxDepth", p.length, "planner_data path length", where);
+  }
   const plannerData = m.planner_data ? new Map(m.planner_data.$map) : null;
   const storageData = new Map<string, StorageEntry>();
   for (const [k, info] of m.storage_data.$map) {

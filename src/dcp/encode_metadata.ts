@@ -60,7 +60,10 @@ function entryValue(e: EntryMeta): PyValue {
   return dataclass("TensorStorageMetadata", [
     ["properties", new PyObject(new PyGlobal(METADATA, "TensorProperties"), tuple(...props))],
     ["size", size(e.size)],
-    ["chunks", e.chunks.map((c) => dataclass("ChunkStorageMetadata", [["offsets", size(c.offsets)], ["sizes", size(c.sizes)]]))],
+    [
+      "chunks",
+      e.chunks.map((c) => dataclass("ChunkStorageMetadata", [["offsets", size(c.offsets)], ["sizes", size(c.sizes)]])),
+    ],
   ]);
 }
 

@@ -132,7 +132,9 @@ function keyText(k: unknown, path: StatePath, file?: string): string {
   if (typeof k === "boolean") return k ? "True" : "False";
   const message = `state dict key of type ${typeof k} under '${path.join(".")}' has no FQN text`;
   // A caller's own state dict is a usage error; one read from a file is a file webdcp cannot represent.
-  throw file === undefined ? new UsageError("E_USAGE", message) : new FormatError("E_UNSUPPORTED", message, { path: file });
+  throw file === undefined
+    ? new UsageError("E_USAGE", message)
+    : new FormatError("E_UNSUPPORTED", message, { path: file });
 }
 
 /**

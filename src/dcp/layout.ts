@@ -37,7 +37,9 @@ export function wholeRankBox(shape: readonly number[], rank = 0): RankBox {
 
 /** Splits tensors along `dim` over `ranks` ranks; tensors with fewer dimensions go whole to rank 0. */
 export function dimSplitLayout(ranks: number, dim = 0): Layout {
-  if (!Number.isSafeInteger(ranks) || ranks < 1) throw new UsageError("E_USAGE", `ranks must be >= 1, got ${ranks}`, { option: "ranks" });
+  if (!Number.isSafeInteger(ranks) || ranks < 1) {
+    throw new UsageError("E_USAGE", `ranks must be >= 1, got ${ranks}`, { option: "ranks" });
+  }
   return {
     ranks,
     description: `${ranks} rank(s), split on dim ${dim}`,

@@ -13,7 +13,14 @@ export { DCP_VERSION, storageKey } from "./metadata.ts";
 export { decodeMetadata } from "./decode_metadata.ts";
 export { encodeMetadata, type EncodeMetadataOptions } from "./encode_metadata.ts";
 export { mergeMetadata } from "./merge_metadata.ts";
-export { type FlatStateDict, flattenStateDict, isMapping, type StateDict, type StateLeaf, unflattenStateDict } from "./flatten.ts";
+export {
+  type FlatStateDict,
+  flattenStateDict,
+  isMapping,
+  type StateDict,
+  type StateLeaf,
+  unflattenStateDict,
+} from "./flatten.ts";
 export {
   checkItemRanges,
   checkLayout,
@@ -39,7 +46,15 @@ export { type DcpWriteProgress, writeDcp, type WriteDcpOptions } from "./write.t
 export { saveStateDict, type SaveStateDictOptions, shardBox } from "./save_state_dict.ts";
 export { writeRankFile } from "./write_rank.ts";
 export { rankFileName, rankOfFileName } from "./rank_file.ts";
-export { chunkRanges, dimSplitLayout, type Layout, layoutToJson, parseLayoutJson, type RankBox, wholeRankBox } from "./layout.ts";
+export {
+  chunkRanges,
+  dimSplitLayout,
+  type Layout,
+  layoutToJson,
+  parseLayoutJson,
+  type RankBox,
+  wholeRankBox,
+} from "./layout.ts";
 export { applyDictAttributes, collectDictAttributes, type DictAttributes } from "./dict_attributes.ts";
 export { checkTiling, type TilingMode, type TilingProblem } from "./tiling.ts";
 export { commitDcp, type CommitDcpOptions, type DcpSave, METADATA_FILE } from "./commit.ts";

@@ -20,7 +20,15 @@ import { mergeMetadata } from "./merge_metadata.ts";
 import type { DcpMetadata, StatePath, StorageEntry, TensorEntryMeta } from "./metadata.ts";
 import { storageKey } from "./metadata.ts";
 import { checkItemRanges, checkLayout, itemFile } from "./validate.ts";
-import { checkBox, checkChunkItem, checkResultSize, planBoxRead, type ReadPlanContext, rejectTransforms, runStart } from "./read_plan.ts";
+import {
+  checkBox,
+  checkChunkItem,
+  checkResultSize,
+  planBoxRead,
+  type ReadPlanContext,
+  rejectTransforms,
+  runStart,
+} from "./read_plan.ts";
 
 /** An entry of a DCP checkpoint, with its object path in the nested state dict (`planner_data`). */
 export type DcpEntry = Entry & {
@@ -81,7 +89,8 @@ async function readMetadata(
   limits: Limits,
 ): Promise<{ metadata: DcpMetadata; metadataPath: string }> {
   const metadataPath = joinPath(dir, METADATA_FILE);
-  const read = async (p: string) => decodeMetadata(await readAllWithin(storage, p, limits, "maxMetadataBytes"), p, limits);
+  const read = async (p: string) =>
+    decodeMetadata(await readAllWithin(storage, p, limits, "maxMetadataBytes"), p, limits);
   if (await storage.stat(metadataPath)) return { metadata: await read(metadataPath), metadataPath };
   const names = (await storage.list(dir) ?? [])
     .filter((e) => e.kind === "file" && /^__\d+\.metadata$/.test(e.name))
@@ -125,7 +134,15 @@ class Checkpoint implements DcpCheckpoint {
         invariant(stored, "checkLayout at open proved every chunk has its item");
         return { ...c, ...stored };
       });
-      return { kind: "tensor", name, dtype: e.dtype, shape: [...e.size], chunks, bytes: byteSize(e.dtype, e.size), path };
+      return {
+        kind: "tensor",
+        name,
+        dtype: e.dtype,
+        shape: [...e.size],
+        chunks,
+        bytes: byteSize(e.dtype, e.size),
+        path,
+      };
     });
   }
 
@@ -143,7 +160,7 @@ class Checkpoint implements DcpCheckpoint {
     const parts = planBoxRead(ctx, want);
     // Slicing checks each item against its file's real size, which openDcp skips under checkFiles: false;
     // item lengths are believed only after that, and before the result is allocated.
-    if (this.sizes === undefined) for (const p of parts) await this.#itemSource(p.item);
+    if (this.sizes === undefined) { for (const p of parts) await this.#itemSource(p.item); }
     const local = (chunk: number, region: Box) => {
       const c = e.chunks[chunk];
       return { offsets: region.offsets.map((o, d) => o - c.offsets[d]), sizes: region.sizes };
@@ -294,7 +311,11 @@ class Checkpoint implements DcpCheckpoint {
   }
 
   /** The opened archive of a chunk's item and its tensor, checked against the chunk's dtype and shape. */
-  async #chunkArchive(fqn: string, e: TensorEntryMeta, chunkIndex: number): Promise<{ archive: TorchArchive; ref: TensorRef }> {
+  async #chunkArchive(
+    fqn: string,
+    e: TensorEntryMeta,
+    chunkIndex: number,
+  ): Promise<{ archive: TorchArchive; ref: TensorRef }> {
     const c = e.chunks[chunkIndex];
     const item = this.#item(fqn, c.offsets);
     const key = storageKey(fqn, c.offsets);

@@ -22,7 +22,11 @@ export type TilingMode = "exact" | "sharded" | "never";
  * together covering the tensor as `mode` asks. Zero-size chunks are allowed (uneven sharding over more
  * ranks than rows). Returns every problem found; readers throw the first, `verify` reports them all.
  */
-export function checkTiling(shape: readonly number[], boxes: readonly Box[], mode: TilingMode = "exact"): TilingProblem[] {
+export function checkTiling(
+  shape: readonly number[],
+  boxes: readonly Box[],
+  mode: TilingMode = "exact",
+): TilingProblem[] {
   const problems: TilingProblem[] = [];
   const where = (b: Box) => `chunk at [${b.offsets.join(", ")}] size [${b.sizes.join(", ")}]`;
   const inBounds: Box[] = [];
@@ -47,7 +51,11 @@ export function checkTiling(shape: readonly number[], boxes: readonly Box[], mod
     // PyTorch saves a 0-d tensor as one chunk with empty offsets and sizes.
     if (mode === "exact" && boxes.length !== 1) {
       const kind = boxes.length === 0 ? "gap" : "overlap";
-      problems.push({ code: kind === "gap" ? "E_GAP" : "E_OVERLAP", kind, message: `0-d tensor has ${boxes.length} chunks` });
+      problems.push({
+        code: kind === "gap" ? "E_GAP" : "E_OVERLAP",
+        kind,
+        message: `0-d tensor has ${boxes.length} chunks`,
+      });
     }
     return problems;
   }
@@ -55,7 +63,11 @@ export function checkTiling(shape: readonly number[], boxes: readonly Box[], mod
   const overlap = firstOverlap(inBounds, shape.length);
   if (overlap !== undefined) {
     const [a, b] = overlap.map((i) => inBounds[i]);
-    problems.push({ code: "E_OVERLAP", kind: "overlap", message: `chunks at [${a.offsets}] and [${b.offsets}] overlap` });
+    problems.push({
+      code: "E_OVERLAP",
+      kind: "overlap",
+      message: `chunks at [${a.offsets}] and [${b.offsets}] overlap`,
+    });
   }
   const mustCover = boxes.length === 0 || mode === "exact" || (mode === "sharded" && boxes.length > 1);
   const covered = inBounds.reduce((sum, b) => sum + boxNumel(b), 0);

@@ -42,7 +42,9 @@ export async function writeDcp(
   const global = planGlobal(plan);
   const metadataPath = joinPath(dir, METADATA_FILE);
   if (await storage.stat(metadataPath)) {
-    if (opts.overwrite === false) throw new StorageError("E_EXISTS", "a checkpoint already exists", { path: metadataPath });
+    if (opts.overwrite === false) {
+      throw new StorageError("E_EXISTS", "a checkpoint already exists", { path: metadataPath });
+    }
     // Drop the old commit marker first: its data files are about to be replaced.
     await storage.remove(metadataPath);
   }

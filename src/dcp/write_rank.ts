@@ -58,7 +58,11 @@ async function placeItem(sink: ByteSink, item: DcpWriteItem): Promise<void> {
   if (!isTensorItem(item) || item.pageOffset === undefined) return;
   const want = await item.pageOffset();
   if (want === undefined) return;
-  const layoutOnly: LazyTensor = { dtype: item.dtype, shape: [...item.sizes], read: () => Promise.resolve(new Uint8Array(0)) };
+  const layoutOnly: LazyTensor = {
+    dtype: item.dtype,
+    shape: [...item.sizes],
+    read: () => Promise.resolve(new Uint8Array(0)),
+  };
   const dataAt = sink.position + (torchDataOffset(layoutOnly) ?? 0);
   const pad = (((want - dataAt) % PAGE_BYTES) + PAGE_BYTES) % PAGE_BYTES;
   if (pad > 0) await sink.write(new Uint8Array(pad));

@@ -118,7 +118,12 @@ function checkOptions(opts: ConvertOptions): void {
   }
 }
 
-async function convertWith(source: TensorSource, dst: Location, opts: ConvertOptions, engine: Engine): Promise<ConvertReport> {
+async function convertWith(
+  source: TensorSource,
+  dst: Location,
+  opts: ConvertOptions,
+  engine: Engine,
+): Promise<ConvertReport> {
   const warnings: string[] = [];
   const warn = (m: string) => {
     warnings.push(m);
@@ -130,8 +135,10 @@ async function convertWith(source: TensorSource, dst: Location, opts: ConvertOpt
   let values = selection.values;
   if (values.length > 0 && (opts.to === "safetensors" || opts.adapter)) {
     const why = opts.adapter ? `the ${opts.adapter.model} adapter maps tensors only` : "safetensors holds only tensors";
-    warn(`${values.length} non-tensor entr${values.length === 1 ? "y is" : "ies are"} not written (${why}): ` +
-      values.map((v) => v.entry.name).join(", "));
+    warn(
+      `${values.length} non-tensor entr${values.length === 1 ? "y is" : "ies are"} not written (${why}): ` +
+        values.map((v) => v.entry.name).join(", "),
+    );
     values = [];
   }
   const total = ordered.reduce((s, t) => s + t.bytes, 0);
@@ -155,7 +162,10 @@ async function convertWith(source: TensorSource, dst: Location, opts: ConvertOpt
     shardMap: assets?.shardMap,
   });
   if (assets) files.push(...assets.files);
-  if (opts.to === "safetensors" && opts.adapter && !dst.path.endsWith(".safetensors") && (!opts.part || opts.part.index === 0)) {
+  if (
+    opts.to === "safetensors" && opts.adapter && !dst.path.endsWith(".safetensors") &&
+    (!opts.part || opts.part.index === 0)
+  ) {
     // The adapter's files (the flavor's config.json) fill in what the assets folder does not provide.
     for (const f of opts.adapter.extraFiles({ dtype: opts.dtype })) {
       const p = joinPath(dst.path, f.path);
@@ -187,7 +197,10 @@ function flatPaths(names: readonly string[]): Map<string, StatePath> {
  */
 function outputPaths(
   source: TensorSource,
-  selection: { tensors: { name: string; entry: { name: string } }[]; values: { name: string; entry: { name: string } }[] },
+  selection: {
+    tensors: { name: string; entry: { name: string } }[];
+    values: { name: string; entry: { name: string } }[];
+  },
 ): Map<string, StatePath> {
   const out = new Map<string, StatePath>();
   for (const s of [...selection.tensors, ...selection.values]) {

@@ -89,7 +89,10 @@ export async function diff(a: Location, b: Location, opts: DiffOptions = {}): Pr
 
 async function diffSources(sa: TensorSource, sb: TensorSource, engine: Engine, opts: DiffOptions): Promise<DiffReport> {
   const selA = selectEntries(sa.entries, sa.format, {});
-  const { targets } = planTargets(opts.adapter ? { ...selA, values: [] } : selA, { adapter: opts.adapter, path: sa.path });
+  const { targets } = planTargets(opts.adapter ? { ...selA, values: [] } : selA, {
+    adapter: opts.adapter,
+    path: sa.path,
+  });
   const bTensors = new Map<string, TensorEntry>();
   for (const e of sb.entries) if (e.kind === "tensor") bTensors.set(e.name, e);
   const aNames = new Set(targets.map((t) => t.name));

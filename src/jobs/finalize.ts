@@ -45,7 +45,9 @@ export async function finalize(dst: Location, opts: { onProgress?: ProgressCallb
   const byIndex = new Map<number, string>();
   for (const { name, m } of manifests) {
     if (Number(m[2]) !== count || m[3] !== ext) {
-      throw new IntegrityError("E_METADATA", `part manifests of different runs are mixed (${name})`, { path: dst.path || "." });
+      throw new IntegrityError("E_METADATA", `part manifests of different runs are mixed (${name})`, {
+        path: dst.path || ".",
+      });
     }
     byIndex.set(Number(m[1]), joinPath(dst.path, name));
   }
@@ -55,9 +57,13 @@ export async function finalize(dst: Location, opts: { onProgress?: ProgressCallb
     if (problem !== undefined) problems.push(`part ${i}/${count}: ${problem}`);
   }
   if (problems.length > 0) {
-    throw new IntegrityError("E_GAP", `${problems.length} of ${count} parts are missing or incomplete: ${problems.join("; ")}`, {
-      path: dst.path || ".",
-    });
+    throw new IntegrityError(
+      "E_GAP",
+      `${problems.length} of ${count} parts are missing or incomplete: ${problems.join("; ")}`,
+      {
+        path: dst.path || ".",
+      },
+    );
   }
   const paths = [...byIndex].sort(([a], [b]) => a - b).map(([, p]) => p);
   const file = ext === "metadata" ? await finalizeDcp(dst, paths) : await finalizeSafetensors(dst, paths);

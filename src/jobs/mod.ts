@@ -6,9 +6,16 @@
  * it completes as its only location.
  * @module
  */
-export { type ConvertOptions, type ConvertReport, convert, convertSource, DEFAULT_CONCURRENCY } from "./convert.ts";
+export { convert, type ConvertOptions, type ConvertReport, convertSource, DEFAULT_CONCURRENCY } from "./convert.ts";
 export type { TargetFormat } from "../writers/mod.ts";
-export { dryRunReshard, planReshard, reshard, type ReshardMove, type ReshardOptions, type ReshardPlan } from "./reshard.ts";
+export {
+  dryRunReshard,
+  planReshard,
+  reshard,
+  type ReshardMove,
+  type ReshardOptions,
+  type ReshardPlan,
+} from "./reshard.ts";
 export { describeSource, inspect, type InspectOptions, type InspectReport } from "./inspect.ts";
 export { verify, type VerifyOptions, type VerifyProblem, type VerifyReport } from "./verify.ts";
 export { diff, type DiffOptions, type DiffReport, type TensorDiff } from "./diff.ts";

@@ -11,9 +11,11 @@ import { openTensorSource } from "../source/mod.ts";
 import type { TensorSource } from "../source/mod.ts";
 
 /** A DCP-to-DCP convert: the convert options that apply to a reshard, with the target layout required. */
-export type ReshardOptions = Omit<ConvertOptions, "to" | "dtype" | "adapter" | "hfAssets" | "maxShardSize" | "layout"> & {
-  layout: Layout;
-};
+export type ReshardOptions =
+  & Omit<ConvertOptions, "to" | "dtype" | "adapter" | "hfAssets" | "maxShardSize" | "layout">
+  & {
+    layout: Layout;
+  };
 
 /** One region of a target chunk and the stored source item it comes from. */
 export interface ReshardMove {
@@ -48,7 +50,14 @@ export interface ReshardPlan {
 /** What `reshard --dry-run` prints: for every target chunk, which bytes of which source items move there. */
 export function planReshard(source: TensorSource, layout: Layout, select: SelectOptions = {}): ReshardPlan {
   const selection = selectEntries(source.entries, source.format, select);
-  const plan: ReshardPlan = { layout: layout.description, ranks: layout.ranks, moves: [], values: [], files: [], totalBytes: 0 };
+  const plan: ReshardPlan = {
+    layout: layout.description,
+    ranks: layout.ranks,
+    moves: [],
+    values: [],
+    files: [],
+    totalBytes: 0,
+  };
   const perFile = new Map<string, number>();
   for (const { name, entry } of selection.tensors) {
     for (const box of layout.boxesFor(name, entry.shape)) {

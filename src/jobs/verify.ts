@@ -44,7 +44,11 @@ export async function verify(src: Location, opts: VerifyOptions = {}): Promise<V
   const { storage, path } = src;
   const metaPath = joinPath(path, METADATA_FILE);
   if (await storage.stat(metaPath)) return await verifyDcp(storage, path, metaPath, opts);
-  const report: VerifyReport = { ok: true, problems: [], checked: { files: 0, tensors: 0, values: 0, items: 0, bytesRead: 0 } };
+  const report: VerifyReport = {
+    ok: true,
+    problems: [],
+    checked: { files: 0, tensors: 0, values: 0, items: 0, bytesRead: 0 },
+  };
   try {
     const source = await openTensorSource(storage, path, { limits: opts.limits });
     try {
@@ -91,7 +95,11 @@ export async function verify(src: Location, opts: VerifyOptions = {}): Promise<V
 }
 
 async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: VerifyOptions): Promise<VerifyReport> {
-  const report: VerifyReport = { ok: false, problems: [], checked: { files: 0, tensors: 0, values: 0, items: 0, bytesRead: 0 } };
+  const report: VerifyReport = {
+    ok: false,
+    problems: [],
+    checked: { files: 0, tensors: 0, values: 0, items: 0, bytesRead: 0 },
+  };
   const problems = report.problems;
   let meta: DcpMetadata;
   try {
@@ -114,7 +122,12 @@ async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: 
       report.checked.values++;
       const key = storageKey(fqn, null);
       if (!meta.storageData.has(key)) {
-        problems.push({ code: "E_MISSING_KEY", message: `value '${fqn}' has no storage item`, path: metaPath, entry: fqn });
+        problems.push({
+          code: "E_MISSING_KEY",
+          message: `value '${fqn}' has no storage item`,
+          path: metaPath,
+          entry: fqn,
+        });
       } else jobs.push({ key, fqn });
       continue;
     }

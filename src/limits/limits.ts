@@ -44,7 +44,9 @@ export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {
   for (const [name, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
     if (!Object.hasOwn(DEFAULT_LIMITS, name)) throw new UsageError("E_USAGE", `unknown limit '${name}'`);
-    if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError("E_USAGE", `limit ${name} must be a positive integer, got ${value}`);
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new UsageError("E_USAGE", `limit ${name} must be a positive integer, got ${value}`);
+    }
     out[name as LimitName] = value;
   }
   return out;

@@ -4,7 +4,7 @@
  * that fill them, coalesced into requests.
  */
 import type { SourceFormat, TensorEntry, TensorSource } from "../source/mod.ts";
-import { DTYPE_INFO, type DType, itemsize } from "../dtype/mod.ts";
+import { type DType, DTYPE_INFO, itemsize } from "../dtype/mod.ts";
 import { GpuError, UsageError } from "../errors/mod.ts";
 import { canConvert } from "../dtype/mod.ts";
 import { sourceOrigin } from "../storage/byte_source.ts";

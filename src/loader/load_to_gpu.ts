@@ -191,7 +191,8 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
     // `inFlight` tasks running, so the free list never runs dry.
     const slots: Slot[] = [];
     let hostBytes = 0;
-    const take = (): Slot => slots.pop() ?? (hostBytes += slotBytes, { input: new Uint8Array(slotBytes), out: new Uint8Array(0) });
+    const take = (): Slot =>
+      slots.pop() ?? (hostBytes += slotBytes, { input: new Uint8Array(slotBytes), out: new Uint8Array(0) });
     const outOf = (slot: Slot, length: number): Uint8Array => {
       if (slot.out.byteLength < length) {
         hostBytes += length - slot.out.byteLength;
@@ -199,7 +200,15 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
       }
       return slot.out.subarray(0, length);
     };
-    const place = async (slot: Slot, t: number, part: number, outOffset: number, bytes: Uint8Array, from: DType, to: DType) => {
+    const place = async (
+      slot: Slot,
+      t: number,
+      part: number,
+      outOffset: number,
+      bytes: Uint8Array,
+      from: DType,
+      to: DType,
+    ) => {
       const writer = writers[t][part];
       if (from === to) return writer.write(outOffset, bytes);
       const outLength = (bytes.byteLength / itemsize(from)) * itemsize(to);
@@ -207,7 +216,13 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
       if (gpuCast && aligned) {
         const converted = await gpuCast.convertToGpuBuffer(bytes, from, to);
         const encoder = device.createCommandEncoder();
-        encoder.copyBufferToBuffer(converted, 0, writer.buffer, outOffset, Math.min(converted.size, Math.ceil(outLength / 4) * 4));
+        encoder.copyBufferToBuffer(
+          converted,
+          0,
+          writer.buffer,
+          outOffset,
+          Math.min(converted.size, Math.ceil(outLength / 4) * 4),
+        );
         device.queue.submit([encoder.finish()]);
         // WebGPU frees a destroyed buffer only after the submitted copy that reads it has run.
         converted.destroy();
@@ -232,7 +247,15 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
         alive();
         for (const m of r.members) {
           const s = m.tag as Segment;
-          await place(slot, s.tensor, s.part, s.outOffset, bytes.subarray(s.offset - r.offset, s.offset - r.offset + s.length), s.from, s.to);
+          await place(
+            slot,
+            s.tensor,
+            s.part,
+            s.outOffset,
+            bytes.subarray(s.offset - r.offset, s.offset - r.offset + s.length),
+            s.from,
+            s.to,
+          );
           tensorDone(s.tensor, s.length);
         }
         await throttle();
@@ -246,9 +269,10 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
       try {
         const t = built.tensors[b.tensor];
         const e = t.entry;
-        const box = e.shape.length === 0
-          ? { offsets: [], sizes: [] }
-          : { offsets: e.shape.map((_, d) => (d === 0 ? b.firstRow : 0)), sizes: e.shape.map((s, d) => (d === 0 ? b.rows : s)) };
+        const box = e.shape.length === 0 ? { offsets: [], sizes: [] } : {
+          offsets: e.shape.map((_, d) => (d === 0 ? b.firstRow : 0)),
+          sizes: e.shape.map((s, d) => (d === 0 ? b.rows : s)),
+        };
         const length = bandBytes(b);
         const into = length <= slot.input.byteLength ? slot.input.subarray(0, length) : new Uint8Array(length);
         const band = await source.readTensor(e.name, box, into);
@@ -333,18 +357,28 @@ async function createBuffers(
     device.pushErrorScope("out-of-memory");
     device.pushErrorScope("validation");
     const writers = t.parts.map((p) => {
-      const buffer = device.createBuffer({ size: Math.max(4, Math.ceil(p.byteLength / 4) * 4), usage, label: t.entry.name });
+      const buffer = device.createBuffer({
+        size: Math.max(4, Math.ceil(p.byteLength / 4) * 4),
+        usage,
+        label: t.entry.name,
+      });
       created.push(buffer);
       return new GpuPartWriter(device.queue, buffer, p.byteLength, t.entry.name);
     });
     const validation = await device.popErrorScope();
     const oom = await device.popErrorScope();
     if (oom) {
-      throw new GpuError("E_GPU_OOM", `GPU out of memory creating ${t.byteLength} bytes for ${t.entry.name}: ${oom.message}`, {
-        path,
-      });
+      throw new GpuError(
+        "E_GPU_OOM",
+        `GPU out of memory creating ${t.byteLength} bytes for ${t.entry.name}: ${oom.message}`,
+        {
+          path,
+        },
+      );
     }
-    if (validation) throw new GpuError("E_GPU", `GPU refused the buffers of ${t.entry.name}: ${validation.message}`, { path });
+    if (validation) {
+      throw new GpuError("E_GPU", `GPU refused the buffers of ${t.entry.name}: ${validation.message}`, { path });
+    }
     out.push(writers);
   }
   return out;

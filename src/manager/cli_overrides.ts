@@ -70,13 +70,24 @@ export function applyCliOverrides(doc: ConfigDocument, args: readonly string[]):
     const kinds = section === "checkpoint" ? CHECKPOINT_KINDS as Record<string, Kind> : OTHER_KINDS[section];
     if (kinds === undefined) {
       const near = nearestName(section, ["checkpoint"]);
-      if (near) throw new ConfigError({ key: `${section}.${rawName}`, reason: `unknown table '${section}'`, suggestion: `${near}.${rawName}` });
+      if (near) {
+        throw new ConfigError({
+          key: `${section}.${rawName}`,
+          reason: `unknown table '${section}'`,
+          suggestion: `${near}.${rawName}`,
+        });
+      }
       rest.push(arg);
       continue;
     }
     if (negated && kinds[name.slice(3)] !== undefined) {
       name = name.slice(3);
-      if (kinds[name] !== "bool") throw new ConfigError({ key: `${section}.${rawName}`, reason: "only switches (true/false keys) have a --no- form" });
+      if (kinds[name] !== "bool") {
+        throw new ConfigError({
+          key: `${section}.${rawName}`,
+          reason: "only switches (true/false keys) have a --no- form",
+        });
+      }
     }
     const kind = kinds[name];
     if (kind === undefined) {

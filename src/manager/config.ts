@@ -58,7 +58,9 @@ export interface CheckpointConfig {
 }
 
 /** The `[checkpoint]` keys as a user writes them: any subset, TorchTitan's defaults fill the rest. */
-export type CheckpointOptions = { [K in keyof CheckpointConfig]?: K extends "async_mode" ? string : CheckpointConfig[K] };
+export type CheckpointOptions = {
+  [K in keyof CheckpointConfig]?: K extends "async_mode" ? string : CheckpointConfig[K];
+};
 
 const checkpointSchema: z.ZodType<CheckpointConfig, CheckpointOptions> = z.object({
   enable: z.boolean().default(false),
@@ -149,10 +151,14 @@ export function parseConfigToml(text: string, path = "config.toml"): ConfigDocum
 
 /** Validates a document (from TOML or written as an object) into the manager's configuration. */
 export function resolveConfig(doc: ConfigDocument): ManagerConfig {
-  if (typeof doc !== "object" || doc === null) throw new ConfigError({ key: "(document)", value: doc, allowed: "a table" });
+  if (typeof doc !== "object" || doc === null) {
+    throw new ConfigError({ key: "(document)", value: doc, allowed: "a table" });
+  }
   const table = (name: string): Record<string, unknown> => {
     const t = doc[name] ?? {};
-    if (typeof t !== "object" || t === null || Array.isArray(t)) throw new ConfigError({ key: name, value: t, allowed: "a table" });
+    if (typeof t !== "object" || t === null || Array.isArray(t)) {
+      throw new ConfigError({ key: name, value: t, allowed: "a table" });
+    }
     return t as Record<string, unknown>;
   };
   const raw = table("checkpoint");
@@ -177,7 +183,9 @@ export function resolveConfig(doc: ConfigDocument): ManagerConfig {
     // torchtitan 0.3.0 keeps dump_folder and hf_assets_path at the top level; the tables win.
     const v = table(t)[key as string] ?? (t === "training" ? undefined : doc[key as string]);
     if (v === undefined) return spec.default;
-    if (!spec.schema.safeParse(v).success) throw new ConfigError({ key: `${t}.${String(key)}`, value: v, allowed: spec.allowed });
+    if (!spec.schema.safeParse(v).success) {
+      throw new ConfigError({ key: `${t}.${String(key)}`, value: v, allowed: spec.allowed });
+    }
     return v;
   };
   const dumpFolder = other("job", "dump_folder") as string;

@@ -109,7 +109,9 @@ export class CheckpointManager {
     }
     this.storage = options.storage ?? (options.openStorage ?? noFileSystem)(this.config.folder);
     this.#engine = options.engine ?? createCpuEngine();
-    this.#stager = new Stager(c.async_mode === "async_with_pinned_mem" ? "pinned" : c.async_mode === "async" ? "copy" : "reference");
+    this.#stager = new Stager(
+      c.async_mode === "async_with_pinned_mem" ? "pinned" : c.async_mode === "async" ? "copy" : "reference",
+    );
     this.#purger = new Purger(this.storage, c.keep_latest_k, (m) => this.#warn(m), () => this.#writing);
   }
 
@@ -130,7 +132,9 @@ export class CheckpointManager {
     const begin = performance.now();
     const last = opts.last ?? false;
     this.#checkOpen();
-    if (!Number.isSafeInteger(step) || step < 0) throw new UsageError("E_USAGE", `step must be an integer >= 0, got ${step}`);
+    if (!Number.isSafeInteger(step) || step < 0) {
+      throw new UsageError("E_USAGE", `step must be an integer >= 0, got ${step}`);
+    }
     if (!shouldSave(this.config.checkpoint, step, last)) {
       return { step, saved: false, blockingMs: 0, done: Promise.resolve({ blockingMs: 0, backgroundMs: 0 }) };
     }
@@ -175,7 +179,13 @@ export class CheckpointManager {
   /** `create_seed_checkpoint`: step 0 as TorchTitan writes it (a last-step save: model-only by default). */
   async createSeed(): Promise<SaveResult> {
     const c = this.config.checkpoint;
-    if (!c.enable) throw new ConfigError({ key: "checkpoint.enable", value: false, reason: "a seed checkpoint needs checkpointing enabled" });
+    if (!c.enable) {
+      throw new ConfigError({
+        key: "checkpoint.enable",
+        value: false,
+        reason: "a seed checkpoint needs checkpointing enabled",
+      });
+    }
     return await this.save(0, { last: true });
   }
 
@@ -219,10 +229,14 @@ export class CheckpointManager {
     const fresh: LoadResult = { loaded: false, source: "fresh", modelOnly: false, fromHf: false, keys: {} };
     if (!c.enable) return fresh;
     this.#opts.signal?.throwIfAborted();
-    if (!Number.isSafeInteger(step) || step < -1) throw new UsageError("E_USAGE", `step must be -1 or >= 0, got ${step}`);
+    if (!Number.isSafeInteger(step) || step < -1) {
+      throw new UsageError("E_USAGE", `step must be -1 or >= 0, got ${step}`);
+    }
     const steps = await listSteps(this.storage);
     if (step !== -1 && steps === undefined) {
-      throw new StorageError("E_NOT_FOUND", `load_step ${step} asked for, but the checkpoint folder does not exist`, { path: this.storage.description });
+      throw new StorageError("E_NOT_FOUND", `load_step ${step} asked for, but the checkpoint folder does not exist`, {
+        path: this.storage.description,
+      });
     }
     const loadStep = steps === undefined ? -1 : step === -1 ? newestComplete(steps)?.step ?? -1 : step;
     let storage: Storage;
@@ -233,14 +247,20 @@ export class CheckpointManager {
     if (loadStep === -1) {
       modelOnly = c.initial_load_model_only;
       fromHf = c.initial_load_in_hf;
-      if (c.initial_load_in_hf_quantized) throw new WebdcpError("E_UNSUPPORTED", "quantized HF checkpoints are not read yet");
+      if (c.initial_load_in_hf_quantized) {
+        throw new WebdcpError("E_UNSUPPORTED", "quantized HF checkpoints are not read yet");
+      }
       let path: string;
       if (c.initial_load_path !== null) [path, source] = [c.initial_load_path, "initial_load_path"];
       else if (fromHf) [path, source] = [this.config.hfAssetsPath, "hf_assets_path"];
       else return fresh;
       storage = (this.#opts.openStorage ?? noFileSystem)(path);
       if ((await storage.list("")) === undefined) {
-        throw new StorageError("E_NOT_FOUND", `checkpoint.${source === "hf_assets_path" ? "hf_assets_path" : "initial_load_path"} is not a folder`, { path });
+        throw new StorageError(
+          "E_NOT_FOUND",
+          `checkpoint.${source === "hf_assets_path" ? "hf_assets_path" : "initial_load_path"} is not a folder`,
+          { path },
+        );
       }
     } else {
       storage = this.storage;
@@ -250,9 +270,13 @@ export class CheckpointManager {
       const complete = await completeness(storage, dir);
       if (complete === undefined) {
         const exists = (await storage.list(dir)) !== undefined;
-        throw new StorageError("E_NOT_FOUND", exists ? `${dir} is incomplete (no .metadata or HF index)` : `${dir} does not exist`, {
-          path: dir,
-        });
+        throw new StorageError(
+          "E_NOT_FOUND",
+          exists ? `${dir} is incomplete (no .metadata or HF index)` : `${dir} does not exist`,
+          {
+            path: dir,
+          },
+        );
       }
       // An HF step (a last save) holds the model only, through the adapter.
       fromHf = complete === "hf";
@@ -267,10 +291,17 @@ export class CheckpointManager {
       const fqns = [...entries.keys()].filter((k) => owner.get(k) === name);
       const state = this.#opts.states[name]!;
       const flat = new Map(fqns.map((k) => [k, loaded.get(k)!] as const));
-      const paths = new Map<string, StatePath>(fqns.map((k) => [k, name === "model" ? plannerData.get(k)! : plannerData.get(k)!.slice(1)]));
+      const paths = new Map<string, StatePath>(
+        fqns.map((k) => [k, name === "model" ? plannerData.get(k)! : plannerData.get(k)!.slice(1)]),
+      );
       await state.loadStateDict(unflattenStateDict(flat, paths));
       keys[name] = fqns.length;
-      this.#opts.onProgress?.({ step: loadStep, phase: "load", itemsDone: Object.keys(keys).length, itemsTotal: names.length });
+      this.#opts.onProgress?.({
+        step: loadStep,
+        phase: "load",
+        itemsDone: Object.keys(keys).length,
+        itemsTotal: names.length,
+      });
     }
     return { loaded: true, source, step: loadStep === -1 ? undefined : loadStep, modelOnly, fromHf, keys };
   }
@@ -286,7 +317,10 @@ export class CheckpointManager {
 
   /** The states given, model first. */
   #stateNames(): string[] {
-    return ["model", ...Object.keys(this.#opts.states).filter((n) => n !== "model" && this.#opts.states[n] !== undefined)];
+    return [
+      "model",
+      ...Object.keys(this.#opts.states).filter((n) => n !== "model" && this.#opts.states[n] !== undefined),
+    ];
   }
 
   /** States to load: all but `exclude_from_loading`, whose names must be states (TorchTitan's are always known). */
@@ -307,10 +341,14 @@ export class CheckpointManager {
   }
 
   /** The named states flattened as TorchTitan lays them out: model keys at the top, the rest under their name. */
-  async #collect(names: readonly string[]): Promise<{ entries: Map<string, StateLeaf>; plannerData: Map<string, StatePath>; owner: Map<string, string> }> {
+  async #collect(
+    names: readonly string[],
+  ): Promise<{ entries: Map<string, StateLeaf>; plannerData: Map<string, StatePath>; owner: Map<string, string> }> {
     const root = new Map<string, unknown>();
     const model = await this.#opts.states.model.stateDict();
-    if (!isMapping(model)) throw new UsageError("E_USAGE", "states.model.stateDict() must return a Map or a plain object");
+    if (!isMapping(model)) {
+      throw new UsageError("E_USAGE", "states.model.stateDict() must return a Map or a plain object");
+    }
     for (const [k, v] of model instanceof Map ? model : Object.entries(model)) {
       if (names.includes(String(k)) && k !== "model") {
         throw new UsageError("E_USAGE", `model key '${String(k)}' collides with the state of that name`);
@@ -335,7 +373,12 @@ export class CheckpointManager {
     return getAdapter(a.model, { flavor: a.flavor, direction, keys: a.keys });
   }
 
-  async #write(step: number, kind: SaveKind, entries: Map<string, StateLeaf>, plannerData: Map<string, StatePath>): Promise<void> {
+  async #write(
+    step: number,
+    kind: SaveKind,
+    entries: Map<string, StateLeaf>,
+    plannerData: Map<string, StatePath>,
+  ): Promise<void> {
     const dir = stepDir(step);
     const c = this.config.checkpoint;
     const onProgress = this.#opts.onProgress;
@@ -346,8 +389,15 @@ export class CheckpointManager {
       plannerData,
       engine: this.#engine,
       castTo: kind === "full" ? undefined : c.export_dtype,
-      onProgress: onProgress && ((p: { itemsDone: number; itemsTotal: number; bytesWritten: number }) =>
-        onProgress({ step, phase: "write", itemsDone: p.itemsDone, itemsTotal: p.itemsTotal, bytesWritten: p.bytesWritten })),
+      onProgress: onProgress &&
+        ((p: { itemsDone: number; itemsTotal: number; bytesWritten: number }) =>
+          onProgress({
+            step,
+            phase: "write",
+            itemsDone: p.itemsDone,
+            itemsTotal: p.itemsTotal,
+            bytesWritten: p.bytesWritten,
+          })),
     };
     if (kind === "hf") await writeHfStep({ ...w, adapter: this.#adapter("to-hf") });
     else await writeDcpStep(w);

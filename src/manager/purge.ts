@@ -37,7 +37,9 @@ export class Purger {
     for (const s of steps.slice(0, Math.max(0, steps.length - this.keep))) {
       if (writing.has(s.step) || s === keepNewest) continue;
       // One failed removal (a transient storage error) must not stop later purges.
-      await this.storage.remove(s.name, { recursive: true }).catch((e) => this.warn(`could not remove ${s.name}: ${(e as Error).message}`));
+      await this.storage.remove(s.name, { recursive: true }).catch((e) =>
+        this.warn(`could not remove ${s.name}: ${(e as Error).message}`)
+      );
     }
   }
 }

@@ -31,12 +31,24 @@ function wanted(leaf: unknown): { dtype: DType; shape: readonly number[] } | und
 }
 
 function missingError(keys: string[], path: string): FormatError {
-  return new FormatError("E_MISSING_KEY", `${keys.length} key(s) to load are not in the checkpoint: ${keys.join(", ")}`, { path });
+  return new FormatError(
+    "E_MISSING_KEY",
+    `${keys.length} key(s) to load are not in the checkpoint: ${keys.join(", ")}`,
+    { path },
+  );
 }
 
-async function fitTensor(fqn: string, t: Tensor, want: { dtype: DType; shape: readonly number[] }, engine: Engine, path: string): Promise<Tensor> {
+async function fitTensor(
+  fqn: string,
+  t: Tensor,
+  want: { dtype: DType; shape: readonly number[] },
+  engine: Engine,
+  path: string,
+): Promise<Tensor> {
   if (t.shape.length !== want.shape.length || t.shape.some((d, i) => d !== want.shape[i])) {
-    throw new FormatError("E_SHAPE", `'${fqn}' is [${t.shape}] in the checkpoint, the state wants [${want.shape}]`, { path });
+    throw new FormatError("E_SHAPE", `'${fqn}' is [${t.shape}] in the checkpoint, the state wants [${want.shape}]`, {
+      path,
+    });
   }
   if (t.dtype === want.dtype) return t;
   return { dtype: want.dtype, shape: t.shape, data: await engine.convert(t.data, t.dtype, want.dtype) };
@@ -55,9 +67,16 @@ export async function readDcpStep(r: StepRead): Promise<Map<string, StateLeaf>> 
       const want = wanted(leaf);
       const kind = stored.get(fqn)!.kind;
       if (want !== undefined && kind !== "tensor") {
-        throw new FormatError("E_METADATA", `'${fqn}' is a tensor in the state but a value in the checkpoint`, { path: r.dir });
+        throw new FormatError("E_METADATA", `'${fqn}' is a tensor in the state but a value in the checkpoint`, {
+          path: r.dir,
+        });
       }
-      out.set(fqn, kind === "tensor" ? await fitTensor(fqn, await ckpt.readTensor(fqn), want ?? noCast(stored.get(fqn)), r.engine, r.dir) : await ckpt.readValue(fqn));
+      out.set(
+        fqn,
+        kind === "tensor"
+          ? await fitTensor(fqn, await ckpt.readTensor(fqn), want ?? noCast(stored.get(fqn)), r.engine, r.dir)
+          : await ckpt.readValue(fqn),
+      );
     }
     return out;
   } finally {
@@ -74,7 +93,9 @@ function noCast(e: unknown): { dtype: DType; shape: readonly number[] } {
 export async function readHfStep(r: StepRead & { adapter: StateDictAdapter }): Promise<Map<string, StateLeaf>> {
   const folder = await openSafetensorsFolder(r.storage, r.dir);
   try {
-    const plan = r.adapter.plan([...folder.tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })), { path: r.dir });
+    const plan = r.adapter.plan([...folder.tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })), {
+      path: r.dir,
+    });
     const byTarget = new Map(plan.entries.map((e) => [e.targetName, e]));
     const missing = [...r.target.keys()].filter((k) => !byTarget.has(k));
     if (missing.length > 0) throw missingError(missing, r.dir);

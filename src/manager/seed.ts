@@ -6,7 +6,7 @@
  * for any rank count, and each tensor is generated in bands of rows while it is written: an 8B seed needs
  * a few MiB of memory.
  */
-import { type Llama3Parameter, LLAMA3_KEY_GENERATIONS, llama3Flavor, llama3Parameters } from "../adapters/mod.ts";
+import { LLAMA3_KEY_GENERATIONS, llama3Flavor, type Llama3Parameter, llama3Parameters } from "../adapters/mod.ts";
 import type { JobProgress } from "../tasks/mod.ts";
 import type { DcpMetadata, DcpWriteItem, StatePath } from "../dcp/mod.ts";
 import { shardBox, writeDcp } from "../dcp/mod.ts";
@@ -70,9 +70,13 @@ const BAND_BYTES = 4 << 20;
 
 /** Writes the seed checkpoint and returns its metadata. */
 export async function createSeedCheckpoint(storage: Storage, opts: SeedOptions): Promise<DcpMetadata> {
-  if (opts.model !== "llama3") throw new UsageError("E_USAGE", `seed checkpoints know llama3 only, not '${opts.model}'`);
+  if (opts.model !== "llama3") {
+    throw new UsageError("E_USAGE", `seed checkpoints know llama3 only, not '${opts.model}'`);
+  }
   const seed = opts.seed ?? 0;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError("E_USAGE", `seed must be an integer >= 0, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new UsageError("E_USAGE", `seed must be an integer >= 0, got ${seed}`);
+  }
   const dtype: DType = opts.dtype ?? "float32";
   const ranks = opts.ranks ?? 1;
   if (!Number.isSafeInteger(ranks) || ranks < 1) throw new UsageError("E_USAGE", `ranks must be >= 1, got ${ranks}`);

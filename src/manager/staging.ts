@@ -31,7 +31,12 @@ export class Stager {
         gpu.push([fqn, leaf]);
         out.set(fqn, null); // keeps the flattening order; filled below
       } else if (isTensor(leaf)) {
-        out.set(fqn, this.mode === "reference" ? leaf : { dtype: leaf.dtype, shape: [...leaf.shape], data: this.#copy(fqn, leaf.data) });
+        out.set(
+          fqn,
+          this.mode === "reference"
+            ? leaf
+            : { dtype: leaf.dtype, shape: [...leaf.shape], data: this.#copy(fqn, leaf.data) },
+        );
       } else if (leaf instanceof Uint8Array && this.mode !== "reference") {
         out.set(fqn, this.#copy(fqn, leaf));
       } else {
@@ -75,7 +80,9 @@ export class Stager {
       const encoder = device.createCommandEncoder({ label: "webdcp checkpoint staging" });
       const staged = group.map(([fqn, t]) => {
         const bytes = byteSize(t.dtype, [...t.shape]);
-        if (t.byteOffset % 4 !== 0) throw new GpuError("E_GPU", `GPU tensor '${fqn}' starts at byte ${t.byteOffset}, not a multiple of 4`);
+        if (t.byteOffset % 4 !== 0) {
+          throw new GpuError("E_GPU", `GPU tensor '${fqn}' starts at byte ${t.byteOffset}, not a multiple of 4`);
+        }
         const padded = Math.ceil(bytes / 4) * 4;
         const buffer = this.#gpuBuffer(device, fqn, padded);
         if (padded > 0) encoder.copyBufferToBuffer(t.buffer, t.byteOffset, buffer, 0, padded);
@@ -101,7 +108,11 @@ export class Stager {
       if (kept && kept.size === size) return kept;
       kept?.destroy();
     }
-    const buffer = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `staging ${key}` });
+    const buffer = device.createBuffer({
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      label: `staging ${key}`,
+    });
     this.allocations++;
     if (this.mode === "pinned") this.#gpu.set(key, buffer);
     return buffer;

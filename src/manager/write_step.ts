@@ -47,7 +47,9 @@ export async function writeDcpStep(w: StepWrite): Promise<void> {
       data: to === leaf.dtype ? leaf.data : () => w.engine.convert(leaf.data, leaf.dtype, to),
     });
   }
-  await writeDcp(w.storage, w.dir, { ranks: [items], plannerData: new Map(w.plannerData) }, { onProgress: w.onProgress });
+  await writeDcp(w.storage, w.dir, { ranks: [items], plannerData: new Map(w.plannerData) }, {
+    onProgress: w.onProgress,
+  });
 }
 
 /** TorchTitan casts only floating tensors whose dtype differs from the export dtype. */
@@ -65,7 +67,9 @@ function hfShardName(index: number, count: number): string {
 export async function writeHfStep(w: StepWrite & { adapter: StateDictAdapter; maxShardBytes?: number }): Promise<void> {
   const source = new Map<string, Tensor>();
   for (const [fqn, leaf] of w.entries) {
-    if (!isTensor(leaf)) throw new UsageError("E_USAGE", `an HF save holds tensors only; model entry '${fqn}' is a value`);
+    if (!isTensor(leaf)) {
+      throw new UsageError("E_USAGE", `an HF save holds tensors only; model entry '${fqn}' is a value`);
+    }
     source.set(fqn, leaf);
   }
   const plan = w.adapter.plan([...source].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })));
@@ -79,14 +83,25 @@ export async function writeHfStep(w: StepWrite & { adapter: StateDictAdapter; ma
       shape: e.shape,
       data: perm === undefined
         ? (to === src.dtype ? src.data : () => w.engine.convert(src.data, src.dtype, to))
-        : () => w.engine.gatherRows({ src: src.data, srcDType: src.dtype, dstDType: to, rowElements: numel(src.shape.slice(1)), rows: perm }),
+        : () =>
+          w.engine.gatherRows({
+            src: src.data,
+            srcDType: src.dtype,
+            dstDType: to,
+            rowElements: numel(src.shape.slice(1)),
+            rows: perm,
+          }),
     };
   });
   const shards = planShards(entries, w.maxShardBytes ?? 5_000_000_000);
   const weightMap = new Map<string, string>();
   for (const [i, shard] of shards.shards.entries()) {
     const name = hfShardName(i, shards.shards.length);
-    await writeFile(w.storage, joinPath(w.dir, name), (sink) => writeSafetensors(sink, shard.entries, { format: "pt" }));
+    await writeFile(
+      w.storage,
+      joinPath(w.dir, name),
+      (sink) => writeSafetensors(sink, shard.entries, { format: "pt" }),
+    );
     for (const e of shard.entries) weightMap.set(e.name, name);
   }
   const dtype = w.castTo ?? entries[0]?.dtype;

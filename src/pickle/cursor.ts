@@ -37,7 +37,10 @@ export class PickleCursor {
   /** Checks that `n` bytes remain, for fixed arguments and declared payload sizes alike. */
   need(n: number): void {
     if (n > this.remaining) {
-      throw this.error("E_TRUNCATED", `needs ${n} bytes at offset ${this.baseOffset + this.pos}, ${this.remaining} remain`);
+      throw this.error(
+        "E_TRUNCATED",
+        `needs ${n} bytes at offset ${this.baseOffset + this.pos}, ${this.remaining} remain`,
+      );
     }
   }
 

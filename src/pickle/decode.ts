@@ -279,7 +279,9 @@ class Unpickler {
         case OP.NEWOBJ_EX: {
           const kwargs = this.pop();
           const args = this.pop();
-          if (!(kwargs instanceof Map) || kwargs.size > 0) throw cur.error("E_PICKLE", "keyword arguments are not supported");
+          if (!(kwargs instanceof Map) || kwargs.size > 0) {
+            throw cur.error("E_PICKLE", "keyword arguments are not supported");
+          }
           this.push(this.invoke("construct", this.pop(), args));
           break;
         }
@@ -390,7 +392,9 @@ class Unpickler {
 
   private memoGet(index: number): void {
     if (!(index in this.memo)) throw this.cur.error("E_PICKLE", `memo index ${index} is not defined`);
-    if (++this.memoGets > this.limits.maxMemoReferences) throw this.limitError("maxMemoReferences", "memo references followed");
+    if (++this.memoGets > this.limits.maxMemoReferences) {
+      throw this.limitError("maxMemoReferences", "memo references followed");
+    }
     this.push(this.memo[index]);
   }
 
@@ -407,7 +411,9 @@ class Unpickler {
   private invoke(kind: "call" | "construct", target: PyValue, args: PyValue): PyValue {
     const name = typeof target === "object" && target !== null ? this.globalNames.get(target) : undefined;
     if (name === undefined) throw this.cur.error("E_PICKLE", `target is ${typeName(target)}, not a global`);
-    if (!(args instanceof PyTuple)) throw this.cur.error("E_PICKLE", `arguments for ${name} are ${typeName(args)}, not a tuple`);
+    if (!(args instanceof PyTuple)) {
+      throw this.cur.error("E_PICKLE", `arguments for ${name} are ${typeName(args)}, not a tuple`);
+    }
     const method = (target as GlobalHandler)[kind];
     if (typeof method !== "function") {
       throw this.cur.error("E_PICKLE", `global ${name} cannot be ${kind === "call" ? "called" : "constructed"}`);
@@ -457,7 +463,11 @@ class Unpickler {
     if (e instanceof WebdcpError) {
       if (e.offset !== undefined) return e;
       const Kind = e.constructor as typeof WebdcpError;
-      return new Kind(e.code, `${what}: ${e.detail}`, { path: this.cur.path, offset: this.cur.baseOffset + this.cur.opStart, cause: e });
+      return new Kind(e.code, `${what}: ${e.detail}`, {
+        path: this.cur.path,
+        offset: this.cur.baseOffset + this.cur.opStart,
+        cause: e,
+      });
     }
     return this.cur.error("E_PICKLE", `${what} failed: ${e instanceof Error ? e.message : String(e)}`, e);
   }

@@ -199,7 +199,9 @@ class Pickler {
       const text = new FreshText(decodeLatin1(b, 0, b.length)) as unknown as PyValue;
       return this.saveReduce(CODECS_ENCODE, new PyTuple([text, "latin1"]), b);
     }
-    const header = b.length < 256 ? Uint8Array.of(OP.SHORT_BINBYTES, b.length) : this.lengthHeader(OP.BINBYTES, b.length);
+    const header = b.length < 256
+      ? Uint8Array.of(OP.SHORT_BINBYTES, b.length)
+      : this.lengthHeader(OP.BINBYTES, b.length);
     this.out.payload(header, b);
     this.memoize(b);
   }

@@ -35,7 +35,9 @@ export function pyEqual(a: unknown, b: unknown, budget = DEFAULT_BUDGET): boolea
     if (pairs?.has(y)) return true;
     if (!pairs) seen.set(x, pairs = new WeakSet());
     pairs.add(y);
-    if (x instanceof PyFloat) return y instanceof PyFloat && (x.value === y.value || (x.value !== x.value && y.value !== y.value));
+    if (x instanceof PyFloat) {
+      return y instanceof PyFloat && (x.value === y.value || (x.value !== x.value && y.value !== y.value));
+    }
     if (x instanceof PyComplex) return y instanceof PyComplex && eq(x.re, y.re) && eq(x.im, y.im);
     if (x instanceof Uint8Array) return y instanceof Uint8Array && !isTensor(y) && bytesEqual(x, y);
     if (x instanceof PyByteArray) return y instanceof PyByteArray && bytesEqual(x.bytes, y.bytes);
@@ -66,7 +68,8 @@ export function pyEqual(a: unknown, b: unknown, budget = DEFAULT_BUDGET): boolea
     return kx.length === ky.length &&
       kx.every((k) => Object.hasOwn(y, k) && eq((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]));
   };
-  const listEqual = (x: readonly unknown[], y: readonly unknown[]) => x.length === y.length && x.every((e, i) => eq(e, y[i]));
+  const listEqual = (x: readonly unknown[], y: readonly unknown[]) =>
+    x.length === y.length && x.every((e, i) => eq(e, y[i]));
   try {
     return eq(a, b);
   } catch (e) {

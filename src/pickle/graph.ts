@@ -85,11 +85,23 @@ export function checkValueGraph(
         continue;
       }
       if (++sharedRefs > limits.maxMemoReferences) {
-        throw new LimitError("maxMemoReferences", limits.maxMemoReferences, `${what}: references to shared objects`, where);
+        throw new LimitError(
+          "maxMemoReferences",
+          limits.maxMemoReferences,
+          `${what}: references to shared objects`,
+          where,
+        );
       }
       if (!s.done) {
         facts.cyclic = true;
-        if (opts.tree) throw new LimitError("maxDepth", limits.maxDepth, `${what} contains itself (a cycle: unbounded nesting)`, where);
+        if (opts.tree) {
+          throw new LimitError(
+            "maxDepth",
+            limits.maxDepth,
+            `${what} contains itself (a cycle: unbounded nesting)`,
+            where,
+          );
+        }
         continue;
       }
       f.size = Math.min(cap, f.size + s.size);

@@ -1,6 +1,6 @@
 export * from "./value.ts";
-export { decodePickle, decodePickleFrom, type DecodeOptions } from "./decode.ts";
-export { encodePickle, type EncodeOptions } from "./encode.ts";
+export { type DecodeOptions, decodePickle, decodePickleFrom } from "./decode.ts";
+export { type EncodeOptions, encodePickle } from "./encode.ts";
 export { BUILTIN_GLOBALS, type GlobalHandler, type GlobalResolver } from "./globals.ts";
 export { pyRepr } from "./repr.ts";
 export { pyEqual } from "./equal.ts";

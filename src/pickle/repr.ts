@@ -80,7 +80,9 @@ function leafRepr(value: unknown): string | undefined {
   if (value instanceof PyByteArray) return `bytearray(b${bytesRepr(value.bytes)})`;
   if (value instanceof PyComplex) return complexRepr(value);
   if (value instanceof Set) return value.size === 0 ? "set()" : undefined;
-  if (value instanceof PyTuple || Array.isArray(value) || value instanceof Map || value instanceof PyReduce) return undefined;
+  if (value instanceof PyTuple || Array.isArray(value) || value instanceof Map || value instanceof PyReduce) {
+    return undefined;
+  }
   if (value instanceof PyGlobal) return `${value.module}.${value.name}`;
   const v = value as { dtype?: unknown; shape?: unknown };
   if (typeof v === "object" && typeof v.dtype === "string" && Array.isArray(v.shape)) {

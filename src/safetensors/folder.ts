@@ -53,9 +53,13 @@ export async function openSafetensorsFolder(
       if (!(e instanceof WebdcpError)) throw e;
     }
     if (inside === "") {
-      throw new FormatError("E_PATH_ESCAPE", `weight_map names the file '${escapeName(f)}', which leaves the checkpoint folder`, {
-        path: indexPath,
-      });
+      throw new FormatError(
+        "E_PATH_ESCAPE",
+        `weight_map names the file '${escapeName(f)}', which leaves the checkpoint folder`,
+        {
+          path: indexPath,
+        },
+      );
     }
     return joinPath(dir, inside);
   };
@@ -114,7 +118,9 @@ export async function openSafetensorsFolder(
   }
   const infoOf = (name: string): FolderTensorInfo => {
     const info = tensors.get(name);
-    if (info === undefined) throw new UsageError("E_MISSING_KEY", `no tensor named '${name}' in ${dir || "."}`, { path: dir });
+    if (info === undefined) {
+      throw new UsageError("E_MISSING_KEY", `no tensor named '${name}' in ${dir || "."}`, { path: dir });
+    }
     return info;
   };
   return {

@@ -58,10 +58,14 @@ export async function readSafetensorsHeader(
   }
   const declared = new DataView((await source.read(0, 8)).buffer).getBigUint64(0, true);
   if (declared > BigInt(limits.maxHeaderBytes)) {
-    throw new FormatError("E_HEADER_TOO_LARGE", `header length ${declared} exceeds the limit maxHeaderBytes=${limits.maxHeaderBytes}`, {
-      path,
-      offset: 0,
-    });
+    throw new FormatError(
+      "E_HEADER_TOO_LARGE",
+      `header length ${declared} exceeds the limit maxHeaderBytes=${limits.maxHeaderBytes}`,
+      {
+        path,
+        offset: 0,
+      },
+    );
   }
   const headerLength = Number(declared);
   if (8 + headerLength > source.size) {

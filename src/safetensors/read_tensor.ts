@@ -27,7 +27,11 @@ export function locateSafetensorsTensor(
   if (!box.sizes.every((s, d) => d === 0 || s === shape[d])) return undefined;
   const elem = itemsize(info.dtype);
   const row = shape.slice(1).reduce((a, b) => a * b, elem);
-  return [{ source, offset: info.begin + (shape.length === 0 ? 0 : box.offsets[0] * row), length: boxNumel(box) * elem }];
+  return [{
+    source,
+    offset: info.begin + (shape.length === 0 ? 0 : box.offsets[0] * row),
+    length: boxNumel(box) * elem,
+  }];
 }
 
 /**
@@ -52,9 +56,13 @@ export async function readSafetensorsTensor(
   checkBox(region, shape, name, source.path);
   const elem = itemsize(dtype);
   if (out !== undefined && out.byteLength !== boxNumel(region) * elem) {
-    throw new UsageError("E_USAGE", `destination holds ${out.byteLength} bytes, the box needs ${boxNumel(region) * elem}`, {
-      path: source.path,
-    });
+    throw new UsageError(
+      "E_USAGE",
+      `destination holds ${out.byteLength} bytes, the box needs ${boxNumel(region) * elem}`,
+      {
+        path: source.path,
+      },
+    );
   }
   const result = makeTensor(dtype, [...region.sizes], out);
   if (boxNumel(region) === 0) return result;

@@ -50,7 +50,8 @@ export const FORMATS: readonly FormatFacts[] = [
     shape: "file",
     extension: /\.(pt|pth|bin|ckpt)$/i,
     // A zip archive, or the pickles of the legacy (pre-1.6) torch.save layout.
-    sniff: (head) => (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) || isLegacyTorchHead(head),
+    sniff: (head) =>
+      (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) || isLegacyTorchHead(head),
     open: openTorchFileSource,
   },
   { format: "safetensors", shape: "file", extension: /\.safetensors$/i, open: openSafetensorsFileSource },

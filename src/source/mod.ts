@@ -3,12 +3,20 @@
  * `TensorSource` of named entries whose data is read on demand, plus selection of entries by name.
  * @module
  */
-export type { Entry, SourceFile, SourceFormat, StoredChunk, TensorEntry, TensorSource, ValueEntry } from "./tensor_source.ts";
+export type {
+  Entry,
+  SourceFile,
+  SourceFormat,
+  StoredChunk,
+  TensorEntry,
+  TensorSource,
+  ValueEntry,
+} from "./tensor_source.ts";
 export { tensorEntries, valueEntries } from "./tensor_source.ts";
 export { detectFormat, openTensorSource } from "./open.ts";
 export type { Location } from "./location.ts";
 export { globToRegExp, keyFilter } from "./glob.ts";
-export { type Selected, type Selection, selectEntries, type SelectOptions, TRAINING_GROUPS } from "./select.ts";
+export { type Selected, selectEntries, type Selection, type SelectOptions, TRAINING_GROUPS } from "./select.ts";
 export { type FormatFacts, FORMATS } from "./formats.ts";
 export { openDcpSource } from "./source_dcp.ts";
 export { openHfFolderSource, openSafetensorsFileSource } from "./source_safetensors.ts";

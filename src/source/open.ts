@@ -2,7 +2,7 @@ import { StorageError } from "../errors/mod.ts";
 import type { Limits } from "../limits/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { joinPath } from "../storage/mod.ts";
-import { FORMATS, formatFacts, HEAD_BYTES } from "./formats.ts";
+import { formatFacts, FORMATS, HEAD_BYTES } from "./formats.ts";
 import type { SourceFormat, TensorSource } from "./tensor_source.ts";
 
 /** Which format `path` holds, told by the table of format facts (`FORMATS`). */
@@ -21,7 +21,9 @@ export async function detectFormat(storage: Storage, path: string): Promise<Sour
   const names = listing
     ? new Set(listing.filter((e) => e.kind === "file").map((e) => e.name))
     : await knownNames(storage, path, folders.flatMap((f) => f.markers ?? []));
-  if (names.size === 0 && !listing) throw new StorageError("E_NOT_FOUND", "no such file or folder", { path: path || "." });
+  if (names.size === 0 && !listing) {
+    throw new StorageError("E_NOT_FOUND", "no such file or folder", { path: path || "." });
+  }
   const found = folders.find((f) => f.holds?.(names));
   if (found) return found.format;
   throw new StorageError("E_NOT_FOUND", "folder holds neither a DCP checkpoint (.metadata) nor safetensors files", {

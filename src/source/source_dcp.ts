@@ -18,7 +18,9 @@ export async function openDcpSource(storage: Storage, dir: string, limits?: Part
   });
   const metadataFiles = (await storage.stat(joinPath(dir, METADATA_FILE)))
     ? [joinPath(dir, METADATA_FILE)]
-    : ((await storage.list(dir)) ?? []).filter((d) => /^__\d+\.metadata$/.test(d.name)).map((d) => joinPath(dir, d.name));
+    : ((await storage.list(dir)) ?? []).filter((d) => /^__\d+\.metadata$/.test(d.name)).map((d) =>
+      joinPath(dir, d.name)
+    );
   return {
     format: "dcp",
     storage,
@@ -33,4 +35,3 @@ export async function openDcpSource(storage: Storage, dir: string, limits?: Part
     close: () => ckpt.close(),
   };
 }
-

@@ -19,7 +19,13 @@ function tensorEntry(name: string, info: SafetensorsTensorInfo, file: string): E
     name,
     dtype: info.dtype,
     shape: info.shape,
-    chunks: [{ offsets: info.shape.map(() => 0), sizes: [...info.shape], file, offset: info.begin, length: info.end - info.begin }],
+    chunks: [{
+      offsets: info.shape.map(() => 0),
+      sizes: [...info.shape],
+      file,
+      offset: info.begin,
+      length: info.end - info.begin,
+    }],
     bytes: byteSize(info.dtype, info.shape),
   };
 }
@@ -28,7 +34,11 @@ const noValues = (path: string) => (name: string) =>
   Promise.reject(new UsageError("E_MISSING_KEY", `safetensors holds no value named '${name}'`, { path }));
 
 /** One `.safetensors` file. */
-export async function openSafetensorsFileSource(storage: Storage, path: string, limits?: Partial<Limits>): Promise<TensorSource> {
+export async function openSafetensorsFileSource(
+  storage: Storage,
+  path: string,
+  limits?: Partial<Limits>,
+): Promise<TensorSource> {
   const src = await storage.open(path);
   try {
     const header = await readSafetensorsHeader(src, { limits });
@@ -52,7 +62,11 @@ export async function openSafetensorsFileSource(storage: Storage, path: string, 
 }
 
 /** A HuggingFace folder: through its index when it has one, else every top-level `*.safetensors` file. */
-export async function openHfFolderSource(storage: Storage, dir: string, limits?: Partial<Limits>): Promise<TensorSource> {
+export async function openHfFolderSource(
+  storage: Storage,
+  dir: string,
+  limits?: Partial<Limits>,
+): Promise<TensorSource> {
   const folder = await openSafetensorsFolder(storage, dir, { limits });
   const sizes = new Map<string, number>();
   for (const f of folder.files) sizes.set(f, (await storage.stat(f))?.size ?? 0);

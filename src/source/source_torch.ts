@@ -15,7 +15,11 @@ import type { Entry, TensorSource } from "./tensor_source.ts";
  * A torch.save file: its (nested) state dict flattened with DCP's rules, tensors left as references into
  * the archive until read.
  */
-export async function openTorchFileSource(storage: Storage, path: string, limits?: Partial<Limits>): Promise<TensorSource> {
+export async function openTorchFileSource(
+  storage: Storage,
+  path: string,
+  limits?: Partial<Limits>,
+): Promise<TensorSource> {
   const src = await storage.open(path);
   try {
     const archive = await openTorchArchive(src, { path, limits });
@@ -25,7 +29,10 @@ export async function openTorchFileSource(storage: Storage, path: string, limits
       });
     }
     const flat = flattenStateDict(archive.value, { path, limits });
-    checkLimit(resolveLimits(limits), "maxTensors", flat.entries.size, "entries of the state dict", { path, offset: 0 });
+    checkLimit(resolveLimits(limits), "maxTensors", flat.entries.size, "entries of the state dict", {
+      path,
+      offset: 0,
+    });
     const refs = new Map<string, TensorRef>();
     const values = new Map<string, unknown>();
     const entries: Entry[] = [];

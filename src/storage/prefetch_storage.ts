@@ -166,14 +166,21 @@ export class PrefetchStorage implements Storage {
       const { filled, size } = await this.#reader.readUpTo(rel, offset, into);
       const known = this.#sizes.get(rel);
       if (known !== undefined && known !== size) {
-        throw new StorageError("E_IO", `file is now ${size} bytes, was ${known} when first read`, { path: rel, offset });
+        throw new StorageError("E_IO", `file is now ${size} bytes, was ${known} when first read`, {
+          path: rel,
+          offset,
+        });
       }
       this.#sizes.set(rel, size);
       if (filled !== into.byteLength) {
-        throw new StorageError("E_TRUNCATED", `file ends at ${size}, before the ${into.byteLength} bytes at ${offset}`, {
-          path: rel,
-          offset: offset + filled,
-        });
+        throw new StorageError(
+          "E_TRUNCATED",
+          `file ends at ${size}, before the ${into.byteLength} bytes at ${offset}`,
+          {
+            path: rel,
+            offset: offset + filled,
+          },
+        );
       }
     } else {
       const source = await this.#inner.open(rel);

@@ -62,7 +62,10 @@ export function makeTensor(dtype: DType, shape: number[], data?: Uint8Array): Te
   const size = byteSize(dtype, shape);
   if (data === undefined) return { dtype, shape, data: new Uint8Array(size) };
   if (data.byteLength !== size) {
-    throw new FormatError("E_SHAPE", `tensor ${dtype}[${shape.join(", ")}] needs ${size} bytes, got ${data.byteLength}`);
+    throw new FormatError(
+      "E_SHAPE",
+      `tensor ${dtype}[${shape.join(", ")}] needs ${size} bytes, got ${data.byteLength}`,
+    );
   }
   return { dtype, shape, data };
 }

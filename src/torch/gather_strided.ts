@@ -6,7 +6,7 @@
 import { MAX_READ_BYTES } from "../storage/mod.ts";
 import { type Box, boxNumel, copyBox } from "../tensor/mod.ts";
 import type { ZipEntry } from "../zip/mod.ts";
-import { MAX_GAPPED_READ, type RecordReadContext, readRecordRange } from "./record_range.ts";
+import { MAX_GAPPED_READ, readRecordRange, type RecordReadContext } from "./record_range.ts";
 import type { TensorRef } from "./tensor_ref.ts";
 
 /** Fills `out` (dense, row-major, exactly `region`'s bytes) with `region` of the view `ref`. */

@@ -55,7 +55,13 @@ function rebuildTensor(args: PyValue[], v3: boolean): TensorRef {
  * lies inside the storage, and the dense view is no larger than its storage unless it is small (strides
  * that repeat elements, as `expand` makes, could otherwise describe terabytes with a few bytes).
  */
-function checkViewOfStorage(shape: number[], strides: number[], offset: number, storageNumel: number, dtype: DType): void {
+function checkViewOfStorage(
+  shape: number[],
+  strides: number[],
+  offset: number,
+  storageNumel: number,
+  dtype: DType,
+): void {
   const count = numel(shape);
   if (count === 0) {
     if (offset > storageNumel) bad(`storage offset ${offset} is past the ${storageNumel}-element storage`);
@@ -74,7 +80,9 @@ function checkViewOfStorage(shape: number[], strides: number[], offset: number, 
   if (dense > storageNumel * itemsize && dense > MAX_EXPANSION) {
     throw new FormatError(
       "E_SHAPE",
-      `view [${shape}] (stride [${strides}]) of a ${storageNumel * itemsize}-byte storage would expand to ${dense} bytes`,
+      `view [${shape}] (stride [${strides}]) of a ${
+        storageNumel * itemsize
+      }-byte storage would expand to ${dense} bytes`,
     );
   }
 }

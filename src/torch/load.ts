@@ -25,7 +25,10 @@ const MATERIALISED_ALLOWANCE = 8 << 20;
  */
 export async function loadTorch(source: ByteSource, opts: OpenTorchArchiveOptions = {}): Promise<PyValue> {
   const archive = await openTorchArchive(source, opts);
-  return await materialiseTensors(archive, archive.value, { path: opts.path ?? source.path, baseOffset: opts.baseOffset });
+  return await materialiseTensors(archive, archive.value, {
+    path: opts.path ?? source.path,
+    baseOffset: opts.baseOffset,
+  });
 }
 
 /**

@@ -9,8 +9,8 @@ import type { ChecksummedRecord, StoredRange } from "../storage/mod.ts";
 import {
   checksummedRecord,
   crc32,
-  type InflateLimits,
   inflatedSource,
+  type InflateLimits,
   readZipDirectory,
   type ZipEntry,
 } from "../zip/mod.ts";

@@ -5,7 +5,7 @@ import { type Box, contiguousStrides, numel, type Tensor } from "../tensor/mod.t
 import type { ZipEntry } from "../zip/mod.ts";
 import { applySignBits, byteswapInPlace } from "./element_ops.ts";
 import { gatherStrided } from "./gather_strided.ts";
-import { MAX_GAPPED_READ, type RecordReadContext, readRecordRange } from "./record_range.ts";
+import { MAX_GAPPED_READ, readRecordRange, type RecordReadContext } from "./record_range.ts";
 import type { TensorRef } from "./tensor_ref.ts";
 
 /** Largest dense copy we make of a view that is bigger than its own storage (an expanded view). */

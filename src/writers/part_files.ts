@@ -20,7 +20,9 @@ export interface PartFile {
 /** Bytes at the end of each file whose CRC-32 the list keeps. */
 const TAIL_BYTES = 64 << 10;
 
-const PartFiles = z.object({ files: z.array(z.object({ file: z.string(), size: z.number().int().min(0), tailCrc32: z.number().int() })) });
+const PartFiles = z.object({
+  files: z.array(z.object({ file: z.string(), size: z.number().int().min(0), tailCrc32: z.number().int() })),
+});
 
 export function partFilesName(part: Part): string {
   return `.webdcp-part-${part.index}-of-${part.count}.files.json`;
@@ -53,7 +55,9 @@ export async function checkPartFiles(dst: Location, part: Part): Promise<string 
     const info = await dst.storage.stat(path);
     if (!info) return `${f.file} is missing`;
     if (info.size !== f.size) return `${f.file} has ${info.size} bytes, the part wrote ${f.size}`;
-    if ((await tailOf(dst, path)).tailCrc32 !== f.tailCrc32) return `${f.file} is not the file the part wrote (CRC-32 of its end differs)`;
+    if ((await tailOf(dst, path)).tailCrc32 !== f.tailCrc32) {
+      return `${f.file} is not the file the part wrote (CRC-32 of its end differs)`;
+    }
   }
   return undefined;
 }

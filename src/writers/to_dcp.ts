@@ -175,7 +175,11 @@ async function writeDcpPart(
     opts.concurrency,
   );
   const written = mine.map((rank) => joinPath(dst.path, rankFileName(rank)));
-  const partial = { stateDictMetadata: global.stateDictMetadata, plannerData: plan.plannerData ?? null, storageData: perRank.flat() };
+  const partial = {
+    stateDictMetadata: global.stateDictMetadata,
+    plannerData: plan.plannerData ?? null,
+    storageData: perRank.flat(),
+  };
   const files = await recordPartFiles(dst, part, written);
   const manifest = await commitDcp(dst.storage, dst.path, partial, { partFile: partManifestName(part, "metadata") });
   return [...written, files, manifest.path];
@@ -185,7 +189,9 @@ async function writeDcpPart(
 function rankBytes(targets: readonly TargetTensor[], layout: Layout): number[] {
   const bytes = new Array<number>(layout.ranks).fill(0);
   for (const t of targets) {
-    for (const box of layout.boxesFor(t.name, t.shape)) bytes[box.rank] += box.sizes.reduce((n, s) => n * s, itemsize(t.dtype));
+    for (const box of layout.boxesFor(t.name, t.shape)) {
+      bytes[box.rank] += box.sizes.reduce((n, s) => n * s, itemsize(t.dtype));
+    }
   }
   return bytes;
 }

@@ -24,7 +24,10 @@ export function planShardFiles(
   shardMap?: Map<string, string>,
 ): Array<{ file: string; tensors: TargetTensor[] }> {
   if (!shardMap) {
-    return planShards(targets, maxShardSize ?? Number.MAX_SAFE_INTEGER).shards.map((s) => ({ file: s.file, tensors: s.entries }));
+    return planShards(targets, maxShardSize ?? Number.MAX_SAFE_INTEGER).shards.map((s) => ({
+      file: s.file,
+      tensors: s.entries,
+    }));
   }
   const unmapped = targets.filter((t) => !shardMap.has(t.name)).map((t) => t.name);
   if (unmapped.length > 0) {

@@ -58,9 +58,9 @@ function lazyLeavesInOrder(value: unknown, jobs: Map<LazyTensor, BandJob[]>): Ba
     if (typeof v !== "object" || v === null || seen.has(v)) return;
     seen.add(v);
     const bands = jobs.get(v as LazyTensor);
-    if (bands) for (const b of bands) order.push(b);
-    else if (v instanceof Map) for (const x of v.values()) walk(x);
-    else if (Array.isArray(v)) for (const x of v) walk(x);
+    if (bands) { for (const b of bands) order.push(b); }
+    else if (v instanceof Map) { for (const x of v.values()) walk(x); }
+    else if (Array.isArray(v)) { for (const x of v) walk(x); }
   };
   walk(value);
   return order;

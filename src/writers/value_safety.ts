@@ -9,7 +9,11 @@ import { openTorchArchive, torchGlobals } from "../torch/mod.ts";
  * naming `os.system` would run code for whoever loads the output; it is refused with E_UNSAFE_VALUE naming
  * the key, the file and the offset. Items that are not pickles (a saved `io.BytesIO` is raw bytes) pass.
  */
-export async function checkCopiedValue(raw: Uint8Array, where: { file: string; offset: number }, key: string): Promise<void> {
+export async function checkCopiedValue(
+  raw: Uint8Array,
+  where: { file: string; offset: number },
+  key: string,
+): Promise<void> {
   const path = where.file;
   try {
     if (raw[0] === 0x50 && raw[1] === 0x4b) {

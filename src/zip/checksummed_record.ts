@@ -28,7 +28,9 @@ export function checksummedRecord(source: ByteSource, start: number, length: num
   return {
     async crc32(a: number, b: number): Promise<number> {
       if (!(start <= a && a <= b && b <= end)) {
-        throw new UsageError("E_USAGE", `run [${a}, ${b}) is outside the record [${start}, ${end})`, { path: source.path });
+        throw new UsageError("E_USAGE", `run [${a}, ${b}) is outside the record [${start}, ${end})`, {
+          path: source.path,
+        });
       }
       const [before, through] = await Promise.all([prefix(a), prefix(b)]);
       return crc32OfSuffix(through, before, b - a);

@@ -5,4 +5,4 @@ export type { ZipEntry } from "./zip_entry.ts";
 export { readZipDirectory, type ReadZipDirectoryOptions } from "./read_directory.ts";
 export { ZipLayout } from "./zip_layout.ts";
 export { ZipWriter, type ZipWriterOptions } from "./zip_writer.ts";
-export { checkInflateLimits, DEFAULT_INFLATE_LIMITS, type InflateLimits, inflatedSource } from "./inflated_source.ts";
+export { checkInflateLimits, DEFAULT_INFLATE_LIMITS, inflatedSource, type InflateLimits } from "./inflated_source.ts";

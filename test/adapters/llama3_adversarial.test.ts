@@ -58,19 +58,29 @@ describe("llama3 adapter rejects what it cannot map", () => {
   });
 
   it("plan() does not read a zero-padded layer index as that layer", () => {
-    const entries = titanEntries().map((e) => e.name === "layers.1.ffn_norm.weight" ? { ...e, name: "layers.01.ffn_norm.weight" } : e);
+    const entries = titanEntries().map((e) =>
+      e.name === "layers.1.ffn_norm.weight" ? { ...e, name: "layers.01.ffn_norm.weight" } : e
+    );
     expect(thrown(() => toHf.plan(entries)).code).toBe("E_UNKNOWN_KEY");
   });
 
   it("plan() refuses a mix of both key generations, naming the older spellings", () => {
-    const entries = [...titanEntries("debugmodel", "head"), { name: "output.weight", dtype: "float32" as const, shape: [2048, 256] }];
+    const entries = [...titanEntries("debugmodel", "head"), {
+      name: "output.weight",
+      dtype: "float32" as const,
+      shape: [2048, 256],
+    }];
     const err = thrown(() => toHf.plan(entries));
     expect(err.code).toBe("E_UNKNOWN_KEY");
     expect(err.message).toMatch(/: output\.weight$/);
   });
 
   it("plan() suggests --model-only when training state is present", () => {
-    const entries = [...titanEntries(), { name: "optimizer.state.norm.weight.exp_avg", dtype: "float32" as const, shape: [256] }];
+    const entries = [...titanEntries(), {
+      name: "optimizer.state.norm.weight.exp_avg",
+      dtype: "float32" as const,
+      shape: [256],
+    }];
     expect(thrown(() => toHf.plan(entries)).message).toMatch(/--model-only.*optimizer\.state\.norm\.weight\.exp_avg/);
   });
 
@@ -84,7 +94,11 @@ describe("llama3 adapter rejects what it cannot map", () => {
 
   it("plan() lists every tensor whose shape does not fit the flavor (E_SHAPE)", () => {
     const entries = titanEntries().map((e) =>
-      e.name === "layers.0.attention.qkv_linear.wk.weight" ? { ...e, shape: [64, 256] } : e.name === "norm.weight" ? { ...e, shape: [256, 1] } : e
+      e.name === "layers.0.attention.qkv_linear.wk.weight"
+        ? { ...e, shape: [64, 256] }
+        : e.name === "norm.weight"
+        ? { ...e, shape: [256, 1] }
+        : e
     );
     const err = thrown(() => toHf.plan(entries));
     expect(err).toBeInstanceOf(FormatError);
@@ -100,7 +114,9 @@ describe("llama3 adapter rejects what it cannot map", () => {
     expect(err.message).toContain("10 key(s)");
     expect(err.message).toContain("layers.4.feed_forward.w2.weight");
     expect(err.message).toContain("lm_head.weight");
-    const partial = getAdapter("llama3", { flavor: "debugmodel", direction: "to-hf", allowMissing: true }).plan(entries);
+    const partial = getAdapter("llama3", { flavor: "debugmodel", direction: "to-hf", allowMissing: true }).plan(
+      entries,
+    );
     expect(partial.entries).toHaveLength(47);
   });
 
@@ -118,7 +134,11 @@ describe("llama3 adapter rejects what it cannot map", () => {
   });
 
   it("from-hf lists unknown HF keys such as a bias", () => {
-    const entries = [...hfEntries(), { name: "model.layers.0.self_attn.q_proj.bias", dtype: "float32" as const, shape: [256] }];
+    const entries = [...hfEntries(), {
+      name: "model.layers.0.self_attn.q_proj.bias",
+      dtype: "float32" as const,
+      shape: [256],
+    }];
     expect(thrown(() => fromHf.plan(entries)).message).toMatch(/E_UNKNOWN_KEY.*q_proj\.bias/);
   });
 

@@ -79,7 +79,10 @@ describe("llama3 adapter: to-hf", () => {
       { name: "model.freqs_cis", dtype: "complex64" as const, shape: [131072, 8] },
     ];
     const plan = toHf("debugmodel").plan(entries);
-    expect(plan.entries[0]).toMatchObject({ targetName: "model.embed_tokens.weight", sourceName: "model.tok_embeddings.weight" });
+    expect(plan.entries[0]).toMatchObject({
+      targetName: "model.embed_tokens.weight",
+      sourceName: "model.tok_embeddings.weight",
+    });
     expect(plan.dropped.map((d) => d.name)).toEqual(["model.freqs_cis"]);
   });
 
@@ -120,7 +123,12 @@ describe("llama3 adapter: from-hf", () => {
     const entries = hfEntries("1B").filter((e) => e.name !== "lm_head.weight");
     const plan = fromHf("1B").plan(entries);
     const head = plan.entries.find((e) => e.targetName === "lm_head.weight")!;
-    expect(head).toEqual({ targetName: "lm_head.weight", sourceName: "model.embed_tokens.weight", dtype: "float32", shape: [128256, 2048] });
+    expect(head).toEqual({
+      targetName: "lm_head.weight",
+      sourceName: "model.embed_tokens.weight",
+      dtype: "float32",
+      shape: [128256, 2048],
+    });
     expect(plan.entries).toHaveLength(147);
   });
 

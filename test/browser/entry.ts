@@ -34,7 +34,9 @@ export interface BrowserReport {
   remoteLoad: Section<{ name: string; dtype: string; shape: number[]; equalsCpu: boolean; sha256: string }[]>;
   remoteDcp: Section<string[]>;
   patterns: Section<{ from: string; mismatches: number; sha256: string }[]>;
-  opfs: Section<{ files: string[]; stateDict: string[]; converted: string[]; safetensorsSha256: string; readBackEqual: boolean }>;
+  opfs: Section<
+    { files: string[]; stateDict: string[]; converted: string[]; safetensorsSha256: string; readBackEqual: boolean }
+  >;
   spec: Section<SpecResult[]>;
 }
 
@@ -90,7 +92,13 @@ async function loadRemoteSafetensors(http: HttpStorage, engine: GpuEngine) {
       const expected = t.dtype === stored.dtype ? stored.data : convertCpu(stored.data, stored.dtype, t.dtype);
       const got = await readGpuBuffer(engine.context.device, t.buffer, t.byteLength);
       t.buffer.destroy();
-      out.push({ name, dtype: t.dtype, shape: t.shape, equalsCpu: equalBytes(got, expected), sha256: await sha256Hex(got) });
+      out.push({
+        name,
+        dtype: t.dtype,
+        shape: t.shape,
+        equalsCpu: equalBytes(got, expected),
+        sha256: await sha256Hex(got),
+      });
     }
     return out;
   } finally {
@@ -124,7 +132,10 @@ async function opfsRoundTrip(engine: Engine) {
     const files = ((await opfs.list("ckpt")) ?? []).map((e) => e.name);
     const ckpt = await openDcp(opfs, "ckpt");
     const stateDict = await summarizeStateDict(await ckpt.readStateDict());
-    const report = await convert({ storage: opfs, path: "ckpt" }, { storage: opfs, path: "hf" }, { to: "safetensors", engine });
+    const report = await convert({ storage: opfs, path: "ckpt" }, { storage: opfs, path: "hf" }, {
+      to: "safetensors",
+      engine,
+    });
     let readBackEqual = true;
     const hf = await openTensorSource(opfs, "hf");
     for (const e of hf.entries) {

@@ -102,7 +102,11 @@ export function load(url: string, opts: LoadOpts = {}): Promise<Outcome<LoadedSu
 export function preloadHere(url: string, opts: { blockBytes?: number; sha256?: Record<string, string> } = {}) {
   return outcome(async () => {
     let plan: PreloadPlan | undefined;
-    const report = await preload(url, { cache: await OpfsCache.open(CACHE_FOLDER), ...opts, onPlan: (p) => void (plan = p) });
+    const report = await preload(url, {
+      cache: await OpfsCache.open(CACHE_FOLDER),
+      ...opts,
+      onPlan: (p) => void (plan = p),
+    });
     return { ...report, plan };
   });
 }
@@ -120,7 +124,11 @@ export function preloadInWorker(
       const worker = new Worker("cache_worker.js", { type: "module" });
       worker.onerror = (e) => reject(new Error(`worker failed: ${e.message}`));
       worker.onmessage = (e: MessageEvent) => {
-        const m = e.data as { progress?: { bytesDone: number; bytesTotal: number }; report?: PreloadReport; error?: ErrorSummary };
+        const m = e.data as {
+          progress?: { bytesDone: number; bytesTotal: number };
+          report?: PreloadReport;
+          error?: ErrorSummary;
+        };
         if (m.progress && opts.killAt !== undefined && m.progress.bytesDone >= opts.killAt * m.progress.bytesTotal) {
           worker.terminate();
           resolve({ killedAtBytes: m.progress.bytesDone });
@@ -142,7 +150,13 @@ export function verifyCached(url: string) {
 }
 
 export function cachedEntries() {
-  return outcome(async () => (await (await OpfsCache.open(CACHE_FOLDER)).list()).map((r) => ({ path: r.path, origin: r.origin, files: r.files.length })));
+  return outcome(async () =>
+    (await (await OpfsCache.open(CACHE_FOLDER)).list()).map((r) => ({
+      path: r.path,
+      origin: r.origin,
+      files: r.files.length,
+    }))
+  );
 }
 
 /** Flips one byte of a cached file in place (a disk error, or someone editing OPFS). */
@@ -214,5 +228,13 @@ declare global {
     webdcpLoader: Record<string, unknown>;
   }
 }
-window.webdcpLoader = { load, preloadHere, preloadInWorker, verifyCached, cachedEntries, corruptCached, clearCache, abortedLoad };
-
+window.webdcpLoader = {
+  load,
+  preloadHere,
+  preloadInWorker,
+  verifyCached,
+  cachedEntries,
+  corruptCached,
+  clearCache,
+  abortedLoad,
+};

@@ -34,7 +34,9 @@ async function cli(args: string[], tty = false): Promise<{ code: number; out: st
 
 /** Runs `deno task webdcp ...` as a user would (the deno binary from node_modules, node_modules/.bin off PATH). */
 function denoTask(args: string[]): { code: number; out: string; err: string } {
-  const path = (process.env.PATH ?? "").split(nodePath.delimiter).filter((p) => !p.endsWith(nodePath.join("node_modules", ".bin")));
+  const path = (process.env.PATH ?? "").split(nodePath.delimiter).filter((p) =>
+    !p.endsWith(nodePath.join("node_modules", ".bin"))
+  );
   const r = spawnSync(nodePath.join(ROOT, "node_modules/deno/deno"), ["task", "-q", "webdcp", ...args], {
     cwd: ROOT,
     encoding: "utf8",
@@ -84,7 +86,18 @@ describe("webdcp CLI (in-process, Node)", () => {
   });
 
   test("convert --model-only unwraps the model. prefix; diff then reports the bf16 cast", async () => {
-    const c = await cli(["convert", "ckpt", "bf16.safetensors", "--to", "safetensors", "--model-only", "--dtype", "bfloat16", "--engine", "cpu"]);
+    const c = await cli([
+      "convert",
+      "ckpt",
+      "bf16.safetensors",
+      "--to",
+      "safetensors",
+      "--model-only",
+      "--dtype",
+      "bfloat16",
+      "--engine",
+      "cpu",
+    ]);
     expect(c.code, c.err).toBe(0);
     expect(c.out).toMatch(/wrote 2 tensors/);
     const i = JSON.parse((await cli(["inspect", "bf16.safetensors", "--json"])).out);
@@ -95,7 +108,18 @@ describe("webdcp CLI (in-process, Node)", () => {
   });
 
   test("reshard --dry-run --json prints the plan; --save-layout writes a layout that --layout reads back", async () => {
-    const plan = await cli(["reshard", "ckpt", "--dp-shard", "1", "--tp", "2", "--dry-run", "--json", "--save-layout", "l.json"]);
+    const plan = await cli([
+      "reshard",
+      "ckpt",
+      "--dp-shard",
+      "1",
+      "--tp",
+      "2",
+      "--dry-run",
+      "--json",
+      "--save-layout",
+      "l.json",
+    ]);
     expect(plan.code, plan.err).toBe(0);
     expect(JSON.parse(plan.out)).toMatchObject({ ranks: 2, totalBytes: 54 });
     expect(fs.existsSync(nodePath.join(dir, "r2"))).toBe(false);
@@ -126,14 +150,20 @@ describe("webdcp CLI (in-process, adversarial)", () => {
   });
 
   test("an output that is the input (also through a symbolic link) is refused with exit 2 and nothing changes", async () => {
-    const before = fs.readdirSync(nodePath.join(dir, "ckpt")).map((f) => [f, fs.statSync(nodePath.join(dir, "ckpt", f)).mtimeMs]);
+    const before = fs.readdirSync(nodePath.join(dir, "ckpt")).map((
+      f,
+    ) => [f, fs.statSync(nodePath.join(dir, "ckpt", f)).mtimeMs]);
     fs.symlinkSync(nodePath.join(dir, "ckpt"), nodePath.join(dir, "ckpt-link"));
-    for (const args of [["reshard", "ckpt", "ckpt/", "--ranks", "1"], ["convert", "ckpt", "ckpt-link", "--to", "dcp"]]) {
+    for (
+      const args of [["reshard", "ckpt", "ckpt/", "--ranks", "1"], ["convert", "ckpt", "ckpt-link", "--to", "dcp"]]
+    ) {
       const r = await cli(args);
       expect(r.code).toBe(2);
       expect(r.err).toMatch(/^error: E_USAGE: the output is the input: .+ \(ckpt(\/|-link)\)\n/);
     }
-    const after = fs.readdirSync(nodePath.join(dir, "ckpt")).map((f) => [f, fs.statSync(nodePath.join(dir, "ckpt", f)).mtimeMs]);
+    const after = fs.readdirSync(nodePath.join(dir, "ckpt")).map((
+      f,
+    ) => [f, fs.statSync(nodePath.join(dir, "ckpt", f)).mtimeMs]);
     expect(after).toEqual(before);
   });
 
@@ -144,7 +174,10 @@ describe("webdcp CLI (in-process, adversarial)", () => {
   });
 
   test("errors from bad bytes print code: message (path @ offset)", async () => {
-    fs.writeFileSync(nodePath.join(dir, "bad.safetensors"), Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f));
+    fs.writeFileSync(
+      nodePath.join(dir, "bad.safetensors"),
+      Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f),
+    );
     const r = await cli(["inspect", "bad.safetensors"]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^error: E_[A-Z_]+: .+ \(bad\.safetensors @ \d+\)\n$/);

@@ -69,38 +69,45 @@ function random(seed: number): () => number {
   };
 }
 
-for (const [label, args] of [
-  ["reshard", ["reshard", "src", "OUT", "--ranks", "3"]],
-  ["convert --to dcp", ["convert", "src", "OUT", "--to", "dcp"]],
-] as const) {
+for (
+  const [label, args] of [
+    ["reshard", ["reshard", "src", "OUT", "--ranks", "3"]],
+    ["convert --to dcp", ["convert", "src", "OUT", "--to", "dcp"]],
+  ] as const
+) {
   describe(`${label} killed at random moments`, () => {
-    it(`${TRIALS} SIGKILLs never leave a .metadata over incomplete files, and a rerun succeeds with no temp files left`, async () => {
-      const out = `${label.replace(/\W+/g, "-")}-out`;
-      const argv = (o: string) => args.map((a) => (a === "OUT" ? nodePath.join(dir, o) : a === "src" ? nodePath.join(dir, "src") : a));
-      // An undisturbed run measures how long a run lasts here, so kills spread over its whole life.
-      const t0 = performance.now();
-      const clean = await finished(start(argv(`${out}-clean`)));
-      expect(clean).toMatchObject({ code: 0 });
-      const lasts = performance.now() - t0;
-      const next = random(label.length * 7919);
-      let published = 0;
-      for (let trial = 0; trial < TRIALS; trial++) {
-        // Odd trials start from an empty destination, even ones over the previous rerun's checkpoint.
-        if (trial % 2 === 1) fs.rmSync(nodePath.join(dir, out), { recursive: true, force: true });
-        const child = start(argv(out));
-        const done = finished(child);
-        await new Promise((r) => setTimeout(r, next() * lasts));
-        child.kill("SIGKILL");
-        await done;
-        if (await checkPublished(out)) published++;
-        const rerun = await finished(start(argv(out)));
-        expect(rerun.code, rerun.err).toBe(0);
-        expect(await checkPublished(out)).toBe(true);
-        expect(fs.readdirSync(nodePath.join(dir, out)).filter((n) => TEMP.test(n))).toEqual([]);
-      }
-      // Both outcomes should occur across trials; this only reports, as the timing is the machine's.
-      console.info(`${label}: ${published}/${TRIALS} kills left a published checkpoint (whole, verified)`);
-    }, 600_000); // 40 process runs: minutes on a loaded machine
+    it(
+      `${TRIALS} SIGKILLs never leave a .metadata over incomplete files, and a rerun succeeds with no temp files left`,
+      async () => {
+        const out = `${label.replace(/\W+/g, "-")}-out`;
+        const argv = (o: string) =>
+          args.map((a) => (a === "OUT" ? nodePath.join(dir, o) : a === "src" ? nodePath.join(dir, "src") : a));
+        // An undisturbed run measures how long a run lasts here, so kills spread over its whole life.
+        const t0 = performance.now();
+        const clean = await finished(start(argv(`${out}-clean`)));
+        expect(clean).toMatchObject({ code: 0 });
+        const lasts = performance.now() - t0;
+        const next = random(label.length * 7919);
+        let published = 0;
+        for (let trial = 0; trial < TRIALS; trial++) {
+          // Odd trials start from an empty destination, even ones over the previous rerun's checkpoint.
+          if (trial % 2 === 1) fs.rmSync(nodePath.join(dir, out), { recursive: true, force: true });
+          const child = start(argv(out));
+          const done = finished(child);
+          await new Promise((r) => setTimeout(r, next() * lasts));
+          child.kill("SIGKILL");
+          await done;
+          if (await checkPublished(out)) published++;
+          const rerun = await finished(start(argv(out)));
+          expect(rerun.code, rerun.err).toBe(0);
+          expect(await checkPublished(out)).toBe(true);
+          expect(fs.readdirSync(nodePath.join(dir, out)).filter((n) => TEMP.test(n))).toEqual([]);
+        }
+        // Both outcomes should occur across trials; this only reports, as the timing is the machine's.
+        console.info(`${label}: ${published}/${TRIALS} kills left a published checkpoint (whole, verified)`);
+      },
+      600_000,
+    ); // 40 process runs: minutes on a loaded machine
   });
 }
 
@@ -115,7 +122,9 @@ describe("a destination that fills up", () => {
       return;
     }
     try {
-      const run = await finished(start(["reshard", nodePath.join(dir, "src"), nodePath.join(mnt, "out"), "--ranks", "2"]));
+      const run = await finished(
+        start(["reshard", nodePath.join(dir, "src"), nodePath.join(mnt, "out"), "--ranks", "2"]),
+      );
       expect(run.code).toBe(1);
       expect(run.err).toMatch(/E_IO: ENOSPC/);
       const left = fs.existsSync(nodePath.join(mnt, "out")) ? fs.readdirSync(nodePath.join(mnt, "out")) : [];

@@ -58,7 +58,13 @@ describe("webdcp CLI messages", () => {
 
   test("inspect and verify print one error line on stderr: error: CODE: message (file @ offset), each part once", async () => {
     for (
-      const args of [["inspect", "bad_rebuild.pt"], ["verify", "bad_rebuild.pt"], ["convert", "bad_rebuild.pt", "o.pt", "--to", "torch"]]
+      const args of [["inspect", "bad_rebuild.pt"], ["verify", "bad_rebuild.pt"], [
+        "convert",
+        "bad_rebuild.pt",
+        "o.pt",
+        "--to",
+        "torch",
+      ]]
     ) {
       const r = await cli(args);
       expect(r.code, args.join(" ")).toBe(1);

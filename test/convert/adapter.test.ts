@@ -77,7 +77,12 @@ describe("convert() and diff() through the llama3 adapter", () => {
   });
 
   test("diff() through the adapter reports the error of a bfloat16 HF export", async () => {
-    await convert(at(dir, "titan"), at(dir, "hf_bf16"), { to: "safetensors", adapter: toHf(), dtype: "bfloat16", engine });
+    await convert(at(dir, "titan"), at(dir, "hf_bf16"), {
+      to: "safetensors",
+      adapter: toHf(),
+      dtype: "bfloat16",
+      engine,
+    });
     const r = await diff(at(dir, "titan"), at(dir, "hf_bf16"), { adapter: toHf(), engine });
     expect(r.onlyInA).toEqual([]);
     expect(r.onlyInB).toEqual([]);

@@ -28,9 +28,17 @@ describe("convert() streaming", () => {
   test("reads each tensor in row bands no larger than the band budget, and the output is whole", async () => {
     const source = await openTensorSource(at(dir).storage, "dcp");
     const boxes: Box[] = [];
-    const spy: TensorSource = { ...source, readTensor: (name, box) => (boxes.push(box!), source.readTensor(name, box)) };
+    const spy: TensorSource = {
+      ...source,
+      readTensor: (name, box) => (boxes.push(box!), source.readTensor(name, box)),
+    };
     try {
-      await convertSource(spy, at(dir, "banded.safetensors"), { to: "safetensors", dtype: "bfloat16", bandBytes: 256, engine });
+      await convertSource(spy, at(dir, "banded.safetensors"), {
+        to: "safetensors",
+        dtype: "bfloat16",
+        bandBytes: 256,
+        engine,
+      });
     } finally {
       await source.close();
     }
@@ -53,7 +61,10 @@ describe("convert() streaming to DCP and torch.save", () => {
     test(`--to ${to} reads and writes every tensor in row bands no larger than the band budget`, async () => {
       const source = await openTensorSource(at(dir).storage, "dcp");
       const boxes: Box[] = [];
-      const spy: TensorSource = { ...source, readTensor: (name, box, out) => (boxes.push(box!), source.readTensor(name, box, out)) };
+      const spy: TensorSource = {
+        ...source,
+        readTensor: (name, box, out) => (boxes.push(box!), source.readTensor(name, box, out)),
+      };
       const name = `banded-${to}${to === "torch" ? ".pt" : ""}`;
       try {
         await convertSource(spy, at(dir, name), { to, dtype: "bfloat16", bandBytes: 256, engine });
@@ -83,12 +94,18 @@ describe("convert() (adversarial)", () => {
   test("a folder with no checkpoint in it is refused", async () => {
     fs.mkdirSync(nodePath.join(dir, "empty"));
     fs.writeFileSync(nodePath.join(dir, "empty", "notes.txt"), "hi");
-    await expect(openTensorSource(at(dir).storage, "empty")).rejects.toMatchObject({ code: "E_NOT_FOUND", path: "empty" });
+    await expect(openTensorSource(at(dir).storage, "empty")).rejects.toMatchObject({
+      code: "E_NOT_FOUND",
+      path: "empty",
+    });
   });
 
   test("a .pt holding a bare tensor (not a state dict) is E_UNSUPPORTED", async () => {
     fs.writeFileSync(nodePath.join(dir, "bare.pt"), encodeTorch(makeTensor("float32", [2])));
-    await expect(openTensorSource(at(dir).storage, "bare.pt")).rejects.toMatchObject({ code: "E_UNSUPPORTED", path: "bare.pt" });
+    await expect(openTensorSource(at(dir).storage, "bare.pt")).rejects.toMatchObject({
+      code: "E_UNSUPPORTED",
+      path: "bare.pt",
+    });
   });
 
   test("garbage in a .bin file fails with a typed error naming the file", async () => {
@@ -112,11 +129,18 @@ describe("convert() (adversarial)", () => {
     fs.mkdirSync(assets);
     fs.writeFileSync(nodePath.join(assets, "config.json"), '{"model_type":"llama"}');
     fs.writeFileSync(nodePath.join(assets, "tokenizer.json"), "{}");
-    fs.writeFileSync(nodePath.join(assets, "model.safetensors.index.json"), JSON.stringify({
-      metadata: { total_size: 0 },
-      weight_map: { big: "model-00002-of-00002.safetensors", small: "model-00001-of-00002.safetensors" },
-    }));
-    const report = await convert(at(dir, "dcp"), at(nodePath.join(dir, "hf_out")), { to: "safetensors", hfAssets: at(assets), engine });
+    fs.writeFileSync(
+      nodePath.join(assets, "model.safetensors.index.json"),
+      JSON.stringify({
+        metadata: { total_size: 0 },
+        weight_map: { big: "model-00002-of-00002.safetensors", small: "model-00001-of-00002.safetensors" },
+      }),
+    );
+    const report = await convert(at(dir, "dcp"), at(nodePath.join(dir, "hf_out")), {
+      to: "safetensors",
+      hfAssets: at(assets),
+      engine,
+    });
     expect(report.files.sort()).toEqual([
       "config.json",
       "model-00001-of-00002.safetensors",
@@ -125,20 +149,33 @@ describe("convert() (adversarial)", () => {
       "tokenizer.json",
     ]);
     const index = JSON.parse(fs.readFileSync(nodePath.join(dir, "hf_out", "model.safetensors.index.json"), "utf8"));
-    expect(index.weight_map).toEqual({ big: "model-00002-of-00002.safetensors", small: "model-00001-of-00002.safetensors" });
+    expect(index.weight_map).toEqual({
+      big: "model-00002-of-00002.safetensors",
+      small: "model-00001-of-00002.safetensors",
+    });
   });
 
   test("an asset shard plan that misses an output tensor is a usage error listing it", async () => {
     const assets = nodePath.join(dir, "assets2");
     fs.mkdirSync(assets);
-    fs.writeFileSync(nodePath.join(assets, "model.safetensors.index.json"), JSON.stringify({ weight_map: { big: "model.safetensors" } }));
-    await expect(convert(at(dir, "dcp"), at(nodePath.join(dir, "hf_out2")), { to: "safetensors", hfAssets: at(assets), engine }))
+    fs.writeFileSync(
+      nodePath.join(assets, "model.safetensors.index.json"),
+      JSON.stringify({ weight_map: { big: "model.safetensors" } }),
+    );
+    await expect(
+      convert(at(dir, "dcp"), at(nodePath.join(dir, "hf_out2")), { to: "safetensors", hfAssets: at(assets), engine }),
+    )
       .rejects.toMatchObject({ code: "E_USAGE", message: expect.stringContaining("small") });
   });
 
   test("a safetensors entry whose data is shorter than its header says is never written out", async () => {
     const sink = await at(dir).storage.create("short.safetensors");
-    await writeSafetensors(sink, [{ name: "t", dtype: "int32", shape: [2], data: Uint8Array.of(1, 0, 0, 0, 2, 0, 0, 0) }]);
+    await writeSafetensors(sink, [{
+      name: "t",
+      dtype: "int32",
+      shape: [2],
+      data: Uint8Array.of(1, 0, 0, 0, 2, 0, 0, 0),
+    }]);
     await sink.close();
     const p = nodePath.join(dir, "short.safetensors");
     fs.truncateSync(p, fs.statSync(p).size - 4);

@@ -7,7 +7,7 @@ import type { TensorEntry, TensorSource } from "../../src/source/mod.ts";
 import type { TargetTensor } from "../../src/pipeline/targets.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
 import type { DType } from "../../src/dtype/mod.ts";
-import { createCpuEngine, convertCpu } from "../../src/engine/mod.ts";
+import { convertCpu, createCpuEngine } from "../../src/engine/mod.ts";
 import { WebdcpError } from "../../src/errors/mod.ts";
 import { MemoryStorage } from "../../src/storage/mod.ts";
 import type { Box } from "../../src/tensor/mod.ts";
@@ -76,7 +76,10 @@ describe("BandPipeline", () => {
     const { storage } = await twoTensorCheckpoint();
     const source = await openTensorSource(storage, "ckpt");
     const casts: number[] = [];
-    const recording = { ...engine, convert: (...a: Parameters<typeof engine.convert>) => (casts.push(a[0].byteLength), engine.convert(...a)) };
+    const recording = {
+      ...engine,
+      convert: (...a: Parameters<typeof engine.convert>) => (casts.push(a[0].byteLength), engine.convert(...a)),
+    };
     const jobs = jobsOf([target(source, "a", "bfloat16")]);
     const pipeline = new BandPipeline(source, recording, jobs, { readAheadBytes: 1 << 20 });
     await pipeline.produce(jobs[0]);

@@ -55,7 +55,10 @@ describe("convert() from a 2-rank DCP written by torch", () => {
     expect(report.format).toBe("dcp");
     const wq = report.tensors.find((t) => t.name === "layers.0.attention.wq.weight")!;
     expect(wq).toMatchObject({ dtype: "float32", shape: [8, 6], chunks: 2, bytes: 192 });
-    expect(report.tensors.find((t) => t.name === "optimizer.state.output.weight.step")).toMatchObject({ shape: [], chunks: 1 });
+    expect(report.tensors.find((t) => t.name === "optimizer.state.output.weight.step")).toMatchObject({
+      shape: [],
+      chunks: 1,
+    });
     expect(report.values.map((v) => v.name)).toContain("train_state.step");
     expect(report.ranks.map((r) => r.rank)).toEqual([0, 1]);
     expect(report.totals.tensors).toBe(7);
@@ -88,7 +91,9 @@ describe("convert() from a 2-rank DCP written by torch", () => {
 
   test("--max-shard-size splits safetensors into HF-named shards with an index naming every tensor", async () => {
     expect(reports.sharded.files).toContain("model.safetensors.index.json");
-    expect(reports.sharded.files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f)).length).toBeGreaterThan(1);
+    expect(reports.sharded.files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f)).length).toBeGreaterThan(
+      1,
+    );
     const source = await openTensorSource(at(nodePath.join(dir, "sharded")).storage, "");
     try {
       expect(source.format).toBe("hf");

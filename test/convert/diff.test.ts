@@ -16,14 +16,19 @@ function f32(shape: number[], values: number[]): Tensor {
 
 async function safetensorsFile(name: string, tensors: Record<string, Tensor>): Promise<void> {
   const sink = await at(dir).storage.create(name);
-  await writeSafetensors(sink, Object.entries(tensors).map(([n, t]) => ({ name: n, dtype: t.dtype, shape: t.shape, data: t.data })));
+  await writeSafetensors(
+    sink,
+    Object.entries(tensors).map(([n, t]) => ({ name: n, dtype: t.dtype, shape: t.shape, data: t.data })),
+  );
   await sink.close();
 }
 
 beforeAll(async () => {
   dir = tempDir("diff");
   const values = Array.from({ length: 64 }, (_, i) => Math.sin(i + 1) * 10 ** ((i % 7) - 3));
-  await saveStateDict(at(dir).storage, "dcp", { w: f32([8, 8], values), b: f32([3], [1, 2, 3]), step: 4 }, { ranks: 2 });
+  await saveStateDict(at(dir).storage, "dcp", { w: f32([8, 8], values), b: f32([3], [1, 2, 3]), step: 4 }, {
+    ranks: 2,
+  });
   await convert(at(dir, "dcp"), at(dir, "bf16.safetensors"), { to: "safetensors", dtype: "bfloat16", engine });
 });
 afterAll(() => removeDir(dir));
@@ -32,7 +37,12 @@ describe("diff()", () => {
   test("reports the bfloat16 rounding error of a cast copy: below 2^-8 relative, not bit-equal", async () => {
     const r = await diff(at(dir, "dcp"), at(dir, "bf16.safetensors"), { engine });
     const w = r.tensors.find((t) => t.name === "w")!;
-    expect(w).toMatchObject({ mismatch: "dtype", dtype: ["float32", "bfloat16"], equalBits: false, nonFiniteMismatches: 0 });
+    expect(w).toMatchObject({
+      mismatch: "dtype",
+      dtype: ["float32", "bfloat16"],
+      equalBits: false,
+      nonFiniteMismatches: 0,
+    });
     expect(w.maxRelError).toBeGreaterThan(0);
     expect(w.maxRelError).toBeLessThanOrEqual(2 ** -8);
     expect(w.maxAbsError).toBeGreaterThan(0);
@@ -64,6 +74,11 @@ describe("diff() (adversarial)", () => {
     await safetensorsFile("n1.safetensors", { x: f32([4], [NaN, Infinity, NaN, 1]) });
     await safetensorsFile("n2.safetensors", { x: f32([4], [0, -Infinity, NaN, 1.5]) });
     const r = await diff(at(dir, "n1.safetensors"), at(dir, "n2.safetensors"), { engine });
-    expect(r.tensors[0]).toMatchObject({ nonFiniteMismatches: 2, maxAbsError: 0.5, maxRelError: 0.5, equalBits: false });
+    expect(r.tensors[0]).toMatchObject({
+      nonFiniteMismatches: 2,
+      maxAbsError: 0.5,
+      maxRelError: 0.5,
+      equalBits: false,
+    });
   });
 });

@@ -77,7 +77,9 @@ describe("layouts (adversarial)", () => {
 
   test("parseLayoutJson() rejects malformed JSON and wrong shapes with E_USAGE", () => {
     for (const text of ["{", JSON.stringify({ ranks: 0, tensors: {} }), JSON.stringify({ ranks: 1, tensors: [] })]) {
-      expect(() => parseLayoutJson(text, "l.json")).toThrow(expect.objectContaining({ code: "E_USAGE", path: "l.json" }));
+      expect(() => parseLayoutJson(text, "l.json")).toThrow(
+        expect.objectContaining({ code: "E_USAGE", path: "l.json" }),
+      );
     }
   });
 

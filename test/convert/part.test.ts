@@ -28,30 +28,51 @@ describe("partFromEnv() (--part auto)", () => {
   test("a Slurm array that does not start at 0, or steps, is numbered from MIN in steps of STEP", () => {
     const env = { SLURM_ARRAY_TASK_ID: "7", SLURM_ARRAY_TASK_MIN: "5", SLURM_ARRAY_TASK_MAX: "8" };
     expect(partFromEnv(env)).toEqual({ index: 2, count: 4 });
-    const stepped = { SLURM_ARRAY_TASK_ID: "12", SLURM_ARRAY_TASK_MIN: "0", SLURM_ARRAY_TASK_MAX: "12", SLURM_ARRAY_TASK_STEP: "4" };
+    const stepped = {
+      SLURM_ARRAY_TASK_ID: "12",
+      SLURM_ARRAY_TASK_MIN: "0",
+      SLURM_ARRAY_TASK_MAX: "12",
+      SLURM_ARRAY_TASK_STEP: "4",
+    };
     expect(partFromEnv({ ...stepped, SLURM_ARRAY_TASK_COUNT: "4" })).toEqual({ index: 3, count: 4 });
   });
 
   test("a Slurm array of scattered ids (--array=0,3,7) is refused: COUNT disagrees with MIN..MAX", () => {
-    const env = { SLURM_ARRAY_TASK_ID: "3", SLURM_ARRAY_TASK_COUNT: "3", SLURM_ARRAY_TASK_MIN: "0", SLURM_ARRAY_TASK_MAX: "7" };
+    const env = {
+      SLURM_ARRAY_TASK_ID: "3",
+      SLURM_ARRAY_TASK_COUNT: "3",
+      SLURM_ARRAY_TASK_MIN: "0",
+      SLURM_ARRAY_TASK_MAX: "7",
+    };
     expect(usage(() => partFromEnv(env))).toMatch(/SLURM_ARRAY_TASK_COUNT=3 but MIN\.\.MAX/);
   });
 
   test("with --parts W a Slurm array id is the part number, so one task rerun alone (--array=2) keeps its share", () => {
-    const rerun = { SLURM_ARRAY_TASK_ID: "2", SLURM_ARRAY_TASK_COUNT: "1", SLURM_ARRAY_TASK_MIN: "2", SLURM_ARRAY_TASK_MAX: "2" };
+    const rerun = {
+      SLURM_ARRAY_TASK_ID: "2",
+      SLURM_ARRAY_TASK_COUNT: "1",
+      SLURM_ARRAY_TASK_MIN: "2",
+      SLURM_ARRAY_TASK_MAX: "2",
+    };
     expect(partFromEnv(rerun, 4)).toEqual({ index: 2, count: 4 });
     expect(partFromEnv(rerun)).toEqual({ index: 0, count: 1 });
-    expect(usage(() => partFromEnv({ ...rerun, SLURM_ARRAY_TASK_ID: "4" }, 4))).toMatch(/SLURM_ARRAY_TASK_ID=4 is not below --parts=4/);
+    expect(usage(() => partFromEnv({ ...rerun, SLURM_ARRAY_TASK_ID: "4" }, 4))).toMatch(
+      /SLURM_ARRAY_TASK_ID=4 is not below --parts=4/,
+    );
   });
 
   test("SLURM_ARRAY_TASK_ID alone names the variables that are missing", () => {
-    expect(usage(() => partFromEnv({ SLURM_ARRAY_TASK_ID: "0" }))).toMatch(/SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MIN\/MAX/);
+    expect(usage(() => partFromEnv({ SLURM_ARRAY_TASK_ID: "0" }))).toMatch(
+      /SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MIN\/MAX/,
+    );
   });
 
   test("a Kubernetes Indexed Job takes JOB_COMPLETION_INDEX and needs --parts", () => {
     expect(partFromEnv({ JOB_COMPLETION_INDEX: "3" }, 8)).toEqual({ index: 3, count: 8 });
     expect(usage(() => partFromEnv({ JOB_COMPLETION_INDEX: "3" }))).toMatch(/needs --parts W/);
-    expect(usage(() => partFromEnv({ JOB_COMPLETION_INDEX: "8" }, 8))).toMatch(/JOB_COMPLETION_INDEX=8 is not below --parts=8/);
+    expect(usage(() => partFromEnv({ JOB_COMPLETION_INDEX: "8" }, 8))).toMatch(
+      /JOB_COMPLETION_INDEX=8 is not below --parts=8/,
+    );
   });
 
   test("torchrun takes RANK of WORLD_SIZE; one without the other is refused", () => {
@@ -63,7 +84,9 @@ describe("partFromEnv() (--part auto)", () => {
   test("no scheduler names every variable; two at once is ambiguous; --parts must agree with the scheduler", () => {
     const none = usage(() => partFromEnv({ HOME: "/root" }));
     for (const v of ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "RANK", "WORLD_SIZE"]) expect(none).toContain(v);
-    expect(usage(() => partFromEnv({ SLURM_ARRAY_TASK_ID: "0", SLURM_ARRAY_TASK_COUNT: "2", RANK: "0", WORLD_SIZE: "2" })))
+    expect(
+      usage(() => partFromEnv({ SLURM_ARRAY_TASK_ID: "0", SLURM_ARRAY_TASK_COUNT: "2", RANK: "0", WORLD_SIZE: "2" })),
+    )
       .toMatch(/ambiguous: variables of slurm and torchrun/);
     expect(usage(() => partFromEnv({ RANK: "0", WORLD_SIZE: "2" }, 3))).toMatch(/--parts 3 disagrees/);
   });
@@ -113,7 +136,9 @@ describe("finalize() checks every part's files before it commits", () => {
   test("names each missing or changed part, commits nothing, and succeeds once they are rerun", async () => {
     const s = await source();
     await reshard(at(s, "src"), at(s, "whole"), { layout, engine });
-    for (const index of [0, 1, 3]) await reshard(at(s, "src"), at(s, "out"), { layout, part: { index, count: 4 }, engine });
+    for (const index of [0, 1, 3]) {
+      await reshard(at(s, "src"), at(s, "out"), { layout, part: { index, count: 4 }, engine });
+    }
     // Equal rank files: part r writes rank r's file.
     expect(await s.stat("out/__2_0.distcp")).toBeUndefined();
     const size = (await s.stat("out/__1_0.distcp"))!.size;
@@ -126,11 +151,19 @@ describe("finalize() checks every part's files before it commits", () => {
     expect(await s.stat("out/.metadata")).toBeUndefined();
     // Same size, other bytes: the CRC-32 of the file's end tells.
     await s.writeAll("out/__1_0.distcp", new Uint8Array(size));
-    expect((await finalize(at(s, "out")).catch((e) => e)).message).toContain("__1_0.distcp is not the file the part wrote");
-    for (const index of [1, 2]) await reshard(at(s, "src"), at(s, "out"), { layout, part: { index, count: 4 }, engine });
+    expect((await finalize(at(s, "out")).catch((e) => e)).message).toContain(
+      "__1_0.distcp is not the file the part wrote",
+    );
+    for (const index of [1, 2]) {
+      await reshard(at(s, "src"), at(s, "out"), { layout, part: { index, count: 4 }, engine });
+    }
     await finalize(at(s, "out"));
     for (let r = 0; r < 4; r++) {
-      expect(Buffer.from(await s.readAll(`out/__${r}_0.distcp`)).equals(Buffer.from(await s.readAll(`whole/__${r}_0.distcp`)))).toBe(true);
+      expect(
+        Buffer.from(await s.readAll(`out/__${r}_0.distcp`)).equals(
+          Buffer.from(await s.readAll(`whole/__${r}_0.distcp`)),
+        ),
+      ).toBe(true);
     }
     expect((await s.list("out"))!.map((e) => e.name).filter((n) => n.startsWith(".webdcp"))).toEqual([]);
     expect((await verify({ storage: s, path: "out" }, { deep: true })).ok).toBe(true);

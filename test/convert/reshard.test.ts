@@ -42,7 +42,11 @@ beforeAll(async () => {
   to3 = await reshard(at(ckpt), at(nodePath.join(dir, "to3")), { layout: dimSplitLayout(3), engine });
   await reshard(at(ckpt), at(nodePath.join(dir, "grid")), { layout: await gridLayout(ckpt), engine });
   for (const index of [1, 0]) {
-    await reshard(at(ckpt), at(nodePath.join(dir, "parts")), { layout: dimSplitLayout(3, 1), part: { index, count: 2 }, engine });
+    await reshard(at(ckpt), at(nodePath.join(dir, "parts")), {
+      layout: dimSplitLayout(3, 1),
+      part: { index, count: 2 },
+      engine,
+    });
   }
   await finalize(at(nodePath.join(dir, "parts")));
   // Bands of 256 bytes: every chunk record streams as many pieces, several read from two source items.

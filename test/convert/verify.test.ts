@@ -68,7 +68,9 @@ describe("verify() on DCP (adversarial)", () => {
     fs.truncateSync(file, size - 10);
     const r = await verify(at(dir));
     expect(r.ok).toBe(false);
-    expect(r.problems).toContainEqual(expect.objectContaining({ code: "E_OUT_OF_RANGE", path: "__1_0.distcp", entry: "w" }));
+    expect(r.problems).toContainEqual(
+      expect.objectContaining({ code: "E_OUT_OF_RANGE", path: "__1_0.distcp", entry: "w" }),
+    );
     expect(r.problems[0].offset).toBeLessThan(size);
   });
 

@@ -75,7 +75,9 @@ describe("openDcp() rejects hostile checkpoints", () => {
 
   it("rejects a BYTE_IO value whose pickle names os.system", async () => {
     const storage = new MemoryStorage();
-    await writeDcp(storage, "c", { ranks: [[{ fqn: "evil", value: new PyReduce(new PyGlobal("os", "system"), tuple("id")) }]] });
+    await writeDcp(storage, "c", {
+      ranks: [[{ fqn: "evil", value: new PyReduce(new PyGlobal("os", "system"), tuple("id")) }]],
+    });
     const ckpt = await openDcp(storage, "c");
     await expect(ckpt.readValue("evil")).rejects.toThrowError(code("E_PICKLE_GLOBAL", { path: "c/__0_0.distcp" }));
   });
@@ -87,8 +89,7 @@ describe("openDcp() rejects hostile checkpoints", () => {
 
 describe("openDcp() readers believe .metadata sizes only as far as the items' bytes back them", () => {
   /** `w` re-declared as `size` float32 elements in chunks at `chunks` (1-d), every chunk naming `infoOf(i)`. */
-  const redeclare = (size: number, chunks: [number, number][], infoOf: (i: number) => object) =>
-  (m: DcpMetadata) => {
+  const redeclare = (size: number, chunks: [number, number][], infoOf: (i: number) => object) => (m: DcpMetadata) => {
     const w = m.stateDictMetadata.get("w") as TensorEntryMeta;
     const original = item(m, "w");
     m.storageData.delete(`w\u0000[0,0]`);

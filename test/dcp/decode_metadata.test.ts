@@ -17,7 +17,13 @@ describe("decodeMetadata() on a .metadata written by torch 2.15 dcp.save", () =>
 
   it("reads tensor entries with dtype, global size, chunks and the 2.15 strides field", () => {
     const w = meta.stateDictMetadata.get("model.w_t") as TensorEntryMeta;
-    expect(w).toMatchObject({ kind: "tensor", dtype: "float32", size: [4, 3], requiresGrad: false, memoryFormat: "contiguous" });
+    expect(w).toMatchObject({
+      kind: "tensor",
+      dtype: "float32",
+      size: [4, 3],
+      requiresGrad: false,
+      memoryFormat: "contiguous",
+    });
     expect(w.chunks).toEqual([{ offsets: [0, 0], sizes: [4, 3] }]);
     expect(w.strides).toEqual([1, 4]);
     const scalar = meta.stateDictMetadata.get("model.scalar") as TensorEntryMeta;
@@ -90,8 +96,20 @@ describe("decodeMetadata() rejects hostile or malformed input", () => {
   it("rejects an os.system global with E_PICKLE_GLOBAL", () => {
     // PROTO 2, GLOBAL 'os system', SHORT_BINSTRING... REDUCE: the classic pickle exploit shape
     const bytes = Uint8Array.from([
-      0x80, 0x02, 0x63, ...new TextEncoder().encode("os\nsystem\n"),
-      0x58, 0x02, 0, 0, 0, 0x69, 0x64, 0x85, 0x52, 0x2e,
+      0x80,
+      0x02,
+      0x63,
+      ...new TextEncoder().encode("os\nsystem\n"),
+      0x58,
+      0x02,
+      0,
+      0,
+      0,
+      0x69,
+      0x64,
+      0x85,
+      0x52,
+      0x2e,
     ]);
     expect(() => decodeMetadata(bytes, "ckpt/.metadata")).toThrowError(
       expect.objectContaining({ code: "E_PICKLE_GLOBAL", path: "ckpt/.metadata", offset: 2 }),

@@ -8,7 +8,9 @@ import { DTYPE_INFO } from "../../src/dtype/mod.ts";
 export function readExpected(path: string): Map<string, Tensor> {
   const raw = JSON.parse(readFileSync(path, "utf8")) as Record<string, { dtype: DType; shape: number[]; hex: string }>;
   return new Map(
-    Object.entries(raw).map(([k, v]) => [k, { dtype: v.dtype, shape: v.shape, data: Uint8Array.from(Buffer.from(v.hex, "hex")) }]),
+    Object.entries(raw).map((
+      [k, v],
+    ) => [k, { dtype: v.dtype, shape: v.shape, data: Uint8Array.from(Buffer.from(v.hex, "hex")) }]),
   );
 }
 

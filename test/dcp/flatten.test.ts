@@ -34,7 +34,9 @@ describe("flattenStateDict()", () => {
   });
 
   it("rejects a duplicated FQN", () => {
-    expect(() => flattenStateDict({ "a.b": 1, a: { b: 2 } })).toThrowError(expect.objectContaining({ code: "E_USAGE" }));
+    expect(() => flattenStateDict({ "a.b": 1, a: { b: 2 } })).toThrowError(
+      expect.objectContaining({ code: "E_USAGE" }),
+    );
   });
 });
 
@@ -59,6 +61,8 @@ describe("unflattenStateDict()", () => {
     const paths = new Map<string, (string | number)[]>([["a.0", ["a", 0]], ["a.x", ["a", "x"]]]);
     expect(() => unflattenStateDict(entries, paths)).toThrowError(expect.objectContaining({ code: "E_METADATA" }));
     const far = new Map<string, (string | number)[]>([["a", ["a", 1e9]]]);
-    expect(() => unflattenStateDict(new Map([["a", 1]]), far)).toThrowError(expect.objectContaining({ code: "E_METADATA" }));
+    expect(() => unflattenStateDict(new Map([["a", 1]]), far)).toThrowError(
+      expect.objectContaining({ code: "E_METADATA" }),
+    );
   });
 });

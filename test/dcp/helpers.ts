@@ -7,7 +7,12 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 
 /** Runs one of the scripts in test/dcp/py with the pinned interpreter; returns stdout. */
-export async function python(interpreter: string, script: string, args: string[], timeoutMs = 120_000): Promise<string> {
+export async function python(
+  interpreter: string,
+  script: string,
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<string> {
   const { stdout } = await run(interpreter, [join("test/dcp/py", script), ...args], {
     timeout: timeoutMs,
     maxBuffer: 16 << 20,

@@ -20,7 +20,9 @@ function pairwiseKinds(shape: readonly number[], boxes: readonly Box[]): string[
     return [...found].sort();
   }
   let overlap = false;
-  for (let i = 0; i < inside.length; i++) for (let j = i + 1; j < inside.length; j++) if (intersectBoxes(inside[i], inside[j])) overlap = true;
+  for (let i = 0; i < inside.length; i++) {
+    for (let j = i + 1; j < inside.length; j++) if (intersectBoxes(inside[i], inside[j])) overlap = true;
+  }
   if (overlap) found.add("overlap");
   else if (inside.reduce((n, b) => n + boxNumel(b), 0) < shape.reduce((p, s) => p * s, 1)) found.add("gap");
   return [...found].sort();
@@ -62,10 +64,12 @@ describe("checkTiling() on hostile chunk counts", () => {
   it("accepts an honest 100k-chunk split and a 300 x 300 grid within the guard", async () => {
     const rows = await guarded(0, () => checkTiling([100_000, 8], split([100_000, 8], 0, 100_000)));
     expect(rows).toEqual({ ok: true, value: [] });
-    const grid = split([300, 300], 0, 300).flatMap((r) => split([300, 300], 1, 300).map((c) => ({
-      offsets: [r.offsets[0], c.offsets[1]],
-      sizes: [r.sizes[0], c.sizes[1]],
-    })));
+    const grid = split([300, 300], 0, 300).flatMap((r) =>
+      split([300, 300], 1, 300).map((c) => ({
+        offsets: [r.offsets[0], c.offsets[1]],
+        sizes: [r.sizes[0], c.sizes[1]],
+      }))
+    );
     expect(grid.length).toBe(90_000);
     expect(await guarded(0, () => checkTiling([300, 300], grid))).toEqual({ ok: true, value: [] });
     grid[45_000] = { offsets: [150, 151], sizes: [1, 1] }; // moved one column: an overlap and a gap
@@ -89,7 +93,9 @@ describe("checkTiling() on hostile chunk counts", () => {
 
   it("checks 3-d layouts split along three dimensions", () => {
     const cube: Box[] = [];
-    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) for (let k = 0; k < 4; k++) cube.push({ offsets: [i, j, k], sizes: [1, 1, 1] });
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) for (let k = 0; k < 4; k++) cube.push({ offsets: [i, j, k], sizes: [1, 1, 1] });
+    }
     expect(checkTiling([4, 4, 4], cube)).toEqual([]);
     cube[63] = { offsets: [3, 3, 2], sizes: [1, 1, 1] };
     expect(kinds(checkTiling([4, 4, 4], cube))).toEqual(["overlap"]);

@@ -26,7 +26,13 @@ describe("checkTiling()", () => {
 
   test("reports out-of-bounds and wrong-rank chunks and the first overlap, with the code a reader throws", () => {
     // One overlap, not every pair: n copies of a chunk would make n^2 / 2 (test/dcp/tiling.test.ts).
-    const problems = checkTiling([4], [box([0], [2]), box([1], [2]), box([2], [2]), box([3], [2]), box([0, 0], [1, 1])]);
+    const problems = checkTiling([4], [
+      box([0], [2]),
+      box([1], [2]),
+      box([2], [2]),
+      box([3], [2]),
+      box([0, 0], [1, 1]),
+    ]);
     expect(problems.map((p) => p.code)).toEqual(["E_OUT_OF_RANGE", "E_SHAPE", "E_OVERLAP"]);
     expect(problems[2].message).toEqual("chunks at [0] and [1] overlap");
   });

@@ -37,8 +37,12 @@ describe("checkTensorChunks()", () => {
   });
 
   it("rejects a chunk outside the tensor or of the wrong rank", () => {
-    expect(() => checkTensorChunks("w", tensor([4], [[[3], [2]]]))).toThrowError(expect.objectContaining({ code: "E_OUT_OF_RANGE" }));
-    expect(() => checkTensorChunks("w", tensor([4], [[[0, 0], [4, 1]]]))).toThrowError(expect.objectContaining({ code: "E_SHAPE" }));
+    expect(() => checkTensorChunks("w", tensor([4], [[[3], [2]]]))).toThrowError(
+      expect.objectContaining({ code: "E_OUT_OF_RANGE" }),
+    );
+    expect(() => checkTensorChunks("w", tensor([4], [[[0, 0], [4, 1]]]))).toThrowError(
+      expect.objectContaining({ code: "E_SHAPE" }),
+    );
   });
 });
 

@@ -13,7 +13,7 @@ import {
 } from "../../src/dcp/mod.ts";
 import { openTorchArchive } from "../../src/torch/mod.ts";
 import type { DcpMetadata, DcpWriteItem, TensorEntryMeta } from "../../src/dcp/mod.ts";
-import { MemoryStorage, memorySource } from "../../src/storage/mod.ts";
+import { memorySource, MemoryStorage } from "../../src/storage/mod.ts";
 import { FileStorage } from "../../src/storage/file/mod.ts";
 import { PyTuple } from "../../src/pickle/value.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";
@@ -89,7 +89,11 @@ describe("saveStateDict(..., { ranks: 4 })", () => {
   });
 
   it("is loaded by torch dcp.load in one process into plain tensors", async () => {
-    const out = await python(inject("python"), "load_ours.py", [join(tmp.path, "ckpt"), join(tmp.path, "spec.json"), "1"]);
+    const out = await python(inject("python"), "load_ours.py", [
+      join(tmp.path, "ckpt"),
+      join(tmp.path, "spec.json"),
+      "1",
+    ]);
     expect(out.trim()).toBe("OK");
   });
 
@@ -147,7 +151,9 @@ describe("writeDcp() planning", () => {
     const file = await storage.readAll("c/__0_0.distcp");
     for (const [offsets, page] of [[[0, 0], 1000], [[3, 0], 64]] as const) {
       const info = meta.storageData.get(storageKey("w", [...offsets]))!.info;
-      const archive = await openTorchArchive(memorySource(file.subarray(info.offset, info.offset + info.length), "item"));
+      const archive = await openTorchArchive(
+        memorySource(file.subarray(info.offset, info.offset + info.length), "item"),
+      );
       const data = archive.records.get("archive/data/0")!;
       expect((info.offset + data.dataOffset) % PAGE_BYTES).toBe(page);
     }
@@ -182,9 +188,17 @@ describe("writeDcp() planning", () => {
       const local: DcpMetadata = {
         ...meta,
         storageData: new Map(own),
-        stateDictMetadata: new Map([...meta.stateDictMetadata].filter(([k]) => fqns.has(k)).map(([k, e]) =>
-          [k, e.kind === "tensor" ? { ...e, chunks: e.chunks.filter((c) => own.some(([, s]) => s.fqn === k && s.offsets?.[0] === c.offsets[0])) } : e]
-        )),
+        stateDictMetadata: new Map(
+          [...meta.stateDictMetadata].filter(([k]) => fqns.has(k)).map(([k, e]) => [
+            k,
+            e.kind === "tensor"
+              ? {
+                ...e,
+                chunks: e.chunks.filter((c) => own.some(([, s]) => s.fqn === k && s.offsets?.[0] === c.offsets[0])),
+              }
+              : e,
+          ]),
+        ),
       };
       await storage.writeAll(`c/__${r}.metadata`, encodeMetadata(local));
     }

@@ -14,7 +14,10 @@ function assert(ok: boolean, message: string): void {
 }
 
 function assertBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  assert(actual.byteLength === expected.byteLength, `${what}: ${actual.byteLength} bytes, expected ${expected.byteLength}`);
+  assert(
+    actual.byteLength === expected.byteLength,
+    `${what}: ${actual.byteLength} bytes, expected ${expected.byteLength}`,
+  );
   const at = actual.findIndex((b, i) => b !== expected[i]);
   assert(at < 0, `${what}: first difference at byte ${at}`);
 }
@@ -52,8 +55,13 @@ Deno.test("FileSink.copyFrom() appends unaligned ranges of files and slices betw
     await sink.close();
     await src.close();
     const want = new Uint8Array([
-      1, 2, 3, ...data.subarray(1001, 3_001_001), ...new Uint8Array(200_000).fill(9),
-      ...data.subarray(4160, 2_004_160), 7,
+      1,
+      2,
+      3,
+      ...data.subarray(1001, 3_001_001),
+      ...new Uint8Array(200_000).fill(9),
+      ...data.subarray(4160, 2_004_160),
+      7,
     ]);
     assertBytes(await s.readAll("out.bin"), want, "out.bin");
   }));
@@ -152,8 +160,10 @@ Deno.test("reshard through kernel copies writes the items the buffered path writ
     }
     await finalize(parts);
     await assertSameItems(parts.storage, buffered.storage);
-    const verdict = JSON.parse((await python("check_load.py", "dtensor", `${dir}/copied`, `${dir}/expected.pt`, "3", "0"))
-      .trim().split("\n").pop()!);
+    const verdict = JSON.parse(
+      (await python("check_load.py", "dtensor", `${dir}/copied`, `${dir}/expected.pt`, "3", "0"))
+        .trim().split("\n").pop()!,
+    );
     assert(verdict.ok === true, `torch: ${JSON.stringify(verdict.errors)}`);
   });
 });
@@ -176,8 +186,10 @@ save_file({k: v.contiguous() for k, v in sd.items() if isinstance(v, torch.Tenso
       // Copied chunks were placed to line up with their source's pages: the kernel path ran.
       assert(await assertSameItems(copied.storage, buffered.storage) > 0, `${file}: no chunk was copied`);
     }
-    const verdict = JSON.parse((await python("check_load.py", "dcp", `${dir}/expected.pt.copied`, `${dir}/expected.pt`))
-      .trim().split("\n").pop()!);
+    const verdict = JSON.parse(
+      (await python("check_load.py", "dcp", `${dir}/expected.pt.copied`, `${dir}/expected.pt`))
+        .trim().split("\n").pop()!,
+    );
     assert(verdict.ok === true, `torch: ${JSON.stringify(verdict.errors)}`);
   });
 });

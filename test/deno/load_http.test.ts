@@ -39,7 +39,9 @@ Deno.test("loadToGpu() loads the example's 4-rank DCP over HTTP into Deno's WebG
     const ckpt = await dcp.openDcp(new FileStorage(cacheDir), "ckpt");
     try {
       const names = ckpt.entries().filter((e) => e.kind === "tensor").map((e) => e.name).sort();
-      if (JSON.stringify([...load.tensors.keys()].sort()) !== JSON.stringify(names)) throw new Error("tensor names differ");
+      if (JSON.stringify([...load.tensors.keys()].sort()) !== JSON.stringify(names)) {
+        throw new Error("tensor names differ");
+      }
       for (const name of names) {
         const stored = await ckpt.readTensor(name);
         const want = stored.dtype === "bfloat16" ? stored.data : convertCpu(stored.data, stored.dtype, "bfloat16");

@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { CONVERT_SOURCES, CONVERT_TARGETS, itemsize } from "../../src/dtype/mod.ts";
-import {
-  convertCpu,
-  convertCpuTwin,
-  lookupTable,
-} from "../../src/engine/cpu/convert.ts";
+import { convertCpu, convertCpuTwin, lookupTable } from "../../src/engine/cpu/convert.ts";
 import { castSimd, simdCastsAvailable } from "../../src/engine/cpu/cast_simd.ts";
 import { CAST_CHUNK, CAST_MODULE_BASE64, CAST_TABLE_KERNELS } from "../../src/engine/cpu/cast_simd.generated.ts";
 import { castModuleBytes, tableKernels } from "../../scripts/build-cast-wasm.ts";

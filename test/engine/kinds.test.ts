@@ -3,7 +3,8 @@ import { KIND, kindDeclarations } from "../../src/engine/gpu/kinds.ts";
 import { MODULE_TEXT } from "../../src/engine/gpu/kernels.ts";
 import { SHADER_SOURCES } from "../../src/engine/gpu/shaders.generated.ts";
 
-const declared = (wgsl: string) => [...wgsl.matchAll(/const (KIND_\w+): u32 = (\d+)u;/g)].map((m) => [m[1], Number(m[2])]);
+const declared = (wgsl: string) =>
+  [...wgsl.matchAll(/const (KIND_\w+): u32 = (\d+)u;/g)].map((m) => [m[1], Number(m[2])]);
 
 test("the WGSL kind constants are KIND's entries, and the shaders declare none and use no kind literals", () => {
   expect(declared(kindDeclarations())).toEqual(Object.entries(KIND).map(([n, v]) => [`KIND_${n.toUpperCase()}`, v]));

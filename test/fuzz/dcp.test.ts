@@ -18,7 +18,9 @@ describe("openDcp() + readTensor()/readChunk()/readValue() on a mutated 2-rank d
     const { tensors, values } = await readCheckpoint(files);
     const want = expected.dcp;
     expect([...tensors.keys()].sort()).toEqual(Object.keys(want).sort());
-    for (const [fqn, t] of tensors) expect({ dtype: t.dtype, shape: t.shape, hex: hex(t.data) }, fqn).toEqual(want[fqn]);
+    for (const [fqn, t] of tensors) {
+      expect({ dtype: t.dtype, shape: t.shape, hex: hex(t.data) }, fqn).toEqual(want[fqn]);
+    }
     expect(Object.fromEntries(values)).toEqual({
       "train_state.step": 7,
       "train_state.betas": new PyTuple([0.9, 0.95]),

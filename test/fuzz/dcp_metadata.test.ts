@@ -14,7 +14,15 @@ import { fuzzParameters, guarded, reportOutcomes } from "./guard.ts";
 afterEach((ctx) => reportOutcomes(ctx.task.name));
 
 type Edit =
-  | { kind: "chunk"; entry: number; chunk: number; field: "offsets" | "sizes"; dim: number; value: number; rekey: boolean }
+  | {
+    kind: "chunk";
+    entry: number;
+    chunk: number;
+    field: "offsets" | "sizes";
+    dim: number;
+    value: number;
+    rekey: boolean;
+  }
   | { kind: "size"; entry: number; dim: number; value: number }
   | { kind: "rank"; entry: number; extra: number }
   | { kind: "dtype"; entry: number; dtype: (typeof DTYPES)[number] }
@@ -35,23 +43,51 @@ const number = fc.oneof(
 );
 const edit: fc.Arbitrary<Edit> = fc.oneof(
   fc.record({
-    kind: fc.constant("chunk" as const), entry: index, chunk: index, field: fc.constantFrom("offsets" as const, "sizes" as const),
-    dim: index, value: number, rekey: fc.boolean(),
+    kind: fc.constant("chunk" as const),
+    entry: index,
+    chunk: index,
+    field: fc.constantFrom("offsets" as const, "sizes" as const),
+    dim: index,
+    value: number,
+    rekey: fc.boolean(),
   }),
   fc.record({ kind: fc.constant("size" as const), entry: index, dim: index, value: number }),
   fc.record({ kind: fc.constant("rank" as const), entry: index, extra: fc.integer({ min: -2, max: 2 }) }),
   fc.record({ kind: fc.constant("dtype" as const), entry: index, dtype: fc.constantFrom(...DTYPES) }),
   fc.record({ kind: fc.constant("dropChunk" as const), entry: index, chunk: index }),
   fc.record({ kind: fc.constant("dupChunk" as const), entry: index, chunk: index }),
-  fc.record({ kind: fc.constant("item" as const), item: index, field: fc.constantFrom("offset" as const, "length" as const), value: number }),
   fc.record({
-    kind: fc.constant("path" as const), item: index,
-    value: fc.constantFrom("__0_0.distcp", "__1_0.distcp", "__2_0.distcp", "../__0_0.distcp", "/__0_0.distcp", "a/../../x", "",
-      ".metadata", "./__1_0.distcp", "sub/__0_0.distcp", "__0_0.distcp\u0000", "..\\__0_0.distcp", "."),
+    kind: fc.constant("item" as const),
+    item: index,
+    field: fc.constantFrom("offset" as const, "length" as const),
+    value: number,
+  }),
+  fc.record({
+    kind: fc.constant("path" as const),
+    item: index,
+    value: fc.constantFrom(
+      "__0_0.distcp",
+      "__1_0.distcp",
+      "__2_0.distcp",
+      "../__0_0.distcp",
+      "/__0_0.distcp",
+      "a/../../x",
+      "",
+      ".metadata",
+      "./__1_0.distcp",
+      "sub/__0_0.distcp",
+      "__0_0.distcp\u0000",
+      "..\\__0_0.distcp",
+      ".",
+    ),
   }),
   fc.record({ kind: fc.constant("swapInfo" as const), a: index, b: index }),
   fc.record({ kind: fc.constant("dropItem" as const), item: index }),
-  fc.record({ kind: fc.constant("transform" as const), item: index, value: fc.constantFrom(["stream.zstd/1"], ["rot13"], []) }),
+  fc.record({
+    kind: fc.constant("transform" as const),
+    item: index,
+    value: fc.constantFrom(["stream.zstd/1"], ["rot13"], []),
+  }),
   fc.record({ kind: fc.constant("bytesToTensor" as const), entry: index }),
 );
 
@@ -137,8 +173,14 @@ function applyEdit(meta: DcpMetadata, e: Edit): void {
       const hit = at(entries.filter(([, x]) => x.kind === "bytes"), e.entry);
       if (hit) {
         meta.stateDictMetadata.set(hit[0], {
-          kind: "tensor", dtype: "float32", size: [2], chunks: [{ offsets: [0], sizes: [2] }],
-          requiresGrad: false, pinMemory: false, memoryFormat: "contiguous", strides: [1],
+          kind: "tensor",
+          dtype: "float32",
+          size: [2],
+          chunks: [{ offsets: [0], sizes: [2] }],
+          requiresGrad: false,
+          pinMemory: false,
+          memoryFormat: "contiguous",
+          strides: [1],
         });
       }
       return;

@@ -6,7 +6,10 @@ import { applyMutations } from "./mutate.ts";
 /** The referee must be able to fail, or the fuzz proves nothing. */
 describe("the fuzz referee", () => {
   it("guarded() returns a typed error that names its file", async () => {
-    const out = await guarded(10, () => Promise.reject(new FormatError("E_TRUNCATED", "short", { path: "a.pt", offset: 3 })));
+    const out = await guarded(
+      10,
+      () => Promise.reject(new FormatError("E_TRUNCATED", "short", { path: "a.pt", offset: 3 })),
+    );
     expect(out).toMatchObject({ ok: false, error: { code: "E_TRUNCATED", path: "a.pt" } });
   });
 
@@ -36,16 +39,24 @@ describe("the fuzz referee", () => {
 
   it("checkTensor() rejects inconsistent and inflated tensors; checkPyValue() rejects values outside the model", () => {
     expect(() => checkTensor({ dtype: "float32", shape: [2], data: new Uint8Array(7) }, 100, "t")).toThrow(/7 bytes/);
-    expect(() => checkTensor({ dtype: "float32", shape: [100], data: new Uint8Array(400) }, 10, "t")).toThrow(/from a 10-byte/);
+    expect(() => checkTensor({ dtype: "float32", shape: [100], data: new Uint8Array(400) }, 10, "t")).toThrow(
+      /from a 10-byte/,
+    );
     expect(() => checkPyValue([1, undefined], () => false)).toThrow(/undefined/);
     expect(() => checkPyValue(new Map([["k", () => 1]]), () => false)).toThrow(/function/);
   });
 
   it("applyMutations() applies splices, decimals and truncation as specified", () => {
     const b = Uint8Array.of(0x31, 0x32, 0, 0, 0, 0, 9);
-    expect(applyMutations(b, [{ op: "splice", at: 2, width: 4, value: 0x1_0000_0102n }])).toEqual(Uint8Array.of(0x31, 0x32, 2, 1, 0, 0, 9));
-    expect(applyMutations(b, [{ op: "nudge", at: 2, width: 2, delta: -1 }])).toEqual(Uint8Array.of(0x31, 0x32, 0xff, 0xff, 0, 0, 9));
-    expect(applyMutations(b, [{ op: "decimal", at: 0, digits: 2, value: 7n }])).toEqual(Uint8Array.of(0x37, 0, 0, 0, 0, 9));
+    expect(applyMutations(b, [{ op: "splice", at: 2, width: 4, value: 0x1_0000_0102n }])).toEqual(
+      Uint8Array.of(0x31, 0x32, 2, 1, 0, 0, 9),
+    );
+    expect(applyMutations(b, [{ op: "nudge", at: 2, width: 2, delta: -1 }])).toEqual(
+      Uint8Array.of(0x31, 0x32, 0xff, 0xff, 0, 0, 9),
+    );
+    expect(applyMutations(b, [{ op: "decimal", at: 0, digits: 2, value: 7n }])).toEqual(
+      Uint8Array.of(0x37, 0, 0, 0, 0, 9),
+    );
     expect(applyMutations(b, [{ op: "duplicate", from: 0, length: 2, to: 7 }, { op: "truncate", length: 8 }]))
       .toEqual(Uint8Array.of(0x31, 0x32, 0, 0, 0, 0, 9, 0x31));
   });

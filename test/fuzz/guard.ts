@@ -44,16 +44,24 @@ const ENGINE_CRASH =
 export function checkTypedError(e: unknown): WebdcpError {
   if (!(e instanceof WebdcpError)) {
     const err = e as Error;
-    throw new Error(`untyped ${err?.name ?? typeof e}: ${err?.message ?? String(e)}\n${err?.stack ?? ""}`, { cause: e });
+    throw new Error(`untyped ${err?.name ?? typeof e}: ${err?.message ?? String(e)}\n${err?.stack ?? ""}`, {
+      cause: e,
+    });
   }
-  if (!(ERROR_CODES as readonly string[]).includes(e.code)) throw new Error(`unlisted code ${e.code}: ${e.message}`, { cause: e });
-  if (typeof e.path !== "string" || e.path.length === 0) throw new Error(`no path on ${e.name} ${e.message}\n${e.stack}`, { cause: e });
+  if (!(ERROR_CODES as readonly string[]).includes(e.code)) {
+    throw new Error(`unlisted code ${e.code}: ${e.message}`, { cause: e });
+  }
+  if (typeof e.path !== "string" || e.path.length === 0) {
+    throw new Error(`no path on ${e.name} ${e.message}\n${e.stack}`, { cause: e });
+  }
   if (e.offset !== undefined && !(Number.isSafeInteger(e.offset) && e.offset >= 0)) {
     throw new Error(`bad offset ${e.offset} on ${e.message}`, { cause: e });
   }
   for (let c: unknown = e.cause, depth = 0; c !== undefined && depth < 8; c = (c as Error).cause, depth++) {
     if (c instanceof Error && ENGINE_CRASH.test(c.message)) {
-      throw new Error(`${e.code} wraps a crash: ${(c as Error).name}: ${(c as Error).message}\n${(c as Error).stack}`, { cause: e });
+      throw new Error(`${e.code} wraps a crash: ${(c as Error).name}: ${(c as Error).message}\n${(c as Error).stack}`, {
+        cause: e,
+      });
     }
   }
   return e;
@@ -121,7 +129,9 @@ export function checkTensor(t: Tensor, inputBytes: number, what: string): void {
   if (!Number.isSafeInteger(n * info.itemsize) || t.data.byteLength !== n * info.itemsize) {
     fail(`${t.data.byteLength} bytes for ${t.dtype}[${t.shape}]`);
   }
-  if (t.data.byteLength > AMPLIFICATION * inputBytes) fail(`${t.data.byteLength} bytes from a ${inputBytes}-byte input`);
+  if (t.data.byteLength > AMPLIFICATION * inputBytes) {
+    fail(`${t.data.byteLength} bytes from a ${inputBytes}-byte input`);
+  }
 }
 
 /**

@@ -121,7 +121,9 @@ describe("pickle values are graphs: shared and cyclic structure", () => {
 
   it("encodePickle() refuses a value nested 100k deep with E_LIMIT maxDepth (measured, not by stack overflow)", () => {
     const deep = decodePickle(deepDictPickle(100_000));
-    expect(() => encodePickle(deep, { protocol: 2 })).toThrow(expect.objectContaining({ code: "E_LIMIT", limit: "maxDepth" }));
+    expect(() => encodePickle(deep, { protocol: 2 })).toThrow(
+      expect.objectContaining({ code: "E_LIMIT", limit: "maxDepth" }),
+    );
   });
 });
 
@@ -161,7 +163,11 @@ describe("huge metadata and headers are refused by size before they are read", (
     const where = { code: "E_LIMIT", limit: "maxMetadataBytes", path: "sparse/.metadata", offset: 0 };
     expect(!outcome.ok && outcome.error).toMatchObject(where);
     const report = await guarded(0, () => verify({ storage, path: "sparse" }));
-    expect(report.ok && report.value.problems).toMatchObject([{ code: "E_LIMIT", path: "sparse/.metadata", offset: 0 }]);
+    expect(report.ok && report.value.problems).toMatchObject([{
+      code: "E_LIMIT",
+      path: "sparse/.metadata",
+      offset: 0,
+    }]);
   });
 
   it("a safetensors header with a million tensors is refused with E_LIMIT maxTensors before JSON parsing", async () => {
@@ -207,7 +213,8 @@ describe("huge metadata and headers are refused by size before they are read", (
 });
 
 describe("names: prototype keys are ordinary keys, path errors name the file that holds the path", () => {
-  const index = (weightMap: Record<string, string>) => new TextEncoder().encode(JSON.stringify({ metadata: {}, weight_map: weightMap }));
+  const index = (weightMap: Record<string, string>) =>
+    new TextEncoder().encode(JSON.stringify({ metadata: {}, weight_map: weightMap }));
 
   it("an HF folder whose weight_map has __proto__, constructor and toString keys opens with all three", async () => {
     const names = ["__proto__", "constructor", "toString"];
@@ -226,7 +233,10 @@ describe("names: prototype keys are ordinary keys, path errors name the file tha
       const storage = new MemoryStorage();
       await storage.writeAll("hf/model.safetensors.index.json", index({ w: bad }));
       const outcome = await guarded(0, () => openTensorSource(storage, "hf"));
-      expect(!outcome.ok && outcome.error).toMatchObject({ code: "E_PATH_ESCAPE", path: "hf/model.safetensors.index.json" });
+      expect(!outcome.ok && outcome.error).toMatchObject({
+        code: "E_PATH_ESCAPE",
+        path: "hf/model.safetensors.index.json",
+      });
     });
   }
 
@@ -323,10 +333,12 @@ describe("values that pass through convert and reshard are checked as verify che
     const report = await verify({ storage, path: "src" });
     expect(report.problems).toContainEqual(expect.objectContaining({ code: "E_PICKLE_GLOBAL", entry: "extra.hook" }));
     const src = { storage, path: "src" };
-    for (const run of [
-      () => reshard(src, { storage, path: "out1" }, { layout: dimSplitLayout(2) }),
-      () => convert(src, { storage, path: "out2" }, { to: "dcp" }),
-    ]) {
+    for (
+      const run of [
+        () => reshard(src, { storage, path: "out1" }, { layout: dimSplitLayout(2) }),
+        () => convert(src, { storage, path: "out2" }, { to: "dcp" }),
+      ]
+    ) {
       const outcome = await guarded(0, run);
       expect(!outcome.ok && outcome.error).toMatchObject({ code: "E_UNSAFE_VALUE" });
       expect(!outcome.ok && outcome.error.message).toContain("'extra.hook'");
@@ -337,7 +349,10 @@ describe("values that pass through convert and reshard are checked as verify che
 
   it("reshard copies the value when allowUnsafeValues is given", async () => {
     const storage = await unsafe();
-    const report = await reshard({ storage, path: "src" }, { storage, path: "out" }, { layout: dimSplitLayout(2), allowUnsafeValues: true });
+    const report = await reshard({ storage, path: "src" }, { storage, path: "out" }, {
+      layout: dimSplitLayout(2),
+      allowUnsafeValues: true,
+    });
     expect(report.values).toBe(1);
     expect((await verify({ storage, path: "out" })).problems.map((p) => p.code)).toEqual(["E_PICKLE_GLOBAL"]);
   });
@@ -375,7 +390,10 @@ describe("names from checkpoints in human output", () => {
   const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
 
   it("inspect, convert and verify print terminal escapes in names as \\x1b, and --json keeps them exact", async () => {
-    fs.writeFileSync(nodePath.join(dir, "names.safetensors"), manyTensorSafetensors(HOSTILE_NAMES.length, (i) => HOSTILE_NAMES[i]));
+    fs.writeFileSync(
+      nodePath.join(dir, "names.safetensors"),
+      manyTensorSafetensors(HOSTILE_NAMES.length, (i) => HOSTILE_NAMES[i]),
+    );
     const shown = await run(["inspect", "names.safetensors"]);
     expect(shown.code).toBe(0);
     expect(shown.out).not.toMatch(RAW_CONTROL);
@@ -414,20 +432,32 @@ describe("prototype keys in safetensors headers", () => {
 
 describe(".pt storage classes, dtypes, sizes and strides are checked against each other at open", () => {
   const v3 = (storageClass: string, storageNumel: number, dtype: string, shape: number[]) =>
-    new Map([["w", new PyReduce(new PyGlobal("torch._utils", "_rebuild_tensor_v3"), tuple(
-      new PyPersistent(tuple("storage", new PyGlobal("torch", storageClass), "0", "cpu", storageNumel)),
-      0,
-      new PyTuple(shape),
-      new PyTuple(shape.map((_, d) => shape.slice(d + 1).reduce((p, s) => p * s, 1))),
-      false,
-      new PyReduce(new PyGlobal("collections", "OrderedDict"), tuple()),
-      new PyGlobal("torch", dtype),
-    ))]]);
+    new Map([[
+      "w",
+      new PyReduce(
+        new PyGlobal("torch._utils", "_rebuild_tensor_v3"),
+        tuple(
+          new PyPersistent(tuple("storage", new PyGlobal("torch", storageClass), "0", "cpu", storageNumel)),
+          0,
+          new PyTuple(shape),
+          new PyTuple(shape.map((_, d) => shape.slice(d + 1).reduce((p, s) => p * s, 1))),
+          false,
+          new PyReduce(new PyGlobal("collections", "OrderedDict"), tuple()),
+          new PyGlobal("torch", dtype),
+        ),
+      ),
+    ]]);
 
-  for (const [label, pickle, code] of [
-    ["a float16 view of a FloatStorage", v3("FloatStorage", 4, "float16", [8]), "E_TORCH_ARCHIVE"],
-    ["a float64 view of 16 untyped bytes claiming 8 elements", v3("UntypedStorage", 16, "float64", [8]), "E_OUT_OF_RANGE"],
-  ] as const) {
+  for (
+    const [label, pickle, code] of [
+      ["a float16 view of a FloatStorage", v3("FloatStorage", 4, "float16", [8]), "E_TORCH_ARCHIVE"],
+      [
+        "a float64 view of 16 untyped bytes claiming 8 elements",
+        v3("UntypedStorage", 16, "float64", [8]),
+        "E_OUT_OF_RANGE",
+      ],
+    ] as const
+  ) {
     it(`verify (not deep) refuses ${label} with ${code}`, async () => {
       const bytes = await buildArchive({ pickle, storages: [new Uint8Array(16)] });
       const storage = new MemoryStorage();
@@ -476,7 +506,37 @@ describe("pyEqual() on large unordered containers", () => {
 describe("fuzz regressions (hostile classes)", () => {
   it("a torch.save file whose state dict has a dict as a key is refused with a typed error naming the file", async () => {
     // Found by hostile_classes.test.ts (seed 24301): {"k": {}, ...} where SETITEM pairs a list key with a dict.
-    const pickle = Uint8Array.from([128, 2, 125, 88, 1, 0, 0, 0, 107, 125, 114, 0, 0, 0, 0, 93, 114, 1, 0, 0, 0, 93, 114, 2, 0, 0, 0, 115, 46]);
+    const pickle = Uint8Array.from([
+      128,
+      2,
+      125,
+      88,
+      1,
+      0,
+      0,
+      0,
+      107,
+      125,
+      114,
+      0,
+      0,
+      0,
+      0,
+      93,
+      114,
+      1,
+      0,
+      0,
+      0,
+      93,
+      114,
+      2,
+      0,
+      0,
+      0,
+      115,
+      46,
+    ]);
     const e = await refusal("key.pt", await pt(pickle));
     expect(e).toMatchObject({ code: "E_UNSUPPORTED", path: "key.pt" });
   });

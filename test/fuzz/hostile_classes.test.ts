@@ -9,8 +9,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openTensorSource } from "../../src/source/mod.ts";
 import {
   checkLayout,
-  decodeMetadata,
   type DcpMetadata,
+  decodeMetadata,
   encodeMetadata,
   type EntryMeta,
   type StorageEntry,
@@ -20,7 +20,7 @@ import { DEFAULT_LIMITS } from "../../src/limits/mod.ts";
 import { checkValueGraph } from "../../src/pickle/graph.ts";
 import { decodePickle, encodePickle, pyEqual, pyRepr } from "../../src/pickle/mod.ts";
 import { readSafetensorsHeader } from "../../src/safetensors/mod.ts";
-import { MemoryStorage, memorySource } from "../../src/storage/mod.ts";
+import { memorySource, MemoryStorage } from "../../src/storage/mod.ts";
 import { openTorchArchive } from "../../src/torch/mod.ts";
 import { buildArchive, rebuildV2 } from "../torch/build_archive.ts";
 import { checkTensor, fuzzParameters, guarded, reportOutcomes } from "./guard.ts";
@@ -111,9 +111,15 @@ describe("generated .metadata (many chunks, huge sizes, deep planner_data, hosti
   const metadata = fc.record({
     names: fc.uniqueArray(hostileName, { minLength: 1, maxLength: 4 }),
     // Up to 2000 chunks: checkLayout's overlap test is quadratic until it uses src/dcp/tiling.ts.
-    chunks: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 64 }), weight: 4 }, { arbitrary: fc.integer({ min: 500, max: 2000 }), weight: 1 }),
+    chunks: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 64 }), weight: 4 }, {
+      arbitrary: fc.integer({ min: 500, max: 2000 }),
+      weight: 1,
+    }),
     dim: fc.oneof(fc.integer({ min: 1, max: 4096 }), fc.constant(2 ** 52), fc.constant(2 ** 53 + 2)),
-    pathLength: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 3 }), weight: 4 }, { arbitrary: fc.constant(100_000), weight: 1 }),
+    pathLength: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 3 }), weight: 4 }, {
+      arbitrary: fc.constant(100_000),
+      weight: 1,
+    }),
     duplicate: fc.boolean(),
   }).map(({ names, chunks, dim, pathLength, duplicate }) => {
     const stateDictMetadata = new Map<string, EntryMeta>();
@@ -123,13 +129,22 @@ describe("generated .metadata (many chunks, huge sizes, deep planner_data, hosti
       const per = Math.max(1, Math.floor(dim / chunks));
       const list = Array.from({ length: chunks }, (_, i) => ({ offsets: [duplicate ? 0 : i * per], sizes: [per] }));
       stateDictMetadata.set(name, {
-        kind: "tensor", dtype: "float32", size: [dim], chunks: list,
-        requiresGrad: false, pinMemory: false, memoryFormat: "contiguous", strides: null,
+        kind: "tensor",
+        dtype: "float32",
+        size: [dim],
+        chunks: list,
+        requiresGrad: false,
+        pinMemory: false,
+        memoryFormat: "contiguous",
+        strides: null,
       });
       for (const c of list) {
         const fqn = name;
         storageData.set(storageKey(fqn, c.offsets), {
-          fqn, offsets: c.offsets, index: null, info: { relativePath: "__0_0.distcp", offset: 0, length: c.sizes[0] * 4 },
+          fqn,
+          offsets: c.offsets,
+          index: null,
+          info: { relativePath: "__0_0.distcp", offset: 0, length: c.sizes[0] * 4 },
         });
       }
       plannerData.set(name, Array.from({ length: pathLength }, (_, i) => `p${i}`));
@@ -159,7 +174,10 @@ describe("generated .metadata (many chunks, huge sizes, deep planner_data, hosti
 
 describe("generated safetensors headers (many tensors, huge shapes and offsets, hostile names)", () => {
   const header = fc.record({
-    count: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 8 }), weight: 4 }, { arbitrary: fc.integer({ min: 1000, max: 20_000 }), weight: 1 }),
+    count: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 8 }), weight: 4 }, {
+      arbitrary: fc.integer({ min: 1000, max: 20_000 }),
+      weight: 1,
+    }),
     names: fc.array(hostileName, { minLength: 1, maxLength: 8 }),
     shape: fc.array(fc.oneof(fc.nat(8), fc.constant(2 ** 31), fc.constant(2 ** 53)), { maxLength: 4 }),
     end: fc.oneof(fc.nat(64), fc.constant(2 ** 53), fc.constant(2 ** 64)),

@@ -87,7 +87,9 @@ export function expandedViewPickle(shape: number[]): PyValue {
 /** A safetensors file of `count` empty float32 tensors named `name(i)`. */
 export function manyTensorSafetensors(count: number, name = (i: number) => `t${i}`): Uint8Array {
   const parts: string[] = [];
-  for (let i = 0; i < count; i++) parts.push(`${JSON.stringify(name(i))}:{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+  for (let i = 0; i < count; i++) {
+    parts.push(`${JSON.stringify(name(i))}:{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+  }
   return safetensorsOf(`{${parts.join(",")}}`);
 }
 

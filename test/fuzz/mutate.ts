@@ -90,9 +90,30 @@ function interestingInt(size: number): fc.Arbitrary<bigint> {
   const s = BigInt(size);
   return fc.oneof(
     fc.constantFrom(
-      0n, 1n, 2n, 0x7fn, 0x80n, 0xffn, 0x7fffn, 0x8000n, 0xffffn, 0x7fffffffn, 0x80000000n, 0xffffffffn,
-      2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n, -1n,
-      s - 1n, s, s + 1n, 2n * s,
+      0n,
+      1n,
+      2n,
+      0x7fn,
+      0x80n,
+      0xffn,
+      0x7fffn,
+      0x8000n,
+      0xffffn,
+      0x7fffffffn,
+      0x80000000n,
+      0xffffffffn,
+      2n ** 32n,
+      2n ** 53n - 1n,
+      2n ** 53n,
+      2n ** 53n + 1n,
+      2n ** 63n - 1n,
+      2n ** 63n,
+      2n ** 64n - 1n,
+      -1n,
+      s - 1n,
+      s,
+      s + 1n,
+      2n * s,
     ),
     fc.nat({ max: 4 * size }).map(BigInt),
     fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
@@ -128,7 +149,11 @@ function aimedMutation(s: Seed): fc.Arbitrary<Mutation> | undefined {
     });
     options.push({
       weight: 2,
-      arbitrary: fc.tuple(field, fc.integer({ min: -70, max: 70 })).map(([f, delta]): Mutation => ({ op: "nudge", ...f, delta })),
+      arbitrary: fc.tuple(field, fc.integer({ min: -70, max: 70 })).map(([f, delta]): Mutation => ({
+        op: "nudge",
+        ...f,
+        delta,
+      })),
     });
   }
   if (s.map.dec.length > 0) {
@@ -139,10 +164,16 @@ function aimedMutation(s: Seed): fc.Arbitrary<Mutation> | undefined {
     });
   }
   if (s.map.pickles.length > 0) {
-    const inPickle = fc.constantFrom(...s.map.pickles).chain(([at, length]) => fc.integer({ min: at, max: at + length - 1 }));
+    const inPickle = fc.constantFrom(...s.map.pickles).chain(([at, length]) =>
+      fc.integer({ min: at, max: at + length - 1 })
+    );
     options.push({
       weight: 2,
-      arbitrary: fc.tuple(inPickle, fc.integer({ min: 0, max: 7 })).map(([at, bit]): Mutation => ({ op: "flip", at, bit })),
+      arbitrary: fc.tuple(inPickle, fc.integer({ min: 0, max: 7 })).map(([at, bit]): Mutation => ({
+        op: "flip",
+        at,
+        bit,
+      })),
     });
     options.push({
       weight: 1,
@@ -199,6 +230,13 @@ export function paddingOverwrite(s: Seed): fc.Arbitrary<Mutation> {
 
 /** Printable form of mutations for failure messages (fast-check prints `Uint8Array`s poorly). */
 export function describeMutations(ms: readonly Mutation[]): string {
-  return JSON.stringify(ms, (_k, v) =>
-    typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? `hex:${Array.from(v, (x) => x.toString(16).padStart(2, "0")).join("")}` : v);
+  return JSON.stringify(
+    ms,
+    (_k, v) =>
+      typeof v === "bigint"
+        ? `${v}n`
+        : v instanceof Uint8Array
+        ? `hex:${Array.from(v, (x) => x.toString(16).padStart(2, "0")).join("")}`
+        : v,
+  );
 }

@@ -57,7 +57,9 @@ describe("decodePickle() on mutated real pickles", () => {
   it("decodePickle() of the unmutated seeds gives torch's structure", () => {
     const t = decodeAnything(tensorPkl.bytes, "tensor.pkl") as Built;
     expect(t.qualified).toBe("torch._utils._rebuild_tensor_v2");
-    expect((t.args[0] as Persistent).pid).toMatchObject({ items: ["storage", { qualified: "torch.FloatStorage" }, "0", "cpu", 6] });
+    expect((t.args[0] as Persistent).pid).toMatchObject({
+      items: ["storage", { qualified: "torch.FloatStorage" }, "0", "cpu", 6],
+    });
     const m = decodeAnything(metadataPkl.bytes, ".metadata") as Built;
     expect(m.qualified).toBe("torch.distributed.checkpoint.metadata.Metadata");
   });
@@ -116,9 +118,11 @@ function checkMetadata(meta: DcpMetadata, why: string): void {
   const nat = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
   for (const [fqn, e] of meta.stateDictMetadata) {
     if (e.kind !== "tensor") continue;
-    const ok = DTYPE_INFO[e.dtype] !== undefined && e.size.every(nat) && e.chunks.every((c) =>
-      c.offsets.length === e.size.length && c.sizes.length === e.size.length && c.offsets.every(nat) && c.sizes.every(nat)
-    );
+    const ok = DTYPE_INFO[e.dtype] !== undefined && e.size.every(nat) &&
+      e.chunks.every((c) =>
+        c.offsets.length === e.size.length && c.sizes.length === e.size.length && c.offsets.every(nat) &&
+        c.sizes.every(nat)
+      );
     if (!ok) throw new Error(`malformed tensor entry ${fqn} after ${why}`);
   }
   for (const [key, s] of meta.storageData) {

@@ -26,7 +26,12 @@ describe("fuzz regressions", () => {
     w.chunks = [0, 1, 2, 3].map((i) => ({ offsets: [i * rows], sizes: [rows] }));
     for (const [k, s] of [...meta.storageData]) if (s.fqn === "layer.w") meta.storageData.delete(k);
     w.chunks.forEach((c, i) =>
-      meta.storageData.set(storageKey("layer.w", c.offsets), { fqn: "layer.w", offsets: c.offsets, index: i, info: item.info })
+      meta.storageData.set(storageKey("layer.w", c.offsets), {
+        fqn: "layer.w",
+        offsets: c.offsets,
+        index: i,
+        info: item.info,
+      })
     );
     const set = [{ ...dcpFiles[0], bytes: encodeMetadata(meta) }, ...dcpFiles.slice(1)];
     // Was: E_SHAPE, but only after 64 MiB were allocated for a 14 KB folder.

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { openSafetensorsFolder, readSafetensorsHeader, readSafetensorsTensor } from "../../src/safetensors/mod.ts";
 import type { SafetensorsHeader } from "../../src/safetensors/mod.ts";
-import { MemoryStorage, memorySource } from "../../src/storage/mod.ts";
+import { memorySource, MemoryStorage } from "../../src/storage/mod.ts";
 import { itemsize } from "../../src/dtype/mod.ts";
 import { numel } from "../../src/tensor/mod.ts";
 import { checkTensor, fuzzParameters, guarded, reportOutcomes } from "./guard.ts";
@@ -13,11 +13,18 @@ import { cutBox, upperHalf } from "./walk.ts";
 afterEach((ctx) => reportOutcomes(ctx.task.name));
 
 const single = seed("model.safetensors");
-const folderFiles = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json"]
+const folderFiles = [
+  "model-00001-of-00002.safetensors",
+  "model-00002-of-00002.safetensors",
+  "model.safetensors.index.json",
+]
   .map((f) => seed(`folder/${f}`));
 
 /** Reads the header and every tensor, checking what an accepted header promises about the file. */
-async function readAll(file: Uint8Array, path: string): Promise<{ header: SafetensorsHeader; hexes: Map<string, string> }> {
+async function readAll(
+  file: Uint8Array,
+  path: string,
+): Promise<{ header: SafetensorsHeader; hexes: Map<string, string> }> {
   const source = memorySource(file, path);
   const header = await readSafetensorsHeader(source);
   // Accepted tensors tile the data buffer exactly, each with numel * itemsize bytes.

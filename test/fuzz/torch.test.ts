@@ -23,7 +23,7 @@ interface Opened {
 async function openAndRead(file: Uint8Array): Promise<Opened> {
   const archive = await openTorchArchive(memorySource(file, "tensors.pt"));
   const names = new Map<TensorRef, string>();
-  if (archive.value instanceof Map) for (const [k, v] of archive.value) if (isTensorRef(v)) names.set(v, String(k));
+  if (archive.value instanceof Map) { for (const [k, v] of archive.value) if (isTensorRef(v)) names.set(v, String(k)); }
   const tensors = new Map<string, Tensor>();
   for (const [i, ref] of collect(archive.value, isTensorRef).entries()) {
     const t = await archive.readTensor(ref);
@@ -68,7 +68,7 @@ describe("openTorchArchive() + readTensor() + verify() on a mutated torch.save a
       fc.asyncProperty(mutationsOf(pt), async (ms) => {
         const input = applyMutations(pt.bytes, ms);
         const out = await guarded(input.byteLength, () => loadTorch(memorySource(input, "tensors.pt")));
-        if (out.ok) for (const t of collect(out.value, isTensor)) checkTensor(t, input.byteLength, "loadTorch");
+        if (out.ok) { for (const t of collect(out.value, isTensor)) checkTensor(t, input.byteLength, "loadTorch"); }
       }),
       fuzzParameters(300),
     );
@@ -106,7 +106,9 @@ describe("openTorchArchive() + readTensor() + verify() on a mutated torch.save a
         if (!out.ok) return;
         expect(out.value.value).toEqual(original.value);
         await out.value.verified;
-        for (const [name, t] of out.value.tensors) expect(hex(t.data), name).toBe(hex(original.tensors.get(name)!.data));
+        for (const [name, t] of out.value.tensors) {
+          expect(hex(t.data), name).toBe(hex(original.tensors.get(name)!.data));
+        }
       }),
       fuzzParameters(200),
     );

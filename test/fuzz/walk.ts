@@ -14,7 +14,7 @@ export function collect<T>(root: unknown, is: (v: unknown) => v is T): T[] {
     if (is(v)) found.push(v);
     else if (Array.isArray(v)) todo.push(...v);
     else if (v instanceof PyTuple) todo.push(...v.items);
-    else if (v instanceof Map) for (const [k, x] of v) todo.push(k, x);
+    else if (v instanceof Map) { for (const [k, x] of v) todo.push(k, x); }
     else if (v instanceof Set) todo.push(...v);
   }
   return found;

@@ -15,7 +15,9 @@ async function directory(file: Uint8Array): Promise<ZipEntry[]> {
   const entries = await readZipDirectory(memorySource(file, "tensors.pt"));
   for (const e of entries) {
     expect(typeof e.name).toBe("string");
-    for (const n of [e.localHeaderOffset, e.dataOffset, e.size]) expect(Number.isSafeInteger(n) && n >= 0, e.name).toBe(true);
+    for (const n of [e.localHeaderOffset, e.dataOffset, e.size]) {
+      expect(Number.isSafeInteger(n) && n >= 0, e.name).toBe(true);
+    }
     expect(e.dataOffset, e.name).toBeGreaterThan(e.localHeaderOffset);
     expect(e.dataOffset + e.size, e.name).toBeLessThanOrEqual(file.byteLength);
     expect(e.crc32 >>> 0, e.name).toBe(e.crc32);
@@ -28,7 +30,10 @@ describe("readZipDirectory() on a mutated torch.save archive", () => {
     const entries = await directory(archive.bytes);
     const data = new Map(entries.map((e) => [e.name, e]));
     expect(entries.map((e) => e.name)).toContain("archive/data.pkl");
-    expect(data.get("archive/data.pkl")).toMatchObject({ dataOffset: archive.map.pickles[0][0], size: archive.map.pickles[0][1] });
+    expect(data.get("archive/data.pkl")).toMatchObject({
+      dataOffset: archive.map.pickles[0][0],
+      size: archive.map.pickles[0][1],
+    });
     for (const [at, length] of archive.map.tensors) {
       expect(entries.some((e) => e.dataOffset === at && e.size === length), `record at ${at}`).toBe(true);
     }

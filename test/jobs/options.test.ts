@@ -17,7 +17,9 @@ describe("convert() options", () => {
   });
 
   test("convert() refuses integer casts and a part of a single torch.save file before reading anything", async () => {
-    await expect(convert(nowhere(), nowhere(), { to: "dcp", dtype: "int32" })).rejects.toMatchObject({ option: "dtype" });
+    await expect(convert(nowhere(), nowhere(), { to: "dcp", dtype: "int32" })).rejects.toMatchObject({
+      option: "dtype",
+    });
     await expect(convert(nowhere(), nowhere(), { to: "torch", part: { index: 0, count: 2 } })).rejects.toMatchObject({
       code: "E_USAGE",
       option: "part",

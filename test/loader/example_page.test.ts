@@ -32,7 +32,14 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "webdcp-example-"));
-    server = spawn("node_modules/.bin/deno", ["task", "serve-example", "--port", "0", "--cache-dir", join(work, "site")], {
+    server = spawn("node_modules/.bin/deno", [
+      "task",
+      "serve-example",
+      "--port",
+      "0",
+      "--cache-dir",
+      join(work, "site"),
+    ], {
       stdio: ["ignore", "pipe", "inherit"],
       detached: true, // its own process group: `deno task` runs the server as a child process
     });
@@ -85,9 +92,15 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
     // The table lists every tensor of the checkpoint with its dtype, shape and size.
     const ckpt = await dcp.openDcp(new FileStorage(join(work, "site")), "ckpt");
     const tensors = ckpt.entries().filter((e): e is TensorEntry & { path: string[] } => e.kind === "tensor");
-    const rows = await page.$$eval("#tensors tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    const rows = await page.$$eval(
+      "#tensors tbody tr",
+      (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)),
+    );
     expect(rows.map((r) => r.slice(0, 4)).sort()).toEqual(
-      tensors.map((e) => [e.name, e.dtype, `[${e.shape.join(", ")}]`, String(e.shape.reduce((a, b) => a * b, 1) * itemsize(e.dtype))]).sort(),
+      tensors.map((
+        e,
+      ) => [e.name, e.dtype, `[${e.shape.join(", ")}]`, String(e.shape.reduce((a, b) => a * b, 1) * itemsize(e.dtype))])
+        .sort(),
     );
     expect(rows.every((r) => Number(r[4]) >= 0)).toBe(true);
 
@@ -103,7 +116,9 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
       return acc;
     });
     expect(first.last!.cpu).toEqual(cpu);
-    for (let r = 0; r < n; r++) expect(Math.abs(first.last!.gpu[r] - cpu[r])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(cpu[r])));
+    for (let r = 0; r < n; r++) {
+      expect(Math.abs(first.last!.gpu[r] - cpu[r])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(cpu[r])));
+    }
     expect(await page.$$eval("#matmul tbody tr", (trs) => trs.length)).toBe(n);
     expect(await page.textContent("#matmul-result")).toMatch(/^max \|GPU - CPU\| = \S+ over 42 rows$/);
     // One request per file of the 4-rank DCP: .metadata and four rank files.

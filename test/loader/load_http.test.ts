@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTensorSource } from "../../src/source/mod.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
 import { convertCpu, createEngine, type Engine } from "../../src/engine/mod.ts";
-import { loadToGpu, type LoadPlan } from "../../src/loader/mod.ts";
+import { type LoadPlan, loadToGpu } from "../../src/loader/mod.ts";
 import { writeSafetensorsFolder } from "../../src/safetensors/mod.ts";
 import { MemoryStorage } from "../../src/storage/mod.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";
@@ -86,7 +86,13 @@ describe("loadToGpu() over HTTP", () => {
     expect(listing).toHaveLength(5);
     expect(server.requests.map((r) => r.path).sort()).toEqual(listing.map((n) => `dcp4/${n}`).sort());
     expect(server.requests.every((r) => r.method === "GET" && /^bytes=\d+-\d+$/.test(r.range ?? ""))).toBe(true);
-    expect(plan).toMatchObject({ format: "dcp", tensors: 6, buffers: 6, fitsDevice: true, requests: { headers: 5, data: 0 } });
+    expect(plan).toMatchObject({
+      format: "dcp",
+      tensors: 6,
+      buffers: 6,
+      fitsDevice: true,
+      requests: { headers: 5, data: 0 },
+    });
     expect(requestsAtPlan).toBe(5);
     expect(load.stats.requests).toBe(5);
     load.destroy();
@@ -125,7 +131,11 @@ describe("loadToGpu() over HTTP", () => {
 
   it("selects tensors with include/exclude globs and reads only their items", async () => {
     server.requests.length = 0;
-    const load = await loadToGpu(`${server.url}dcp4/`, { engine, include: ["model.layers"], exclude: ["model.layers.0.emb"] });
+    const load = await loadToGpu(`${server.url}dcp4/`, {
+      engine,
+      include: ["model.layers"],
+      exclude: ["model.layers.0.emb"],
+    });
     expect([...load.tensors.keys()].sort()).toEqual(["model.layers.0.w", "model.layers.1.w"]);
     load.destroy();
   });
@@ -213,7 +223,11 @@ describe("loadToGpu() over HTTP", () => {
       controller.abort(reason); // after the probe's answer, before any other request
       return response;
     };
-    const load = loadToGpu(`${server.url}dcp4/`, { engine, signal: controller.signal, http: { fetch: fetchThenAbort } });
+    const load = loadToGpu(`${server.url}dcp4/`, {
+      engine,
+      signal: controller.signal,
+      http: { fetch: fetchThenAbort },
+    });
     await expect(load).rejects.toBe(reason);
     expect(server.requests.map((r) => r.path)).toEqual(["dcp4/.metadata"]);
   });

@@ -63,7 +63,12 @@ describe("loadToGpu()", () => {
     const source = await openTensorSource(storage, "model");
     const device = engine.context.device;
     const { tensors: onGpu } = await loadToGpu(source, { engine, dtype: "float16", stagingBytes: 24 });
-    const { tensors: onCpu } = await loadToGpu(source, { engine: createCpuEngine(), device, dtype: "float16", stagingBytes: 24 });
+    const { tensors: onCpu } = await loadToGpu(source, {
+      engine: createCpuEngine(),
+      device,
+      dtype: "float16",
+      stagingBytes: 24,
+    });
     await source.close();
     for (const name of ["w", "e", "ids"]) {
       const a = onGpu.get(name)!, b = onCpu.get(name)!;

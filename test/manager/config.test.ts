@@ -56,11 +56,15 @@ describe("defaults", () => {
   it("folder is joined onto [job] dump_folder, and an absolute folder wins", () => {
     const toml = `[job]\ndump_folder = "/runs/a"\n[checkpoint]\nfolder = "ckpt"\n`;
     expect(loadConfig({ source: toml }).config.folder).toBe("/runs/a/ckpt");
-    expect(loadConfig({ source: toml, args: ["--checkpoint.folder", "/elsewhere/c"] }).config.folder).toBe("/elsewhere/c");
+    expect(loadConfig({ source: toml, args: ["--checkpoint.folder", "/elsewhere/c"] }).config.folder).toBe(
+      "/elsewhere/c",
+    );
   });
 
   it("reads [model] hf_assets_path and [training] steps", () => {
-    const { config } = loadConfig({ source: `[model]\nname = "llama3"\nhf_assets_path = "/a/hf"\n[training]\nsteps = 30\nlr = 0.1\n` });
+    const { config } = loadConfig({
+      source: `[model]\nname = "llama3"\nhf_assets_path = "/a/hf"\n[training]\nsteps = 30\nlr = 0.1\n`,
+    });
     expect(config.hfAssetsPath).toBe("/a/hf");
     expect(config.steps).toBe(30);
   });
@@ -89,9 +93,17 @@ describe("the guide's examples", () => {
 
   it("the guide's exclude_from_loading example names a state that does not exist, and the error suggests dataloader", () => {
     const block = guideTomlBlocks().find((b) => b.includes("data_loader"))!;
-    const err = expectConfigError(() => loadConfig({ source: block }), "checkpoint.exclude_from_loading", '"data_loader"', "did you mean 'dataloader'?");
+    const err = expectConfigError(
+      () => loadConfig({ source: block }),
+      "checkpoint.exclude_from_loading",
+      '"data_loader"',
+      "did you mean 'dataloader'?",
+    );
     expect(err.suggestion).toBe("dataloader");
-    expectConfigError(() => loadConfig({ args: ["--checkpoint.exclude_from_loading", "data_loader,lr_scheduler"] }), "dataloader");
+    expectConfigError(
+      () => loadConfig({ args: ["--checkpoint.exclude_from_loading", "data_loader,lr_scheduler"] }),
+      "dataloader",
+    );
   });
 
   it("the guide's seed checkpoint command line parses, other tables' switches left to the program", () => {
@@ -119,12 +131,17 @@ describe("command-line overrides", () => {
     const { config } = loadConfig({ source, args: ["--checkpoint.enable", "--checkpoint.no-last_save_model_only"] });
     expect(config.checkpoint.enable).toBe(true);
     expect(config.checkpoint.last_save_model_only).toBe(false);
-    expect(loadConfig({ source: "[checkpoint]\nenable = true\n", args: ["--checkpoint.no-enable"] }).config.checkpoint.enable).toBe(false);
+    expect(
+      loadConfig({ source: "[checkpoint]\nenable = true\n", args: ["--checkpoint.no-enable"] }).config.checkpoint
+        .enable,
+    ).toBe(false);
     expect(loadConfig({ args: ["--checkpoint.enable=False"] }).config.checkpoint.enable).toBe(false);
   });
 
   it("dashes and underscores in key names are the same (tyro writes dashes)", () => {
-    const { config } = loadConfig({ args: ["--checkpoint.keep-latest-k", "3", "--checkpoint.no-last-save-model-only"] });
+    const { config } = loadConfig({
+      args: ["--checkpoint.keep-latest-k", "3", "--checkpoint.no-last-save-model-only"],
+    });
     expect(config.checkpoint.keep_latest_k).toBe(3);
     expect(config.checkpoint.last_save_model_only).toBe(false);
   });
@@ -137,9 +154,24 @@ describe("command-line overrides", () => {
   it("--job.dump_folder, --model.hf_assets_path, --training.steps and None for an unset path", () => {
     const { config, rest } = loadConfig({
       source: `[checkpoint]\ninitial_load_path = "/x"\n`,
-      args: ["--job.dump_folder", "/d", "--model.hf_assets_path=/hf", "--training.steps", "7", "--checkpoint.initial_load_path", "None", "--training.lr", "3"],
+      args: [
+        "--job.dump_folder",
+        "/d",
+        "--model.hf_assets_path=/hf",
+        "--training.steps",
+        "7",
+        "--checkpoint.initial_load_path",
+        "None",
+        "--training.lr",
+        "3",
+      ],
     });
-    expect([config.dumpFolder, config.hfAssetsPath, config.steps, config.checkpoint.initial_load_path]).toEqual(["/d", "/hf", 7, null]);
+    expect([config.dumpFolder, config.hfAssetsPath, config.steps, config.checkpoint.initial_load_path]).toEqual([
+      "/d",
+      "/hf",
+      7,
+      null,
+    ]);
     expect(rest).toEqual(["--training.lr", "3"]);
   });
 
@@ -147,19 +179,35 @@ describe("command-line overrides", () => {
     const { config } = loadConfig({ args: ["--dump_folder", "/out", "--hf_assets_path=/hf"] });
     expect([config.dumpFolder, config.hfAssetsPath, config.folder]).toEqual(["/out", "/hf", "/out/checkpoint"]);
     expect(loadConfig({ source: `dump_folder = "/top"\nhf_assets_path = "/a"\n` }).config.dumpFolder).toBe("/top");
-    expect(loadConfig({ source: `dump_folder = "/top"\n[job]\ndump_folder = "/job"\n` }).config.dumpFolder).toBe("/job");
+    expect(loadConfig({ source: `dump_folder = "/top"\n[job]\ndump_folder = "/job"\n` }).config.dumpFolder).toBe(
+      "/job",
+    );
   });
 
   it("a misspelt key fails with the nearest valid one: --checkpoint.intervall -> interval", () => {
-    const err = expectConfigError(() => loadConfig({ args: ["--checkpoint.intervall", "5"] }), "checkpoint.intervall", "did you mean 'interval'?");
+    const err = expectConfigError(
+      () => loadConfig({ args: ["--checkpoint.intervall", "5"] }),
+      "checkpoint.intervall",
+      "did you mean 'interval'?",
+    );
     expect(err.suggestion).toBe("interval");
     expectConfigError(() => loadConfig({ args: ["--checkpoint.no-enabel"] }), "did you mean");
     expectConfigError(() => loadConfig({ args: ["--checkpont.interval", "5"] }), "did you mean 'checkpoint.interval'?");
   });
 
   it("values of the wrong kind fail naming the key, the value and what is allowed", () => {
-    expectConfigError(() => loadConfig({ args: ["--checkpoint.interval", "ten"] }), "checkpoint.interval", '"ten"', "an integer");
-    expectConfigError(() => loadConfig({ args: ["--checkpoint.enable=yes"] }), "checkpoint.enable", '"yes"', "true or false");
+    expectConfigError(
+      () => loadConfig({ args: ["--checkpoint.interval", "ten"] }),
+      "checkpoint.interval",
+      '"ten"',
+      "an integer",
+    );
+    expectConfigError(
+      () => loadConfig({ args: ["--checkpoint.enable=yes"] }),
+      "checkpoint.enable",
+      '"yes"',
+      "true or false",
+    );
     expectConfigError(() => loadConfig({ args: ["--checkpoint.interval"] }), "needs a value");
     expectConfigError(() => loadConfig({ args: ["--checkpoint.no-interval"] }), "--no- form");
   });
@@ -170,7 +218,11 @@ describe("rules", () => {
     expectConfigError(() => resolveConfig({ checkpoint }), ...fragments);
 
   it("an unknown [checkpoint] key in a file is refused with a suggestion", () => {
-    const err = expectConfigError(() => loadConfig({ source: "[checkpoint]\nasync_mod = 'async'\n" }), "checkpoint.async_mod", "unknown key");
+    const err = expectConfigError(
+      () => loadConfig({ source: "[checkpoint]\nasync_mod = 'async'\n" }),
+      "checkpoint.async_mod",
+      "unknown key",
+    );
     expect(err.suggestion).toBe("async_mode");
   });
 
@@ -199,7 +251,8 @@ describe("rules", () => {
 
   it("exclude_from_loading refuses model", () => {
     bad({ exclude_from_loading: ["model"] }, "exclude_from_loading", "the model is always loaded");
-    expect(resolveConfig({ checkpoint: { exclude_from_loading: ["my_state"] } }).checkpoint.exclude_from_loading).toEqual(["my_state"]);
+    expect(resolveConfig({ checkpoint: { exclude_from_loading: ["my_state"] } }).checkpoint.exclude_from_loading)
+      .toEqual(["my_state"]);
   });
 
   it("last_save_in_hf requires last_save_model_only", () => {
@@ -208,7 +261,11 @@ describe("rules", () => {
   });
 
   it("initial_load_in_hf requires initial_load_model_only", () => {
-    bad({ initial_load_in_hf: true, initial_load_model_only: false }, "initial_load_in_hf", "initial_load_model_only = true");
+    bad(
+      { initial_load_in_hf: true, initial_load_model_only: false },
+      "initial_load_in_hf",
+      "initial_load_model_only = true",
+    );
   });
 
   it("initial_load_in_hf_quantized requires initial_load_in_hf and a path", () => {
@@ -217,8 +274,12 @@ describe("rules", () => {
 
   it("initial_load_path must be absolute or a URI; blanks are trimmed", () => {
     bad({ initial_load_path: "rel/path" }, "initial_load_path", "absolute");
-    expect(resolveConfig({ checkpoint: { initial_load_path: " /abs/p " } }).checkpoint.initial_load_path).toBe("/abs/p");
-    expect(resolveConfig({ checkpoint: { initial_load_path: "s3://b/k" } }).checkpoint.initial_load_path).toBe("s3://b/k");
+    expect(resolveConfig({ checkpoint: { initial_load_path: " /abs/p " } }).checkpoint.initial_load_path).toBe(
+      "/abs/p",
+    );
+    expect(resolveConfig({ checkpoint: { initial_load_path: "s3://b/k" } }).checkpoint.initial_load_path).toBe(
+      "s3://b/k",
+    );
   });
 
   it("folder cannot be empty", () => {
@@ -233,12 +294,22 @@ describe("rules", () => {
   });
 
   it("settings without effect are warned about, not refused", () => {
-    const { config } = loadConfig({ args: ["--checkpoint.load_only", "--checkpoint.enable_first_step_checkpoint", "--checkpoint.initial_load_model_only"] });
+    const { config } = loadConfig({
+      args: [
+        "--checkpoint.load_only",
+        "--checkpoint.enable_first_step_checkpoint",
+        "--checkpoint.initial_load_model_only",
+      ],
+    });
     expect(config.warnings).toHaveLength(2);
   });
 
   it("a TOML syntax error is a ConfigError naming the file", () => {
-    expectConfigError(() => loadConfig({ source: "[checkpoint\n", path: "train.toml" }), "train.toml", "not valid TOML");
+    expectConfigError(
+      () => loadConfig({ source: "[checkpoint\n", path: "train.toml" }),
+      "train.toml",
+      "not valid TOML",
+    );
   });
 });
 

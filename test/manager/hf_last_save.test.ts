@@ -48,7 +48,11 @@ describe("last_save_in_hf", () => {
     const storage = new MemoryStorage();
     const weights = debugModel("classic");
     const adapter = { model: "llama3", flavor: "debugmodel", keys: "classic" };
-    const m = new CheckpointManager({ checkpoint: { enable: true, last_save_in_hf: true } }, { storage, states: { model: new Holder(weights) }, adapter });
+    const m = new CheckpointManager({ checkpoint: { enable: true, last_save_in_hf: true } }, {
+      storage,
+      states: { model: new Holder(weights) },
+      adapter,
+    });
     await m.save(4, { last: true });
     const folder = await openSafetensorsFolder(storage, "step-4");
     expect(folder.tensors.has("lm_head.weight")).toBe(true);

@@ -8,7 +8,11 @@ import type { Tensor } from "../../src/tensor/mod.ts";
 import { f32, Holder, toyStates, values } from "./states_fixture.ts";
 
 function manager(checkpoint: ConfigDocument["checkpoint"], storage = new MemoryStorage(), states = toyStates()) {
-  return { m: new CheckpointManager({ checkpoint: { enable: true, ...checkpoint } }, { storage, states }), storage, states };
+  return {
+    m: new CheckpointManager({ checkpoint: { enable: true, ...checkpoint } }, { storage, states }),
+    storage,
+    states,
+  };
 }
 
 async function stepNames(storage: MemoryStorage): Promise<string[]> {
@@ -83,9 +87,13 @@ describe("load()", () => {
     const r = await new CheckpointManager({ checkpoint: { enable: true } }, { storage, states: fresh }).maybeLoad();
     expect(r).toMatchObject({ loaded: true, source: "step", step: 4, modelOnly: false });
     expect(r.keys).toEqual({ model: 3, optimizer: 6, lr_scheduler: 1, dataloader: 2, train_state: 2 });
-    expect(values(fresh.model.loaded!.get("embed.weight") as Tensor)).toEqual(values(toyStates(2).model.sd["embed.weight" as never]));
+    expect(values(fresh.model.loaded!.get("embed.weight") as Tensor)).toEqual(
+      values(toyStates(2).model.sd["embed.weight" as never]),
+    );
     expect(values(fresh.model.loaded!.get("counts") as Tensor)).toEqual([3, 4]);
-    expect(values(fresh.optimizer.loaded!.get("state.embed.weight.exp_avg") as Tensor)).toEqual(values(f32([4, 3], (i) => i * 2)));
+    expect(values(fresh.optimizer.loaded!.get("state.embed.weight.exp_avg") as Tensor)).toEqual(
+      values(f32([4, 3], (i) => i * 2)),
+    );
     expect(fresh.optimizer.loaded!.get("param_groups.embed.weight.lr")).toBe(0.0008);
     expect(fresh.train_state.loaded).toEqual(new Map<string, unknown>([["step", 2], ["ntokens_seen", 200]]));
     expect(fresh.dataloader.loaded!.get("dp_rank_0")).toEqual(Uint8Array.of(0x80, 0x04, 2));
@@ -126,7 +134,11 @@ describe("load()", () => {
     (states.model.sd as Record<string, unknown>)["head.weight"] = f32([3, 2], () => 0);
     await expectCode(manager({}, storage, states).m.load(), "E_SHAPE", "head.weight");
     const bf = toyStates();
-    (bf.model.sd as Record<string, unknown>)["head.weight"] = { dtype: "bfloat16", shape: [2, 3], data: new Uint8Array(12) };
+    (bf.model.sd as Record<string, unknown>)["head.weight"] = {
+      dtype: "bfloat16",
+      shape: [2, 3],
+      data: new Uint8Array(12),
+    };
     await manager({}, storage, bf).m.load();
     const got = bf.model.loaded!.get("head.weight") as Tensor;
     expect(got.dtype).toBe("bfloat16");
@@ -146,7 +158,12 @@ describe("load()", () => {
     // A near miss of a standard name is refused with the configuration; other names once the states are known.
     expect(() => manager({ exclude_from_loading: ["train_stat"] }, storage)).toThrow(/did you mean 'train_state'/);
     const withEma = { ...toyStates(), ema: new Holder({ decay: 0.99 }) };
-    await expectCode(manager({ exclude_from_loading: ["emma"] }, storage, withEma).m.load(), "E_CONFIG", "'emma'", "did you mean 'ema'");
+    await expectCode(
+      manager({ exclude_from_loading: ["emma"] }, storage, withEma).m.load(),
+      "E_CONFIG",
+      "'emma'",
+      "did you mean 'ema'",
+    );
   });
 
   it("with no step: initial_load_path (model only by default), else a fresh start", async () => {
@@ -161,12 +178,19 @@ describe("load()", () => {
       states,
       openStorage: (p) => (opened.push(p), init),
     });
-    expect(await m.load()).toMatchObject({ loaded: true, source: "initial_load_path", modelOnly: true, keys: { model: 3 } });
+    expect(await m.load()).toMatchObject({
+      loaded: true,
+      source: "initial_load_path",
+      modelOnly: true,
+      keys: { model: 3 },
+    });
     expect(opened).toEqual(["/init/step-3"]);
     expect(values(states.model.loaded!.get("head.weight") as Tensor)).toEqual(values(f32([2, 3], (i) => 6 - i / 4)));
     expect(states.optimizer.loaded).toBeUndefined();
     const full = toyStates(8);
-    const m2 = new CheckpointManager({ checkpoint: { enable: true, initial_load_path: "/init/step-3", initial_load_model_only: false } }, {
+    const m2 = new CheckpointManager({
+      checkpoint: { enable: true, initial_load_path: "/init/step-3", initial_load_model_only: false },
+    }, {
       storage: new MemoryStorage(),
       states: full,
       openStorage: () => init,
@@ -190,7 +214,9 @@ describe("load()", () => {
 
   it("an initial_load_path that is not a folder fails", async () => {
     // The host entry's manager opens a FileStorage at the path.
-    const m = new HostCheckpointManager({ checkpoint: { enable: true, initial_load_path: "/nonexistent/webdcp-manager-test" } }, {
+    const m = new HostCheckpointManager({
+      checkpoint: { enable: true, initial_load_path: "/nonexistent/webdcp-manager-test" },
+    }, {
       storage: new MemoryStorage(),
       states: toyStates(),
     });
@@ -319,7 +345,11 @@ describe("progress and cancellation", () => {
   it("onProgress reports every item written and each state loaded", async () => {
     const storage = new MemoryStorage();
     const events: { phase: string; itemsDone: number; itemsTotal: number }[] = [];
-    const m = new CheckpointManager({ checkpoint: { enable: true, interval: 1 } }, { storage, states: toyStates(), onProgress: (p) => events.push(p) });
+    const m = new CheckpointManager({ checkpoint: { enable: true, interval: 1 } }, {
+      storage,
+      states: toyStates(),
+      onProgress: (p) => events.push(p),
+    });
     await m.save(1);
     const writes = events.filter((e) => e.phase === "write");
     expect(writes.at(-1)).toMatchObject({ itemsDone: 14, itemsTotal: 14 });
@@ -333,7 +363,11 @@ describe("progress and cancellation", () => {
     const controller = new AbortController();
     controller.abort(new Error("stop"));
     const states = toyStates(4);
-    const m = new CheckpointManager({ checkpoint: { enable: true, interval: 1 } }, { storage, states, signal: controller.signal });
+    const m = new CheckpointManager({ checkpoint: { enable: true, interval: 1 } }, {
+      storage,
+      states,
+      signal: controller.signal,
+    });
     await expect(m.save(2)).rejects.toThrow("stop");
     await expect(m.load()).rejects.toThrow("stop");
     expect(await stepNames(storage)).toEqual(["step-1"]);
@@ -343,7 +377,12 @@ describe("progress and cancellation", () => {
 
 describe("construction", () => {
   it("last_save_in_hf without an adapter is refused before any work", () => {
-    expect(() => new CheckpointManager({ checkpoint: { enable: true, last_save_in_hf: true } }, { storage: new MemoryStorage(), states: toyStates() }))
+    expect(() =>
+      new CheckpointManager({ checkpoint: { enable: true, last_save_in_hf: true } }, {
+        storage: new MemoryStorage(),
+        states: toyStates(),
+      })
+    )
       .toThrow(/last_save_in_hf.*adapter/);
   });
 

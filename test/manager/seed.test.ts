@@ -74,7 +74,13 @@ describe("createSeedCheckpoint()", () => {
     const f = new MemoryStorage();
     const h = new MemoryStorage();
     await createSeedCheckpoint(f, { model: "llama3", flavor: "debugmodel", seed: 1 });
-    await createSeedCheckpoint(h, { model: "llama3", flavor: "debugmodel", seed: 1, dtype: "bfloat16", keys: "classic" });
+    await createSeedCheckpoint(h, {
+      model: "llama3",
+      flavor: "debugmodel",
+      seed: 1,
+      dtype: "bfloat16",
+      keys: "classic",
+    });
     const [a, b] = await Promise.all([openDcp(f, "step-0"), openDcp(h, "step-0")]);
     expect(b.entries().map((e) => e.name)).toContain("layers.0.attention.wq.weight");
     expect(b.entries().map((e) => e.name)).toContain("output.weight");
@@ -118,7 +124,10 @@ describe("createSeedCheckpoint()", () => {
   it("create_seed_checkpoint through the manager writes the program's model as model-only step-0", async () => {
     const storage = new MemoryStorage();
     const model = new Holder({ w: { dtype: "float32", shape: [2], data: new Uint8Array(8) } });
-    const m = new CheckpointManager({ checkpoint: { enable: true, create_seed_checkpoint: true } }, { storage, states: { model, optimizer: new Holder({ x: 1 }) } });
+    const m = new CheckpointManager({ checkpoint: { enable: true, create_seed_checkpoint: true } }, {
+      storage,
+      states: { model, optimizer: new Holder({ x: 1 }) },
+    });
     expect((await m.createSeed()).kind).toBe("model-only");
     const ckpt = await openDcp(storage, "step-0");
     expect(ckpt.entries().map((e) => e.name)).toEqual(["w"]);
@@ -132,9 +141,39 @@ describe("webdcp seed", () => {
     let out = "";
     let err = "";
     const run = (args: string[]) =>
-      runCli({ args, out: (t: string) => void (out += t), err: (t: string) => void (err += t), stderrIsTty: false, columns: 80, exit: () => {}, cwd: () => dir } as never);
-    expect(await run(["seed", "--model", "llama3", "--flavor", "debugmodel", "--out", "ckpt", "--seed", "2", "--dtype", "bfloat16", "--json"])).toBe(0);
-    expect(JSON.parse(out)).toMatchObject({ path: nodePath.join(dir, "ckpt", "step-0"), tensors: 57, dtype: "bfloat16", keys: "head" });
+      runCli(
+        {
+          args,
+          out: (t: string) => void (out += t),
+          err: (t: string) => void (err += t),
+          stderrIsTty: false,
+          columns: 80,
+          exit: () => {},
+          cwd: () => dir,
+        } as never,
+      );
+    expect(
+      await run([
+        "seed",
+        "--model",
+        "llama3",
+        "--flavor",
+        "debugmodel",
+        "--out",
+        "ckpt",
+        "--seed",
+        "2",
+        "--dtype",
+        "bfloat16",
+        "--json",
+      ]),
+    ).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({
+      path: nodePath.join(dir, "ckpt", "step-0"),
+      tensors: 57,
+      dtype: "bfloat16",
+      keys: "head",
+    });
     const ckpt = await openDcp(new FileStorage(nodePath.join(dir, "ckpt")), "step-0");
     expect(ckpt.entries()[0]).toMatchObject({ dtype: "bfloat16" });
     await ckpt.close();

@@ -16,7 +16,11 @@ import { Holder } from "./states_fixture.ts";
 
 function py(...args: string[]): void {
   try {
-    execFileSync(inject("python"), ["test/manager/py/titan_train.py", ...args], { stdio: ["ignore", "ignore", "pipe"], timeout: 600_000, maxBuffer: 64 << 20 });
+    execFileSync(inject("python"), ["test/manager/py/titan_train.py", ...args], {
+      stdio: ["ignore", "ignore", "pipe"],
+      timeout: 600_000,
+      maxBuffer: 64 << 20,
+    });
   } catch (e) {
     const err = String((e as { stderr?: string }).stderr ?? "");
     throw new Error(`titan_train.py ${args[0]} failed: ${err.slice(-3000)}`);
@@ -31,7 +35,15 @@ const json = (path: string) => JSON.parse(readFileSync(path, "utf8"));
  */
 async function titanShapedStates(ckpt: DcpCheckpoint): Promise<{ states: ManagerStates; model: Holder }> {
   const params = llama3Parameters(LLAMA3_FLAVORS.debugmodel, LLAMA3_KEY_GENERATIONS.head);
-  const model = new Holder(Object.fromEntries(params.map((p) => [p.titan, { dtype: "float32", shape: p.shape, data: new Uint8Array(p.shape.reduce((a, b) => a * b, 4)) }])));
+  const model = new Holder(
+    Object.fromEntries(
+      params.map((p) => [p.titan, {
+        dtype: "float32",
+        shape: p.shape,
+        data: new Uint8Array(p.shape.reduce((a, b) => a * b, 4)),
+      }]),
+    ),
+  );
   const prefixed = (name: string) => {
     const sd: Record<string, unknown> = {};
     for (const e of ckpt.entries()) {
@@ -68,56 +80,87 @@ describe("TorchTitan 0.3.0 <-> CheckpointManager (llama3 debugmodel, CPU, gloo)"
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("TorchTitan saves step 3; ours loads it, saves it again, and TorchTitan resumes from ours with the same losses", async () => {
-    expect(Object.keys(ref)).toEqual(["1", "2", "3", "4", "5", "6"]);
-    expect(ref["6"]).toBeLessThan(ref["1"]);
-    // Preempted after step 3's checkpoint (TorchTitan's own CheckpointManager writes it).
-    py("train", assets, join(dir, "a"), "6", join(dir, "a.json"), "--stop-after", "3", "--checkpoint.interval", "3");
-    expect(json(join(dir, "a.json"))).toEqual({ 1: ref["1"], 2: ref["2"], 3: ref["3"] });
+  it(
+    "TorchTitan saves step 3; ours loads it, saves it again, and TorchTitan resumes from ours with the same losses",
+    async () => {
+      expect(Object.keys(ref)).toEqual(["1", "2", "3", "4", "5", "6"]);
+      expect(ref["6"]).toBeLessThan(ref["1"]);
+      // Preempted after step 3's checkpoint (TorchTitan's own CheckpointManager writes it).
+      py("train", assets, join(dir, "a"), "6", join(dir, "a.json"), "--stop-after", "3", "--checkpoint.interval", "3");
+      expect(json(join(dir, "a.json"))).toEqual({ 1: ref["1"], 2: ref["2"], 3: ref["3"] });
 
-    const titan = await openDcp(new FileStorage(join(dir, "a", "checkpoint")), "step-3");
-    const { states, model } = await titanShapedStates(titan);
-    const ours = new CheckpointManager({ checkpoint: { enable: true, interval: 1 } }, { storage: new FileStorage(join(dir, "a", "checkpoint")), states });
-    const loaded = await ours.load();
-    expect(loaded).toMatchObject({ loaded: true, step: 3, source: "step" });
-    expect(loaded.keys.model).toBe(57);
-    expect((states.train_state as Holder).loaded!.get("step")).toBe(3);
-    expect((states.lr_scheduler as Holder).loaded!.get("last_epoch")).toBe(3);
-    expect((states.dataloader as Holder).loaded!.get("dp_rank_0")).toBeInstanceOf(Uint8Array);
-    expect(model.loaded!.size).toBe(57);
+      const titan = await openDcp(new FileStorage(join(dir, "a", "checkpoint")), "step-3");
+      const { states, model } = await titanShapedStates(titan);
+      const ours = new CheckpointManager({ checkpoint: { enable: true, interval: 1 } }, {
+        storage: new FileStorage(join(dir, "a", "checkpoint")),
+        states,
+      });
+      const loaded = await ours.load();
+      expect(loaded).toMatchObject({ loaded: true, step: 3, source: "step" });
+      expect(loaded.keys.model).toBe(57);
+      expect((states.train_state as Holder).loaded!.get("step")).toBe(3);
+      expect((states.lr_scheduler as Holder).loaded!.get("last_epoch")).toBe(3);
+      expect((states.dataloader as Holder).loaded!.get("dp_rank_0")).toBeInstanceOf(Uint8Array);
+      expect(model.loaded!.size).toBe(57);
 
-    // Our manager writes the step into a folder of its own; TorchTitan resumes from it.
-    const b = new FileStorage(join(dir, "b", "checkpoint"));
-    const writer = new CheckpointManager({ checkpoint: { enable: true, interval: 3 } }, { storage: b, states });
-    expect((await writer.save(3)).saved).toBe(true);
-    await writer.close();
-    const mine = await openDcp(b, "step-3");
-    const layout = (c: DcpCheckpoint) => c.entries().map((e) => JSON.stringify([e.name, e.path, e.kind, e.kind === "tensor" ? [e.dtype, e.shape] : null])).sort();
-    expect(layout(mine)).toEqual(layout(titan));
-    expect(titan.entries().some((e) => e.name === "optimizer.state.layers.0.attention.qkv_linear.wqkv.weight.exp_avg")).toBe(true);
-    await Promise.all([mine.close(), titan.close()]);
+      // Our manager writes the step into a folder of its own; TorchTitan resumes from it.
+      const b = new FileStorage(join(dir, "b", "checkpoint"));
+      const writer = new CheckpointManager({ checkpoint: { enable: true, interval: 3 } }, { storage: b, states });
+      expect((await writer.save(3)).saved).toBe(true);
+      await writer.close();
+      const mine = await openDcp(b, "step-3");
+      const layout = (c: DcpCheckpoint) =>
+        c.entries().map((e) =>
+          JSON.stringify([e.name, e.path, e.kind, e.kind === "tensor" ? [e.dtype, e.shape] : null])
+        ).sort();
+      expect(layout(mine)).toEqual(layout(titan));
+      expect(
+        titan.entries().some((e) => e.name === "optimizer.state.layers.0.attention.qkv_linear.wqkv.weight.exp_avg"),
+      ).toBe(true);
+      await Promise.all([mine.close(), titan.close()]);
 
-    py("train", assets, join(dir, "b"), "6", join(dir, "b.json"), "--checkpoint.interval", "100");
-    expect(json(join(dir, "b.json"))).toEqual({ 4: ref["4"], 5: ref["5"], 6: ref["6"] });
-  }, 900_000);
+      py("train", assets, join(dir, "b"), "6", join(dir, "b.json"), "--checkpoint.interval", "100");
+      expect(json(join(dir, "b.json"))).toEqual({ 4: ref["4"], 5: ref["5"], 6: ref["6"] });
+    },
+    900_000,
+  );
 
-  it("a model-only bfloat16 last save loads into TorchTitan's model as the bfloat16 rounding of the weights", async () => {
-    const titanDir = join(dir, "a", "checkpoint");
-    const { states } = await titanShapedStates(await openDcp(new FileStorage(titanDir), "step-3"));
-    await new CheckpointManager({ checkpoint: { enable: true } }, { storage: new FileStorage(titanDir), states }).load(3);
-    const out = new FileStorage(join(dir, "bf16", "checkpoint"));
-    const m = new CheckpointManager({ checkpoint: { enable: true, export_dtype: "bfloat16" } }, { storage: out, states });
-    expect((await m.save(3, { last: true })).kind).toBe("model-only");
-    const result = join(dir, "bf16.json");
-    py("check-load", assets, join(dir, "bf16-load"), join(titanDir, "step-3"), "bfloat16", result, "--checkpoint.initial_load_path", join(dir, "bf16", "checkpoint", "step-3"));
-    expect(json(result)).toMatchObject({ loaded: true, keys: 57, max_abs_diff: 0 });
-    expect(json(result).changed_by_cast).toBeGreaterThan(50);
-  }, 600_000);
+  it(
+    "a model-only bfloat16 last save loads into TorchTitan's model as the bfloat16 rounding of the weights",
+    async () => {
+      const titanDir = join(dir, "a", "checkpoint");
+      const { states } = await titanShapedStates(await openDcp(new FileStorage(titanDir), "step-3"));
+      await new CheckpointManager({ checkpoint: { enable: true } }, { storage: new FileStorage(titanDir), states })
+        .load(3);
+      const out = new FileStorage(join(dir, "bf16", "checkpoint"));
+      const m = new CheckpointManager({ checkpoint: { enable: true, export_dtype: "bfloat16" } }, {
+        storage: out,
+        states,
+      });
+      expect((await m.save(3, { last: true })).kind).toBe("model-only");
+      const result = join(dir, "bf16.json");
+      py(
+        "check-load",
+        assets,
+        join(dir, "bf16-load"),
+        join(titanDir, "step-3"),
+        "bfloat16",
+        result,
+        "--checkpoint.initial_load_path",
+        join(dir, "bf16", "checkpoint", "step-3"),
+      );
+      expect(json(result)).toMatchObject({ loaded: true, keys: 57, max_abs_diff: 0 });
+      expect(json(result).changed_by_cast).toBeGreaterThan(50);
+    },
+    600_000,
+  );
 
   it("an HF last save loads into TorchTitan through its own llama3 state dict adapter", async () => {
     const titanDir = join(dir, "a", "checkpoint");
     const { states } = await titanShapedStates(await openDcp(new FileStorage(titanDir), "step-3"));
-    await new CheckpointManager({ checkpoint: { enable: true } }, { storage: new FileStorage(titanDir), states }).load(3);
+    await new CheckpointManager({ checkpoint: { enable: true } }, { storage: new FileStorage(titanDir), states }).load(
+      3,
+    );
     const out = new FileStorage(join(dir, "hf", "checkpoint"));
     const m = new CheckpointManager({ checkpoint: { enable: true, last_save_in_hf: true, export_dtype: "bfloat16" } }, {
       storage: out,
@@ -126,13 +169,26 @@ describe("TorchTitan 0.3.0 <-> CheckpointManager (llama3 debugmodel, CPU, gloo)"
     });
     expect((await m.save(3, { last: true })).kind).toBe("hf");
     const result = join(dir, "hf.json");
-    py("check-load", assets, join(dir, "hf-load"), join(titanDir, "step-3"), "bfloat16", result,
-      "--checkpoint.initial_load_path", join(dir, "hf", "checkpoint", "step-3"), "--checkpoint.initial_load_in_hf");
+    py(
+      "check-load",
+      assets,
+      join(dir, "hf-load"),
+      join(titanDir, "step-3"),
+      "bfloat16",
+      result,
+      "--checkpoint.initial_load_path",
+      join(dir, "hf", "checkpoint", "step-3"),
+      "--checkpoint.initial_load_in_hf",
+    );
     expect(json(result)).toMatchObject({ loaded: true, keys: 57, max_abs_diff: 0 });
   }, 600_000);
 
   it("TorchTitan resumes from our seed checkpoint (step-0, model only) and holds exactly its values", async () => {
-    await createSeedCheckpoint(new FileStorage(join(dir, "seed", "checkpoint")), { model: "llama3", flavor: "debugmodel", seed: 5 });
+    await createSeedCheckpoint(new FileStorage(join(dir, "seed", "checkpoint")), {
+      model: "llama3",
+      flavor: "debugmodel",
+      seed: 5,
+    });
     const result = join(dir, "seed.json");
     py("check-load", assets, join(dir, "seed"), join(dir, "seed", "checkpoint", "step-0"), "float32", result);
     expect(json(result)).toMatchObject({ loaded: true, keys: 57, max_abs_diff: 0 });

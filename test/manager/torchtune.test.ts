@@ -16,7 +16,9 @@ describe("torchtune reads the HF last save", () => {
   it("FullModelHFCheckpointer loads it as llama3 with the weights of the bfloat16 model-only save", async () => {
     const params = llama3Parameters(LLAMA3_FLAVORS.debugmodel, LLAMA3_KEY_GENERATIONS.head);
     let k = 0;
-    const model = new Holder(Object.fromEntries(params.map((p) => [p.titan, f32(p.shape, (i) => Math.sin(++k * 0.37 + i) / 4)])));
+    const model = new Holder(
+      Object.fromEntries(params.map((p) => [p.titan, f32(p.shape, (i) => Math.sin(++k * 0.37 + i) / 4)])),
+    );
     const save = async (folder: string, checkpoint: Record<string, unknown>) => {
       const m = new CheckpointManager({ checkpoint: { enable: true, export_dtype: "bfloat16", ...checkpoint } }, {
         storage: new FileStorage(join(dir, folder)),
@@ -28,7 +30,12 @@ describe("torchtune reads the HF last save", () => {
     };
     await save("hf", { last_save_in_hf: true });
     await save("dcp", {});
-    const out = execFileSync(inject("python"), ["test/manager/py/torchtune_check.py", join(dir, "hf", "step-10"), join(dir, "dcp", "step-10"), dir], {
+    const out = execFileSync(inject("python"), [
+      "test/manager/py/torchtune_check.py",
+      join(dir, "hf", "step-10"),
+      join(dir, "dcp", "step-10"),
+      dir,
+    ], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
     });

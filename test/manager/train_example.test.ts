@@ -30,7 +30,17 @@ interface Run {
  */
 function run(dump: string, kill?: { afterStep: number; delayMs: number }, device = "auto"): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const args = ["run", "-A", "examples/train/train.ts", "--job.dump_folder", dump, "--training.steps", String(STEPS), "--training.device", device];
+    const args = [
+      "run",
+      "-A",
+      "examples/train/train.ts",
+      "--job.dump_folder",
+      dump,
+      "--training.steps",
+      String(STEPS),
+      "--training.device",
+      device,
+    ];
     const child = spawn(DENO, args, {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
@@ -61,7 +71,12 @@ async function contents(dump: string, step: number): Promise<Map<string, string>
   const ckpt = await openDcp(new FileStorage(join(dump, "checkpoint")), `step-${step}`);
   const out = new Map<string, string>();
   for (const e of ckpt.entries()) {
-    out.set(e.name, e.kind === "tensor" ? Buffer.from((await ckpt.readTensor(e.name)).data).toString("base64") : JSON.stringify(await ckpt.readValue(e.name), (_, v) => v instanceof Uint8Array ? [...v] : v));
+    out.set(
+      e.name,
+      e.kind === "tensor"
+        ? Buffer.from((await ckpt.readTensor(e.name)).data).toString("base64")
+        : JSON.stringify(await ckpt.readValue(e.name), (_, v) => v instanceof Uint8Array ? [...v] : v),
+    );
   }
   await ckpt.close();
   return out;
@@ -76,7 +91,7 @@ async function killTrials(dir: string, device: string, trials: number, reference
   for (let trial = 0; trial < trials; trial++) {
     const dump = join(dir, `${device}-t${trial}`);
     let lastResumed = -1;
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0;; attempt++) {
       expect(attempt).toBeLessThan(40);
       // Later attempts are never killed, so every trial ends.
       const kill = { afterStep: 1 + Math.floor(random() * (STEPS - 1)), delayMs: random() * 30 };
@@ -114,11 +129,15 @@ describe("examples/train killed with SIGKILL at random moments", () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("20 trials (WebGPU when Deno has an adapter): every restart resumes from the newest complete step, each run ends bit-identical", async () => {
-    const { kills, resumedMidway } = await killTrials(dir, "auto", 20, reference);
-    expect(kills).toBeGreaterThanOrEqual(20);
-    expect(resumedMidway).toBeGreaterThan(5);
-  }, 900_000);
+  it(
+    "20 trials (WebGPU when Deno has an adapter): every restart resumes from the newest complete step, each run ends bit-identical",
+    async () => {
+      const { kills, resumedMidway } = await killTrials(dir, "auto", 20, reference);
+      expect(kills).toBeGreaterThanOrEqual(20);
+      expect(resumedMidway).toBeGreaterThan(5);
+    },
+    900_000,
+  );
 
   it("the CPU path too (5 trials), and it agrees with the GPU path to float32 rounding", async () => {
     const cpu = await run(join(dir, "cpu-ref"), undefined, "cpu");

@@ -31,7 +31,11 @@ describe("package entries", () => {
     // Every outside import is a declared dependency (zod), never node:* or a bare built-in name.
     for (const [specifier, importers] of graph.external) {
       const name = specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0];
-      expect({ specifier, importers: importers.map((f) => relative(".", f)), declared: name in packageJson.dependencies })
+      expect({
+        specifier,
+        importers: importers.map((f) => relative(".", f)),
+        declared: name in packageJson.dependencies,
+      })
         .toMatchObject({ declared: true });
     }
     // The one import(<expression>): Node's Dawn (`webgpu`), reached only where no navigator.gpu exists.
@@ -50,7 +54,10 @@ describe("package entries", () => {
       encoding: "utf8",
       env: { ...process.env, NO_COLOR: "1" },
     });
-    expect({ code: r.status, errors: r.stderr.split("\n").filter((l) => /^error/.test(l)) }).toEqual({ code: 0, errors: [] });
+    expect({ code: r.status, errors: r.stderr.split("\n").filter((l) => /^error/.test(l)) }).toEqual({
+      code: 0,
+      errors: [],
+    });
     expect(r.stderr).toContain("Simulating publish of @webdcp/webdcp@");
     expect(r.stderr).not.toMatch(/file:\/\/\S*\/(test|bench)\//);
   }, 120_000);

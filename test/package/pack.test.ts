@@ -9,7 +9,18 @@
  * devDependency, and Debian's chromium (as test/storage/browser_chromium.test.ts).
  */
 import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -272,7 +283,16 @@ describe("the npm package, packed and installed into an empty folder", () => {
       });
       const expected = (await mem.list("hf"))!.map((e) => e.name).sort();
       for (const [name, env] of [["node", nodeEnv], ["deno", denoEnv]] as const) {
-        const r = webdcp(["convert", "ckpt/step-10", `hf-${name}`, "--to", "safetensors", "--dtype", "bfloat16", "--quiet"], env);
+        const r = webdcp([
+          "convert",
+          "ckpt/step-10",
+          `hf-${name}`,
+          "--to",
+          "safetensors",
+          "--dtype",
+          "bfloat16",
+          "--quiet",
+        ], env);
         expect(r).toMatchObject({ code: 0, stderr: "" });
         expect(readdirSync(join(app, `hf-${name}`)).sort()).toEqual(expected);
         for (const file of expected) {
@@ -304,8 +324,11 @@ for (const id of ["webdcp", "webdcp/browser"]) console.log(JSON.stringify(await 
 
     it("Deno imports it from node_modules, as npm:webdcp and by file path, with the same results", () => {
       for (const id of ["webdcp", "npm:webdcp", "./node_modules/webdcp/dist/mod.js"]) {
-        const r = deno(["eval", `const { probe } = await import("./probe.js");
-console.log(JSON.stringify(await probe(await import(${JSON.stringify(id)}))));`]);
+        const r = deno([
+          "eval",
+          `const { probe } = await import("./probe.js");
+console.log(JSON.stringify(await probe(await import(${JSON.stringify(id)}))));`,
+        ]);
         expect({ id, ...r, stdout: "" }).toEqual({ id, code: 0, stderr: "", stdout: "" });
         expect(JSON.parse(r.stdout)).toEqual(reference);
       }
@@ -323,47 +346,61 @@ console.log(JSON.stringify(await probe(await import(${JSON.stringify(id)}))));`]
     });
 
     it("a bundler targeting browsers takes the browser condition of 'webdcp' and finds nothing of Node", () => {
-      writeFileSync(join(app, "bundle_me.js"), `import * as webdcp from "webdcp";\nconsole.log(Object.keys(webdcp));\n`);
-      const r = deno(["bundle", "--quiet", "--platform=browser", "--format=esm", "--output=bundled.js", "bundle_me.js"]);
+      writeFileSync(
+        join(app, "bundle_me.js"),
+        `import * as webdcp from "webdcp";\nconsole.log(Object.keys(webdcp));\n`,
+      );
+      const r = deno([
+        "bundle",
+        "--quiet",
+        "--platform=browser",
+        "--format=esm",
+        "--output=bundled.js",
+        "bundle_me.js",
+      ]);
       expect(r).toMatchObject({ code: 0, stderr: "" });
       const bundle = join(app, "bundled.js");
       expect(moduleGraph(bundle).external).toEqual(new Map());
       expect(readFileSync(bundle, "utf8")).not.toContain("class FileStorage");
     });
 
-    it("in headless Chromium, the bundled file and the import-mapped entry do the probe job as the sources do", async () => {
-      const pages = {
-        "bundled.html": page("./node_modules/webdcp/dist/webdcp.browser.js"),
-        "mapped.html": page("./node_modules/webdcp/dist/browser.js", BROWSER_IMPORTS),
-      };
-      for (const [name, html] of Object.entries(pages)) writeFileSync(join(app, name), html);
-      const server = await startRangeServer(filesOf(new FileStorage(app)));
-      const context = await chromium.launchPersistentContext(join(work, "profile"), {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update"],
-      });
-      try {
-        for (const name of Object.keys(pages)) {
-          const tab = await context.newPage();
-          const errors: string[] = [];
-          tab.on("pageerror", (e) => errors.push(e.message));
-          await tab.goto(`${server.url}${name}`);
-          await tab.waitForFunction(() => "probeResult" in window || "probeError" in window, undefined, {
-            timeout: 60_000,
-          });
-          const outcome = await tab.evaluate(() => {
-            const w = window as unknown as { probeResult?: unknown; probeError?: string };
-            return { result: w.probeResult, error: w.probeError };
-          });
-          expect({ name, errors, error: outcome.error }).toEqual({ name, errors: [], error: undefined });
-          expect(outcome.result).toEqual(browserReference());
+    it(
+      "in headless Chromium, the bundled file and the import-mapped entry do the probe job as the sources do",
+      async () => {
+        const pages = {
+          "bundled.html": page("./node_modules/webdcp/dist/webdcp.browser.js"),
+          "mapped.html": page("./node_modules/webdcp/dist/browser.js", BROWSER_IMPORTS),
+        };
+        for (const [name, html] of Object.entries(pages)) writeFileSync(join(app, name), html);
+        const server = await startRangeServer(filesOf(new FileStorage(app)));
+        const context = await chromium.launchPersistentContext(join(work, "profile"), {
+          executablePath: CHROMIUM,
+          headless: true,
+          args: ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update"],
+        });
+        try {
+          for (const name of Object.keys(pages)) {
+            const tab = await context.newPage();
+            const errors: string[] = [];
+            tab.on("pageerror", (e) => errors.push(e.message));
+            await tab.goto(`${server.url}${name}`);
+            await tab.waitForFunction(() => "probeResult" in window || "probeError" in window, undefined, {
+              timeout: 60_000,
+            });
+            const outcome = await tab.evaluate(() => {
+              const w = window as unknown as { probeResult?: unknown; probeError?: string };
+              return { result: w.probeResult, error: w.probeError };
+            });
+            expect({ name, errors, error: outcome.error }).toEqual({ name, errors: [], error: undefined });
+            expect(outcome.result).toEqual(browserReference());
+          }
+        } finally {
+          await context.close();
+          await server.close();
         }
-      } finally {
-        await context.close();
-        await server.close();
-      }
-    }, 120_000);
+      },
+      120_000,
+    );
   });
 
   describe("types", () => {
@@ -371,7 +408,10 @@ console.log(JSON.stringify(await probe(await import(${JSON.stringify(id)}))));`]
       writeFileSync(join(app, "consumer.ts"), CONSUMER_TS);
       writeFileSync(join(app, "tsconfig.json"), JSON.stringify(CONSUMER_TSCONFIG));
       // A wrong use of the API, so both checkers are seen to fail where they should.
-      writeFileSync(join(app, "wrong.ts"), `import { openDcp } from "webdcp";\nawait openDcp("not a storage", "step-1");\n`);
+      writeFileSync(
+        join(app, "wrong.ts"),
+        `import { openDcp } from "webdcp";\nawait openDcp("not a storage", "step-1");\n`,
+      );
       writeFileSync(join(app, "tsconfig.wrong.json"), JSON.stringify({ ...CONSUMER_TSCONFIG, files: ["wrong.ts"] }));
     });
 

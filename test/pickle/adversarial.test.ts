@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { PickleError } from "../../src/errors/mod.ts";
-import { decodePickle, type DecodeOptions, encodePickle, type PyValue, tuple } from "../../src/pickle/mod.ts";
+import { type DecodeOptions, decodePickle, encodePickle, type PyValue, tuple } from "../../src/pickle/mod.ts";
 import { reflectGlobals, reflectPersistent } from "./reflect.ts";
 
 const text = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
-const bytes = (...parts: (number | string)[]) => Uint8Array.from(parts.flatMap((p) => typeof p === "string" ? text(p) : [p]));
+const bytes = (...parts: (number | string)[]) =>
+  Uint8Array.from(parts.flatMap((p) => typeof p === "string" ? text(p) : [p]));
 
 /** Real `torch.save(torch.arange(6.).reshape(2, 3))` data.pkl (FORMATS.md 5.4). */
 const TORCH_DATA_PKL = Uint8Array.from(
@@ -12,7 +13,9 @@ const TORCH_DATA_PKL = Uint8Array.from(
     "76 32 0a 71 00 28 28 58 07 00 00 00 73 74 6f 72 61 67 65 71 01 63 74 6f 72 63 68 0a 46 6c 6f 61 " +
     "74 53 74 6f 72 61 67 65 0a 71 02 58 01 00 00 00 30 71 03 58 03 00 00 00 63 70 75 71 04 4b 06 74 " +
     "71 05 51 4b 00 4b 02 4b 03 86 71 06 4b 03 4b 01 86 71 07 89 63 63 6f 6c 6c 65 63 74 69 6f 6e 73 " +
-    "0a 4f 72 64 65 72 65 64 44 69 63 74 0a 71 08 29 52 71 09 74 71 0a 52 71 0b 2e").split(" ").map((h) => parseInt(h, 16)),
+    "0a 4f 72 64 65 72 65 64 44 69 63 74 0a 71 08 29 52 71 09 74 71 0a 52 71 0b 2e").split(" ").map((h) =>
+      parseInt(h, 16)
+    ),
 );
 
 function failure(pickle: Uint8Array, options?: DecodeOptions): PickleError {
@@ -26,8 +29,16 @@ function failure(pickle: Uint8Array, options?: DecodeOptions): PickleError {
 }
 
 describe("decodePickle() on truncated input", () => {
-  const framed = encodePickle(new Map<PyValue, PyValue>([["k", [1, 2.5, "x".repeat(300), 2n ** 70n]], ["t", tuple(1, 2, 3, 4)]]), { protocol: 4 });
-  for (const [label, pickle] of [["a real torch data.pkl", TORCH_DATA_PKL], ["a framed protocol 4 pickle", framed]] as const) {
+  const framed = encodePickle(
+    new Map<PyValue, PyValue>([["k", [1, 2.5, "x".repeat(300), 2n ** 70n]], ["t", tuple(1, 2, 3, 4)]]),
+    { protocol: 4 },
+  );
+  for (
+    const [label, pickle] of [["a real torch data.pkl", TORCH_DATA_PKL], [
+      "a framed protocol 4 pickle",
+      framed,
+    ]] as const
+  ) {
     it(`decodePickle() rejects every proper prefix of ${label} with E_TRUNCATED`, () => {
       const options = { globals: reflectGlobals(), persistentLoad: reflectPersistent, path: "x/data.pkl" };
       expect(() => decodePickle(pickle, options)).not.toThrow();
@@ -49,7 +60,9 @@ describe("decodePickle() on truncated input", () => {
 
   it("decodePickle() rejects BINBYTES8, BYTEARRAY8 and FRAME lengths past the end of the input", () => {
     for (const op of [0x8e, 0x96, 0x95]) {
-      expect(failure(bytes(0x80, 5, op, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x4e, 0x2e)).code).toBe("E_TRUNCATED");
+      expect(failure(bytes(0x80, 5, op, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x4e, 0x2e)).code).toBe(
+        "E_TRUNCATED",
+      );
     }
   });
 
@@ -118,12 +131,37 @@ describe("decodePickle() on malformed streams", () => {
   });
 
   it("decodePickle() refuses a global that has no call method, and non-tuple arguments", () => {
-    expect(failure(bytes(0x80, 2, 0x63, "_codecs\nencode\n", 0x29, 0x81, 0x2e)).message).toContain("cannot be constructed");
+    expect(failure(bytes(0x80, 2, 0x63, "_codecs\nencode\n", 0x29, 0x81, 0x2e)).message).toContain(
+      "cannot be constructed",
+    );
     expect(failure(bytes(0x80, 2, 0x63, "builtins\nset\n", 0x5d, 0x52, 0x2e)).message).toContain("not a tuple");
   });
 
   it("decodePickle() turns a failing allow-listed call into E_PICKLE at the REDUCE offset", () => {
-    const e = failure(bytes(0x80, 2, 0x63, "_codecs\nencode\n", 0x58, 2, 0, 0, 0, 0xc4, 0x80, 0x58, 6, 0, 0, 0, "latin1", 0x86, 0x52, 0x2e));
+    const e = failure(
+      bytes(
+        0x80,
+        2,
+        0x63,
+        "_codecs\nencode\n",
+        0x58,
+        2,
+        0,
+        0,
+        0,
+        0xc4,
+        0x80,
+        0x58,
+        6,
+        0,
+        0,
+        0,
+        "latin1",
+        0x86,
+        0x52,
+        0x2e,
+      ),
+    );
     expect(e.code).toBe("E_PICKLE");
     expect(e.offset).toBe(37);
     expect(e.message).toContain("_codecs.encode");

@@ -14,8 +14,8 @@ import {
   PyGlobal,
   PyObject,
   PyReduce,
-  tuple,
   type PyValue,
+  tuple,
 } from "../../src/pickle/mod.ts";
 import type {} from "../global_setup.ts"; // declares inject("python")
 import { fromHex, reflectGlobals, reflectPersistent, toHex } from "./reflect.ts";
@@ -32,11 +32,51 @@ function cases(): Record<string, { value: PyValue; encode: boolean }> {
   const rec = new PyObject(new PyGlobal("__main__", "Rec"), new Map<PyValue, PyValue>([["alpha", 1], ["beta", "x"]]));
   const names = range(300).map((i) => `s${i}`);
   const all: Record<string, PyValue> = {
-    scalars: [null, true, false, 0, 1, 255, 256, 65535, 65536, -1, -256, 2 ** 31 - 1, -(2 ** 31), 2 ** 31,
-      -(2 ** 31) - 1, 2n ** 53n, 2n ** 63n, -(2n ** 63n), 2n ** 64n + 5n, -(2n ** 100n), 2n ** 2100n, -(2n ** 2100n),
-      0.5, -1.25, new PyFloat(1), new PyFloat(0), new PyFloat(-0), new PyFloat(1e300), Infinity, -Infinity, 1e-310],
-    strings: ["", "a", "hello", "\u00e9", "\u65e5\u672c\u8a9e", "\u{1F600}", "x".repeat(300), "\x00nul",
-      "lone \ud800 surrogate", "\ufeffbom"],
+    scalars: [
+      null,
+      true,
+      false,
+      0,
+      1,
+      255,
+      256,
+      65535,
+      65536,
+      -1,
+      -256,
+      2 ** 31 - 1,
+      -(2 ** 31),
+      2 ** 31,
+      -(2 ** 31) - 1,
+      2n ** 53n,
+      2n ** 63n,
+      -(2n ** 63n),
+      2n ** 64n + 5n,
+      -(2n ** 100n),
+      2n ** 2100n,
+      -(2n ** 2100n),
+      0.5,
+      -1.25,
+      new PyFloat(1),
+      new PyFloat(0),
+      new PyFloat(-0),
+      new PyFloat(1e300),
+      Infinity,
+      -Infinity,
+      1e-310,
+    ],
+    strings: [
+      "",
+      "a",
+      "hello",
+      "\u00e9",
+      "\u65e5\u672c\u8a9e",
+      "\u{1F600}",
+      "x".repeat(300),
+      "\x00nul",
+      "lone \ud800 surrogate",
+      "\ufeffbom",
+    ],
     bytes: [new Uint8Array(0), ascii("a"), "a", Uint8Array.of(0, 0x80, 0xff), blob, blob, ascii("latin1")],
     containers: new Map<PyValue, PyValue>([
       ["k", [1, tuple(2, 3), new Map([["z", null]])]],
@@ -63,9 +103,19 @@ function cases(): Record<string, { value: PyValue; encode: boolean }> {
     shared: new Map<PyValue, PyValue>([["x", shared], ["y", shared], ["z", [shared, shared]], ["w", "shared"]]),
     set: new Set([1, 2, 3]),
     objects: [vec, rec, vec, new PyObject(new PyGlobal("__main__", "Rec"))],
-    bytearray_complex: [new PyByteArray(ascii("ab")), new PyByteArray(new Uint8Array(0)), new PyComplex(1, 2),
-      new PyComplex(0.5, -0)],
-    frames: ["a", "y".repeat(70000), "b", range(1500).map((i) => "z".repeat(100) + i), new Uint8Array(70000).fill(0x71)],
+    bytearray_complex: [
+      new PyByteArray(ascii("ab")),
+      new PyByteArray(new Uint8Array(0)),
+      new PyComplex(1, 2),
+      new PyComplex(0.5, -0),
+    ],
+    frames: [
+      "a",
+      "y".repeat(70000),
+      "b",
+      range(1500).map((i) => "z".repeat(100) + i),
+      new Uint8Array(70000).fill(0x71),
+    ],
     frozenset: new Set([4]),
     ordered_dict: new Map<PyValue, PyValue>([["a", 1], ["b", [2]]]),
   };
@@ -129,7 +179,12 @@ describe("real torch files survive decode -> encode unchanged", () => {
     expect(decodePickle(encoded, { globals: reflectGlobals() })).toEqual(value);
     writeFileSync(join(dir, "original.metadata"), fromHex(cpython.dcp_metadata));
     writeFileSync(join(dir, "ours.metadata"), encoded);
-    const verdict = execFileSync(inject("python"), [script, "--equal", join(dir, "original.metadata"), join(dir, "ours.metadata")], {
+    const verdict = execFileSync(inject("python"), [
+      script,
+      "--equal",
+      join(dir, "original.metadata"),
+      join(dir, "ours.metadata"),
+    ], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -4,7 +4,12 @@ import { PyFloat, PyTuple, tuple } from "../../src/pickle/value.ts";
 
 describe("pyEqual()", () => {
   it("compares values structurally with Python types kept apart", () => {
-    expect(pyEqual(new Map([["lr", 3e-4], ["betas", tuple(0.9, 0.95)]]), new Map([["betas", tuple(0.9, 0.95)], ["lr", 3e-4]])))
+    expect(
+      pyEqual(
+        new Map([["lr", 3e-4], ["betas", tuple(0.9, 0.95)]]),
+        new Map([["betas", tuple(0.9, 0.95)], ["lr", 3e-4]]),
+      ),
+    )
       .toBe(true);
     expect(pyEqual(1, new PyFloat(1))).toBe(false);
     expect(pyEqual(NaN, NaN)).toBe(true);

@@ -13,7 +13,8 @@ const CASES = String.raw`[
 
 describe("pyRepr()", () => {
   it("prints decoded values exactly as CPython's repr()", () => {
-    const script = `import pickle, sys\nvals = ${CASES}\nsys.stdout.buffer.write(pickle.dumps([pickle.dumps(v, 2) for v in vals] + [repr(v) for v in vals], 2))`;
+    const script =
+      `import pickle, sys\nvals = ${CASES}\nsys.stdout.buffer.write(pickle.dumps([pickle.dumps(v, 2) for v in vals] + [repr(v) for v in vals], 2))`;
     const out = execFileSync(inject("python"), ["-c", script], { maxBuffer: 1 << 24 });
     const all = decodePickle(new Uint8Array(out)) as unknown[];
     const n = all.length / 2;

@@ -115,7 +115,10 @@ describe("readSafetensorsTensor()", () => {
 });
 
 describe("locateSafetensorsTensor()", () => {
-  const file = stFile('{"m":{"dtype":"I16","shape":[4,3],"data_offsets":[0,24]}}', Array.from({ length: 24 }, (_, i) => i));
+  const file = stFile(
+    '{"m":{"dtype":"I16","shape":[4,3],"data_offsets":[0,24]}}',
+    Array.from({ length: 24 }, (_, i) => i),
+  );
 
   it("gives the file range of a box of whole rows, holding exactly the bytes a read returns", async () => {
     const source = memorySource(file, "m.safetensors");

@@ -13,7 +13,10 @@ test("check-layers catches an upward import, a same-layer import and a reach int
     ["pickle/decode.ts", 'import type { ZipEntry } from "../zip/mod.ts";'],
     ["jobs/verify.ts", 'import { checkTiling } from "../dcp/tiling.ts";\nimport { openDcp } from "../dcp/mod.ts";'],
     ["loader/load.ts", 'const m = await import("../source/open.ts");'],
-    ["storage/file/file_storage.ts", 'import { joinPath } from "../path.ts";\nimport { UsageError } from "../../errors/mod.ts";'],
+    [
+      "storage/file/file_storage.ts",
+      'import { joinPath } from "../path.ts";\nimport { UsageError } from "../../errors/mod.ts";',
+    ],
   ]);
   expect(checkLayers(files).map((v) => [v.file, v.imports])).toEqual([
     ["dtype/dtype.ts", "../jobs/mod.ts"],
@@ -24,5 +27,7 @@ test("check-layers catches an upward import, a same-layer import and a reach int
 });
 
 test("check-layers refuses a folder that is in no layer", () => {
-  expect(checkLayers(new Map([["manager/manager.ts", ""]]))).toMatchObject([{ why: "folder manager is in no layer of LAYERS" }]);
+  expect(checkLayers(new Map([["manager/manager.ts", ""]]))).toMatchObject([{
+    why: "folder manager is in no layer of LAYERS",
+  }]);
 });

@@ -24,7 +24,9 @@ interface Recorded {
 }
 
 /** A real temp file whose calls are recorded; `failWrite`/`failFlush` make the Nth such call fail. */
-async function recordedSink(opts: { fsync?: boolean; flushBytes?: number; failWrite?: number; failFlush?: number } = {}) {
+async function recordedSink(
+  opts: { fsync?: boolean; flushBytes?: number; failWrite?: number; failFlush?: number } = {},
+) {
   const dir = await freshDir();
   const temp = join(dir, "out.bin.tmp-0123456789abcdef");
   const final = join(dir, "out.bin");

@@ -6,7 +6,9 @@ import { expectCode } from "./storage_spec.ts";
 const pattern = (n: number, from = 0) => Uint8Array.from({ length: n }, (_, i) => (from + i) * 13 & 0xff);
 
 /** One file of `bytes` at `f.bin`, counting how many bytes the server produced for it. */
-function oneFile(bytes: Uint8Array): { resolve: (p: string) => Promise<ServedFile | undefined>; produced: () => number } {
+function oneFile(
+  bytes: Uint8Array,
+): { resolve: (p: string) => Promise<ServedFile | undefined>; produced: () => number } {
   let produced = 0;
   const file: ServedFile = {
     size: bytes.byteLength,

@@ -19,7 +19,9 @@ describe("PrefetchStorage over HTTP", () => {
   it("serves reads inside fetched windows without a request and learns sizes from Content-Range (no HEAD)", async () => {
     server.requests.length = 0;
     const view = new PrefetchStorage(new HttpStorage(server.url));
-    await view.fetch(planRanges([{ path: "a.bin", offset: 100, length: 50 }, { path: "a.bin", offset: 200, length: 800 }]));
+    await view.fetch(
+      planRanges([{ path: "a.bin", offset: 100, length: 50 }, { path: "a.bin", offset: 200, length: 800 }]),
+    );
     expect(server.requests).toEqual([{ method: "GET", path: "a.bin", range: "bytes=100-999" }]);
     expect(await view.stat("a.bin")).toEqual({ size: 50_000 });
     const source = await view.open("a.bin");
@@ -49,7 +51,10 @@ describe("PrefetchStorage over HTTP", () => {
     await files.writeAll("a.bin", bytes(60_000, 2));
     try {
       const source = await view.open("a.bin");
-      await expect(source.read(20_000, 10)).rejects.toMatchObject({ code: "E_IO", message: expect.stringContaining("now 60000 bytes") });
+      await expect(source.read(20_000, 10)).rejects.toMatchObject({
+        code: "E_IO",
+        message: expect.stringContaining("now 60000 bytes"),
+      });
     } finally {
       await files.writeAll("a.bin", a);
     }

@@ -26,30 +26,35 @@ describe("planRanges()", () => {
       length: fc.nat(700),
     });
     fc.assert(
-      fc.property(fc.array(range, { maxLength: 40 }), fc.nat(300), fc.integer({ min: 1, max: 2000 }), (wanted, maxGap, maxLength) => {
-        const plan = planRanges(wanted, { maxGap, maxLength });
-        for (const w of wanted) {
-          const holders = plan.filter((r) => r.members.includes(w));
-          expect(holders).toHaveLength(1);
-          const r = holders[0];
-          expect(r.path === w.path && r.offset <= w.offset && w.offset + w.length <= r.offset + r.length).toBe(true);
-        }
-        for (const r of plan) {
-          if (r.members.length > 1) expect(r.length).toBeLessThanOrEqual(maxLength);
-          expect(r.offset).toBe(Math.min(...r.members.map((m) => m.offset)));
-          expect(r.offset + r.length).toBe(Math.max(...r.members.map((m) => m.offset + m.length)));
-        }
-        for (const path of ["x", "y", "z"]) {
-          const mine = plan.filter((r) => r.path === path).sort((a, b) => a.offset - b.offset);
-          // Neighbours stay apart only when they lie more than maxGap apart or together would break maxLength.
-          for (let i = 1; i < mine.length; i++) {
-            const prev = mine[i - 1], next = mine[i];
-            const gap = next.offset - (prev.offset + prev.length);
-            const merged = Math.max(prev.offset + prev.length, next.offset + next.length) - prev.offset;
-            expect(gap > maxGap || merged > maxLength).toBe(true);
+      fc.property(
+        fc.array(range, { maxLength: 40 }),
+        fc.nat(300),
+        fc.integer({ min: 1, max: 2000 }),
+        (wanted, maxGap, maxLength) => {
+          const plan = planRanges(wanted, { maxGap, maxLength });
+          for (const w of wanted) {
+            const holders = plan.filter((r) => r.members.includes(w));
+            expect(holders).toHaveLength(1);
+            const r = holders[0];
+            expect(r.path === w.path && r.offset <= w.offset && w.offset + w.length <= r.offset + r.length).toBe(true);
           }
-        }
-      }),
+          for (const r of plan) {
+            if (r.members.length > 1) expect(r.length).toBeLessThanOrEqual(maxLength);
+            expect(r.offset).toBe(Math.min(...r.members.map((m) => m.offset)));
+            expect(r.offset + r.length).toBe(Math.max(...r.members.map((m) => m.offset + m.length)));
+          }
+          for (const path of ["x", "y", "z"]) {
+            const mine = plan.filter((r) => r.path === path).sort((a, b) => a.offset - b.offset);
+            // Neighbours stay apart only when they lie more than maxGap apart or together would break maxLength.
+            for (let i = 1; i < mine.length; i++) {
+              const prev = mine[i - 1], next = mine[i];
+              const gap = next.offset - (prev.offset + prev.length);
+              const merged = Math.max(prev.offset + prev.length, next.offset + next.length) - prev.offset;
+              expect(gap > maxGap || merged > maxLength).toBe(true);
+            }
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

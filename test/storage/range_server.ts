@@ -49,7 +49,11 @@ export function filesOf(storage: Storage): (path: string) => Promise<ServedFile 
   return async (path) => {
     const info = await storage.stat(path).catch(() => undefined);
     if (info === undefined) return undefined;
-    return { size: info.size, bytes: (offset, length) => storage.read(path, offset, length), contentType: typeOf(path) };
+    return {
+      size: info.size,
+      bytes: (offset, length) => storage.read(path, offset, length),
+      contentType: typeOf(path),
+    };
   };
 }
 
@@ -91,7 +95,10 @@ async function handle(
     res.setHeader("access-control-allow-origin", "*");
     if (quirks.cors === "expose") res.setHeader("access-control-expose-headers", "Content-Range, Content-Length");
     if (req.method === "OPTIONS") {
-      return void res.writeHead(204, { "access-control-allow-headers": "range", "access-control-allow-methods": "GET, HEAD" }).end();
+      return void res.writeHead(204, {
+        "access-control-allow-headers": "range",
+        "access-control-allow-methods": "GET, HEAD",
+      }).end();
     }
   }
   const location = quirks.redirect?.[path];

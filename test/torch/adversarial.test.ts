@@ -174,7 +174,10 @@ describe("torch readers bound their memory by the archive's real bytes", () => {
     });
     const reads: number[] = [];
     const source = memorySource(bytes, "t.pt");
-    const recording = { ...source, read: (at: number, length: number) => (reads.push(length), source.read(at, length)) };
+    const recording = {
+      ...source,
+      read: (at: number, length: number) => (reads.push(length), source.read(at, length)),
+    };
     const archive = await openTorchArchive(recording);
     const box = { offsets: [5, 3], sizes: [3, n - 7] };
     const t = await archive.readTensor(refAt(archive.value), box);

@@ -92,9 +92,10 @@ describe("saveTorch()", () => {
   });
 
   it("refuses pieces that add up to more or fewer bytes than the tensor, naming dtype and shape", async () => {
-    const gen = (sizes: number[]) => async function* () {
-      for (const n of sizes) yield new Uint8Array(n);
-    };
+    const gen = (sizes: number[]) =>
+      async function* () {
+        for (const n of sizes) yield new Uint8Array(n);
+      };
     for (const sizes of [[4, 8], [4, 2]]) {
       const lazy: LazyTensor = { dtype: "float32", shape: [2], read: () => Promise.resolve(gen(sizes)()) };
       await expect(saveTorch(new BufferSink(), lazy)).rejects.toMatchObject({

@@ -11,18 +11,24 @@ describe("crc32 algebra", () => {
   });
 
   it("crc32Join() of two pieces' CRCs is the CRC of the joined bytes", () => {
-    fc.assert(fc.property(bytes, bytes, (a, b) => {
-      const joined = new Uint8Array([...a, ...b]);
-      expect(crc32Join(crc32(a), crc32(b), b.length)).toBe(crc32(joined));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(bytes, bytes, (a, b) => {
+        const joined = new Uint8Array([...a, ...b]);
+        expect(crc32Join(crc32(a), crc32(b), b.length)).toBe(crc32(joined));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("crc32OfSuffix() and crc32OfPrefix() recover either piece from the whole and the other piece", () => {
-    fc.assert(fc.property(bytes, bytes, (a, b) => {
-      const whole = crc32(new Uint8Array([...a, ...b]));
-      expect(crc32OfSuffix(whole, crc32(a), b.length)).toBe(crc32(b));
-      expect(crc32OfPrefix(whole, crc32(b), b.length)).toBe(crc32(a));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(bytes, bytes, (a, b) => {
+        const whole = crc32(new Uint8Array([...a, ...b]));
+        expect(crc32OfSuffix(whole, crc32(a), b.length)).toBe(crc32(b));
+        expect(crc32OfPrefix(whole, crc32(b), b.length)).toBe(crc32(a));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("works for lengths far beyond 4 GiB (shifts reduce modulo the order of x)", () => {

@@ -14,7 +14,10 @@ function counted(bytes: Uint8Array): ByteSource & { bytesRead: number } {
     size: inner.size,
     bytesRead: 0,
     read: (offset: number, length: number) => ((source.bytesRead += length), inner.read(offset, length)),
-    readInto: (offset: number, into: Uint8Array) => ((source.bytesRead += into.byteLength), inner.readInto!(offset, into)),
+    readInto: (
+      offset: number,
+      into: Uint8Array,
+    ) => ((source.bytesRead += into.byteLength), inner.readInto!(offset, into)),
     close: () => inner.close(),
   };
   return source;
@@ -59,7 +62,13 @@ describe("ZipWriter with stored ranges", () => {
     await zip.finish();
     const e = await recordOf(sink);
     const expected = new Uint8Array([
-      1, 2, 3, ...data.subarray(20_000, 60_000), 4, ...data.subarray(80_000, 90_000), ...data.subarray(500, 1200),
+      1,
+      2,
+      3,
+      ...data.subarray(20_000, 60_000),
+      4,
+      ...data.subarray(80_000, 90_000),
+      ...data.subarray(500, 1200),
     ]);
     expect(sink.bytes().subarray(e.dataOffset, e.dataOffset + e.size)).toEqual(expected);
     expect(e.crc32).toBe(crc32(expected));

@@ -12,7 +12,12 @@ import type {
 import { missingKeysError, unknownKeysError } from "../adapter.ts";
 import { type Llama3Flavor, llama3Flavor } from "./flavors.ts";
 import { encodeHfConfig, llama3HfConfig } from "./hf_config.ts";
-import { LLAMA3_KEY_GENERATIONS, type Llama3KeyGeneration, type Llama3Parameter, llama3Parameters } from "./parameters.ts";
+import {
+  LLAMA3_KEY_GENERATIONS,
+  type Llama3KeyGeneration,
+  type Llama3Parameter,
+  llama3Parameters,
+} from "./parameters.ts";
 import { rotaryFromHfRows, rotaryToHfRows } from "./rotary.ts";
 
 export interface Llama3AdapterOptions {
@@ -98,7 +103,9 @@ class PlanBuilder {
       sourceName: source.name,
       dtype: source.dtype,
       shape: [...param.shape],
-      ...(param.rotaryHeads === undefined ? {} : { rowPermutation: this.permutation(param.rotaryHeads, param.shape[0]) }),
+      ...(param.rotaryHeads === undefined
+        ? {}
+        : { rowPermutation: this.permutation(param.rotaryHeads, param.shape[0]) }),
     });
   }
 
@@ -107,7 +114,9 @@ class PlanBuilder {
     const { flavor, path } = this.request;
     if (this.unknown.length > 0) throw unknownKeysError("llama3", this.unknown, path);
     if (this.badShapes.length > 0) {
-      throw new FormatError("E_SHAPE", `shapes do not fit llama3 ${flavor.name}: ${this.badShapes.join("; ")}`, { path });
+      throw new FormatError("E_SHAPE", `shapes do not fit llama3 ${flavor.name}: ${this.badShapes.join("; ")}`, {
+        path,
+      });
     }
     if (!this.request.allowMissing) {
       const missing = params.filter((p) => !this.produced.has(p) && !optional(p));

@@ -12,7 +12,9 @@ const ROWWISE = /(^|\.)(wo|w2)\.weight($|\.)/;
  */
 export function meshLayout(dpShard: number, tp: number): Layout {
   for (const [n, v] of [["dpShard", dpShard], ["tp", tp]] as const) {
-    if (!Number.isSafeInteger(v) || v < 1) throw new UsageError("E_USAGE", `${n} must be >= 1, got ${v}`, { option: n });
+    if (!Number.isSafeInteger(v) || v < 1) {
+      throw new UsageError("E_USAGE", `${n} must be >= 1, got ${v}`, { option: n });
+    }
   }
   return {
     ranks: dpShard * tp,

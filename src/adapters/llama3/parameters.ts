@@ -30,13 +30,27 @@ export interface Llama3Parameter {
 export function llama3Parameters(flavor: Llama3Flavor, keys: Llama3KeyGeneration): Llama3Parameter[] {
   const { dim, vocabSize, nHeads, nKvHeads, headDim, ffnHiddenDim: hidden } = flavor;
   const qkv = keys.qkv === "qkv_linear" ? "attention.qkv_linear" : "attention";
-  const params: Llama3Parameter[] = [{ titan: "tok_embeddings.weight", hf: "model.embed_tokens.weight", shape: [vocabSize, dim] }];
+  const params: Llama3Parameter[] = [{
+    titan: "tok_embeddings.weight",
+    hf: "model.embed_tokens.weight",
+    shape: [vocabSize, dim],
+  }];
   for (let layer = 0; layer < flavor.nLayers; layer++) {
     const tt = `layers.${layer}.`;
     const hf = `model.layers.${layer}.`;
     params.push(
-      { titan: `${tt}${qkv}.wq.weight`, hf: `${hf}self_attn.q_proj.weight`, shape: [nHeads * headDim, dim], rotaryHeads: nHeads },
-      { titan: `${tt}${qkv}.wk.weight`, hf: `${hf}self_attn.k_proj.weight`, shape: [nKvHeads * headDim, dim], rotaryHeads: nKvHeads },
+      {
+        titan: `${tt}${qkv}.wq.weight`,
+        hf: `${hf}self_attn.q_proj.weight`,
+        shape: [nHeads * headDim, dim],
+        rotaryHeads: nHeads,
+      },
+      {
+        titan: `${tt}${qkv}.wk.weight`,
+        hf: `${hf}self_attn.k_proj.weight`,
+        shape: [nKvHeads * headDim, dim],
+        rotaryHeads: nKvHeads,
+      },
       { titan: `${tt}${qkv}.wv.weight`, hf: `${hf}self_attn.v_proj.weight`, shape: [nKvHeads * headDim, dim] },
       { titan: `${tt}attention.wo.weight`, hf: `${hf}self_attn.o_proj.weight`, shape: [dim, nHeads * headDim] },
       { titan: `${tt}feed_forward.w1.weight`, hf: `${hf}mlp.gate_proj.weight`, shape: [hidden, dim] },

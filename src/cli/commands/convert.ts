@@ -9,8 +9,16 @@ import { listOption, partOption, requirePositionals } from "../args.ts";
 import type { Command } from "../command.ts";
 import { COMMON_HELP } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
-import { adapterFromArgs, layoutFromArgs, LAYOUT_HELP, LAYOUT_OPTIONS, partHelp, PART_OPTIONS, runWriteJob, WRITE_HELP } from "./shared.ts";
-
+import {
+  adapterFromArgs,
+  LAYOUT_HELP,
+  LAYOUT_OPTIONS,
+  layoutFromArgs,
+  PART_OPTIONS,
+  partHelp,
+  runWriteJob,
+  WRITE_HELP,
+} from "./shared.ts";
 
 export const convertCommand: Command = {
   help: `usage: webdcp convert <src> <dst> --to dcp|safetensors|torch [options]
@@ -36,8 +44,19 @@ ${WRITE_HELP}
 ${COMMON_HELP}`,
   options: {
     values: [
-      "to", "dtype", "include", "exclude", "max-shard-size", "adapter", "flavor", "keys", "hf-assets-path", ...PART_OPTIONS,
-      "concurrency", "engine", ...LAYOUT_OPTIONS,
+      "to",
+      "dtype",
+      "include",
+      "exclude",
+      "max-shard-size",
+      "adapter",
+      "flavor",
+      "keys",
+      "hf-assets-path",
+      ...PART_OPTIONS,
+      "concurrency",
+      "engine",
+      ...LAYOUT_OPTIONS,
     ],
     flags: ["model-only", "to-hf", "from-hf", "no-fsync", "allow-unsafe-values"],
   },
@@ -58,7 +77,9 @@ ${COMMON_HELP}`,
     }
     const src = await locateInput(srcPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const hfAssetsPath = args.values.get("hf-assets-path");
-    const hfAssets = hfAssetsPath === undefined ? undefined : await locateInput(hfAssetsPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
+    const hfAssets = hfAssetsPath === undefined
+      ? undefined
+      : await locateInput(hfAssetsPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const singleFile = (to === "safetensors" && dstPath.endsWith(".safetensors")) || to === "torch";
     const dst = await locateOutput(dstPath, ctx.rt.cwd(), singleFile, {
       fsync: !args.flags.has("no-fsync"),

@@ -24,12 +24,22 @@ function printDiff(report: DiffReport, pathA: string, pathB: string): string {
       t.equalBits ? "yes" : "no",
       formatError(t.maxAbsError),
       formatError(t.maxRelError),
-      [t.mismatch ? `${t.mismatch} mismatch` : "", t.nonFiniteMismatches ? `${t.nonFiniteMismatches} NaN/Inf differ` : ""]
+      [
+        t.mismatch ? `${t.mismatch} mismatch` : "",
+        t.nonFiniteMismatches ? `${t.nonFiniteMismatches} NaN/Inf differ` : "",
+      ]
         .filter(Boolean).join("; "),
     ]),
   ));
   const unequal = report.values.filter((v) => !v.equal);
-  if (report.values.length > 0) lines.push("", `values: ${report.values.length - unequal.length} equal, ${unequal.length} differ${unequal.length ? `: ${unequal.map((v) => v.name).join(", ")}` : ""}`);
+  if (report.values.length > 0) {
+    lines.push(
+      "",
+      `values: ${report.values.length - unequal.length} equal, ${unequal.length} differ${
+        unequal.length ? `: ${unequal.map((v) => v.name).join(", ")}` : ""
+      }`,
+    );
+  }
   if (report.onlyInA.length > 0) lines.push("", `only in a: ${report.onlyInA.join(", ")}`);
   if (report.onlyInB.length > 0) lines.push("", `only in b: ${report.onlyInB.join(", ")}`);
   lines.push("", report.identical ? "identical" : "different");

@@ -34,9 +34,23 @@ ${COMMON_HELP}`,
     if (report.values.length > 0) {
       out.push("", table(["value", "bytes"], report.values.map((v) => [v.name, String(v.bytes)]), [false, true]));
     }
-    out.push("", table(["file", "rank", "bytes"], report.files.map((f) => [f.path, f.rank?.toString() ?? "", formatBytes(f.size)]), [false, true, true]));
+    out.push(
+      "",
+      table(
+        ["file", "rank", "bytes"],
+        report.files.map((f) => [f.path, f.rank?.toString() ?? "", formatBytes(f.size)]),
+        [false, true, true],
+      ),
+    );
     if (report.ranks.length > 0) {
-      out.push("", table(["rank", "files", "bytes"], report.ranks.map((r) => [String(r.rank), String(r.files), formatBytes(r.bytes)]), [true, true, true]));
+      out.push(
+        "",
+        table(
+          ["rank", "files", "bytes"],
+          report.ranks.map((r) => [String(r.rank), String(r.files), formatBytes(r.bytes)]),
+          [true, true, true],
+        ),
+      );
     }
     const t = report.totals;
     out.push(

@@ -10,7 +10,15 @@ import { locateInput, locateOutput } from "../locate.ts";
 import { table } from "../output.ts";
 import { formatBytes } from "../progress_bar.ts";
 import { readLayoutText } from "./convert.ts";
-import { LAYOUT_HELP, LAYOUT_OPTIONS, layoutFromArgs, partHelp, PART_OPTIONS, runWriteJob, WRITE_HELP } from "./shared.ts";
+import {
+  LAYOUT_HELP,
+  LAYOUT_OPTIONS,
+  layoutFromArgs,
+  PART_OPTIONS,
+  partHelp,
+  runWriteJob,
+  WRITE_HELP,
+} from "./shared.ts";
 
 export const reshardCommand: Command = {
   help: `usage: webdcp reshard <src> <dst> (--ranks M [--dim D] | --layout layout.json | --dp-shard N --tp M) [options]
@@ -52,19 +60,37 @@ ${COMMON_HELP}`,
       }
       const box = (b: { offsets: number[]; sizes: number[] }) => `[${b.offsets.join(",")}]+[${b.sizes.join(",")}]`;
       ctx.rt.out(`${plan.layout}: ${plan.moves.length} moves, ${formatBytes(plan.totalBytes)}\n\n`);
-      ctx.rt.out(`${table(
-        ["tensor", "from file", "item @ offset", "to file", "region", "bytes"],
-        plan.moves.map((m) => [
-          m.fqn, m.from.file, `${m.from.offset}+${m.from.length}`, m.to.file, box(m.region), String(m.bytes),
-        ]),
-        [false, false, true, false, false, true],
-      )}\n`);
+      ctx.rt.out(`${
+        table(
+          ["tensor", "from file", "item @ offset", "to file", "region", "bytes"],
+          plan.moves.map((m) => [
+            m.fqn,
+            m.from.file,
+            `${m.from.offset}+${m.from.length}`,
+            m.to.file,
+            box(m.region),
+            String(m.bytes),
+          ]),
+          [false, false, true, false, false, true],
+        )
+      }\n`);
       if (plan.values.length > 0) {
-        ctx.rt.out(`\n${table(["value", "from file", "item @ offset", "to file"], plan.values.map((v) => [
-          v.fqn, v.from.file, `${v.from.offset}+${v.from.length}`, v.to,
-        ]), [false, false, true, false])}\n`);
+        ctx.rt.out(`\n${
+          table(
+            ["value", "from file", "item @ offset", "to file"],
+            plan.values.map((v) => [
+              v.fqn,
+              v.from.file,
+              `${v.from.offset}+${v.from.length}`,
+              v.to,
+            ]),
+            [false, false, true, false],
+          )
+        }\n`);
       }
-      ctx.rt.out(`\n${table(["to file", "bytes"], plan.files.map((f) => [f.file, formatBytes(f.bytes)]), [false, true])}\n`);
+      ctx.rt.out(
+        `\n${table(["to file", "bytes"], plan.files.map((f) => [f.file, formatBytes(f.bytes)]), [false, true])}\n`,
+      );
       return 0;
     }
     const dst = await locateOutput(dstPath, ctx.rt.cwd(), false, {
@@ -73,6 +99,11 @@ ${COMMON_HELP}`,
     });
     const part = partOption(args, ctx.rt.env);
     const allowUnsafeValues = args.flags.has("allow-unsafe-values");
-    return await runWriteJob(args, ctx, dstPath, (common) => reshard(src, dst, { ...common, ...select, layout, part, allowUnsafeValues }));
+    return await runWriteJob(
+      args,
+      ctx,
+      dstPath,
+      (common) => reshard(src, dst, { ...common, ...select, layout, part, allowUnsafeValues }),
+    );
   },
 };

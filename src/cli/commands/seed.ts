@@ -31,7 +31,9 @@ ${COMMON_HELP}`,
     const model = need("model");
     if (model !== "llama3") throw new UsageError("E_USAGE", `--model must be llama3, not '${model}'`);
     const dtype = args.values.get("dtype") ?? "float32";
-    if (!(DTYPES as readonly string[]).includes(dtype)) throw new UsageError("E_USAGE", `--dtype must be one of ${DTYPES.join(", ")}`);
+    if (!(DTYPES as readonly string[]).includes(dtype)) {
+      throw new UsageError("E_USAGE", `--dtype must be one of ${DTYPES.join(", ")}`);
+    }
     const keys = args.values.get("keys") ?? "head";
     if (keys !== "head" && keys !== "classic") throw new UsageError("E_USAGE", "--keys must be head or classic");
     const root = nodePath.resolve(ctx.rt.cwd(), need("out"));
@@ -46,8 +48,9 @@ ${COMMON_HELP}`,
     });
     ctx.progress.finish();
     const tensors = metadata.stateDictMetadata.size;
-    if (ctx.json) ctx.rt.out(`${JSON.stringify({ path: nodePath.join(root, "step-0"), tensors, dtype, keys }, null, 1)}\n`);
-    else ctx.say(`wrote ${nodePath.join(root, "step-0")}: ${tensors} tensors in ${dtype}`);
+    if (ctx.json) {
+      ctx.rt.out(`${JSON.stringify({ path: nodePath.join(root, "step-0"), tensors, dtype, keys }, null, 1)}\n`);
+    } else ctx.say(`wrote ${nodePath.join(root, "step-0")}: ${tensors} tensors in ${dtype}`);
     return 0;
   },
 };

@@ -18,7 +18,11 @@ ${COMMON_HELP}`,
   async run(args, ctx) {
     const [path] = requirePositionals(args, ["path"]);
     const loc = await locateInput(path, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
-    const report = await verify(loc, { deep: args.flags.has("deep"), onProgress: ctx.progress.update, limits: limitsOption(args) });
+    const report = await verify(loc, {
+      deep: args.flags.has("deep"),
+      onProgress: ctx.progress.update,
+      limits: limitsOption(args),
+    });
     ctx.progress.finish();
     if (ctx.json) {
       ctx.rt.out(`${JSON.stringify(report, null, 1)}\n`);

@@ -15,7 +15,6 @@ import {
   f64ToF32,
 } from "./float_bits.ts";
 
-
 export function checkConvertible(from: DType, to: DType): void {
   if (!canConvert(from, to)) {
     throw new UsageError("E_UNSUPPORTED", `the engine does not convert ${from} to ${to}`);

@@ -201,7 +201,15 @@ export class GpuKernelsRunner {
             queue.writeBuffer(slot.meta, 0, layout);
           },
           encode: (encoder, slot) =>
-            this.#encodeStaged(encoder, "region_copy_main", kinds, slot, upload.data.byteLength, words, layout.byteLength),
+            this.#encodeStaged(
+              encoder,
+              "region_copy_main",
+              kinds,
+              slot,
+              upload.data.byteLength,
+              words,
+              layout.byteLength,
+            ),
           readBytes: words * 4,
           consume: (bytes) => {
             const box = unwiden(sub);

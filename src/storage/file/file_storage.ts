@@ -248,7 +248,9 @@ export class FileStorage implements Storage {
 function notRegular(s: { isFile(): boolean; isDirectory(): boolean; isFIFO(): boolean }, rel: string): void {
   if (s.isFile()) return;
   if (s.isDirectory()) throw new StorageError("E_NOT_FOUND", "is a folder, not a file", { path: rel });
-  throw new StorageError("E_NOT_REGULAR", `is ${s.isFIFO() ? "a FIFO" : "a device or socket"}, not a regular file`, { path: rel });
+  throw new StorageError("E_NOT_REGULAR", `is ${s.isFIFO() ? "a FIFO" : "a device or socket"}, not a regular file`, {
+    path: rel,
+  });
 }
 
 function randomHex(): string {

@@ -93,7 +93,9 @@ function copierOf(libc: Symbols): KernelCopier {
       const outAt = new Uint8Array(offsets.buffer, 8, 8);
       let copied = 0;
       while (copied < length) {
-        const n = Number(await libc.copy_file_range(fdIn, inAt, fdOut, outAt, Math.min(length - copied, MAX_CALL_BYTES), 0));
+        const n = Number(
+          await libc.copy_file_range(fdIn, inAt, fdOut, outAt, Math.min(length - copied, MAX_CALL_BYTES), 0),
+        );
         if (!(n > 0)) break; // -1: refused (another file system, say); 0: the source ended
         copied += n;
       }

@@ -75,7 +75,9 @@ export async function httpReadUpTo(
       await discardBody(response);
       throw new StorageError(
         "E_UNSUPPORTED",
-        `server ignores Range requests (HTTP 200 with the whole ${size ?? "?"}-byte file to 'Range: bytes=${offset}-${last}'); ` +
+        `server ignores Range requests (HTTP 200 with the whole ${
+          size ?? "?"
+        }-byte file to 'Range: bytes=${offset}-${last}'); ` +
           `only files up to ${io.maxUnranged} bytes are read that way`,
         { path: url, offset },
       );

@@ -162,10 +162,14 @@ export class HttpStorage implements Storage, RangeReader {
     } else {
       throw statusError(probe, target, "size probe (GET bytes=0-0)");
     }
-    throw new StorageError("E_UNSUPPORTED", `server reports no file size (HTTP ${probe.status}, no usable Content-Range)`, {
-      path: url,
-      offset: 0,
-    });
+    throw new StorageError(
+      "E_UNSUPPORTED",
+      `server reports no file size (HTTP ${probe.status}, no usable Content-Range)`,
+      {
+        path: url,
+        offset: 0,
+      },
+    );
   }
 }
 
@@ -218,7 +222,11 @@ class HttpSource implements ByteSource {
       const range = parseContentRange(raw);
       if (range?.first !== offset || range.last !== last) {
         await discardBody(response);
-        throw new StorageError("E_IO", `asked for bytes ${offset}-${last}, server answered Content-Range '${raw}'`, at(target));
+        throw new StorageError(
+          "E_IO",
+          `asked for bytes ${offset}-${last}, server answered Content-Range '${raw}'`,
+          at(target),
+        );
       }
       if (range.total !== undefined && range.total !== this.size) {
         await discardBody(response);

@@ -21,13 +21,21 @@ export function opfsError(e: unknown, path: string, offset?: number): StorageErr
   }
   if (name === "NotReadableError") {
     // OPFS invalidates a File snapshot once its entry is written or replaced.
-    return new StorageError("E_IO", `file changed or vanished since it was opened: ${message}`, { path, offset, cause: e });
+    return new StorageError("E_IO", `file changed or vanished since it was opened: ${message}`, {
+      path,
+      offset,
+      cause: e,
+    });
   }
   if (name === "QuotaExceededError") {
     return new StorageError("E_IO", `origin storage quota exceeded: ${message}`, { path, offset, cause: e });
   }
   if (name === "NoModificationAllowedError") {
-    return new StorageError("E_IO", `in use by an open writer or sync access handle: ${message}`, { path, offset, cause: e });
+    return new StorageError("E_IO", `in use by an open writer or sync access handle: ${message}`, {
+      path,
+      offset,
+      cause: e,
+    });
   }
   return new StorageError("E_IO", `${name ?? "OPFS error"}: ${message}`, { path, offset, cause: e });
 }

@@ -34,8 +34,9 @@ export class OpfsStorage implements Storage {
 
   /** The origin's OPFS root, or the folder `folder` inside it (created if missing). */
   static async origin(folder = ""): Promise<OpfsStorage> {
-    const storage = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<FileSystemDirectoryHandle> } } })
-      .navigator?.storage;
+    const storage =
+      (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<FileSystemDirectoryHandle> } } })
+        .navigator?.storage;
     if (typeof storage?.getDirectory !== "function") {
       throw new StorageError("E_UNSUPPORTED", "this runtime has no Origin Private File System", { path: "opfs:" });
     }

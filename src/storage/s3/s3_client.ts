@@ -26,7 +26,13 @@ export interface S3Request {
 /** HTTP statuses S3 uses for "try again": throttling (503 SlowDown, 429) and server-side failures. */
 const RETRY_STATUSES = new Set([500, 502, 503, 504, 429]);
 /** S3 error codes that say the same, sometimes with another status (400 RequestTimeout). */
-const RETRY_CODES = new Set(["SlowDown", "InternalError", "RequestTimeout", "ServiceUnavailable", "ThrottlingException"]);
+const RETRY_CODES = new Set([
+  "SlowDown",
+  "InternalError",
+  "RequestTimeout",
+  "ServiceUnavailable",
+  "ThrottlingException",
+]);
 
 /**
  * Signs (SigV4, through aws4fetch) and sends S3 requests, retrying transient failures with capped
@@ -76,7 +82,13 @@ export class S3Client {
           await this.backoff(attempt);
           continue;
         }
-        throw this.error(req, 0, "", `${req.what} failed after ${attempt} tries (${(cause as Error)?.message ?? cause})`, cause);
+        throw this.error(
+          req,
+          0,
+          "",
+          `${req.what} failed after ${attempt} tries (${(cause as Error)?.message ?? cause})`,
+          cause,
+        );
       }
       if (req.accept.includes(response.status)) return response;
       const body = req.method === "HEAD" ? "" : await boundedText(response, 64 << 10).catch(() => "");
@@ -106,7 +118,12 @@ export class S3Client {
         // The server asks for a retry of a request whose effect it did not apply.
         return await this.#retryAfterLateError(req, code);
       }
-      throw this.error(req, response.status, code, `${req.what} failed (${elementText(xml, "Message") ?? "no message"})`);
+      throw this.error(
+        req,
+        response.status,
+        code,
+        `${req.what} failed (${elementText(xml, "Message") ?? "no message"})`,
+      );
     }
     return { status: response.status, xml };
   }

@@ -92,7 +92,9 @@ export function resolveS3Config(options: S3StorageOptions): S3Config {
     baseDelayMs: options.retry?.baseDelayMs ?? 100,
     maxDelayMs: options.retry?.maxDelayMs ?? 10_000,
   };
-  if (!Number.isSafeInteger(retry.attempts) || retry.attempts < 1 || !(retry.baseDelayMs >= 0) || !(retry.maxDelayMs >= 0)) {
+  if (
+    !Number.isSafeInteger(retry.attempts) || retry.attempts < 1 || !(retry.baseDelayMs >= 0) || !(retry.maxDelayMs >= 0)
+  ) {
     throw new UsageError("E_USAGE", "retry.attempts must be >= 1 and the delays >= 0");
   }
   const given = options.fetch;

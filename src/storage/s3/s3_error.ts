@@ -18,7 +18,15 @@ export class S3Error extends StorageError {
   constructor(
     code: ErrorCode,
     message: string,
-    where: { bucket: string; key: string; status: number; s3Code: string; path: string; offset?: number; cause?: unknown },
+    where: {
+      bucket: string;
+      key: string;
+      status: number;
+      s3Code: string;
+      path: string;
+      offset?: number;
+      cause?: unknown;
+    },
   ) {
     const status = where.status === 0 ? "no response" : `HTTP ${where.status}`;
     const s3 = where.s3Code === "" ? "" : ` ${where.s3Code}`;

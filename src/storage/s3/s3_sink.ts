@@ -137,7 +137,14 @@ export class S3Sink implements ByteSink {
       });
       await response.body?.cancel().catch(() => {});
       const etag = response.headers.get("etag");
-      if (etag === null) throw this.#client.error({ key: this.#key, path: this.path }, 200, "", `UploadPart ${partNumber} answered no ETag`);
+      if (etag === null) {
+        throw this.#client.error(
+          { key: this.#key, path: this.path },
+          200,
+          "",
+          `UploadPart ${partNumber} answered no ETag`,
+        );
+      }
       this.#etags[partNumber - 1] = etag;
     })();
     const tracked = upload.then(
@@ -163,12 +170,21 @@ export class S3Sink implements ByteSink {
       signal: this.#cancel.signal,
     });
     const id = elementText(xml, "UploadId");
-    if (!id) throw this.#client.error({ key: this.#key, path: this.path }, 200, "", "CreateMultipartUpload answered no UploadId");
+    if (!id) {
+      throw this.#client.error(
+        { key: this.#key, path: this.path },
+        200,
+        "",
+        "CreateMultipartUpload answered no UploadId",
+      );
+    }
     return id;
   }
 
   async #complete(uploadId: string): Promise<void> {
-    const parts = this.#etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(etag)}</ETag></Part>`);
+    const parts = this.#etags.map((etag, i) =>
+      `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(etag)}</ETag></Part>`
+    );
     const body = new TextEncoder().encode(`<CompleteMultipartUpload>${parts.join("")}</CompleteMultipartUpload>`);
     await this.#client.sendXml({
       method: "POST",

@@ -60,7 +60,12 @@ export class S3Source implements ByteSource {
       const whole = response.status === 200 && first === 0 && last === this.size - 1;
       if (!whole && (response.status !== 206 || range?.first !== first || range.last !== last)) {
         await discardBody(response);
-        throw this.#client.error(req, response.status, "", `asked for bytes ${first}-${last}, got '${response.headers.get("content-range")}'`);
+        throw this.#client.error(
+          req,
+          response.status,
+          "",
+          `asked for bytes ${first}-${last}, got '${response.headers.get("content-range")}'`,
+        );
       }
       const target = { url: this.#client.s3Url(this.#key), offset: first };
       try {

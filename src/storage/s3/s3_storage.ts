@@ -57,7 +57,9 @@ export class S3Storage implements Storage {
   async open(path: string): Promise<ByteSource> {
     const rel = normalizePath(path);
     const head = rel === "" ? undefined : await this.#head(rel);
-    if (head === undefined) throw new StorageError("E_NOT_FOUND", `no such file (s3://${this.bucket}/${this.#key(rel)})`, { path: rel });
+    if (head === undefined) {
+      throw new StorageError("E_NOT_FOUND", `no such file (s3://${this.bucket}/${this.#key(rel)})`, { path: rel });
+    }
     return new S3Source(this.#client, this.#key(rel), rel, head.size, head.etag);
   }
 
@@ -130,11 +132,16 @@ export class S3Storage implements Storage {
     }
     const files = await this.#allUnder(src);
     if (files.length === 0) throw new StorageError("E_NOT_FOUND", "no such file or folder", { path: src });
-    if (dst === src || dst.startsWith(`${src}/`)) throw new UsageError("E_USAGE", "cannot move a folder into itself", { path: src });
+    if (dst === src || dst.startsWith(`${src}/`)) {
+      throw new UsageError("E_USAGE", "cannot move a folder into itself", { path: src });
+    }
     if ((await this.#head(dst)) || (await this.#hasObjectsUnder(dst))) {
       throw new StorageError("E_EXISTS", "target exists", { path: dst });
     }
-    await runLimited(files.map((f) => () => this.#copy(f.rel, dst + f.rel.slice(src.length), f.size)), BATCH_CONCURRENCY);
+    await runLimited(
+      files.map((f) => () => this.#copy(f.rel, dst + f.rel.slice(src.length), f.size)),
+      BATCH_CONCURRENCY,
+    );
     await runLimited(files.map((f) => () => this.#delete(f.rel)), BATCH_CONCURRENCY);
   }
 
@@ -142,8 +149,12 @@ export class S3Storage implements Storage {
     const rel = normalizePath(path);
     if (rel === "") throw new UsageError("E_USAGE", "refusing to remove the storage root");
     if (await this.#head(rel)) return await this.#delete(rel);
-    if (!(await this.#hasObjectsUnder(rel))) throw new StorageError("E_NOT_FOUND", "no such file or folder", { path: rel });
-    if (!options.recursive) throw new UsageError("E_USAGE", "folder is not empty; pass { recursive: true }", { path: rel });
+    if (!(await this.#hasObjectsUnder(rel))) {
+      throw new StorageError("E_NOT_FOUND", "no such file or folder", { path: rel });
+    }
+    if (!options.recursive) {
+      throw new UsageError("E_USAGE", "folder is not empty; pass { recursive: true }", { path: rel });
+    }
     const files = await this.#allUnder(rel);
     await runLimited(files.map((f) => () => this.#delete(f.rel)), BATCH_CONCURRENCY);
   }
@@ -162,10 +173,16 @@ export class S3Storage implements Storage {
         accept: [200],
       });
       for (const block of elementBlocks(xml, "Upload")) {
-        out.push({ path: (elementText(block, "Key") ?? "").slice(prefix.length), uploadId: elementText(block, "UploadId") ?? "" });
+        out.push({
+          path: (elementText(block, "Key") ?? "").slice(prefix.length),
+          uploadId: elementText(block, "UploadId") ?? "",
+        });
       }
       if (elementText(xml, "IsTruncated") !== "true") return out;
-      marker = { "key-marker": elementText(xml, "NextKeyMarker") ?? "", "upload-id-marker": elementText(xml, "NextUploadIdMarker") ?? "" };
+      marker = {
+        "key-marker": elementText(xml, "NextKeyMarker") ?? "",
+        "upload-id-marker": elementText(xml, "NextUploadIdMarker") ?? "",
+      };
       if (pages > 100_000) throw new StorageError("E_IO", "ListMultipartUploads never ends", { path: "" });
     }
   }
@@ -193,7 +210,12 @@ export class S3Storage implements Storage {
     const length = response.headers.get("content-length");
     const size = length !== null && /^\d+$/.test(length) ? Number(length) : NaN;
     if (!Number.isSafeInteger(size)) {
-      throw this.#client.error({ key: this.#key(rel), path: rel }, 200, "", `HEAD answered no usable Content-Length ('${length}')`);
+      throw this.#client.error(
+        { key: this.#key(rel), path: rel },
+        200,
+        "",
+        `HEAD answered no usable Content-Length ('${length}')`,
+      );
     }
     return { size, etag: response.headers.get("etag") ?? undefined };
   }
@@ -206,11 +228,19 @@ export class S3Storage implements Storage {
       if (delimiter !== undefined) query.delimiter = delimiter;
       if (maxKeys !== undefined) query["max-keys"] = String(maxKeys);
       if (token !== undefined) query["continuation-token"] = token;
-      const { xml } = await this.#client.sendXml({ method: "GET", query, path: rel, what: "ListObjectsV2", accept: [200] });
+      const { xml } = await this.#client.sendXml({
+        method: "GET",
+        query,
+        path: rel,
+        what: "ListObjectsV2",
+        accept: [200],
+      });
       yield xml;
       if (maxKeys !== undefined || elementText(xml, "IsTruncated") !== "true") return;
       const next = elementText(xml, "NextContinuationToken");
-      if (!next || next === token) throw new StorageError("E_IO", "ListObjectsV2 is truncated but gives no new continuation token", { path: rel });
+      if (!next || next === token) {
+        throw new StorageError("E_IO", "ListObjectsV2 is truncated but gives no new continuation token", { path: rel });
+      }
       token = next;
     }
   }
@@ -237,9 +267,13 @@ export class S3Storage implements Storage {
 
   async #copy(src: string, dst: string, size: number): Promise<void> {
     if (size > MAX_COPY_BYTES) {
-      throw new StorageError("E_UNSUPPORTED", `S3 copies objects of at most 5 GiB in one request; this one has ${size} bytes`, {
-        path: src,
-      });
+      throw new StorageError(
+        "E_UNSUPPORTED",
+        `S3 copies objects of at most 5 GiB in one request; this one has ${size} bytes`,
+        {
+          path: src,
+        },
+      );
     }
     const source = `/${this.bucket}/${this.#key(src).split("/").map(encodeURIComponent).join("/")}`;
     await this.#client.sendXml({
@@ -253,7 +287,13 @@ export class S3Storage implements Storage {
   }
 
   async #delete(rel: string): Promise<void> {
-    const response = await this.#client.send({ method: "DELETE", key: this.#key(rel), path: rel, what: "DELETE", accept: [204, 200] });
+    const response = await this.#client.send({
+      method: "DELETE",
+      key: this.#key(rel),
+      path: rel,
+      what: "DELETE",
+      accept: [204, 200],
+    });
     await response.body?.cancel().catch(() => {});
   }
 
@@ -267,7 +307,9 @@ export class S3Storage implements Storage {
       what: "ListMultipartUploads",
       accept: [200],
     });
-    const left = elementBlocks(xml, "Upload").filter((b) => elementText(b, "Key") === key).map((b) => elementText(b, "UploadId") ?? "");
+    const left = elementBlocks(xml, "Upload").filter((b) => elementText(b, "Key") === key).map((b) =>
+      elementText(b, "UploadId") ?? ""
+    );
     for (const uploadId of left) {
       const response = await this.#client.send({
         method: "DELETE",

@@ -43,7 +43,9 @@ export function webdcpBackground(
   let err = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (err += d));
-  const done = new Promise<CliResult>((resolve) => child.once("exit", (code) => resolve({ code: code ?? -1, out, err })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.once("exit", (code) => resolve({ code: code ?? -1, out, err }))
+  );
   return {
     done,
     kill: (signal = "SIGKILL") => {

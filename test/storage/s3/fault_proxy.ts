@@ -1,4 +1,4 @@
-import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 /** What the proxy does to one request. */
@@ -54,7 +54,8 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     if (fault && "status" in fault) {
       proxy.injected++;
       req.resume();
-      const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected</Message></Error>`;
+      const body =
+        `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected</Message></Error>`;
       res.writeHead(fault.status, { "content-type": "application/xml", "content-length": Buffer.byteLength(body) });
       res.end(req.method === "HEAD" ? undefined : body);
       return;

@@ -68,17 +68,36 @@ describe("webdcp on a bucket PyTorch saved to (moto, torch fsspec + s3fs)", () =
   });
 
   test("convert to bf16 safetensors bucket to bucket: safetensors loads every shard, equal to torch's .to(bfloat16)", async () => {
-    const r = await webdcp(["convert", `s3://${BUCKET}/ckpt`, `s3://${BUCKET}/st`, "--to", "safetensors", "--dtype", "bfloat16", "--max-shard-size", "4MB"], moto.env);
+    const r = await webdcp([
+      "convert",
+      `s3://${BUCKET}/ckpt`,
+      `s3://${BUCKET}/st`,
+      "--to",
+      "safetensors",
+      "--dtype",
+      "bfloat16",
+      "--max-shard-size",
+      "4MB",
+    ], moto.env);
     expect(r.code, r.err).toBe(0);
     expect(load("safetensors-bf16", "st")).toMatchObject({ ok: true, errors: [] });
   });
 
   test("convert to DCP with 3 ranks, reshard that to 4: torch's FsspecReader loads both, equal bit for bit", async () => {
-    const c = await webdcp(["convert", `s3://${BUCKET}/ckpt`, `s3://${BUCKET}/dcp3`, "--to", "dcp", "--ranks", "3"], moto.env);
+    const c = await webdcp(
+      ["convert", `s3://${BUCKET}/ckpt`, `s3://${BUCKET}/dcp3`, "--to", "dcp", "--ranks", "3"],
+      moto.env,
+    );
     expect(c.code, c.err).toBe(0);
     const r = await webdcp(["reshard", `s3://${BUCKET}/dcp3`, `s3://${BUCKET}/r4`, "--ranks", "4"], moto.env);
     expect(r.code, r.err).toBe(0);
-    expect((await bucket("r4").list(""))!.map((e) => e.name)).toEqual([".metadata", "__0_0.distcp", "__1_0.distcp", "__2_0.distcp", "__3_0.distcp"]);
+    expect((await bucket("r4").list(""))!.map((e) => e.name)).toEqual([
+      ".metadata",
+      "__0_0.distcp",
+      "__1_0.distcp",
+      "__2_0.distcp",
+      "__3_0.distcp",
+    ]);
     expect(load("dcp", "dcp3")).toMatchObject({ ok: true, errors: [] });
     expect(load("dcp", "r4")).toMatchObject({ ok: true, errors: [] });
     const d = await webdcp(["diff", `s3://${BUCKET}/ckpt`, `s3://${BUCKET}/r4`], moto.env);
@@ -89,11 +108,25 @@ describe("webdcp on a bucket PyTorch saved to (moto, torch fsspec + s3fs)", () =
 
 describe("faults between webdcp and the bucket", () => {
   test("503 SlowDown, 500s and connections dropped mid-object are retried: the output is bit-exact", async () => {
-    const args = (out: string) => ["convert", `s3://${BUCKET}/ckpt`, `s3://${BUCKET}/${out}`, "--to", "safetensors", "--dtype", "bfloat16", "--max-shard-size", "4MB"];
+    const args = (
+      out: string,
+    ) => [
+      "convert",
+      `s3://${BUCKET}/ckpt`,
+      `s3://${BUCKET}/${out}`,
+      "--to",
+      "safetensors",
+      "--dtype",
+      "bfloat16",
+      "--max-shard-size",
+      "4MB",
+    ];
     expect((await webdcp(args("clean"), moto.env)).code).toBe(0);
     let drops = 0;
     proxy.decide = (r, i) => {
-      if (r.method === "GET" && r.range !== undefined && i % 3 === 0 && drops < 6) return (drops++, { dropAfter: 1 << 20 });
+      if (r.method === "GET" && r.range !== undefined && i % 3 === 0 && drops < 6) {
+        return (drops++, { dropAfter: 1 << 20 });
+      }
       if (i % 5 === 0) return { status: 503, code: "SlowDown" };
       if (i % 11 === 0) return { status: 500, code: "InternalError" };
       return undefined;
@@ -109,8 +142,20 @@ describe("faults between webdcp and the bucket", () => {
 
   test("a killed upload leaves no .metadata and no object; rerunning completes and leaves no multipart upload", async () => {
     let hung = false;
-    proxy.decide = (r) => (r.method === "PUT" && r.url.includes("/killed/") && r.url.includes("partNumber=") && !hung ? ((hung = true), { hang: true }) : undefined);
-    const job = webdcpBackground(["convert", `s3://${BUCKET}/ckpt`, `s3://${BUCKET}/killed`, "--to", "dcp", "--ranks", "1"], {
+    proxy.decide = (
+      r,
+    ) => (r.method === "PUT" && r.url.includes("/killed/") && r.url.includes("partNumber=") && !hung
+      ? ((hung = true), { hang: true })
+      : undefined);
+    const job = webdcpBackground([
+      "convert",
+      `s3://${BUCKET}/ckpt`,
+      `s3://${BUCKET}/killed`,
+      "--to",
+      "dcp",
+      "--ranks",
+      "1",
+    ], {
       ...moto.env,
       AWS_ENDPOINT_URL: proxy.endpoint,
     });
@@ -123,7 +168,15 @@ describe("faults between webdcp and the bucket", () => {
     expect(await out.stat("__0_0.distcp")).toBeUndefined();
     expect(await out.list("")).toEqual([]);
     expect((await out.pendingUploads()).map((u) => u.path)).toEqual(["__0_0.distcp"]);
-    const again = await webdcp(["convert", `s3://${BUCKET}/ckpt`, `s3://${BUCKET}/killed`, "--to", "dcp", "--ranks", "1"], moto.env);
+    const again = await webdcp([
+      "convert",
+      `s3://${BUCKET}/ckpt`,
+      `s3://${BUCKET}/killed`,
+      "--to",
+      "dcp",
+      "--ranks",
+      "1",
+    ], moto.env);
     expect(again.code, again.err).toBe(0);
     expect(await out.pendingUploads()).toEqual([]);
     expect(load("dcp", "killed")).toMatchObject({ ok: true, errors: [] });
@@ -131,8 +184,20 @@ describe("faults between webdcp and the bucket", () => {
 
   test("a job stopped by SIGTERM (scancel, Kubernetes) aborts its uploads before it exits: no object, no stored parts", async () => {
     let hung = false;
-    proxy.decide = (r) => (r.method === "PUT" && r.url.includes("/stopped/") && r.url.includes("partNumber=") && !hung ? ((hung = true), { hang: true }) : undefined);
-    const job = webdcpBackground(["convert", `s3://${BUCKET}/ckpt`, `s3://${BUCKET}/stopped`, "--to", "dcp", "--ranks", "1"], {
+    proxy.decide = (
+      r,
+    ) => (r.method === "PUT" && r.url.includes("/stopped/") && r.url.includes("partNumber=") && !hung
+      ? ((hung = true), { hang: true })
+      : undefined);
+    const job = webdcpBackground([
+      "convert",
+      `s3://${BUCKET}/ckpt`,
+      `s3://${BUCKET}/stopped`,
+      "--to",
+      "dcp",
+      "--ranks",
+      "1",
+    ], {
       ...moto.env,
       AWS_ENDPOINT_URL: proxy.endpoint,
     });
@@ -155,7 +220,11 @@ describe("faults between webdcp and the bucket", () => {
     const missing = await webdcp(["inspect", "s3://no-such-bucket/ckpt"], moto.env);
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/E_NOT_FOUND: .*HTTP 404 NoSuchBucket for s3:\/\/no-such-bucket\/ckpt/);
-    const noKeys = await webdcp(["inspect", `s3://${BUCKET}/ckpt`], { ...moto.env, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" });
+    const noKeys = await webdcp(["inspect", `s3://${BUCKET}/ckpt`], {
+      ...moto.env,
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+    });
     expect(noKeys.code).toBe(2);
     expect(noKeys.err).toContain("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
   });
@@ -177,7 +246,10 @@ describe("https:// and http:// locations", () => {
   });
 
   test("are never written: an http(s) output is a usage error", async () => {
-    const r = await webdcp(["convert", `s3://${BUCKET}/ckpt`, `${server.url}out`, "--to", "dcp", "--ranks", "2"], moto.env);
+    const r = await webdcp(
+      ["convert", `s3://${BUCKET}/ckpt`, `${server.url}out`, "--to", "dcp", "--ranks", "2"],
+      moto.env,
+    );
     expect(r.code).toBe(2);
     expect(r.err).toContain("read-only");
   });

@@ -111,7 +111,13 @@ describe("S3Storage: uploads", () => {
     })().then(() => undefined, (e) => e);
     proxy.decide = () => undefined;
     expect(err).toBeInstanceOf(S3Error);
-    expect(err).toMatchObject({ code: "E_DENIED", status: 403, s3Code: "AccessDenied", bucket: BUCKET, key: `${s.prefix}/refused.bin` });
+    expect(err).toMatchObject({
+      code: "E_DENIED",
+      status: 403,
+      s3Code: "AccessDenied",
+      bucket: BUCKET,
+      key: `${s.prefix}/refused.bin`,
+    });
     await sink.abort();
     expect(await s.stat("refused.bin")).toBeUndefined();
     expect(await s.pendingUploads()).toEqual([]);
@@ -147,12 +153,21 @@ describe("S3Storage: faults", () => {
   it("503 SlowDown and 500 answers are retried; the bytes written and read are exact", async () => {
     const s = storage();
     const bytes = pattern(4 * PART + 99, 3);
-    proxy.decide = (_r, i) => (i % 3 === 0 ? { status: 503, code: "SlowDown" } : i % 7 === 0 ? { status: 500, code: "InternalError" } : undefined);
+    proxy.decide = (
+      _r,
+      i,
+    ) => (i % 3 === 0
+      ? { status: 503, code: "SlowDown" }
+      : i % 7 === 0
+      ? { status: 500, code: "InternalError" }
+      : undefined);
     const injected = proxy.injected;
     await writeInPieces(s, "r/x", bytes, 50_000);
     const src = await s.open("r/x");
     const back = new Uint8Array(bytes.byteLength);
-    await Promise.all([0, 1, 2, 3].map((k) => src.readInto!(k * PART, back.subarray(k * PART, k === 3 ? undefined : (k + 1) * PART))));
+    await Promise.all(
+      [0, 1, 2, 3].map((k) => src.readInto!(k * PART, back.subarray(k * PART, k === 3 ? undefined : (k + 1) * PART))),
+    );
     await src.close();
     proxy.decide = () => undefined;
     expect(proxy.injected - injected).toBeGreaterThan(3);
@@ -164,7 +179,9 @@ describe("S3Storage: faults", () => {
     const bytes = pattern(200_000, 5);
     await s.writeAll("x", bytes);
     let drops = 0;
-    proxy.decide = (r) => (r.method === "GET" && r.range !== undefined && drops++ < 3 ? { dropAfter: 30_000 } : undefined);
+    proxy.decide = (
+      r,
+    ) => (r.method === "GET" && r.range !== undefined && drops++ < 3 ? { dropAfter: 30_000 } : undefined);
     const before = proxy.requests.length;
     const got = await s.read("x", 1000, 150_000);
     proxy.decide = () => undefined;
@@ -181,7 +198,14 @@ describe("S3Storage: faults", () => {
     const err = await src.read(0, 10).then(() => undefined, (e) => e);
     proxy.decide = () => undefined;
     expect(err).toBeInstanceOf(S3Error);
-    expect(err).toMatchObject({ code: "E_IO", status: 503, s3Code: "SlowDown", bucket: BUCKET, key: `${s.prefix}/y`, path: "y" });
+    expect(err).toMatchObject({
+      code: "E_IO",
+      status: 503,
+      s3Code: "SlowDown",
+      bucket: BUCKET,
+      key: `${s.prefix}/y`,
+      path: "y",
+    });
     expect(String(err.message)).toContain("after 3 tries");
     expect(String(err.message)).toContain(`s3://${BUCKET}/${s.prefix}/y`);
   });
@@ -207,7 +231,12 @@ describe("S3Storage: refusals", () => {
   it("a missing bucket is E_NOT_FOUND (NoSuchBucket) naming the bucket", async () => {
     const s = storage({ bucket: "no-such-bucket-here" });
     const err = await s.list("").then(() => undefined, (e) => e);
-    expect(err).toMatchObject({ code: "E_NOT_FOUND", status: 404, s3Code: "NoSuchBucket", bucket: "no-such-bucket-here" });
+    expect(err).toMatchObject({
+      code: "E_NOT_FOUND",
+      status: 404,
+      s3Code: "NoSuchBucket",
+      bucket: "no-such-bucket-here",
+    });
     expect(err.message).toContain("s3://no-such-bucket-here/");
     await expectCode(s.writeAll("a", pattern(1)), "E_NOT_FOUND");
   });

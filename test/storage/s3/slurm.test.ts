@@ -14,7 +14,8 @@ import { type MotoServer, startMoto } from "./moto_server.ts";
  * commits; the result equals a one-machine conversion byte for byte and PyTorch loads it. Needs root and the
  * packages (CI installs them); without them the suite is skipped.
  */
-const hasSlurm = process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v sbatch && command -v slurmctld && command -v munged"]).status === 0;
+const hasSlurm = process.getuid?.() === 0 &&
+  spawnSync("sh", ["-c", "command -v sbatch && command -v slurmctld && command -v munged"]).status === 0;
 const BUCKET = "ckpts";
 const CONVERT = ["--to", "safetensors", "--dtype", "bfloat16", "--max-shard-size", "400KB"];
 
@@ -33,7 +34,9 @@ const JOB = `#!/bin/bash
 cd "$WEBDCP_ROOT"
 # The task the test kills talks to S3 through the proxy that holds its upload.
 if [ "$SLURM_ARRAY_TASK_ID" = "\${WEBDCP_HANG_TASK:-none}" ]; then export AWS_ENDPOINT_URL="$WEBDCP_PROXY"; fi
-exec node_modules/deno/deno run -A src/cli/main.ts convert "$WEBDCP_SRC" "$WEBDCP_DST" ${CONVERT.join(" ")} --part auto $WEBDCP_EXTRA
+exec node_modules/deno/deno run -A src/cli/main.ts convert "$WEBDCP_SRC" "$WEBDCP_DST" ${
+  CONVERT.join(" ")
+} --part auto $WEBDCP_EXTRA
 `;
 
 function sbatchEnv(dst: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -51,7 +54,13 @@ function sbatchEnv(dst: string, extra: Record<string, string> = {}): Record<stri
 }
 
 function sbatch(array: string, env: Record<string, string>): { code: number; out: string; err: string } {
-  const r = spawnSync("sbatch", [`--array=${array}`, "--wait", "-o", nodePath.join(dir, "task-%A-%a.log"), nodePath.join(dir, "job.sh")], {
+  const r = spawnSync("sbatch", [
+    `--array=${array}`,
+    "--wait",
+    "-o",
+    nodePath.join(dir, "task-%A-%a.log"),
+    nodePath.join(dir, "job.sh"),
+  ], {
     env,
     encoding: "utf8",
   });
@@ -63,7 +72,9 @@ async function sameObjects(a: string, b: string): Promise<void> {
   const names = (await sa.list(""))!.map((e) => e.name);
   expect(names.filter((n) => n.endsWith(".safetensors")).length).toBeGreaterThanOrEqual(4);
   expect((await sb.list(""))!.map((e) => e.name)).toEqual(names);
-  for (const name of names) expect(Buffer.from(await sb.readAll(name)).equals(Buffer.from(await sa.readAll(name))), name).toBe(true);
+  for (const name of names) {
+    expect(Buffer.from(await sb.readAll(name)).equals(Buffer.from(await sa.readAll(name))), name).toBe(true);
+  }
 }
 
 describe.skipIf(!hasSlurm)("Slurm job array: webdcp convert --part auto, bucket to bucket", () => {
@@ -75,7 +86,12 @@ describe.skipIf(!hasSlurm)("Slurm job array: webdcp convert --part auto, bucket 
     moto = await startMoto(inject("python"));
     await moto.createBucket(BUCKET);
     proxy = await startFaultProxy(moto.endpoint);
-    python(inject("python"), "save_fsspec.py", [moto.endpoint, `s3://${BUCKET}/ckpt`, "2", "16384", expected, "6"], moto.env);
+    python(
+      inject("python"),
+      "save_fsspec.py",
+      [moto.endpoint, `s3://${BUCKET}/ckpt`, "2", "16384", expected, "6"],
+      moto.env,
+    );
     const one = await webdcp(["convert", `s3://${BUCKET}/ckpt`, `s3://${BUCKET}/one`, ...CONVERT], moto.env);
     if (one.code !== 0) throw new Error(`one-machine conversion failed: ${one.err}`);
   });
@@ -95,14 +111,25 @@ describe.skipIf(!hasSlurm)("Slurm job array: webdcp convert --part auto, bucket 
     const f = await webdcp(["finalize", `s3://${BUCKET}/array`], moto.env);
     expect(f.code, f.err).toBe(0);
     await sameObjects("one", "array");
-    const loaded = python(inject("python"), "load_fsspec.py", [moto.endpoint, "safetensors-bf16", `s3://${BUCKET}/array`, expected], moto.env);
+    const loaded = python(inject("python"), "load_fsspec.py", [
+      moto.endpoint,
+      "safetensors-bf16",
+      `s3://${BUCKET}/array`,
+      expected,
+    ], moto.env);
     expect(loaded).toMatchObject({ ok: true, errors: [] });
   });
 
   test("a killed array task fails finalize by name; rerunning that task alone gives the same result", async () => {
     let hung = false;
     proxy.decide = (req) => (req.method === "PUT" && !hung ? ((hung = true), { hang: true }) : undefined);
-    const job = spawn("sbatch", ["--array=0-3", "--wait", "-o", nodePath.join(dir, "kill-%A-%a.log"), nodePath.join(dir, "job.sh")], {
+    const job = spawn("sbatch", [
+      "--array=0-3",
+      "--wait",
+      "-o",
+      nodePath.join(dir, "kill-%A-%a.log"),
+      nodePath.join(dir, "job.sh"),
+    ], {
       env: sbatchEnv("killed", { WEBDCP_HANG_TASK: "2" }),
       stdio: ["ignore", "pipe", "pipe"],
     });
