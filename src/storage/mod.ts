@@ -1,3 +1,21 @@
+/**
+ * Bytes in files: the `Storage` interface (paths relative to a root, `/`-separated), byte sources and
+ * sinks, stored ranges a sink may copy without reading, and the backends (`file/`, `http/`, `memory/`,
+ * `opfs/`). A sink publishes nothing under its final name before `close()`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStorage } from "./mod.ts";
+ *
+ * const storage = new MemoryStorage();
+ * await storage.writeAll("ckpt/a.bin", Uint8Array.of(1, 2, 3));
+ * const source = await storage.open("ckpt/a.bin");
+ * const middle = await source.read(1, 2);
+ * await source.close();
+ * if (middle.join() !== "2,3") throw new Error("reads are exact ranges");
+ * ```
+ * @module
+ */
 export type {
   ByteSink,
   ByteSource,

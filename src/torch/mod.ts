@@ -1,3 +1,20 @@
+/**
+ * torch.save archives: `openTorchArchive` (lazy tensor references, CRCs checked on demand), `loadTorch`,
+ * and `saveTorch`/`encodeTorch`, byte-identical to torch's own output.
+ *
+ * @example
+ * ```ts
+ * import { encodeTorch, isTensorRef, openTorchArchive } from "./mod.ts";
+ * import { memorySource } from "../storage/mod.ts";
+ * import { makeTensor } from "../tensor/mod.ts";
+ *
+ * const bytes = encodeTorch(new Map([["w", makeTensor("bfloat16", [2, 3])]]));
+ * const archive = await openTorchArchive(memorySource(bytes, "w.pt"));
+ * const w = (archive.value as Map<string, unknown>).get("w");
+ * if (!isTensorRef(w) || w.shape.join() !== "2,3") throw new Error("a lazy tensor reference");
+ * ```
+ * @module
+ */
 export { isTensorRef, TensorRef, TorchStorage } from "./tensor_ref.ts";
 export { TorchDType, TorchLayout, TorchStorageType } from "./tokens.ts";
 export { torchGlobals } from "./globals.ts";

@@ -1,3 +1,15 @@
+/**
+ * The zip container torch.save writes: directory reader (zip64, bounded reads), streaming writer, CRC-32
+ * and the GF(2) algebra that derives a piece's CRC from its neighbours'.
+ *
+ * @example
+ * ```ts
+ * import { crc32 } from "./mod.ts";
+ *
+ * if (crc32(new TextEncoder().encode("123456789")) !== 0xcbf43926) throw new Error("the standard check value");
+ * ```
+ * @module
+ */
 export { crc32 } from "./crc32.ts";
 export { checksummedRecord } from "./checksummed_record.ts";
 export { crc32Join, crc32OfPrefix, crc32OfSuffix } from "./crc32_algebra.ts";
