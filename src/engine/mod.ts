@@ -2,6 +2,10 @@
  * The conversion engines: WebGPU kernels (shaders/*.wgsl) and their bit-identical CPU twin, for casts, region
  * copies and row gathers; `createEngine` picks the GPU when there is a hardware one.
  *
+ * `auto` takes a hardware adapter only (a software one, such as llvmpipe or SwiftShader, is slower than the CPU
+ * twin); `gpu` takes any adapter. `shaders/*.wgsl` are the source of the kernels; `scripts/embed-shaders.ts`
+ * regenerates `src/engine/gpu/shaders.generated.ts` (a test fails when they drift).
+ *
  * @example
  * ```ts
  * import { convertCpu } from "./mod.ts";

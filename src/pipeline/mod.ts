@@ -1,6 +1,11 @@
 /**
  * The band pipeline of convert's writers: target tensors (cast, renamed) planned from a selection, read in
  * row bands, cast on the engine and handed to a writer, three bands in flight at once.
+ *
+ * While band i is written, band i+1 is cast and band i+2 read, with no copy of any band. A region that only
+ * moves bytes (same dtype, no row permutation) whose source can say where they are stored
+ * (`TensorSource.locate`) is planned as stored ranges instead, for a sink that copies them.
+ *
  * @example
  * ```ts
  * import { rowBands } from "./mod.ts";

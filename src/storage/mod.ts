@@ -3,6 +3,11 @@
  * sinks, stored ranges a sink may copy without reading, and the backends (`file/`, `http/`, `memory/`,
  * `opfs/`). A sink publishes nothing under its final name before `close()`.
  *
+ * `normalizePath` refuses absolute paths, `..` escapes, NUL and backslashes (E_PATH_ESCAPE). A producer
+ * hands bytes that only move as `StoredRange { source, offset, length, record? }` pieces of a `ByteStream`;
+ * a sink with `copyFrom` (see `Storage.canCopyFrom`) appends them without this process reading them.
+ * `readSourceInto` reads into the caller's buffer so hot paths reuse memory.
+ *
  * @example
  * ```ts
  * import { MemoryStorage } from "./mod.ts";

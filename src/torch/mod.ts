@@ -2,6 +2,10 @@
  * torch.save archives: `openTorchArchive` (lazy tensor references, CRCs checked on demand), `loadTorch`,
  * and `saveTorch`/`encodeTorch`, byte-identical to torch's own output.
  *
+ * Opening reads both ends of an archive up front (headers, directory and small records in two reads) and
+ * believes the directory's CRCs only when those of the records it read anyway hold (torch's
+ * `set_crc32_options(False)` writes zeros). Records are 64-byte aligned relative to the archive start.
+ *
  * @example
  * ```ts
  * import { encodeTorch, isTensorRef, openTorchArchive } from "./mod.ts";

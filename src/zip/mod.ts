@@ -2,6 +2,10 @@
  * The zip container torch.save writes: directory reader (zip64, bounded reads), streaming writer, CRC-32
  * and the GF(2) algebra that derives a piece's CRC from its neighbours'.
  *
+ * `crc32Join`, `crc32OfPrefix` and `crc32OfSuffix` give the CRC of joined or split strings from their parts'
+ * (arithmetic modulo the CRC polynomial); `checksummedRecord` gives the CRC of any run of a record whose CRC is
+ * known by reading only the shorter side of each cut, so copied pieces need not be read whole.
+ *
  * @example
  * ```ts
  * import { crc32 } from "./mod.ts";
