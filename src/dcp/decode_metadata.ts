@@ -12,6 +12,7 @@ import type { DcpMetadata, EntryMeta, MemoryFormat, StorageEntry } from "./metad
 import { storageKey } from "./metadata.ts";
 import { DtypeToken, LayoutToken, MemFormatToken, metadataGlobals, PickledRecord } from "./metadata_globals.ts";
 
+/** Decodes a `.metadata` pickle into `DcpMetadata`: only the allow-listed DCP classes, a node budget proportional to the input, a zod schema at the boundary (E_METADATA, E_PICKLE_GLOBAL naming `path`). */
 export function decodeMetadata(bytes: Uint8Array, path: string): DcpMetadata {
   const raw = decodePickle(bytes, { globals: metadataGlobals, path });
   const budget = { left: MAX_NODES_PER_BYTE * bytes.byteLength + MIN_NODE_BUDGET, path };

@@ -15,6 +15,7 @@ export type StateLeaf = Tensor | PyValue;
 /** A nested state dict: `Map`s and plain objects are both mappings. */
 export type StateDict = Map<PyValue, unknown> | { readonly [key: string]: unknown };
 
+/** A state dict flattened as DCP flattens it. */
 export interface FlatStateDict {
   /** FQN -> leaf, in traversal order. */
   entries: Map<string, StateLeaf>;
@@ -22,6 +23,7 @@ export interface FlatStateDict {
   plannerData: Map<string, StatePath>;
 }
 
+/** Flattens a nested state dict with PyTorch's rules (dotted keys, list indices), keeping each leaf's object path. */
 export function flattenStateDict(stateDict: StateDict): FlatStateDict {
   const entries = new Map<string, StateLeaf>();
   const plannerData = new Map<string, StatePath>();

@@ -46,6 +46,7 @@ export interface EngineOptions {
   acquire?: AcquireOptions;
 }
 
+/** An `EngineKind` from its name (E_USAGE naming the option `engine` otherwise). */
 export function parseEngineKind(value: string): EngineKind {
   if (value === "auto" || value === "gpu" || value === "cpu") return value;
   throw new UsageError("E_USAGE", `engine must be auto, gpu or cpu, not '${value}'`, { option: "engine" });
@@ -78,6 +79,7 @@ function cpuCanTakeOver(error: unknown): boolean {
   return error instanceof WebdcpError && (error.code === "E_GPU_LOST" || error.code === "E_GPU_OOM");
 }
 
+/** The WebGPU engine: kernels planned to the device's limits, staging buffers reused. */
 export class GpuEngine implements Engine {
   #runner: GpuKernelsRunner;
   #cpu = createCpuEngine();
@@ -161,7 +163,12 @@ export class GpuEngine implements Engine {
   }
 
   /** Converts elements already on the GPU (any element-aligned offset) into a new GPU buffer. */
-  convertGpuBuffer(src: { buffer: GPUBuffer; byteOffset: number }, count: number, from: DType, to: DType) {
+  convertGpuBuffer(
+    src: { buffer: GPUBuffer; byteOffset: number },
+    count: number,
+    from: DType,
+    to: DType,
+  ): Promise<GPUBuffer> {
     return this.#run(
       () => this.#runner.convertBuffer(src, count, from, to),
       gpuGone,

@@ -17,6 +17,7 @@ import {
   type ZipEntry,
 } from "./zip_entry.ts";
 
+/** Options of `readZipDirectory`. */
 export interface ReadZipDirectoryOptions {
   /** File named in errors (defaults to `source.path`). */
   path?: string;
