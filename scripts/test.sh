@@ -11,9 +11,13 @@ export VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json
 export WEBDCP_REQUIRE_GPU=1
 mkdir -p "${XDG_RUNTIME_DIR:=/tmp/webdcp-xdg-$(id -u)}" && chmod 700 "$XDG_RUNTIME_DIR" && export XDG_RUNTIME_DIR
 
-echo "== deno check, deno lint"
+echo "== deno check, deno lint, deno fmt --check, deno doc --lint, import directions"
 npx deno task check
-npx deno lint --quiet src mod.ts examples bench
+npx deno lint --quiet src mod.ts examples bench scripts
+npx deno fmt --check --quiet
+npx deno doc --lint mod.ts
+npx deno test --doc --quiet --allow-read --allow-write mod.ts $(ls src/*/mod.ts src/storage/*/mod.ts)
+npx deno task -q check-layers
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT

@@ -10,7 +10,9 @@ export const METADATA_FILE = ".metadata";
 
 /** What a save commits: the tensors and values saved, their object paths and the storage entries written. */
 export interface DcpSave {
+  /** Every tensor and value saved, with its chunks. */
   stateDictMetadata: DcpMetadata["stateDictMetadata"];
+  /** Object paths of the entries in the nested state dict; null when flat. */
   plannerData: DcpMetadata["plannerData"];
   /** By `storageKey`, or as the list of entries the rank files returned. */
   storageData: Map<string, StorageEntry> | readonly StorageEntry[];

@@ -13,6 +13,10 @@ import type { DcpMetadata, EntryMeta, MemoryFormat, StorageEntry } from "./metad
 import { storageKey } from "./metadata.ts";
 import { DtypeToken, LayoutToken, MemFormatToken, metadataGlobals, PickledRecord } from "./metadata_globals.ts";
 
+/**
+ * Decodes a `.metadata` pickle into `DcpMetadata`: only the allow-listed DCP classes, under the limits on
+ * untrusted input (`Limits`), a zod schema at the boundary (E_METADATA, E_PICKLE_GLOBAL naming `path`).
+ */
 export function decodeMetadata(bytes: Uint8Array, path: string, overrides?: Partial<Limits>): DcpMetadata {
   const limits = resolveLimits(overrides);
   checkLimit(limits, "maxMetadataBytes", bytes.byteLength, ".metadata bytes", { path, offset: 0 });

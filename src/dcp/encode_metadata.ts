@@ -8,6 +8,7 @@ import { PyGlobal, PyObject, PyReduce, tuple } from "../pickle/mod.ts";
 import type { PyValue } from "../pickle/mod.ts";
 import type { DcpMetadata, EntryMeta, MemoryFormat, StorageEntry, StorageMeta } from "./metadata.ts";
 
+/** Options of `encodeMetadata`. */
 export interface EncodeMetadataOptions {
   /** Pickle protocol: 4 (default) as CPython 3.8-3.13 writes it, or 2 for the most conservative readers. */
   protocol?: 2 | 4;
@@ -17,6 +18,7 @@ const METADATA = "torch.distributed.checkpoint.metadata";
 const FILESYSTEM = "torch.distributed.checkpoint.filesystem";
 const MEMORY_FORMAT_CODES: Record<MemoryFormat, number> = { contiguous: 0, channels_last: 1, preserve: 2 };
 
+/** Encodes `DcpMetadata` as the protocol-4 pickle torch writes (`torch.load`-able, same globals in the same order). */
 export function encodeMetadata(meta: DcpMetadata, opts: EncodeMetadataOptions = {}): Uint8Array {
   const sdm = new Map<PyValue, PyValue>();
   for (const [fqn, e] of meta.stateDictMetadata) sdm.set(fqn, entryValue(e));

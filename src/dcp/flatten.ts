@@ -17,6 +17,7 @@ export type StateLeaf = Tensor | PyValue;
 /** A nested state dict: `Map`s and plain objects are both mappings. */
 export type StateDict = Map<PyValue, unknown> | { readonly [key: string]: unknown };
 
+/** A state dict flattened as DCP flattens it. */
 export interface FlatStateDict {
   /** FQN -> leaf, in traversal order. */
   entries: Map<string, StateLeaf>;

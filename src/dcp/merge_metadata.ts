@@ -5,6 +5,7 @@
 import { FormatError } from "../errors/mod.ts";
 import type { DcpMetadata, EntryMeta, StatePath, StorageEntry } from "./metadata.ts";
 
+/** Merges rank-local or per-part metadata into one (E_METADATA when they disagree about an entry). */
 export function mergeMetadata(parts: readonly DcpMetadata[], path?: string): DcpMetadata {
   const stateDictMetadata = new Map<string, EntryMeta>();
   const storageData = new Map<string, StorageEntry>();

@@ -1,3 +1,23 @@
+/**
+ * PyTorch Distributed Checkpoints: the `.metadata` model and codec, `openDcp` (box reads touch only the
+ * items they need), write plans, rank files, the one commit (`commitDcp`: `.metadata` last), target layouts
+ * and the one tiling rule (`checkTiling`).
+ *
+ * @example
+ * ```ts
+ * import { openDcp, saveStateDict } from "./mod.ts";
+ * import { MemoryStorage } from "../storage/mod.ts";
+ * import { makeTensor } from "../tensor/mod.ts";
+ *
+ * const storage = new MemoryStorage();
+ * await saveStateDict(storage, "step-1", { w: makeTensor("float32", [4, 2]) }, { ranks: 2 });
+ * const ckpt = await openDcp(storage, "step-1");
+ * const rows = await ckpt.readTensor("w", { offsets: [1, 0], sizes: [2, 2] }); // across both ranks' chunks
+ * await ckpt.close();
+ * if (rows.shape.join() !== "2,2") throw new Error("a box read");
+ * ```
+ * @module
+ */
 export type {
   BytesEntryMeta,
   DcpMetadata,

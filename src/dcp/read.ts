@@ -36,11 +36,15 @@ export type DcpEntry = Entry & {
   path: StatePath;
 };
 
+/** A data file of a checkpoint. */
 export interface DcpFileInfo {
+  /** Its path relative to the checkpoint folder. */
   relativePath: string;
+  /** Its size in bytes. */
   size: number;
 }
 
+/** Options of `openDcp`. */
 export interface OpenDcpOptions {
   /** Stat every data file and check every item's byte range at open (default true). */
   checkFiles?: boolean;
@@ -48,9 +52,13 @@ export interface OpenDcpOptions {
   limits?: Partial<Limits>;
 }
 
+/** An opened DCP checkpoint: metadata checked, data read on demand. */
 export interface DcpCheckpoint {
+  /** The checkpoint folder in its storage. */
   readonly dir: string;
+  /** The decoded (and, for rank-local files, merged) metadata. */
   readonly metadata: DcpMetadata;
+  /** Every entry, with its stored chunks and object path. */
   entries(): DcpEntry[];
   /**
    * The `box` (default: whole tensor) of a tensor, in its stored dtype. With `out` (exactly the box's byte
@@ -71,7 +79,9 @@ export interface DcpCheckpoint {
   readValue(fqn: string): Promise<PyValue>;
   /** Every entry (or `fqns`), nested again with `planner_data`. */
   readStateDict(opts?: { fqns?: readonly string[] }): Promise<Map<string, unknown>>;
+  /** The data files and their sizes. */
   files(): Promise<DcpFileInfo[]>;
+  /** Closes the data files. */
   close(): Promise<void>;
 }
 

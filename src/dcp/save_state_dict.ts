@@ -15,6 +15,7 @@ import type { WriteDcpOptions } from "./write.ts";
 import { writeDcp } from "./write.ts";
 import type { DcpWriteItem } from "./write_plan.ts";
 
+/** Options of `saveStateDict`. */
 export interface SaveStateDictOptions extends WriteDcpOptions {
   /** Number of simulated ranks (default 1). */
   ranks?: number;
@@ -22,6 +23,7 @@ export interface SaveStateDictOptions extends WriteDcpOptions {
   shardDim?: number;
 }
 
+/** Saves a nested state dict as `ranks` processes would have saved it, each tensor split on `shardDim`. */
 export async function saveStateDict(
   storage: Storage,
   dir: string,

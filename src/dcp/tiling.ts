@@ -5,7 +5,9 @@ import { boxNumel, numel } from "../tensor/mod.ts";
 export interface TilingProblem {
   /** The error code a reader throws for it. */
   code: "E_SHAPE" | "E_OUT_OF_RANGE" | "E_OVERLAP" | "E_GAP";
+  /** Which rule is broken. */
   kind: "rank" | "out_of_bounds" | "overlap" | "gap";
+  /** What is wrong, for people. */
   message: string;
 }
 

@@ -10,6 +10,7 @@ import { checkTiling } from "./tiling.ts";
 import type { DcpMetadata, TensorEntryMeta } from "./metadata.ts";
 import { storageKey } from "./metadata.ts";
 
+/** Options of the layout checks. */
 export interface LayoutCheckOptions {
   /** Require chunks to cover the tensor exactly when there is more than one (default true). */
   requireTiling?: boolean;
@@ -76,6 +77,7 @@ export interface ItemRanges {
   sizes: Map<string, number>;
   /** `storageKey`s of the items whose file exists and whose byte range lies inside it. */
   usable: Set<string>;
+  /** What is wrong, one problem per item or file. */
   problems: Problem[];
   /** The error behind each problem, for readers that throw the first. */
   errors: WebdcpError[];

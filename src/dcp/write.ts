@@ -14,15 +14,23 @@ import { rankFileName } from "./rank_file.ts";
 import { writeRankFile } from "./write_rank.ts";
 import { runLimited } from "../tasks/mod.ts";
 
+/** Progress of `writeDcp`, one report per item written. */
 export interface DcpWriteProgress {
+  /** The rank whose file got the item. */
   rank: number;
+  /** The item's entry. */
   fqn: string;
+  /** Items written so far. */
   itemsDone: number;
+  /** Items to write in all. */
   itemsTotal: number;
+  /** Item bytes written so far. */
   bytesWritten: number;
 }
 
+/** Options of `writeDcp`. */
 export interface WriteDcpOptions {
+  /** Called after each item. */
   onProgress?: (p: DcpWriteProgress) => void;
   /** Replace an existing checkpoint in `dir` (default true, like PyTorch); false fails with E_EXISTS. */
   overwrite?: boolean;

@@ -17,11 +17,17 @@ import { checkTensorChunks } from "./validate.ts";
  * the rank file gets to the chunk (and free to stream them in pieces).
  */
 export interface DcpTensorChunkItem {
+  /** The tensor's flattened name. */
   fqn: string;
+  /** The stored dtype. */
   dtype: DType;
+  /** The whole tensor's shape. */
   globalShape: number[];
+  /** Where the chunk starts in the tensor. */
   offsets: number[];
+  /** The chunk's extent. */
   sizes: number[];
+  /** The chunk's bytes, or a provider called when the rank file reaches the item. */
   data: Uint8Array | (() => Promise<ByteStream>);
   /**
    * Optional: where in a `PAGE_BYTES` page of the file the chunk's tensor data should start, so that the
@@ -37,18 +43,24 @@ export const PAGE_BYTES = 4096;
 
 /** A non-tensor value, pickled with `saveTorch` (BYTE_IO). */
 export interface DcpValueItem {
+  /** The value's flattened name. */
   fqn: string;
+  /** The value, pickled into a torch.save item. */
   value: PyValue;
 }
 
 /** A BYTE_IO item copied verbatim: the complete `torch.save` bytes of the value. */
 export interface DcpRawItem {
+  /** The value's flattened name. */
   fqn: string;
+  /** A BYTE_IO item copied verbatim from another checkpoint. */
   raw: Uint8Array;
 }
 
+/** One item a rank writes. */
 export type DcpWriteItem = DcpTensorChunkItem | DcpValueItem | DcpRawItem;
 
+/** What a DCP save writes: the items of each rank and the object paths. */
 export interface DcpWritePlan {
   /** Items per rank; rank `r` writes `__<r>_0.distcp`. An item may be listed by several ranks (replicated). */
   ranks: DcpWriteItem[][];
@@ -56,9 +68,11 @@ export interface DcpWritePlan {
   plannerData?: Map<string, StatePath> | null;
 }
 
+/** A write plan after dedup and validation, as `planGlobal` returns it. */
 export interface GlobalPlan {
   /** Per rank, after dedup: BYTE_IO items first, then tensor chunks, each in plan order. */
   ranks: DcpWriteItem[][];
+  /** The metadata entries of everything written. */
   stateDictMetadata: Map<string, EntryMeta>;
 }
 

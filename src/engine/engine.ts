@@ -54,6 +54,7 @@ export interface EngineOptions {
   workers?: number;
 }
 
+/** An `EngineKind` from its name (E_USAGE naming the option `engine` otherwise). */
 export function parseEngineKind(value: string): EngineKind {
   if (value === "auto" || value === "gpu" || value === "cpu") return value;
   throw new UsageError("E_USAGE", `engine must be auto, gpu or cpu, not '${value}'`, { option: "engine" });
@@ -100,6 +101,7 @@ function cpuCanTakeOver(error: unknown): boolean {
   return error instanceof WebdcpError && (error.code === "E_GPU_LOST" || error.code === "E_GPU_OOM");
 }
 
+/** The WebGPU engine: kernels planned to the device's limits, staging buffers reused. */
 export class GpuEngine implements Engine {
   #runner: GpuKernelsRunner;
   #cpu = createCpuEngine();

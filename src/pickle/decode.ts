@@ -7,6 +7,7 @@ import { OP } from "./opcodes.ts";
 import { decodeLatin1, decodeUtf8 } from "./utf8.ts";
 import { PyByteArray, PyFloat, PyTuple, type PyValue, SETSTATE } from "./value.ts";
 
+/** Options of `decodePickle`. */
 export interface DecodeOptions {
   /** Consulted first for every global; undefined falls back to `BUILTIN_GLOBALS`, then refusal. */
   globals?: GlobalResolver;

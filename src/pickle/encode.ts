@@ -17,6 +17,7 @@ import {
 } from "./value.ts";
 import { PickleWriter } from "./writer.ts";
 
+/** Options of `encodePickle`. */
 export interface EncodeOptions {
   /** 2: as `torch.save` writes `data.pkl`; 4: as `pickle.dump` writes DCP `.metadata`. */
   protocol: 2 | 4;

@@ -10,12 +10,15 @@ import { readTargetBox } from "./targets.ts";
 
 /** One region of a target tensor to produce, in the target's dtype. */
 export interface BandJob {
+  /** The tensor the band belongs to. */
   target: TargetTensor;
+  /** The band, in the target tensor's coordinates. */
   box: Box;
   /** Where the region's bytes are stored, when the output copies them itself (then nothing is read). */
   stored?: StoredRange[];
 }
 
+/** Options of `BandPipeline`. */
 export interface BandPipelineOptions {
   /**
    * A job is read ahead only when its source bytes are at most this many: read-ahead doubles the memory
@@ -128,6 +131,7 @@ export class BandPipeline {
   /** Jobs being prepared, by index in the planned order. */
   readonly #ahead = new Map<number, { slot: Slot; bytes: Promise<BandOutput> }>();
 
+  /** A pipeline over `jobs`, in the order they will be asked for. */
   constructor(source: TensorSource, engine: Engine, jobs: readonly BandJob[], opts: BandPipelineOptions) {
     this.#source = source;
     this.#engine = engine;

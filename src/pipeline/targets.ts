@@ -10,10 +10,13 @@ import type { TensorEntry, TensorSource } from "../source/mod.ts";
 
 /** One tensor of the output and how to produce it from the source. */
 export interface TargetTensor {
+  /** The output name. */
   name: string;
+  /** The source tensor it is made from. */
   source: TensorEntry;
   /** Output dtype (the source dtype unless a floating cast applies). */
   dtype: DType;
+  /** The output shape. */
   shape: number[];
   /** Output row `i` is source row `rowPermutation[i]` (llama3 rotary layout of wq/wk). */
   rowPermutation?: Int32Array;
@@ -21,14 +24,17 @@ export interface TargetTensor {
   bytes: number;
 }
 
+/** Options of `planTargets`. */
 export interface TargetOptions {
   /** Cast floating tensors to this dtype (integers and bools are kept). */
   dtype?: DType;
+  /** A model mapping applied to the selected tensors. */
   adapter?: StateDictAdapter;
   /** Named in adapter errors. */
   path?: string;
 }
 
+/** The output dtype of a tensor: `to` for floating tensors when given, else the stored dtype. */
 export function castDType(from: DType, to: DType | undefined): DType {
   return to !== undefined && DTYPE_INFO[from].floating && DTYPE_INFO[to].floating ? to : from;
 }

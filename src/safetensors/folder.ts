@@ -12,6 +12,7 @@ import { SINGLE_FILE_NAME } from "./shards.ts";
 
 /** A tensor of a folder, with the file (relative to the storage root) that holds it. */
 export interface FolderTensorInfo extends SafetensorsTensorInfo {
+  /** The file holding the tensor. */
   file: string;
 }
 
@@ -21,12 +22,15 @@ export interface SafetensorsFolder {
   files: string[];
   /** Parsed headers, by file path. */
   headers: Map<string, SafetensorsHeader>;
+  /** Every tensor and the file holding it. */
   tensors: Map<string, FolderTensorInfo>;
   /** The index, when the folder has one. */
   index?: SafetensorsIndex;
+  /** Reads a tensor, or a box of it, into `out` when given. */
   readTensor(name: string, box?: Box, out?: Uint8Array): Promise<Tensor>;
   /** Where a box's bytes are stored, when that is one range (see `locateSafetensorsTensor`). */
   locate(name: string, box: Box): StoredRange[] | undefined;
+  /** Closes the files. */
   close(): Promise<void>;
 }
 

@@ -12,12 +12,17 @@ export const MAX_HEADER_BYTES = DEFAULT_LIMITS.maxHeaderBytes;
 
 /** One tensor of a safetensors file. `begin`/`end` are absolute byte offsets in the file (end exclusive). */
 export interface SafetensorsTensorInfo {
+  /** The stored dtype. */
   dtype: DType;
+  /** The shape. */
   shape: number[];
+  /** Start of the data, relative to the data buffer. */
   begin: number;
+  /** End of the data (exclusive), relative to the data buffer. */
   end: number;
 }
 
+/** A parsed and checked safetensors header. */
 export interface SafetensorsHeader {
   /** Tensors in data order (ascending offsets). */
   tensors: Map<string, SafetensorsTensorInfo>;

@@ -9,7 +9,9 @@ export const SAFETENSORS_INDEX_NAME = "model.safetensors.index.json";
 
 /** `model.safetensors.index.json`: `metadata` (with `total_size`) and the tensor -> file map. */
 export interface SafetensorsIndex {
+  /** The index's `metadata` (`total_size`). */
   metadata: Record<string, unknown>;
+  /** Tensor name to shard file name. */
   weightMap: Map<string, string>;
 }
 
@@ -18,6 +20,7 @@ const IndexJson = z.object({
   weight_map: z.record(z.string(), z.string()),
 });
 
+/** Reads and checks `model.safetensors.index.json`, its size checked against `maxMetadataBytes` first. */
 export async function readSafetensorsIndex(
   storage: Storage,
   path: string,

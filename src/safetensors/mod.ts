@@ -1,3 +1,19 @@
+/**
+ * safetensors files and HuggingFace folders: header reader (every guard one line and one error), box reads,
+ * writer laid out as the reference writes, shard plans and `model.safetensors.index.json`.
+ *
+ * @example
+ * ```ts
+ * import { readSafetensorsHeader, writeSafetensors } from "./mod.ts";
+ * import { MemorySink, memorySource } from "../storage/mod.ts";
+ *
+ * const sink = new MemorySink("m.safetensors");
+ * await writeSafetensors(sink, [{ name: "w", dtype: "bfloat16", shape: [2], data: new Uint8Array(4) }]);
+ * const header = await readSafetensorsHeader(memorySource(sink.bytes(), "m.safetensors"));
+ * if (header.tensors.get("w")?.dtype !== "bfloat16") throw new Error("the header names the tensor");
+ * ```
+ * @module
+ */
 export type { SafetensorsHeader, SafetensorsTensorInfo } from "./header.ts";
 export { MAX_HEADER_BYTES, readSafetensorsHeader } from "./header.ts";
 export { locateSafetensorsTensor, readSafetensorsTensor } from "./read_tensor.ts";

@@ -29,6 +29,7 @@ const REFERENCE_DTYPE_ORDER: readonly string[] = [
   "U64",
 ];
 
+/** Where the reference writer puts a dtype in a file (larger alignment first). */
 export function referenceDtypeRank(code: string): number {
   return REFERENCE_DTYPE_ORDER.indexOf(code);
 }

@@ -4,11 +4,15 @@ import { byteSize } from "../tensor/mod.ts";
 
 /** What planning needs to know of a tensor. */
 export interface ShardableEntry {
+  /** The tensor's name. */
   name: string;
+  /** Its dtype. */
   dtype: DType;
+  /** Its shape. */
   shape: readonly number[];
 }
 
+/** Tensors grouped into shard files. */
 export interface ShardPlan<T extends ShardableEntry> {
   /** Shards in file order; `file` is `model.safetensors` alone, else `model-0000i-of-0000n.safetensors`. */
   shards: { file: string; entries: T[]; bytes: number }[];

@@ -9,9 +9,13 @@ import { compareCodePoints, referenceDtypeRank } from "./order.ts";
 
 /** A tensor to write: its bytes now, or a provider called once, when its turn in the file comes. */
 export interface SafetensorsEntry {
+  /** The tensor's name. */
   name: string;
+  /** Its dtype. */
   dtype: DType;
+  /** Its shape. */
   shape: number[];
+  /** Its bytes, or a provider called when the writer reaches it. */
   data: Uint8Array | (() => Promise<ByteStream>);
 }
 

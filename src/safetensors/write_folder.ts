@@ -6,6 +6,7 @@ import { DEFAULT_MAX_SHARD_BYTES, planShards } from "./shards.ts";
 import type { SafetensorsEntry } from "./write.ts";
 import { writeSafetensors } from "./write.ts";
 
+/** Options of `writeSafetensorsFolder`. */
 export interface WriteSafetensorsFolderOptions {
   /** Shard limit in bytes (default 5 GB, as transformers). */
   maxShardBytes?: number;

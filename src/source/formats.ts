@@ -11,6 +11,7 @@ import type { SourceFormat, TensorSource } from "./tensor_source.ts";
 
 /** What tells one input format apart from the others, and how a source of it is opened. */
 export interface FormatFacts {
+  /** The format. */
   format: SourceFormat;
   /** A format stored as one file, or as a folder of files. */
   shape: "file" | "folder";
@@ -22,6 +23,7 @@ export interface FormatFacts {
   holds?: (names: ReadonlySet<string>) => boolean;
   /** Folder formats: file names that mark the format, probed one by one where a storage cannot list (HTTP). */
   markers?: readonly string[];
+  /** Opens a source of this format, under the limits on untrusted input. */
   open(storage: Storage, path: string, limits?: Partial<Limits>): Promise<TensorSource>;
 }
 

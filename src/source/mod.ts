@@ -1,6 +1,20 @@
 /**
  * The read model: every input (DCP folder, HF folder, `.safetensors` file, torch.save file) opened as one
  * `TensorSource` of named entries whose data is read on demand, plus selection of entries by name.
+ * @example
+ * ```ts
+ * import { openTensorSource } from "./mod.ts";
+ * import { saveStateDict } from "../dcp/mod.ts";
+ * import { MemoryStorage } from "../storage/mod.ts";
+ * import { makeTensor } from "../tensor/mod.ts";
+ *
+ * const storage = new MemoryStorage();
+ * await saveStateDict(storage, "ckpt", { model: { w: makeTensor("float32", [2, 3]) } });
+ * const source = await openTensorSource(storage, "ckpt");
+ * const names = source.entries.map((e) => e.name);
+ * await source.close();
+ * if (source.format !== "dcp" || names.join() !== "model.w") throw new Error(names.join());
+ * ```
  * @module
  */
 export type {

@@ -16,12 +16,17 @@ export interface SelectOptions {
 
 /** An entry kept for output, under the name it will have there. */
 export interface Selected<E extends Entry = Entry> {
+  /** The output name (after `modelOnly` unwraps `model.`). */
   name: string;
+  /** The source entry. */
   entry: E;
 }
 
+/** What the options select. */
 export interface Selection {
+  /** Selected tensors. */
   tensors: Selected<TensorEntry>[];
+  /** Selected values. */
   values: Selected<ValueEntry>[];
   /** Source names left out by the options (reported, never silent). */
   dropped: string[];

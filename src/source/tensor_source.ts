@@ -55,10 +55,12 @@ export interface TensorSource {
   close(): Promise<void>;
 }
 
+/** The tensor entries of a source. */
 export function tensorEntries(source: { entries: readonly Entry[] }): TensorEntry[] {
   return source.entries.filter((e): e is TensorEntry => e.kind === "tensor");
 }
 
+/** The value entries of a source. */
 export function valueEntries(source: { entries: readonly Entry[] }): ValueEntry[] {
   return source.entries.filter((e): e is ValueEntry => e.kind === "value");
 }

@@ -52,3 +52,10 @@ function printable(path: string): string {
   // deno-lint-ignore no-control-regex
   return path.replace(/[\0-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
+
+/** The normalised path of a file to create: any path but the storage root itself (E_USAGE). */
+export function fileToCreate(path: string): string {
+  const rel = normalizePath(path);
+  if (rel === "") throw new UsageError("E_USAGE", "cannot create the storage root as a file");
+  return rel;
+}

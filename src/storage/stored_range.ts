@@ -41,6 +41,7 @@ export async function appendStoredRange(
   return false;
 }
 
+/** True for a stored range piece of a `ByteStream`. */
 export function isStoredRange(piece: Uint8Array | StoredRange): piece is StoredRange {
   return !(piece instanceof Uint8Array);
 }

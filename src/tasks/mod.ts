@@ -1,3 +1,16 @@
+/**
+ * Plumbing every job shares: `runLimited` (a bounded number of tasks at once, settling in-flight work
+ * before failing) and `ProgressTracker` (`onProgress` reports).
+ *
+ * @example
+ * ```ts
+ * import { runLimited } from "./mod.ts";
+ *
+ * const squares = await runLimited([1, 2, 3].map((n) => () => Promise.resolve(n * n)), 2);
+ * if (squares.join() !== "1,4,9") throw new Error("results come back in task order");
+ * ```
+ * @module
+ */
 export { runLimited } from "./run_limited.ts";
 export { type JobProgress, type ProgressCallback, ProgressTracker } from "./progress.ts";
 export { hostModule } from "./host_module.ts";

@@ -20,23 +20,26 @@ export class ProgressTracker {
   private done = 0;
   private files = 0;
 
+  /** A tracker of `total` bytes over `filesTotal` files, reporting to `onProgress`. */
   constructor(
     private readonly total: number,
     private readonly filesTotal: number,
     private readonly onProgress?: ProgressCallback,
   ) {}
 
+  /** Counts bytes done, `current` naming what is being worked on. */
   add(bytes: number, current?: string): void {
     this.done += bytes;
-    this.report(current);
+    this.#report(current);
   }
 
+  /** Counts a file done. */
   fileDone(current?: string): void {
     this.files++;
-    this.report(current);
+    this.#report(current);
   }
 
-  private report(current?: string): void {
+  #report(current?: string): void {
     this.onProgress?.({
       bytesDone: this.done,
       bytesTotal: this.total,

@@ -12,6 +12,7 @@ export interface Box {
   sizes: number[];
 }
 
+/** Elements in a box. */
 export function boxNumel(box: Box): number {
   let n = 1;
   for (const s of box.sizes) n *= s;

@@ -16,7 +16,7 @@ export interface Tensor {
 }
 
 /** Upper bound on elements per tensor we accept from untrusted headers (2^53 - 1 keeps arithmetic exact). */
-export const MAX_NUMEL = Number.MAX_SAFE_INTEGER;
+export const MAX_NUMEL: number = Number.MAX_SAFE_INTEGER;
 
 /** Elements of a tensor of this shape. */
 export function numel(shape: readonly number[]): number {

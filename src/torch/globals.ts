@@ -156,4 +156,5 @@ const TORCH_GLOBALS: ReadonlyMap<string, object> = new Map<string, object>([
  * `torch.Size`, `torch.device` (decoded to a string such as `"cuda:1"`), layouts. Anything else resolves to
  * undefined, so the pickle layer refuses it. Other layers compose it with their own classes.
  */
-export const torchGlobals: GlobalResolver = (module, name) => TORCH_GLOBALS.get(`${module}.${name}`);
+export const torchGlobals: GlobalResolver = (module: string, name: string): object | undefined =>
+  TORCH_GLOBALS.get(`${module}.${name}`);

@@ -20,6 +20,7 @@ import { readTensorRecord, tensorRun } from "./read_tensor.ts";
 import { type TensorRef, TorchStorage } from "./tensor_ref.ts";
 import { pyObject, TorchStorageType } from "./tokens.ts";
 
+/** Options of `openTorchArchive`. */
 export interface OpenTorchArchiveOptions {
   /** File named in errors (defaults to `source.path`). */
   path?: string;
@@ -33,6 +34,7 @@ export interface OpenTorchArchiveOptions {
   inflateLimits?: InflateLimits;
 }
 
+/** An opened torch.save archive. */
 export interface TorchArchive {
   /** The top-level folder of every record (`archive`, or the stem of the saved file name). */
   readonly archiveName: string;

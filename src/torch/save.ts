@@ -5,6 +5,7 @@ import { crc32, ZipLayout, ZipWriter } from "../zip/mod.ts";
 import type { ZipEntry } from "../zip/mod.ts";
 import { planTorchSave, type StorageToWrite, type TorchSavePlan, type TorchSaveValue } from "./save_plan.ts";
 
+/** Options of `saveTorch` and `encodeTorch`. */
 export interface SaveTorchOptions {
   /** Top-level folder of the records; torch uses `archive` for streams and the file stem for paths. */
   archiveName?: string;

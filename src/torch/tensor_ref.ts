@@ -5,6 +5,7 @@ import type { DType } from "../dtype/mod.ts";
  * `dtype` is undefined for `UntypedStorage`, whose `numel` counts bytes.
  */
 export class TorchStorage {
+  /** A storage record reference. */
   constructor(
     readonly key: string,
     readonly dtype: DType | undefined,
@@ -19,6 +20,7 @@ export class TorchStorage {
  * elements. `conj`/`neg` are torch's lazy conjugate/negative bits (applied when the tensor is read).
  */
 export class TensorRef {
+  /** A tensor reference (see the class). */
   constructor(
     readonly dtype: DType,
     readonly shape: number[],
@@ -47,6 +49,7 @@ export class TensorRef {
   }
 }
 
+/** True for a `TensorRef`. */
 export function isTensorRef(v: unknown): v is TensorRef {
   return v instanceof TensorRef;
 }

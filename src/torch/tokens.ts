@@ -3,16 +3,19 @@ import type { PyValue } from "../pickle/mod.ts";
 
 /** `torch.<dtype>` as a bare global (the dtype argument of `_rebuild_tensor_v3`, DCP tensor properties). */
 export class TorchDType {
+  /** The token of `dtype`. */
   constructor(readonly dtype: DType) {}
 }
 
 /** A storage class named in a persistent id: `torch.FloatStorage` (typed) or `UntypedStorage` (bytes). */
 export class TorchStorageType {
+  /** The storage class `name` and the dtype it holds (undefined for untyped storage). */
   constructor(readonly name: string, readonly dtype: DType | undefined) {}
 }
 
 /** `torch.strided` and friends, as `torch.serialization._get_layout` or the bare global gives them. */
 export class TorchLayout {
+  /** The layout `name`. */
   constructor(readonly name: string) {}
 }
 

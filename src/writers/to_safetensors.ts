@@ -125,7 +125,10 @@ export const writeSafetensorsOutput: Writer = async ({ source, targets }, dst, o
 export interface SafetensorsPartManifest {
   /** Shard files of the whole output. */
   shards: number;
+  /** The shard files this part wrote. */
   files: string[];
+  /** Tensor bytes in those shards. */
   total_size: number;
+  /** Tensor name to shard file, for this part's tensors. */
   weight_map: Record<string, string>;
 }

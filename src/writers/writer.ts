@@ -10,6 +10,7 @@ export type TargetFormat = "dcp" | "safetensors" | "torch";
 
 /** What a writer writes: tensors planned from a source (cast, renamed), and the values carried over. */
 export interface WriteInput {
+  /** The source the tensors are read from. */
   source: TensorSource;
   /** Target tensors, in the order their data is read. */
   targets: readonly TargetTensor[];
@@ -21,7 +22,9 @@ export interface WriteInput {
 
 /** How a writer writes; the last group of fields applies to one format each. */
 export interface WriterOptions {
+  /** The engine that casts. */
   engine: Engine;
+  /** Progress of the bytes written. */
   tracker: ProgressTracker;
   /** Bytes of one band of a tensor (in the wider of the source and target dtypes). */
   bandBytes: number;

@@ -18,6 +18,7 @@ import {
 } from "./zip_entry.ts";
 import { checkInflateLimits, DEFAULT_INFLATE_LIMITS, type InflateLimits } from "./inflated_source.ts";
 
+/** Options of `readZipDirectory`. */
 export interface ReadZipDirectoryOptions {
   /** File named in errors (defaults to `source.path`). */
   path?: string;

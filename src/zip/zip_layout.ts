@@ -39,6 +39,7 @@ export class ZipLayout {
   #open: { name: string; size: number; offset: number; dataOffset: number; zip64: boolean } | undefined;
   #finished = false;
 
+  /** A layout whose record data starts at multiples of `alignment` (torch uses 64). */
   constructor(alignment = 64) {
     if (!Number.isInteger(alignment) || alignment < 1 || alignment > 0x4000) {
       throw new UsageError("E_USAGE", `zip alignment must be an integer in 1..16384, got ${alignment}`);
@@ -51,6 +52,7 @@ export class ZipLayout {
     return this.#position;
   }
 
+  /** The records laid out so far. */
   get entries(): readonly ZipEntry[] {
     return this.#entries;
   }

@@ -6,6 +6,7 @@ import { PieceChecksums } from "./piece_checksums.ts";
 import type { ZipEntry } from "./zip_entry.ts";
 import { ZipLayout } from "./zip_layout.ts";
 
+/** Options of `ZipWriter`. */
 export interface ZipWriterOptions {
   /** Data alignment relative to the archive start; torch uses (and records) 64. */
   alignment?: number;
@@ -20,6 +21,7 @@ export class ZipWriter {
   readonly #layout: ZipLayout;
   #busy = false;
 
+  /** A writer appending records to `sink`. */
   constructor(sink: ByteSink, opts: ZipWriterOptions = {}) {
     this.#sink = sink;
     this.#layout = new ZipLayout(opts.alignment);
@@ -30,6 +32,7 @@ export class ZipWriter {
     return this.#layout.position;
   }
 
+  /** The records written so far. */
   get entries(): readonly ZipEntry[] {
     return this.#layout.entries;
   }

@@ -2,27 +2,43 @@ import { UsageError } from "../../errors/mod.ts";
 
 /** Llama 3.1 "llama" RoPE frequency scaling (TorchTitan `RoPE.Config`, HF `rope_type: "llama3"`). */
 export interface Llama3RopeScaling {
+  /** How much longer the context is than the original's (`factor`). */
   factor: number;
+  /** Wavelengths below original / `lowFreqFactor` keep their frequency. */
   lowFreqFactor: number;
+  /** Wavelengths above original / `highFreqFactor` are scaled fully. */
   highFreqFactor: number;
+  /** The context length the model was trained with. */
   originalMaxPositionEmbeddings: number;
 }
 
 /** The architecture of one TorchTitan llama3 flavor: everything that fixes parameter shapes and the forward. */
 export interface Llama3Flavor {
+  /** The flavor's name (`8B`, `debugmodel`, ...). */
   name: string;
+  /** Model width. */
   dim: number;
+  /** Transformer blocks. */
   nLayers: number;
+  /** Attention heads. */
   nHeads: number;
+  /** Key/value heads (grouped-query attention). */
   nKvHeads: number;
+  /** Width of one head. */
   headDim: number;
   /** SwiGLU hidden size, from `ffnHiddenDim`. */
   ffnHiddenDim: number;
+  /** TorchTitan's feed-forward width multiplier. */
   ffnDimMultiplier: number | null;
+  /** The feed-forward width is rounded up to a multiple of this. */
   multipleOf: number;
+  /** Vocabulary size. */
   vocabSize: number;
+  /** RoPE base frequency. */
   ropeTheta: number;
+  /** RoPE scaling, where the flavor has one. */
   ropeScaling: Llama3RopeScaling | null;
+  /** RMSNorm epsilon. */
   normEps: number;
   /** RoPE cache length; HF's `max_position_embeddings`. */
   maxSeqLen: number;

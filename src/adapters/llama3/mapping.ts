@@ -20,8 +20,11 @@ import {
 } from "./parameters.ts";
 import { rotaryFromHfRows, rotaryToHfRows } from "./rotary.ts";
 
+/** Options of the llama3 adapter. */
 export interface Llama3AdapterOptions {
+  /** The model size (`8B`, `debugmodel`, ...). */
   flavor: string;
+  /** Which way names are mapped. */
   direction: AdapterDirection;
   /** TorchTitan key names. to-hf: detected from the source when absent; from-hf: `head` (torchtitan 0.3.0). */
   keys?: "classic" | "head" | Llama3KeyGeneration;

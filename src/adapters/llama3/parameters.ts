@@ -6,10 +6,13 @@ import type { Llama3Flavor } from "./flavors.ts";
  * is its own switch; `classic` is v0.1-v0.2.2, `head` is what torchtitan 0.3.0 writes.
  */
 export interface Llama3KeyGeneration {
+  /** The output projection's name. */
   output: "output" | "lm_head";
+  /** Where the q/k/v projections live. */
   qkv: "attention" | "qkv_linear";
 }
 
+/** TorchTitan's key generations by name (`--keys`). */
 export const LLAMA3_KEY_GENERATIONS: Readonly<Record<"classic" | "head", Llama3KeyGeneration>> = Object.freeze({
   classic: { output: "output", qkv: "attention" },
   head: { output: "lm_head", qkv: "qkv_linear" },
@@ -17,8 +20,11 @@ export const LLAMA3_KEY_GENERATIONS: Readonly<Record<"classic" | "head", Llama3K
 
 /** One parameter of the model under both names. */
 export interface Llama3Parameter {
+  /** The TorchTitan name. */
   titan: string;
+  /** The HuggingFace name. */
   hf: string;
+  /** The shape (the same under both names). */
   shape: number[];
   /** Heads whose rows the rotary permutation reorders (wq: n_heads, wk: n_kv_heads); absent for plain copies. */
   rotaryHeads?: number;

@@ -3,9 +3,13 @@ import type { GpuLimits } from "./planner.ts";
 
 /** A WebGPU device with the limits the engine plans against and what to call it in reports. */
 export interface GpuContext {
+  /** The device. */
   device: GPUDevice;
+  /** The limits work is split to. */
   limits: GpuLimits;
+  /** The adapter's name. */
   adapterName: string;
+  /** Whether the adapter is a software one. */
   isFallbackAdapter: boolean;
   /** Set once the device is lost; every later call fails with E_GPU_LOST. */
   lost?: GpuError;

@@ -8,9 +8,13 @@ import { contiguousStrides } from "../../tensor/mod.ts";
  * plans are tested directly and through a recording device.
  */
 export interface GpuLimits {
+  /** `GPUSupportedLimits.maxStorageBufferBindingSize`. */
   maxStorageBufferBindingSize: number;
+  /** `GPUSupportedLimits.maxBufferSize`. */
   maxBufferSize: number;
+  /** `GPUSupportedLimits.minStorageBufferOffsetAlignment`. */
   minStorageBufferOffsetAlignment: number;
+  /** `GPUSupportedLimits.maxComputeWorkgroupsPerDimension`. */
   maxComputeWorkgroupsPerDimension: number;
 }
 

@@ -1,7 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { nodeFs } from "./node_fs.ts";
 import { StorageError, UsageError } from "../../errors/mod.ts";
-import { dirname, normalizePath } from "../path.ts";
+import { dirname, fileToCreate, normalizePath } from "../path.ts";
 import { createSinkFile } from "./sink_file.ts";
 import { FileSink } from "./file_sink.ts";
 import { FileSource } from "./file_source.ts";
@@ -125,8 +125,7 @@ export class FileStorage implements Storage {
 
   async create(path: string): Promise<ByteSink> {
     const fs = await nodeFs();
-    const rel = normalizePath(path);
-    if (rel === "") throw new UsageError("E_USAGE", "cannot create the storage root as a file");
+    const rel = fileToCreate(path);
     const final = this.#abs(rel);
     const temp = `${final}.tmp-${randomHex()}`;
     try {

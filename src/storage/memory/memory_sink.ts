@@ -14,6 +14,7 @@ export class MemorySink implements ByteSink {
   #len = 0;
   #state: "open" | "closed" | "aborted" = "open";
 
+  /** A sink named `path` (for errors) that hands its bytes to `onClose`. */
   constructor(path = "memory:", onClose?: (bytes: Uint8Array) => void) {
     this.path = path;
     this.#onClose = onClose;

@@ -1,6 +1,6 @@
 import { StorageError, UsageError } from "../../errors/mod.ts";
 import { memorySource } from "../byte_source.ts";
-import { dirname, normalizePath } from "../path.ts";
+import { dirname, fileToCreate, normalizePath } from "../path.ts";
 import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "../storage.ts";
 import { readRange, readWhole, writeWhole } from "../whole_file.ts";
 import { MemorySink } from "./memory_sink.ts";
@@ -42,8 +42,7 @@ export class MemoryStorage implements Storage {
   }
 
   async create(path: string): Promise<ByteSink> {
-    const rel = normalizePath(path);
-    if (rel === "") throw new UsageError("E_USAGE", "cannot create the storage root as a file");
+    const rel = fileToCreate(path);
     if (this.#dirs.has(rel)) throw new StorageError("E_EXISTS", "is a folder", { path: rel });
     this.#makeParents(rel);
     return new MemorySink(rel, (bytes) => this.#publish(rel, bytes));

@@ -1,7 +1,7 @@
 import { invariant, StorageError, UsageError } from "../../errors/mod.ts";
 import { domName, isMissing, opfsError } from "./opfs_errors.ts";
 import { moveFile, OpfsSink, OpfsSource } from "./opfs_files.ts";
-import { normalizePath } from "../path.ts";
+import { fileToCreate, normalizePath } from "../path.ts";
 import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "../storage.ts";
 import { readRange, readWhole, writeWhole } from "../whole_file.ts";
 
@@ -85,8 +85,7 @@ export class OpfsStorage implements Storage {
   }
 
   async create(path: string): Promise<ByteSink> {
-    const rel = normalizePath(path);
-    if (rel === "") throw new UsageError("E_USAGE", "cannot create the storage root as a file");
+    const rel = fileToCreate(path);
     const { parentSegments, name } = split(rel);
     const parent = await this.#makeDir(parentSegments);
     if (await childDir(parent, name, rel)) throw new StorageError("E_EXISTS", "is a folder", { path: rel });
