@@ -132,7 +132,17 @@ export {
   type RegionCopy,
   type RowGather,
 } from "./src/engine/mod.ts";
-export * from "./src/loader/mod.ts";
+export {
+  type GpuLoad,
+  type GpuTensor,
+  type GpuTensorPart,
+  type LoadInput,
+  type LoadPlan,
+  type LoadStats,
+  loadToGpu,
+  type LoadToGpuOptions,
+  locateUrl,
+} from "./src/loader/mod.ts";
 export * from "./src/cache/mod.ts";
 
 // The checkpoint manager (TorchTitan's [checkpoint]); paths open as files only in the host entry, mod.ts.

@@ -10,6 +10,7 @@ import { posix } from "node:path";
 /** The layers, lowest first: the one definition of which folder may import which. */
 export const LAYERS: readonly (readonly string[])[] = [
   ["errors"],
+  ["limits"],
   ["dtype", "tasks"],
   ["tensor"],
   ["storage"],
@@ -20,7 +21,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["engine"],
   ["pipeline"],
   ["writers"],
-  ["jobs", "loader"],
+  ["jobs", "loader", "manager"],
+  ["cache"],
   ["cli"],
 ];
 
@@ -58,7 +60,9 @@ export function checkLayers(files: ReadonlyMap<string, string>): LayerViolation[
       if (toLayer === undefined) out.push({ file, imports: spec, why: `${to} is in no layer` });
       else if (toLayer >= layer) {
         out.push({ file, imports: spec, why: `${folder} (layer ${layer}) may not import ${to} (layer ${toLayer})` });
-      } else if (target !== `${to}/mod.ts`) {
+      } else if (target !== `${to}/mod.ts` && !/^[a-z_]+\/[a-z_0-9]+\/mod\.ts$/.test(target)) {
+        // A folder's entry is its mod.ts; a backend folder inside it (storage/file) has its own, which host
+        // code imports where the folder's entry leaves it out (node:fs stays out of storage/mod.ts).
         out.push({ file, imports: spec, why: `imports ${to}'s inner file ${target}, not ${to}/mod.ts` });
       }
     }

@@ -7,9 +7,9 @@
  */
 import type { Location } from "../source/mod.ts";
 import { IntegrityError, StorageError } from "../errors/mod.ts";
-import { isTensorSource, type LoadInput, locateUrl } from "../loader/open_input.ts";
+import { isTensorSource, type LoadInput, locateUrl } from "../loader/mod.ts";
 import { OpfsStorage } from "../storage/mod.ts";
-import { normalizePath } from "../storage/path.ts";
+import { normalizePath } from "../storage/mod.ts";
 import { Sha256 } from "./sha256.ts";
 
 /** One cached file: its size, SHA-256, and the SHA-256 of each `blockBytes` block (to locate damage). */

@@ -5,8 +5,7 @@
  */
 import process from "node:process";
 import { UsageError } from "../errors/mod.ts";
-import { HttpStorage } from "../storage/mod.ts";
-import { S3Storage } from "../storage/s3/mod.ts";
+import { HttpStorage, S3Storage } from "../storage/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import type { Location } from "../source/mod.ts";
 

@@ -7,9 +7,9 @@ import type { SourceFormat, TensorEntry, TensorSource } from "../source/mod.ts";
 import { type DType, DTYPE_INFO, itemsize } from "../dtype/mod.ts";
 import { GpuError, UsageError } from "../errors/mod.ts";
 import { canConvert } from "../dtype/mod.ts";
-import { sourceOrigin } from "../storage/byte_source.ts";
+import { sourceOrigin } from "../storage/mod.ts";
 import { planRanges, type RangeRequest, type WantedRange } from "../storage/mod.ts";
-import type { ByteSource } from "../storage/storage.ts";
+import type { ByteSource } from "../storage/mod.ts";
 import { numel, wholeBox } from "../tensor/mod.ts";
 
 /** One GPU buffer of a tensor: dim-0 rows `[firstRow, firstRow + rows)`. */

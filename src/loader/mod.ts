@@ -36,4 +36,11 @@ export {
   type LoadToGpuOptions,
 } from "./load_to_gpu.ts";
 export type { LoadPlan } from "./load_plan.ts";
-export { type LoadInput, locateUrl } from "./open_input.ts";
+export {
+  isTensorSource,
+  type LoadInput,
+  locateUrl,
+  type OpenedInput,
+  openInput,
+  type OpenInputOptions,
+} from "./open_input.ts";

@@ -13,10 +13,10 @@ import { StorageError } from "../errors/mod.ts";
 import { decodeMetadata } from "../dcp/mod.ts";
 import { readSafetensorsIndex, SAFETENSORS_INDEX_NAME, SINGLE_FILE_NAME } from "../safetensors/mod.ts";
 import { HttpStorage, type HttpStorageOptions } from "../storage/mod.ts";
-import { joinPath } from "../storage/path.ts";
+import { joinPath } from "../storage/mod.ts";
 import { PrefetchStorage } from "../storage/mod.ts";
 import { planRanges, type WantedRange } from "../storage/mod.ts";
-import type { Storage } from "../storage/storage.ts";
+import type { Storage } from "../storage/mod.ts";
 import { ENDS_WINDOW } from "../torch/mod.ts";
 
 /** What a load reads: a URL (file or folder), a storage location, or a source opened by the caller. */

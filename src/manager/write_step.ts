@@ -10,7 +10,7 @@ import type { DcpWriteItem, StateLeaf, StatePath, WriteDcpOptions } from "../dcp
 import { writeDcp } from "../dcp/mod.ts";
 import type { Engine } from "../engine/mod.ts";
 import { UsageError } from "../errors/mod.ts";
-import type { PyValue } from "../pickle/value.ts";
+import type { PyValue } from "../pickle/mod.ts";
 import { planShards, SAFETENSORS_INDEX_NAME, writeSafetensors, writeSafetensorsIndex } from "../safetensors/mod.ts";
 import type { SafetensorsEntry } from "../safetensors/mod.ts";
 import { joinPath, writeFile } from "../storage/mod.ts";

@@ -32,7 +32,15 @@ export type {
   StoredRange,
 } from "./storage.ts";
 export { basename, dirname, joinPath, normalizePath } from "./path.ts";
-export { cacheEnds, MAX_READ_BYTES, memorySource, readSourceInto, sliceSource, sourceOrigin } from "./byte_source.ts";
+export {
+  cacheEnds,
+  checkReadRange,
+  MAX_READ_BYTES,
+  memorySource,
+  readSourceInto,
+  sliceSource,
+  sourceOrigin,
+} from "./byte_source.ts";
 export { appendStoredRange, isStoredRange, readStoredRange } from "./stored_range.ts";
 // The file backend (./file/mod.ts) is left out on purpose: every layer imports this file and the file backend
 // loads node:fs, so FileStorage is exported by the host entry mod.ts only, which keeps browser.ts free of Node.

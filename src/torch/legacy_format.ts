@@ -1,9 +1,9 @@
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { FormatError, WebdcpError } from "../errors/mod.ts";
 import { decodePickleFrom, type GlobalResolver, PyTuple, type PyValue } from "../pickle/mod.ts";
-import type { ByteSource } from "../storage/storage.ts";
+import type { ByteSource } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
-import type { StoredRange } from "../storage/storage.ts";
+import type { StoredRange } from "../storage/mod.ts";
 import type { ZipEntry } from "../zip/mod.ts";
 import { torchGlobals } from "./globals.ts";
 import type { OpenTorchArchiveOptions, TorchArchive } from "./open_archive.ts";

@@ -1,7 +1,7 @@
 import { Inflate } from "fflate";
 import { FormatError } from "../errors/mod.ts";
-import { checkReadRange } from "../storage/byte_source.ts";
-import type { ByteSource } from "../storage/storage.ts";
+import { checkReadRange } from "../storage/mod.ts";
+import type { ByteSource } from "../storage/mod.ts";
 import type { ZipEntry } from "./zip_entry.ts";
 
 /** Bounds on deflated zip entries, checked against the central directory before any byte is inflated. */
