@@ -32,12 +32,15 @@ export interface KernelCopier {
    * for the few header bytes between copies, where an async call would cost more than the write.
    */
   writeAt(fd: number, bytes: Uint8Array, position: number): number;
+  /** Reads into `into` from `position` of `fd` synchronously (pread): how many bytes it read, or -1. */
+  readAt(fd: number, into: Uint8Array, position: number): number;
 }
 
 type Symbols = {
   open: (path: Uint8Array, flags: number, mode: number) => number;
   close: (fd: number) => number;
   pwrite: (fd: number, bytes: Uint8Array, length: number | bigint, position: number | bigint) => number | bigint;
+  pread: (fd: number, into: Uint8Array, length: number | bigint, position: number | bigint) => number | bigint;
   copy_file_range: (
     fdIn: number,
     offIn: Uint8Array,
@@ -79,6 +82,7 @@ function loadCopier(): KernelCopier | null {
       open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
       close: { parameters: ["i32"], result: "i32" },
       pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+      pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
       // Off the JS thread, so copies of several files proceed while JS goes on.
       copy_file_range: {
         parameters: ["i32", "buffer", "i32", "buffer", "usize", "u32"],
@@ -104,6 +108,7 @@ function copierOf(libc: Symbols): KernelCopier {
       libc.open(encoder.encode(`${path}\0`), (forWriting ? O_WRONLY : O_RDONLY) | O_CLOEXEC, 0),
     close: (fd) => void libc.close(fd),
     writeAt: (fd, bytes, position) => Number(libc.pwrite(fd, bytes, bytes.byteLength, BigInt(position))),
+    readAt: (fd, into, position) => Number(libc.pread(fd, into, into.byteLength, BigInt(position))),
     async copy(fdIn, offsetIn, fdOut, offsetOut, length) {
       // The kernel reads and advances these two offsets; they must outlive the call, as they do here.
       const offsets = new BigInt64Array([BigInt(offsetIn), BigInt(offsetOut)]);
