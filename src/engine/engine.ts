@@ -43,7 +43,7 @@ export interface EngineOptions {
   /** Bytes per staging buffer (capped by the device's limits). */
   stagingBytes?: number;
   acquire?: AcquireOptions;
-  /** CPU casts: worker threads for casts of shared buffers (default: one per hardware thread; 0: none). */
+  /** CPU casts: worker threads for casts of shared buffers (default: one per hardware thread, at most 8; 0: none). */
   workers?: number;
 }
 

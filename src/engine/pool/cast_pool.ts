@@ -17,6 +17,11 @@ export const POOL_MIN_BYTES = 256 * 1024;
 /** Workers idle this long are stopped (and started again on demand), so a pool nobody closed ends. */
 const IDLE_MS = 2000;
 
+/**
+ * Workers started when no size is given: one per hardware thread, up to this many (each holds a runtime
+ * and the module's memory; a band of a few MiB has no work for more).
+ */
+const MAX_DEFAULT_WORKERS = 8;
 /** Elements of a cast are claimed in chunks of about this many input bytes. */
 const CLAIM_BYTES = 256 * 1024;
 
@@ -27,7 +32,8 @@ const CLAIM_BYTES = 256 * 1024;
  */
 export interface CastJob {
   name: string;
-  table?: { kind: "single" | "pair"; results: Uint32Array };
+  /** A table kernel's table; without `results` when the worker already holds them. */
+  table?: { kind: "single" | "pair"; results?: Uint32Array };
   src: Uint8Array;
   inSize: number;
   dest: Uint8Array;
@@ -48,6 +54,11 @@ function handle(m, reply) {
   }
   try {
     const j = m.job;
+    // A table that comes with the job is loaded at once, whether or not this worker claims a chunk of it:
+    // the pool counts on this worker holding it from now on.
+    if (j.table !== undefined && j.table.results !== undefined) {
+      runCast(instance, m.layout, j.name, j.table, j.src.subarray(0, 0), j.inSize, j.dest.subarray(0, 0), j.outSize);
+    }
     if (j.claim === undefined) {
       runCast(instance, m.layout, j.name, j.table, j.src, j.inSize, j.dest, j.outSize);
     } else {
@@ -188,8 +199,9 @@ export class CastPool {
 
   #post(t: Thread, job: CastJob): Promise<void> {
     const id = this.#nextId++;
-    // The table travels only when this worker's memory holds another kernel's (jobs run in order).
-    const table = job.table !== undefined && t.tableOf !== job.name ? job.table : undefined;
+    // The table's entries travel only when this worker's memory holds another kernel's (jobs run in order,
+    // and a worker loads the entries it is sent on arrival).
+    const table = job.table === undefined || t.tableOf !== job.name ? job.table : { kind: job.table.kind };
     if (job.table !== undefined) t.tableOf = job.name;
     clearTimeout(this.#idle);
     if (t.pending++ === 0) t.thread.hold(true);
@@ -221,7 +233,7 @@ export class CastPool {
   async #start(): Promise<Thread[]> {
     const module = castModuleBytes();
     const threads: Thread[] = [];
-    const size = this.#size ?? await machineParallelism();
+    const size = this.#size ?? Math.min(MAX_DEFAULT_WORKERS, await machineParallelism());
     for (let k = 0; k < size; k++) {
       const entry: Thread = { thread: undefined as unknown as WorkerThread, pending: 0 };
       entry.thread = await startWorker(workerSource(WEB_LISTEN), workerSource(NODE_LISTEN), {
