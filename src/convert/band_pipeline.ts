@@ -79,7 +79,9 @@ class ReusedBuffer {
 
   take(bytes: number): Uint8Array {
     const shared = this.shared();
-    if (this.#buffer.byteLength < bytes || shared !== this.#buffer instanceof SharedArrayBuffer) {
+    // Browsers that are not cross-origin isolated have no SharedArrayBuffer at all.
+    const isShared = typeof SharedArrayBuffer === "function" && this.#buffer instanceof SharedArrayBuffer;
+    if (this.#buffer.byteLength < bytes || shared !== isShared) {
       this.#buffer = shared ? new SharedArrayBuffer(Math.max(bytes, this.#buffer.byteLength)) : new ArrayBuffer(bytes);
     }
     return new Uint8Array(this.#buffer, 0, bytes);
