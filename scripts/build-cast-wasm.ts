@@ -175,59 +175,32 @@ function storePacked(f: F, to: ConvertTarget, o: number, v: Expr[]): void {
 }
 
 /**
- * A float8 source to a 1- or 2-byte target by table lookup. Returns false (emitting nothing) when the twin's results do
- * not split into a magnitude table and a sign bit (then the arithmetic path is used).
+ * float8 -> float8 by table lookup on the 7 magnitude bits: eight 16-entry `i8x16.swizzle` tables, filled
+ * here from the twin, with the sign bit passed through (or dropped from some magnitude up, where the twin
+ * drops it). Returns false (emitting nothing) when the twin's results do not split that way (then the
+ * arithmetic path is used).
  */
-function tableKernel(
-  f: F,
-  from: ConvertSource,
-  to: ConvertTarget,
-  i: number,
-  o: number,
-): boolean {
-  const outSize = to === "bfloat16" || to === "float16" ? 2 : 1;
+function swizzleKernel(f: F, from: ConvertSource, to: ConvertTarget, i: number, o: number): boolean {
   const convert = elementConverter(from, to);
-  const signBit = outSize === 2 ? 0x8000 : 0x80;
   const table = range(0, 128).map((m) => convert(m, 0));
-  // The sign must pass straight through, except from some magnitude up (NaN) where it may be dropped.
   const keeps = table.map((r, m) => {
     const negative = convert(0x80 | m, 0);
-    return negative === (r | signBit) ? true : negative === r ? false : undefined;
+    return negative === (r | 0x80) ? true : negative === r ? false : undefined;
   });
   const firstDrop = keeps.indexOf(false);
   const keepBelow = firstDrop === -1 ? 128 : firstDrop;
-  if (
-    keeps.includes(undefined) || keepBelow === 0 ||
-    keeps.slice(keepBelow).some((k) => k)
-  ) return false;
+  if (keeps.includes(undefined) || keepBelow === 0 || keeps.slice(keepBelow).some((k) => k)) return false;
   const bytes = f.let(load(i, 0));
   const magnitude = f.let(and(bytes, f.i8x16(0x7F)));
-  const lookups = range(0, outSize).map(() => [] as Expr[]);
+  const lookups: Expr[] = [];
   for (let h = 0; h < 8; h++) {
     // Indices outside 0..15 (after wrapping) select 0, so each table answers only for its own 16 magnitudes.
     const index = f.let(op2(OP.i8x16_sub, magnitude, f.i8x16(16 * h)));
-    for (let byte = 0; byte < outSize; byte++) {
-      const entries = range(16 * h, 16).map((m) => (table[m] >>> (8 * byte)) & 0xFF);
-      lookups[byte].push(op2(OP.swizzle, f.bytes(entries), index));
-    }
+    lookups.push(op2(OP.swizzle, f.bytes(range(16 * h, 16).map((m) => table[m] & 0xFF)), index));
   }
-  const joined = lookups.map((parts) => parts.reduce((acc, p) => or(acc, p)));
   let sign = and(bytes, f.i8x16(0x80));
-  if (keepBelow < 128) {
-    sign = and(sign, op2(OP.i8x16_le_u, magnitude, f.i8x16(keepBelow - 1)));
-  }
-  const top = f.let(or(joined[outSize - 1], sign));
-  if (outSize === 1) {
-    f.emit(store(o, 0, top));
-    return true;
-  }
-  const low = f.let(joined[0]);
-  f.emit(
-    store(o, 0, shuffle(low, top, range(0, 8).flatMap((k) => [k, 16 + k]))),
-  );
-  f.emit(
-    store(o, 16, shuffle(low, top, range(8, 8).flatMap((k) => [k, 16 + k]))),
-  );
+  if (keepBelow < 128) sign = and(sign, op2(OP.i8x16_le_u, magnitude, f.i8x16(keepBelow - 1)));
+  f.emit(store(o, 0, or(lookups.reduce((acc, p) => or(acc, p)), sign)));
   return true;
 }
 
@@ -282,7 +255,7 @@ function kernel(from: ConvertSource, to: ConvertTarget): number[] {
   const lookup = TABLE_KERNELS[`${from}_${to}`];
   if (lookup !== undefined) lookupKernel(f, lookup, outSize, i, o);
   const useTable = lookup !== undefined ||
-    (ITEM[from] === 1 && outSize <= 2 && tableKernel(f, from, to, i, o));
+    (ITEM[from] === 1 && outSize === 1 && swizzleKernel(f, from, to, i, o));
   if (!useTable) {
     const wide = from === "float64" ? loadF64(f, i) : loadLanes(f, from, i).map((x) => f.let(widen(f, from, x)));
     const wideSource = from === "float32" || from === "float64";
