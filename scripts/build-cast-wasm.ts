@@ -5,18 +5,18 @@
  * checks the embedded module is current, and the engine's exhaustive tests judge its bits against torch).
  *
  * How each kernel works, per 16 elements:
- * - wide sources become float32 bit patterns: float32 as is; float64 through the hardware's
- *   round-to-nearest-even demotion (NaN lanes rebuilt from the bits, as the twin quiets them, since
- *   WebAssembly leaves a demoted NaN's payload open); float16 and float8_e4m3fn by moving their bits into
- *   a float32's place and multiplying by the power of two that rebiases the exponent (exact for normals
- *   and denormals alike: float32 keeps denormals in WebAssembly); bfloat16 by a shift;
+ * - sources become float32 bit patterns: float32 as is; float64 through the hardware's round-to-nearest-
+ *   even demotion (NaN lanes rebuilt from the bits, as the twin quiets them, since WebAssembly leaves a
+ *   demoted NaN's payload open); float16 and float8_e4m3fn by rebiasing the exponent in place, their
+ *   denormals as integers converted and scaled (no denormal operand ever reaches the float unit: x86
+ *   cores take a microcode detour for each); bfloat16 by a shift;
  * - float32 bits narrow as in the twin: the normal case rounds to nearest even on the dropped bits in
  *   integer arithmetic; the target-denormal case adds a power of two whose unit in the last place is the
  *   target's denormal step and lets the float32 adder round (Giesen's "magic number" method); overflow,
- *   infinity and NaN are selected by masks;
- * - a float8 source to a 8- or 16-bit target is a table lookup on its 7 magnitude bits (eight 16-entry
- *   `i8x16.swizzle` tables per output byte, filled here from the twin, so exact by construction) with the
- *   sign bit passed through (or dropped, where the twin drops it: NaN -> bfloat16).
+ *   infinity and NaN are selected by masks (scripts/wasm/float_lanes.ts);
+ * - 16-bit sources to 8- and 16-bit targets, and float8 sources to 16- and 32-bit targets, look their
+ *   results up in a table the engine fills from the twin (TABLE_KERNELS); float8 -> float8 looks them up in
+ *   eight `i8x16.swizzle` tables filled here from the twin. Both are exact by construction.
  */
 import { writeFileSync } from "node:fs";
 import { elementConverter } from "../src/engine/cpu/convert.ts";
