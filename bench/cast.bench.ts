@@ -1,8 +1,8 @@
 /**
  * Per-core throughput of every CPU cast (issue 15: at least 2 GB/s of input per core), one thread, 64 MiB
  * of input per cast converted into a reused output (as the band pipeline does), median of BENCH_ROUNDS
- * (default 7). Columns: `convertCpu` (what the CPU engine runs: the WebAssembly SIMD kernels, or the
- * TypeScript loops where those are faster) and the TypeScript twin alone (convertCpu before the kernels).
+ * (default 7). Columns: `convertCpu` (what the CPU engine runs: the WebAssembly SIMD kernels) and the
+ * TypeScript twin alone (the reference and fallback; convertCpu before the kernels).
  * Timed in the process's CPU time, not wall time: on a machine shared with other jobs the wall clock also
  * counts the time the thread waited for a core, which is not the cast's cost. Prints a table and appends it
  * to bench/RESULTS.md.

@@ -5,18 +5,18 @@
  * checks the embedded module is current, and the engine's exhaustive tests judge its bits against torch).
  *
  * How each kernel works, per 16 elements:
- * - wide sources become float32 bit patterns: float32 as is; float64 through the hardware's
- *   round-to-nearest-even demotion (NaN lanes rebuilt from the bits, as the twin quiets them, since
- *   WebAssembly leaves a demoted NaN's payload open); float16 and float8_e4m3fn by moving their bits into
- *   a float32's place and multiplying by the power of two that rebiases the exponent (exact for normals
- *   and denormals alike: float32 keeps denormals in WebAssembly); bfloat16 by a shift;
+ * - sources become float32 bit patterns: float32 as is; float64 through the hardware's round-to-nearest-
+ *   even demotion (NaN lanes rebuilt from the bits, as the twin quiets them, since WebAssembly leaves a
+ *   demoted NaN's payload open); float16 and float8_e4m3fn by rebiasing the exponent in place, their
+ *   denormals as integers converted and scaled (no denormal operand ever reaches the float unit: x86
+ *   cores take a microcode detour for each); bfloat16 by a shift;
  * - float32 bits narrow as in the twin: the normal case rounds to nearest even on the dropped bits in
  *   integer arithmetic; the target-denormal case adds a power of two whose unit in the last place is the
  *   target's denormal step and lets the float32 adder round (Giesen's "magic number" method); overflow,
- *   infinity and NaN are selected by masks;
- * - a float8 source to a 8- or 16-bit target is a table lookup on its 7 magnitude bits (eight 16-entry
- *   `i8x16.swizzle` tables per output byte, filled here from the twin, so exact by construction) with the
- *   sign bit passed through (or dropped, where the twin drops it: NaN -> bfloat16).
+ *   infinity and NaN are selected by masks (scripts/wasm/float_lanes.ts);
+ * - 16-bit sources to 8- and 16-bit targets, and float8 sources to 16- and 32-bit targets, look their
+ *   results up in a table the engine fills from the twin (TABLE_KERNELS); float8 -> float8 looks them up in
+ *   eight `i8x16.swizzle` tables filled here from the twin. Both are exact by construction.
  */
 import { writeFileSync } from "node:fs";
 import { elementConverter } from "../src/engine/cpu/convert.ts";
@@ -30,12 +30,12 @@ import {
   OP,
   op1,
   op2,
-  shift,
   shuffle,
   sleb,
   store,
   uleb,
 } from "./wasm/encode.ts";
+import { and, type F, narrow, or, shl, shr, widen } from "./wasm/float_lanes.ts";
 
 /** Elements per kernel call; the input region holds CHUNK float64s, the output region CHUNK float32s. */
 export const CHUNK = 16384;
@@ -70,165 +70,6 @@ const TABLE_KERNELS: Readonly<Record<string, "single" | "pair">> = Object.fromEn
     })
   ),
 );
-
-type F = FunctionBuilder;
-const and = (a: Expr, b: Expr) => op2(OP.and, a, b);
-const or = (a: Expr, b: Expr) => op2(OP.or, a, b);
-const add = (a: Expr, b: Expr) => op2(OP.i32x4_add, a, b);
-const sub = (a: Expr, b: Expr) => op2(OP.i32x4_sub, a, b);
-const shl = (a: Expr, n: number) => shift(OP.i32x4_shl, a, n);
-const shr = (a: Expr, n: number) => shift(OP.i32x4_shr_u, a, n);
-
-/**
- * A small float's magnitude bits `a` -> float32 bits: normals by rebiasing the exponent in place, denormals
- * (below `firstNormal`) as the integer `a` converted to float32 and scaled by the denormal step: arithmetic
- * on normal numbers only, since x86 cores take a microcode detour of ~100 cycles per denormal operand.
- */
-function widenMagnitude(f: F, a: Expr, mantBits: number, bias: number): Expr {
-  const normal = add(shl(a, 23 - mantBits), f.i32x4((127 - bias) << 23));
-  const step = f.i32x4((127 + 1 - bias - mantBits) << 23);
-  const denormal = op2(OP.f32x4_mul, op1(OP.f32x4_convert_i32x4_s, a), step);
-  return bitselect(
-    denormal,
-    normal,
-    op2(OP.i32x4_lt_s, a, f.i32x4(1 << mantBits)),
-  );
-}
-
-/** float16 bits (zero-extended lanes) -> float32 bits, quieting NaNs as the twin's f16ToF32. */
-function widenF16(f: F, x: Expr): Expr {
-  const xv = f.let(x);
-  const a = f.let(and(xv, f.i32x4(0x7FFF)));
-  const finite = widenMagnitude(f, a, 10, 15);
-  const special = or(
-    or(shl(a, 13), f.i32x4(0x7F800000)),
-    and(op2(OP.i32x4_gt_s, a, f.i32x4(0x7C00)), f.i32x4(0x400000)),
-  );
-  const magnitude = bitselect(
-    special,
-    finite,
-    op2(OP.i32x4_ge_s, a, f.i32x4(0x7C00)),
-  );
-  return or(magnitude, shl(and(xv, f.i32x4(0x8000)), 16));
-}
-
-/** float8_e4m3fn bits -> float32 bits (e4m3fnToF32). */
-function widenE4m3(f: F, x: Expr): Expr {
-  const xv = f.let(x);
-  const a = f.let(and(xv, f.i32x4(0x7F)));
-  const magnitude = bitselect(
-    f.i32x4(0x7FF00000),
-    widenMagnitude(f, a, 3, 7),
-    op2(OP.i32x4_eq, a, f.i32x4(0x7F)),
-  );
-  return or(magnitude, shl(and(xv, f.i32x4(0x80)), 24));
-}
-
-function widen(f: F, from: ConvertSource, x: Expr): Expr {
-  switch (from) {
-    case "float32":
-      return x;
-    case "bfloat16":
-      return shl(x, 16);
-    case "float16":
-      return widenF16(f, x);
-    case "float8_e5m2":
-      return widenF16(f, shl(x, 8));
-    case "float8_e4m3fn":
-      return widenE4m3(f, x);
-    case "float64":
-      throw new Error("float64 is widened while loading");
-  }
-}
-
-/** float32 bits -> bfloat16 bits: round to nearest even, NaN -> `nan` (the twin's two flavours). */
-function narrowBf16(f: F, x: Expr, nan: number): Expr {
-  const xv = f.let(x);
-  const rounded = shr(
-    add(add(xv, f.i32x4(0x7FFF)), and(shr(xv, 16), f.i32x4(1))),
-    16,
-  );
-  const isNan = op2(
-    OP.i32x4_gt_s,
-    and(xv, f.i32x4(0x7FFFFFFF)),
-    f.i32x4(0x7F800000),
-  );
-  return bitselect(f.i32x4(nan), rounded, isNan);
-}
-
-/**
- * float32 bits -> a small float with `mantBits` and `bias` (roundMagnitude, saturated at `maxCode`, which
- * infinity also takes), with `nan(a)` for NaN magnitudes and the sign bit moved to `signShift`.
- */
-function narrowSmall(
-  f: F,
-  x: Expr,
-  mantBits: number,
-  bias: number,
-  maxCode: number,
-  nan: (a: Expr) => Expr,
-  signShift: number,
-  signBit: number,
-): Expr {
-  const drop = 23 - mantBits;
-  const xv = f.let(x);
-  const a = f.let(and(xv, f.i32x4(0x7FFFFFFF)));
-  const t = f.let(sub(a, f.i32x4((127 - bias) << 23)));
-  const normal = op2(
-    OP.i32x4_min_u,
-    shr(
-      add(
-        add(t, f.i32x4((1 << (drop - 1)) - 1)),
-        and(shr(t, drop), f.i32x4(1)),
-      ),
-      drop,
-    ),
-    f.i32x4(maxCode),
-  );
-  // The sum's unit in the last place is the target's denormal step, so the adder rounds for us.
-  const magic = f.i32x4((127 + 24 - bias - mantBits) << 23);
-  // float32 denormals all round to 0 here; zeroing them first keeps denormal operands out of the adder.
-  const tiny = op2(OP.i32x4_lt_s, a, f.i32x4(0x800000));
-  const denormal = sub(
-    op2(OP.f32x4_add, op2(OP.andnot, a, tiny), magic),
-    magic,
-  );
-  const finite = bitselect(
-    denormal,
-    normal,
-    op2(OP.i32x4_lt_s, a, f.i32x4((128 - bias) << 23)),
-  );
-  const magnitude = bitselect(
-    nan(a),
-    finite,
-    op2(OP.i32x4_gt_s, a, f.i32x4(0x7F800000)),
-  );
-  return or(magnitude, and(shr(xv, signShift), f.i32x4(signBit)));
-}
-
-function narrow(f: F, to: ConvertTarget, wideSource: boolean, x: Expr): Expr {
-  switch (to) {
-    case "float32":
-      return x;
-    case "bfloat16":
-      return narrowBf16(f, x, wideSource ? 0xFFFF : 0x7FC0);
-    case "float16":
-      return narrowSmall(
-        f,
-        x,
-        10,
-        15,
-        0x7C00,
-        (a) => or(f.i32x4(0x7E00), and(shr(a, 13), f.i32x4(0x3FF))),
-        16,
-        0x8000,
-      );
-    case "float8_e4m3fn":
-      return narrowSmall(f, x, 3, 7, 0x7E, () => f.i32x4(0x7F), 24, 0x80);
-    case "float8_e5m2":
-      return narrowSmall(f, x, 2, 15, 0x7C, () => f.i32x4(0x7F), 24, 0x80);
-  }
-}
 
 const range = (from: number, count: number) => Array.from({ length: count }, (_, k) => from + k);
 
@@ -334,59 +175,32 @@ function storePacked(f: F, to: ConvertTarget, o: number, v: Expr[]): void {
 }
 
 /**
- * A float8 source to a 1- or 2-byte target by table lookup. Returns false (emitting nothing) when the twin's results do
- * not split into a magnitude table and a sign bit (then the arithmetic path is used).
+ * float8 -> float8 by table lookup on the 7 magnitude bits: eight 16-entry `i8x16.swizzle` tables, filled
+ * here from the twin, with the sign bit passed through (or dropped from some magnitude up, where the twin
+ * drops it). Returns false (emitting nothing) when the twin's results do not split that way (then the
+ * arithmetic path is used).
  */
-function tableKernel(
-  f: F,
-  from: ConvertSource,
-  to: ConvertTarget,
-  i: number,
-  o: number,
-): boolean {
-  const outSize = to === "bfloat16" || to === "float16" ? 2 : 1;
+function swizzleKernel(f: F, from: ConvertSource, to: ConvertTarget, i: number, o: number): boolean {
   const convert = elementConverter(from, to);
-  const signBit = outSize === 2 ? 0x8000 : 0x80;
   const table = range(0, 128).map((m) => convert(m, 0));
-  // The sign must pass straight through, except from some magnitude up (NaN) where it may be dropped.
   const keeps = table.map((r, m) => {
     const negative = convert(0x80 | m, 0);
-    return negative === (r | signBit) ? true : negative === r ? false : undefined;
+    return negative === (r | 0x80) ? true : negative === r ? false : undefined;
   });
   const firstDrop = keeps.indexOf(false);
   const keepBelow = firstDrop === -1 ? 128 : firstDrop;
-  if (
-    keeps.includes(undefined) || keepBelow === 0 ||
-    keeps.slice(keepBelow).some((k) => k)
-  ) return false;
+  if (keeps.includes(undefined) || keepBelow === 0 || keeps.slice(keepBelow).some((k) => k)) return false;
   const bytes = f.let(load(i, 0));
   const magnitude = f.let(and(bytes, f.i8x16(0x7F)));
-  const lookups = range(0, outSize).map(() => [] as Expr[]);
+  const lookups: Expr[] = [];
   for (let h = 0; h < 8; h++) {
     // Indices outside 0..15 (after wrapping) select 0, so each table answers only for its own 16 magnitudes.
     const index = f.let(op2(OP.i8x16_sub, magnitude, f.i8x16(16 * h)));
-    for (let byte = 0; byte < outSize; byte++) {
-      const entries = range(16 * h, 16).map((m) => (table[m] >>> (8 * byte)) & 0xFF);
-      lookups[byte].push(op2(OP.swizzle, f.bytes(entries), index));
-    }
+    lookups.push(op2(OP.swizzle, f.bytes(range(16 * h, 16).map((m) => table[m] & 0xFF)), index));
   }
-  const joined = lookups.map((parts) => parts.reduce((acc, p) => or(acc, p)));
   let sign = and(bytes, f.i8x16(0x80));
-  if (keepBelow < 128) {
-    sign = and(sign, op2(OP.i8x16_le_u, magnitude, f.i8x16(keepBelow - 1)));
-  }
-  const top = f.let(or(joined[outSize - 1], sign));
-  if (outSize === 1) {
-    f.emit(store(o, 0, top));
-    return true;
-  }
-  const low = f.let(joined[0]);
-  f.emit(
-    store(o, 0, shuffle(low, top, range(0, 8).flatMap((k) => [k, 16 + k]))),
-  );
-  f.emit(
-    store(o, 16, shuffle(low, top, range(8, 8).flatMap((k) => [k, 16 + k]))),
-  );
+  if (keepBelow < 128) sign = and(sign, op2(OP.i8x16_le_u, magnitude, f.i8x16(keepBelow - 1)));
+  f.emit(store(o, 0, or(lookups.reduce((acc, p) => or(acc, p)), sign)));
   return true;
 }
 
@@ -441,7 +255,7 @@ function kernel(from: ConvertSource, to: ConvertTarget): number[] {
   const lookup = TABLE_KERNELS[`${from}_${to}`];
   if (lookup !== undefined) lookupKernel(f, lookup, outSize, i, o);
   const useTable = lookup !== undefined ||
-    (ITEM[from] === 1 && outSize <= 2 && tableKernel(f, from, to, i, o));
+    (ITEM[from] === 1 && outSize === 1 && swizzleKernel(f, from, to, i, o));
   if (!useTable) {
     const wide = from === "float64" ? loadF64(f, i) : loadLanes(f, from, i).map((x) => f.let(widen(f, from, x)));
     const wideSource = from === "float32" || from === "float64";

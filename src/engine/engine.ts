@@ -50,7 +50,7 @@ export interface EngineOptions {
   stagingBytes?: number;
   /** How to find a WebGPU adapter. */
   acquire?: AcquireOptions;
-  /** CPU casts: worker threads for casts of shared buffers (default: one per hardware thread; 0: none). */
+  /** CPU casts: worker threads for casts of shared buffers (default: one per hardware thread, at most 8; 0: none). */
   workers?: number;
 }
 

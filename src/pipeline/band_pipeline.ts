@@ -82,7 +82,7 @@ class ReusedBuffer {
 
   take(bytes: number): Uint8Array {
     const shared = this.shared();
-    // Pages that are not cross-origin isolated have no SharedArrayBuffer at all (and never a shared buffer).
+    // Browsers that are not cross-origin isolated have no SharedArrayBuffer at all.
     const isShared = typeof SharedArrayBuffer === "function" && this.#buffer instanceof SharedArrayBuffer;
     if (this.#buffer.byteLength < bytes || shared !== isShared) {
       this.#buffer = shared ? new SharedArrayBuffer(Math.max(bytes, this.#buffer.byteLength)) : new ArrayBuffer(bytes);

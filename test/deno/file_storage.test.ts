@@ -80,3 +80,18 @@ Deno.test("FileStorage writes large pieces through Deno's file in order, and rea
     await assertCode(src.readInto!(at - 1, new Uint8Array(2)), "E_OUT_OF_RANGE");
     await src.close();
   }));
+
+Deno.test("FileStorage small reads (synchronous through FFI in Deno) still report a file truncated while open, and refuse after close", () =>
+  withRoot(async (s, root) => {
+    const sink = await s.create("small.bin");
+    await sink.write(Uint8Array.from({ length: 4096 }, (_, i) => i & 0xFF));
+    await sink.close();
+    const src = await s.open("small.bin");
+    const view = new Uint8Array(4);
+    await src.readInto!(1000, view);
+    assertEquals([...view], [1000 & 0xFF, 1001 & 0xFF, 1002 & 0xFF, 1003 & 0xFF]);
+    await Deno.truncate(`${root}/small.bin`, 2000);
+    await assertCode(src.readInto!(1998, new Uint8Array(4)), "E_OUT_OF_RANGE");
+    await src.close();
+    await assertCode(src.readInto!(0, new Uint8Array(4)), "E_USAGE");
+  }));

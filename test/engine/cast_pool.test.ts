@@ -6,6 +6,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { itemsize } from "../../src/dtype/mod.ts";
 import { CONVERT_SOURCES, CONVERT_TARGETS } from "../../src/dtype/mod.ts";
 import { convertCpu, createCpuEngine } from "../../src/engine/mod.ts";
+import { lookupTable } from "../../src/engine/cpu/convert.ts";
 import { CastPool, POOL_MIN_BYTES } from "../../src/engine/pool/cast_pool.ts";
 import { BandPipeline } from "../../src/pipeline/band_pipeline.ts";
 import { rowBands } from "../../src/pipeline/bands.ts";
@@ -57,6 +58,24 @@ describe("CastPool", () => {
     );
     await Promise.all([0, 1, 2, 0, 1, 2].map((k) => pool.convert(inputs[k], casts[k][0], casts[k][1], outs[k])));
     casts.forEach(([from, to], k) => expect(sameBytes(outs[k], convertCpu(inputs[k], from, to))).toBe(true));
+  });
+
+  test("a worker that claims no chunk of a cast still loads the lookup table sent with it", async () => {
+    const single = new CastPool(1);
+    try {
+      const table = { kind: "pair" as const, results: lookupTable("float8_e4m3fn", "float16") };
+      const src = sharedInput("float8_e4m3fn", 4096);
+      const dest = new Uint8Array(new SharedArrayBuffer(8192));
+      // Every chunk is already claimed (by the caller, say): the worker casts nothing.
+      const counters = new Int32Array(new SharedArrayBuffer(8)).fill(1);
+      const claim = { counters, chunk: 4096, chunks: 1 };
+      await single.run({ name: "float8_e4m3fn_float16", table, src, inSize: 1, dest, outSize: 2, claim });
+      // The pool now sends this kernel's jobs without the entries.
+      await single.run({ name: "float8_e4m3fn_float16", table, src, inSize: 1, dest, outSize: 2 });
+      expect(sameBytes(dest, convertCpu(src, "float8_e4m3fn", "float16"))).toBe(true);
+    } finally {
+      await single.close();
+    }
   });
 
   test("a job that fails in a worker rejects with WorkerError E_WORKER, and the pool goes on", async () => {

@@ -7,7 +7,7 @@ import { castModuleBytes, tableKernels } from "../../scripts/build-cast-wasm.ts"
 import { firstMismatch, makeTorchReference, type TorchReference } from "./torch_reference.ts";
 import { randomWords } from "./random.ts";
 
-/** The module's kernel alone (convertCpu keeps a few casts on the TypeScript loops, the pool runs all). */
+/** The module's kernel alone, as the pool's workers run it. */
 function kernel(src: Uint8Array, from: string, to: string, into?: Uint8Array): Uint8Array {
   const inSize = itemsize(from as "float32");
   const dest = into ?? new Uint8Array((src.byteLength / inSize) * itemsize(to as "float32"));
@@ -28,7 +28,7 @@ test("the embedded cast module is regenerated from the twin (run scripts/build-c
   expect(CAST_TABLE_KERNELS).toEqual(tableKernels());
 });
 
-test("the WebAssembly SIMD kernels run here (convertCpu uses them for most casts)", () => {
+test("the WebAssembly SIMD kernels are the ones convertCpu() runs here", () => {
   expect(simdCastsAvailable()).toBe(true);
 });
 

@@ -37,7 +37,8 @@ export function castTableKind(from: string, to: string): "single" | "pair" | und
  * at a time through its memory (a few hundred KiB that stay in cache). A table kernel first gets its
  * table, when the memory holds another's: `results[b]` (the twin's result for every source pattern `b`)
  * per 16-bit pattern, or for float8 sources the results of both bytes of a 16-bit load side by side (first
- * element in the low bytes, as little-endian memory has it).
+ * element in the low bytes, as little-endian memory has it). A table kernel's `table` without `results`
+ * asserts that the memory already holds them (else it throws).
  *
  * Self-contained (no reference outside its parameters): its source text also runs inside pool workers.
  */
@@ -45,7 +46,7 @@ export function runCast(
   instance: CastInstance,
   layout: CastLayout,
   name: string,
-  table: { kind: "single" | "pair"; results: Uint32Array } | undefined,
+  table: { kind: "single" | "pair"; results?: Uint32Array } | undefined,
   src: Uint8Array,
   inSize: number,
   dest: Uint8Array,
@@ -56,6 +57,8 @@ export function runCast(
   const memory = instance.memory;
   if (table !== undefined && instance.tableOf !== name) {
     const { kind, results } = table;
+    // Never run a table kernel on another kernel's table: the caller must send this one's.
+    if (results === undefined) throw new Error(`the lookup table of ${name} is not loaded`);
     const at = layout.table;
     if (kind === "single") {
       const view = outSize === 1

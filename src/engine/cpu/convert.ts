@@ -71,15 +71,6 @@ export function lookupTable(from: keyof typeof WIDEN, to: ConvertTarget): Uint32
   return table;
 }
 
-/**
- * Whether the SIMD module beats the TypeScript loops for this cast. Not for 16-bit sources to 16- or
- * 32-bit targets (bfloat16 -> float32, a shift, excepted): their table loops run in place, while the module
- * pays a copy in and out of its memory that costs more than its kernels save (bench/cast.bench.ts).
- */
-function simdPays(from: DType, to: DType): boolean {
-  return !(itemsize(from) === 2 && itemsize(to) >= 2 && !(from === "bfloat16" && to === "float32"));
-}
-
 /** `bytes` itself when it starts on a multiple of `align`, else an aligned copy (typed views need it). */
 function aligned(bytes: Uint8Array, align: number): Uint8Array {
   return bytes.byteOffset % align === 0 ? bytes : bytes.slice();
@@ -131,7 +122,7 @@ function convertWith(src: Uint8Array, from: DType, to: DType, into: Uint8Array |
   }
   // Only the table kernels ask, and they exist only for 8- and 16-bit sources.
   const results = () => lookupTable(from as keyof typeof WIDEN, to as ConvertTarget);
-  if (simd && simdPays(from, to) && castSimd(src, inSize, from, to, dest, outSize, results)) return dest;
+  if (simd && castSimd(src, inSize, from, to, dest, outSize, results)) return dest;
   // The loops store through 16/32-bit views: a destination off a 4-byte boundary gets an aligned twin.
   const out = outSize === 1 || dest.byteOffset % 4 === 0 ? dest : new Uint8Array(n * outSize);
   const source = from as ConvertSource;

@@ -1,7 +1,14 @@
 import type { DType } from "../../dtype/mod.ts";
 import { itemsize } from "../../dtype/mod.ts";
 import { UsageError, WorkerError } from "../../errors/mod.ts";
-import { CAST_LAYOUT, castModuleBytes, castTableKind, runCast, simdCastsAvailable } from "../cpu/cast_simd.ts";
+import {
+  CAST_LAYOUT,
+  castModuleBytes,
+  castSimd,
+  castTableKind,
+  runCast,
+  simdCastsAvailable,
+} from "../cpu/cast_simd.ts";
 import type { ConvertTarget } from "../../dtype/mod.ts";
 import { checkConvertible, lookupTable } from "../cpu/convert.ts";
 import { startWorker, type WorkerThread } from "./worker_thread.ts";
@@ -12,14 +19,28 @@ export const POOL_MIN_BYTES = 256 * 1024;
 /** Workers idle this long are stopped (and started again on demand), so a pool nobody closed ends. */
 const IDLE_MS = 2000;
 
-/** What the pool hands a worker: a slice of one cast, on views of shared memory (nothing is copied). */
+/**
+ * Workers started when no size is given: one per hardware thread, up to this many (each holds a runtime
+ * and the module's memory; a band of a few MiB has no work for more).
+ */
+const MAX_DEFAULT_WORKERS = 8;
+/** Elements of a cast are claimed in chunks of about this many input bytes. */
+const CLAIM_BYTES = 256 * 1024;
+
+/**
+ * What the pool hands a worker: one cast on views of shared memory (nothing is copied). With `claim`, the
+ * cast is shared: whoever takes part (the workers and the calling thread) claims chunk after chunk from
+ * `counters[0]` and counts the chunks it finished in `counters[1]`.
+ */
 export interface CastJob {
   name: string;
-  table?: { kind: "single" | "pair"; results: Uint32Array };
+  /** A table kernel's table; without `results` when the worker already holds them. */
+  table?: { kind: "single" | "pair"; results?: Uint32Array };
   src: Uint8Array;
   inSize: number;
   dest: Uint8Array;
   outSize: number;
+  claim?: { counters: Int32Array; chunk: number; chunks: number };
 }
 
 /** The worker's code: the same `runCast` the calling thread runs, on its own instance of the module. */
@@ -35,7 +56,24 @@ function handle(m, reply) {
   }
   try {
     const j = m.job;
-    runCast(instance, m.layout, j.name, j.table, j.src, j.inSize, j.dest, j.outSize);
+    // A table that comes with the job is loaded at once, whether or not this worker claims a chunk of it:
+    // the pool counts on this worker holding it from now on.
+    if (j.table !== undefined && j.table.results !== undefined) {
+      runCast(instance, m.layout, j.name, j.table, j.src.subarray(0, 0), j.inSize, j.dest.subarray(0, 0), j.outSize);
+    }
+    if (j.claim === undefined) {
+      runCast(instance, m.layout, j.name, j.table, j.src, j.inSize, j.dest, j.outSize);
+    } else {
+      const { counters, chunk, chunks } = j.claim;
+      const n = j.src.byteLength / j.inSize;
+      for (let k = Atomics.add(counters, 0, 1); k < chunks; k = Atomics.add(counters, 0, 1)) {
+        const a = k * chunk, b = Math.min(n, a + chunk);
+        const src = j.src.subarray(a * j.inSize, b * j.inSize), dest = j.dest.subarray(a * j.outSize, b * j.outSize);
+        runCast(instance, m.layout, j.name, j.table, src, j.inSize, dest, j.outSize);
+        Atomics.add(counters, 1, 1);
+        Atomics.notify(counters, 1);
+      }
+    }
     reply({ id: m.id });
   } catch (e) {
     reply({ id: m.id, error: String((e && e.message) || e) });
@@ -97,7 +135,9 @@ export class CastPool {
 
   /**
    * Converts `src` into `out` (both views of SharedArrayBuffers, `out` exactly the result's size), bit for
-   * bit as convertCpu, split across the workers on 16-element boundaries.
+   * bit as convertCpu. The calling thread works on it too: it and the workers claim chunks until none is
+   * left, then it waits only for chunks a worker is still on. A worker that is slow to wake (a busy
+   * machine) therefore never delays a cast: it finds nothing left to claim.
    */
   async convert(src: Uint8Array, from: DType, to: DType, out: Uint8Array): Promise<void> {
     checkConvertible(from, to);
@@ -112,34 +152,58 @@ export class CastPool {
       out.set(src);
       return;
     }
-    const name = `${from}_${to}`;
+    const threads = await this.#ready();
     const kind = castTableKind(from, to);
     const results = kind === undefined ? undefined : lookupTable(from as "float16", to as ConvertTarget);
-    const workers = (await this.#ready()).length;
-    const parts = Math.max(1, Math.min(workers, Math.floor(src.byteLength / (POOL_MIN_BYTES / 2))));
-    const per = Math.ceil(n / parts / 16) * 16;
-    const jobs: CastJob[] = [];
-    for (let e = 0; e < n; e += per) {
-      const count = Math.min(per, n - e);
-      jobs.push({
-        name,
-        src: src.subarray(e * inSize, (e + count) * inSize),
+    const chunk = Math.max(16, Math.floor(CLAIM_BYTES / inSize / 16) * 16);
+    const chunks = Math.ceil(n / chunk);
+    const counters = new Int32Array(new SharedArrayBuffer(8));
+    const job: CastJob = {
+      name: `${from}_${to}`,
+      src,
+      inSize,
+      dest: out,
+      outSize,
+      table: kind && results && { kind, results },
+      claim: { counters, chunk, chunks },
+    };
+    // One helper per chunk beyond the caller's first, at most one per worker.
+    const helpers = threads.slice(0, Math.min(threads.length, chunks - 1));
+    const failed = new Promise<never>((_, reject) => {
+      for (const t of helpers) this.#post(t, job).catch(reject);
+    });
+    failed.catch(() => {}); // surfaces below, if the cast still waits for that worker
+    const here = () => results ?? new Uint32Array(0); // only table kernels ask, and they have results
+    for (let k = Atomics.add(counters, 0, 1); k < chunks; k = Atomics.add(counters, 0, 1)) {
+      const a = k * chunk, b = Math.min(n, a + chunk);
+      castSimd(
+        src.subarray(a * inSize, b * inSize),
         inSize,
-        dest: out.subarray(e * outSize, (e + count) * outSize),
+        from,
+        to,
+        out.subarray(a * outSize, b * outSize),
         outSize,
-        table: kind && results && { kind, results },
-      });
+        here,
+      );
+      Atomics.add(counters, 1, 1);
     }
-    await Promise.all(jobs.map((job) => this.run(job)));
+    for (let seen = Atomics.load(counters, 1); seen < chunks; seen = Atomics.load(counters, 1)) {
+      const wait = Atomics.waitAsync(counters, 1, seen);
+      if (wait.async) await Promise.race([wait.value, failed]);
+    }
   }
 
   /** Runs one job on the least busy worker. */
   async run(job: CastJob): Promise<void> {
     const threads = await this.#ready();
-    const t = threads.reduce((a, b) => (b.pending < a.pending ? b : a));
+    return await this.#post(threads.reduce((a, b) => (b.pending < a.pending ? b : a)), job);
+  }
+
+  #post(t: Thread, job: CastJob): Promise<void> {
     const id = this.#nextId++;
-    // The table travels only when this worker's memory holds another kernel's (jobs run in order).
-    const table = job.table !== undefined && t.tableOf !== job.name ? job.table : undefined;
+    // The table's entries travel only when this worker's memory holds another kernel's (jobs run in order,
+    // and a worker loads the entries it is sent on arrival).
+    const table = job.table === undefined || t.tableOf !== job.name ? job.table : { kind: job.table.kind };
     if (job.table !== undefined) t.tableOf = job.name;
     clearTimeout(this.#idle);
     if (t.pending++ === 0) t.thread.hold(true);
@@ -171,7 +235,7 @@ export class CastPool {
   async #start(): Promise<Thread[]> {
     const module = castModuleBytes();
     const threads: Thread[] = [];
-    const size = this.#size ?? await machineParallelism();
+    const size = this.#size ?? Math.min(MAX_DEFAULT_WORKERS, await machineParallelism());
     for (let k = 0; k < size; k++) {
       const entry: Thread = { thread: undefined as unknown as WorkerThread, pending: 0 };
       entry.thread = await startWorker(workerSource(WEB_LISTEN), workerSource(NODE_LISTEN), {
