@@ -10,7 +10,7 @@ import { type LoadInput, openInput } from "../loader/open_input.ts";
 import type { HttpStorageOptions } from "../storage/http_storage.ts";
 import { normalizePath } from "../storage/path.ts";
 import type { ByteSource } from "../storage/storage.ts";
-import { cacheError, type CacheFile, openCacheFile } from "./cache_file.ts";
+import { cacheError, type CacheFile, openCacheFile, whenUnlocked } from "./cache_file.ts";
 import { blockDigest, type CachedFile, type CacheRecord, JOURNAL_NAME, OpfsCache } from "./opfs_cache.ts";
 import { Sha256 } from "./sha256.ts";
 
@@ -290,7 +290,8 @@ async function readJournal(dir: FileSystemDirectoryHandle, key: string, blockByt
 }
 
 async function writeJournal(dir: FileSystemDirectoryHandle, journal: Journal): Promise<void> {
-  const w = await (await dir.getFileHandle(JOURNAL_NAME, { create: true })).createWritable();
+  const handle = await dir.getFileHandle(JOURNAL_NAME, { create: true });
+  const w = await whenUnlocked(() => handle.createWritable());
   await w.write(JSON.stringify(journal));
   await w.close();
 }

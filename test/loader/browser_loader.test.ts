@@ -307,6 +307,25 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
       }
     });
 
+    it("running out of quota while writing (QuotaExceededError) gives E_QUOTA, and earlier entries survive", async () => {
+      const cdp = await context.newCDPSession(page);
+      const origin = pages.url.replace(/\/$/, "");
+      await page.exposeFunction("dropQuota", async () => {
+        const usage = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
+        await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: usage + 4096 });
+      });
+      try {
+        const got = await call("preloadWhileQuotaDrops", `${data.url}model.pt`);
+        expect(!got.ok && got.error).toMatchObject({ code: "E_QUOTA", message: expect.stringContaining("storage quota is exhausted") });
+      } finally {
+        await cdp.send("Storage.overrideQuotaForOrigin", { origin });
+      }
+      const entries = value(await call<{ path: string; files: number }[]>("cachedEntries"));
+      expect(entries.map((e) => [e.path, e.files]).sort()).toEqual([["", 3], ["", 5], ["", 5], ["model.pt", 1]]);
+      const pt = value(await call<LoadedSummary>("load", ptUrl(), { cache: true }));
+      expect(summaryOf(pt)).toEqual(expectedSummary(expected.pt));
+    });
+
     it("a corrupted cached byte is detected, naming the file and the block", async () => {
       value(await call("corruptCached", ptUrl(), "model.pt", 20000));
       const got = await call("verifyCached", ptUrl());
