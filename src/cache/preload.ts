@@ -6,7 +6,7 @@ import { keyFilter } from "../convert/glob.ts";
 import { type ProgressCallback, ProgressTracker } from "../convert/progress.ts";
 import { verify } from "../convert/verify.ts";
 import { IntegrityError, StorageError, WebdcpError } from "../errors/mod.ts";
-import { type LoadInput, openInput } from "../loader/open_input.ts";
+import { isTensorSource, type LoadInput, openInput } from "../loader/open_input.ts";
 import type { HttpStorageOptions } from "../storage/http_storage.ts";
 import { normalizePath } from "../storage/path.ts";
 import type { ByteSource } from "../storage/storage.ts";
@@ -88,7 +88,9 @@ export async function preload(input: LoadInput, opts: PreloadOptions): Promise<P
     };
   }
   const select = keyFilter(opts.include, opts.exclude);
-  const opened = await openInput(input, { signal, http: opts.http, select });
+  // A caller's open source is copied from where it was opened.
+  const from = isTensorSource(input) ? OpfsCache.locationOf(input) : input;
+  const opened = await openInput(from, { signal, http: opts.http, select });
   const source = opened.source;
   const view = opened.view!;
   try {

@@ -15,3 +15,5 @@ export { MemoryStorage } from "./memory_storage.ts";
 export { HttpStorage, type HttpStorageOptions } from "./http_storage.ts";
 export { OpfsStorage } from "./opfs_storage.ts";
 export { writeFile } from "./write_file.ts";
+export { DEFAULT_MAX_GAP, isRangeReader, planRanges, type RangePlanOptions, type RangeReader, type RangeRequest, type WantedRange } from "./range_plan.ts";
+export { PrefetchStorage } from "./prefetch_storage.ts";
