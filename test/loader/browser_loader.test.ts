@@ -79,6 +79,7 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
   let pages: RangeServer; // the page's own origin
   let data: RangeServer; // checkpoints, cross-origin, CORS exposing Content-Range
   let hidden: RangeServer; // the same, without Access-Control-Expose-Headers
+  let noCors: RangeServer; // the same, without any CORS header
   let cacheSource: RangeServer; // what the cache tests copy from; stopped before loading from the cache
   let context: BrowserContext;
   let page: Page;
@@ -111,6 +112,7 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
     const withBig = (path: string) => (path === "big/model.safetensors" ? Promise.resolve(big.file) : disk(path));
     data = await startRangeServer(withBig, { cors: "expose" });
     hidden = await startRangeServer(disk, { cors: "hidden" });
+    noCors = await startRangeServer(disk);
     cacheSource = await startRangeServer(disk, { cors: "expose" });
     context = await chromium.launchPersistentContext(join(work, "profile"), {
       executablePath: CHROMIUM,
@@ -125,7 +127,7 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
 
   afterAll(async () => {
     await context?.close();
-    for (const s of [pages, data, hidden, cacheSource]) await s?.close();
+    for (const s of [pages, data, hidden, noCors, cacheSource]) await s?.close();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
@@ -203,6 +205,21 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
       code: "E_UNSUPPORTED",
       message: expect.stringContaining("Access-Control-Expose-Headers: Content-Range"),
     });
+  });
+
+  it("a cross-origin server without CORS, and a folder holding no checkpoint, get messages that say so", async () => {
+    const blocked = await call("load", `${noCors.url}model.pt`);
+    expect(!blocked.ok && blocked.error).toMatchObject({
+      code: "E_IO",
+      message: expect.stringContaining("cross-origin server that does not send 'Access-Control-Allow-Origin'"),
+    });
+    data.requests.length = 0;
+    const nothing = await call("load", `${data.url}nothing/`);
+    expect(!nothing.ok && nothing.error).toMatchObject({
+      code: "E_NOT_FOUND",
+      message: expect.stringContaining("'.metadata', 'model.safetensors.index.json', 'model.safetensors' not found"),
+    });
+    expect(data.requests.map((r) => r.path)).toEqual(["nothing/.metadata", "nothing/model.safetensors.index.json", "nothing/model.safetensors"]);
   });
 
   it("an aborted load rejects with the abort reason and destroys every buffer it created", async () => {
