@@ -149,6 +149,19 @@ export function preloadWhileQuotaDrops(url: string) {
   });
 }
 
+/** Aborts a main-thread preload at its first stored block; reports how the promise ended. */
+export function abortedPreload(url: string) {
+  return outcome(async () => {
+    const controller = new AbortController();
+    return await preload(url, {
+      cache: await OpfsCache.open(CACHE_FOLDER),
+      blockBytes: 4096,
+      signal: controller.signal,
+      onProgress: (p) => p.bytesDone > 0 && controller.abort(new DOMException("tab closing", "AbortError")),
+    }).then(() => "resolved", (e: Error) => `${e.name}: ${e.message}`);
+  });
+}
+
 export function verifyCached(url: string) {
   return outcome(async () => (await (await OpfsCache.open(CACHE_FOLDER)).verify(url)).files.length);
 }
@@ -226,5 +239,5 @@ declare global {
     webdcpLoader: Record<string, unknown>;
   }
 }
-window.webdcpLoader = { load, preloadHere, preloadWhileQuotaDrops, preloadInWorker, verifyCached, cachedEntries, corruptCached, clearCache, abortedLoad };
+window.webdcpLoader = { load, preloadHere, preloadWhileQuotaDrops, abortedPreload, preloadInWorker, verifyCached, cachedEntries, corruptCached, clearCache, abortedLoad };
 

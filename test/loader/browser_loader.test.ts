@@ -343,6 +343,16 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
       expect(summaryOf(pt)).toEqual(expectedSummary(expected.pt));
     });
 
+    it("an aborted preload rejects with the reason and commits nothing; the next one completes the entry", async () => {
+      const url = `${data.url}model.pt`;
+      expect(value(await call<string>("abortedPreload", url))).toBe("AbortError: tab closing");
+      expect(value(await call<unknown[]>("cachedEntries"))).toHaveLength(4);
+      const report = value(await call<{ alreadyCached: boolean; bytes: number }>("preloadHere", url));
+      expect(report.alreadyCached).toBe(false);
+      expect(value(await call<unknown[]>("cachedEntries"))).toHaveLength(5);
+      expect(value(await call<number>("verifyCached", url))).toBe(1);
+    });
+
     it("a corrupted cached byte is detected, naming the file and the block", async () => {
       value(await call("corruptCached", ptUrl(), "model.pt", 20000));
       const got = await call("verifyCached", ptUrl());
