@@ -95,10 +95,12 @@ async function measured(fn: string, ...args: unknown[]): Promise<Timed & { rssGr
   const samples = stop();
   const before = samples.filter((s) => s.at <= t.startedAt).at(-1) ?? samples[0];
   const peak = Math.max(...samples.filter((s) => s.at <= t.endedAt).map((s) => s.rss));
+  console.log(`${fn}(${args.slice(1).join(", ")}): ${(t.ms / 1000).toFixed(2)} s, RSS +${((peak - before.rss) / 2 ** 20).toFixed(0)} MiB`);
   return { ...t, rssGrowth: peak - before.rss };
 }
 
 const preloadMs = await inPage<number>("cacheFile", model);
+console.log(`preload: ${(preloadMs / 1000).toFixed(2)} s`);
 const scenarios: Record<string, () => Promise<Timed & { rssGrowth: number }>> = {
   "fetch().arrayBuffer() + writeBuffer": () => measured("fetchWhole", model),
   "loadToGpu": () => measured("webdcp", model),
