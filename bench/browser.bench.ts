@@ -30,7 +30,7 @@ import { sampleRendererRss } from "../test/browser/renderer_memory.ts";
 import { filesOf, startRangeServer } from "../test/storage/range_server.ts";
 import type { Timed } from "./browser/page.ts";
 
-const ROUNDS = Number(process.argv[2] ?? 3);
+const ROUNDS = Number(process.argv[2] ?? 2);
 const DATA = "bench/data/browser";
 const TENSORS = 24;
 const ROWS = 1024, COLS = 4096; // 16 MiB of float32 each: 384 MiB in all
@@ -114,10 +114,16 @@ async function measured(fn: string, ...args: unknown[]): Promise<Timed & { rssGr
   const samples = stop();
   const before = samples.filter((s) => s.at <= t.startedAt).at(-1) ?? samples[0];
   const peak = Math.max(...samples.filter((s) => s.at <= t.endedAt).map((s) => s.rss));
+  console.log(
+    `${fn}(${args.slice(1).join(", ")}): ${(t.ms / 1000).toFixed(2)} s, RSS +${
+      ((peak - before.rss) / 2 ** 20).toFixed(0)
+    } MiB`,
+  );
   return { ...t, rssGrowth: peak - before.rss };
 }
 
 const preloadMs = await inPage<number>("cacheFile", model);
+console.log(`preload: ${(preloadMs / 1000).toFixed(2)} s`);
 const scenarios: Record<string, () => Promise<Timed & { rssGrowth: number }>> = {
   "fetch().arrayBuffer() + writeBuffer": () => measured("fetchWhole", model),
   "loadToGpu": () => measured("webdcp", model),
@@ -125,8 +131,9 @@ const scenarios: Record<string, () => Promise<Timed & { rssGrowth: number }>> = 
   "OPFS File.arrayBuffer() + writeBuffer": () => measured("opfsWhole", model, "model.safetensors"),
   "loadToGpu from the OPFS cache": () => measured("webdcp", model, undefined, true),
 };
-// One warm-up pass: the first large transfer grows a cold renderer by garbage it collects only later.
-for (const run of Object.values(scenarios)) await run();
+// Warm-up: the first large transfers grow a cold renderer by garbage it collects only later.
+await scenarios["fetch().arrayBuffer() + writeBuffer"]();
+await scenarios["loadToGpu"]();
 const results: Record<string, (Timed & { rssGrowth: number })[]> = {};
 for (let r = 0; r < ROUNDS; r++) {
   for (const name of shuffle(Object.keys(scenarios))) (results[name] ??= []).push(await scenarios[name]());
@@ -159,7 +166,7 @@ const lines = [
   `File: ${
     (bytes / 2 ** 20).toFixed(0)
   } MiB safetensors (${TENSORS} float32 tensors) from a node:http Range server on 127.0.0.1. ` +
-  `Memory: growth of the renderer processes' resident set during the load (after one warm-up pass). ` +
+  `Memory: growth of the renderer processes' resident set during the load (after a warm-up fetch and load). ` +
   `Machine: 2 shared cores, load average ${loadavg()[0].toFixed(1)}.`,
   "",
   "`npx deno bundle --quiet --platform=node --external playwright-core -o .cache/browser.bench.mjs bench/browser.bench.ts && node .cache/browser.bench.mjs`",

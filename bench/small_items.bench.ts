@@ -9,7 +9,7 @@
 import { appendFileSync, existsSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { saveStateDict } from "../src/dcp/mod.ts";
-import { FileStorage } from "../src/storage/mod.ts";
+import { FileStorage } from "../src/storage/file/mod.ts";
 import { makeTensor } from "../src/tensor/mod.ts";
 
 const items = Number(Deno.env.get("BENCH_ITEMS") ?? 3000);

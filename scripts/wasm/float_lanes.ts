@@ -3,7 +3,7 @@
  * the same functions as the TypeScript twin (src/engine/cpu/float_bits.ts), as WebAssembly SIMD
  * expressions for scripts/build-cast-wasm.ts.
  */
-import type { ConvertSource, ConvertTarget } from "../../src/engine/cpu/convert.ts";
+import type { ConvertSource, ConvertTarget } from "../../src/dtype/mod.ts";
 import { bitselect, type Expr, type FunctionBuilder, OP, op1, op2, shift } from "./encode.ts";
 
 export type F = FunctionBuilder;

@@ -36,6 +36,21 @@ function inWorker(): boolean {
   return g.WorkerGlobalScope !== undefined && g.document === undefined;
 }
 
+/**
+ * Runs `open` again while the file is locked (NoModificationAllowedError): the sync access handle of a
+ * worker that was just terminated, or a tab just closed, is released shortly after, not at once.
+ */
+export async function whenUnlocked<T>(open: () => Promise<T>, waitMs = 3000): Promise<T> {
+  for (let waited = 0;; waited += 100) {
+    try {
+      return await open();
+    } catch (e) {
+      if ((e as { name?: string })?.name !== "NoModificationAllowedError" || waited >= waitMs) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 export async function openCacheFile(handle: FileSystemFileHandle, path: string): Promise<CacheFile> {
   const sync = (handle as unknown as { createSyncAccessHandle?: () => Promise<SyncHandle> }).createSyncAccessHandle;
   const wrap = async <T>(offset: number | undefined, body: () => T | Promise<T>): Promise<T> => {
@@ -46,7 +61,7 @@ export async function openCacheFile(handle: FileSystemFileHandle, path: string):
     }
   };
   if (inWorker() && typeof sync === "function") {
-    const h = await wrap(undefined, () => sync.call(handle));
+    const h = await wrap(undefined, () => whenUnlocked(() => sync.call(handle)));
     return {
       blockDurable: true,
       size: () => wrap(undefined, () => h.getSize()),
@@ -70,7 +85,10 @@ export async function openCacheFile(handle: FileSystemFileHandle, path: string):
     };
   }
   const file = await wrap(undefined, () => handle.getFile());
-  let stream: Writable | undefined = await wrap(undefined, () => handle.createWritable({ keepExistingData: true }));
+  let stream: Writable | undefined = await wrap(
+    undefined,
+    () => whenUnlocked(() => handle.createWritable({ keepExistingData: true })),
+  );
   let size = file.size;
   const live = (): Writable => {
     if (stream === undefined) throw new StorageError("E_IO", "cache file already closed", { path });

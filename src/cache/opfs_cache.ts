@@ -56,7 +56,7 @@ export class OpfsCache {
   }
 
   /** The storage location a URL or location input names (what the key is made of). */
-  static locationOf(input: Exclude<LoadInput, { readTensor: unknown }> | LoadInput): Location {
+  static locationOf(input: LoadInput): Location {
     if (isTensorSource(input)) {
       return { storage: input.storage, path: input.path };
     }

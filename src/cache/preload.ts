@@ -6,11 +6,11 @@ import { keyFilter } from "../source/mod.ts";
 import { type ProgressCallback, ProgressTracker } from "../tasks/mod.ts";
 import { verify } from "../jobs/mod.ts";
 import { IntegrityError, StorageError, WebdcpError } from "../errors/mod.ts";
-import { type LoadInput, openInput } from "../loader/mod.ts";
+import { isTensorSource, type LoadInput, openInput } from "../loader/mod.ts";
 import type { HttpStorageOptions } from "../storage/mod.ts";
 import { normalizePath } from "../storage/mod.ts";
 import type { ByteSource } from "../storage/mod.ts";
-import { cacheError, type CacheFile, openCacheFile } from "./cache_file.ts";
+import { cacheError, type CacheFile, openCacheFile, whenUnlocked } from "./cache_file.ts";
 import { blockDigest, type CachedFile, type CacheRecord, JOURNAL_NAME, OpfsCache } from "./opfs_cache.ts";
 import { Sha256 } from "./sha256.ts";
 
@@ -88,7 +88,9 @@ export async function preload(input: LoadInput, opts: PreloadOptions): Promise<P
     };
   }
   const select = keyFilter(opts.include, opts.exclude);
-  const opened = await openInput(input, { signal, http: opts.http, select });
+  // A caller's open source is copied from where it was opened.
+  const from = isTensorSource(input) ? OpfsCache.locationOf(input) : input;
+  const opened = await openInput(from, { signal, http: opts.http, select });
   const source = opened.source;
   const view = opened.view!;
   try {
@@ -311,7 +313,8 @@ async function readJournal(dir: FileSystemDirectoryHandle, key: string, blockByt
 }
 
 async function writeJournal(dir: FileSystemDirectoryHandle, journal: Journal): Promise<void> {
-  const w = await (await dir.getFileHandle(JOURNAL_NAME, { create: true })).createWritable();
+  const handle = await dir.getFileHandle(JOURNAL_NAME, { create: true });
+  const w = await whenUnlocked(() => handle.createWritable());
   await w.write(JSON.stringify(journal));
   await w.close();
 }

@@ -115,7 +115,10 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
   if (!Number.isSafeInteger(stagingBytes) || stagingBytes < 16 || !Number.isSafeInteger(inFlight) || inFlight < 1) {
     throw new UsageError("E_USAGE", `stagingBytes must be >= 16 and inFlight >= 1, got ${stagingBytes}, ${inFlight}`);
   }
-  const device = opts.device ?? gpuEngineOf(opts.engine)?.context.device ?? (await acquireGpu()).device;
+  const given = opts.device ?? gpuEngineOf(opts.engine)?.context.device;
+  const device = given ?? (await acquireGpu()).device;
+  // A device acquired here goes to the caller with the result; a failed load releases it.
+  const releaseOwn = () => given === undefined && device.destroy();
   const gpuCast = gpuEngineOf(opts.engine)?.context.device === device ? gpuEngineOf(opts.engine) : undefined;
   let lost: GpuError | undefined;
   device.lost.then((info) => (lost = new GpuError("E_GPU_LOST", `GPU device lost (${info.reason}): ${info.message}`)));
@@ -128,6 +131,7 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
   const selected = (name: string) => globs(name) && (opts.filter?.(name) ?? true);
   const resolved = opts.cache ? await opts.cache.resolve(input) : input;
   const opened = await openInput(resolved, { signal, http: opts.http, select: selected, inFlight }).catch((error) => {
+    releaseOwn();
     // An abort surfaces as whatever the interrupted request threw; report the abort itself.
     throw signal?.aborted ? signal.reason : error;
   });
@@ -322,6 +326,7 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
     };
   } catch (error) {
     for (const b of created) b.destroy();
+    releaseOwn();
     // An abort surfaces as whatever the interrupted request threw; report the abort itself.
     if (signal?.aborted) throw signal.reason;
     throw error;

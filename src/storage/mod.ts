@@ -49,7 +49,15 @@ export * from "./http/mod.ts";
 export * from "./memory/mod.ts";
 export * from "./opfs/mod.ts";
 export { readAllWithin } from "./read_within.ts";
-export { isRangeReader, planRanges, type RangeReader, type RangeRequest, type WantedRange } from "./range_plan.ts";
+export {
+  DEFAULT_MAX_GAP,
+  isRangeReader,
+  planRanges,
+  type RangePlanOptions,
+  type RangeReader,
+  type RangeRequest,
+  type WantedRange,
+} from "./range_plan.ts";
 export { PrefetchStorage } from "./prefetch_storage.ts";
 export { parseS3Url, S3Error, S3Storage } from "./s3/mod.ts";
 export type { S3Credentials, S3RetryOptions, S3StorageOptions } from "./s3/mod.ts";

@@ -14,6 +14,7 @@ import {
   type PreloadPlan,
   type PreloadReport,
 } from "../../mod.ts";
+import { whenUnlocked } from "../../src/cache/cache_file.ts";
 import { readGpuBuffer } from "../engine/gpu_readback.ts";
 import { sha256Hex } from "./fixtures.ts";
 
@@ -145,6 +146,30 @@ export function preloadInWorker(
   );
 }
 
+/**
+ * Preloads with the quota cut (by the test, through DevTools) once the plan is made, so that the quota runs
+ * out while files are written: the File System API's own QuotaExceededError, not the plan's estimate.
+ */
+export function preloadWhileQuotaDrops(url: string) {
+  return outcome(async () => {
+    const drop = (globalThis as unknown as { dropQuota: () => Promise<void> }).dropQuota;
+    return await preload(url, { cache: await OpfsCache.open(CACHE_FOLDER), onPlan: () => drop() });
+  });
+}
+
+/** Aborts a main-thread preload at its first stored block; reports how the promise ended. */
+export function abortedPreload(url: string) {
+  return outcome(async () => {
+    const controller = new AbortController();
+    return await preload(url, {
+      cache: await OpfsCache.open(CACHE_FOLDER),
+      blockBytes: 4096,
+      signal: controller.signal,
+      onProgress: (p) => p.bytesDone > 0 && controller.abort(new DOMException("tab closing", "AbortError")),
+    }).then(() => "resolved", (e: Error) => `${e.name}: ${e.message}`);
+  });
+}
+
 export function verifyCached(url: string) {
   return outcome(async () => (await (await OpfsCache.open(CACHE_FOLDER)).verify(url)).files.length);
 }
@@ -168,7 +193,7 @@ export function corruptCached(url: string, file: string, offset: number) {
     for (const s of segments.slice(0, -1)) dir = await dir.getDirectoryHandle(s);
     const handle = await dir.getFileHandle(segments[segments.length - 1]);
     const old = new Uint8Array(await (await handle.getFile()).slice(offset, offset + 1).arrayBuffer());
-    const w = await handle.createWritable({ keepExistingData: true });
+    const w = await whenUnlocked(() => handle.createWritable({ keepExistingData: true }));
     await w.write({ type: "write", position: offset, data: new Uint8Array([old[0] ^ 0x40]) });
     await w.close();
     return old[0];
@@ -231,6 +256,8 @@ declare global {
 window.webdcpLoader = {
   load,
   preloadHere,
+  preloadWhileQuotaDrops,
+  abortedPreload,
   preloadInWorker,
   verifyCached,
   cachedEntries,

@@ -86,6 +86,7 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
     let pages: RangeServer; // the page's own origin
     let data: RangeServer; // checkpoints, cross-origin, CORS exposing Content-Range
     let hidden: RangeServer; // the same, without Access-Control-Expose-Headers
+    let noCors: RangeServer; // the same, without any CORS header
     let cacheSource: RangeServer; // what the cache tests copy from; stopped before loading from the cache
     let context: BrowserContext;
     let page: Page;
@@ -125,6 +126,7 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
       const withBig = (path: string) => (path === "big/model.safetensors" ? Promise.resolve(big.file) : disk(path));
       data = await startRangeServer(withBig, { cors: "expose" });
       hidden = await startRangeServer(disk, { cors: "hidden" });
+      noCors = await startRangeServer(disk);
       cacheSource = await startRangeServer(disk, { cors: "expose" });
       context = await chromium.launchPersistentContext(join(work, "profile"), {
         executablePath: CHROMIUM,
@@ -141,7 +143,7 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
 
     afterAll(async () => {
       await context?.close();
-      for (const s of [pages, data, hidden, cacheSource]) await s?.close();
+      for (const s of [pages, data, hidden, noCors, cacheSource]) await s?.close();
       if (work) rmSync(work, { recursive: true, force: true });
     });
 
@@ -230,6 +232,25 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
         code: "E_UNSUPPORTED",
         message: expect.stringContaining("Access-Control-Expose-Headers: Content-Range"),
       });
+    });
+
+    it("a cross-origin server without CORS, and a folder holding no checkpoint, get messages that say so", async () => {
+      const blocked = await call("load", `${noCors.url}model.pt`);
+      expect(!blocked.ok && blocked.error).toMatchObject({
+        code: "E_IO",
+        message: expect.stringContaining("cross-origin server that does not send 'Access-Control-Allow-Origin'"),
+      });
+      data.requests.length = 0;
+      const nothing = await call("load", `${data.url}nothing/`);
+      expect(!nothing.ok && nothing.error).toMatchObject({
+        code: "E_NOT_FOUND",
+        message: expect.stringContaining("'.metadata', 'model.safetensors.index.json', 'model.safetensors' not found"),
+      });
+      expect(data.requests.map((r) => r.path)).toEqual([
+        "nothing/.metadata",
+        "nothing/model.safetensors.index.json",
+        "nothing/model.safetensors",
+      ]);
     });
 
     it("an aborted load rejects with the abort reason and destroys every buffer it created", async () => {
@@ -366,6 +387,38 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
         } finally {
           await cdp.send("Storage.overrideQuotaForOrigin", { origin: pages.url.replace(/\/$/, "") });
         }
+      });
+
+      it("running out of quota while writing (QuotaExceededError) gives E_QUOTA, and earlier entries survive", async () => {
+        const cdp = await context.newCDPSession(page);
+        const origin = pages.url.replace(/\/$/, "");
+        await page.exposeFunction("dropQuota", async () => {
+          const usage = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
+          await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: usage + 4096 });
+        });
+        try {
+          const got = await call("preloadWhileQuotaDrops", `${data.url}model.pt`);
+          expect(!got.ok && got.error).toMatchObject({
+            code: "E_QUOTA",
+            message: expect.stringContaining("storage quota is exhausted"),
+          });
+        } finally {
+          await cdp.send("Storage.overrideQuotaForOrigin", { origin });
+        }
+        const entries = value(await call<{ path: string; files: number }[]>("cachedEntries"));
+        expect(entries.map((e) => [e.path, e.files]).sort()).toEqual([["", 3], ["", 5], ["", 5], ["model.pt", 1]]);
+        const pt = value(await call<LoadedSummary>("load", ptUrl(), { cache: true }));
+        expect(summaryOf(pt)).toEqual(expectedSummary(expected.pt));
+      });
+
+      it("an aborted preload rejects with the reason and commits nothing; the next one completes the entry", async () => {
+        const url = `${data.url}model.pt`;
+        expect(value(await call<string>("abortedPreload", url))).toBe("AbortError: tab closing");
+        expect(value(await call<unknown[]>("cachedEntries"))).toHaveLength(4);
+        const report = value(await call<{ alreadyCached: boolean; bytes: number }>("preloadHere", url));
+        expect(report.alreadyCached).toBe(false);
+        expect(value(await call<unknown[]>("cachedEntries"))).toHaveLength(5);
+        expect(value(await call<number>("verifyCached", url))).toBe(1);
       });
 
       it("a corrupted cached byte is detected, naming the file and the block", async () => {

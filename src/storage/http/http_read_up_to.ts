@@ -40,7 +40,9 @@ export async function httpReadUpTo(
   const last = offset + Math.max(1, into.byteLength) - 1;
   const headers = new Headers(io.headers);
   headers.set("range", `bytes=${offset}-${last}`);
-  const response = await send(io.fetch, target, { method: "GET", headers });
+  const response = await send(io.fetch, target, { method: "GET", headers }).catch((e: StorageError) => {
+    throw crossOriginHint(e, url);
+  });
   if (response.status === 206) {
     const raw = response.headers.get("content-range");
     if (raw === null) {
@@ -90,4 +92,20 @@ export async function httpReadUpTo(
   }
   await discardBody(response);
   throw statusError(response, target, `GET bytes ${offset}-${last}`);
+}
+
+/**
+ * A browser reports a response that CORS withholds as a bare network failure ("Failed to fetch"); for a
+ * cross-origin URL, say what is most likely missing.
+ */
+function crossOriginHint(error: StorageError, url: string): StorageError {
+  const page = (globalThis as { location?: { origin?: string } }).location?.origin;
+  if (error.code !== "E_IO" || page === undefined || !(error.cause instanceof TypeError)) return error;
+  if (new URL(url).origin === page) return error;
+  return new StorageError(
+    "E_IO",
+    `GET failed (${(error.cause as Error).message}): a network failure, or a cross-origin server that does not send ` +
+      `'Access-Control-Allow-Origin' (it must also expose Content-Range)`,
+    { path: url, offset: error.offset, cause: error.cause },
+  );
 }
