@@ -104,11 +104,3 @@ export function dtypeFromSafetensors(code: string, where: { path?: string; offse
   if (d === undefined) throw new FormatError("E_DTYPE", `safetensors dtype '${code}' has no torch equivalent`, where);
   return d;
 }
-
-/** Maps a torch legacy storage class name (`FloatStorage`) to its dtype. */
-export function dtypeFromStorageClass(name: string): DType | undefined {
-  return BY_STORAGE.get(name);
-}
-const BY_STORAGE = new Map(
-  Object.entries(DTYPE_INFO).flatMap(([d, i]) => (i.storageClass ? [[i.storageClass, d as DType]] : [])),
-);
