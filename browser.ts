@@ -63,6 +63,7 @@ export {
   joinPath,
   MemoryStorage,
   OpfsStorage,
+  type RangeReader,
   type Storage,
   type StoredRange,
 } from "./src/storage/mod.ts";
@@ -91,7 +92,21 @@ export {
 export * from "./src/jobs/mod.ts";
 export type { JobProgress, ProgressCallback } from "./src/tasks/mod.ts";
 export type { Part } from "./src/writers/mod.ts";
-export { type Layout, type RankBox, type StateDict, type StatePath } from "./src/dcp/mod.ts";
+export {
+  type BytesEntryMeta,
+  type DcpMetadata,
+  type DictAttributes,
+  type EntryMeta,
+  type Layout,
+  type MemoryFormat,
+  type RankBox,
+  type StateDict,
+  type StatePath,
+  type StorageEntry,
+  type StorageInfo,
+  type StorageMeta,
+  type TensorEntryMeta,
+} from "./src/dcp/mod.ts";
 export {
   PyByteArray,
   PyComplex,
@@ -128,7 +143,9 @@ export {
   type Engine,
   type EngineKind,
   type EngineOptions,
+  type GpuContext,
   type GpuEngine,
+  type GpuLimits,
   type RegionCopy,
   type RowGather,
 } from "./src/engine/mod.ts";

@@ -27,3 +27,5 @@ export * from "./browser.ts";
 export { FileStorage, type FileStorageOptions } from "./src/storage/file/mod.ts";
 /** The checkpoint manager whose paths (folder, `initial_load_path`, `hf_assets_path`) open as `FileStorage`. */
 export { CheckpointManager } from "./src/manager/host_manager.ts";
+/** The portable manager the host one extends (`webdcp/browser` exports it as `CheckpointManager`). */
+export type { PortableCheckpointManager } from "./src/manager/host_manager.ts";

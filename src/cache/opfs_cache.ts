@@ -14,33 +14,52 @@ import { Sha256 } from "./sha256.ts";
 
 /** One cached file: its size, SHA-256, and the SHA-256 of each `blockBytes` block (to locate damage). */
 export interface CachedFile {
+  /** The file's path in the origin storage, which is also its path in the entry's data folder. */
   path: string;
+  /** Bytes. */
   size: number;
+  /** SHA-256 of the whole file, lowercase hex. */
   sha256: string;
+  /** SHA-256 of each `blockBytes` block in order (the last may be shorter), lowercase hex. */
   blocks: string[];
 }
 
 /** The commit record of an entry. */
 export interface CacheRecord {
+  /** The record format's version. */
   version: 1;
+  /** The entry's key (`OpfsCache.keyOf`): 32 hex digits. */
   key: string;
   /** What was copied: the storage's description (the folder URL) and the path inside it. */
   origin: string;
+  /** The checkpoint's path in its storage (a folder, or a file for safetensors and torch.save). */
   path: string;
+  /** The checkpoint's format (`dcp`, `hf`, `safetensors`, `torch`). */
   format: string;
+  /** Bytes per digested block (the preload's `blockBytes`). */
   blockBytes: number;
+  /** The files copied: metadata files and the data files the selection needs. */
   files: CachedFile[];
+  /** Bytes of all files. */
   bytes: number;
   /** Tensor selection the entry was made for (all when absent). */
   include?: readonly string[];
+  /** Tensor globs left out when the entry was made. */
   exclude?: readonly string[];
+  /** When the entry was committed, as an ISO 8601 string. */
   committedAt: string;
 }
 
 export const JOURNAL_NAME = ".webdcp-journal.json";
 const DEFAULT_FOLDER = "webdcp-cache";
 
+/**
+ * A cache of whole checkpoints in OPFS, keyed by where they came from: `preload` fills it, `resolve` hands
+ * a loader the cached copy, `verify` re-checks every block, `remove` drops an entry. Needs
+ * `navigator.storage.getDirectory()` (browsers; not Deno or Node).
+ */
 export class OpfsCache {
+  /** The cache's OPFS folder (normalized; default `webdcp-cache`). */
   readonly folder: string;
   readonly #root: OpfsStorage;
 
@@ -77,6 +96,7 @@ export class OpfsCache {
     return await this.#record(OpfsCache.keyOf(input));
   }
 
+  /** The records of every committed entry. */
   async list(): Promise<CacheRecord[]> {
     const names = (await this.#root.list("entries")) ?? [];
     const out: CacheRecord[] = [];

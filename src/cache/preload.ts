@@ -14,11 +14,17 @@ import { cacheError, type CacheFile, openCacheFile, whenUnlocked } from "./cache
 import { blockDigest, type CachedFile, type CacheRecord, JOURNAL_NAME, OpfsCache } from "./opfs_cache.ts";
 import { Sha256 } from "./sha256.ts";
 
+/** Where `preload` copies to, what it copies and how it reports. */
 export interface PreloadOptions {
+  /** The cache that receives the entry. */
   cache: OpfsCache;
+  /** Copy only the data files of tensors matching these globs (metadata files always). */
   include?: readonly string[];
+  /** Leave out the data files needed only by tensors matching these globs. */
   exclude?: readonly string[];
+  /** Aborts between blocks; what was stored stays journaled for a later resume. */
   signal?: AbortSignal;
+  /** Bytes copied (resumed bytes included) of all, and files done. */
   onProgress?: ProgressCallback;
   /** Expected SHA-256 (hex) of files, by path relative to the input's folder (a manifest's digests). */
   sha256?: Record<string, string>;
@@ -28,34 +34,47 @@ export interface PreloadOptions {
   onPlan?: (plan: PreloadPlan) => void | Promise<void>;
   /** Ask the browser to keep the cache under storage pressure (`navigator.storage.persist()`, default true). */
   persist?: boolean;
+  /** Options of the `HttpStorage` opened for a URL input. */
   http?: HttpStorageOptions;
 }
 
 /** What a preload will copy, known from metadata and headers alone. */
 export interface PreloadPlan {
+  /** The checkpoint's format (`dcp`, `hf`, `safetensors`, `torch`). */
   format: string;
+  /** The files to copy, by storage path, with their sizes in bytes. */
   files: { path: string; size: number }[];
+  /** Bytes of all files. */
   bytes: number;
   /** Bytes a journal says are stored from an interrupted preload (checked before they are kept). */
   journaledBytes: number;
   /** Data requests still to send (one per block not held from the headers already read). */
   requests: number;
+  /** The origin's storage use and quota in bytes (`navigator.storage.estimate()`), where the host tells. */
   quota?: { usage: number; quota: number };
+  /** Whether the bytes still to store fit the quota (true when it is unknown). */
   fitsQuota: boolean;
 }
 
+/** What `preload` did. */
 export interface PreloadReport {
+  /** The entry's key (`OpfsCache.keyOf`). */
   key: string;
   /** True when the entry was already committed (nothing was fetched). */
   alreadyCached: boolean;
+  /** The entry's files: storage path, size in bytes and SHA-256 (lowercase hex). */
   files: { path: string; size: number; sha256: string }[];
+  /** Bytes of all files. */
   bytes: number;
   /** Bytes found stored and checked from an earlier, interrupted preload. */
   resumedBytes: number;
+  /** Bytes read from the origin by this call. */
   downloadedBytes: number;
   /** Whether writes survive a killed tab block by block (Worker) or file by file (main thread). */
   resumeGranularity: "block" | "file";
+  /** The answer of `navigator.storage.persist()`; absent with `persist: false` or where the host has none. */
   persisted?: boolean;
+  /** The origin's storage use and quota in bytes before the copy, where the host tells. */
   quota?: { usage: number; quota: number };
 }
 
@@ -70,6 +89,12 @@ interface Journal {
 
 type Storage = { persist?: () => Promise<boolean>; estimate?: () => Promise<{ usage?: number; quota?: number }> };
 
+/**
+ * Copies `input` into `opts.cache` byte for byte and commits it: plans from metadata and headers (see
+ * `onPlan`), refuses with E_QUOTA when it cannot fit, keeps blocks an interrupted preload stored after
+ * checking their digests, copies the rest in `blockBytes` requests, checks `sha256` digests, verifies the
+ * copy deeply and writes the record last. An input already cached returns at once.
+ */
 export async function preload(input: LoadInput, opts: PreloadOptions): Promise<PreloadReport> {
   const { cache, signal } = opts;
   signal?.throwIfAborted();

@@ -69,6 +69,7 @@ const K = new Uint32Array([
   0xc67178f2,
 ]);
 
+/** An incremental SHA-256 hasher: `update()` with pieces of any size, then `hex()` once. */
 export class Sha256 {
   readonly #h = new Uint32Array([
     0x6a09e667,
@@ -85,6 +86,7 @@ export class Sha256 {
   #pendingLength = 0;
   #length = 0;
 
+  /** Feeds the next bytes of the message; returns the hasher for chaining. */
   update(bytes: Uint8Array): this {
     this.#length += bytes.byteLength;
     let i = 0;

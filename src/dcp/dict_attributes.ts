@@ -5,6 +5,7 @@ import { dictAttributes, type PyValue, setDictAttributes } from "../pickle/mod.t
 export interface DictAttributes {
   /** Keys from the root to the dict, as `flattenStateDict` spells them (`[]` is the root). */
   path: StatePath;
+  /** The pickled attributes (Python keys and values), in their saved order. */
   attributes: Map<PyValue, PyValue>;
 }
 

@@ -5,6 +5,7 @@
  */
 import { type ErrorLocation, UsageError, WebdcpError } from "../errors/mod.ts";
 
+/** Caps on what one untrusted checkpoint may make a reader allocate or walk; each a positive integer. */
 export interface Limits {
   /** Containers nested in one another (pickle values, `planner_data` paths). Python's own recursion limit is 1000. */
   maxDepth: number;
@@ -24,6 +25,7 @@ export interface Limits {
   maxNameLength: number;
 }
 
+/** The limits readers apply when the caller passes none (frozen; `resolveLimits` copies before overriding). */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxDepth: 1000,
   maxValues: 10_000_000,
@@ -35,6 +37,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxNameLength: 16_384,
 });
 
+/** The name of one limit, as `LimitError.limit` reports it and the `limits` option spells it. */
 export type LimitName = keyof Limits;
 
 /** The defaults with `overrides` applied; an override that is not a positive safe integer is a usage error. */
@@ -54,8 +57,11 @@ export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {
 
 /** A checkpoint breaks a limit: names the limit, its value and what exceeded it, plus the file and offset. */
 export class LimitError extends WebdcpError {
+  /** The limit that was broken. */
   readonly limit: LimitName;
+  /** Its value when the read broke it. */
   readonly max: number;
+  /** `what` says what exceeded the limit; `where` names the file and offset. The code is `E_LIMIT`. */
   constructor(limit: LimitName, max: number, what: string, where: ErrorLocation) {
     super("E_LIMIT", `${what} exceeds the limit ${limit}=${max} (raise it with the ${limit} option)`, where);
     this.limit = limit;

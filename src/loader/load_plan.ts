@@ -52,15 +52,19 @@ export interface Band {
 
 /** The plan a load reports (`onPlan`, and in its result) before the first data byte moves. */
 export interface LoadPlan {
+  /** The input's format. */
   format: SourceFormat;
+  /** Tensors the load places (those the device can hold). */
   tensors: number;
   /** Stored bytes the load reads (tensor data). */
   sourceBytes: number;
   /** Bytes of the GPU buffers it creates, and how many. */
   gpuBytes: number;
+  /** GPU buffers the load creates (one per tensor part). */
   buffers: number;
   /** Tensors split over several buffers to stay within the device's limits. */
   split: { name: string; parts: number; rowsPerPart: number }[];
+  /** Storage requests: those already sent and those still to send. */
   requests: {
     /** Requests already sent for metadata and headers (probe included). */
     headers: number;
@@ -73,7 +77,9 @@ export interface LoadPlan {
   hostBytes: number;
   /** The largest buffer allowed, min(maxBufferSize, maxStorageBufferBindingSize). */
   maxPartBytes: number;
+  /** Whether every tensor fits the device's buffers; `loadToGpu` refuses the load otherwise (E_UNSUPPORTED). */
   fitsDevice: boolean;
+  /** Why a tensor does not fit, one message per tensor; empty when `fitsDevice`. */
   problems: string[];
 }
 

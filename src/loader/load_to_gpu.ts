@@ -21,11 +21,15 @@ import { type LoadInput, openInput } from "./open_input.ts";
 
 /** One buffer of a loaded tensor: its dim-0 rows `[firstRow, firstRow + rows)`. */
 export interface GpuTensorPart {
+  /** The buffer holding the part (padded to a multiple of 4 bytes). */
   buffer: GPUBuffer;
+  /** The part's first dim-0 row. */
   firstRow: number;
+  /** Dim-0 rows it holds. */
   rows: number;
-  /** Where the part's bytes start in the tensor's row-major bytes, and how many it holds. */
+  /** Where the part's bytes start in the tensor's row-major bytes. */
   byteOffset: number;
+  /** Bytes of the tensor it holds (before padding). */
   byteLength: number;
 }
 
@@ -58,13 +62,15 @@ export interface LoadToGpuOptions {
   device?: GPUDevice;
   /** Cast floating tensors to this dtype (others keep theirs). */
   dtype?: DType;
-  /** Glob patterns of tensor names to load (default: all) and to leave out. */
+  /** Glob patterns of tensor names to load (default: all). */
   include?: readonly string[];
+  /** Glob patterns of tensor names to leave out. */
   exclude?: readonly string[];
   /** A predicate over names, applied with include/exclude. */
   filter?: (name: string) => boolean;
   /** Cancels the load: requests stop, created buffers are destroyed, the promise rejects with the reason. */
   signal?: AbortSignal;
+  /** Stored bytes done of `LoadPlan.sourceBytes`, the tensor being loaded, and tensors done (`filesDone`). */
   onProgress?: ProgressCallback;
   /** Called with the plan before the first data byte moves; throwing (or aborting) stops the load there. */
   onPlan?: (plan: LoadPlan) => void | Promise<void>;
@@ -80,12 +86,15 @@ export interface LoadToGpuOptions {
   cache?: { resolve(input: LoadInput): Promise<LoadInput> };
 }
 
+/** What a load cost. */
 export interface LoadStats {
   /** Requests sent to the storage (metadata, headers and data), as counted by the prefetching view. */
   requests: number;
+  /** Bytes received from the storage. */
   bytesFetched: number;
   /** Host bytes held at most: staging buffers and header windows. */
   peakHostBytes: number;
+  /** Milliseconds the whole load took. */
   ms: number;
   /** Where casts ran. */
   castOn: "gpu" | "cpu";
@@ -93,10 +102,15 @@ export interface LoadStats {
   fromCache: boolean;
 }
 
+/** The result of `loadToGpu`: the tensors in GPU buffers, with the plan and what the load cost. */
 export interface GpuLoad {
+  /** The device holding the buffers. */
   device: GPUDevice;
+  /** The loaded tensors by name. */
   tensors: Map<string, GpuTensor>;
+  /** The plan the load followed. */
   plan: LoadPlan;
+  /** What the load cost. */
   stats: LoadStats;
   /** Destroys every buffer of the load. */
   destroy(): void;

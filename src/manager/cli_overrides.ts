@@ -38,6 +38,7 @@ const OTHER_KINDS: Record<string, Record<string, Kind>> = {
   training: { steps: "int" },
 };
 
+/** The result of `applyCliOverrides`. */
 export interface CliOverrides {
   /** The document with the overrides applied (a copy; the input is not changed). */
   doc: ConfigDocument;
@@ -45,6 +46,11 @@ export interface CliOverrides {
   rest: string[];
 }
 
+/**
+ * Applies the manager's arguments of `args` (`--checkpoint.*`, `--job.dump_folder`, `--model.hf_assets_path`,
+ * `--training.steps` and the top-level `--dump_folder`, `--hf_assets_path`) to a copy of `doc`. A bad value, an
+ * unknown `checkpoint` key or a misspelt table is a `ConfigError`.
+ */
 export function applyCliOverrides(doc: ConfigDocument, args: readonly string[]): CliOverrides {
   const out: ConfigDocument = structuredClone(doc);
   const rest: string[] = [];

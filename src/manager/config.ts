@@ -12,11 +12,16 @@ import { nearestName } from "./nearest_name.ts";
 
 /** The states TorchTitan checkpoints, by their on-disk prefix (`model` keys are stored flat). */
 export const STATE_NAMES = ["model", "optimizer", "lr_scheduler", "dataloader", "train_state"] as const;
+/** One of TorchTitan's state names. */
 export type StateName = typeof STATE_NAMES[number];
 
+/** `checkpoint.async_mode` values: synchronous saves, background saves copying the state, or reusing buffers. */
 export const ASYNC_MODES = ["disabled", "async", "async_with_pinned_mem"] as const;
+/** One `checkpoint.async_mode` value. */
 export type AsyncMode = typeof ASYNC_MODES[number];
+/** `checkpoint.export_dtype` values: the dtypes a model-only last save may be cast to. */
 export const EXPORT_DTYPES = ["float32", "bfloat16", "float16"] as const;
+/** One `checkpoint.export_dtype` value. */
 export type ExportDType = typeof EXPORT_DTYPES[number];
 
 /** The resolved `[checkpoint]` table: every key of TorchTitan's `Checkpoint` config, defaults filled in. */
@@ -119,20 +124,31 @@ const OTHER_KEYS = {
 
 /** A configuration document: the TOML file's tables as objects (tables other than these are ignored). */
 export interface ConfigDocument {
+  /** The `[checkpoint]` table; unknown keys are refused. */
   checkpoint?: CheckpointOptions;
-  /** torchtitan 0.3.0's spelling of `[job] dump_folder` / `[model] hf_assets_path` (the tables win). */
+  /** torchtitan 0.3.0's spelling of `[job] dump_folder` (the table wins). */
   dump_folder?: string;
+  /** torchtitan 0.3.0's spelling of `[model] hf_assets_path` (the table wins). */
   hf_assets_path?: string;
+  /** `[job]`: only `dump_folder` is read (default `./outputs`). */
   job?: { dump_folder?: string; [key: string]: unknown };
+  /** `[model]`: only `hf_assets_path` is read (default `./tests/assets/tokenizer`). */
   model?: { hf_assets_path?: string; [key: string]: unknown };
+  /** `[training]`: only `steps` is read (default 10000). */
   training?: { steps?: number; [key: string]: unknown };
+  /** Other tables, ignored. */
   [table: string]: unknown;
 }
 
+/** A validated configuration: what a `CheckpointManager` runs on. */
 export interface ManagerConfig {
+  /** The `[checkpoint]` table, defaults filled in. */
   checkpoint: CheckpointConfig;
+  /** `[job] dump_folder`. */
   dumpFolder: string;
+  /** `[model] hf_assets_path`: where HF weights load from with `initial_load_in_hf`. */
   hfAssetsPath: string;
+  /** `[training] steps`: the number of training steps. */
   steps: number;
   /** `checkpoint.folder` joined onto `dump_folder`; an absolute folder wins (as `os.path.join` does). */
   folder: string;

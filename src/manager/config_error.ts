@@ -4,6 +4,7 @@
  */
 import { UsageError } from "../errors/mod.ts";
 
+/** What is wrong with one configuration key; the fields a `ConfigError` shows. */
 export interface ConfigProblem {
   /** Dotted key as the user wrote it, e.g. `checkpoint.interval`. */
   key: string;
@@ -17,12 +18,18 @@ export interface ConfigProblem {
   reason?: string;
 }
 
+/** A configuration mistake (code `E_CONFIG`); its message joins key, value, reason, what is allowed and suggestion. */
 export class ConfigError extends UsageError {
+  /** Dotted key, e.g. `checkpoint.interval`. */
   readonly key: string;
+  /** The offending value, when there is one. */
   readonly value?: unknown;
+  /** What the key accepts, in words. */
   readonly allowed?: string;
+  /** The nearest valid name for a typo. */
   readonly suggestion?: string;
 
+  /** Builds the error and its message from one problem. */
   constructor(p: ConfigProblem) {
     const parts = [`${p.key}${"value" in p ? ` = ${showValue(p.value)}` : ""}`];
     if (p.reason) parts.push(p.reason);

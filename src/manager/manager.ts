@@ -21,15 +21,23 @@ import type { ManagerStates } from "./states.ts";
 import { completeness, listSteps, newestComplete } from "./steps.ts";
 import { writeDcpStep, writeHfStep } from "./write_step.ts";
 
+/** One progress report of a save (per DCP item written) or a load (per state loaded). */
 export interface ManagerProgress {
+  /** The step being saved or loaded (-1 for a load from `initial_load_path` or `hf_assets_path`). */
   step: number;
+  /** Whether a save is writing or a load is filling the states. */
   phase: "write" | "load";
+  /** Writes: DCP items (tensors and values) written so far; loads: states loaded so far. */
   itemsDone: number;
+  /** Writes: DCP items of the step; loads: states to load. */
   itemsTotal: number;
+  /** Writes: item bytes written so far; absent on loads. */
   bytesWritten?: number;
 }
 
+/** What a `CheckpointManager` saves and loads, where, and how it reports. */
 export interface CheckpointManagerOptions {
+  /** The training states by name (`model` required); each saved under its name, model keys at the top. */
   states: ManagerStates;
   /** The checkpoint folder (`dump_folder/folder`); default `openStorage(folder)`. */
   storage?: Storage;
@@ -43,14 +51,18 @@ export interface CheckpointManagerOptions {
   adapter?: { model: string; flavor: string; keys?: string };
   /** Dtype casts and row gathers (default the CPU twin; a GPU engine gives the same bits). */
   engine?: Engine;
+  /** Aborts saves and loads between steps of their work. */
   signal?: AbortSignal;
+  /** Called per item written and per state loaded. */
   onProgress?: (p: ManagerProgress) => void;
   /** Non-fatal problems (a purge that could not remove a folder); default: collected in `warnings`. */
   onWarning?: (message: string) => void;
 }
 
+/** What a save wrote: the full state, the model alone in `export_dtype`, or the model as HF safetensors. */
 export type SaveKind = "full" | "model-only" | "hf";
 
+/** Milliseconds one save took, split into the part the caller waited for and the part in the background. */
 export interface SaveTimes {
   /** Time the caller waited: waiting for the previous save, collecting and staging (and, when synchronous, writing). */
   blockingMs: number;
@@ -58,29 +70,46 @@ export interface SaveTimes {
   backgroundMs: number;
 }
 
+/** The answer of `save()`. */
 export interface SaveResult {
+  /** The step asked for. */
   step: number;
+  /** False when the policy skipped this step (nothing was written). */
   saved: boolean;
+  /** What was written; absent when nothing was. */
   kind?: SaveKind;
+  /** Milliseconds `save()` blocked the caller. */
   blockingMs: number;
   /** Settles when the step is committed (at once for synchronous saves); its failure also surfaces in `wait()`. */
   done: Promise<SaveTimes>;
 }
 
+/** The answer of `load()` and `maybeLoad()`. */
 export interface LoadResult {
+  /** False for a fresh start (nothing to load, or checkpointing disabled). */
   loaded: boolean;
   /** Where from: a step of the folder, `initial_load_path`, `hf_assets_path`, or nothing (a fresh start). */
   source: "step" | "initial_load_path" | "hf_assets_path" | "fresh";
+  /** The step loaded, when `source` is `"step"`. */
   step?: number;
+  /** Only the model state was loaded (step 0, a model-only save, or `initial_load_model_only`). */
   modelOnly: boolean;
+  /** The weights came from HF safetensors through the adapter. */
   fromHf: boolean;
   /** Keys loaded per state. */
   keys: Record<string, number>;
 }
 
+/**
+ * TorchTitan's checkpoint manager over any `Storage`: `save(step)` each training step, `maybeLoad()` once
+ * at start, `close()` at the end. This portable one opens no paths itself (see `openStorage`).
+ */
 export class CheckpointManager {
+  /** The resolved configuration. */
   readonly config: ManagerConfig;
+  /** The checkpoint folder. */
   readonly storage: Storage;
+  /** Non-fatal problems met so far, when no `onWarning` was given. */
   readonly warnings: string[] = [];
   readonly #opts: CheckpointManagerOptions;
   readonly #engine: Engine;
@@ -115,6 +144,7 @@ export class CheckpointManager {
     this.#purger = new Purger(this.storage, c.keep_latest_k, (m) => this.#warn(m), () => this.#writing);
   }
 
+  /** `checkpoint.enable`: when false, `save()` saves nothing and `load()` reports a fresh start. */
   get enabled(): boolean {
     return this.config.checkpoint.enable;
   }

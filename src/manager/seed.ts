@@ -18,8 +18,11 @@ import type { Storage } from "../storage/mod.ts";
 import { numel } from "../tensor/mod.ts";
 import { CounterRandom } from "./seed_random.ts";
 
+/** What seed checkpoint `createSeedCheckpoint` writes, and how. */
 export interface SeedOptions {
+  /** The model family (llama3 only for now). */
   model: "llama3";
+  /** The model flavor by TorchTitan's name (`debugmodel`, `8B`, ...). */
   flavor: string;
   /** Default 0. */
   seed?: number;
@@ -31,8 +34,11 @@ export interface SeedOptions {
   ranks?: number;
   /** The step folder (default `step-0`). */
   dir?: string;
+  /** Converts the float32 values to `dtype` (default the CPU engine). */
   engine?: Engine;
+  /** Aborts the write between bands of rows. */
   signal?: AbortSignal;
+  /** Called per band of rows generated: tensor bytes done of all, and the parameter being written. */
   onProgress?: (p: JobProgress) => void;
 }
 

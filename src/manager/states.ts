@@ -5,6 +5,7 @@
 import type { DType } from "../dtype/mod.ts";
 import type { StateDict } from "../dcp/mod.ts";
 
+/** One checkpointed state: gives its state dict to a save and takes the loaded one back. */
 export interface Stateful {
   /** The current state. Tensors may be host `Tensor`s or `GpuStateTensor`s; values are `PyValue`s. */
   stateDict(): StateDict | Promise<StateDict>;
@@ -18,11 +19,17 @@ export interface Stateful {
  * `train_state.step`). Further states are saved under their own names.
  */
 export interface ManagerStates {
+  /** The model's parameters and buffers (the one state every manager needs). */
   model: Stateful;
+  /** The optimizer's state (per-parameter slots such as `exp_avg`, and its param groups). */
   optimizer?: Stateful;
+  /** The learning-rate scheduler's state. */
   lr_scheduler?: Stateful;
+  /** The data loader's position. */
   dataloader?: Stateful;
+  /** The trainer's own counters (`step`, ...). */
   train_state?: Stateful;
+  /** Any other state, saved under its name. */
   [name: string]: Stateful | undefined;
 }
 
@@ -32,6 +39,7 @@ export interface ManagerStates {
  * plain object, so state-dict flattening takes it as a leaf.
  */
 export class GpuStateTensor {
+  /** Wraps `shape` elements of `dtype` at `byteOffset` (bytes, default 0) of `buffer`, on `device`. */
   constructor(
     readonly device: GPUDevice,
     readonly buffer: GPUBuffer,

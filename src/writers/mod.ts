@@ -3,11 +3,13 @@
  * the band pipeline's output into their files, and the `--part` split of a write over several machines.
  * @example
  * ```ts
- * import { ownsFile, WRITERS } from "./mod.ts";
+ * import { assignFiles, ownedFiles, WRITERS } from "./mod.ts";
  *
  * if (Object.keys(WRITERS).sort().join() !== "dcp,safetensors,torch") throw new Error("one writer per format");
- * // Part 1 of 4 writes output files 1, 5, 9, ...
- * if (!ownsFile({ index: 1, count: 4 }, 5) || ownsFile({ index: 1, count: 4 }, 6)) throw new Error("i % w === r");
+ * // Two parts share output files of 10, 1, 1 and 8 bytes: largest first, each to the lighter part (10 bytes each).
+ * if (assignFiles([10, 1, 1, 8], 2).join() !== "0,1,1,1") throw new Error("balanced by bytes");
+ * const mine = ownedFiles({ index: 1, count: 2 }, [10, 1, 1, 8]);
+ * if (mine(0) || !mine(3)) throw new Error("part 1 writes files 1, 2 and 3");
  * ```
  * @module
  */

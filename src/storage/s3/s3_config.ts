@@ -2,8 +2,11 @@ import { UsageError } from "../../errors/mod.ts";
 
 /** Keys for signing requests. Never logged and never put into an error. */
 export interface S3Credentials {
+  /** The access key id (`AWS_ACCESS_KEY_ID`). */
   accessKeyId: string;
+  /** The secret key (`AWS_SECRET_ACCESS_KEY`). */
   secretAccessKey: string;
+  /** The session token of temporary keys (`AWS_SESSION_TOKEN`). */
   sessionToken?: string;
 }
 
@@ -17,7 +20,9 @@ export interface S3RetryOptions {
   maxDelayMs?: number;
 }
 
+/** Where an `S3Storage` points and how it talks to the store; unset fields come from the environment. */
 export interface S3StorageOptions {
+  /** The bucket's name. */
   bucket: string;
   /** The folder inside the bucket that is this storage's root ("" or omitted: the whole bucket). */
   prefix?: string;
@@ -44,6 +49,7 @@ export interface S3StorageOptions {
   partSize?: number;
   /** Parts of one file uploaded at once (default 4). */
   partsInFlight?: number;
+  /** How failed requests (no response, 5xx, throttling) are retried. */
   retry?: S3RetryOptions;
   /** The fetch to use (default: the global one); tests and proxies inject their own. */
   fetch?: typeof fetch;

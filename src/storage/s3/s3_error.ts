@@ -8,13 +8,16 @@ import type { ErrorCode } from "../../errors/mod.ts";
  * request headers, so credentials cannot leak through an error.
  */
 export class S3Error extends StorageError {
+  /** The bucket the request went to. */
   readonly bucket: string;
+  /** The object key (prefix included). */
   readonly key: string;
   /** HTTP status, or 0 when no response came (connection refused or dropped). */
   readonly status: number;
   /** The `<Code>` of S3's error body, or "" when it sent none (HEAD answers have no body). */
   readonly s3Code: string;
 
+  /** `code` is webdcp's (see `errorCodeOf`); the message gets the status, S3 code and `s3://` URL appended. */
   constructor(
     code: ErrorCode,
     message: string,

@@ -28,12 +28,15 @@ const MAX_COPY_BYTES = 5 * 2 ** 30;
  */
 export class S3Storage implements Storage {
   readonly description: string;
+  /** The bucket. */
   readonly bucket: string;
+  /** The key prefix that is this storage's root, without leading or trailing slashes ("" for the whole bucket). */
   readonly prefix: string;
   readonly #client: S3Client;
   /** Sinks neither closed nor aborted yet. */
   readonly #open = new Set<S3Sink>();
 
+  /** Resolves `options` (refusing bad ones with E_USAGE); sends no request. */
   constructor(options: S3StorageOptions) {
     const config = resolveS3Config(options);
     this.#client = new S3Client(config);
