@@ -86,7 +86,7 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
-const CONSUMER_TS = `import { type DType, MemoryStorage, openDcp, saveStateDict, type Tensor } from "webdcp";
+const CONSUMER_TS = `import { dcp, type DType, MemoryStorage, type Tensor } from "webdcp";
 import { HttpStorage } from "webdcp/browser";
 // @ts-expect-error FileStorage needs node:fs, so the browser entry does not have it
 import { FileStorage } from "webdcp/browser";
@@ -95,7 +95,7 @@ const dtype: DType = "bfloat16";
 const w: Tensor = { dtype, shape: [2], data: new Uint8Array(4) };
 const storage = new MemoryStorage();
 await dcp.saveStateDict(storage, "step-1", { model: { w } }, { ranks: 1 });
-const names: string[] = (await openDcp(storage, "step-1")).entries().map((e) => e.name);
+const names: string[] = (await dcp.openDcp(storage, "step-1")).entries().map((e) => e.name);
 // @ts-expect-error a shape is a number[]
 const wrong: Tensor = { dtype, shape: "2", data: new Uint8Array(4) };
 export { FileStorage, HttpStorage, names, wrong };
@@ -410,7 +410,7 @@ console.log(JSON.stringify(await probe(await import(${JSON.stringify(id)}))));`,
       // A wrong use of the API, so both checkers are seen to fail where they should.
       writeFileSync(
         join(app, "wrong.ts"),
-        `import { openDcp } from "webdcp";\nawait openDcp("not a storage", "step-1");\n`,
+        `import { dcp } from "webdcp";\nawait dcp.openDcp("not a storage", "step-1");\n`,
       );
       writeFileSync(join(app, "tsconfig.wrong.json"), JSON.stringify({ ...CONSUMER_TSCONFIG, files: ["wrong.ts"] }));
     });
