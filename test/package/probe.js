@@ -46,7 +46,7 @@ export async function probe(webdcp) {
   return {
     exports: Object.keys(webdcp).sort(),
     dcp: await digests(storage, "ckpt"),
-    entries: ckpt.entries().map((e) => `${e.fqn} ${e.dtype ?? ""} [${e.shape ?? ""}]`),
+    entries: ckpt.entries().map((e) => `${e.name} ${e.dtype ?? ""} [${e.shape ?? ""}]`),
     readBack: { dtype: back.dtype, shape: back.shape, sha256: await sha256(back.data) },
     readBackEqual: await sha256(back.data) === await sha256(model["embed.weight"].data),
     safetensors: await digests(storage, "hf"),
