@@ -383,9 +383,22 @@ console.log(JSON.stringify(await probe(await import(${JSON.stringify(id)}))));`,
             const tab = await context.newPage();
             const errors: string[] = [];
             tab.on("pageerror", (e) => errors.push(e.message));
+            tab.on("requestfailed", (r) => errors.push(`request failed: ${r.url()}`));
+            tab.on(
+              "console",
+              (m) =>
+                m.type() === "error" && !m.text().startsWith("Failed to load resource") &&
+                errors.push(`console: ${m.text()}`),
+            );
+            tab.on(
+              "response",
+              (r) => r.status() >= 400 && !r.url().endsWith("/favicon.ico") && errors.push(`${r.status()}: ${r.url()}`),
+            );
             await tab.goto(`${server.url}${name}`);
             await tab.waitForFunction(() => "probeResult" in window || "probeError" in window, undefined, {
               timeout: 60_000,
+            }).catch((e) => {
+              throw new Error(`${name}: no probe result (${errors.join("; ") || "no page error"})`, { cause: e });
             });
             const outcome = await tab.evaluate(() => {
               const w = window as unknown as { probeResult?: unknown; probeError?: string };
@@ -420,7 +433,7 @@ console.log(JSON.stringify(await probe(await import(${JSON.stringify(id)}))));`,
       expect({ code: r.code, output: r.stdout + r.stderr }).toEqual({ code: 0, output: "" });
       const bad = run(TSC, ["-p", "tsconfig.wrong.json"], nodeEnv);
       expect(bad.code).not.toBe(0);
-      expect(bad.stdout).toContain("wrong.ts(2,15): error TS2345");
+      expect(bad.stdout).toContain("wrong.ts(2,19): error TS2345");
     });
 
     it("deno check type-checks the same consumer, and refuses the wrong use", () => {

@@ -32,7 +32,11 @@ export async function probe(webdcp) {
   const storage = new webdcp.MemoryStorage();
   const model = {
     "embed.weight": { dtype: "float32", shape: [10, 6], data: f32(60, 1) },
-    "layers.0.w": { dtype: "bfloat16", shape: [7, 4], data: webdcp.engine.convertCpu(f32(28, 2), "float32", "bfloat16") },
+    "layers.0.w": {
+      dtype: "bfloat16",
+      shape: [7, 4],
+      data: webdcp.engine.convertCpu(f32(28, 2), "float32", "bfloat16"),
+    },
     "norm.weight": { dtype: "float32", shape: [6], data: f32(6, 3) },
   };
   await webdcp.dcp.saveStateDict(storage, "ckpt", { model, train_state: { step: 10 } }, { ranks: 2 });

@@ -148,7 +148,7 @@ async function stream(res: ServerResponse, file: ServedFile, offset: number, len
 
 function typeOf(path: string): string {
   if (path.endsWith(".html")) return "text/html; charset=utf-8";
-  if (path.endsWith(".js")) return "text/javascript; charset=utf-8";
+  if (path.endsWith(".js") || path.endsWith(".mjs")) return "text/javascript; charset=utf-8";
   if (path.endsWith(".json")) return "application/json";
   return "application/octet-stream";
 }
