@@ -72,14 +72,24 @@ export async function readBodyInto(response: Response, into: Uint8Array, target:
     if (into.byteLength === 0) return;
     throw truncated(target, 0, into.byteLength);
   }
-  const reader = body.getReader();
+  // A BYOB reader fills one reused scratch buffer instead of handing over a fresh buffer per chunk.
+  const byob = byobReader(body);
+  let scratch = byob ? new Uint8Array(Math.max(1, Math.min(BYOB_SCRATCH_BYTES, into.byteLength))) : undefined;
+  const reader = byob ?? body.getReader();
   let filled = 0;
   let ended = false;
   try {
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
-        chunk = await reader.read();
+        if (byob) {
+          // One byte of room once full, so that a longer body shows as more data rather than waiting.
+          const room = Math.max(1, Math.min(scratch!.byteLength, into.byteLength - filled));
+          chunk = await byob.read(new Uint8Array(scratch!.buffer, 0, room));
+          if (chunk.value) scratch = new Uint8Array(chunk.value.buffer as ArrayBuffer);
+        } else {
+          chunk = await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+        }
       } catch (cause) {
         throw truncated(target, filled, into.byteLength, cause);
       }
@@ -103,6 +113,17 @@ export async function readBodyInto(response: Response, into: Uint8Array, target:
     reader.releaseLock();
   }
   if (filled < into.byteLength) throw truncated(target, filled, into.byteLength);
+}
+
+const BYOB_SCRATCH_BYTES = 256 << 10;
+
+/** A BYOB reader of a byte stream body, or undefined where the runtime's bodies are not byte streams. */
+function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
+  try {
+    return (body as ReadableStream<Uint8Array<ArrayBuffer>>).getReader({ mode: "byob" });
+  } catch {
+    return undefined;
+  }
 }
 
 /** Drops a body we will not read, so the connection is released. */
