@@ -36,3 +36,4 @@
  */
 export { type CachedFile, type CacheRecord, OpfsCache } from "./opfs_cache.ts";
 export { preload, type PreloadOptions, type PreloadPlan, type PreloadReport } from "./preload.ts";
+export { Sha256 } from "./sha256.ts";
