@@ -3,11 +3,11 @@
  * the standard AWS environment) and `http(s)://` (read-only). A URL names a file when the object exists,
  * else a folder (a key prefix); an output's file or folder is told by the command, as for local paths.
  */
-import process from "node:process";
 import { UsageError } from "../errors/mod.ts";
 import { HttpStorage, S3Storage } from "../storage/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import type { Location } from "../source/mod.ts";
+import { onStopSignal } from "./stop_signals.ts";
 
 /** Whether a command-line path is a URL handled here rather than a local path. */
 export function isRemote(path: string): boolean {
@@ -43,22 +43,9 @@ export function locateRemoteOutput(url: string, isFile: boolean, input: string):
   return { storage, path: isFile ? name : "" };
 }
 
-const outputs = new Set<S3Storage>();
-
-/**
- * A job stopped by SIGTERM (Slurm's scancel, Kubernetes, a time limit) or SIGINT first aborts the uploads
- * it has open, so it leaves no stored parts in the bucket, then exits as the signal asks (143 or 130).
- */
+/** A job stopped by a signal first aborts the uploads it has open, so it leaves no stored parts in the bucket. */
 function abortWritesOnSignals(storage: S3Storage): void {
-  if (outputs.size === 0) {
-    for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
-      process.once(signal, async () => {
-        await Promise.allSettled([...outputs].map((s) => s.abortOpenWrites()));
-        process.exit(code);
-      });
-    }
-  }
-  outputs.add(storage);
+  onStopSignal(() => storage.abortOpenWrites());
 }
 
 function open(url: string): Storage {

@@ -8,6 +8,7 @@ import type { Command } from "./command.ts";
 import { formatError, makeContext } from "./output.ts";
 import type { Runtime } from "./runtime.ts";
 import { hostRuntime } from "./runtime.ts";
+import { exitCodeAfter } from "./stop_signals.ts";
 
 /** A command's name and summary line, and its module, loaded only when it runs. */
 export interface CommandEntry {
@@ -99,7 +100,7 @@ export async function runCli(rt: Runtime): Promise<number> {
 
 if (import.meta.main ?? isNodeEntry()) {
   const rt = hostRuntime();
-  rt.exit(await runCli(rt));
+  rt.exit(await exitCodeAfter(await runCli(rt)));
 }
 
 /**

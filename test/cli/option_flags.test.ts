@@ -10,9 +10,9 @@ test("flagOf() spells a library option as its command-line flag", () => {
 
 test("formatError() names the flag where a library error names its option, and leaves other errors alone", () => {
   const e = new UsageError("E_USAGE", "dtype must be one of float32, bfloat16, got 'float64'", { option: "dtype" });
-  expect(formatError(e)).toBe("E_USAGE: --dtype must be one of float32, bfloat16, got 'float64'");
+  expect(formatError(e)).toBe("error: E_USAGE: --dtype must be one of float32, bfloat16, got 'float64'");
   const mesh = new UsageError("E_USAGE", "dpShard must be >= 1, got 0", { option: "dpShard" });
-  expect(formatError(mesh)).toBe("E_USAGE: --dp-shard must be >= 1, got 0");
+  expect(formatError(mesh)).toBe("error: E_USAGE: --dp-shard must be >= 1, got 0");
   const plain = new FormatError("E_TRUNCATED", "dtype table ends early", { path: "m", offset: 4 });
-  expect(formatError(plain)).toBe("E_TRUNCATED: dtype table ends early (m @ 4)");
+  expect(formatError(plain)).toBe("error: E_TRUNCATED: dtype table ends early (m @ 4)");
 });
