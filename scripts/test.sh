@@ -16,7 +16,8 @@ npx deno task check
 npx deno lint --quiet src mod.ts examples bench scripts
 npx deno fmt --check --quiet
 npx deno doc --lint mod.ts
-npx deno test --doc --quiet --allow-read --allow-write mod.ts $(ls src/*/mod.ts src/storage/*/mod.ts)
+# Module examples under Deno; a WebGPU adapter there is Vulkan's (lavapipe or SwiftShader), as for the Deno suites below.
+DENO_WEBGPU_BACKEND=vulkan npx deno test --doc --quiet --allow-read --allow-write mod.ts $(ls src/*/mod.ts src/storage/*/mod.ts)
 npx deno task -q check-layers
 
 out="$(mktemp -d)"
