@@ -20,7 +20,7 @@ function expectConfigError(fn: () => unknown, ...fragments: string[]): ConfigErr
 
 /** The TOML code blocks of TorchTitan's checkpointing guide, in order. */
 function guideTomlBlocks(): string[] {
-  const text = readFileSync(new URL("../../../../shared/docs/torchtitan-checkpointing.md", import.meta.url), "utf8");
+  const text = readFileSync(new URL("../../../shared/docs/torchtitan-checkpointing.md", import.meta.url), "utf8");
   return [...text.matchAll(/```toml\n([\s\S]*?)```/g)].map((m) => m[1]);
 }
 
