@@ -44,6 +44,21 @@ export async function readSourceInto(source: ByteSource, offset: number, into: U
   } while (done < into.byteLength);
 }
 
+/**
+ * `read` for a source whose reads land in a caller's buffer: the range is checked before anything is
+ * allocated (a hostile length fails as a range error, not as an allocation), then `readInto` fills it.
+ */
+export async function readToNewBuffer(
+  source: ByteSource & { readInto(offset: number, into: Uint8Array): Promise<void> },
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
+  checkReadRange(source.path, source.size, offset, length);
+  const out = new Uint8Array(length);
+  await source.readInto(offset, out);
+  return out;
+}
+
 /** A `ByteSource` over bytes already in memory. Reads return copies, so callers may keep or mutate them. */
 export function memorySource(bytes: Uint8Array, path: string): ByteSource {
   let closed = false;

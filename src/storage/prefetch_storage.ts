@@ -1,5 +1,5 @@
 import { StorageError, UsageError } from "../errors/mod.ts";
-import { checkReadRange, readSourceInto } from "./byte_source.ts";
+import { checkReadRange, readSourceInto, readToNewBuffer } from "./byte_source.ts";
 import { normalizePath } from "./path.ts";
 import { isRangeReader, type RangeReader, type RangeRequest } from "./range_plan.ts";
 import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "./storage.ts";
@@ -223,11 +223,8 @@ class PrefetchSource implements ByteSource {
     private readonly readAt: (offset: number, into: Uint8Array) => Promise<void>,
   ) {}
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    checkReadRange(this.path, this.size, offset, length);
-    const out = new Uint8Array(length);
-    await this.readInto(offset, out);
-    return out;
+  read(offset: number, length: number): Promise<Uint8Array> {
+    return readToNewBuffer(this, offset, length);
   }
 
   async readInto(offset: number, into: Uint8Array): Promise<void> {

@@ -1,6 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
 import { StorageError, UsageError } from "../../errors/mod.ts";
-import { checkReadRange } from "../byte_source.ts";
+import { checkReadRange, readToNewBuffer } from "../byte_source.ts";
 import { ioError } from "./io_error.ts";
 import { kernelCopier } from "./kernel_copy.ts";
 import type { ByteSource } from "../storage.ts";
@@ -25,10 +25,8 @@ export class FileSource implements ByteSource {
     this.localPath = localPath;
   }
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    const out = new Uint8Array(length);
-    await this.readInto(offset, out);
-    return out;
+  read(offset: number, length: number): Promise<Uint8Array> {
+    return readToNewBuffer(this, offset, length);
   }
 
   async readInto(offset: number, into: Uint8Array): Promise<void> {

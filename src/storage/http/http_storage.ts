@@ -1,5 +1,5 @@
 import { StorageError, UsageError } from "../../errors/mod.ts";
-import { checkReadRange } from "../byte_source.ts";
+import { checkReadRange, readToNewBuffer } from "../byte_source.ts";
 import {
   discardBody,
   type FetchLike,
@@ -195,12 +195,8 @@ class HttpSource implements ByteSource {
     this.#io = io;
   }
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    this.#checkOpen();
-    checkReadRange(this.path, this.size, offset, length);
-    const out = new Uint8Array(length);
-    await this.readInto(offset, out);
-    return out;
+  read(offset: number, length: number): Promise<Uint8Array> {
+    return readToNewBuffer(this, offset, length);
   }
 
   async readInto(offset: number, into: Uint8Array): Promise<void> {

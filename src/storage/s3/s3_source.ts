@@ -1,5 +1,5 @@
 import { StorageError, UsageError, WebdcpError } from "../../errors/mod.ts";
-import { checkReadRange } from "../byte_source.ts";
+import { checkReadRange, readToNewBuffer } from "../byte_source.ts";
 import { discardBody, parseContentRange, readBodyInto } from "../http/mod.ts";
 import type { ByteSource } from "../storage.ts";
 import type { S3Client } from "./s3_client.ts";
@@ -25,12 +25,8 @@ export class S3Source implements ByteSource {
     this.#etag = etag;
   }
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    this.#checkOpen();
-    checkReadRange(this.path, this.size, offset, length);
-    const out = new Uint8Array(length);
-    await this.readInto(offset, out);
-    return out;
+  read(offset: number, length: number): Promise<Uint8Array> {
+    return readToNewBuffer(this, offset, length);
   }
 
   async readInto(offset: number, into: Uint8Array): Promise<void> {
