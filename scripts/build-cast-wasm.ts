@@ -1,22 +1,23 @@
 /**
  * Regenerates src/engine/cpu/cast_simd.generated.ts: a WebAssembly SIMD module with one kernel per cast of
- * the CPU engine, the same functions as the TypeScript twin (src/engine/cpu/float_bits.ts) written on four
- * 32-bit lanes at a time. Run: npx deno run --allow-read --allow-write scripts/build-cast-wasm.ts (a test
+ * the CPU engine, the same functions as the TypeScript twin (src/engine/cpu/float_bits.ts) written on SIMD
+ * lanes. Run: npx deno run --allow-read --allow-write scripts/build-cast-wasm.ts (a test
  * checks the embedded module is current, and the engine's exhaustive tests judge its bits against torch).
  *
  * How each kernel works, per 16 elements:
- * - sources become float32 bit patterns: float32 as is; float64 through the hardware's round-to-nearest-
- *   even demotion (NaN lanes rebuilt from the bits, as the twin quiets them, since WebAssembly leaves a
- *   demoted NaN's payload open); float16 and float8_e4m3fn by rebiasing the exponent in place, their
- *   denormals as integers converted and scaled (no denormal operand ever reaches the float unit: x86
- *   cores take a microcode detour for each); bfloat16 by a shift;
+ * - wider sources become float32 bit patterns: float32 as is; float64 through the hardware's round-to-
+ *   nearest-even demotion (NaN lanes rebuilt from the bits, as the twin quiets them, since WebAssembly
+ *   leaves a demoted NaN's payload open); bfloat16 by a shift;
  * - float32 bits narrow as in the twin: the normal case rounds to nearest even on the dropped bits in
  *   integer arithmetic; the target-denormal case adds a power of two whose unit in the last place is the
  *   target's denormal step and lets the float32 adder round (Giesen's "magic number" method); overflow,
  *   infinity and NaN are selected by masks (scripts/wasm/float_lanes.ts);
- * - 16-bit sources to 8- and 16-bit targets, and float8 sources to 16- and 32-bit targets, look their
- *   results up in a table the engine fills from the twin (TABLE_KERNELS); float8 -> float8 looks them up in
- *   eight `i8x16.swizzle` tables filled here from the twin. Both are exact by construction.
+ * - float16 -> float32 and float8 -> 16- and 32-bit targets compute on eight 16-bit lanes at a time
+ *   (scripts/wasm/half_lanes.ts): a rebias, and `i8x16.swizzle` tables (filled here from the twin) for the
+ *   few float8 magnitudes that do not follow it;
+ * - 16-bit sources to 8- and 16-bit targets look their results up in a table the engine fills from the
+ *   twin (TABLE_KERNELS); float8 -> float8 looks them up in eight `i8x16.swizzle` tables filled here from
+ *   the twin. Both are exact by construction.
  */
 import { writeFileSync } from "node:fs";
 import { elementConverter } from "../src/engine/cpu/convert.ts";
@@ -35,7 +36,8 @@ import {
   store,
   uleb,
 } from "./wasm/encode.ts";
-import { and, type F, narrow, or, shl, shr, widen } from "./wasm/float_lanes.ts";
+import { and, type F, narrow, or, shl, shr } from "./wasm/float_lanes.ts";
+import { halfLaneKernel } from "./wasm/half_lanes.ts";
 
 /** Elements per kernel call; the input region holds CHUNK float64s, the output region CHUNK float32s. */
 export const CHUNK = 16384;
@@ -49,26 +51,18 @@ const ITEM: Record<ConvertSource, number> = {
   float8_e5m2: 1,
 };
 
-/** Lookup tables: 65536 entries of up to 8 bytes (a pair of float32 results). */
+/** The lookup table: 65536 entries of up to 2 bytes. */
 const TABLE_BASE = OUT_BASE + CHUNK * 4;
-const PAGES = (TABLE_BASE + 65536 * 8) / 65536;
+const PAGES = (TABLE_BASE + 65536 * 2) / 65536;
 
 /**
- * Casts done by table lookup instead of arithmetic (chosen by measuring both with bench/cast.bench.ts):
- * "single": a 16-bit source indexes 65536 results (to 8- and 16-bit targets; float16 -> float32 is cheaper
- * as arithmetic and bfloat16 -> float32 is a shift); "pair": two float8s (one 16-bit load) index 65536
- * result pairs (to 16- and 32-bit targets; float8 -> float8 is cheaper as swizzles). The engine fills the
- * table from the TypeScript twin's own table of every input pattern, so the results are the twin's by
- * construction.
+ * Casts done by table lookup instead of arithmetic (chosen by measuring both with bench/cast.bench.ts): a
+ * 16-bit source indexes 65536 results, to 8- and 16-bit targets (float16 -> float32 runs on 16-bit lanes
+ * and bfloat16 -> float32 is a shift). The engine fills the table from the TypeScript twin's own table of
+ * every input pattern, so the results are the twin's by construction.
  */
-const TABLE_KERNELS: Readonly<Record<string, "single" | "pair">> = Object.fromEntries(
-  CONVERT_SOURCES.flatMap((from) =>
-    CONVERT_TARGETS.filter((to) => to !== from).flatMap((to): Array<[string, "single" | "pair"]> => {
-      if (ITEM[from] === 2 && to !== "float32") return [[`${from}_${to}`, "single"]];
-      if (ITEM[from] === 1 && to !== "float8_e4m3fn" && to !== "float8_e5m2") return [[`${from}_${to}`, "pair"]];
-      return [];
-    })
-  ),
+const TABLE_KERNELS: readonly string[] = CONVERT_SOURCES.flatMap((from) =>
+  CONVERT_TARGETS.filter((to) => to !== from && ITEM[from] === 2 && to !== "float32").map((to) => `${from}_${to}`)
 );
 
 const range = (from: number, count: number) => Array.from({ length: count }, (_, k) => from + k);
@@ -130,29 +124,13 @@ function loadF64(f: F, i: number): Expr[] {
   });
 }
 
-/** Four vectors of 16 zero-extended source elements at `$i`. */
-function loadLanes(f: F, from: ConvertSource, i: number): Expr[] {
-  const size = ITEM[from];
-  if (size === 4) return range(0, 4).map((k) => load(i, 16 * k));
-  if (size === 2) {
-    const halves = [f.let(load(i, 0)), f.let(load(i, 16))];
-    return halves.flatMap((
-      h,
-    ) => [
-      op1(OP.i32x4_extend_low_i16x8_u, h),
-      op1(OP.i32x4_extend_high_i16x8_u, h),
-    ]);
-  }
-  const bytes = f.let(load(i, 0));
-  const words = [
-    op1(OP.i16x8_extend_low_i8x16_u, bytes),
-    op1(OP.i16x8_extend_high_i8x16_u, bytes),
-  ].map((w) => f.let(w));
-  return words.flatMap((
-    w,
-  ) => [
-    op1(OP.i32x4_extend_low_i16x8_u, w),
-    op1(OP.i32x4_extend_high_i16x8_u, w),
+/** Four vectors of 16 float32 bit patterns at `$i`: float32 as is, bfloat16 shifted into the top halves. */
+function loadWide(f: F, from: "float32" | "bfloat16", i: number): Expr[] {
+  if (from === "float32") return range(0, 4).map((k) => load(i, 16 * k));
+  const halves = [f.let(load(i, 0)), f.let(load(i, 16))];
+  return halves.flatMap((h) => [
+    shl(op1(OP.i32x4_extend_low_i16x8_u, h), 16),
+    shl(op1(OP.i32x4_extend_high_i16x8_u, h), 16),
   ]);
 }
 
@@ -204,32 +182,14 @@ function swizzleKernel(f: F, from: ConvertSource, to: ConvertTarget, i: number, 
   return true;
 }
 
-/** `log2(bytes)` for the scalar load/store of one table entry of `bytes`. */
-const LOAD: Record<number, number[]> = {
-  1: [0x2D],
-  2: [0x2F],
-  4: [0x28],
-  8: [0x29],
-}; // i32.load8_u .. i64.load
-const STORE: Record<number, number[]> = {
-  1: [0x3A],
-  2: [0x3B],
-  4: [0x36],
-  8: [0x37],
-}; // i32.store8 .. i64.store
+/** The scalar load/store of one table entry of 1 or 2 bytes. */
+const LOAD: Record<number, number[]> = { 1: [0x2D], 2: [0x2F] }; // i32.load8_u, i32.load16_u
+const STORE: Record<number, number[]> = { 1: [0x3A], 2: [0x3B] }; // i32.store8, i32.store16
 const memarg = (offset: number) => [0, ...uleb(offset)];
 
 /** 16 elements by table lookup (see TABLE_KERNELS): entry = table[16-bit load], stored in order. */
-function lookupKernel(
-  f: F,
-  kind: "single" | "pair",
-  outSize: number,
-  i: number,
-  o: number,
-): void {
-  const entry = kind === "single" ? outSize : 2 * outSize;
-  const loads = kind === "single" ? 16 : 8;
-  for (let u = 0; u < loads; u++) {
+function lookupKernel(f: F, entry: number, i: number, o: number): void {
+  for (let u = 0; u < 16; u++) {
     f.emit([
       0x20,
       ...uleb(o),
@@ -252,12 +212,15 @@ function kernel(from: ConvertSource, to: ConvertTarget): number[] {
   const o = f.local("i32");
   const end = f.local("i32");
   const outSize = to === "float32" ? 4 : to === "bfloat16" || to === "float16" ? 2 : 1;
-  const lookup = TABLE_KERNELS[`${from}_${to}`];
-  if (lookup !== undefined) lookupKernel(f, lookup, outSize, i, o);
-  const useTable = lookup !== undefined ||
+  const lookup = TABLE_KERNELS.includes(`${from}_${to}`);
+  if (lookup) lookupKernel(f, outSize, i, o);
+  const done = lookup || halfLaneKernel(f, from, to, i, o) ||
     (ITEM[from] === 1 && outSize === 1 && swizzleKernel(f, from, to, i, o));
-  if (!useTable) {
-    const wide = from === "float64" ? loadF64(f, i) : loadLanes(f, from, i).map((x) => f.let(widen(f, from, x)));
+  if (!done) {
+    if (from !== "float64" && from !== "float32" && from !== "bfloat16") {
+      throw new Error(`no kernel shape fits ${from} -> ${to}`);
+    }
+    const wide = from === "float64" ? loadF64(f, i) : loadWide(f, from, i).map((x) => f.let(x));
     const wideSource = from === "float32" || from === "float64";
     storePacked(f, to, o, wide.map((x) => f.let(narrow(f, to, wideSource, x))));
   }
@@ -270,7 +233,7 @@ function kernel(from: ConvertSource, to: ConvertTarget): number[] {
   );
 }
 
-export function tableKernels(): Readonly<Record<string, "single" | "pair">> {
+export function tableKernels(): readonly string[] {
   return TABLE_KERNELS;
 }
 
@@ -296,10 +259,10 @@ export function renderCastModule(): string {
     `export const CAST_CHUNK = ${CHUNK};`,
     `/** Where the output region starts in the module's memory. */`,
     `export const CAST_OUTPUT_OFFSET = ${OUT_BASE};`,
-    `/** Where the lookup table of the kernels below starts (65536 entries of 1, 2, 4 or 8 bytes). */`,
+    `/** Where the lookup table of the kernels below starts (65536 entries of 1 or 2 bytes). */`,
     `export const CAST_TABLE_OFFSET = ${TABLE_BASE};`,
-    `/** Kernels that read a table the engine fills first: one result per 16-bit pattern, or per float8 pair. */`,
-    `export const CAST_TABLE_KERNELS: Readonly<Record<string, "single" | "pair">> = ${JSON.stringify(TABLE_KERNELS)};`,
+    `/** Kernels that read a table the engine fills first: one result per 16-bit source pattern. */`,
+    `export const CAST_TABLE_KERNELS: readonly string[] = ${JSON.stringify(TABLE_KERNELS)};`,
     `/** The module (${bytes.length} bytes), base64: one export per cast, named \`<from>_<to>\`, and "memory". */`,
     `export const CAST_MODULE_BASE64 =`,
     `  ${JSON.stringify(btoa(binary))};`,

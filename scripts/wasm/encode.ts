@@ -52,6 +52,9 @@ export const OP = {
   swizzle: 0x0E,
   i8x16_splat: 0x0F,
   i8x16_le_u: 0x2A,
+  i16x8_eq: 0x2D,
+  i16x8_lt_s: 0x2F,
+  i16x8_gt_s: 0x31,
   i32x4_eq: 0x37,
   i32x4_lt_s: 0x39,
   i32x4_gt_s: 0x3B,
@@ -68,6 +71,11 @@ export const OP = {
   i16x8_narrow_i32x4_u: 0x86,
   i16x8_extend_low_i8x16_u: 0x89,
   i16x8_extend_high_i8x16_u: 0x8A,
+  i16x8_shl: 0x8B,
+  i16x8_shr_u: 0x8D,
+  i16x8_add: 0x8E,
+  i16x8_sub: 0x91,
+  i16x8_mul: 0x95,
   i32x4_extend_low_i16x8_u: 0xA9,
   i32x4_extend_high_i16x8_u: 0xAA,
   i32x4_shl: 0xAB,
@@ -76,6 +84,7 @@ export const OP = {
   i32x4_sub: 0xB1,
   i32x4_min_u: 0xB7,
   f32x4_add: 0xE4,
+  f32x4_sub: 0xE5,
   f32x4_mul: 0xE6,
   f32x4_convert_i32x4_s: 0xFA,
 } as const;
@@ -141,6 +150,11 @@ export class FunctionBuilder {
       (value >>> 24) & 0xFF,
     ];
     return this.bytes([...b, ...b, ...b, ...b]);
+  }
+
+  /** A v128 constant with `value` in each of its eight 16-bit lanes. */
+  i16x8(value: number): Expr {
+    return this.bytes(new Array(8).fill([value & 0xFF, (value >>> 8) & 0xFF]).flat());
   }
 
   i8x16(value: number): Expr {

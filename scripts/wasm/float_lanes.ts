@@ -3,8 +3,8 @@
  * the same functions as the TypeScript twin (src/engine/cpu/float_bits.ts), as WebAssembly SIMD
  * expressions for scripts/build-cast-wasm.ts.
  */
-import type { ConvertSource, ConvertTarget } from "../../src/dtype/mod.ts";
-import { bitselect, type Expr, type FunctionBuilder, OP, op1, op2, shift } from "./encode.ts";
+import type { ConvertTarget } from "../../src/dtype/mod.ts";
+import { bitselect, type Expr, type FunctionBuilder, OP, op2, shift } from "./encode.ts";
 
 export type F = FunctionBuilder;
 export const and = (a: Expr, b: Expr) => op2(OP.and, a, b);
@@ -13,68 +13,6 @@ export const add = (a: Expr, b: Expr) => op2(OP.i32x4_add, a, b);
 export const sub = (a: Expr, b: Expr) => op2(OP.i32x4_sub, a, b);
 export const shl = (a: Expr, n: number) => shift(OP.i32x4_shl, a, n);
 export const shr = (a: Expr, n: number) => shift(OP.i32x4_shr_u, a, n);
-
-/**
- * A small float's magnitude bits `a` -> float32 bits: normals by rebiasing the exponent in place, denormals
- * (below `firstNormal`) as the integer `a` converted to float32 and scaled by the denormal step: arithmetic
- * on normal numbers only, since x86 cores take a microcode detour of ~100 cycles per denormal operand.
- */
-function widenMagnitude(f: F, a: Expr, mantBits: number, bias: number): Expr {
-  const normal = add(shl(a, 23 - mantBits), f.i32x4((127 - bias) << 23));
-  const step = f.i32x4((127 + 1 - bias - mantBits) << 23);
-  const denormal = op2(OP.f32x4_mul, op1(OP.f32x4_convert_i32x4_s, a), step);
-  return bitselect(
-    denormal,
-    normal,
-    op2(OP.i32x4_lt_s, a, f.i32x4(1 << mantBits)),
-  );
-}
-
-/** float16 bits (zero-extended lanes) -> float32 bits, quieting NaNs as the twin's f16ToF32. */
-function widenF16(f: F, x: Expr): Expr {
-  const xv = f.let(x);
-  const a = f.let(and(xv, f.i32x4(0x7FFF)));
-  const finite = widenMagnitude(f, a, 10, 15);
-  const special = or(
-    or(shl(a, 13), f.i32x4(0x7F800000)),
-    and(op2(OP.i32x4_gt_s, a, f.i32x4(0x7C00)), f.i32x4(0x400000)),
-  );
-  const magnitude = bitselect(
-    special,
-    finite,
-    op2(OP.i32x4_ge_s, a, f.i32x4(0x7C00)),
-  );
-  return or(magnitude, shl(and(xv, f.i32x4(0x8000)), 16));
-}
-
-/** float8_e4m3fn bits -> float32 bits (e4m3fnToF32). */
-function widenE4m3(f: F, x: Expr): Expr {
-  const xv = f.let(x);
-  const a = f.let(and(xv, f.i32x4(0x7F)));
-  const magnitude = bitselect(
-    f.i32x4(0x7FF00000),
-    widenMagnitude(f, a, 3, 7),
-    op2(OP.i32x4_eq, a, f.i32x4(0x7F)),
-  );
-  return or(magnitude, shl(and(xv, f.i32x4(0x80)), 24));
-}
-
-export function widen(f: F, from: ConvertSource, x: Expr): Expr {
-  switch (from) {
-    case "float32":
-      return x;
-    case "bfloat16":
-      return shl(x, 16);
-    case "float16":
-      return widenF16(f, x);
-    case "float8_e5m2":
-      return widenF16(f, shl(x, 8));
-    case "float8_e4m3fn":
-      return widenE4m3(f, x);
-    case "float64":
-      throw new Error("float64 is widened while loading");
-  }
-}
 
 /** float32 bits -> bfloat16 bits: round to nearest even, NaN -> `nan` (the twin's two flavours). */
 function narrowBf16(f: F, x: Expr, nan: number): Expr {

@@ -27,18 +27,17 @@ export function castModuleBytes(): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(CAST_MODULE_BASE64), (c) => c.charCodeAt(0));
 }
 
-/** The lookup-table kind of a kernel that has one ("single" per 16-bit pattern, "pair" per two float8s). */
-export function castTableKind(from: string, to: string): "single" | "pair" | undefined {
-  return CAST_TABLE_KERNELS[`${from}_${to}`];
+/** Whether the kernel for `from` -> `to` looks its results up in a table (one per 16-bit source pattern). */
+export function castHasTable(from: string, to: string): boolean {
+  return CAST_TABLE_KERNELS.includes(`${from}_${to}`);
 }
 
 /**
  * Converts `src` (whole elements of `inSize` bytes) into `dest` with the instance's kernel `name`, a chunk
  * at a time through its memory (a few hundred KiB that stay in cache). A table kernel first gets its
- * table, when the memory holds another's: `results[b]` (the twin's result for every source pattern `b`)
- * per 16-bit pattern, or for float8 sources the results of both bytes of a 16-bit load side by side (first
- * element in the low bytes, as little-endian memory has it). A table kernel's `table` without `results`
- * asserts that the memory already holds them (else it throws).
+ * table, when the memory holds another's: `results[b]`, the twin's result for every 16-bit source pattern
+ * `b`. A table kernel's `table` without `results` asserts that the memory already holds them (else it
+ * throws).
  *
  * Self-contained (no reference outside its parameters): its source text also runs inside pool workers.
  */
@@ -46,7 +45,7 @@ export function runCast(
   instance: CastInstance,
   layout: CastLayout,
   name: string,
-  table: { kind: "single" | "pair"; results?: Uint32Array } | undefined,
+  table: { results?: Uint32Array } | undefined,
   src: Uint8Array,
   inSize: number,
   dest: Uint8Array,
@@ -56,28 +55,13 @@ export function runCast(
   if (kernel === undefined) throw new Error(`no cast kernel ${name}`);
   const memory = instance.memory;
   if (table !== undefined && instance.tableOf !== name) {
-    const { kind, results } = table;
+    const { results } = table;
     // Never run a table kernel on another kernel's table: the caller must send this one's.
     if (results === undefined) throw new Error(`the lookup table of ${name} is not loaded`);
-    const at = layout.table;
-    if (kind === "single") {
-      const view = outSize === 1
-        ? new Uint8Array(memory, at, 65536)
-        : outSize === 2
-        ? new Uint16Array(memory, at, 65536)
-        : new Uint32Array(memory, at, 65536);
-      view.set(results); // each result fits its entry; the typed-array store keeps the low bytes
-    } else if (outSize === 4) {
-      const words = new Uint32Array(memory, at, 2 * 65536);
-      for (let p = 0; p < 65536; p++) {
-        words[2 * p] = results[p & 0xFF];
-        words[2 * p + 1] = results[p >>> 8];
-      }
-    } else {
-      const entries = outSize === 1 ? new Uint16Array(memory, at, 65536) : new Uint32Array(memory, at, 65536);
-      const shift = 8 * outSize;
-      for (let p = 0; p < 65536; p++) entries[p] = results[p & 0xFF] | (results[p >>> 8] << shift);
-    }
+    const view = outSize === 1
+      ? new Uint8Array(memory, layout.table, 65536)
+      : new Uint16Array(memory, layout.table, 65536);
+    view.set(results); // each result fits its entry; the typed-array store keeps the low bytes
     instance.tableOf = name;
   }
   const bytes = new Uint8Array(memory);
@@ -116,8 +100,8 @@ export function simdCastsAvailable(): boolean {
 
 /**
  * Converts `src` into `dest` with the kernel for `from` -> `to` on this thread. `results` gives the twin's
- * result for every pattern of an 8- or 16-bit source, for the kernels that look them up. False, with
- * nothing written, when no kernel runs here.
+ * result for every pattern of a 16-bit source, for the kernels that look them up. False, with nothing
+ * written, when no kernel runs here.
  */
 export function castSimd(
   src: Uint8Array,
@@ -131,7 +115,7 @@ export function castSimd(
   const instance = castInstance();
   const name = `${from}_${to}`;
   if (instance === null || instance.kernels[name] === undefined) return false;
-  const kind = castTableKind(from, to);
-  runCast(instance, CAST_LAYOUT, name, kind && { kind, results: results() }, src, inSize, dest, outSize);
+  const table = castHasTable(from, to) ? { results: results() } : undefined;
+  runCast(instance, CAST_LAYOUT, name, table, src, inSize, dest, outSize);
   return true;
 }

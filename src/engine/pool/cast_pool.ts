@@ -1,14 +1,7 @@
 import type { DType } from "../../dtype/mod.ts";
 import { itemsize } from "../../dtype/mod.ts";
 import { UsageError, WorkerError } from "../../errors/mod.ts";
-import {
-  CAST_LAYOUT,
-  castModuleBytes,
-  castSimd,
-  castTableKind,
-  runCast,
-  simdCastsAvailable,
-} from "../cpu/cast_simd.ts";
+import { CAST_LAYOUT, castHasTable, castModuleBytes, castSimd, runCast, simdCastsAvailable } from "../cpu/cast_simd.ts";
 import type { ConvertTarget } from "../../dtype/mod.ts";
 import { checkConvertible, lookupTable } from "../cpu/convert.ts";
 import { startWorker, type WorkerThread } from "./worker_thread.ts";
@@ -35,7 +28,7 @@ const CLAIM_BYTES = 256 * 1024;
 export interface CastJob {
   name: string;
   /** A table kernel's table; without `results` when the worker already holds them. */
-  table?: { kind: "single" | "pair"; results?: Uint32Array };
+  table?: { results?: Uint32Array };
   src: Uint8Array;
   inSize: number;
   dest: Uint8Array;
@@ -153,8 +146,7 @@ export class CastPool {
       return;
     }
     const threads = await this.#ready();
-    const kind = castTableKind(from, to);
-    const results = kind === undefined ? undefined : lookupTable(from as "float16", to as ConvertTarget);
+    const results = castHasTable(from, to) ? lookupTable(from as "float16", to as ConvertTarget) : undefined;
     const chunk = Math.max(16, Math.floor(CLAIM_BYTES / inSize / 16) * 16);
     const chunks = Math.ceil(n / chunk);
     const counters = new Int32Array(new SharedArrayBuffer(8));
@@ -164,7 +156,7 @@ export class CastPool {
       inSize,
       dest: out,
       outSize,
-      table: kind && results && { kind, results },
+      table: results && { results },
       claim: { counters, chunk, chunks },
     };
     // One helper per chunk beyond the caller's first, at most one per worker.
@@ -203,7 +195,7 @@ export class CastPool {
     const id = this.#nextId++;
     // The table's entries travel only when this worker's memory holds another kernel's (jobs run in order,
     // and a worker loads the entries it is sent on arrival).
-    const table = job.table === undefined || t.tableOf !== job.name ? job.table : { kind: job.table.kind };
+    const table = job.table === undefined || t.tableOf !== job.name ? job.table : {};
     if (job.table !== undefined) t.tableOf = job.name;
     clearTimeout(this.#idle);
     if (t.pending++ === 0) t.thread.hold(true);

@@ -1,0 +1,140 @@
+/**
+ * Kernels that compute on eight 16-bit lanes at a time instead of four 32-bit ones, for scripts/build-cast-
+ * wasm.ts: widening casts whose results (or the top halves of them) fit 16 bits do half the vector work per
+ * element that the float32-lane path does.
+ */
+import { elementConverter } from "../../src/engine/cpu/convert.ts";
+import type { ConvertSource, ConvertTarget } from "../../src/dtype/mod.ts";
+import { bitselect, type Expr, type FunctionBuilder, load, OP, op1, op2, shift, shuffle, store } from "./encode.ts";
+
+type F = FunctionBuilder;
+const and = (a: Expr, b: Expr) => op2(OP.and, a, b);
+const or = (a: Expr, b: Expr) => op2(OP.or, a, b);
+const add = (a: Expr, b: Expr) => op2(OP.i16x8_add, a, b);
+const shl = (a: Expr, n: number) => shift(OP.i16x8_shl, a, n);
+const shr = (a: Expr, n: number) => shift(OP.i16x8_shr_u, a, n);
+const lt = (a: Expr, b: Expr) => op2(OP.i16x8_lt_s, a, b);
+const gt = (a: Expr, b: Expr) => op2(OP.i16x8_gt_s, a, b);
+const range = (from: number, count: number) => Array.from({ length: count }, (_, k) => from + k);
+
+/**
+ * Byte lanes that interleave 16-bit lanes 4h..4h+3 of two vectors (the first one's in the low halves), as
+ * x86's punpck{l,h}wd do (V8 emits one instruction for this pattern): with zero first, top halves.
+ */
+const interleave = (h: number) => range(4 * h, 4).flatMap((k) => [2 * k, 2 * k + 1, 16 + 2 * k, 17 + 2 * k]);
+
+/** Stores eight 16-bit lanes as themselves, or as the top halves of eight 32-bit lanes (low halves zero). */
+function storeTop(f: F, outSize: number, o: number, offset: number, r: Expr): void {
+  if (outSize === 2) {
+    f.emit(store(o, offset, r));
+    return;
+  }
+  const v = f.let(r);
+  for (const h of [0, 1]) f.emit(store(o, 2 * offset + 16 * h, shuffle(f.i32x4(0), v, interleave(h))));
+}
+
+/** A 16-entry byte table for `i8x16.swizzle`: 16-bit `entries` (up to 8), little-endian. */
+const table16 = (entries: number[]) => range(0, 8).flatMap((k) => [entries[k] & 0xFF, (entries[k] >>> 8) & 0xFF]);
+
+/**
+ * `i8x16.swizzle` of a 16-bit entry per lane: byte indices 2k and 2k+1 for the lane value k (any k >= 8
+ * selects 0, as both its indices reach 16 or more).
+ */
+const lookup16 = (f: F, table: Expr, k: Expr) =>
+  op2(OP.swizzle, table, add(op2(OP.i16x8_mul, k, f.i16x8(0x202)), f.i16x8(0x100)));
+
+/**
+ * float8 -> 16-bit results, or the top halves of float32 results (all float8 values widen exactly, so
+ * their low halves are zero), from the twin's 256 results: most magnitudes `m` follow `(m << s) + c`
+ * (a rebias), and the rest, at most 8 at each end (zero and denormals at the bottom, infinity and NaN at
+ * the top), are looked up in a swizzle table; the sign bit moves to bit 15 below the magnitude from which
+ * the twin drops it (NaN's, for bfloat16). Returns false, emitting nothing, when the twin's results do
+ * not have that shape.
+ */
+function float8Kernel(f: F, from: ConvertSource, to: ConvertTarget, i: number, o: number): boolean {
+  const convert = elementConverter(from, to);
+  const outSize = to === "float32" ? 4 : 2;
+  const all = range(0, 256).map((b) => convert(b, 0) >>> 0);
+  if (outSize === 4 && all.some((r) => (r & 0xFFFF) !== 0)) return false;
+  const top = all.map((r) => (outSize === 4 ? r >>> 16 : r));
+  const magnitude = top.slice(0, 128);
+  const keeps = magnitude.map((
+    r,
+    m,
+  ) => (top[0x80 | m] === (r | 0x8000) ? true : top[0x80 | m] === r ? false : undefined));
+  const keepBelow = keeps.indexOf(false) === -1 ? 128 : keeps.indexOf(false);
+  if (keeps.includes(undefined) || keeps.slice(keepBelow).some((k) => k)) return false;
+  const step = (magnitude[0x41] - magnitude[0x40]) & 0xFFFF;
+  const s = Math.log2(step);
+  if (!Number.isInteger(s)) return false;
+  const c = (magnitude[0x40] - (0x40 << s)) & 0xFFFF;
+  const odd = range(0, 128).filter((m) => magnitude[m] !== (((m << s) + c) & 0xFFFF));
+  const high = odd.filter((m) => m >= 8);
+  const first = high.length === 0 ? 128 : high[0];
+  if (128 - first > 8) return false;
+
+  const bytes = f.let(load(i, 0));
+  for (const h of [0, 1]) {
+    const x = f.let(op1(h === 0 ? OP.i16x8_extend_low_i8x16_u : OP.i16x8_extend_high_i8x16_u, bytes));
+    const a = f.let(and(x, f.i16x8(0x7F)));
+    let r = add(shl(a, s), f.i16x8(c));
+    if (odd.some((m) => m < 8)) {
+      r = bitselect(lookup16(f, f.bytes(table16(magnitude.slice(0, 8))), a), r, lt(a, f.i16x8(8)));
+    }
+    if (first === 127) r = bitselect(f.i16x8(magnitude[127]), r, op2(OP.i16x8_eq, a, f.i16x8(127)));
+    else if (first < 127) {
+      const k = op2(OP.i16x8_sub, a, f.i16x8(first));
+      const ends = lookup16(f, f.bytes(table16(magnitude.slice(first))), k);
+      r = bitselect(ends, r, gt(a, f.i16x8(first - 1)));
+    }
+    if (keepBelow > 0) {
+      let sign = and(shl(x, 8), f.i16x8(0x8000));
+      if (keepBelow < 128) sign = and(sign, lt(a, f.i16x8(keepBelow)));
+      r = or(r, sign);
+    }
+    storeTop(f, outSize, o, 16 * h, r);
+  }
+  return true;
+}
+
+/**
+ * float16 -> float32 on 16-bit halves: a normal's top half is its magnitude shifted right by 3 and rebiased
+ * (infinity and NaN rebiased once more, NaN quieted), its low half the 3 bits shifted out; both are
+ * interleaved into float32 lanes. A denormal `m` (m * 2^-24) is taken from the float32 `2^-14 + m * 2^-24`
+ * (the same bits with the exponent one higher) minus 2^-14: an exact subtraction of normal numbers (no
+ * denormal operand ever reaches the float unit, where x86 cores take a slow path per operand).
+ */
+function float16Kernel(f: F, i: number, o: number): void {
+  for (const h of [0, 1]) {
+    const x = f.let(load(i, 16 * h));
+    const a = f.let(and(x, f.i16x8(0x7FFF)));
+    const normalTop = f.let(add(shr(a, 3), f.i16x8(112 << 7)));
+    const low = f.let(shl(a, 13));
+    const special = and(gt(a, f.i16x8(0x7BFF)), f.i16x8(112 << 7));
+    const quiet = and(gt(a, f.i16x8(0x7C00)), f.i16x8(0x40));
+    const top = f.let(or(add(normalTop, special), quiet));
+    const denormalTop = f.let(add(normalTop, f.i16x8(1 << 7)));
+    const isDenormal = f.let(lt(a, f.i16x8(0x400)));
+    const sign = f.let(and(x, f.i16x8(0x8000)));
+    for (const q of [0, 1]) {
+      const lanes = interleave(q);
+      const normal = shuffle(low, top, lanes);
+      const denormal = op2(OP.f32x4_sub, shuffle(low, denormalTop, lanes), f.i32x4(113 << 23));
+      const mask = shuffle(isDenormal, isDenormal, lanes);
+      const magnitude = bitselect(denormal, normal, mask);
+      f.emit(store(o, 32 * h + 16 * q, or(magnitude, shuffle(f.i32x4(0), sign, interleave(q)))));
+    }
+  }
+}
+
+/** Emits the 16-bit-lane kernel for `from` -> `to` when there is one; false (nothing emitted) otherwise. */
+export function halfLaneKernel(f: F, from: ConvertSource, to: ConvertTarget, i: number, o: number): boolean {
+  if (from === "float16" && to === "float32") {
+    float16Kernel(f, i, o);
+    return true;
+  }
+  if ((from === "float8_e4m3fn" || from === "float8_e5m2") && to !== "float8_e4m3fn" && to !== "float8_e5m2") {
+    return float8Kernel(f, from, to, i, o);
+  }
+  return false;
+}
