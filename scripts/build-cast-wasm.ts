@@ -15,7 +15,8 @@
  * - float16 -> float32 and float8 -> 16- and 32-bit targets compute on eight 16-bit lanes at a time
  *   (scripts/wasm/half_lanes.ts): a rebias, and `i8x16.swizzle` tables (filled here from the twin) for the
  *   few float8 magnitudes that do not follow it;
- * - 16-bit sources to 8- and 16-bit targets look their results up in a table the engine fills from the
+ * - bfloat16 <-> float16 compute on 16-bit lanes too, float16 denormals through the float32 adder;
+ * - 16-bit sources to the float8 targets look their results up in a table the engine fills from the
  *   twin (TABLE_KERNELS); float8 -> float8 looks them up in eight `i8x16.swizzle` tables filled here from
  *   the twin. Both are exact by construction.
  */
@@ -32,7 +33,6 @@ import {
   op1,
   op2,
   shuffle,
-  sleb,
   store,
   uleb,
 } from "./wasm/encode.ts";
@@ -51,18 +51,18 @@ const ITEM: Record<ConvertSource, number> = {
   float8_e5m2: 1,
 };
 
-/** The lookup table: 65536 entries of up to 2 bytes. */
+/** The lookup table: 65536 one-byte entries. */
 const TABLE_BASE = OUT_BASE + CHUNK * 4;
-const PAGES = (TABLE_BASE + 65536 * 2) / 65536;
+const PAGES = (TABLE_BASE + 65536) / 65536;
 
 /**
  * Casts done by table lookup instead of arithmetic (chosen by measuring both with bench/cast.bench.ts): a
- * 16-bit source indexes 65536 results, to 8- and 16-bit targets (float16 -> float32 runs on 16-bit lanes
- * and bfloat16 -> float32 is a shift). The engine fills the table from the TypeScript twin's own table of
+ * 16-bit source indexes 65536 results, to the float8 targets (bfloat16 <-> float16 and float16 -> float32
+ * run on 16-bit lanes, bfloat16 -> float32 is a shift). The engine fills the table from the TypeScript twin's own table of
  * every input pattern, so the results are the twin's by construction.
  */
 const TABLE_KERNELS: readonly string[] = CONVERT_SOURCES.flatMap((from) =>
-  CONVERT_TARGETS.filter((to) => to !== from && ITEM[from] === 2 && to !== "float32").map((to) => `${from}_${to}`)
+  CONVERT_TARGETS.filter((to) => ITEM[from] === 2 && ITEM[to] === 1).map((to) => `${from}_${to}`)
 );
 
 const range = (from: number, count: number) => Array.from({ length: count }, (_, k) => from + k);
@@ -182,13 +182,10 @@ function swizzleKernel(f: F, from: ConvertSource, to: ConvertTarget, i: number, 
   return true;
 }
 
-/** The scalar load/store of one table entry of 1 or 2 bytes. */
-const LOAD: Record<number, number[]> = { 1: [0x2D], 2: [0x2F] }; // i32.load8_u, i32.load16_u
-const STORE: Record<number, number[]> = { 1: [0x3A], 2: [0x3B] }; // i32.store8, i32.store16
 const memarg = (offset: number) => [0, ...uleb(offset)];
 
 /** 16 elements by table lookup (see TABLE_KERNELS): entry = table[16-bit load], stored in order. */
-function lookupKernel(f: F, entry: number, i: number, o: number): void {
+function lookupKernel(f: F, i: number, o: number): void {
   for (let u = 0; u < 16; u++) {
     f.emit([
       0x20,
@@ -197,11 +194,10 @@ function lookupKernel(f: F, entry: number, i: number, o: number): void {
       ...uleb(i),
       0x2F,
       ...memarg(2 * u), // i32.load16_u
-      ...(entry > 1 ? [0x41, ...sleb(Math.log2(entry)), 0x74] : []), // i32.shl
-      ...LOAD[entry],
-      ...memarg(TABLE_BASE),
-      ...STORE[entry],
-      ...memarg(u * entry),
+      0x2D,
+      ...memarg(TABLE_BASE), // i32.load8_u
+      0x3A,
+      ...memarg(u), // i32.store8
     ]);
   }
 }
@@ -213,7 +209,7 @@ function kernel(from: ConvertSource, to: ConvertTarget): number[] {
   const end = f.local("i32");
   const outSize = to === "float32" ? 4 : to === "bfloat16" || to === "float16" ? 2 : 1;
   const lookup = TABLE_KERNELS.includes(`${from}_${to}`);
-  if (lookup) lookupKernel(f, outSize, i, o);
+  if (lookup) lookupKernel(f, i, o);
   const done = lookup || halfLaneKernel(f, from, to, i, o) ||
     (ITEM[from] === 1 && outSize === 1 && swizzleKernel(f, from, to, i, o));
   if (!done) {
@@ -259,7 +255,7 @@ export function renderCastModule(): string {
     `export const CAST_CHUNK = ${CHUNK};`,
     `/** Where the output region starts in the module's memory. */`,
     `export const CAST_OUTPUT_OFFSET = ${OUT_BASE};`,
-    `/** Where the lookup table of the kernels below starts (65536 entries of 1 or 2 bytes). */`,
+    `/** Where the lookup table of the kernels below starts (65536 one-byte entries). */`,
     `export const CAST_TABLE_OFFSET = ${TABLE_BASE};`,
     `/** Kernels that read a table the engine fills first: one result per 16-bit source pattern. */`,
     `export const CAST_TABLE_KERNELS: readonly string[] = ${JSON.stringify(TABLE_KERNELS)};`,

@@ -127,10 +127,71 @@ function float16Kernel(f: F, i: number, o: number): void {
   }
 }
 
+/**
+ * bfloat16 -> float16 on 16-bit lanes: a float16 normal is the bfloat16 rebiased and shifted left by 3
+ * (exact), overflow saturates to infinity, NaN keeps its top payload bits and is quieted; a float16
+ * denormal rounds to nearest even through the float32 adder (the bfloat16 bits as a float32 plus 0.5,
+ * whose unit in the last place is float16's denormal step, minus 0.5), with bfloat16 denormals zeroed
+ * first (they all round to 0, and a denormal operand takes x86 cores' slow path).
+ */
+function bfloat16Float16Kernel(f: F, i: number, o: number): void {
+  const half = f.i32x4(126 << 23);
+  for (const h of [0, 1]) {
+    const x = f.let(load(i, 16 * h));
+    const a = f.let(and(x, f.i16x8(0x7FFF)));
+    const normal = shl(op2(OP.i16x8_sub, a, f.i16x8(0x3800)), 3);
+    const flushed = f.let(op2(OP.andnot, a, lt(a, f.i16x8(0x80))));
+    const rounded = [0, 1].map((q) =>
+      op2(OP.i32x4_sub, op2(OP.f32x4_add, shuffle(f.i32x4(0), flushed, interleave(q)), half), half)
+    );
+    const denormal = op2(OP.i16x8_narrow_i32x4_u, rounded[0], rounded[1]);
+    const finite = bitselect(denormal, normal, lt(a, f.i16x8(0x3880)));
+    const nan = or(and(shl(a, 3), f.i16x8(0x3F8)), f.i16x8(0x7E00));
+    const special = bitselect(nan, f.i16x8(0x7C00), gt(a, f.i16x8(0x7F80)));
+    f.emit(store(o, 16 * h, or(bitselect(special, finite, gt(a, f.i16x8(0x477F))), and(x, f.i16x8(0x8000)))));
+  }
+}
+
+/**
+ * float16 -> bfloat16 on 16-bit lanes: a normal rounds to nearest even on the 3 mantissa bits bfloat16
+ * lacks and is rebiased (a carry moves into the exponent); a denormal becomes its exact float32 as in
+ * float16 -> float32, rounded to nearest even on its low half; infinity stays infinite, and NaN becomes
+ * 0x7FC0 whatever its sign (the twin's c10::BFloat16 flavour).
+ */
+function float16Bfloat16Kernel(f: F, i: number, o: number): void {
+  const add32 = (a: Expr, b: Expr) => op2(OP.i32x4_add, a, b);
+  const shr32 = (a: Expr, n: number) => shift(OP.i32x4_shr_u, a, n);
+  for (const h of [0, 1]) {
+    const x = f.let(load(i, 16 * h));
+    const a = f.let(and(x, f.i16x8(0x7FFF)));
+    const normal = add(shr(add(add(a, f.i16x8(3)), and(shr(a, 3), f.i16x8(1))), 3), f.i16x8(112 << 7));
+    const low = f.let(shl(a, 13));
+    const top = f.let(add(shr(a, 3), f.i16x8(113 << 7)));
+    const rounded = [0, 1].map((q) => {
+      const w = f.let(op2(OP.f32x4_sub, shuffle(low, top, interleave(q)), f.i32x4(113 << 23)));
+      return shr32(add32(add32(w, f.i32x4(0x7FFF)), and(shr32(w, 16), f.i32x4(1))), 16);
+    });
+    const denormal = op2(OP.i16x8_narrow_i32x4_u, rounded[0], rounded[1]);
+    const finite = bitselect(denormal, normal, lt(a, f.i16x8(0x400)));
+    const isNan = f.let(gt(a, f.i16x8(0x7C00)));
+    const special = bitselect(f.i16x8(0x7FC0), f.i16x8(0x7F80), isNan);
+    const sign = op2(OP.andnot, and(x, f.i16x8(0x8000)), isNan);
+    f.emit(store(o, 16 * h, or(bitselect(special, finite, gt(a, f.i16x8(0x7BFF))), sign)));
+  }
+}
+
 /** Emits the 16-bit-lane kernel for `from` -> `to` when there is one; false (nothing emitted) otherwise. */
 export function halfLaneKernel(f: F, from: ConvertSource, to: ConvertTarget, i: number, o: number): boolean {
   if (from === "float16" && to === "float32") {
     float16Kernel(f, i, o);
+    return true;
+  }
+  if (from === "float16" && to === "bfloat16") {
+    float16Bfloat16Kernel(f, i, o);
+    return true;
+  }
+  if (from === "bfloat16" && to === "float16") {
+    bfloat16Float16Kernel(f, i, o);
     return true;
   }
   if ((from === "float8_e4m3fn" || from === "float8_e5m2") && to !== "float8_e4m3fn" && to !== "float8_e5m2") {
