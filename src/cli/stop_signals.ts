@@ -1,7 +1,11 @@
-/** The host's process (Node, and Deno 2's global): signals and exit, without importing `node:process`. */
-const process = (globalThis as unknown as {
-  process: { once(signal: string, listener: () => void): void; exit(code: number): never };
-}).process;
+/**
+ * The host's process (Node, and Deno 2's global): signals and exit, without importing `node:process`. Looked
+ * up only once a command listens for signals: under Deno the global loads the Node compatibility layer.
+ */
+const hostProcess = () =>
+  (globalThis as unknown as {
+    process: { once(signal: string, listener: () => void): void; exit(code: number): never };
+  }).process;
 
 /** A stop signal that arrived: the exit code it asks for, and the cleanup that must end before the exit. */
 interface Stopping {
@@ -19,6 +23,7 @@ const cleanups: (() => Promise<unknown>)[] = [];
  */
 export function onStopSignal(cleanup: () => Promise<unknown>): void {
   if (cleanups.length === 0) {
+    const process = hostProcess();
     for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
       process.once(signal, () => {
         if (stopping) return;
