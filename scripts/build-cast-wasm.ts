@@ -12,10 +12,10 @@
  *   integer arithmetic; the target-denormal case adds a power of two whose unit in the last place is the
  *   target's denormal step and lets the float32 adder round (Giesen's "magic number" method); overflow,
  *   infinity and NaN are selected by masks (scripts/wasm/float_lanes.ts);
- * - float16 -> float32 and float8 -> 16- and 32-bit targets compute on eight 16-bit lanes at a time
- *   (scripts/wasm/half_lanes.ts): a rebias, and `i8x16.swizzle` tables (filled here from the twin) for the
- *   few float8 magnitudes that do not follow it;
- * - bfloat16 <-> float16 compute on 16-bit lanes too, float16 denormals through the float32 adder;
+ * - float16 -> float32 and bfloat16 <-> float16 compute on eight 16-bit lanes at a time, float16 denormals
+ *   through the float32 adder; float8 -> 16- and 32-bit targets on two planes of 16 bytes: a rebias, and
+ *   `i8x16.swizzle` tables (filled here from the twin) for the few magnitudes that do not follow it
+ *   (scripts/wasm/half_lanes.ts);
  * - 16-bit sources to the float8 targets look their results up in a table the engine fills from the
  *   twin (TABLE_KERNELS); float8 -> float8 looks them up in eight `i8x16.swizzle` tables filled here from
  *   the twin. Both are exact by construction.
@@ -58,8 +58,8 @@ const PAGES = (TABLE_BASE + 65536) / 65536;
 /**
  * Casts done by table lookup instead of arithmetic (chosen by measuring both with bench/cast.bench.ts): a
  * 16-bit source indexes 65536 results, to the float8 targets (bfloat16 <-> float16 and float16 -> float32
- * run on 16-bit lanes, bfloat16 -> float32 is a shift). The engine fills the table from the TypeScript twin's own table of
- * every input pattern, so the results are the twin's by construction.
+ * run on 16-bit lanes, bfloat16 -> float32 is a shift). The engine fills the table from the TypeScript
+ * twin's own table of every input pattern, so the results are the twin's by construction.
  */
 const TABLE_KERNELS: readonly string[] = CONVERT_SOURCES.flatMap((from) =>
   CONVERT_TARGETS.filter((to) => ITEM[from] === 2 && ITEM[to] === 1).map((to) => `${from}_${to}`)

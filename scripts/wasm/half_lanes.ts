@@ -1,11 +1,12 @@
 /**
- * Kernels that compute on eight 16-bit lanes at a time instead of four 32-bit ones, for scripts/build-cast-
- * wasm.ts: widening casts whose results (or the top halves of them) fit 16 bits do half the vector work per
- * element that the float32-lane path does.
+ * Kernels for scripts/build-cast-wasm.ts that compute on narrower lanes than the float32 path: eight 16-bit
+ * lanes for float16 -> float32 and bfloat16 <-> float16, sixteen bytes for float8 -> 16- and 32-bit targets.
+ * Widening casts whose results (or the top halves of them) fit 16 bits then do a half or a quarter of the
+ * float32 path's vector work per element.
  */
 import { elementConverter } from "../../src/engine/cpu/convert.ts";
 import type { ConvertSource, ConvertTarget } from "../../src/dtype/mod.ts";
-import { bitselect, type Expr, type FunctionBuilder, load, OP, op1, op2, shift, shuffle, store } from "./encode.ts";
+import { bitselect, type Expr, type FunctionBuilder, load, OP, op2, shift, shuffle, store } from "./encode.ts";
 
 type F = FunctionBuilder;
 const and = (a: Expr, b: Expr) => op2(OP.and, a, b);
@@ -33,29 +34,20 @@ function storeTop(f: F, outSize: number, o: number, offset: number, r: Expr): vo
   for (const h of [0, 1]) f.emit(store(o, 2 * offset + 16 * h, shuffle(f.i32x4(0), v, interleave(h))));
 }
 
-/** A 16-entry byte table for `i8x16.swizzle`: 16-bit `entries` (up to 8), little-endian. */
-const table16 = (entries: number[]) => range(0, 8).flatMap((k) => [entries[k] & 0xFF, (entries[k] >>> 8) & 0xFF]);
-
-/**
- * `i8x16.swizzle` of a 16-bit entry per lane: byte indices 2k and 2k+1 for the lane value k (any k >= 8
- * selects 0, as both its indices reach 16 or more).
- */
-const lookup16 = (f: F, table: Expr, k: Expr) =>
-  op2(OP.swizzle, table, add(op2(OP.i16x8_mul, k, f.i16x8(0x202)), f.i16x8(0x100)));
-
 /**
  * float8 -> 16-bit results, or the top halves of float32 results (all float8 values widen exactly, so
- * their low halves are zero), from the twin's 256 results: most magnitudes `m` follow `(m << s) + c`
- * (a rebias), and the rest, at most 8 at each end (zero and denormals at the bottom, infinity and NaN at
- * the top), are looked up in a swizzle table; the sign bit moves to bit 15 below the magnitude from which
- * the twin drops it (NaN's, for bfloat16). Returns false, emitting nothing, when the twin's results do
- * not have that shape.
+ * their low halves are zero), computed as two byte planes of 16 lanes each, then interleaved. From the
+ * twin's 256 results: most magnitudes `m` follow `(m << s) + c` (a rebias; `c`'s low byte is zero, so the
+ * low plane is `m << s` and the high one `(m >> (8 - s)) + (c >> 8)`), and the rest (zero and denormals
+ * among the first 16 magnitudes, infinity and NaN among the last 16) are looked up, a plane at a time, in
+ * `i8x16.swizzle` tables of those 16 magnitudes' results; the sign bit joins the high plane below the
+ * magnitude from which the twin drops it (NaN's, for bfloat16). Throws when the twin's results do not
+ * have that shape.
  */
-function float8Kernel(f: F, from: ConvertSource, to: ConvertTarget, i: number, o: number): boolean {
+function float8Kernel(f: F, from: ConvertSource, to: ConvertTarget, i: number, o: number): void {
   const convert = elementConverter(from, to);
   const outSize = to === "float32" ? 4 : 2;
   const all = range(0, 256).map((b) => convert(b, 0) >>> 0);
-  if (outSize === 4 && all.some((r) => (r & 0xFFFF) !== 0)) return false;
   const top = all.map((r) => (outSize === 4 ? r >>> 16 : r));
   const magnitude = top.slice(0, 128);
   const keeps = magnitude.map((
@@ -63,38 +55,50 @@ function float8Kernel(f: F, from: ConvertSource, to: ConvertTarget, i: number, o
     m,
   ) => (top[0x80 | m] === (r | 0x8000) ? true : top[0x80 | m] === r ? false : undefined));
   const keepBelow = keeps.indexOf(false) === -1 ? 128 : keeps.indexOf(false);
-  if (keeps.includes(undefined) || keeps.slice(keepBelow).some((k) => k)) return false;
-  const step = (magnitude[0x41] - magnitude[0x40]) & 0xFFFF;
-  const s = Math.log2(step);
-  if (!Number.isInteger(s)) return false;
+  const s = Math.log2((magnitude[0x41] - magnitude[0x40]) & 0xFFFF);
   const c = (magnitude[0x40] - (0x40 << s)) & 0xFFFF;
   const odd = range(0, 128).filter((m) => magnitude[m] !== (((m << s) + c) & 0xFFFF));
-  const high = odd.filter((m) => m >= 8);
-  const first = high.length === 0 ? 128 : high[0];
-  if (128 - first > 8) return false;
-
-  const bytes = f.let(load(i, 0));
-  for (const h of [0, 1]) {
-    const x = f.let(op1(h === 0 ? OP.i16x8_extend_low_i8x16_u : OP.i16x8_extend_high_i8x16_u, bytes));
-    const a = f.let(and(x, f.i16x8(0x7F)));
-    let r = add(shl(a, s), f.i16x8(c));
-    if (odd.some((m) => m < 8)) {
-      r = bitselect(lookup16(f, f.bytes(table16(magnitude.slice(0, 8))), a), r, lt(a, f.i16x8(8)));
-    }
-    if (first === 127) r = bitselect(f.i16x8(magnitude[127]), r, op2(OP.i16x8_eq, a, f.i16x8(127)));
-    else if (first < 127) {
-      const k = op2(OP.i16x8_sub, a, f.i16x8(first));
-      const ends = lookup16(f, f.bytes(table16(magnitude.slice(first))), k);
-      r = bitselect(ends, r, gt(a, f.i16x8(first - 1)));
-    }
-    if (keepBelow > 0) {
-      let sign = and(shl(x, 8), f.i16x8(0x8000));
-      if (keepBelow < 128) sign = and(sign, lt(a, f.i16x8(keepBelow)));
-      r = or(r, sign);
-    }
-    storeTop(f, outSize, o, 16 * h, r);
+  if (
+    (outSize === 4 && all.some((r) => (r & 0xFFFF) !== 0)) || keeps.includes(undefined) ||
+    keeps.slice(keepBelow).some((k) => k) || !(Number.isInteger(s) && s >= 1 && s <= 8) || (c & 0xFF) !== 0 ||
+    odd.some((m) => m >= 16 && m < 112)
+  ) {
+    throw new Error(`float8 kernel: the twin's ${from} -> ${to} results do not follow a rebias`);
   }
-  return true;
+  const plane = (entries: number[], high: boolean) => entries.map((r) => (high ? r >>> 8 : r) & 0xFF);
+  const bytes = f.let(load(i, 0));
+  const m = f.let(and(bytes, f.i8x16(0x7F)));
+  let lo = s === 8 ? f.i8x16(0) : shift(OP.i8x16_shl, m, s);
+  let hi = op2(OP.i8x16_add, s === 8 ? m : shift(OP.i8x16_shr_u, m, 8 - s), f.i8x16(c >>> 8));
+  // Each table selects 0 for the magnitudes outside its 16 (indices of 16 and up), so the planes are the
+  // rebias outside the tables' magnitudes, ORed with both tables' picks.
+  const tables: Array<{ entries: number[]; index: Expr; mask: Expr }> = [];
+  if (odd.some((k) => k < 16)) {
+    tables.push({ entries: magnitude.slice(0, 16), index: m, mask: op2(OP.i8x16_lt_s, m, f.i8x16(16)) });
+  }
+  if (odd.some((k) => k >= 112)) {
+    // Magnitudes below 112 wrap to indices of 144 and up.
+    const index = f.let(op2(OP.i8x16_sub, m, f.i8x16(112)));
+    tables.push({ entries: magnitude.slice(112), index, mask: op2(OP.i8x16_gt_s, m, f.i8x16(111)) });
+  }
+  if (tables.length > 0) {
+    const looked = f.let(tables.map((t) => t.mask).reduce((a, b) => or(a, b)));
+    const pick = (high: boolean) =>
+      tables.map((t) => op2(OP.swizzle, f.bytes(plane(t.entries, high)), t.index)).reduce((a, b) => or(a, b));
+    lo = or(op2(OP.andnot, lo, looked), pick(false));
+    hi = or(op2(OP.andnot, hi, looked), pick(true));
+  }
+  if (keepBelow > 0) {
+    let sign = and(bytes, f.i8x16(0x80));
+    if (keepBelow < 128) sign = and(sign, op2(OP.i8x16_lt_s, m, f.i8x16(keepBelow)));
+    hi = or(hi, sign);
+  }
+  const low = f.let(lo);
+  const high = f.let(hi);
+  // punpck{l,h}bw: 16-bit lanes of (low byte, high byte).
+  for (const h of [0, 1]) {
+    storeTop(f, outSize, o, 16 * h, shuffle(low, high, range(8 * h, 8).flatMap((k) => [k, 16 + k])));
+  }
 }
 
 /**
@@ -195,7 +199,8 @@ export function halfLaneKernel(f: F, from: ConvertSource, to: ConvertTarget, i: 
     return true;
   }
   if ((from === "float8_e4m3fn" || from === "float8_e5m2") && to !== "float8_e4m3fn" && to !== "float8_e5m2") {
-    return float8Kernel(f, from, to, i, o);
+    float8Kernel(f, from, to, i, o);
+    return true;
   }
   return false;
 }
