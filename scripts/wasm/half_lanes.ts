@@ -1,8 +1,8 @@
 /**
  * Kernels for scripts/build-cast-wasm.ts that compute on narrower lanes than the float32 path: eight 16-bit
  * lanes for float16 -> float32 and bfloat16 <-> float16, sixteen bytes for float8 -> 16- and 32-bit targets.
- * Widening casts whose results (or the top halves of them) fit 16 bits then do a half or a quarter of the
- * float32 path's vector work per element.
+ * Casts whose results (or the top halves of them) fit 16 bits then do a half or a quarter of the float32
+ * path's vector work per element.
  */
 import { elementConverter } from "../../src/engine/cpu/convert.ts";
 import type { ConvertSource, ConvertTarget } from "../../src/dtype/mod.ts";
@@ -184,7 +184,7 @@ function float16Bfloat16Kernel(f: F, i: number, o: number): void {
   }
 }
 
-/** Emits the 16-bit-lane kernel for `from` -> `to` when there is one; false (nothing emitted) otherwise. */
+/** Emits the narrow-lane kernel for `from` -> `to` when there is one; false (nothing emitted) otherwise. */
 export function halfLaneKernel(f: F, from: ConvertSource, to: ConvertTarget, i: number, o: number): boolean {
   if (from === "float16" && to === "float32") {
     float16Kernel(f, i, o);
