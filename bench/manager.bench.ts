@@ -151,6 +151,12 @@ try {
     `(${(seedBytes / 2 ** 20 / (seedMs / 1000)).toFixed(1)} MiB/s), ${cpuS.toFixed(1)} s CPU ` +
     `(${(seedBytes / 2 ** 20 / cpuS).toFixed(1)} MiB per CPU second), peak RSS growth ${MiB(peakRss - rssBefore)} MiB.`,
     "",
+    `Copy floor (the state \`set()\` into buffers kept from the round before), per round: ${
+      floor.map(ms).join(", ")
+    } ms;` +
+    ` steady median ${ms(median(floor.slice(1)))} ms = ${pct(median(floor.slice(1)) / median(sync.slice(1)))} of the` +
+    " steady synchronous save.",
+    "",
   ].join("\n");
   console.log(table);
   await appendFile(new URL("./RESULTS.md", import.meta.url), `\n${table}`);
