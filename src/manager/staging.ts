@@ -48,7 +48,11 @@ export class Stager {
         release: () => {
           if (released || this.mode !== "copy") return;
           released = true;
-          for (const b of taken) this.#free.set(b.byteLength, [...this.#free.get(b.byteLength) ?? [], b]);
+          for (const b of taken) {
+            const same = this.#free.get(b.byteLength);
+            if (same) same.push(b);
+            else this.#free.set(b.byteLength, [b]);
+          }
         },
       };
     } finally {
