@@ -338,6 +338,23 @@ describe("async saves", () => {
     }
   });
 
+  it("async allocates only for sizes the written snapshot did not have", async () => {
+    const { m, storage, states } = manager({ interval: 1, async_mode: "async", keep_latest_k: 0 });
+    await m.save(1);
+    await m.wait();
+    const first = m.stagingAllocations;
+    // The head grows from 2 x 3 to 5 x 3: one new buffer (the old 24-byte one is left over).
+    states.model.sd["head.weight" as never] = f32([5, 3], (i) => i) as never;
+    await (await m.save(2)).done;
+    expect(m.stagingAllocations).toBe(first + 1);
+    await (await m.save(3)).done;
+    expect(m.stagingAllocations).toBe(first + 1);
+    await m.close();
+    const ckpt = await openDcp(storage, "step-3");
+    expect(values(await ckpt.readTensor("head.weight"))).toEqual(values(f32([5, 3], (i) => i)));
+    await ckpt.close();
+  });
+
   it("a failed background write surfaces in wait(), the next save and close()", async () => {
     const storage = new MemoryStorage();
     let fail = false;
