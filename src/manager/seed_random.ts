@@ -58,15 +58,21 @@ const HEIGHT = EDGE.map(density);
 export class CounterRandom {
   readonly #k0: number;
   readonly #k1: number;
+  readonly #k2: number;
 
   constructor(seed: number, stream: string) {
     this.#k0 = hashString(`${seed}\u0000${stream}`, 0x811c9dc5);
     this.#k1 = hashString(`${stream}\u0000${seed}`, 0x2c1b3c6d);
+    this.#k2 = hashString(`${seed}\u0001${stream}`, 0x6a09e667);
   }
 
-  /** 32 random bits (unsigned) for element `i` (< 2^53), trial `t`; `which` 0 drives the layer, 1 its rare extra draws. */
-  bits(i: number, t: number, which: number): number {
-    return fmix32(fmix32((which === 0 ? this.#k0 : this.#k1) ^ (i >>> 0)) ^ salt(Math.floor(i / TWO_POW_32), t)) >>> 0;
+  /**
+   * 32 random bits (unsigned) for element `i` (< 2^53), trial `t`, from key `which`: 0 drives the layer, 1
+   * and 2 the rare extra uniforms (a wedge's height, the tail's two), each hashed from its own key.
+   */
+  bits(i: number, t: number, which: 0 | 1 | 2): number {
+    const key = which === 0 ? this.#k0 : which === 1 ? this.#k1 : this.#k2;
+    return fmix32(fmix32(key ^ (i >>> 0)) ^ salt(Math.floor(i / TWO_POW_32), t)) >>> 0;
   }
 
   /** Element `i` of `std * N(0, 1)` conditioned on [a, b] (absolute bounds), trials from 0 on. */
@@ -77,16 +83,11 @@ export class CounterRandom {
       const u = h >>> 8;
       let x = u * SCALE[layer];
       if (u >= INSIDE[layer]) {
-        const extra = this.bits(i, t, 1);
         if (layer === 0) {
-          // The tail beyond R (Marsaglia's exponential rejection), from two uniforms in (0, 1].
-          const e = -Math.log((extra + 1) / TWO_POW_32) / R;
-          const y = -Math.log(((fmix32(extra ^ 0x5bd1e995) >>> 0) + 1) / TWO_POW_32);
-          if (2 * y <= e * e) continue;
-          x = R + e;
+          x = R + this.#tail(i, t);
         } else {
-          const y = HEIGHT[layer] + (extra / TWO_POW_32) * (HEIGHT[layer + 1] - HEIGHT[layer]);
-          if (y >= density(x)) continue;
+          const y = HEIGHT[layer] + (this.bits(i, t, 1) / TWO_POW_32) * (HEIGHT[layer + 1] - HEIGHT[layer]);
+          if (y >= density(x)) continue; // a wedge's miss draws the whole trial again
         }
       }
       const v = sign(h) * std * x;
@@ -94,6 +95,20 @@ export class CounterRandom {
     }
     // Unreachable for bounds at least 3 std wide (a rejection rate under 1%).
     return 0;
+  }
+
+  /**
+   * How far beyond R a tail draw of trial `t` lands (Marsaglia's exponential rejection). Its misses draw the
+   * tail again, not the trial: a trial that reached the tail has the tail's whole mass to place. Attempt `s`
+   * uses trial numbers past every trial's (`MAX_TRIALS * (s + 1) + t`), two uniforms in (0, 1] each.
+   */
+  #tail(i: number, t: number): number {
+    for (let s = 0;; s++) {
+      const at = MAX_TRIALS * (s + 1) + t;
+      const e = -Math.log((this.bits(i, at, 1) + 1) / TWO_POW_32) / R;
+      const y = -Math.log((this.bits(i, at, 2) + 1) / TWO_POW_32);
+      if (2 * y > e * e) return e;
+    }
   }
 
   /** Elements [start, start + out.length) of `std * N(0, 1)`. */
