@@ -75,26 +75,26 @@ export class CounterRandom {
     return fmix32(fmix32(key ^ (i >>> 0)) ^ salt(Math.floor(i / TWO_POW_32), t)) >>> 0;
   }
 
-  /** Element `i` of `std * N(0, 1)` conditioned on [a, b] (absolute bounds), trials from 0 on. */
-  sample(i: number, std: number, a = -Infinity, b = Infinity): number {
-    for (let t = 0; t < MAX_TRIALS; t++) {
+  /** Element `i` of `std * N(0, 1)` conditioned on [a, b] (absolute bounds), trials from `from` on. */
+  sample(i: number, std: number, a = -Infinity, b = Infinity, from = 0): number {
+    for (let t = from; t < MAX_TRIALS; t++) {
       const h = this.bits(i, t, 0);
-      const layer = h & 127;
-      const u = h >>> 8;
-      let x = u * SCALE[layer];
-      if (u >= INSIDE[layer]) {
-        if (layer === 0) {
-          x = R + this.#tail(i, t);
-        } else {
-          const y = HEIGHT[layer] + (this.bits(i, t, 1) / TWO_POW_32) * (HEIGHT[layer + 1] - HEIGHT[layer]);
-          if (y >= density(x)) continue; // a wedge's miss draws the whole trial again
-        }
-      }
-      const v = sign(h) * std * x;
-      if (v >= a && v <= b) return v;
+      const v = sign(h) * std * this.#magnitude(i, t, h);
+      if (v >= a && v <= b) return v; // NaN (a rejected trial) is in no bounds
     }
     // Unreachable for bounds at least 3 std wide (a rejection rate under 1%).
     return 0;
+  }
+
+  /** |N(0, 1)| of trial `t` of element `i` whose layer draw is `h`; NaN when the ziggurat rejects the trial. */
+  #magnitude(i: number, t: number, h: number): number {
+    const layer = h & 127;
+    const u = h >>> 8;
+    const x = u * SCALE[layer];
+    if (u < INSIDE[layer]) return x;
+    if (layer === 0) return R + this.#tail(i, t);
+    const y = HEIGHT[layer] + (this.bits(i, t, 1) / TWO_POW_32) * (HEIGHT[layer + 1] - HEIGHT[layer]);
+    return y < density(x) ? x : NaN; // a wedge's miss draws the whole trial again
   }
 
   /**
@@ -118,8 +118,8 @@ export class CounterRandom {
 
   /**
    * Elements of `std * N(0, 1)` conditioned on [a, b] (absolute bounds, as `nn.init.trunc_normal_`). The
-   * loop is `sample()`'s first trial inlined (the same operations in the same order, so a band edge gives
-   * the bulk's bits); anything but a fast accept in bounds goes to `sample()`, which replays that trial.
+   * loop is `sample()`'s first trial with its fast path inlined (the same operations in the same order, so a
+   * band edge gives the bulk's bits); the rest of that trial and any later ones are `sample()`'s.
    */
   fillTruncNormal(out: Float32Array, start: number, std: number, a: number, b: number): void {
     const k0 = this.#k0;
@@ -139,7 +139,9 @@ export class CounterRandom {
           continue;
         }
       }
-      out[j] = this.sample(start + j, std, a, b);
+      // The rest of trial 0 (a wedge or the tail), then later trials if it was rejected or out of bounds.
+      const v = sign(h) * std * this.#magnitude(start + j, 0, h);
+      out[j] = v >= a && v <= b ? v : this.sample(start + j, std, a, b, 1);
     }
   }
 }
