@@ -149,7 +149,10 @@ export class CheckpointManager {
     return this.config.checkpoint.enable;
   }
 
-  /** Staging buffers allocated so far (constant across steady-state `async_with_pinned_mem` saves). */
+  /**
+   * Staging buffers allocated so far: constant across steady-state `async_with_pinned_mem` saves, and across
+   * `async` saves whose tensor sizes do not change (each reuses the memory of the previous, written snapshot).
+   */
   get stagingAllocations(): number {
     return this.#stager.allocations;
   }
@@ -180,9 +183,10 @@ export class CheckpointManager {
     const write = async () => {
       this.#writing.add(step);
       try {
-        await this.#write(step, kind, staged, plannerData);
+        await this.#write(step, kind, staged.entries, plannerData);
       } finally {
         this.#writing.delete(step);
+        staged.release();
       }
     };
     if (!asyncWrite) {

@@ -103,14 +103,20 @@ export async function createSeedCheckpoint(storage: Storage, opts: SeedOptions):
     const rowElements = numel(p.shape.slice(1));
     plannerData.set(p.titan, [p.titan]);
     const bands = async function* (firstRow: number, rows: number): AsyncIterable<Uint8Array> {
-      const bandRows = Math.max(1, Math.floor(BAND_BYTES / 4 / Math.max(1, rowElements)));
+      const bandRows = Math.min(rows, Math.max(1, Math.floor(BAND_BYTES / 4 / Math.max(1, rowElements))));
+      // One band's buffers, reused: the writer is done with a band when it asks for the next (a sink's
+      // write resolves once its bytes may be reused), and fresh memory would cost a page fault per 4 KiB.
+      const wide = new Float32Array(bandRows * rowElements);
+      const narrow = dtype === "float32" ? undefined : new Uint8Array(wide.length * itemsize(dtype));
       for (let row = firstRow; row < firstRow + rows; row += bandRows) {
         opts.signal?.throwIfAborted();
-        const n = Math.min(bandRows, firstRow + rows - row);
-        const f32 = new Float32Array(n * rowElements);
+        const n = Math.min(bandRows, firstRow + rows - row) * rowElements;
+        const f32 = wide.subarray(0, n);
         fill(init, rng, row * rowElements, f32);
-        const raw = new Uint8Array(f32.buffer);
-        const out = dtype === "float32" ? raw : await engine.convert(raw, "float32", dtype);
+        const raw = new Uint8Array(f32.buffer, 0, f32.byteLength);
+        const out = narrow === undefined
+          ? raw
+          : await engine.convert(raw, "float32", dtype, narrow.subarray(0, n * itemsize(dtype)));
         bytesDone += out.byteLength;
         opts.onProgress?.({ bytesDone, bytesTotal, current: p.titan });
         yield out;

@@ -1,9 +1,13 @@
 /**
  * Taking a snapshot of the state so the program can change it while the snapshot is written. `copy` (the
- * `async` mode) copies every host tensor and byte value into fresh memory; `pinned`
- * (`async_with_pinned_mem`) copies into buffers kept from the previous save, so a steady state allocates
- * nothing; `reference` (synchronous saves) keeps host data where it is. WebGPU tensors are read back in every
- * mode: all copies of a save in one command buffer (`copyBufferToBuffer` into MAP_READ buffers), then mapped.
+ * `async` mode) copies every host tensor and byte value into host memory that its write hands back when it
+ * ends: the next snapshot reuses those buffers (by size) and drops the ones it did not need, as a caching
+ * allocator would. Fresh memory costs page faults (the kernel zeroes every 4 KiB page on first touch) that
+ * took ~3/4 of a 512 MiB snapshot's blocking time, so only the first save and a state that changed its
+ * sizes pay them. `pinned` (`async_with_pinned_mem`) gives every tensor its own buffer, host and WebGPU
+ * readback, kept for the manager's life, so a steady state allocates nothing. `reference` (synchronous
+ * saves) keeps host data where it is. WebGPU tensors are read back in every mode: all copies of a save in
+ * one command buffer (`copyBufferToBuffer` into MAP_READ buffers), then mapped.
  */
 import { byteSize, isTensor } from "../tensor/mod.ts";
 import type { Tensor } from "../tensor/mod.ts";
@@ -13,16 +17,51 @@ import { GpuStateTensor } from "./states.ts";
 
 export type StagingMode = "reference" | "copy" | "pinned";
 
+/** A staged state: its leaves, and `release()` to call once they are written (their buffers may be reused). */
+export interface Snapshot {
+  entries: Map<string, StateLeaf>;
+  release(): void;
+}
+
 export class Stager {
-  /** Buffers this stager has allocated so far (host and GPU); constant across steady-state pinned saves. */
+  /** Buffers this stager has allocated so far (host and GPU); constant across steady-state saves. */
   allocations = 0;
+  /** `pinned`: each tensor's own buffer. */
   readonly #host = new Map<string, Uint8Array>();
   readonly #gpu = new Map<string, GPUBuffer>();
+  /** `copy`: buffers of written snapshots, by byte length, waiting for the next one. */
+  #free = new Map<number, Uint8Array[]>();
+  /** `copy`: the buffers of the snapshot being taken. */
+  #taken: Uint8Array[] = [];
 
   constructor(readonly mode: StagingMode) {}
 
   /** The snapshot of `entries` (FQN -> leaf); host tensors in `reference` mode are the caller's own. */
-  async stage(entries: ReadonlyMap<string, unknown>, signal?: AbortSignal): Promise<Map<string, StateLeaf>> {
+  async stage(entries: ReadonlyMap<string, unknown>, signal?: AbortSignal): Promise<Snapshot> {
+    this.#taken = [];
+    try {
+      const staged = await this.#stage(entries, signal);
+      const taken = this.#taken;
+      let released = false;
+      return {
+        entries: staged,
+        release: () => {
+          if (released || this.mode !== "copy") return;
+          released = true;
+          for (const b of taken) {
+            const same = this.#free.get(b.byteLength);
+            if (same) same.push(b);
+            else this.#free.set(b.byteLength, [b]);
+          }
+        },
+      };
+    } finally {
+      // What the snapshot did not take is memory no save needs now.
+      this.#free = new Map();
+    }
+  }
+
+  async #stage(entries: ReadonlyMap<string, unknown>, signal?: AbortSignal): Promise<Map<string, StateLeaf>> {
     const out = new Map<string, StateLeaf>();
     const gpu: [string, GpuStateTensor][] = [];
     for (const [fqn, leaf] of entries) {
@@ -52,16 +91,24 @@ export class Stager {
     for (const b of this.#gpu.values()) b.destroy();
     this.#gpu.clear();
     this.#host.clear();
+    this.#free = new Map();
   }
 
   #hostBuffer(key: string, bytes: number): Uint8Array {
     if (this.mode === "pinned") {
       const kept = this.#host.get(key);
       if (kept && kept.byteLength === bytes) return kept;
+    } else if (this.mode === "copy") {
+      const reused = this.#free.get(bytes)?.pop();
+      if (reused) {
+        this.#taken.push(reused);
+        return reused;
+      }
     }
     const fresh = new Uint8Array(bytes);
     this.allocations++;
     if (this.mode === "pinned") this.#host.set(key, fresh);
+    if (this.mode === "copy") this.#taken.push(fresh);
     return fresh;
   }
 

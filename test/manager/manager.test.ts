@@ -317,6 +317,44 @@ describe("async saves", () => {
     expect(m.stagingAllocations).toBe(first);
   });
 
+  it("async reuses the written snapshot's buffers: steady-state saves allocate nothing, each step holds its own state", async () => {
+    const { m, storage, states } = manager({ interval: 1, async_mode: "async", keep_latest_k: 0 });
+    const w = states.model.sd["embed.weight" as never] as Tensor;
+    await m.save(1);
+    const first = m.stagingAllocations;
+    expect(first).toBe(7); // 6 tensors and the dataloader's bytes
+    for (let s = 2; s <= 4; s++) {
+      new Float32Array(w.data.buffer, w.data.byteOffset, 12).fill(s); // the training step after save s - 1
+      const r = await m.save(s);
+      w.data.fill(0); // a change while step s is written must not reach it
+      await r.done;
+    }
+    await m.close();
+    expect(m.stagingAllocations).toBe(first);
+    for (let s = 2; s <= 4; s++) {
+      const ckpt = await openDcp(storage, `step-${s}`);
+      expect(values(await ckpt.readTensor("embed.weight"))).toEqual(new Array(12).fill(s));
+      await ckpt.close();
+    }
+  });
+
+  it("async allocates only for sizes the written snapshot did not have", async () => {
+    const { m, storage, states } = manager({ interval: 1, async_mode: "async", keep_latest_k: 0 });
+    await m.save(1);
+    await m.wait();
+    const first = m.stagingAllocations;
+    // The head grows from 2 x 3 to 5 x 3: one new buffer (the old 24-byte one is left over).
+    states.model.sd["head.weight" as never] = f32([5, 3], (i) => i) as never;
+    await (await m.save(2)).done;
+    expect(m.stagingAllocations).toBe(first + 1);
+    await (await m.save(3)).done;
+    expect(m.stagingAllocations).toBe(first + 1);
+    await m.close();
+    const ckpt = await openDcp(storage, "step-3");
+    expect(values(await ckpt.readTensor("head.weight"))).toEqual(values(f32([5, 3], (i) => i)));
+    await ckpt.close();
+  });
+
   it("a failed background write surfaces in wait(), the next save and close()", async () => {
     const storage = new MemoryStorage();
     let fail = false;

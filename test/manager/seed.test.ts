@@ -102,7 +102,7 @@ describe("createSeedCheckpoint()", () => {
 
   it("the generator: element values depend on the index only, normals look normal", () => {
     const r = new CounterRandom(0, "x");
-    expect(r.normal(123456789, 0)).toBe(new CounterRandom(0, "x").normal(123456789, 0));
+    expect(r.sample(123456789, 1)).toBe(new CounterRandom(0, "x").sample(123456789, 1));
     expect(r.bits(2 ** 40 + 5, 0, 0)).not.toBe(r.bits(5, 0, 0));
     const xs = new Float32Array(200_001);
     r.fillNormal(xs, 0, 1);
@@ -119,6 +119,22 @@ describe("createSeedCheckpoint()", () => {
     expect(t2).toEqual(t.subarray(100, 200));
     expect(Math.abs(s.mean)).toBeLessThan(0.01);
     expect(Math.abs(s.std - 1)).toBeLessThan(0.01);
+    // The ziggurat's base strip, wedges and tail: mass beyond 2 and 3 std as the normal has it (4 sigma bounds).
+    const beyond = (k: number) => xs.filter((v) => Math.abs(v) > k).length / xs.length;
+    expect(Math.abs(beyond(2) - 0.0455)).toBeLessThan(0.002);
+    expect(Math.abs(beyond(3) - 0.0027)).toBeLessThan(0.0005);
+    expect(beyond(3.45)).toBeGreaterThan(0); // draws from the tail beyond the base strip (R = 3.4426)
+    // The tail beyond the base strip (R = 3.4426) has the normal's mass, P(|Z| > R) = 5.761e-4: 8 Mi draws put
+    // 3 sigma at 2.5e-5 (a tail sampler that drew a fresh trial on each miss lost 6% of it, 3.5e-5).
+    const big = new Float32Array(1 << 20);
+    let far = 0;
+    for (let k = 0; k < 8; k++) {
+      r.fillNormal(big, k << 20, 1);
+      for (const v of big) if (Math.abs(v) > 3.442619855899) far++;
+    }
+    expect(Math.abs(far / (8 << 20) - 5.761e-4)).toBeLessThan(2.5e-5);
+    // The band loop and one element's draw agree, rejected first trials included.
+    for (let i = 0; i < 2000; i++) expect(xs[i]).toBe(Math.fround(r.sample(i, 1)));
   });
 
   it("create_seed_checkpoint through the manager writes the program's model as model-only step-0", async () => {

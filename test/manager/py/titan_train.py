@@ -1,10 +1,12 @@
 """Drives the pinned torchtitan (0.3.0) on CPU for the manager's round-trip tests.
 
   prepare <dir>                 a tiny word-level tokenizer and text dataset (generated, nothing downloaded)
-  train <assets> <dump> <steps> <losses.json> [--stop-after N] [torchtitan overrides...]
+  train <assets> <dump> <steps> <out.json> [--stop-after N] [torchtitan overrides...]
                                 llama3 debugmodel training through torchtitan's own Trainer and
-                                CheckpointManager; records each step's loss; --stop-after ends the process
-                                right after step N's checkpoint (as a preempted job would)
+                                CheckpointManager; writes {"losses": {step: loss}, "loaded": sha256 of the
+                                model's tensors right after the checkpointer's load, or null when it loaded
+                                nothing}; --stop-after ends the process right after step N's checkpoint (as a
+                                preempted job would)
   check-load <assets> <dump> <ref_step_dir> <dtype> <out.json> [torchtitan overrides...]
                                 builds the trainer, lets its CheckpointManager load (initial_load_path...),
                                 and compares the model with the reference step cast to <dtype>
@@ -19,6 +21,7 @@ made dense with `create_mask`, softmax, grouped-query heads repeated). Every run
 uninterrupted reference included. Model, optimizer, LR schedule, data loader, trainer loop and checkpoint
 manager are torchtitan's own.
 """
+import hashlib
 import json
 import os
 import random
@@ -165,6 +168,23 @@ def train(assets, dump, steps, losses_path, rest):
         return saved
 
     trainer.checkpointer.save = save_then_maybe_stop
+    load = trainer.checkpointer.load
+    loaded = None
+
+    def load_then_digest(*a, **k):
+        nonlocal loaded
+        if load(*a, **k):
+            h = hashlib.sha256()
+            for name, t in sorted(trainer.checkpointer.states["model"].state_dict().items()):
+                if hasattr(t, "full_tensor"):  # a DTensor (on a one-process mesh: the whole tensor)
+                    t = t.full_tensor()
+                h.update(name.encode())
+                h.update(str(t.dtype).encode())
+                h.update(t.detach().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+            loaded = h.hexdigest()
+        return loaded is not None
+
+    trainer.checkpointer.load = load_then_digest
     try:
         trainer.train()
     except Stop:
@@ -173,7 +193,7 @@ def train(assets, dump, steps, losses_path, rest):
         trainer.close()
         torch.distributed.destroy_process_group()
     with open(losses_path, "w") as f:
-        json.dump({str(k): v for k, v in sorted(losses.items())}, f)
+        json.dump({"losses": {str(k): v for k, v in sorted(losses.items())}, "loaded": loaded}, f)
 
 
 def check_load(assets, dump, ref_dir, dtype, out_path, rest):
