@@ -10,10 +10,10 @@ import {
   send,
   statusError,
 } from "./http_range.ts";
-import { HIDDEN_CONTENT_RANGE, httpReadUpTo } from "./http_read_up_to.ts";
+import { HIDDEN_CONTENT_RANGE, httpReadUpTo, httpStreamUpTo } from "./http_read_up_to.ts";
 import { normalizePath } from "../path.ts";
 import type { RangeReader } from "../range_plan.ts";
-import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "../storage.ts";
+import type { ByteSink, ByteSource, ChunkSink, DirEntry, FileInfo, Storage } from "../storage.ts";
 import { readRange, readWhole } from "../whole_file.ts";
 
 /** Options of `HttpStorage`. */
@@ -95,6 +95,17 @@ export class HttpStorage implements Storage, RangeReader {
   readUpTo(path: string, offset: number, into: Uint8Array): Promise<{ filled: number; size: number }> {
     const io = { fetch: this.#fetch, headers: this.#headers, maxUnranged: this.#maxUnranged };
     return httpReadUpTo(io, this.urlOf(path), offset, into);
+  }
+
+  /** One ranged GET whose bytes go to `sink` as they arrive (see `RangeReader.streamUpTo`). */
+  streamUpTo(
+    path: string,
+    offset: number,
+    length: number,
+    sink: ChunkSink,
+  ): Promise<{ filled: number; size: number }> {
+    const io = { fetch: this.#fetch, headers: this.#headers, maxUnranged: this.#maxUnranged };
+    return httpStreamUpTo(io, this.urlOf(path), offset, length, sink);
   }
 
   read(path: string, offset: number, length: number): Promise<Uint8Array> {

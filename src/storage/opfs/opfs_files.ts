@@ -1,7 +1,8 @@
 import { StorageError, UsageError } from "../../errors/mod.ts";
 import { checkReadRange } from "../byte_source.ts";
 import { domName, opfsError } from "./opfs_errors.ts";
-import type { ByteSink, ByteSource } from "../storage.ts";
+import { pumpChunks } from "../pump_chunks.ts";
+import type { ByteSink, ByteSource, ChunkSink } from "../storage.ts";
 
 /** `FileSystemHandle.move` (Chromium, Firefox, Safari 16.4+) is missing from TypeScript's DOM types. */
 type Movable = { move?: (parent: FileSystemDirectoryHandle, name: string) => Promise<void> };
@@ -40,6 +41,29 @@ export class OpfsSource implements ByteSource {
       });
     }
     return bytes;
+  }
+
+  /**
+   * Streams a range through `Blob.stream()`: a byte stream in Chromium, read with one reused buffer, so
+   * a long read neither allocates per chunk nor waits for its last byte before the sink starts.
+   */
+  async readChunks(offset: number, length: number, sink: ChunkSink): Promise<void> {
+    const file = this.#file;
+    if (file === undefined) throw new UsageError("E_USAGE", "read after close", { path: this.path });
+    checkReadRange(this.path, this.size, offset, length);
+    const stream = file.slice(offset, offset + length).stream() as ReadableStream<Uint8Array>;
+    const got = await pumpChunks(
+      stream,
+      length,
+      (chunk, at) => sink(chunk, offset + at),
+      (cause, filled) => opfsError(cause, this.path, offset + filled),
+    );
+    if (got.filled !== length) {
+      throw new StorageError("E_TRUNCATED", `read ${got.filled} of ${length} bytes`, {
+        path: this.path,
+        offset: offset + got.filled,
+      });
+    }
   }
 
   close(): Promise<void> {
