@@ -17,6 +17,8 @@ export interface UpToIo {
   fetch: FetchLike;
   headers: HeadersInit | undefined;
   maxUnranged: number;
+  /** Told the headers of every answer (what a storage learns about the file beyond its bytes). */
+  answered?: (url: string, headers: Headers) => void;
 }
 
 /**
@@ -59,6 +61,7 @@ export async function httpStreamUpTo(
   const response = await send(io.fetch, target, { method: "GET", headers }).catch((e: StorageError) => {
     throw crossOriginHint(e, url);
   });
+  io.answered?.(url, response.headers);
   if (response.status === 206) {
     const raw = response.headers.get("content-range");
     if (raw === null) {
