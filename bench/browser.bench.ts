@@ -114,8 +114,8 @@ const inPage = <T>(fn: string, ...args: unknown[]) =>
  * Samples the page's JS heap through DevTools until stopped: V8's heap, the embedder's, and the backing
  * stores of ArrayBuffers (where fetched bytes and staging buffers live).
  */
-function sampleJsHeap(): () => Promise<{ at: number; bytes: number }[]> {
-  const samples: { at: number; bytes: number }[] = [];
+function sampleJsHeap(): () => Promise<{ at: number; bytes: number; buffers: number; embedder: number }[]> {
+  const samples: { at: number; bytes: number; buffers: number; embedder: number }[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -124,7 +124,9 @@ function sampleJsHeap(): () => Promise<{ at: number; bytes: number }[]> {
         embedderHeapUsedSize?: number;
         backingStorageSize?: number;
       };
-      samples.push({ at: Date.now(), bytes: h.usedSize + (h.embedderHeapUsedSize ?? 0) + (h.backingStorageSize ?? 0) });
+      const buffers = h.backingStorageSize ?? 0;
+      const embedder = h.embedderHeapUsedSize ?? 0;
+      samples.push({ at: Date.now(), bytes: h.usedSize + embedder + buffers, buffers, embedder });
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
@@ -135,7 +137,14 @@ function sampleJsHeap(): () => Promise<{ at: number; bytes: number }[]> {
   };
 }
 
-type Measured = Timed & { rssGrowth: number; heapPeak: number; heapBefore: number };
+type Measured = Timed & {
+  rssGrowth: number;
+  heapPeak: number;
+  heapBefore: number;
+  /** ArrayBuffer backing stores and Blink's heap at the peak sample. */
+  peakBuffers: number;
+  peakBlink: number;
+};
 
 /** Runs a scenario while sampling the renderer's resident memory and the page's JS heap. */
 async function measured(fn: string, ...args: unknown[]): Promise<Measured> {
@@ -148,15 +157,25 @@ async function measured(fn: string, ...args: unknown[]): Promise<Measured> {
   const before = samples.filter((s) => s.at <= t.startedAt).at(-1) ?? samples[0];
   const peak = Math.max(...samples.filter((s) => s.at <= t.endedAt).map((s) => s.rss));
   const heapBefore = (heap.filter((s) => s.at <= t.startedAt).at(-1) ?? heap[0]).bytes;
-  const heapPeak = Math.max(...heap.map((s) => s.bytes));
+  const top = heap.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const heapPeak = top.bytes;
   console.log(
     `${fn}(${args.slice(1).join(", ")}): ${(t.ms / 1000).toFixed(2)} s, RSS +${
       ((peak - before.rss) / 2 ** 20).toFixed(0)
-    } MiB, JS heap peak ${(heapPeak / 2 ** 20).toFixed(0)} MiB (${
+    } MiB, JS heap peak ${(heapPeak / 2 ** 20).toFixed(0)} MiB (ArrayBuffers ${
+      (top.buffers / 2 ** 20).toFixed(0)
+    }, Blink ${(top.embedder / 2 ** 20).toFixed(0)}; ${
       (heapBefore / 2 ** 20).toFixed(0)
     } MiB before), ${heap.length} samples`,
   );
-  return { ...t, rssGrowth: peak - before.rss, heapPeak, heapBefore };
+  return {
+    ...t,
+    rssGrowth: peak - before.rss,
+    heapPeak,
+    heapBefore,
+    peakBuffers: top.buffers,
+    peakBlink: top.embedder,
+  };
 }
 
 const preloadMs = await inPage<number>("cacheFile", model);
@@ -200,16 +219,17 @@ rmSync(work, { recursive: true, force: true });
 const adapter = results["loadToGpu"][0].adapter;
 const ms = (name: string) => median(results[name].map((x) => x.ms));
 const rss = (name: string) => median(results[name].map((x) => x.rssGrowth));
-const heapPeak = (name: string) => Math.max(...results[name].map((x) => x.heapPeak));
+const heapTop = (name: string) => results[name].reduce((a, b) => (b.heapPeak > a.heapPeak ? b : a));
 const heapBefore = (name: string) => Math.min(...results[name].map((x) => x.heapBefore));
 const bytes = results["loadToGpu"][0].bytes;
+const mib = (n: number) => (n / 2 ** 20).toFixed(0);
 const row = (name: string, baseline: string) => {
   const speed = ms(baseline) / ms(name);
   return `| ${name} | ${(ms(name) / 1000).toFixed(2)} s (${(bytes / ms(name) / 1e6).toFixed(2)} GB/s) | ${
     speed.toFixed(2)
-  }x of "${baseline}" | ${(heapPeak(name) / 2 ** 20).toFixed(0)} MiB (${
-    (heapBefore(name) / 2 ** 20).toFixed(0)
-  } MiB before) | ${(rss(name) / 2 ** 20).toFixed(0)} MiB |`;
+  }x of "${baseline}" | ${mib(heapTop(name).heapPeak)} MiB (ArrayBuffers ${mib(heapTop(name).peakBuffers)}, Blink ${
+    mib(heapTop(name).peakBlink)
+  }; ${mib(heapBefore(name))} MiB before) | ${mib(rss(name))} MiB |`;
 };
 const lines = [
   "",
@@ -221,8 +241,9 @@ const lines = [
   `File: ${
     (bytes / 2 ** 20).toFixed(0)
   } MiB safetensors (${TENSORS} float32 tensors) from a node:http Range server on 127.0.0.1. ` +
-  `JS heap: the highest of V8's heap + embedder heap + ArrayBuffer backing stores (DevTools ` +
-  "`Runtime.getHeapUsage`, sampled every ~10 ms, after a forced collection) during the load, over all rounds. " +
+  `JS heap: the highest of V8's heap + Blink's (embedder) heap + ArrayBuffer backing stores (DevTools ` +
+  "`Runtime.getHeapUsage`, sampled every ~10 ms, after a forced collection) during the load, over all rounds, " +
+  "with the ArrayBuffers and Blink parts of that sample (garbage not yet collected included). " +
   `RSS: median growth of the renderer processes' resident set during the load (after a warm-up fetch and load). ` +
   `Machine: 2 cores shared with other jobs, load average ${loadavg()[0].toFixed(1)} at the end.`,
   "",

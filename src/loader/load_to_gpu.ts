@@ -75,7 +75,7 @@ export interface LoadToGpuOptions {
   onProgress?: ProgressCallback;
   /** Called with the plan before the first data byte moves; throwing (or aborting) stops the load there. */
   onPlan?: (plan: LoadPlan) => void | Promise<void>;
-  /** Bytes per staging buffer, where pieces to cast gather (default 4 MiB). */
+  /** Bytes per staging buffer, where pieces to cast gather (default 1 MiB). */
   stagingBytes?: number;
   /** Longest request (at least `stagingBytes`): a file's neighbouring pieces share requests up to this (default 64 MiB). */
   requestBytes?: number;
@@ -122,7 +122,9 @@ export interface GpuLoad {
   destroy(): void;
 }
 
-const DEFAULT_STAGING_BYTES = 4 << 20;
+const DEFAULT_STAGING_BYTES = 1 << 20;
+/** Uploads queued between two backpressure markers. */
+const QUEUE_STEP_BYTES = 4 << 20;
 const DEFAULT_REQUEST_BYTES = 64 << 20;
 const DEFAULT_IN_FLIGHT = 4;
 
@@ -270,12 +272,12 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
 
     // Backpressure: uploads are queued for the GPU process, which may take them slower than they arrive;
     // without a bound every queued byte stays in host memory (measured: the whole tensor, in Chromium).
-    // Every `stagingBytes` queued, a marker; past `inFlight` markers, wait for the oldest.
+    // Every `QUEUE_STEP_BYTES` queued, a marker; past `inFlight` markers, wait for the oldest.
     const submitted: Promise<void>[] = [];
     let queuedSinceMark = 0;
     const queued = async (bytes: number) => {
       queuedSinceMark += bytes;
-      if (queuedSinceMark < stagingBytes) return;
+      if (queuedSinceMark < QUEUE_STEP_BYTES) return;
       queuedSinceMark = 0;
       submitted.push(device.queue.onSubmittedWorkDone());
       while (submitted.length > inFlight) await submitted.shift();
