@@ -151,7 +151,9 @@ async function measured(fn: string, ...args: unknown[]): Promise<Measured> {
   await cdp.send("HeapProfiler.collectGarbage");
   const stopHeap = sampleJsHeap();
   const stop = sampleRendererRss(join(work, "profile"));
-  const t = await inPage<Timed>(fn, ...args);
+  // One run of five stalled on a busy machine with the page idle; say which scenario if it happens again.
+  const watchdog = setTimeout(() => console.log(`still waiting for ${fn}(${args.slice(1).join(", ")})`), 120_000);
+  const t = await inPage<Timed>(fn, ...args).finally(() => clearTimeout(watchdog));
   const samples = stop();
   const heap = (await stopHeap()).filter((s) => s.at <= t.endedAt);
   const before = samples.filter((s) => s.at <= t.startedAt).at(-1) ?? samples[0];
