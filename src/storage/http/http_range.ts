@@ -88,7 +88,9 @@ export async function readBodyChunks(
     if (length === 0) return;
     throw truncated(target, 0, length);
   }
-  const got = await pumpChunks(body, length, sink, (cause, filled) => truncated(target, filled, length, cause));
+  const got = await pumpChunks(body, length, sink, (cause, filled) => truncated(target, filled, length, cause), {
+    untilEnd: true,
+  });
   if (!got.ended && got.filled === length) {
     throw new StorageError("E_IO", `server sent more than the ${length} bytes it announced`, {
       path: target.url,
