@@ -56,6 +56,7 @@ export {
   type ByteSource,
   type ByteStream,
   type ChecksummedRecord,
+  type ChunkSink,
   type DirEntry,
   type FileInfo,
   HttpStorage,

@@ -2,8 +2,10 @@
  * Issue #12: time to GPU in headless Chromium for a 384 MiB safetensors file, webdcp's `loadToGpu`
  * against a plain `fetch().arrayBuffer()` of the same bytes plus one `writeBuffer` (same server, same
  * page session), without and with a bfloat16 cast; from the OPFS cache against a raw OPFS read of the same
- * file; the renderer's resident memory growth during each; requests per load of the example's 4-rank DCP.
- * Rounds run every scenario once in a shuffled order; medians are reported.
+ * file; the page's JS heap (V8 heap plus ArrayBuffer backing stores, sampled through DevTools'
+ * `Runtime.getHeapUsage` after a forced collection) and the renderer's resident memory growth during each;
+ * requests per load. Rounds run every scenario once in a shuffled order; every round's ratios and load
+ * average are printed, medians are reported.
  *
  *   npx deno bundle --quiet --platform=node --external playwright-core -o .cache/browser.bench.mjs bench/browser.bench.ts
  *   node .cache/browser.bench.mjs [ROUNDS]
@@ -30,7 +32,7 @@ import { sampleRendererRss } from "../test/browser/renderer_memory.ts";
 import { filesOf, startRangeServer } from "../test/storage/range_server.ts";
 import type { Timed } from "./browser/page.ts";
 
-const ROUNDS = Number(process.argv[2] ?? 2);
+const ROUNDS = Number(process.argv[2] ?? 3);
 const DATA = "bench/data/browser";
 const TENSORS = 24;
 const ROWS = 1024, COLS = 4096; // 16 MiB of float32 each: 384 MiB in all
@@ -94,6 +96,7 @@ const context = await chromium.launchPersistentContext(join(work, "profile"), {
   args: CHROMIUM_ARGS,
 });
 const page = await context.newPage();
+const cdp = await context.newCDPSession(page);
 await page.goto(`${server.url}index.html`);
 await page.waitForFunction(() => (globalThis as { ready?: boolean }).ready === true);
 const model = `${server.url}data/model.safetensors`;
@@ -107,24 +110,79 @@ const inPage = <T>(fn: string, ...args: unknown[]) =>
     [fn, args] as const,
   ) as Promise<T>;
 
-/** Runs a scenario while sampling the renderer's resident memory; returns its time and the growth. */
-async function measured(fn: string, ...args: unknown[]): Promise<Timed & { rssGrowth: number }> {
+/**
+ * Samples the page's JS heap through DevTools until stopped: V8's heap, the embedder's, and the backing
+ * stores of ArrayBuffers (where fetched bytes and staging buffers live).
+ */
+function sampleJsHeap(): () => Promise<{ at: number; bytes: number; buffers: number; embedder: number }[]> {
+  const samples: { at: number; bytes: number; buffers: number; embedder: number }[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const h = await cdp.send("Runtime.getHeapUsage") as {
+        usedSize: number;
+        embedderHeapUsedSize?: number;
+        backingStorageSize?: number;
+      };
+      const buffers = h.backingStorageSize ?? 0;
+      const embedder = h.embedderHeapUsedSize ?? 0;
+      samples.push({ at: Date.now(), bytes: h.usedSize + embedder + buffers, buffers, embedder });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+    return samples;
+  };
+}
+
+type Measured = Timed & {
+  rssGrowth: number;
+  heapPeak: number;
+  heapBefore: number;
+  /** ArrayBuffer backing stores and Blink's heap at the peak sample. */
+  peakBuffers: number;
+  peakBlink: number;
+};
+
+/** Runs a scenario while sampling the renderer's resident memory and the page's JS heap. */
+async function measured(fn: string, ...args: unknown[]): Promise<Measured> {
+  await cdp.send("HeapProfiler.collectGarbage");
+  const stopHeap = sampleJsHeap();
   const stop = sampleRendererRss(join(work, "profile"));
-  const t = await inPage<Timed>(fn, ...args);
+  // One run of five stalled on a busy machine with the page idle; say which scenario if it happens again.
+  const watchdog = setTimeout(() => console.log(`still waiting for ${fn}(${args.slice(1).join(", ")})`), 120_000);
+  const t = await inPage<Timed>(fn, ...args).finally(() => clearTimeout(watchdog));
   const samples = stop();
+  const heap = (await stopHeap()).filter((s) => s.at <= t.endedAt);
   const before = samples.filter((s) => s.at <= t.startedAt).at(-1) ?? samples[0];
   const peak = Math.max(...samples.filter((s) => s.at <= t.endedAt).map((s) => s.rss));
+  const heapBefore = (heap.filter((s) => s.at <= t.startedAt).at(-1) ?? heap[0]).bytes;
+  const top = heap.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const heapPeak = top.bytes;
   console.log(
     `${fn}(${args.slice(1).join(", ")}): ${(t.ms / 1000).toFixed(2)} s, RSS +${
       ((peak - before.rss) / 2 ** 20).toFixed(0)
-    } MiB`,
+    } MiB, JS heap peak ${(heapPeak / 2 ** 20).toFixed(0)} MiB (ArrayBuffers ${
+      (top.buffers / 2 ** 20).toFixed(0)
+    }, Blink ${(top.embedder / 2 ** 20).toFixed(0)}; ${
+      (heapBefore / 2 ** 20).toFixed(0)
+    } MiB before), ${heap.length} samples`,
   );
-  return { ...t, rssGrowth: peak - before.rss };
+  return {
+    ...t,
+    rssGrowth: peak - before.rss,
+    heapPeak,
+    heapBefore,
+    peakBuffers: top.buffers,
+    peakBlink: top.embedder,
+  };
 }
 
 const preloadMs = await inPage<number>("cacheFile", model);
 console.log(`preload: ${(preloadMs / 1000).toFixed(2)} s`);
-const scenarios: Record<string, () => Promise<Timed & { rssGrowth: number }>> = {
+const scenarios: Record<string, () => Promise<Measured>> = {
   "fetch().arrayBuffer() + writeBuffer": () => measured("fetchWhole", model),
   "loadToGpu": () => measured("webdcp", model),
   "loadToGpu, bfloat16 cast": () => measured("webdcp", model, "bfloat16"),
@@ -134,9 +192,23 @@ const scenarios: Record<string, () => Promise<Timed & { rssGrowth: number }>> = 
 // Warm-up: the first large transfers grow a cold renderer by garbage it collects only later.
 await scenarios["fetch().arrayBuffer() + writeBuffer"]();
 await scenarios["loadToGpu"]();
-const results: Record<string, (Timed & { rssGrowth: number })[]> = {};
+const results: Record<string, Measured[]> = {};
+const rounds: string[] = [];
 for (let r = 0; r < ROUNDS; r++) {
-  for (const name of shuffle(Object.keys(scenarios))) (results[name] ??= []).push(await scenarios[name]());
+  const round: Record<string, Measured> = {};
+  for (const name of shuffle(Object.keys(scenarios))) {
+    round[name] = await scenarios[name]();
+    (results[name] ??= []).push(round[name]);
+  }
+  const ratio = (name: string, base: string) => (round[base].ms / round[name].ms).toFixed(2);
+  rounds.push(
+    `round ${r + 1} (load average ${loadavg()[0].toFixed(1)}): loadToGpu ${
+      ratio("loadToGpu", "fetch().arrayBuffer() + writeBuffer")
+    }x, bfloat16 cast ${ratio("loadToGpu, bfloat16 cast", "fetch().arrayBuffer() + writeBuffer")}x, from the cache ${
+      ratio("loadToGpu from the OPFS cache", "OPFS File.arrayBuffer() + writeBuffer")
+    }x`,
+  );
+  console.log(rounds.at(-1));
 }
 server.requests.length = 0;
 const demo = await inPage<Timed>("webdcp", `${server.url}data/demo/ckpt/`);
@@ -149,12 +221,17 @@ rmSync(work, { recursive: true, force: true });
 const adapter = results["loadToGpu"][0].adapter;
 const ms = (name: string) => median(results[name].map((x) => x.ms));
 const rss = (name: string) => median(results[name].map((x) => x.rssGrowth));
+const heapTop = (name: string) => results[name].reduce((a, b) => (b.heapPeak > a.heapPeak ? b : a));
+const heapBefore = (name: string) => Math.min(...results[name].map((x) => x.heapBefore));
 const bytes = results["loadToGpu"][0].bytes;
+const mib = (n: number) => (n / 2 ** 20).toFixed(0);
 const row = (name: string, baseline: string) => {
   const speed = ms(baseline) / ms(name);
   return `| ${name} | ${(ms(name) / 1000).toFixed(2)} s (${(bytes / ms(name) / 1e6).toFixed(2)} GB/s) | ${
     speed.toFixed(2)
-  }x of "${baseline}" | ${(rss(name) / 2 ** 20).toFixed(0)} MiB |`;
+  }x of "${baseline}" | ${mib(heapTop(name).heapPeak)} MiB (ArrayBuffers ${mib(heapTop(name).peakBuffers)}, Blink ${
+    mib(heapTop(name).peakBlink)
+  }; ${mib(heapBefore(name))} MiB before) | ${mib(rss(name))} MiB |`;
 };
 const lines = [
   "",
@@ -166,21 +243,29 @@ const lines = [
   `File: ${
     (bytes / 2 ** 20).toFixed(0)
   } MiB safetensors (${TENSORS} float32 tensors) from a node:http Range server on 127.0.0.1. ` +
-  `Memory: growth of the renderer processes' resident set during the load (after a warm-up fetch and load). ` +
-  `Machine: 2 shared cores, load average ${loadavg()[0].toFixed(1)}.`,
+  `JS heap: the highest of V8's heap + Blink's (embedder) heap + ArrayBuffer backing stores (DevTools ` +
+  "`Runtime.getHeapUsage`, sampled every ~10 ms, after a forced collection) during the load, over all rounds, " +
+  "with the ArrayBuffers and Blink parts of that sample (garbage not yet collected included). " +
+  `RSS: median growth of the renderer processes' resident set during the load (after a warm-up fetch and load). ` +
+  `Machine: 2 cores shared with other jobs, load average ${loadavg()[0].toFixed(1)} at the end.`,
   "",
   "`npx deno bundle --quiet --platform=node --external playwright-core -o .cache/browser.bench.mjs bench/browser.bench.ts && node .cache/browser.bench.mjs`",
   "",
-  "| scenario | time to GPU | speed | renderer RSS growth |",
-  "| --- | --- | --- | --- |",
+  "| scenario | time to GPU | speed | peak JS heap | renderer RSS growth |",
+  "| --- | --- | --- | --- | --- |",
   row("fetch().arrayBuffer() + writeBuffer", "fetch().arrayBuffer() + writeBuffer"),
   row("loadToGpu", "fetch().arrayBuffer() + writeBuffer"),
   row("loadToGpu, bfloat16 cast", "fetch().arrayBuffer() + writeBuffer"),
   row("OPFS File.arrayBuffer() + writeBuffer", "OPFS File.arrayBuffer() + writeBuffer"),
   row("loadToGpu from the OPFS cache", "OPFS File.arrayBuffer() + writeBuffer"),
   "",
-  `preload into OPFS (verified, committed): ${(preloadMs / 1000).toFixed(2)} s. ` +
-  `Requests per load of the example's 4-rank DCP (${demoFiles} files): ${demoRequests} (webdcp counted ${demo.requests}).`,
+  "",
+  ...rounds.map((r) => `- ${r}`),
+  "",
+  `preload into OPFS (verified, committed): ${(preloadMs / 1000).toFixed(2)} s. Requests per load of the ${
+    (bytes / 2 ** 20).toFixed(0)
+  } MiB file: ${results["loadToGpu"][0].requests}; of the example's 4-rank DCP (${demoFiles} files): ${demoRequests} ` +
+  `(webdcp counted ${demo.requests}).`,
 ];
 console.log(lines.join("\n"));
 appendFileSync("bench/RESULTS.md", lines.join("\n") + "\n");

@@ -151,8 +151,9 @@ async function run(fromCache) {
 async function cacheForOffline() {
   $("status").textContent = "Caching for offline use...";
   const report = await preload(CKPT, { cache: await OpfsCache.open("webdcp-example"), onProgress: setProgress });
+  const checked = report.files.filter((f) => f.checkedAgainst === "server").length;
   $("status").textContent = `Cached ${report.files.length} files (${report.bytes} bytes, verified)` +
-    (report.alreadyCached ? " (already cached)." : ".");
+    (report.alreadyCached ? " (already cached)." : `; ${checked} SHA-256 digests announced by the server matched.`);
   state.cached = true;
   $("load-cached").disabled = false;
 }

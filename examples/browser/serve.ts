@@ -1,7 +1,8 @@
 /**
  * `npx deno task serve-example`: serves the example page, a browser bundle of webdcp and the demo
  * checkpoint from one small HTTP server with what a model host needs for webdcp: `Range` requests
- * (206 with `Content-Range`) and CORS that exposes `Content-Range`, so pages on other origins can load too.
+ * (206 with `Content-Range`) and CORS that exposes `Content-Range`, so pages on other origins can load too;
+ * checkpoint files carry their SHA-256 in `Repr-Digest` (RFC 9530), which `preload` checks its copy against.
  *
  * usage: deno run -A examples/browser/serve.ts [--port 8787] [--host 127.0.0.1] [--cache-dir .cache/example]
  */
@@ -46,6 +47,17 @@ export async function serveExample(
   if (!bundle.success) throw new Error("deno bundle of mod.ts failed");
 
   const requests: ExampleServer["requests"] = [];
+  const digests = new Map<string, Promise<string>>();
+  const digestOf = (file: string): Promise<string> => {
+    let d = digests.get(file);
+    if (d === undefined) {
+      d = Deno.readFile(file).then(async (bytes) =>
+        btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))))
+      );
+      digests.set(file, d);
+    }
+    return d;
+  };
   const fileFor = (path: string): string | undefined => {
     if (path === "/" || path === "/index.html") return new URL("index.html", here).pathname;
     if (path === "/app.js") return new URL("app.js", here).pathname;
@@ -62,7 +74,7 @@ export async function serveExample(
     requests.push({ method: req.method, path, range: req.headers.get("range") });
     const cors = {
       "access-control-allow-origin": "*",
-      "access-control-expose-headers": "Content-Range, Content-Length, Accept-Ranges",
+      "access-control-expose-headers": "Content-Range, Content-Length, Accept-Ranges, Repr-Digest",
     };
     if (req.method === "OPTIONS") {
       return new Response(null, {
@@ -82,7 +94,13 @@ export async function serveExample(
       return new Response("not found", { status: 404, headers: cors });
     }
     const type = TYPES[file.split(".").pop() ?? ""] ?? "application/octet-stream";
-    const headers = { ...cors, "content-type": type, "accept-ranges": "bytes", "cache-control": "no-store" };
+    const headers: Record<string, string> = {
+      ...cors,
+      "content-type": type,
+      "accept-ranges": "bytes",
+      "cache-control": "no-store",
+    };
+    if (path.startsWith("/ckpt/")) headers["repr-digest"] = `sha-256=:${await digestOf(file)}:`;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.get("range") ?? "");
     if (req.method === "HEAD") return new Response(null, { headers: { ...headers, "content-length": String(size) } });
     if (range === null) {

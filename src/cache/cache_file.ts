@@ -4,8 +4,10 @@ import { opfsError } from "../storage/opfs/mod.ts";
 /**
  * A cached file being filled in place, continuing a partial one. In a dedicated Worker it is a sync access
  * handle: every flushed block is on disk, so a killed tab resumes from the last flushed block. On the main
- * thread only the async API exists, whose writable publishes on close: a file resumes from its last
- * completed copy (whole files survive a kill, the file in progress starts over).
+ * thread only the async API exists, whose writable publishes on close and copies the file's bytes when
+ * reopened (`keepExistingData`): there a flush commits (close, reopen) each time the bytes written since the
+ * last commit reach those committed before it (and at least `minSpan`), so the copies cost at most
+ * about twice the file and a killed tab keeps at least half of what it had written.
  */
 export interface CacheFile {
   /** Bytes in the file now. */
@@ -13,9 +15,13 @@ export interface CacheFile {
   read(offset: number, into: Uint8Array): Promise<void>;
   write(offset: number, bytes: Uint8Array): Promise<void>;
   truncate(size: number): Promise<void>;
-  /** Makes the writes so far survive a killed tab (where the API allows it before close). */
-  flush(): Promise<void>;
+  /**
+   * Makes the writes so far survive a killed tab where that is cheap enough now; resolves true when they
+   * do (every time in a Worker, at each commit on the main thread).
+   */
+  flush(): Promise<boolean>;
   close(): Promise<void>;
+  /** Whether every flush is durable (a Worker's sync access handle). */
   readonly blockDurable: boolean;
 }
 
@@ -51,7 +57,8 @@ export async function whenUnlocked<T>(open: () => Promise<T>, waitMs = 3000): Pr
   }
 }
 
-export async function openCacheFile(handle: FileSystemFileHandle, path: string): Promise<CacheFile> {
+/** Opens a cached file for filling; `minSpan` is the least a main-thread commit covers (each copies the file). */
+export async function openCacheFile(handle: FileSystemFileHandle, path: string, minSpan: number): Promise<CacheFile> {
   const sync = (handle as unknown as { createSyncAccessHandle?: () => Promise<SyncHandle> }).createSyncAccessHandle;
   const wrap = async <T>(offset: number | undefined, body: () => T | Promise<T>): Promise<T> => {
     try {
@@ -80,7 +87,7 @@ export async function openCacheFile(handle: FileSystemFileHandle, path: string):
           }
         }),
       truncate: (size) => wrap(size, () => h.truncate(size)),
-      flush: () => wrap(undefined, () => h.flush()),
+      flush: () => wrap(undefined, () => (h.flush(), true)),
       close: () => wrap(undefined, () => h.close()),
     };
   }
@@ -90,6 +97,7 @@ export async function openCacheFile(handle: FileSystemFileHandle, path: string):
     () => whenUnlocked(() => handle.createWritable({ keepExistingData: true })),
   );
   let size = file.size;
+  let committed = size;
   const live = (): Writable => {
     if (stream === undefined) throw new StorageError("E_IO", "cache file already closed", { path });
     return stream;
@@ -119,7 +127,16 @@ export async function openCacheFile(handle: FileSystemFileHandle, path: string):
         await live().truncate(n);
         size = n;
       }),
-    flush: () => Promise.resolve(),
+    flush: () =>
+      wrap(undefined, async () => {
+        if (size - committed < Math.max(committed, minSpan)) return false;
+        const s = live();
+        stream = undefined;
+        await s.close();
+        stream = await whenUnlocked(() => handle.createWritable({ keepExistingData: true }));
+        committed = size;
+        return true;
+      }),
     close: () =>
       wrap(undefined, async () => {
         const s = stream;

@@ -7,7 +7,7 @@ import { type ProgressCallback, ProgressTracker } from "../tasks/mod.ts";
 import { verify } from "../jobs/mod.ts";
 import { IntegrityError, StorageError, WebdcpError } from "../errors/mod.ts";
 import { isTensorSource, type LoadInput, openInput } from "../loader/mod.ts";
-import type { HttpStorageOptions } from "../storage/mod.ts";
+import { HttpStorage, type HttpStorageOptions } from "../storage/mod.ts";
 import { normalizePath } from "../storage/mod.ts";
 import type { ByteSource } from "../storage/mod.ts";
 import { cacheError, type CacheFile, openCacheFile, whenUnlocked } from "./cache_file.ts";
@@ -26,7 +26,11 @@ export interface PreloadOptions {
   signal?: AbortSignal;
   /** Bytes copied (resumed bytes included) of all, and files done. */
   onProgress?: ProgressCallback;
-  /** Expected SHA-256 (hex) of files, by path relative to the input's folder (a manifest's digests). */
+  /**
+   * Expected SHA-256 (hex) of files, by path relative to the input's folder (a manifest's digests). Over
+   * HTTP, a digest the server announces for a file (`Repr-Digest`, `Digest`, `x-amz-checksum-sha256`,
+   * Hugging Face's `X-Linked-ETag`) is checked where this names none.
+   */
   sha256?: Record<string, string>;
   /** Bytes per request, per journaled block (default 8 MiB). */
   blockBytes?: number;
@@ -62,16 +66,23 @@ export interface PreloadReport {
   key: string;
   /** True when the entry was already committed (nothing was fetched). */
   alreadyCached: boolean;
-  /** The entry's files: storage path, size in bytes and SHA-256 (lowercase hex). */
-  files: { path: string; size: number; sha256: string }[];
+  /**
+   * The entry's files: storage path, size in bytes, SHA-256 (lowercase hex), and what the digest was
+   * checked against: the caller's manifest (`sha256` option), the server's announcement, or nothing.
+   */
+  files: { path: string; size: number; sha256: string; checkedAgainst?: "manifest" | "server" }[];
   /** Bytes of all files. */
   bytes: number;
   /** Bytes found stored and checked from an earlier, interrupted preload. */
   resumedBytes: number;
   /** Bytes read from the origin by this call. */
   downloadedBytes: number;
-  /** Whether writes survive a killed tab block by block (Worker) or file by file (main thread). */
-  resumeGranularity: "block" | "file";
+  /**
+   * How much of an interrupted file a killed tab keeps: every block (Worker, sync access handles), or the
+   * spans committed each time the bytes written since the last commit reach those before it (main thread,
+   * whose writable publishes only on close).
+   */
+  resumeGranularity: "block" | "span";
   /** The answer of `navigator.storage.persist()`; absent with `persist: false` or where the host has none. */
   persisted?: boolean;
   /** The origin's storage use and quota in bytes before the copy, where the host tells. */
@@ -79,6 +90,8 @@ export interface PreloadReport {
 }
 
 const DEFAULT_BLOCK_BYTES = 8 << 20;
+/** The least a main-thread commit of a file covers, in blocks (see `openCacheFile`). */
+const MIN_SPAN_BLOCKS = 4;
 
 interface Journal {
   version: 1;
@@ -109,7 +122,7 @@ export async function preload(input: LoadInput, opts: PreloadOptions): Promise<P
       bytes: committed.bytes,
       resumedBytes: 0,
       downloadedBytes: 0,
-      resumeGranularity: "file",
+      resumeGranularity: "span",
     };
   }
   const select = keyFilter(opts.include, opts.exclude);
@@ -159,13 +172,14 @@ export async function preload(input: LoadInput, opts: PreloadOptions): Promise<P
     const progress = new ProgressTracker(bytes, files.length, opts.onProgress);
     let resumedBytes = 0;
     let downloadedBytes = 0;
-    let granularity: "block" | "file" = "file";
+    let granularity: "block" | "span" = "span";
     const cached: CachedFile[] = [];
+    const checked = new Map<string, "manifest" | "server">();
     for (const f of files) {
       signal?.throwIfAborted();
       const handle = await fileHandle(dir, f.path);
-      const out = await openCacheFile(handle, f.path);
-      granularity = out.blockDurable ? "block" : "file";
+      const out = await openCacheFile(handle, f.path, MIN_SPAN_BLOCKS * blockBytes);
+      granularity = out.blockDurable ? "block" : "span";
       const from = await view.open(f.path);
       try {
         const entry = journal.files[f.path]?.size === f.size ? journal.files[f.path] : { size: f.size, blocks: [] };
@@ -182,9 +196,7 @@ export async function preload(input: LoadInput, opts: PreloadOptions): Promise<P
           blockBytes,
           entry,
           hash,
-          async () => {
-            if (out.blockDurable) await writeJournal(dir, journal);
-          },
+          () => writeJournal(dir, journal),
           (n) => progress.add(n, f.path),
           signal,
         );
@@ -193,12 +205,16 @@ export async function preload(input: LoadInput, opts: PreloadOptions): Promise<P
         await writeJournal(dir, journal);
         const sha256 = hash.hex();
         const rel = relativeTo(source.path, f.path, source.format);
-        const want = opts.sha256?.[rel] ?? opts.sha256?.[f.path];
+        const manifest = opts.sha256?.[rel] ?? opts.sha256?.[f.path];
+        const announced = opened.storage instanceof HttpStorage ? opened.storage.announcedSha256(f.path) : undefined;
+        const want = manifest ?? announced;
         if (want !== undefined && want.toLowerCase() !== sha256) {
           delete journal.files[f.path];
           await writeJournal(dir, journal);
-          throw new IntegrityError("E_CHECKSUM", `SHA-256 is ${sha256}, the manifest says ${want}`, { path: f.path });
+          const says = manifest !== undefined ? "the manifest says" : "the server announced";
+          throw new IntegrityError("E_CHECKSUM", `SHA-256 is ${sha256}, ${says} ${want}`, { path: f.path });
         }
+        if (want !== undefined) checked.set(f.path, manifest !== undefined ? "manifest" : "server");
         cached.push({ path: f.path, size: f.size, sha256, blocks: entry.blocks });
         progress.fileDone(f.path);
       } catch (e) {
@@ -236,7 +252,7 @@ export async function preload(input: LoadInput, opts: PreloadOptions): Promise<P
     return {
       key,
       alreadyCached: false,
-      files: cached.map(({ path, size, sha256 }) => ({ path, size, sha256 })),
+      files: cached.map(({ path, size, sha256 }) => ({ path, size, sha256, checkedAgainst: checked.get(path) })),
       bytes,
       resumedBytes,
       downloadedBytes,
@@ -309,10 +325,10 @@ async function copyRest(
     next = offset + blockBytes < size ? fetchBlock(offset + blockBytes) : undefined;
     next?.catch(() => {}); // surfaced when awaited
     await out.write(offset, bytes);
-    await out.flush();
     hash.update(bytes);
     entry.blocks.push(await blockDigest(bytes));
-    await blockStored();
+    // The journal lists only blocks a killed tab keeps.
+    if (await out.flush()) await blockStored();
     copied += bytes.byteLength;
     progress(bytes.byteLength);
   }

@@ -28,7 +28,10 @@ export interface TensorPlan {
   parts: PartPlan[];
 }
 
-/** Stored bytes of one tensor part, read in one go and cast into the part at `outOffset`. */
+/**
+ * Stored bytes of one tensor part (at most the staging size), cast into the part at `outOffset`: bytes kept
+ * as they are go to the GPU as they arrive, bytes to cast once the piece is whole.
+ */
 export interface Segment {
   tensor: number;
   part: number;
@@ -89,6 +92,8 @@ export interface PlanInput {
   dtype?: DType;
   maxPartBytes: number;
   stagingBytes: number;
+  /** Longest request: neighbouring pieces of a file are coalesced up to this many bytes. */
+  requestBytes: number;
   /** Whether the bytes of a request are already in memory (then it costs no request). */
   held(path: string, offset: number, length: number): boolean;
 }
@@ -187,7 +192,7 @@ export async function buildPlan(input: PlanInput): Promise<BuiltPlan> {
       }
     }
   }
-  const requests = planRanges(wanted, { maxLength: input.stagingBytes });
+  const requests = planRanges(wanted, { maxLength: input.requestBytes });
   const dataRequests = requests.filter((r) => !input.held(r.path, r.offset, r.length)).length;
   return {
     tensors,

@@ -1,9 +1,10 @@
 /**
  * Model loading straight into GPU buffers (browsers, edge inference preloading): every selected tensor of a
  * checkpoint (DCP, HF folder, safetensors, torch.save) becomes GPU buffers on the caller's device,
- * optionally cast. Metadata and headers come first; then every stored byte range is planned, coalesced into
- * few requests, and streamed through a small pool of reused staging buffers, several requests in flight,
- * each cast and uploaded as soon as it lands, so host memory stays near the staging budget whatever the
+ * optionally cast. Metadata and headers come first; then every stored byte range is planned and coalesced
+ * into about one long request per file, several in flight, whose bytes stream to the GPU as they arrive
+ * (`writeBuffer` straight from the network's chunk; pieces to cast gather in a few reused staging buffers
+ * first), so network and upload overlap and host memory stays near the staging budget whatever the
  * model's size.
  */
 import { type ProgressCallback, ProgressTracker } from "../tasks/mod.ts";
@@ -11,7 +12,7 @@ import { keyFilter, type TensorEntry } from "../source/mod.ts";
 import { type DType, itemsize } from "../dtype/mod.ts";
 import { GpuError, UsageError } from "../errors/mod.ts";
 import { acquireGpu, convertCpu, type Engine, GpuEngine } from "../engine/mod.ts";
-import { readSourceInto } from "../storage/mod.ts";
+import { streamSource } from "../storage/mod.ts";
 import type { HttpStorageOptions } from "../storage/mod.ts";
 import { runLimited } from "../tasks/mod.ts";
 import { numel } from "../tensor/mod.ts";
@@ -74,9 +75,11 @@ export interface LoadToGpuOptions {
   onProgress?: ProgressCallback;
   /** Called with the plan before the first data byte moves; throwing (or aborting) stops the load there. */
   onPlan?: (plan: LoadPlan) => void | Promise<void>;
-  /** Bytes per staging buffer (default 4 MiB); also the longest request. */
+  /** Bytes per staging buffer, where pieces to cast gather (default 1 MiB). */
   stagingBytes?: number;
-  /** Requests (staging buffers) in flight at once (default 4). */
+  /** Longest request (at least `stagingBytes`): a file's neighbouring pieces share requests up to this (default 64 MiB). */
+  requestBytes?: number;
+  /** Requests in flight at once, and uploads queued ahead of the GPU in staging-sized steps (default 4). */
   inFlight?: number;
   /** Cap on one GPU buffer's size, below the device's own limits (tensors above it are split). */
   maxPartBytes?: number;
@@ -92,7 +95,10 @@ export interface LoadStats {
   requests: number;
   /** Bytes received from the storage. */
   bytesFetched: number;
-  /** Host bytes held at most: staging buffers and header windows. */
+  /**
+   * Host bytes the pipeline held at most: staging buffers and header windows (besides these, a streamed
+   * request reads through the storage's own 1 MiB buffer, HTTP and OPFS alike).
+   */
   peakHostBytes: number;
   /** Milliseconds the whole load took. */
   ms: number;
@@ -116,7 +122,10 @@ export interface GpuLoad {
   destroy(): void;
 }
 
-const DEFAULT_STAGING_BYTES = 4 << 20;
+const DEFAULT_STAGING_BYTES = 1 << 20;
+/** Uploads queued between two backpressure markers. */
+const QUEUE_STEP_BYTES = 4 << 20;
+const DEFAULT_REQUEST_BYTES = 64 << 20;
 const DEFAULT_IN_FLIGHT = 4;
 
 /** Loads the tensors of a checkpoint (URL, storage location or open source) into GPU buffers. */
@@ -126,8 +135,15 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
   signal?.throwIfAborted();
   const stagingBytes = opts.stagingBytes ?? DEFAULT_STAGING_BYTES;
   const inFlight = opts.inFlight ?? DEFAULT_IN_FLIGHT;
-  if (!Number.isSafeInteger(stagingBytes) || stagingBytes < 16 || !Number.isSafeInteger(inFlight) || inFlight < 1) {
-    throw new UsageError("E_USAGE", `stagingBytes must be >= 16 and inFlight >= 1, got ${stagingBytes}, ${inFlight}`);
+  const requestBytes = Math.max(stagingBytes, opts.requestBytes ?? DEFAULT_REQUEST_BYTES);
+  if (
+    !Number.isSafeInteger(stagingBytes) || stagingBytes < 16 || !Number.isSafeInteger(inFlight) || inFlight < 1 ||
+    !Number.isSafeInteger(requestBytes) || requestBytes < 1
+  ) {
+    throw new UsageError(
+      "E_USAGE",
+      `stagingBytes must be >= 16, inFlight and requestBytes >= 1, got ${stagingBytes}, ${inFlight}, ${requestBytes}`,
+    );
   }
   const given = opts.device ?? gpuEngineOf(opts.engine)?.context.device;
   const device = given ?? (await acquireGpu()).device;
@@ -162,6 +178,7 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
       dtype: opts.dtype,
       maxPartBytes: Math.min(limit, opts.maxPartBytes ?? limit),
       stagingBytes,
+      requestBytes,
       held: (path, offset, length) => view?.holds(path, offset, length) ?? false,
     });
     const maxOut = built.tensors.reduce((m, t) => Math.max(m, itemsize(t.to) / itemsize(t.entry.dtype)), 1);
@@ -172,8 +189,13 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
     };
     const slotBytes = built.bands.reduce(
       (m, b) => Math.max(m, Math.min(stagingBytes, bandBytes(b))),
-      built.requests.reduce((m, r) => Math.max(m, r.length), 16),
+      built.requests.reduce((m, r) => r.members.reduce((n, s) => Math.max(n, s.length), m), 16),
     );
+    // What one task's slot may hold: gathered stored bytes (casts, bands), their cast, and a read piece where
+    // the source cannot stream.
+    const casts = built.tensors.some((t) => t.to !== t.entry.dtype);
+    const streams = built.requests.every((r) => r.members[0].tag!.source.readChunks !== undefined);
+    const perSlot = (casts || built.bands.length > 0 ? 1 : 0) + (casts ? maxOut : 0) + (streams ? 0 : 1);
     const { dataRequests, ...rest } = built.plan;
     const plan: LoadPlan = {
       format: source.format,
@@ -183,7 +205,7 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
         data: dataRequests,
         bandedTensors: new Set(built.bands.map((b) => b.tensor)).size,
       },
-      hostBytes: Math.ceil(Math.min(inFlight, built.requests.length + built.bands.length) * slotBytes * (1 + maxOut)) +
+      hostBytes: Math.ceil(Math.min(inFlight, built.requests.length + built.bands.length) * slotBytes * perSlot) +
         (view?.heldBytes ?? 0),
     };
     if (!plan.fitsDevice) throw new GpuError("E_UNSUPPORTED", plan.problems.join("; "), { path: source.path });
@@ -205,18 +227,17 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
     };
     built.tensors.forEach((t, i) => t.entry.bytes === 0 && tensorDone(i, 0));
 
-    // A slot is one staging buffer for stored bytes and one for their cast; `runLimited` keeps at most
-    // `inFlight` tasks running, so the free list never runs dry.
+    // A slot holds a task's staging buffers (stored bytes, their cast, a read piece), each made when first
+    // needed; `runLimited` keeps at most `inFlight` tasks running, so the free list never runs dry.
     const slots: Slot[] = [];
     let hostBytes = 0;
-    const take = (): Slot =>
-      slots.pop() ?? (hostBytes += slotBytes, { input: new Uint8Array(slotBytes), out: new Uint8Array(0) });
-    const outOf = (slot: Slot, length: number): Uint8Array => {
-      if (slot.out.byteLength < length) {
-        hostBytes += length - slot.out.byteLength;
-        slot.out = new Uint8Array(length);
+    const take = (): Slot => slots.pop() ?? { input: EMPTY, out: EMPTY, piece: EMPTY };
+    const grown = (slot: Slot, which: keyof Slot, length: number): Uint8Array => {
+      if (slot[which].byteLength < length) {
+        hostBytes += length - slot[which].byteLength;
+        slot[which] = new Uint8Array(length);
       }
-      return slot.out.subarray(0, length);
+      return slot[which].subarray(0, length);
     };
     const place = async (
       slot: Slot,
@@ -246,37 +267,65 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
         converted.destroy();
         return;
       }
-      writer.write(outOffset, convertCpu(bytes, from, to, outOf(slot, outLength)));
+      writer.write(outOffset, convertCpu(bytes, from, to, grown(slot, "out", outLength)));
     };
 
     // Backpressure: uploads are queued for the GPU process, which may take them slower than they arrive;
     // without a bound every queued byte stays in host memory (measured: the whole tensor, in Chromium).
+    // Every `QUEUE_STEP_BYTES` queued, a marker; past `inFlight` markers, wait for the oldest.
     const submitted: Promise<void>[] = [];
-    const throttle = async () => {
+    let queuedSinceMark = 0;
+    const queued = async (bytes: number) => {
+      queuedSinceMark += bytes;
+      if (queuedSinceMark < QUEUE_STEP_BYTES) return;
+      queuedSinceMark = 0;
       submitted.push(device.queue.onSubmittedWorkDone());
       while (submitted.length > inFlight) await submitted.shift();
     };
+    // One request streams its bytes through here in order; each member (a piece of one tensor part) takes
+    // the chunk's bytes it covers: kept bytes are written at once, bytes to cast gather until the piece is
+    // whole. Pieces of one request may overlap (two tensors viewing one storage), hence a gathering buffer each.
     const fetchTask = (r: (typeof built.requests)[number]) => async () => {
       alive();
       const slot = take();
-      try {
-        const bytes = slot.input.subarray(0, r.length);
-        await readSourceInto(r.members[0].tag!.source, r.offset, bytes);
+      const gathering = new Map<Segment, Uint8Array>();
+      let first = 0;
+      const sink = async (chunk: Uint8Array, at: number) => {
         alive();
-        for (const m of r.members) {
-          const s = m.tag as Segment;
-          await place(
-            slot,
-            s.tensor,
-            s.part,
-            s.outOffset,
-            bytes.subarray(s.offset - r.offset, s.offset - r.offset + s.length),
-            s.from,
-            s.to,
-          );
-          tensorDone(s.tensor, s.length);
+        const end = at + chunk.byteLength;
+        while (first < r.members.length && r.members[first].offset + r.members[first].length <= at) first++;
+        for (let i = first; i < r.members.length && r.members[i].offset < end; i++) {
+          const s = r.members[i].tag as Segment;
+          const lo = Math.max(at, s.offset);
+          const hi = Math.min(end, s.offset + s.length);
+          if (hi <= lo) continue;
+          const bytes = chunk.subarray(lo - at, hi - at);
+          if (s.from === s.to) {
+            writers[s.tensor][s.part].write(s.outOffset + lo - s.offset, bytes);
+            tensorDone(s.tensor, bytes.byteLength);
+            await queued(bytes.byteLength);
+            continue;
+          }
+          let into = gathering.get(s);
+          if (into === undefined) {
+            const free = ![...gathering.values()].some((g) => g.buffer === slot.input.buffer);
+            into = free ? grown(slot, "input", s.length) : new Uint8Array(s.length);
+            gathering.set(s, into);
+          }
+          into.set(bytes, lo - s.offset);
+          if (hi === s.offset + s.length) {
+            gathering.delete(s);
+            await place(slot, s.tensor, s.part, s.outOffset, into, s.from, s.to);
+            tensorDone(s.tensor, s.length);
+            await queued(s.length);
+          }
         }
-        await throttle();
+      };
+      try {
+        const source = r.members[0].tag!.source;
+        const piece = source.readChunks ? EMPTY : grown(slot, "piece", Math.min(r.length, slotBytes));
+        await streamSource(source, r.offset, r.length, sink, piece);
+        alive();
       } finally {
         slots.push(slot);
       }
@@ -292,12 +341,11 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
           sizes: e.shape.map((s, d) => (d === 0 ? b.rows : s)),
         };
         const length = bandBytes(b);
-        const into = length <= slot.input.byteLength ? slot.input.subarray(0, length) : new Uint8Array(length);
-        const band = await source.readTensor(e.name, box, into);
+        const band = await source.readTensor(e.name, box, grown(slot, "input", length));
         alive();
         await place(slot, b.tensor, b.part, b.outOffset, band.data, e.dtype, t.to);
         tensorDone(b.tensor, length);
-        await throttle();
+        await queued(length);
       } finally {
         slots.push(slot);
       }
@@ -350,10 +398,14 @@ export async function loadToGpu(input: LoadInput, opts: LoadToGpuOptions = {}): 
   }
 }
 
+/** A task's staging buffers: stored bytes gathered (or a band), their cast, a piece read for a source that cannot stream. */
 interface Slot {
   input: Uint8Array;
   out: Uint8Array;
+  piece: Uint8Array;
 }
+
+const EMPTY = new Uint8Array(0);
 
 function gpuEngineOf(engine: Engine | undefined): GpuEngine | undefined {
   return engine instanceof GpuEngine && engine.kind === "gpu" ? engine : undefined;

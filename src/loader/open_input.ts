@@ -28,6 +28,8 @@ export interface OpenedInput {
   view?: PrefetchStorage;
   /** Whether the loader opened the source (and closes it). */
   owned: boolean;
+  /** The storage below the view (absent for a caller's source). */
+  storage?: Storage;
 }
 
 export interface OpenInputOptions {
@@ -80,7 +82,7 @@ export async function openInput(input: LoadInput, options: OpenInputOptions = {}
   }
   const view = new PrefetchStorage(location.storage, { signal });
   const source = await openThroughView(view, location.path, location.storage, options);
-  return { source, view, owned: true };
+  return { source, view, owned: true, storage: location.storage };
 }
 
 async function openThroughView(

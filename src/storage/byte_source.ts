@@ -1,5 +1,5 @@
 import { FormatError, UsageError } from "../errors/mod.ts";
-import type { ByteSource } from "./storage.ts";
+import type { ByteSource, ChunkSink } from "./storage.ts";
 
 /**
  * The largest single read a backend performs. Larger requests are refused (E_USAGE) so that no backend
@@ -42,6 +42,26 @@ export async function readSourceInto(source: ByteSource, offset: number, into: U
     else piece.set(await source.read(offset + done, piece.byteLength));
     done += piece.byteLength;
   } while (done < into.byteLength);
+}
+
+/**
+ * Hands `[offset, offset + length)` of `source` to `sink` in order: through `readChunks` where the source
+ * streams, else read piece by piece into `scratch` (reused; its size is the piece size) with `readSourceInto`.
+ */
+export async function streamSource(
+  source: ByteSource,
+  offset: number,
+  length: number,
+  sink: ChunkSink,
+  scratch: Uint8Array,
+): Promise<void> {
+  if (source.readChunks) return await source.readChunks(offset, length, sink);
+  checkReadRange(source.path, source.size, offset, length);
+  for (let done = 0; done < length; done += scratch.byteLength) {
+    const piece = scratch.subarray(0, Math.min(scratch.byteLength, length - done));
+    await readSourceInto(source, offset + done, piece);
+    await sink(piece, offset + done);
+  }
 }
 
 /**

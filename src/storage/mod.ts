@@ -26,6 +26,7 @@ export type {
   ByteSource,
   ByteStream,
   ChecksummedRecord,
+  ChunkSink,
   DirEntry,
   FileInfo,
   Storage,
@@ -40,6 +41,7 @@ export {
   readSourceInto,
   sliceSource,
   sourceOrigin,
+  streamSource,
 } from "./byte_source.ts";
 export { appendStoredRange, isStoredRange, readStoredRange } from "./stored_range.ts";
 // The file backend (./file/mod.ts) is left out on purpose: every layer imports this file and the file backend

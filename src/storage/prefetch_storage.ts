@@ -1,9 +1,12 @@
 import { StorageError, UsageError } from "../errors/mod.ts";
-import { checkReadRange, readSourceInto, readToNewBuffer } from "./byte_source.ts";
+import { checkReadRange, readSourceInto, readToNewBuffer, streamSource } from "./byte_source.ts";
 import { normalizePath } from "./path.ts";
 import { isRangeReader, type RangeReader, type RangeRequest } from "./range_plan.ts";
-import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "./storage.ts";
+import type { ByteSink, ByteSource, ChunkSink, DirEntry, FileInfo, Storage } from "./storage.ts";
 import { readRange, readWhole } from "./whole_file.ts";
+
+/** The piece size of a streamed read below a storage that cannot stream (a reused buffer). */
+const STREAM_PIECE_BYTES = 8 << 20;
 
 /** Bytes `[offset, offset + bytes.byteLength)` of a file, fetched ahead of the reads that need them. */
 interface Window {
@@ -107,7 +110,12 @@ export class PrefetchStorage implements Storage {
     const rel = normalizePath(path);
     const size = rel === "" ? undefined : await this.#size(rel);
     if (size === undefined) throw new StorageError("E_NOT_FOUND", "no such file", { path: rel });
-    return new PrefetchSource(rel, size, (offset, into) => this.#readInto(rel, size, offset, into));
+    return new PrefetchSource(
+      rel,
+      size,
+      (offset, into) => this.#readInto(rel, size, offset, into),
+      (offset, length, sink) => this.#readChunks(rel, size, offset, length, sink),
+    );
   }
 
   read(path: string, offset: number, length: number): Promise<Uint8Array> {
@@ -164,24 +172,7 @@ export class PrefetchStorage implements Storage {
     this.requests++;
     if (this.#reader) {
       const { filled, size } = await this.#reader.readUpTo(rel, offset, into);
-      const known = this.#sizes.get(rel);
-      if (known !== undefined && known !== size) {
-        throw new StorageError("E_IO", `file is now ${size} bytes, was ${known} when first read`, {
-          path: rel,
-          offset,
-        });
-      }
-      this.#sizes.set(rel, size);
-      if (filled !== into.byteLength) {
-        throw new StorageError(
-          "E_TRUNCATED",
-          `file ends at ${size}, before the ${into.byteLength} bytes at ${offset}`,
-          {
-            path: rel,
-            offset: offset + filled,
-          },
-        );
-      }
+      this.#answered(rel, offset, into.byteLength, filled, size);
     } else {
       const source = await this.#inner.open(rel);
       try {
@@ -193,6 +184,57 @@ export class PrefetchStorage implements Storage {
     }
     this.bytesFetched += into.byteLength;
     this.#signal?.throwIfAborted();
+  }
+
+  /**
+   * `length` bytes at `offset` to `sink` as they arrive: from a window when one holds them, else with one
+   * streamed request where the storage below streams (`streamUpTo`, or a source's `readChunks`), else read
+   * in pieces of at most `STREAM_PIECE_BYTES`.
+   */
+  async #readChunks(rel: string, size: number, offset: number, length: number, sink: ChunkSink): Promise<void> {
+    checkReadRange(rel, size, offset, length);
+    const hit = this.#covering(rel, offset, length);
+    if (hit !== undefined) return await sink(hit, offset);
+    this.#signal?.throwIfAborted();
+    if (this.#reader?.streamUpTo) {
+      this.requests++;
+      const { filled, size } = await this.#reader.streamUpTo(rel, offset, length, sink);
+      this.#answered(rel, offset, length, filled, size);
+      this.bytesFetched += length;
+    } else if (this.#reader) {
+      const piece = new Uint8Array(Math.min(length, STREAM_PIECE_BYTES));
+      for (let done = 0; done < length; done += piece.byteLength) {
+        const into = piece.subarray(0, Math.min(piece.byteLength, length - done));
+        await this.#readFromInner(rel, offset + done, into);
+        await sink(into, offset + done);
+      }
+    } else {
+      this.requests++;
+      const source = await this.#inner.open(rel);
+      try {
+        this.#sizes.set(rel, source.size);
+        await streamSource(source, offset, length, sink, new Uint8Array(Math.min(length, STREAM_PIECE_BYTES)));
+      } finally {
+        await source.close();
+      }
+      this.bytesFetched += length;
+    }
+    this.#signal?.throwIfAborted();
+  }
+
+  /** Checks a range answer against the size known so far and the bytes asked for. */
+  #answered(rel: string, offset: number, length: number, filled: number, size: number): void {
+    const known = this.#sizes.get(rel);
+    if (known !== undefined && known !== size) {
+      throw new StorageError("E_IO", `file is now ${size} bytes, was ${known} when first read`, { path: rel, offset });
+    }
+    this.#sizes.set(rel, size);
+    if (filled !== length) {
+      throw new StorageError("E_TRUNCATED", `file ends at ${size}, before the ${length} bytes at ${offset}`, {
+        path: rel,
+        offset: offset + filled,
+      });
+    }
   }
 
   #hold(rel: string, window: Window): void {
@@ -221,6 +263,7 @@ class PrefetchSource implements ByteSource {
     readonly path: string,
     readonly size: number,
     private readonly readAt: (offset: number, into: Uint8Array) => Promise<void>,
+    private readonly streamAt: (offset: number, length: number, sink: ChunkSink) => Promise<void>,
   ) {}
 
   read(offset: number, length: number): Promise<Uint8Array> {
@@ -231,6 +274,12 @@ class PrefetchSource implements ByteSource {
     if (this.#closed) throw new UsageError("E_USAGE", "read after close", { path: this.path });
     if (into.byteLength === 0) return checkReadRange(this.path, this.size, offset, 0);
     await this.readAt(offset, into);
+  }
+
+  async readChunks(offset: number, length: number, sink: ChunkSink): Promise<void> {
+    if (this.#closed) throw new UsageError("E_USAGE", "read after close", { path: this.path });
+    if (length === 0) return checkReadRange(this.path, this.size, offset, 0);
+    await this.streamAt(offset, length, sink);
   }
 
   close(): Promise<void> {

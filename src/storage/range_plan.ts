@@ -5,6 +5,7 @@
  * round trip; a small gap costs only its bytes.
  */
 import { UsageError } from "../errors/mod.ts";
+import type { ChunkSink } from "./storage.ts";
 
 /** A byte range wanted from a file, with whatever the caller needs to route its bytes once they arrive. */
 export interface WantedRange<T = unknown> {
@@ -85,6 +86,17 @@ export interface RangeReader {
    * the end of the file), with one request. Resolves with the bytes filled and the file's size.
    */
   readUpTo(path: string, offset: number, into: Uint8Array): Promise<{ filled: number; size: number }>;
+  /**
+   * Optional: `readUpTo` of up to `length` bytes whose answer goes to `sink` as it arrives, chunk by chunk in
+   * order with each chunk's file offset (a chunk is valid only until `sink` settles), so a long range
+   * streams through a small buffer and its consumer works while the rest is still on the way.
+   */
+  streamUpTo?(
+    path: string,
+    offset: number,
+    length: number,
+    sink: ChunkSink,
+  ): Promise<{ filled: number; size: number }>;
 }
 
 export function isRangeReader(x: unknown): x is RangeReader {

@@ -16,6 +16,12 @@ export interface DirEntry {
   kind: "file" | "dir";
 }
 
+/**
+ * Receives the bytes of a streamed read in order: `chunk` holds the bytes at file `offset`. The chunk's memory
+ * is reused once the call returns (or its promise settles), so a sink copies what it keeps.
+ */
+export type ChunkSink = (chunk: Uint8Array, offset: number) => void | Promise<void>;
+
 /** A file opened for repeated random-access reads. */
 export interface ByteSource {
   /** The file's path, for errors. */
@@ -30,6 +36,12 @@ export interface ByteSource {
    * falls back to `read` + copy for sources without it.
    */
   readInto?(offset: number, into: Uint8Array): Promise<void>;
+  /**
+   * Optional: reads exactly `length` bytes at `offset` and hands them to `sink` in order, chunk by chunk as
+   * they arrive, so a long range moves through a small buffer. `streamSource` falls back to `readInto` in
+   * pieces for sources without it.
+   */
+  readChunks?(offset: number, length: number, sink: ChunkSink): Promise<void>;
   /** Releases the file. */
   close(): Promise<void>;
 }

@@ -113,6 +113,30 @@ export function preloadHere(url: string, opts: { blockBytes?: number; sha256?: R
 }
 
 /**
+ * Starts a main-thread preload and returns at once; once `freezeAt` of the bytes is stored, every later
+ * request hangs, so the preload stands still mid-file (`window.preloadFrozen` says where) until the test
+ * closes the page: a tab killed halfway, with its writable never closed.
+ */
+export function startFrozenPreload(url: string, opts: { blockBytes: number; freezeAt: number }) {
+  return outcome(async () => {
+    let frozen = false;
+    const held: typeof fetch = (input, init) => frozen ? new Promise(() => {}) : fetch(input, init);
+    void preload(url, {
+      cache: await OpfsCache.open(CACHE_FOLDER),
+      blockBytes: opts.blockBytes,
+      http: { fetch: held },
+      onProgress: (p) => {
+        if (!frozen && p.bytesDone >= opts.freezeAt * p.bytesTotal) {
+          frozen = true;
+          (window as unknown as { preloadFrozen: number }).preloadFrozen = p.bytesDone;
+        }
+      },
+    }).catch(() => {});
+    return true;
+  });
+}
+
+/**
  * Preloads in a dedicated Worker (sync access handles); with `killAt`, terminates the worker once that
  * fraction of the bytes is stored, as a closed tab would.
  */
@@ -256,6 +280,7 @@ declare global {
 window.webdcpLoader = {
   load,
   preloadHere,
+  startFrozenPreload,
   preloadWhileQuotaDrops,
   abortedPreload,
   preloadInWorker,

@@ -128,7 +128,9 @@ describe.skipIf(process.env.WEBDCP_ALLOW_NO_GPU === "1" && !existsSync(CHROMIUM)
 
     await page.click("#cache");
     await waitFor((s) => s.cached);
-    expect(await page.textContent("#status")).toMatch(/^Cached 5 files \(\d+ bytes, verified\)/);
+    expect(await page.textContent("#status")).toMatch(
+      /^Cached 5 files \(\d+ bytes, verified\); 5 SHA-256 digests announced by the server matched\./,
+    );
     await page.click("#load-cached");
     const second = await waitFor((s) => s.loads === 2);
     expect(second.last).toMatchObject({ fromCache: true, requests: 0, tensors: tensors.length, gpu: first.last!.gpu });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTensorSource } from "../../src/source/mod.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
-import { convertCpu, createEngine, type Engine } from "../../src/engine/mod.ts";
+import { acquireGpu, convertCpu, createEngine, type Engine } from "../../src/engine/mod.ts";
 import { type LoadPlan, loadToGpu } from "../../src/loader/mod.ts";
 import { writeSafetensorsFolder } from "../../src/safetensors/mod.ts";
 import { MemoryStorage } from "../../src/storage/mod.ts";
@@ -114,6 +114,69 @@ describe("loadToGpu() over HTTP", () => {
     expect(server.requests[0].range).toBe(`bytes=0-${(256 << 10) - 1}`);
     expect(server.requests.length).toBe(1 + load.plan.requests.data);
     expect(load.stats.castOn).toBe("gpu");
+    load.destroy();
+  });
+
+  it("streams a file past the probe in one request, uploading chunks of any size as they arrive, cast or not", async () => {
+    // 400 KB of data: most of it lies past the 256 KiB probe, so it comes in the streamed request.
+    const big: Record<string, Tensor> = {
+      "a": t("float32", [301, 257], f32(301 * 257, 7)),
+      "b": t("bfloat16", [129, 33], bytes(129 * 33 * 2, 8)),
+      "c": t("float16", [1001], bytes(2002, 9)),
+      "d": t("int32", [77, 3], bytes(77 * 3 * 4, 10)),
+    };
+    await writeSafetensorsFolder(files, "big", Object.entries(big).map(([name, x]) => ({ name, ...x })));
+    // Bodies cut into 997-byte chunks (a plain stream, not a byte stream): chunks split elements and words.
+    const rechunked: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      let held = new Uint8Array(0);
+      const cut = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, out) {
+          const all = new Uint8Array(held.byteLength + chunk.byteLength);
+          all.set(held);
+          all.set(chunk, held.byteLength);
+          let at = 0;
+          for (; all.byteLength - at >= 997; at += 997) out.enqueue(all.slice(at, at + 997));
+          held = all.slice(at);
+        },
+        flush(out) {
+          if (held.byteLength > 0) out.enqueue(held);
+        },
+      });
+      return new Response(response.body!.pipeThrough(cut), { status: response.status, headers: response.headers });
+    };
+    for (const [fetchFn, dtype] of [[undefined, undefined], [rechunked, undefined], [rechunked, "bfloat16"]] as const) {
+      server.requests.length = 0;
+      const load = await loadToGpu(`${server.url}big/model.safetensors`, {
+        engine,
+        dtype,
+        http: { fetch: fetchFn },
+      });
+      for (const [name, want] of Object.entries(big)) {
+        const got = load.tensors.get(name)!;
+        const cast = dtype && want.dtype !== "int32" ? dtype : want.dtype;
+        const expected = cast === want.dtype ? want.data : convertCpu(want.data, want.dtype, cast);
+        expect(await readGpuBuffer(load.device, got.buffer, got.byteLength), `${name} ${dtype}`).toEqual(expected);
+      }
+      expect(server.requests.map((r) => r.path)).toEqual(["big/model.safetensors", "big/model.safetensors"]);
+      expect(load.plan.requests).toMatchObject({ headers: 1, data: 1 });
+      load.destroy();
+    }
+  });
+
+  it("cuts a file's data into requests of at most requestBytes", async () => {
+    server.requests.length = 0;
+    const load = await loadToGpu(`${server.url}big/model.safetensors`, {
+      engine,
+      stagingBytes: 50_000,
+      requestBytes: 100_000,
+    });
+    const ranges = server.requests.slice(1).map((r) => /bytes=(\d+)-(\d+)/.exec(r.range!)!.slice(1).map(Number));
+    expect(ranges.length).toBe(load.plan.requests.data);
+    expect(ranges.length).toBeGreaterThan(1);
+    for (const [first, last] of ranges) expect(last - first + 1).toBeLessThanOrEqual(100_000);
+    const a = load.tensors.get("a")!;
+    expect(await readGpuBuffer(load.device, a.buffer, a.byteLength)).toEqual(f32(301 * 257, 7));
     load.destroy();
   });
 
@@ -243,6 +306,97 @@ describe("loadToGpu() over HTTP", () => {
       onPlan: () => lostDevice.destroy(),
     });
     await expect(load).rejects.toMatchObject({ code: "E_GPU_LOST" });
+  });
+
+  it("a buffer the device cannot allocate gives E_GPU_OOM naming the tensor, and the buffers made before are destroyed", async (ctx) => {
+    // A 1 GiB tensor: within the device's limits (asked for up to the adapter's), more memory than
+    // SwiftShader's Vulkan device hands out in one allocation (VK_ERROR_OUT_OF_DEVICE_MEMORY). Its bytes are
+    // never read: the failure comes when the buffers are made, before any data moves. A real GPU would
+    // allocate it (and then read a GiB): there the test is skipped.
+    const rows = 16384, cols = 16384;
+    let header = JSON.stringify({
+      a: { dtype: "F32", shape: [4], data_offsets: [0, 16] },
+      huge: { dtype: "F32", shape: [rows, cols], data_offsets: [16, 16 + rows * cols * 4] },
+    });
+    header += " ".repeat((8 - (header.length % 8)) % 8);
+    const head = new Uint8Array(8 + header.length);
+    new DataView(head.buffer).setBigUint64(0, BigInt(header.length), true);
+    head.set(new TextEncoder().encode(header), 8);
+    const size = head.byteLength + 16 + rows * cols * 4;
+    const oomServer = await startRangeServer((path) =>
+      Promise.resolve(
+        path === "huge.safetensors"
+          ? {
+            size,
+            bytes: (offset: number, length: number) => {
+              const out = new Uint8Array(length);
+              if (offset < head.byteLength) out.set(head.subarray(offset, offset + length));
+              return Promise.resolve(out);
+            },
+          }
+          : undefined,
+      )
+    );
+    const context = await acquireGpu(); // asks for the adapter's own buffer limits (1 GiB on SwiftShader)
+    const big = context.device;
+    if (!/swiftshader/i.test(context.adapterName)) {
+      big.destroy();
+      await oomServer.close();
+      return ctx.skip();
+    }
+    const created: GPUBuffer[] = [];
+    const watched = new Proxy(big, {
+      get(target, key) {
+        if (key === "createBuffer") {
+          return (d: GPUBufferDescriptor) => {
+            const b = target.createBuffer(d);
+            created.push(b);
+            return b;
+          };
+        }
+        const v = Reflect.get(target, key);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    try {
+      expect(Math.min(big.limits.maxBufferSize, big.limits.maxStorageBufferBindingSize)).toBeGreaterThanOrEqual(
+        rows * cols * 4,
+      );
+      await expect(loadToGpu(`${oomServer.url}huge.safetensors`, { device: watched })).rejects.toMatchObject({
+        code: "E_GPU_OOM",
+        message: expect.stringContaining(`GPU out of memory creating ${rows * cols * 4} bytes for huge`),
+      });
+      expect(created.map((b) => b.label)).toEqual(["a", "huge"]);
+      for (const b of created) {
+        big.pushErrorScope("validation");
+        big.queue.writeBuffer(b, 0, new Uint8Array(4));
+        expect(await big.popErrorScope(), b.label).not.toBeNull();
+      }
+      expect(oomServer.requests).toHaveLength(1); // the probe; no data request
+    } finally {
+      big.destroy();
+      await oomServer.close();
+    }
+  });
+
+  it("a device destroyed while data streams rejects with E_GPU_LOST", async () => {
+    const own = await loadToGpu(`${server.url}dcp4/`, { engine: await createEngine({ kind: "cpu" }) });
+    const lostDevice = own.device;
+    own.destroy();
+    let destroyed = false;
+    const load = loadToGpu(`${server.url}one/model.safetensors`, {
+      device: lostDevice,
+      stagingBytes: 64,
+      inFlight: 1,
+      onProgress: (p) => {
+        if (p.bytesDone > 0 && !destroyed) {
+          destroyed = true;
+          lostDevice.destroy();
+        }
+      },
+    });
+    await expect(load).rejects.toMatchObject({ code: "E_GPU_LOST" });
+    expect(destroyed).toBe(true);
   });
 
   it("a caller's open source loads through the same plan", async () => {

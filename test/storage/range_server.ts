@@ -7,6 +7,8 @@ export interface ServedFile {
   size: number;
   bytes(offset: number, length: number): Promise<Uint8Array>;
   contentType?: string;
+  /** More headers for every answer about the file (e.g. a digest); a CORS "expose" server exposes them. */
+  headers?: Record<string, string>;
 }
 
 /** Ways a real server can misbehave; the default honours HEAD and single `bytes=a-b` ranges (RFC 9110). */
@@ -105,7 +107,13 @@ async function handle(
   if (location !== undefined) return void res.writeHead(301, { location }).end();
   const file = await resolve(path);
   if (file === undefined) return void res.writeHead(404).end();
-  const type = { "content-type": file.contentType ?? "application/octet-stream" };
+  const type = { "content-type": file.contentType ?? "application/octet-stream", ...file.headers };
+  if (quirks.cors === "expose" && file.headers) {
+    res.setHeader(
+      "access-control-expose-headers",
+      ["Content-Range", "Content-Length", ...Object.keys(file.headers)].join(", "),
+    );
+  }
   if (req.method === "HEAD") {
     if (quirks.headStatus) return void res.writeHead(quirks.headStatus).end();
     const length = quirks.headWithoutLength ? {} : { "content-length": String(file.size) };

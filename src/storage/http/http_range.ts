@@ -1,4 +1,5 @@
 import { StorageError } from "../../errors/mod.ts";
+import { pumpChunks } from "../pump_chunks.ts";
 
 /**
  * The HTTP half of `HttpStorage`: one request, its status mapped to a `StorageError`, and a body streamed
@@ -66,64 +67,37 @@ export function parseLength(header: string | null): number | undefined {
  * the connection broke) is E_TRUNCATED at the first missing byte, more is E_IO. Never buffers beyond
  * `into`, so a lying server cannot make us allocate.
  */
-export async function readBodyInto(response: Response, into: Uint8Array, target: RequestTarget): Promise<void> {
-  const body = response.body;
-  if (body === null) {
-    if (into.byteLength === 0) return;
-    throw truncated(target, 0, into.byteLength);
-  }
-  // A BYOB reader fills one reused scratch buffer instead of handing over a fresh buffer per chunk.
-  const byob = byobReader(body);
-  let scratch = byob ? new Uint8Array(Math.max(1, Math.min(BYOB_SCRATCH_BYTES, into.byteLength))) : undefined;
-  const reader = byob ?? body.getReader();
-  let filled = 0;
-  let ended = false;
-  try {
-    for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        if (byob) {
-          // One byte of room once full, so that a longer body shows as more data rather than waiting.
-          const room = Math.max(1, Math.min(scratch!.byteLength, into.byteLength - filled));
-          chunk = await byob.read(new Uint8Array(scratch!.buffer, 0, room));
-          if (chunk.value) scratch = new Uint8Array(chunk.value.buffer as ArrayBuffer);
-        } else {
-          chunk = await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
-        }
-      } catch (cause) {
-        throw truncated(target, filled, into.byteLength, cause);
-      }
-      if (chunk.done) {
-        ended = true;
-        break;
-      }
-      const bytes = chunk.value;
-      if (filled + bytes.byteLength > into.byteLength) {
-        throw new StorageError("E_IO", `server sent more than the ${into.byteLength} bytes it announced`, {
-          path: target.url,
-          offset: target.offset + into.byteLength,
-        });
-      }
-      into.set(bytes, filled);
-      filled += bytes.byteLength;
-    }
-  } finally {
-    // Stops the download of whatever a misbehaving server still had to send.
-    if (!ended) await reader.cancel().catch(() => {});
-    reader.releaseLock();
-  }
-  if (filled < into.byteLength) throw truncated(target, filled, into.byteLength);
+export function readBodyInto(response: Response, into: Uint8Array, target: RequestTarget): Promise<void> {
+  return readBodyChunks(response, into.byteLength, target, (chunk, at) => into.set(chunk, at));
 }
 
-const BYOB_SCRATCH_BYTES = 256 << 10;
-
-/** A BYOB reader of a byte stream body, or undefined where the runtime's bodies are not byte streams. */
-function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
-  try {
-    return (body as ReadableStream<Uint8Array<ArrayBuffer>>).getReader({ mode: "byob" });
-  } catch {
-    return undefined;
+/**
+ * Streams `response`'s body, which must be exactly `length` bytes (else E_TRUNCATED or E_IO, as
+ * `readBodyInto`), to `sink` chunk by chunk as it arrives, with each chunk's position in the body. A chunk
+ * is valid only until `sink` returns (or its promise settles): a BYOB reader fills one reused scratch buffer
+ * instead of handing over a fresh buffer per chunk.
+ */
+export async function readBodyChunks(
+  response: Response,
+  length: number,
+  target: RequestTarget,
+  sink: (chunk: Uint8Array, at: number) => void | Promise<void>,
+): Promise<void> {
+  const body = response.body;
+  if (body === null) {
+    if (length === 0) return;
+    throw truncated(target, 0, length);
   }
+  const got = await pumpChunks(body, length, sink, (cause, filled) => truncated(target, filled, length, cause), {
+    untilEnd: true,
+  });
+  if (!got.ended && got.filled === length) {
+    throw new StorageError("E_IO", `server sent more than the ${length} bytes it announced`, {
+      path: target.url,
+      offset: target.offset + length,
+    });
+  }
+  if (got.filled < length) throw truncated(target, got.filled, length);
 }
 
 /** Drops a body we will not read, so the connection is released. */

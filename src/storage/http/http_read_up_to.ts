@@ -1,9 +1,11 @@
 import { StorageError } from "../../errors/mod.ts";
+import type { ChunkSink } from "../storage.ts";
 import {
   discardBody,
   type FetchLike,
   parseContentRange,
   parseLength,
+  readBodyChunks,
   readBodyInto,
   type RequestTarget,
   send,
@@ -15,6 +17,8 @@ export interface UpToIo {
   fetch: FetchLike;
   headers: HeadersInit | undefined;
   maxUnranged: number;
+  /** Told the headers of every answer (what a storage learns about the file beyond its bytes). */
+  answered?: (url: string, headers: Headers) => void;
 }
 
 /**
@@ -30,19 +34,34 @@ export const HIDDEN_CONTENT_RANGE = "the server answered 206 Partial Content but
  * files up to `maxUnranged` bytes (the whole body is read and the range copied out), and refused by name
  * above that.
  */
-export async function httpReadUpTo(
+export function httpReadUpTo(
   io: UpToIo,
   url: string,
   offset: number,
   into: Uint8Array,
 ): Promise<{ filled: number; size: number }> {
+  return httpStreamUpTo(io, url, offset, into.byteLength, (chunk, at) => into.set(chunk, at - offset));
+}
+
+/**
+ * `httpReadUpTo` with the answer's bytes handed to `sink` as they arrive (see `RangeReader.streamUpTo`),
+ * each with its file offset, instead of gathered in one buffer.
+ */
+export async function httpStreamUpTo(
+  io: UpToIo,
+  url: string,
+  offset: number,
+  length: number,
+  sink: ChunkSink,
+): Promise<{ filled: number; size: number }> {
   const target: RequestTarget = { url, offset };
-  const last = offset + Math.max(1, into.byteLength) - 1;
+  const last = offset + Math.max(1, length) - 1;
   const headers = new Headers(io.headers);
   headers.set("range", `bytes=${offset}-${last}`);
   const response = await send(io.fetch, target, { method: "GET", headers }).catch((e: StorageError) => {
     throw crossOriginHint(e, url);
   });
+  io.answered?.(url, response.headers);
   if (response.status === 206) {
     const raw = response.headers.get("content-range");
     if (raw === null) {
@@ -57,8 +76,8 @@ export async function httpReadUpTo(
         offset,
       });
     }
-    const filled = Math.min(into.byteLength, range.last! - offset + 1);
-    await readBodyInto(response, into.subarray(0, filled), target);
+    const filled = Math.min(length, range.last! - offset + 1);
+    await readBodyChunks(response, filled, target, (chunk, at) => sink(chunk, offset + at));
     return { filled, size: range.total };
   }
   if (response.status === 416) {
@@ -86,8 +105,8 @@ export async function httpReadUpTo(
     }
     const whole = new Uint8Array(size);
     await readBodyInto(response, whole, { url, offset: 0 });
-    const piece = whole.subarray(Math.min(offset, size), Math.min(size, offset + into.byteLength));
-    into.set(piece);
+    const piece = whole.subarray(Math.min(offset, size), Math.min(size, offset + length));
+    if (piece.byteLength > 0) await sink(piece, offset);
     return { filled: piece.byteLength, size };
   }
   await discardBody(response);

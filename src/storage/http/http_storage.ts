@@ -10,10 +10,11 @@ import {
   send,
   statusError,
 } from "./http_range.ts";
-import { HIDDEN_CONTENT_RANGE, httpReadUpTo } from "./http_read_up_to.ts";
+import { announcedSha256 } from "./http_digest.ts";
+import { HIDDEN_CONTENT_RANGE, httpReadUpTo, httpStreamUpTo, type UpToIo } from "./http_read_up_to.ts";
 import { normalizePath } from "../path.ts";
 import type { RangeReader } from "../range_plan.ts";
-import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "../storage.ts";
+import type { ByteSink, ByteSource, ChunkSink, DirEntry, FileInfo, Storage } from "../storage.ts";
 import { readRange, readWhole } from "../whole_file.ts";
 
 /** Options of `HttpStorage`. */
@@ -48,6 +49,7 @@ export class HttpStorage implements Storage, RangeReader {
   readonly #fetch: FetchLike;
   readonly #headers: HeadersInit | undefined;
   readonly #maxUnranged: number;
+  readonly #sha256 = new Map<string, string>();
 
   /** A read-only storage of the files below `baseUrl` (a folder URL). */
   constructor(baseUrl: string | URL, options: HttpStorageOptions = {}) {
@@ -93,8 +95,37 @@ export class HttpStorage implements Storage, RangeReader {
 
   /** One ranged GET without a size probe (see `RangeReader`): what planned loads read through. */
   readUpTo(path: string, offset: number, into: Uint8Array): Promise<{ filled: number; size: number }> {
-    const io = { fetch: this.#fetch, headers: this.#headers, maxUnranged: this.#maxUnranged };
-    return httpReadUpTo(io, this.urlOf(path), offset, into);
+    return httpReadUpTo(this.#upToIo(), this.urlOf(path), offset, into);
+  }
+
+  /** One ranged GET whose bytes go to `sink` as they arrive (see `RangeReader.streamUpTo`). */
+  streamUpTo(
+    path: string,
+    offset: number,
+    length: number,
+    sink: ChunkSink,
+  ): Promise<{ filled: number; size: number }> {
+    return httpStreamUpTo(this.#upToIo(), this.urlOf(path), offset, length, sink);
+  }
+
+  /**
+   * The SHA-256 (lowercase hex) of a file as the server announced it in a header of an answer to
+   * `readUpTo` or `streamUpTo` so far (see `announcedSha256`), or undefined.
+   */
+  announcedSha256(path: string): string | undefined {
+    return this.#sha256.get(this.urlOf(path));
+  }
+
+  #upToIo(): UpToIo {
+    return {
+      fetch: this.#fetch,
+      headers: this.#headers,
+      maxUnranged: this.#maxUnranged,
+      answered: (url, headers) => {
+        const sha256 = announcedSha256(headers);
+        if (sha256 !== undefined) this.#sha256.set(url, sha256);
+      },
+    };
   }
 
   read(path: string, offset: number, length: number): Promise<Uint8Array> {
