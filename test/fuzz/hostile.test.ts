@@ -368,6 +368,61 @@ describe("leftovers of killed runs", () => {
     await new FileStorage(out).writeAll("__0_0.distcp", new Uint8Array(8));
     expect(fs.readdirSync(out).sort()).toEqual(["__0_0.distcp", "__1_0.distcp.tmp-0123456789abcdef"]);
   });
+
+  /** A folder holding a 4-element float32 checkpoint of two tensors, as a source to convert. */
+  const sourceCheckpoint = async (name: string) => {
+    const src = new FileStorage(nodePath.join(dir, name));
+    const w = makeTensor("float32", [4], new Uint8Array(16).fill(1));
+    await saveStateDict(src, "", { a: w, b: w }, { ranks: 1 });
+    return src;
+  };
+
+  /** The temps a run killed while writing `names` leaves: each sink opened, written to, never closed. */
+  const killedRun = async (out: string, names: string[]) => {
+    const storage = new FileStorage(out);
+    for (const name of names) await (await storage.create(name)).write(new Uint8Array(4096));
+    const temps = fs.readdirSync(out).filter((n) => n.includes(".tmp-"));
+    expect(temps).toHaveLength(names.length);
+    return temps;
+  };
+
+  it("a 2-rank convert --to dcp removes the temps a killed 4-rank run left for all four ranks and .metadata", async () => {
+    const src = await sourceCheckpoint("four-ranks-src");
+    const out = nodePath.join(dir, "four-ranks-out");
+    fs.mkdirSync(out);
+    await killedRun(out, ["__0_0.distcp", "__1_0.distcp", "__2_0.distcp", "__3_0.distcp", ".metadata.tmp"]);
+    await convert({ storage: src, path: "" }, { storage: new FileStorage(out), path: "" }, {
+      to: "dcp",
+      layout: dimSplitLayout(2),
+    });
+    expect(fs.readdirSync(out).sort()).toEqual([".metadata", "__0_0.distcp", "__1_0.distcp"]);
+  });
+
+  it("a --part run leaves the temps of the files it does not write (another part may be writing them)", async () => {
+    const src = await sourceCheckpoint("part-src");
+    const out = nodePath.join(dir, "part-out");
+    fs.mkdirSync(out);
+    const [other] = await killedRun(out, ["__1_0.distcp"]);
+    await convert({ storage: src, path: "" }, { storage: new FileStorage(out), path: "" }, {
+      to: "dcp",
+      layout: dimSplitLayout(2),
+      part: { index: 0, count: 2 },
+    });
+    expect(fs.readdirSync(out)).toContain(other);
+  });
+
+  it("a safetensors convert into 1 shard removes the temps a killed 3-shard run left", async () => {
+    const src = await sourceCheckpoint("shards-src");
+    const out = nodePath.join(dir, "shards-out");
+    fs.mkdirSync(out);
+    await killedRun(out, [
+      "model-00001-of-00003.safetensors",
+      "model-00003-of-00003.safetensors",
+      "model.safetensors.index.json",
+    ]);
+    await convert({ storage: src, path: "" }, { storage: new FileStorage(out), path: "" }, { to: "safetensors" });
+    expect(fs.readdirSync(out).filter((n) => n.includes(".tmp-"))).toEqual([]);
+  });
 });
 
 describe("names from checkpoints in human output", () => {
