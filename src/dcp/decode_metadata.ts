@@ -64,7 +64,9 @@ function toPlain(root: unknown, budget: number, path: string): unknown {
     const { value: v, depth } = task;
     if (depth > MAX_DEPTH) throw fail("nests too deeply");
     if (--budget < 0) throw fail("expands to too many values (shared objects nested in each other)");
-    const set = (x: unknown) => ((task.into as Record<string | number, unknown>)[task.at] = x);
+    // Defined, not assigned: a field named `__proto__` is an ordinary (unknown, so dropped) key, not a prototype.
+    const set = (x: unknown) =>
+      Object.defineProperty(task.into, task.at, { value: x, enumerable: true, writable: true, configurable: true });
     if (typeof v !== "object" || v === null) {
       set(v);
       continue;

@@ -149,6 +149,18 @@ describe("decodeMetadata() rejects hostile or malformed input", () => {
     );
   });
 
+  it("reads a record field named __proto__ as an ordinary key, so no field comes through a prototype", () => {
+    const META = new TextEncoder().encode("torch.distributed.checkpoint.metadata\nMetadata\n");
+    // Metadata(__proto__=Metadata(state_dict_metadata={}, storage_data={})): torch sees no state_dict_metadata
+    const p = new PickleBytes().op(0x63, ...META, 0x29, 0x81, 0x7d).str("__proto__")
+      .op(0x63, ...META, 0x29, 0x81, 0x7d).str("state_dict_metadata").op(0x7d, 0x73).str("storage_data")
+      .op(0x7d, 0x73, 0x62)
+      .op(0x73, 0x62).done();
+    expect(() => decodeMetadata(p, "p/.metadata")).toThrowError(
+      expect.objectContaining({ code: "E_METADATA", path: "p/.metadata" }),
+    );
+  });
+
   it("rejects a truncated pickle with a typed error naming the file", () => {
     const bytes = readFileSync(join("test", "dcp", "data", "tiny", ".metadata")).subarray(0, 40);
     expect(() => decodeMetadata(bytes, "t")).toThrowError(expect.objectContaining({ path: "t" }));
