@@ -16,7 +16,7 @@ export function pyEqual(a: unknown, b: unknown, budget = DEFAULT_BUDGET): boolea
   const seen = new WeakMap<object, WeakSet<object>>();
   // Each group is a conjunction (all its tests hold) or a disjunction (one does: a set element or dict key
   // of `x` that `y` holds only as an equal, not identical, value). A test's answer goes to the group on top.
-  const stack: Group[] = [{ any: false, tests: [[a, b]][Symbol.iterator]() }];
+  const stack: Group[] = [all(([[a, b]] as Test[])[Symbol.iterator]())];
   let steps = 0;
   let answer: boolean | undefined;
   for (;;) {
