@@ -10,7 +10,7 @@ import * as nodePath from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.ts";
 import type { Runtime } from "../../src/cli/runtime.ts";
-import { convert, reshard, verify } from "../../src/jobs/mod.ts";
+import { convert, finalize, reshard, verify } from "../../src/jobs/mod.ts";
 import { dimSplitLayout } from "../../src/dcp/mod.ts";
 import { openTensorSource } from "../../src/source/mod.ts";
 import { decodeMetadata, encodeMetadata, saveStateDict } from "../../src/dcp/mod.ts";
@@ -226,6 +226,34 @@ describe("names: prototype keys are ordinary keys, path errors name the file tha
     const source = await openTensorSource(storage, "hf");
     expect(source.entries.map((e) => e.name).sort()).toEqual([...names].sort());
     await source.close();
+  });
+
+  it("convert --part then finalize keeps __proto__, constructor and toString in the merged index", async () => {
+    const names = ["__proto__", "constructor", "toString"];
+    const storage = new MemoryStorage();
+    await storage.writeAll("in.safetensors", manyTensorSafetensors(3, (i) => names[i]));
+    for (const index of [0, 1]) {
+      await convert({ storage, path: "in.safetensors" }, { storage, path: "out" }, {
+        to: "safetensors",
+        maxShardSize: 1,
+        part: { index, count: 2 },
+      });
+    }
+    await finalize({ storage, path: "out" });
+    const source = await openTensorSource(storage, "out");
+    expect(source.entries.map((e) => e.name).sort()).toEqual([...names].sort());
+    await source.close();
+  });
+
+  it("finalize refuses a part's file list naming a file outside the folder with E_PATH_ESCAPE naming the list", async () => {
+    const storage = new MemoryStorage();
+    const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+    const doc = { shards: 1, files: ["model.safetensors"], total_size: 0, weight_map: {} };
+    await storage.writeAll("out/.webdcp-part-0-of-1.json", json(doc));
+    const list = "out/.webdcp-part-0-of-1.files.json";
+    await storage.writeAll(list, json({ files: [{ file: "../../etc/passwd", size: 1, tailCrc32: 0 }] }));
+    const outcome = await guarded(0, () => finalize({ storage, path: "out" }));
+    expect(!outcome.ok && outcome.error).toMatchObject({ code: "E_PATH_ESCAPE", path: list });
   });
 
   for (const bad of ["../outside.safetensors", "/etc/passwd"]) {
