@@ -13,7 +13,7 @@ import type { Runtime } from "../../src/cli/runtime.ts";
 import { convert, finalize, reshard, verify } from "../../src/jobs/mod.ts";
 import { dimSplitLayout } from "../../src/dcp/mod.ts";
 import { openTensorSource } from "../../src/source/mod.ts";
-import { decodeMetadata, encodeMetadata, saveStateDict } from "../../src/dcp/mod.ts";
+import { decodeMetadata, encodeMetadata, openDcp, saveStateDict } from "../../src/dcp/mod.ts";
 import { LimitError } from "../../src/limits/mod.ts";
 import { checkValueGraph } from "../../src/pickle/graph.ts";
 import {
@@ -136,6 +136,20 @@ describe("deep nesting after the decoder coped", () => {
   it("a torch.save file with 100k nested lists in data.pkl is refused with E_LIMIT maxDepth", async () => {
     const e = await refusal("deep.pt", await pt(deepListPickle(100_000)));
     expect(e).toMatchObject({ code: "E_LIMIT", limit: "maxDepth", path: "deep.pt" });
+  });
+
+  it("a BYTE_IO value is read under the caller's limits: 600 levels pass the defaults, not maxDepth=100", async () => {
+    const storage = new MemoryStorage();
+    let deep: unknown = 1;
+    for (let i = 0; i < 600; i++) deep = [deep];
+    await saveStateDict(storage, "v", { w: makeTensor("float32", [1], new Uint8Array(4)), deep: deep as never }, {
+      ranks: 1,
+    });
+    const fqn = "deep";
+    expect(await (await openDcp(storage, "v")).readValue(fqn)).toEqual(deep);
+    const strict = await openDcp(storage, "v", { limits: { maxDepth: 100 } });
+    const outcome = await guarded(0, () => strict.readValue(fqn));
+    expect(!outcome.ok && outcome.error).toMatchObject({ code: "E_LIMIT", limit: "maxDepth", path: "v/__0_0.distcp" });
   });
 
   it("a .metadata whose planner_data path is 100k long is refused with E_LIMIT naming .metadata", async () => {
