@@ -53,7 +53,9 @@ export async function materialiseTensors(
   // The documented limits first (nesting, references to shared parts), measured without recursion. Then each
   // container is copied once, before its contents (so shared parts stay shared and a container inside itself
   // becomes one inside its copy), and filled from a work list, so depth costs heap, not stack.
-  checkValueGraph(value, resolveLimits(where.limits), { path }, { what: "data.pkl value" });
+  const pkl = archive.records.get(`${archive.archiveName}/data.pkl`);
+  const at = { path, offset: pkl && (where.baseOffset ?? 0) + pkl.dataOffset };
+  checkValueGraph(value, resolveLimits(where.limits), at, { what: "data.pkl value" });
   const todo: Array<() => Promise<void>> = [];
   const copy = async (v: PyValue): Promise<PyValue> => {
     if (typeof v !== "object" || v === null || v instanceof Uint8Array) return v;

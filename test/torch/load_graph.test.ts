@@ -37,6 +37,7 @@ describe("loadTorch() of values that are graphs", () => {
     const refused = await guarded(bytes.byteLength, () => loadTorch(memorySource(bytes, "deep.pt")));
     expect(refused.ok).toBe(false);
     expect(!refused.ok && refused.error).toMatchObject({ code: "E_LIMIT", limit: "maxDepth", path: "deep.pt" });
+    expect(!refused.ok && refused.error.offset).toBeGreaterThan(0); // where data.pkl starts
 
     const loaded = await guarded(
       bytes.byteLength,
