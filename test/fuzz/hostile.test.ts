@@ -125,6 +125,13 @@ describe("pickle values are graphs: shared and cyclic structure", () => {
       expect.objectContaining({ code: "E_LIMIT", limit: "maxDepth" }),
     );
   });
+
+  it("encodePickle() with maxDepth raised writes a value nested 100k deep with its own stack, and it decodes equal", async () => {
+    const deep = decodePickle(deepDictPickle(100_000));
+    const out = await guarded(0, () => encodePickle(deep, { protocol: 4, limits: { maxDepth: 200_000 } }), 10_000);
+    if (!out.ok) throw out.error;
+    expect(pyEqual(decodePickle(out.value), deep)).toBe(true);
+  });
 });
 
 describe("deep nesting after the decoder coped", () => {
