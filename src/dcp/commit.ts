@@ -33,7 +33,8 @@ export interface CommitDcpOptions {
  * The one door through which a DCP checkpoint is committed (`writeDcp`, `--part` runs and `finalize`):
  * called once every data file is written, it stamps the save (`storage_meta`, version), checks the layout
  * (every chunk tiles its tensor and has its item) and writes `.metadata` last, through `.metadata.tmp` and
- * a rename, so a folder with `.metadata` is always complete. Returns the path written.
+ * a rename, so a folder with `.metadata` is always complete; then removes the temp files killed runs left
+ * in the folder (`Storage.removeTemps`). Returns the path written.
  */
 export async function commitDcp(
   storage: Storage,
@@ -63,5 +64,7 @@ export async function commitDcp(
     await storage.remove(tmp).catch(() => {});
     throw e;
   }
+  // The whole checkpoint is committed: temps in its folder are earlier runs' (a part's commit leaves them).
+  if (opts.partFile === undefined) await storage.removeTemps?.(dir);
   return { path, metadata };
 }

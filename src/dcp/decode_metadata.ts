@@ -21,8 +21,8 @@ export function decodeMetadata(bytes: Uint8Array, path: string, overrides?: Part
   const limits = resolveLimits(overrides);
   checkLimit(limits, "maxMetadataBytes", bytes.byteLength, ".metadata bytes", { path, offset: 0 });
   const raw = decodePickle(bytes, { globals: metadataGlobals, path, limits });
-  const budget = { left: MAX_NODES_PER_BYTE * bytes.byteLength + MIN_NODE_BUDGET, path };
-  const parsed = metadataSchema.safeParse(toPlain(raw, 0, budget));
+  const budget = MAX_NODES_PER_BYTE * bytes.byteLength + MIN_NODE_BUDGET;
+  const parsed = metadataSchema.safeParse(toPlain(raw, budget, path));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new FormatError(
@@ -43,36 +43,69 @@ const MAX_DEPTH = 64;
 const MAX_NODES_PER_BYTE = 4;
 const MIN_NODE_BUDGET = 1024;
 
-interface NodeBudget {
-  left: number;
-  path: string;
-}
-
-/** Records become `{ $class, ...fields }`, dicts `{ $map: [[k, v], ...] }` (keys may be records), tuples arrays. */
-function toPlain(v: unknown, depth: number, budget: NodeBudget): unknown {
-  const { path } = budget;
-  if (depth > MAX_DEPTH) throw new FormatError("E_METADATA", ".metadata nests too deeply", { path });
-  if (--budget.left < 0) {
-    throw new FormatError("E_METADATA", ".metadata expands to too many values (shared objects nested in each other)", {
-      path,
-    });
+/**
+ * Records become `{ $class, ...fields }`, dicts `{ $map: [[k, v], ...] }` (keys may be records), tuples arrays.
+ * The copy is a tree, built with a work list (no recursion): shared objects are copied each time they are
+ * met, within a node budget, and an object met again inside itself (a cycle) is refused.
+ */
+function toPlain(root: unknown, budget: number, path: string): unknown {
+  const fail = (what: string) => new FormatError("E_METADATA", `.metadata ${what}`, { path });
+  const out: unknown[] = [undefined];
+  // A task copies `value` into `into[at]`; `leave` marks the end of an object's contents (for cycles).
+  type Task = { value: unknown; into: unknown[] | Record<string, unknown>; at: number | string; depth: number };
+  const todo: Array<Task | { leave: object }> = [{ value: root, into: out, at: 0, depth: 0 }];
+  const open = new Set<object>();
+  while (todo.length > 0) {
+    const task = todo.pop()!;
+    if ("leave" in task) {
+      open.delete(task.leave);
+      continue;
+    }
+    const { value: v, depth } = task;
+    if (depth > MAX_DEPTH) throw fail("nests too deeply");
+    if (--budget < 0) throw fail("expands to too many values (shared objects nested in each other)");
+    // Defined, not assigned: a field named `__proto__` is an ordinary (unknown, so dropped) key, not a prototype.
+    const set = (x: unknown) =>
+      Object.defineProperty(task.into, task.at, { value: x, enumerable: true, writable: true, configurable: true });
+    if (typeof v !== "object" || v === null) {
+      set(v);
+      continue;
+    }
+    if (open.has(v)) throw fail("holds a value inside itself (a cycle)");
+    const children: Array<[unknown, unknown[] | Record<string, unknown>, number | string]> = [];
+    if (v instanceof PickledRecord) {
+      const rec: Record<string, unknown> = { $class: v.className };
+      if (v.state instanceof Map) {
+        for (const [k, x] of v.state) if (typeof k === "string" && !k.startsWith("$")) children.push([x, rec, k]);
+      } else if (v.state !== undefined) children.push([v.state, rec, "$state"]);
+      set(rec);
+    } else if (v instanceof DtypeToken) set({ $dtype: v.dtype });
+    else if (v instanceof LayoutToken) set({ $layout: v.name });
+    else if (v instanceof MemFormatToken) set({ $mem: v.value });
+    else if (v instanceof PyFloat) set(v.value);
+    else if (v instanceof PyTuple || Array.isArray(v)) {
+      const items: unknown[] = v instanceof PyTuple ? v.items : v;
+      const list = new Array<unknown>(items.length);
+      items.forEach((x, i) => children.push([x, list, i]));
+      set(list);
+    } else if (v instanceof Map) {
+      const pairs: unknown[][] = [];
+      for (const [k, x] of v) {
+        const pair = [undefined, undefined];
+        pairs.push(pair);
+        children.push([k, pair, 0], [x, pair, 1]);
+      }
+      set({ $map: pairs });
+    } else set(v);
+    if (children.length === 0) continue;
+    open.add(v);
+    todo.push({ leave: v });
+    for (let i = children.length - 1; i >= 0; i--) {
+      const [value, into, at] = children[i];
+      todo.push({ value, into, at, depth: depth + 1 });
+    }
   }
-  const rec = (x: unknown) => toPlain(x, depth + 1, budget);
-  if (v instanceof PickledRecord) {
-    const out: Record<string, unknown> = { $class: v.className };
-    if (v.state instanceof Map) {
-      for (const [k, x] of v.state) if (typeof k === "string" && !k.startsWith("$")) out[k] = rec(x);
-    } else if (v.state !== undefined) out.$state = rec(v.state);
-    return out;
-  }
-  if (v instanceof DtypeToken) return { $dtype: v.dtype };
-  if (v instanceof LayoutToken) return { $layout: v.name };
-  if (v instanceof MemFormatToken) return { $mem: v.value };
-  if (v instanceof PyTuple) return v.items.map(rec);
-  if (v instanceof PyFloat) return v.value;
-  if (Array.isArray(v)) return v.map(rec);
-  if (v instanceof Map) return { $map: [...v].map(([k, x]) => [rec(k), rec(x)]) };
-  return v;
+  return out[0];
 }
 
 const int = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);

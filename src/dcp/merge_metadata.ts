@@ -10,6 +10,7 @@ export function mergeMetadata(parts: readonly DcpMetadata[], path?: string): Dcp
   const stateDictMetadata = new Map<string, EntryMeta>();
   const storageData = new Map<string, StorageEntry>();
   let plannerData: Map<string, StatePath> | null = null;
+  const chunksOf = new Map<string, Set<string>>();
   for (const part of parts) {
     for (const [fqn, e] of part.stateDictMetadata) {
       const seen = stateDictMetadata.get(fqn);
@@ -21,8 +22,15 @@ export function mergeMetadata(parts: readonly DcpMetadata[], path?: string): Dcp
         throw new FormatError("E_METADATA", `rank-local metadata files disagree about '${fqn}'`, { path });
       }
       if (seen.kind === "tensor" && e.kind === "tensor") {
-        const known = new Set(seen.chunks.map((c) => c.offsets.join(",")));
-        for (const c of e.chunks) if (!known.has(c.offsets.join(","))) seen.chunks.push(c);
+        // Kept across parts: rebuilt per part, thousands of rank files would cost their count squared.
+        let known = chunksOf.get(fqn);
+        if (known === undefined) chunksOf.set(fqn, known = new Set(seen.chunks.map((c) => c.offsets.join(","))));
+        for (const c of e.chunks) {
+          const key = c.offsets.join(",");
+          if (known.has(key)) continue;
+          known.add(key);
+          seen.chunks.push(c);
+        }
       }
     }
     for (const [k, s] of part.storageData) if (!storageData.has(k)) storageData.set(k, s);

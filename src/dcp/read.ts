@@ -48,7 +48,7 @@ export interface DcpFileInfo {
 export interface OpenDcpOptions {
   /** Stat every data file and check every item's byte range at open (default true). */
   checkFiles?: boolean;
-  /** Overrides of the limits applied to `.metadata` (see `Limits`). */
+  /** Overrides of the limits applied to `.metadata` and to BYTE_IO values (see `Limits`). */
   limits?: Partial<Limits>;
 }
 
@@ -90,7 +90,7 @@ export async function openDcp(storage: Storage, dir: string, opts: OpenDcpOption
   const { metadata, metadataPath } = await readMetadata(storage, dir, resolveLimits(opts.limits));
   checkLayout(metadata, { path: metadataPath });
   const sizes = opts.checkFiles === false ? undefined : await checkItemRanges(storage, dir, metadata);
-  return new Checkpoint(storage, dir, metadata, metadataPath, sizes);
+  return new Checkpoint(storage, dir, metadata, metadataPath, sizes, opts.limits);
 }
 
 async function readMetadata(
@@ -126,6 +126,7 @@ class Checkpoint implements DcpCheckpoint {
     readonly metadata: DcpMetadata,
     private readonly metadataPath: string,
     private readonly sizes: Map<string, number> | undefined,
+    private readonly limits: Partial<Limits> | undefined,
   ) {}
 
   entries(): DcpEntry[] {
@@ -234,7 +235,11 @@ class Checkpoint implements DcpCheckpoint {
     if (!e) throw new UsageError("E_MISSING_KEY", `'${fqn}' is not in the checkpoint`);
     if (e.kind !== "bytes") throw new UsageError("E_USAGE", `'${fqn}' is a tensor; use readTensor`);
     const item = this.#item(fqn, null);
-    return await loadTorch(await this.#itemSource(item), { path: this.#filePath(item), baseOffset: item.info.offset });
+    return await loadTorch(await this.#itemSource(item), {
+      path: this.#filePath(item),
+      baseOffset: item.info.offset,
+      limits: this.limits,
+    });
   }
 
   async readStateDict(opts: { fqns?: readonly string[] } = {}): Promise<Map<string, unknown>> {

@@ -4,9 +4,9 @@ import { boxNumel, numel } from "../tensor/mod.ts";
 /** What is wrong with a set of chunks meant to tile a tensor. */
 export interface TilingProblem {
   /** The error code a reader throws for it. */
-  code: "E_SHAPE" | "E_OUT_OF_RANGE" | "E_OVERLAP" | "E_GAP";
-  /** Which rule is broken. */
-  kind: "rank" | "out_of_bounds" | "overlap" | "gap";
+  code: "E_SHAPE" | "E_OUT_OF_RANGE" | "E_OVERLAP" | "E_GAP" | "E_UNSUPPORTED";
+  /** Which rule is broken (`unchecked`: an irregular layout too large to check for overlaps). */
+  kind: "rank" | "out_of_bounds" | "overlap" | "gap" | "unchecked";
   /** What is wrong, for people. */
   message: string;
 }
@@ -63,6 +63,15 @@ export function checkTiling(
   }
   // One overlap is reported, not all: n copies of one chunk would make n^2 / 2 of them.
   const overlap = firstOverlap(inBounds, shape.length);
+  if (overlap === UNCHECKED) {
+    problems.push({
+      code: "E_UNSUPPORTED",
+      kind: "unchecked",
+      message: `${inBounds.length} chunks split the tensor along 3 or more dimensions, not as a grid: ` +
+        `too many to check for overlaps`,
+    });
+    return problems;
+  }
   if (overlap !== undefined) {
     const [a, b] = overlap.map((i) => inBounds[i]);
     problems.push({
@@ -87,17 +96,34 @@ function intersects(a: Box, b: Box, rank: number): boolean {
   return true;
 }
 
+/** Chunk pairs an irregular layout of 3+ dimensions may cost before it is refused (a fraction of a second). */
+const MAX_PAIR_CHECKS = 1 << 24;
+const UNCHECKED = "unchecked";
+
 /**
  * Two of the (in-bounds, non-empty) chunks that overlap, as indices, or undefined; O(n log n) for the layouts
  * checkpoints have (a hostile `.metadata` may list tens of thousands of chunks of one tensor, or one chunk
- * many times, where comparing pairs takes minutes). Chunks are swept along the dimension with the most
- * distinct offsets and those meeting the sweep line kept ordered along a second one: for layouts split
- * along at most two dimensions they are disjoint there, so a new chunk is compared with its two
- * neighbours only; layouts split along three or more compare it with every chunk on the line.
+ * many times, where comparing pairs takes minutes). A grid (along every dimension, two chunks' ranges are
+ * equal or disjoint: every sharding PyTorch plans) overlaps exactly where two chunks hold the same cell.
+ * Otherwise chunks are swept along the dimension with the most distinct offsets and those meeting the sweep
+ * line kept ordered along a second one: for layouts split along at most two dimensions they are disjoint
+ * there, so a new chunk is compared with its two neighbours only; an irregular layout split along three or
+ * more compares it with every chunk on the line, up to `MAX_PAIR_CHECKS` pairs (then `UNCHECKED`).
  */
-function firstOverlap(boxes: readonly Box[], rank: number): [number, number] | undefined {
+function firstOverlap(boxes: readonly Box[], rank: number): [number, number] | undefined | typeof UNCHECKED {
   const live = boxes.map((_, i) => i);
   if (live.length < 2) return undefined;
+  const cells = gridCells(boxes, rank);
+  if (cells !== undefined) {
+    const first = new Map<string, number>();
+    for (const i of live) {
+      const j = first.get(cells[i]);
+      if (j !== undefined) return [j, i];
+      first.set(cells[i], i);
+    }
+    return undefined;
+  }
+  let pairs = 0;
   // Sweep along the dimension with the most distinct offsets; order the line along the next most split one.
   const distinct = Array.from({ length: rank }, (_, d) => new Set(live.map((i) => boxes[i].offsets[d])).size);
   const dims = distinct.map((n, d) => [n, d]).sort((x, y) => y[0] - x[0] || x[1] - y[1]).map(([, d]) => d);
@@ -130,12 +156,37 @@ function firstOverlap(boxes: readonly Box[], rank: number): [number, number] | u
       if (at > 0 && intersects(boxes[line[at - 1]], boxes[i], rank)) return [line[at - 1], i];
       if (at < line.length && intersects(boxes[line[at]], boxes[i], rank)) return [line[at], i];
     } else {
+      if ((pairs += line.length) > MAX_PAIR_CHECKS) return UNCHECKED;
       for (const j of line) if (intersects(boxes[j], boxes[i], rank)) return [j, i];
     }
     line.splice(at, 0, i);
     heapPush(ends, i, endOf);
   }
   return undefined;
+}
+
+/**
+ * Each chunk's cell (its range's index along every dimension) when the chunks form a grid: along each
+ * dimension, the distinct ranges are disjoint. Undefined when they do not.
+ */
+function gridCells(boxes: readonly Box[], rank: number): string[] | undefined {
+  const cells = boxes.map(() => "");
+  const order = boxes.map((_, i) => i);
+  for (let d = 0; d < rank; d++) {
+    const o = (i: number) => boxes[i].offsets[d];
+    const n = (i: number) => boxes[i].sizes[d];
+    order.sort((x, y) => o(x) - o(y) || n(x) - n(y));
+    let range = 0;
+    for (let r = 0; r < order.length; r++) {
+      const [i, prev] = [order[r], order[r - 1]];
+      if (r > 0 && (o(i) !== o(prev) || n(i) !== n(prev))) {
+        if (o(prev) + n(prev) > o(i)) return undefined;
+        range++;
+      }
+      cells[i] += `${range},`;
+    }
+  }
+  return cells;
 }
 
 function heapPush(heap: number[], v: number, key: (i: number) => number): void {

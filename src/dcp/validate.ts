@@ -4,11 +4,12 @@
  * chunk, item paths that stay inside the checkpoint folder and (optionally) byte ranges inside their files.
  */
 import { FormatError, IntegrityError, type Problem, problemOf, StorageError, WebdcpError } from "../errors/mod.ts";
-import { joinPath, normalizePath } from "../storage/mod.ts";
+import { joinPath, pathFromFile } from "../storage/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { checkTiling } from "./tiling.ts";
 import type { DcpMetadata, TensorEntryMeta } from "./metadata.ts";
 import { storageKey } from "./metadata.ts";
+import { METADATA_FILE } from "./commit.ts";
 
 /** Options of the layout checks. */
 export interface LayoutCheckOptions {
@@ -54,21 +55,9 @@ export function checkLayout(meta: DcpMetadata, opts: LayoutCheckOptions = {}): S
   return files;
 }
 
-/** A `relative_path` normalised, or E_PATH_ESCAPE when it is absolute or leaves the folder. */
+/** A `relative_path` normalised, or E_PATH_ESCAPE naming the `.metadata` when it is absolute or leaves the folder. */
 export function itemFile(relativePath: string, metadataPath?: string): string {
-  let p: string;
-  try {
-    p = normalizePath(relativePath);
-  } catch (e) {
-    if (!(e instanceof WebdcpError)) throw e;
-    p = "";
-  }
-  if (p === "") {
-    throw new FormatError("E_PATH_ESCAPE", `relative_path '${relativePath}' leaves the checkpoint folder`, {
-      path: metadataPath,
-    });
-  }
-  return p;
+  return pathFromFile(relativePath, metadataPath ?? METADATA_FILE, "relative_path");
 }
 
 /** What `itemRanges` finds: the data files' sizes, the items safe to open and what is wrong with the rest. */

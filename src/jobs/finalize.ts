@@ -2,7 +2,7 @@ import { z } from "zod";
 import { commitDcp, decodeMetadata, mergeMetadata } from "../dcp/mod.ts";
 import { FormatError, IntegrityError, StorageError } from "../errors/mod.ts";
 import { SAFETENSORS_INDEX_NAME, writeSafetensorsIndex } from "../safetensors/mod.ts";
-import { joinPath } from "../storage/mod.ts";
+import { joinPath, pathFromFile } from "../storage/mod.ts";
 import type { Location } from "../source/mod.ts";
 import { checkPartFiles, PART_MANIFEST, partFilesName } from "../writers/mod.ts";
 import type { ProgressCallback } from "../tasks/mod.ts";
@@ -92,11 +92,13 @@ async function finalizeSafetensors(dst: Location, paths: string[]): Promise<stri
     const parsed = SafetensorsManifest.safeParse(json);
     if (!parsed.success) throw new FormatError("E_METADATA", "malformed part manifest", { path: p });
     for (const f of parsed.data.files) {
-      if (!(await dst.storage.stat(joinPath(dst.path, f)))) {
+      if (!(await dst.storage.stat(joinPath(dst.path, pathFromFile(f, p, "the part manifest names the shard"))))) {
         throw new StorageError("E_NOT_FOUND", `shard ${f} listed by the part is missing`, { path: p });
       }
     }
-    for (const [k, f] of Object.entries(parsed.data.weight_map)) weightMap.set(k, f);
+    // Names from the parsed JSON's own entries: zod's record copy drops a `__proto__` key.
+    const names = (json as { weight_map: Record<string, string> }).weight_map;
+    for (const [k, f] of Object.entries(names)) weightMap.set(k, f);
     totalSize += parsed.data.total_size;
   }
   const indexPath = joinPath(dst.path, SAFETENSORS_INDEX_NAME);

@@ -1,5 +1,5 @@
 import { UsageError } from "../errors/mod.ts";
-import { DEFAULT_LIMITS } from "../limits/mod.ts";
+import { type Limits, resolveLimits } from "../limits/mod.ts";
 import { checkValueGraph } from "./graph.ts";
 import { dictAttributes } from "./dict_attributes.ts";
 import { OP } from "./opcodes.ts";
@@ -21,6 +21,8 @@ import { PickleWriter } from "./writer.ts";
 export interface EncodeOptions {
   /** 2: as `torch.save` writes `data.pkl`; 4: as `pickle.dump` writes DCP `.metadata`. */
   protocol: 2 | 4;
+  /** Overrides of the limits (`maxDepth`, `maxMemoReferences`) the value is measured against first. */
+  limits?: Partial<Limits>;
 }
 
 /**
@@ -32,17 +34,16 @@ export function encodePickle(value: PyValue, options: EncodeOptions): Uint8Array
   if (options.protocol !== 2 && options.protocol !== 4) {
     throw new UsageError("E_USAGE", `pickle protocol must be 2 or 4, got ${options.protocol}`);
   }
-  // The pickler recurses once per level: the depth is measured first (without recursion), so a value
-  // nested past maxDepth is refused here rather than by the JavaScript stack. Shared and cyclic values are
-  // fine: the memo writes each object once.
-  checkValueGraph(value, DEFAULT_LIMITS, {}, { what: "value to pickle" });
-  try {
-    return new Pickler(options.protocol).dump(value);
-  } catch (e) {
-    if (e instanceof RangeError) throw new UsageError("E_USAGE", "value is nested too deeply to pickle", { cause: e });
-    throw e;
-  }
+  // Nesting past maxDepth is refused, as readers refuse it (measured without recursion; the pickler keeps
+  // its own stack too). Shared and cyclic values are fine: the memo writes each object once.
+  checkValueGraph(value, resolveLimits(options.limits), {}, { what: "value to pickle" });
+  return new Pickler(options.protocol).dump(value);
 }
+
+/** A value to pickle inside the one being pickled. */
+type Child = PyValue | FreshText;
+/** What a container's pickling yields: each child value to pickle before it goes on. */
+type Steps = Generator<Child, void, void>;
 
 const BATCHSIZE = 1000;
 const INT32_MIN = -(2 ** 31);
@@ -88,17 +89,28 @@ class Pickler {
   dump(value: PyValue): Uint8Array {
     this.out.opWithUint(OP.PROTO, this.protocol, 1);
     if (this.protocol >= 4) this.out.startFraming();
-    this.save(value);
+    // Depth first with a stack of containers part-way through their steps, not recursion.
+    const open: Steps[] = [];
+    const save = (v: Child) => {
+      const steps = this.saveValue(v);
+      if (!steps) this.out.opcodeBoundary();
+      else open.push(steps);
+    };
+    save(value);
+    while (open.length > 0) {
+      const next = open[open.length - 1].next();
+      if (!next.done) save(next.value);
+      else {
+        open.pop();
+        this.out.opcodeBoundary();
+      }
+    }
     this.out.byte(OP.STOP);
     return this.out.finish();
   }
 
-  private save(v: PyValue | FreshText): void {
-    this.saveValue(v);
-    this.out.opcodeBoundary();
-  }
-
-  private saveValue(v: PyValue | FreshText): void {
+  /** Writes `v` whole, or (a container) starts it and returns the steps that write the rest. */
+  private saveValue(v: Child): Steps | void {
     if (v === null) return this.out.byte(OP.NONE);
     switch (typeof v) {
       case "boolean":
@@ -108,15 +120,11 @@ class Pickler {
       case "bigint":
         return this.saveInt(v);
       case "string":
-        if (this.memoGet(v) === undefined) this.saveStr(v, v);
-        return;
+        return this.saveString(v);
     }
     if (v instanceof PyFloat) return this.saveFloat(v.value);
     if (v instanceof FreshText) return this.saveStr(v.text, undefined);
-    if (v instanceof PyPersistent) {
-      this.save(v.pid);
-      return this.out.byte(OP.BINPERSID);
-    }
+    if (v instanceof PyPersistent) return this.savePersistent(v);
     if (v instanceof PyGlobal) return this.saveGlobal(v);
     if (this.memoGet(v) !== undefined) return;
     if (v instanceof Uint8Array) return this.saveBytes(v);
@@ -133,6 +141,15 @@ class Pickler {
       return this.saveReduce(COMPLEX, new PyTuple([new PyFloat(v.re), new PyFloat(v.im)]), v);
     }
     throw new UsageError("E_USAGE", `cannot pickle a value of type ${describe(v)}`);
+  }
+
+  private saveString(v: string): void {
+    if (this.memoGet(v) === undefined) this.saveStr(v, v);
+  }
+
+  private *savePersistent(v: PyPersistent): Steps {
+    yield v.pid;
+    this.out.byte(OP.BINPERSID);
   }
 
   /** Emits BINGET for an already memoized key; returns undefined when it is new. */
@@ -194,7 +211,7 @@ class Pickler {
     return header;
   }
 
-  private saveBytes(b: Uint8Array): void {
+  private saveBytes(b: Uint8Array): Steps | void {
     if (this.protocol < 3) {
       if (b.length === 0) return this.saveReduce(BYTES, new PyTuple([]), b);
       const text = new FreshText(decodeLatin1(b, 0, b.length)) as unknown as PyValue;
@@ -207,11 +224,15 @@ class Pickler {
     this.memoize(b);
   }
 
-  private saveTuple(t: PyTuple): void {
+  private saveTuple(t: PyTuple): Steps | void {
+    if (t.items.length === 0) return this.out.byte(OP.EMPTY_TUPLE);
+    return this.tupleSteps(t);
+  }
+
+  private *tupleSteps(t: PyTuple): Steps {
     const n = t.items.length;
-    if (n === 0) return this.out.byte(OP.EMPTY_TUPLE);
     if (n > 3) this.out.byte(OP.MARK);
-    for (const item of t.items) this.save(item);
+    for (const item of t.items) yield item;
     const index = this.memo.get(t);
     if (index !== undefined) {
       // The tuple reached itself through a mutable item and is already built: drop the copy.
@@ -223,69 +244,67 @@ class Pickler {
     this.memoize(t);
   }
 
-  private saveList(list: PyValue[]): void {
+  private *saveList(list: PyValue[]): Steps {
     this.out.byte(OP.EMPTY_LIST);
     this.memoize(list);
     if (list.length === 0) return;
     if (list.length === 1) {
-      this.save(list[0]);
+      yield list[0];
       return this.out.byte(OP.APPEND);
     }
     let i = 0;
     do {
       this.out.byte(OP.MARK);
-      for (const end = Math.min(list.length, i + BATCHSIZE); i < end; i++) this.save(list[i]);
+      for (const end = Math.min(list.length, i + BATCHSIZE); i < end; i++) yield list[i];
       this.out.byte(OP.APPENDS);
     } while (i < list.length);
   }
 
-  private saveDict(map: Map<PyValue, PyValue>): void {
+  private *saveDict(map: Map<PyValue, PyValue>): Steps {
     const attributes = dictAttributes(map);
-    if (attributes !== undefined) return this.saveOrderedDict(map, attributes);
+    if (attributes !== undefined) return yield* this.saveOrderedDict(map, attributes);
     this.out.byte(OP.EMPTY_DICT);
     this.memoize(map);
-    this.saveItems(map);
+    yield* this.saveItems(map);
   }
 
   /** As CPython pickles an OrderedDict with attributes: `OrderedDict()`, its items, then BUILD with them. */
-  private saveOrderedDict(map: Map<PyValue, PyValue>, attributes: Map<PyValue, PyValue>): void {
-    this.saveReduce(ORDERED_DICT, new PyTuple([]), map);
-    this.saveItems(map);
-    this.save(attributes);
+  private *saveOrderedDict(map: Map<PyValue, PyValue>, attributes: Map<PyValue, PyValue>): Steps {
+    yield* this.saveReduce(ORDERED_DICT, new PyTuple([]), map);
+    yield* this.saveItems(map);
+    yield attributes;
     this.out.byte(OP.BUILD);
   }
 
-  private saveItems(map: Map<PyValue, PyValue>): void {
+  // Helpers that a container's steps delegate to (`yield*`) are one level each, never nested by the data.
+  private *saveItems(map: Map<PyValue, PyValue>): Steps {
     if (map.size === 0) return;
     if (map.size === 1) {
       const [[key, value]] = map;
-      this.save(key);
-      this.save(value);
+      yield key;
+      yield value;
       return this.out.byte(OP.SETITEM);
     }
-    this.batches(map.entries(), OP.SETITEMS, ([key, value]) => {
-      this.save(key);
-      this.save(value);
-    });
+    yield* this.batches(map.entries(), OP.SETITEMS, (entry) => entry);
   }
 
-  private saveSet(set: Set<PyValue>): void {
-    if (this.protocol < 4) return this.saveReduce(SET, new PyTuple([[...set]]), set);
+  private *saveSet(set: Set<PyValue>): Steps {
+    if (this.protocol < 4) return yield* this.saveReduce(SET, new PyTuple([[...set]]), set);
     this.out.byte(OP.EMPTY_SET);
     this.memoize(set);
     if (set.size === 0) return;
-    this.batches(set.values(), OP.ADDITEMS, (item) => this.save(item));
+    yield* this.batches(set.values(), OP.ADDITEMS, (item) => [item]);
   }
 
   /** MARK ... op in groups of 1000; like CPython, a group that ends exactly full is followed by an empty one. */
-  private batches<T>(items: Iterator<T>, op: number, saveItem: (item: T) => void): void {
+  private *batches<T>(items: Iterator<T>, op: number, valuesOf: (item: T) => Child[]): Steps {
     let count: number;
     do {
       this.out.byte(OP.MARK);
       for (count = 0; count < BATCHSIZE; count++) {
         const next = items.next();
         if (next.done) break;
-        saveItem(next.value);
+        yield* valuesOf(next.value);
       }
       this.out.byte(op);
     } while (count === BATCHSIZE);
@@ -296,8 +315,11 @@ class Pickler {
     const index = this.globals.get(key);
     if (index !== undefined) return this.writeGet(index);
     if (this.protocol >= 4) {
-      this.save(g.module);
-      this.save(g.name);
+      // Strings, written whole: no recursion.
+      for (const text of [g.module, g.name]) {
+        this.saveString(text);
+        this.out.opcodeBoundary();
+      }
       this.out.byte(OP.STACK_GLOBAL);
     } else {
       if (key.indexOf("\n") !== key.lastIndexOf("\n")) {
@@ -310,20 +332,20 @@ class Pickler {
     this.globals.set(key, this.memoize(undefined));
   }
 
-  private saveReduce(callable: PyGlobal, args: PyTuple, obj: PyValue): void {
-    this.save(callable);
-    this.save(args);
+  private *saveReduce(callable: PyGlobal, args: PyTuple, obj: PyValue): Steps {
+    yield callable;
+    yield args;
     this.out.byte(OP.REDUCE);
     this.memoizeResult(obj);
   }
 
-  private saveObject(obj: PyObject): void {
-    this.save(obj.cls);
-    this.save(new PyTuple([]));
+  private *saveObject(obj: PyObject): Steps {
+    yield obj.cls;
+    yield new PyTuple([]);
     this.out.byte(OP.NEWOBJ);
     this.memoizeResult(obj);
     if (obj.state === undefined || obj.state === null) return;
-    this.save(obj.state);
+    yield obj.state;
     this.out.byte(OP.BUILD);
   }
 

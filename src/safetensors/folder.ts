@@ -1,7 +1,7 @@
-import { escapeName, FormatError, invariant, StorageError, UsageError, WebdcpError } from "../errors/mod.ts";
+import { FormatError, invariant, StorageError, UsageError } from "../errors/mod.ts";
 import type { Limits } from "../limits/mod.ts";
 import type { ByteSource, Storage, StoredRange } from "../storage/mod.ts";
-import { joinPath, normalizePath } from "../storage/mod.ts";
+import { joinPath, pathFromFile } from "../storage/mod.ts";
 import type { Box, Tensor } from "../tensor/mod.ts";
 import type { SafetensorsHeader, SafetensorsTensorInfo } from "./header.ts";
 import { readSafetensorsHeader } from "./header.ts";
@@ -49,24 +49,7 @@ export async function openSafetensorsFolder(
   const fileNames = index ? [...new Set(index.weightMap.values())] : await listSafetensorsFiles(storage, dir);
   // A shard path is resolved inside the checkpoint folder alone, as DCP's relative_path is, and a bad one
   // is reported against the index that holds it.
-  const shardPath = (f: string) => {
-    let inside = "";
-    try {
-      inside = normalizePath(f);
-    } catch (e) {
-      if (!(e instanceof WebdcpError)) throw e;
-    }
-    if (inside === "") {
-      throw new FormatError(
-        "E_PATH_ESCAPE",
-        `weight_map names the file '${escapeName(f)}', which leaves the checkpoint folder`,
-        {
-          path: indexPath,
-        },
-      );
-    }
-    return joinPath(dir, inside);
-  };
+  const shardPath = (f: string) => joinPath(dir, pathFromFile(f, indexPath, "weight_map names the file"));
   const files = fileNames.map(shardPath).sort();
   const sources = new Map<string, ByteSource>();
   const headers = new Map<string, SafetensorsHeader>();

@@ -55,11 +55,15 @@ export async function readSafetensorsIndex(
 
 /**
  * Writes the index as transformers' `save_pretrained` does: `json.dumps(index, indent=2, sort_keys=True)`
- * plus a newline (ASCII-only, non-ASCII escaped as `\uXXXX`).
+ * plus a newline (ASCII-only, non-ASCII escaped as `\uXXXX`). The index commits the folder, so temp files
+ * killed runs left there are removed after it (`Storage.removeTemps`).
  */
 export async function writeSafetensorsIndex(storage: Storage, path: string, index: SafetensorsIndex): Promise<void> {
   const doc = { metadata: index.metadata, weight_map: Object.fromEntries(index.weightMap) };
   await storage.writeAll(path, new TextEncoder().encode(`${pythonJson(doc, "")}\n`));
+  // The index commits the sharded folder: temps left there are earlier runs' (other shard counts included).
+  const cut = path.lastIndexOf("/");
+  await storage.removeTemps?.(cut < 0 ? "" : path.slice(0, cut));
 }
 
 function pythonJson(v: unknown, indent: string): string {

@@ -83,7 +83,7 @@ export async function openTorchFileSource(
       // A value can hold tensors (a tuple of them is a leaf, as in DCP); they are read when the value is.
       readValue: (name) =>
         values.has(name)
-          ? materialiseTensors(archive, values.get(name) as PyValue, { path })
+          ? materialiseTensors(archive, values.get(name) as PyValue, { path, limits })
           : Promise.reject(missing(name)),
       close: () => src.close(),
     };

@@ -32,7 +32,7 @@ export type {
   Storage,
   StoredRange,
 } from "./storage.ts";
-export { basename, dirname, joinPath, normalizePath } from "./path.ts";
+export { basename, dirname, joinPath, normalizePath, pathFromFile } from "./path.ts";
 export {
   cacheEnds,
   checkReadRange,

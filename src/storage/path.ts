@@ -1,4 +1,4 @@
-import { StorageError, UsageError } from "../errors/mod.ts";
+import { escapeName, FormatError, StorageError, UsageError, WebdcpError } from "../errors/mod.ts";
 
 /**
  * Storage paths are relative, `/`-separated and canonical, so that every backend (local files, memory,
@@ -32,6 +32,26 @@ export function normalizePath(path: string): string {
 /** Joins path parts with `/` and normalizes the result (so a `..` part can never climb above the root). */
 export function joinPath(...parts: string[]): string {
   return normalizePath(parts.filter((p) => p !== "").join("/"));
+}
+
+/**
+ * A path read from a checkpoint file (`relative_path` in `.metadata`, a `weight_map` shard, a part's file
+ * list), normalised and checked to name a file inside the checkpoint folder. E_PATH_ESCAPE when it is
+ * absolute, leaves the folder or names the folder itself, naming `heldBy`: the file that holds the path.
+ */
+export function pathFromFile(path: string, heldBy: string, what: string): string {
+  let inside = "";
+  try {
+    inside = normalizePath(path);
+  } catch (e) {
+    if (!(e instanceof WebdcpError)) throw e;
+  }
+  if (inside === "") {
+    throw new FormatError("E_PATH_ESCAPE", `${what} '${escapeName(path)}' leaves the checkpoint folder`, {
+      path: heldBy,
+    });
+  }
+  return inside;
 }
 
 /** The folder holding `path` (`""` for a top-level name). */

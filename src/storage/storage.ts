@@ -120,4 +120,9 @@ export interface Storage {
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
   /** Optional: whether this storage's sinks copy bytes of `source`'s files without reading them (`copyFrom`). */
   canCopyFrom?(source: Storage): boolean;
+  /**
+   * Optional, for backends whose sinks write under temp names: removes every temp file that unfinished
+   * writes left in `dir` (not below it), best effort. Called once a whole output folder is committed.
+   */
+  removeTemps?(dir: string): Promise<void>;
 }

@@ -45,7 +45,6 @@ const REBUILD_V3 = new PyGlobal("torch._utils", "_rebuild_tensor_v3");
 const ORDERED_DICT = new PyGlobal("collections", "OrderedDict");
 /** torch 2.15 names the untyped storage class by its defining module (verified against its output). */
 const UNTYPED_STORAGE = new PyGlobal("torch.storage", "UntypedStorage");
-const MAX_DEPTH = 2000;
 
 /**
  * Turns a value with `Tensor`/`LazyTensor` leaves into torch.save's `data.pkl` and the list of storages.
@@ -93,49 +92,95 @@ export function planTorchSave(value: TorchSaveValue): TorchSavePlan {
     return new PyReduce(typed ? REBUILD_V2 : REBUILD_V3, new PyTuple(args));
   };
 
-  const walk = (v: TorchSaveValue, depth: number): PyValue => {
+  // A depth-first walk with its own stack (values may nest deeper than the JavaScript stack), visiting
+  // children in order so storage keys follow first appearance. Lists, dicts, sets and tuples are created
+  // before their contents and recorded at once (sharing and cycles are kept); a `PyObject` is made from its
+  // converted state, so one met again inside its own state is refused.
+  type Frame = { kids: Iterator<TorchSaveValue>; put: (x: PyValue) => void; finish: () => PyValue };
+  const stack: Frame[] = [];
+  const building = new Set<object>();
+  const enter = (v: object, kids: Iterable<TorchSaveValue>, put: Frame["put"], finish: Frame["finish"]) => {
+    building.add(v);
+    stack.push({ kids: kids[Symbol.iterator](), put, finish });
+  };
+  /** The converted value, or undefined when a frame was pushed that will deliver it. */
+  const convert = (v: TorchSaveValue): PyValue | undefined => {
     if (typeof v !== "object" || v === null || v instanceof Uint8Array) return v;
     const hit = done.get(v);
     if (hit !== undefined) return hit;
-    if (depth > MAX_DEPTH) throw new UsageError("E_USAGE", `value nests deeper than ${MAX_DEPTH}`);
+    if (building.has(v)) throw new UsageError("E_USAGE", "a value contains itself through an object's state");
     if (isTensor(v) || isLazyTensor(v)) {
       const r = leaf(v);
       done.set(v, r);
       return r;
     }
+    const early = <T extends PyValue>(out: T, kids: Iterable<TorchSaveValue>, put: (x: PyValue) => void) => {
+      done.set(v, out);
+      enter(v, kids, put, () => out);
+      return undefined;
+    };
     if (Array.isArray(v)) {
       const out: PyValue[] = [];
-      done.set(v, out);
-      for (const x of v as TorchSaveValue[]) out.push(walk(x, depth + 1));
-      return out;
+      return early(out, v as TorchSaveValue[], (x) => out.push(x));
     }
     if (v instanceof Map) {
       const out = new Map<PyValue, PyValue>();
       const attributes = dictAttributes(v as Map<PyValue, PyValue>);
       if (attributes !== undefined) setDictAttributes(out, attributes);
-      done.set(v, out);
-      for (const [k, x] of v as Map<TorchSaveValue, TorchSaveValue>) {
-        const key = walk(k, depth + 1);
-        out.set(key, walk(x, depth + 1));
-      }
-      return out;
+      let key: PyValue | typeof NO_KEY = NO_KEY;
+      return early(out, entriesOf(v as Map<TorchSaveValue, TorchSaveValue>), (x) => {
+        if (key === NO_KEY) key = x;
+        else {
+          out.set(key, x);
+          key = NO_KEY;
+        }
+      });
     }
-    const mapped = mapOther(v as PyValue, (x) => walk(x, depth + 1));
-    done.set(v, mapped);
-    return mapped;
+    if (v instanceof Set) {
+      const out = new Set<PyValue>();
+      return early(out, v as Set<TorchSaveValue>, (x) => out.add(x));
+    }
+    if (v instanceof PyTuple) {
+      const out = new PyTuple([]);
+      return early(out, v.items, (x) => out.items.push(x));
+    }
+    if (v instanceof PyReduce) {
+      const out = new PyReduce(v.callable, new PyTuple([]));
+      return early(out, v.args.items, (x) => out.args.items.push(x));
+    }
+    if (v instanceof PyObject && v.state !== undefined) {
+      let state: PyValue = null;
+      enter(v, [v.state], (x) => (state = x), () => {
+        const out = new PyObject(v.cls, state);
+        done.set(v, out);
+        return out;
+      });
+      return undefined;
+    }
+    return v as PyValue;
   };
 
-  const converted = walk(value, 0);
-  return { pickle: encodePickle(converted, { protocol: 2 }), storages };
+  let converted = convert(value);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const next = top.kids.next();
+    if (next.done) {
+      stack.pop();
+      const out = top.finish();
+      if (stack.length === 0) converted = out;
+      else stack[stack.length - 1].put(out);
+      continue;
+    }
+    const x = convert(next.value);
+    if (x !== undefined) top.put(x);
+  }
+  return { pickle: encodePickle(converted as PyValue, { protocol: 2 }), storages };
 }
 
-/** Containers whose items are settled before the container itself (tuples, sets, reduce/object payloads). */
-function mapOther(v: PyValue, walk: (x: PyValue) => PyValue): PyValue {
-  if (v instanceof PyTuple) return new PyTuple(v.items.map(walk));
-  if (v instanceof Set) return new Set([...v].map(walk));
-  if (v instanceof PyReduce) return new PyReduce(v.callable, new PyTuple(v.args.items.map(walk)));
-  if (v instanceof PyObject) return v.state === undefined ? v : new PyObject(v.cls, walk(v.state));
-  return v;
+const NO_KEY = Symbol("no key yet");
+
+function* entriesOf(m: Map<TorchSaveValue, TorchSaveValue>): Iterable<TorchSaveValue> {
+  for (const [k, x] of m) yield* [k, x];
 }
 
 function dtypeGlobal(dtype: DType): PyGlobal {

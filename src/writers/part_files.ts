@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { joinPath } from "../storage/mod.ts";
+import { joinPath, pathFromFile } from "../storage/mod.ts";
 import { crc32 } from "../zip/mod.ts";
 import type { Location } from "../source/mod.ts";
 import type { Part } from "./part.ts";
@@ -51,7 +51,7 @@ export async function checkPartFiles(dst: Location, part: Part): Promise<string 
     return `${partFilesName(part)} is malformed`;
   }
   for (const f of list.files) {
-    const path = joinPath(dst.path, f.file);
+    const path = joinPath(dst.path, pathFromFile(f.file, listPath, "the part's file list names"));
     const info = await dst.storage.stat(path);
     if (!info) return `${f.file} is missing`;
     if (info.size !== f.size) return `${f.file} has ${info.size} bytes, the part wrote ${f.size}`;

@@ -54,14 +54,16 @@ export const writeTorchOutput: Writer = async ({ source, targets, values, paths 
 function lazyLeavesInOrder(value: unknown, jobs: Map<LazyTensor, BandJob[]>): BandJob[] {
   const order: BandJob[] = [];
   const seen = new Set<unknown>();
-  const walk = (v: unknown) => {
-    if (typeof v !== "object" || v === null || seen.has(v)) return;
+  // Depth first with its own stack (children pushed in reverse, so they are met in order).
+  const todo: unknown[] = [value];
+  while (todo.length > 0) {
+    const v = todo.pop();
+    if (typeof v !== "object" || v === null || seen.has(v)) continue;
     seen.add(v);
     const bands = jobs.get(v as LazyTensor);
+    const kids = bands ? [] : v instanceof Map ? [...v.values()] : Array.isArray(v) ? v : [];
     if (bands) { for (const b of bands) order.push(b); }
-    else if (v instanceof Map) { for (const x of v.values()) walk(x); }
-    else if (Array.isArray(v)) { for (const x of v) walk(x); }
-  };
-  walk(value);
+    for (let i = kids.length - 1; i >= 0; i--) todo.push(kids[i]);
+  }
   return order;
 }

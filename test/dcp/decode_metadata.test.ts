@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { decodeMetadata } from "../../src/dcp/decode_metadata.ts";
 import type { DcpMetadata, TensorEntryMeta } from "../../src/dcp/metadata.ts";
+import { PickleBytes } from "../fuzz/hostile_inputs.ts";
 import { python, tempDir } from "./helpers.ts";
 
 describe("decodeMetadata() on a .metadata written by torch 2.15 dcp.save", () => {
@@ -120,6 +121,43 @@ describe("decodeMetadata() rejects hostile or malformed input", () => {
     // PROTO 2, EMPTY_DICT, STOP
     expect(() => decodeMetadata(Uint8Array.of(0x80, 0x02, 0x7d, 0x2e), "m")).toThrowError(
       expect.objectContaining({ code: "E_METADATA", path: "m" }),
+    );
+  });
+
+  it("rejects a Metadata whose state_dict_metadata holds itself as a cycle, and 100k nested lists as too deep", () => {
+    const metadataOf = (value: (p: PickleBytes) => PickleBytes) => {
+      // GLOBAL Metadata, EMPTY_TUPLE, NEWOBJ, {"state_dict_metadata": value}, BUILD
+      const p = new PickleBytes().op(
+        0x63,
+        ...new TextEncoder().encode("torch.distributed.checkpoint.metadata\nMetadata\n"),
+      )
+        .op(0x29, 0x81, 0x7d).str("state_dict_metadata");
+      return value(p).op(0x73, 0x62).done();
+    };
+    // EMPTY_LIST, PUT 0, GET 0, APPEND: a list inside itself
+    const cycle = metadataOf((p) => p.op(0x5d).put(0).get(0).op(0x61));
+    expect(() => decodeMetadata(cycle, "c/.metadata")).toThrowError(
+      expect.objectContaining({ code: "E_METADATA", path: "c/.metadata", message: expect.stringContaining("cycle") }),
+    );
+    const deep = metadataOf((p) => {
+      for (let i = 0; i < 100_000; i++) p.op(0x5d);
+      for (let i = 1; i < 100_000; i++) p.op(0x61);
+      return p;
+    });
+    expect(() => decodeMetadata(deep, "d/.metadata")).toThrowError(
+      expect.objectContaining({ code: "E_METADATA", path: "d/.metadata", message: expect.stringContaining("deep") }),
+    );
+  });
+
+  it("reads a record field named __proto__ as an ordinary key, so no field comes through a prototype", () => {
+    const META = new TextEncoder().encode("torch.distributed.checkpoint.metadata\nMetadata\n");
+    // Metadata(__proto__=Metadata(state_dict_metadata={}, storage_data={})): torch sees no state_dict_metadata
+    const p = new PickleBytes().op(0x63, ...META, 0x29, 0x81, 0x7d).str("__proto__")
+      .op(0x63, ...META, 0x29, 0x81, 0x7d).str("state_dict_metadata").op(0x7d, 0x73).str("storage_data")
+      .op(0x7d, 0x73, 0x62)
+      .op(0x73, 0x62).done();
+    expect(() => decodeMetadata(p, "p/.metadata")).toThrowError(
+      expect.objectContaining({ code: "E_METADATA", path: "p/.metadata" }),
     );
   });
 

@@ -1,4 +1,4 @@
-import fc from "fast-check";
+import type fc from "fast-check";
 import process from "node:process";
 import { DTYPE_INFO } from "../../src/dtype/mod.ts";
 import { ERROR_CODES, WebdcpError } from "../../src/errors/mod.ts";
@@ -14,13 +14,14 @@ import { isTensor, numel, type Tensor } from "../../src/tensor/mod.ts";
 
 /**
  * Fixed seed by default so a failure reproduces; `FUZZ_SEED=<int>` explores elsewhere, `FUZZ_RUNS=<n>` goes
- * deeper (every property then runs n cases). fast-check prints the seed and path of a failure to replay it.
+ * deeper (every property then runs n cases, or `share` of n for properties whose cases are whole generated
+ * checkpoints, far costlier than a mutated seed). fast-check prints the seed and path of a failure to replay it.
  */
-export function fuzzParameters(defaultRuns: number): fc.Parameters<unknown> {
+export function fuzzParameters(defaultRuns: number, share = 1): fc.Parameters<unknown> {
   const runs = Number(process.env.FUZZ_RUNS);
   const seed = Number(process.env.FUZZ_SEED);
   return {
-    numRuns: Number.isSafeInteger(runs) && runs > 0 ? runs : defaultRuns,
+    numRuns: Number.isSafeInteger(runs) && runs > 0 ? Math.max(defaultRuns, Math.round(runs * share)) : defaultRuns,
     seed: process.env.FUZZ_SEED !== undefined && Number.isSafeInteger(seed) ? seed : 0x5eed,
   };
 }

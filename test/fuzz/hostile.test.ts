@@ -10,10 +10,10 @@ import * as nodePath from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.ts";
 import type { Runtime } from "../../src/cli/runtime.ts";
-import { convert, reshard, verify } from "../../src/jobs/mod.ts";
+import { convert, finalize, reshard, verify } from "../../src/jobs/mod.ts";
 import { dimSplitLayout } from "../../src/dcp/mod.ts";
 import { openTensorSource } from "../../src/source/mod.ts";
-import { decodeMetadata, encodeMetadata, saveStateDict } from "../../src/dcp/mod.ts";
+import { decodeMetadata, encodeMetadata, openDcp, saveStateDict } from "../../src/dcp/mod.ts";
 import { LimitError } from "../../src/limits/mod.ts";
 import { checkValueGraph } from "../../src/pickle/graph.ts";
 import {
@@ -107,11 +107,11 @@ describe("pickle values are graphs: shared and cyclic structure", () => {
     expect(pyRepr(decodePickle(cyclicPickle()))).toBe("{'self': {...}, 'loop': [[...]]}");
   });
 
-  it("pyEqual() of two 100k-deep values and of two DAGs gives up (undefined) instead of overflowing", () => {
-    const deep = () => decodePickle(deepDictPickle(100_000));
-    expect(pyEqual(deep(), deep())).toBeUndefined();
-    const dag = () => decodePickle(dagPickle(30));
-    expect(pyEqual(dag(), dag())).not.toBe(false);
+  it("pyEqual() compares two 100k-deep values and two 30-level DAGs (no stack overflow, no 2^30 walk)", async () => {
+    const [deep1, deep2] = [decodePickle(deepDictPickle(100_000)), decodePickle(deepDictPickle(100_000))];
+    const [dag1, dag2] = [decodePickle(dagPickle(30)), decodePickle(dagPickle(30))];
+    const out = await guarded(0, () => [pyEqual(deep1, deep2), pyEqual(dag1, dag2), pyEqual(deep1, dag1)]);
+    expect(out).toEqual({ ok: true, value: [true, true, false] });
   });
 
   it("encodePickle() re-encodes a decoded DAG and cycle by memo (bytes stay small)", () => {
@@ -125,6 +125,13 @@ describe("pickle values are graphs: shared and cyclic structure", () => {
       expect.objectContaining({ code: "E_LIMIT", limit: "maxDepth" }),
     );
   });
+
+  it("encodePickle() with maxDepth raised writes a value nested 100k deep with its own stack, and it decodes equal", async () => {
+    const deep = decodePickle(deepDictPickle(100_000));
+    const out = await guarded(0, () => encodePickle(deep, { protocol: 4, limits: { maxDepth: 200_000 } }), 10_000);
+    if (!out.ok) throw out.error;
+    expect(pyEqual(decodePickle(out.value), deep)).toBe(true);
+  });
 });
 
 describe("deep nesting after the decoder coped", () => {
@@ -136,6 +143,20 @@ describe("deep nesting after the decoder coped", () => {
   it("a torch.save file with 100k nested lists in data.pkl is refused with E_LIMIT maxDepth", async () => {
     const e = await refusal("deep.pt", await pt(deepListPickle(100_000)));
     expect(e).toMatchObject({ code: "E_LIMIT", limit: "maxDepth", path: "deep.pt" });
+  });
+
+  it("a BYTE_IO value is read under the caller's limits: 600 levels pass the defaults, not maxDepth=100", async () => {
+    const storage = new MemoryStorage();
+    let deep: unknown = 1;
+    for (let i = 0; i < 600; i++) deep = [deep];
+    await saveStateDict(storage, "v", { w: makeTensor("float32", [1], new Uint8Array(4)), deep: deep as never }, {
+      ranks: 1,
+    });
+    const fqn = "deep";
+    expect(await (await openDcp(storage, "v")).readValue(fqn)).toEqual(deep);
+    const strict = await openDcp(storage, "v", { limits: { maxDepth: 100 } });
+    const outcome = await guarded(0, () => strict.readValue(fqn));
+    expect(!outcome.ok && outcome.error).toMatchObject({ code: "E_LIMIT", limit: "maxDepth", path: "v/__0_0.distcp" });
   });
 
   it("a .metadata whose planner_data path is 100k long is refused with E_LIMIT naming .metadata", async () => {
@@ -226,6 +247,34 @@ describe("names: prototype keys are ordinary keys, path errors name the file tha
     const source = await openTensorSource(storage, "hf");
     expect(source.entries.map((e) => e.name).sort()).toEqual([...names].sort());
     await source.close();
+  });
+
+  it("convert --part then finalize keeps __proto__, constructor and toString in the merged index", async () => {
+    const names = ["__proto__", "constructor", "toString"];
+    const storage = new MemoryStorage();
+    await storage.writeAll("in.safetensors", manyTensorSafetensors(3, (i) => names[i]));
+    for (const index of [0, 1]) {
+      await convert({ storage, path: "in.safetensors" }, { storage, path: "out" }, {
+        to: "safetensors",
+        maxShardSize: 1,
+        part: { index, count: 2 },
+      });
+    }
+    await finalize({ storage, path: "out" });
+    const source = await openTensorSource(storage, "out");
+    expect(source.entries.map((e) => e.name).sort()).toEqual([...names].sort());
+    await source.close();
+  });
+
+  it("finalize refuses a part's file list naming a file outside the folder with E_PATH_ESCAPE naming the list", async () => {
+    const storage = new MemoryStorage();
+    const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+    const doc = { shards: 1, files: ["model.safetensors"], total_size: 0, weight_map: {} };
+    await storage.writeAll("out/.webdcp-part-0-of-1.json", json(doc));
+    const list = "out/.webdcp-part-0-of-1.files.json";
+    await storage.writeAll(list, json({ files: [{ file: "../../etc/passwd", size: 1, tailCrc32: 0 }] }));
+    const outcome = await guarded(0, () => finalize({ storage, path: "out" }));
+    expect(!outcome.ok && outcome.error).toMatchObject({ code: "E_PATH_ESCAPE", path: list });
   });
 
   for (const bad of ["../outside.safetensors", "/etc/passwd"]) {
@@ -367,6 +416,61 @@ describe("leftovers of killed runs", () => {
     fs.writeFileSync(nodePath.join(out, "__1_0.distcp.tmp-0123456789abcdef"), "another writer's");
     await new FileStorage(out).writeAll("__0_0.distcp", new Uint8Array(8));
     expect(fs.readdirSync(out).sort()).toEqual(["__0_0.distcp", "__1_0.distcp.tmp-0123456789abcdef"]);
+  });
+
+  /** A folder holding a 4-element float32 checkpoint of two tensors, as a source to convert. */
+  const sourceCheckpoint = async (name: string) => {
+    const src = new FileStorage(nodePath.join(dir, name));
+    const w = makeTensor("float32", [4], new Uint8Array(16).fill(1));
+    await saveStateDict(src, "", { a: w, b: w }, { ranks: 1 });
+    return src;
+  };
+
+  /** The temps a run killed while writing `names` leaves: each sink opened, written to, never closed. */
+  const killedRun = async (out: string, names: string[]) => {
+    const storage = new FileStorage(out);
+    for (const name of names) await (await storage.create(name)).write(new Uint8Array(4096));
+    const temps = fs.readdirSync(out).filter((n) => n.includes(".tmp-"));
+    expect(temps).toHaveLength(names.length);
+    return temps;
+  };
+
+  it("a 2-rank convert --to dcp removes the temps a killed 4-rank run left for all four ranks and .metadata", async () => {
+    const src = await sourceCheckpoint("four-ranks-src");
+    const out = nodePath.join(dir, "four-ranks-out");
+    fs.mkdirSync(out);
+    await killedRun(out, ["__0_0.distcp", "__1_0.distcp", "__2_0.distcp", "__3_0.distcp", ".metadata.tmp"]);
+    await convert({ storage: src, path: "" }, { storage: new FileStorage(out), path: "" }, {
+      to: "dcp",
+      layout: dimSplitLayout(2),
+    });
+    expect(fs.readdirSync(out).sort()).toEqual([".metadata", "__0_0.distcp", "__1_0.distcp"]);
+  });
+
+  it("a --part run leaves the temps of the files it does not write (another part may be writing them)", async () => {
+    const src = await sourceCheckpoint("part-src");
+    const out = nodePath.join(dir, "part-out");
+    fs.mkdirSync(out);
+    const [other] = await killedRun(out, ["__1_0.distcp"]);
+    await convert({ storage: src, path: "" }, { storage: new FileStorage(out), path: "" }, {
+      to: "dcp",
+      layout: dimSplitLayout(2),
+      part: { index: 0, count: 2 },
+    });
+    expect(fs.readdirSync(out)).toContain(other);
+  });
+
+  it("a safetensors convert into 1 shard removes the temps a killed 3-shard run left", async () => {
+    const src = await sourceCheckpoint("shards-src");
+    const out = nodePath.join(dir, "shards-out");
+    fs.mkdirSync(out);
+    await killedRun(out, [
+      "model-00001-of-00003.safetensors",
+      "model-00003-of-00003.safetensors",
+      "model.safetensors.index.json",
+    ]);
+    await convert({ storage: src, path: "" }, { storage: new FileStorage(out), path: "" }, { to: "safetensors" });
+    expect(fs.readdirSync(out).filter((n) => n.includes(".tmp-"))).toEqual([]);
   });
 });
 

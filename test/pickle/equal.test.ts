@@ -36,12 +36,25 @@ describe("pyEqual()", () => {
     expect(pyEqual(x, y, 1000)).toBe(true);
   });
 
-  it("gives up (undefined) on nesting deeper than the stack allows", () => {
-    let x: unknown = null, y: unknown = null;
-    for (let i = 0; i < 100_000; i++) {
-      x = [x];
-      y = [y];
-    }
-    expect(pyEqual(x, y)).toBeUndefined();
+  it("compares nesting 100k deep with its own stack: equal, and unequal at the bottom", () => {
+    const nest = (leaf: unknown) => {
+      let v = leaf;
+      for (let i = 0; i < 100_000; i++) v = i % 2 ? [v] : new Map([["k", v]]);
+      return v;
+    };
+    expect(pyEqual(nest(1), nest(1))).toBe(true);
+    expect(pyEqual(nest(1), nest(2))).toBe(false);
+  });
+
+  it("gives up (undefined) when the comparison takes more steps than its budget", () => {
+    expect(pyEqual([1, 2, 3, 4], [1, 2, 3, 4], 3)).toBeUndefined();
+    expect(pyEqual([1, 2, 3, 4], [1, 2, 3, 4], 5)).toBe(true);
+  });
+
+  it("a pair found unequal while matching set elements stays unequal when compared again", () => {
+    const p = tuple(1), r = tuple(2), q = tuple(2), s = tuple(1);
+    // Matching p against {q, s} tries (p, q) first and fails; the lists' second items are that same pair.
+    expect(pyEqual([new Set([p, r]), p], [new Set([q, s]), q])).toBe(false);
+    expect(pyEqual([new Set([p, r]), p], [new Set([q, s]), s])).toBe(true);
   });
 });

@@ -3,6 +3,7 @@ import { memorySource } from "../../src/storage/mod.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";
 import { encodeTorch, type LazyTensor, openTorchArchive, saveTorch, torchDataOffset } from "../../src/torch/mod.ts";
 import { readZipDirectory } from "../../src/zip/mod.ts";
+import { PyTuple, type PyValue } from "../../src/pickle/mod.ts";
 import { MemorySink as BufferSink } from "../../src/storage/mod.ts";
 
 const t = (n: number): Tensor => ({ dtype: "uint8", shape: [n], data: new Uint8Array(n).fill(n) });
@@ -111,5 +112,25 @@ describe("saveTorch()", () => {
     );
     expect(() => encodeTorch(t(1), { archiveName: "a/b" })).toThrow(expect.objectContaining({ code: "E_USAGE" }));
     expect(() => encodeTorch(t(1), { serializationId: "123" })).toThrow(expect.objectContaining({ code: "E_USAGE" }));
+  });
+
+  it("encodeTorch() keeps a tuple that holds itself through a list, and shared tensors, as one object each", async () => {
+    const list: PyValue[] = [];
+    const tup = new PyTuple([list]);
+    const w = t(2);
+    list.push(tup, w, w);
+    const archive = await openTorchArchive(memorySource(encodeTorch(new Map([["x", tup]])), "c.pt"));
+    const back = (archive.value as Map<string, PyTuple>).get("x")!;
+    const items = back.items[0] as PyValue[];
+    expect(items[0]).toBe(back);
+    expect(items[1]).toBe(items[2]);
+  });
+
+  it("encodeTorch() of a value nested 100k deep refuses with E_LIMIT maxDepth (no stack overflow)", () => {
+    let deep: PyValue = t(1) as unknown as PyValue;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(() => encodeTorch(new Map([["x", deep]]))).toThrowError(
+      expect.objectContaining({ code: "E_LIMIT", limit: "maxDepth" }),
+    );
   });
 });

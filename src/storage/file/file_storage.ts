@@ -10,7 +10,7 @@ import { ioError, isMissing } from "./io_error.ts";
 import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "../storage.ts";
 import { readRange, readWhole, writeWhole } from "../whole_file.ts";
 
-import { TEMP_SUFFIX } from "./stale_temps.ts";
+import { removeTempsIn, TEMP_SUFFIX } from "./stale_temps.ts";
 
 /** Bytes a file sink writes between background flushes to the device, unless told otherwise. */
 const DEFAULT_FLUSH_BYTES = 64 << 20;
@@ -173,6 +173,11 @@ export class FileStorage implements Storage {
       if (kind !== undefined) out.push({ name: d.name, kind });
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Removes the temp files unfinished writes left in `dir` (see `removeStaleTemps` for the rule). */
+  async removeTemps(dir: string): Promise<void> {
+    await removeTempsIn(this.#abs(normalizePath(dir)));
   }
 
   /** Moves a file or folder, replacing a file at `to`. */
