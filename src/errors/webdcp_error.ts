@@ -1,3 +1,5 @@
+import { escapeName } from "./escape_name.ts";
+
 /**
  * The one error family of webdcp. Every failure that comes from bad input, I/O or a device carries a
  * stable code (for scripts and tests), the file it concerns and, where known, the byte offset.
@@ -70,16 +72,20 @@ export class WebdcpError extends Error {
   readonly path?: string;
   /** Byte offset in `path` where the problem was found. */
   readonly offset?: number;
-  /** The message alone, without the code and location that `message` adds around it. */
+  /**
+   * The message alone, without the code and location that `message` adds around it. Messages are text for
+   * people: names from checkpoints in them are escaped (`escapeName`) so that an embedder printing
+   * `e.message` cannot be fed terminal escapes; `path` keeps the name as it is.
+   */
   readonly detail: string;
   /** The option of the call that is wrong, when an option is (see `ErrorLocation.option`). */
   readonly option?: string;
 
   /** An error with its code, message and location (the message gets `code: ... (path @ offset)`). */
   constructor(code: ErrorCode, message: string, where: ErrorLocation = {}) {
-    const detail = integerNotation(message);
+    const detail = escapeName(integerNotation(message), { keepNewlines: true });
     const loc = [
-      where.path !== undefined ? where.path : undefined,
+      where.path !== undefined ? escapeName(where.path) : undefined,
       where.offset !== undefined ? `offset ${where.offset}` : undefined,
     ].filter((s) => s !== undefined).join(" @ ");
     super(loc ? `${code}: ${detail} (${loc})` : `${code}: ${detail}`, { cause: where.cause });
