@@ -7,17 +7,17 @@ import { S3ReadStream } from "./s3_read_stream.ts";
 
 /** Reads at least this long go through a stream (smaller ones, headers and probes, are one GET each). */
 const STREAM_MIN_READ = 1 << 20;
-/** A read this far past a stream's end still continues it, the bytes between skipped (zip record headers). */
+/** A read this far past a stream's end still joins it, the bytes between skipped (zip record headers). */
 const STREAM_MAX_SKIP = 256 << 10;
 /** Streams open per object at once; a new one past this drops the least recently used. */
 const MAX_STREAMS = 4;
 
 /**
  * One object opened for ranged reads, every GET pinned to the ETag seen at `open` (`If-Match`), so an object
- * replaced meanwhile fails with E_IO instead of mixing two versions. Reads of 1 MiB and more that follow one
- * another (each starting where the one before ends, or a little after) share one GET from the first of them
- * to the end of the object, read as they come (`S3ReadStream`); a few such streams stay open for reads that
- * interleave. Other reads are a `Range` GET each. A connection that drops in the middle of a body is resumed
+ * replaced meanwhile fails with E_IO instead of mixing two versions. Reads that follow one another (each
+ * starting where the one before ends, or a little before or after) share one GET from the first of them to the
+ * end of the object, read as they come (`S3ReadStream`); a few such streams stay open for reads that
+ * interleave. Only a read of 1 MiB or more opens a stream: a small one that joins none is a `Range` GET. A connection that drops in the middle of a body is resumed
  * at the first byte not yet received, within the client's retry budget.
  */
 export class S3Source implements ByteSource {
@@ -45,9 +45,11 @@ export class S3Source implements ByteSource {
   async readInto(offset: number, into: Uint8Array): Promise<void> {
     this.#checkOpen();
     checkReadRange(this.path, this.size, offset, into.byteLength);
-    if (into.byteLength < STREAM_MIN_READ) return await this.#get(offset, into);
-    const stream = this.#streamFor(offset);
-    stream.next = offset + into.byteLength;
+    const joined = this.#streams.find((s) => s.reaches(offset, STREAM_MAX_SKIP));
+    // A small read (a header, a directory) joins a stream it falls in but never opens one.
+    if (joined === undefined && into.byteLength < STREAM_MIN_READ) return await this.#get(offset, into);
+    const stream = joined ?? this.#openStream(offset);
+    stream.next = Math.max(stream.next, offset + into.byteLength);
     stream.used = ++this.#uses;
     const read = stream.tail.then(() => stream.fill(offset, into));
     stream.tail = read;
@@ -63,10 +65,8 @@ export class S3Source implements ByteSource {
     return Promise.resolve();
   }
 
-  /** The open stream this read continues, or a new one from `offset` (dropping the stalest past MAX_STREAMS). */
-  #streamFor(offset: number): S3ReadStream {
-    const live = this.#streams.find((s) => !s.dead && s.next <= offset && offset - s.next <= STREAM_MAX_SKIP);
-    if (live) return live;
+  /** A new stream from `offset`, dropping the stalest one past MAX_STREAMS. */
+  #openStream(offset: number): S3ReadStream {
     for (const s of this.#streams.filter((s) => s.dead)) this.#drop(s);
     if (this.#streams.length >= MAX_STREAMS) {
       this.#drop(this.#streams.reduce((a, b) => (a.used <= b.used ? a : b)));
