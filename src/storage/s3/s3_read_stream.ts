@@ -10,8 +10,9 @@ export const STREAM_HISTORY = 64 << 10;
  * a torch archive's header is read (16 KiB) before the record inside it, which starts a few hundred bytes in.
  */
 export class S3ReadStream {
-  /** The object offset of the first byte of the GET. */
+  /** The object offsets of the first byte of the GET and of the byte after its last. */
   readonly start: number;
+  readonly end: number;
   /** The object offset of the next byte the body will give. */
   position: number;
   /** Where the reads queued on this stream end: a read starting here (or a little before or after) joins it. */
@@ -28,19 +29,21 @@ export class S3ReadStream {
   readonly #history: Uint8Array[] = [];
   #historyBytes = 0;
 
-  /** `body`: the answer to a GET of the bytes from `start` on. */
-  constructor(body: Promise<ReadableStream<Uint8Array>>, start: number) {
+  /** `body`: the answer to a GET of bytes `start` to `end - 1`. */
+  constructor(body: Promise<ReadableStream<Uint8Array>>, start: number, end: number) {
     this.#body = body.then((b) => b.getReader());
     // A failed open is seen by the reads (as `dead`), never as an unhandled rejection.
     this.#body.catch(() => (this.dead = true));
     this.start = start;
+    this.end = end;
     this.position = start;
     this.next = start;
   }
 
   /** Whether a read from `offset` can join the reads queued here (bytes before it skipped, or still kept). */
   reaches(offset: number, maxSkip: number): boolean {
-    return !this.dead && offset >= Math.max(this.start, this.next - STREAM_HISTORY) && offset - this.next <= maxSkip;
+    return !this.dead && offset >= Math.max(this.start, this.next - STREAM_HISTORY) && offset - this.next <= maxSkip &&
+      offset < this.end;
   }
 
   /**

@@ -15,9 +15,8 @@ const MAX_STREAMS = 4;
 /**
  * One object opened for ranged reads, every GET pinned to the ETag seen at `open` (`If-Match`), so an object
  * replaced meanwhile fails with E_IO instead of mixing two versions. Reads that follow one another (each
- * starting where the one before ends, or a little before or after) share one GET from the first of them to the
- * end of the object, read as they come (`S3ReadStream`); a few such streams stay open for reads that
- * interleave. Only a read of 1 MiB or more opens a stream: a small one that joins none is a `Range` GET. A connection that drops in the middle of a body is resumed
+ * starting where the one before ends, or a little before or after) share one GET of a window (`readWindow`, 32 MiB) from
+ * the first of them, read as they come (`S3ReadStream`); a few such streams stay open for reads that interleave. Only a read of 1 MiB or more opens a stream: a small one that joins none is a `Range` GET. A connection that drops in the middle of a body is resumed
  * at the first byte not yet received, within the client's retry budget.
  */
 export class S3Source implements ByteSource {
@@ -45,18 +44,26 @@ export class S3Source implements ByteSource {
   async readInto(offset: number, into: Uint8Array): Promise<void> {
     this.#checkOpen();
     checkReadRange(this.path, this.size, offset, into.byteLength);
-    const joined = this.#streams.find((s) => s.reaches(offset, STREAM_MAX_SKIP));
-    // A small read (a header, a directory) joins a stream it falls in but never opens one.
-    if (joined === undefined && into.byteLength < STREAM_MIN_READ) return await this.#get(offset, into);
-    const stream = joined ?? this.#openStream(offset);
-    stream.next = Math.max(stream.next, offset + into.byteLength);
-    stream.used = ++this.#uses;
-    const read = stream.tail.then(() => stream.fill(offset, into));
-    stream.tail = read;
-    const filled = await read;
-    if (stream.position === this.size) this.#drop(stream);
-    // The stream failed (or was dropped): the rest with a GET of its own, resumed and retried as any.
-    if (filled < into.byteLength) await this.#get(offset + filled, into.subarray(filled));
+    let filled = 0;
+    while (filled < into.byteLength) {
+      const at = offset + filled;
+      const rest = into.subarray(filled);
+      const joined = this.#streams.find((s) => s.reaches(at, STREAM_MAX_SKIP));
+      // A small read (a header, a directory) joins a stream it falls in but never opens one.
+      if (joined === undefined && rest.byteLength < STREAM_MIN_READ) return await this.#get(at, rest);
+      const stream = joined ?? this.#openStream(at, rest.byteLength);
+      // The part of the read this stream's window holds; the rest goes on with the next window.
+      const part = rest.subarray(0, Math.min(rest.byteLength, stream.end - at));
+      stream.next = Math.max(stream.next, at + part.byteLength);
+      stream.used = ++this.#uses;
+      const read = stream.tail.then(() => stream.fill(at, part));
+      stream.tail = read;
+      const n = await read;
+      if (stream.position === stream.end) this.#drop(stream);
+      filled += n;
+      // The stream failed (or was dropped): the rest with a GET of its own, resumed and retried as any.
+      if (n < part.byteLength) return await this.#get(offset + filled, into.subarray(filled));
+    }
   }
 
   close(): Promise<void> {
@@ -65,13 +72,14 @@ export class S3Source implements ByteSource {
     return Promise.resolve();
   }
 
-  /** A new stream from `offset`, dropping the stalest one past MAX_STREAMS. */
-  #openStream(offset: number): S3ReadStream {
+  /** A new stream of a window from `offset`, dropping the stalest one past MAX_STREAMS. */
+  #openStream(offset: number, length: number): S3ReadStream {
     for (const s of this.#streams.filter((s) => s.dead)) this.#drop(s);
     if (this.#streams.length >= MAX_STREAMS) {
       this.#drop(this.#streams.reduce((a, b) => (a.used <= b.used ? a : b)));
     }
-    const stream = new S3ReadStream(this.#openBody(offset), offset);
+    const end = Math.min(this.size, offset + Math.max(length, this.#client.config.readWindow));
+    const stream = new S3ReadStream(this.#openBody(offset, end), offset, end);
     this.#streams.push(stream);
     return stream;
   }
@@ -82,9 +90,9 @@ export class S3Source implements ByteSource {
     if (i >= 0) this.#streams.splice(i, 1);
   }
 
-  /** The body of a GET from `first` to the end of the object (refused answers reject: the reads then GET alone). */
-  async #openBody(first: number): Promise<ReadableStream<Uint8Array>> {
-    const last = this.size - 1;
+  /** The body of a GET of bytes `first` to `end - 1` (refused answers reject: the reads then GET alone). */
+  async #openBody(first: number, end: number): Promise<ReadableStream<Uint8Array>> {
+    const last = end - 1;
     const headers: Record<string, string> = { range: `bytes=${first}-${last}` };
     if (this.#etag !== undefined) headers["if-match"] = this.#etag;
     const response = await this.#client.send({
@@ -97,7 +105,7 @@ export class S3Source implements ByteSource {
       accept: [206, 200],
     });
     const range = parseContentRange(response.headers.get("content-range"));
-    const whole = response.status === 200 && first === 0;
+    const whole = response.status === 200 && first === 0 && end === this.size;
     if (response.body === null || (!whole && (range?.first !== first || range.last !== last))) {
       await discardBody(response);
       throw new StorageError("E_IO", "unexpected answer to a stream GET", { path: this.path, offset: first });

@@ -213,6 +213,29 @@ describe("S3Storage: faults", () => {
     expect(gets).toEqual([`bytes=0-${bytes.byteLength - 1}`]);
   });
 
+  it("a read stream asks for one window at a time: a read across a window's end goes on with the next", async () => {
+    const MiB = 1 << 20;
+    const s = storage({ readWindow: 2 * MiB });
+    const bytes = pattern(5 * MiB + 77, 3);
+    await s.writeAll("win", bytes);
+    const src = await s.open("win");
+    const before = proxy.requests.length;
+    const a = await src.read(0, MiB + 500);
+    const b = await src.read(MiB + 500, 3 * MiB);
+    const c = await src.read(4 * MiB + 500, MiB - 423);
+    await src.close();
+    expect(Buffer.from(a).equals(Buffer.from(bytes.subarray(0, MiB + 500)))).toBe(true);
+    expect(Buffer.from(b).equals(Buffer.from(bytes.subarray(MiB + 500, 4 * MiB + 500)))).toBe(true);
+    expect(Buffer.from(c).equals(Buffer.from(bytes.subarray(4 * MiB + 500)))).toBe(true);
+    const gets = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+    // The second window is as long as what is left of the read that opens it.
+    expect(gets).toEqual([
+      `bytes=0-${2 * MiB - 1}`,
+      `bytes=${2 * MiB}-${4 * MiB + 499}`,
+      `bytes=${4 * MiB + 500}-${5 * MiB + 76}`,
+    ]);
+  });
+
   it("a stream whose connection drops hands its reads to ranged GETs: every byte exact", async () => {
     const s = storage();
     const MiB = 1 << 20;
