@@ -10,6 +10,9 @@
  *  - the same bytes through a client: `aws s3 cp --recursive` down to a RAM folder, then up again.
  * The checkpoint is a 4-rank DCP written by real torch (bench/py/make_checkpoint.py), uploaded once.
  *
+ * The Python clients get no read timeout (`read_timeout`, `--cli-read-timeout 0`), as webdcp's fetch has none:
+ * moto, on a loaded machine, takes longer than botocore's 60 s to assemble a large multipart upload.
+ *
  * Times are whole processes (wall), but PyTorch's is its own report, without its imports (which only favours
  * PyTorch). Peak memory is each process's max RSS (`time -v`); moto's own peak while each contender ran is
  * read from /proc (VmHWM, reset before each step) and shown apart, since every contender shares the server.
@@ -72,7 +75,7 @@ const contenders: Contender[] = [
   },
   {
     name: "aws s3 cp --recursive",
-    cmd: [bench.aws, "s3", "cp", "--recursive", "--quiet", url("ckpt"), url("out/copy")],
+    cmd: [bench.aws, "s3", "cp", "--recursive", "--quiet", "--cli-read-timeout", "0", url("ckpt"), url("out/copy")],
     output: "out/copy",
     seconds: wall,
   },
@@ -81,7 +84,8 @@ const contenders: Contender[] = [
     cmd: [
       "sh",
       "-c",
-      `"$0" s3 cp --recursive --quiet "$1" "$2" && "$0" s3 cp --recursive --quiet "$2" "$3"; s=$?; rm -rf "$2"; exit $s`,
+      `"$0" s3 cp --recursive --quiet --cli-read-timeout 0 "$1" "$2" && ` +
+      `"$0" s3 cp --recursive --quiet --cli-read-timeout 0 "$2" "$3"; s=$?; rm -rf "$2"; exit $s`,
       bench.aws,
       url("ckpt"),
       ramDir,

@@ -38,7 +38,7 @@ export async function buildInstalledCli(): Promise<void> {
 export async function startS3Bench(python: string, ckptDir: string): Promise<S3Bench> {
   const aws = `${await output(["bash", "bench/py/awscli_venv.sh"])}/bin/aws`;
   const moto = await startMoto(python, 5 << 20);
-  const env = { ...moto.env, AWS_MAX_ATTEMPTS: "3", NO_COLOR: "1" };
+  const env = { ...moto.env, NO_COLOR: "1" };
   const storage = (prefix: string) =>
     new S3Storage({ bucket: BUCKET, prefix, endpoint: moto.endpoint, credentials: moto.credentials, env: {} });
   await moto.createBucket(BUCKET);

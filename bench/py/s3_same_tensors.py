@@ -14,7 +14,7 @@ from safetensors.torch import load
 
 
 def main():
-    fs = s3fs.S3FileSystem(endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    fs = s3fs.S3FileSystem(endpoint_url=os.environ["AWS_ENDPOINT_URL"], config_kwargs={"read_timeout": 3600})
     a, b = (load(fs.cat_file(url)) for url in sys.argv[1:3])
     if sorted(a) != sorted(b):
         sys.exit(f"different tensor names: {sorted(set(a) ^ set(b))[:5]}")

@@ -20,22 +20,27 @@ from torch.distributed.checkpoint import FsspecReader
 from torch.distributed.checkpoint.metadata import TensorStorageMetadata
 
 
+# moto assembles a completed multipart upload in Python: on a loaded machine that takes longer than botocore's
+# 60 s read timeout, and the retry then fails. webdcp's fetch has no such timeout; give s3fs none either.
+S3_OPTIONS = {"config_kwargs": {"read_timeout": 3600}}
+
+
 def main():
     src, dst = sys.argv[1], sys.argv[2]
     endpoint = os.environ["AWS_ENDPOINT_URL"]
     start = time.perf_counter()
-    reader = FsspecReader(src, endpoint_url=endpoint)
+    reader = FsspecReader(src, endpoint_url=endpoint, **S3_OPTIONS)
     meta = reader.read_metadata()
     state = {
         fqn: torch.empty(m.size, dtype=m.properties.dtype)
         for fqn, m in meta.state_dict_metadata.items()
         if isinstance(m, TensorStorageMetadata)
     }
-    dcp.load(state, storage_reader=FsspecReader(src, endpoint_url=endpoint))
+    dcp.load(state, storage_reader=FsspecReader(src, endpoint_url=endpoint, **S3_OPTIONS))
     cast = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in state.items()}
     del state
     data = save(cast, metadata={"format": "pt"})
-    s3fs.S3FileSystem(endpoint_url=endpoint).pipe_file(dst, data)
+    s3fs.S3FileSystem(endpoint_url=endpoint, **S3_OPTIONS).pipe_file(dst, data)
     seconds = time.perf_counter() - start
     print(json.dumps({
         "seconds": seconds,
