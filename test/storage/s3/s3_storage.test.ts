@@ -62,9 +62,15 @@ describe("S3Storage: uploads", () => {
     const seen = proxy.requests.slice(before);
     expect(seen.filter((r) => r.method === "POST" && r.url.includes("?uploads")).length).toBe(1);
     expect(seen.filter((r) => r.method === "PUT" && r.url.includes("partNumber=")).length).toBe(6);
-    expect(await s.stat("big/x.distcp")).toEqual({ size: bytes.byteLength });
+    // The version is the ETag: a multipart upload's names its part count.
+    const info = await s.stat("big/x.distcp");
+    expect(info).toMatchObject({ size: bytes.byteLength, version: expect.stringMatching(/^"[0-9a-f]{32}-6"$/) });
     expect(Buffer.from(await s.readAll("big/x.distcp")).equals(Buffer.from(bytes))).toBe(true);
     expect(await s.pendingUploads()).toEqual([]);
+    // Other bytes of the same size: another version.
+    await s.writeAll("big/x.distcp", pattern(bytes.byteLength, 1));
+    expect(await s.stat("big/x.distcp")).toMatchObject({ size: bytes.byteLength });
+    expect((await s.stat("big/x.distcp"))!.version).not.toBe(info!.version);
   });
 
   it("a file within one part is a single PUT", async () => {
