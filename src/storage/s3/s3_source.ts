@@ -15,9 +15,11 @@ const MAX_STREAMS = 4;
 /**
  * One object opened for ranged reads, every GET pinned to the ETag seen at `open` (`If-Match`), so an object
  * replaced meanwhile fails with E_IO instead of mixing two versions. Reads that follow one another (each
- * starting where the one before ends, or a little before or after) share one GET of a window (`readWindow`, 32 MiB) from
- * the first of them, read as they come (`S3ReadStream`); a few such streams stay open for reads that interleave. Only a read of 1 MiB or more opens a stream: a small one that joins none is a `Range` GET. A connection that drops in the middle of a body is resumed
- * at the first byte not yet received, within the client's retry budget.
+ * starting where the one before ends, or a little before or after) share one GET of a window (`readWindow`,
+ * 32 MiB) from the first of them, read as they come (`S3ReadStream`); a few such streams stay open for reads
+ * that interleave. Only a read of 1 MiB or more opens a stream: a small one that joins none is a `Range` GET.
+ * A connection that drops in the middle of a body is resumed at the first byte not yet received, within the
+ * client's retry budget.
  */
 export class S3Source implements ByteSource {
   readonly path: string;
