@@ -6,6 +6,7 @@
 #   BENCH_CONVERT_MIB  size of the convert/reshard checkpoint (default 2048, at least 2 GiB per issue #3)
 #   BENCH_RUNS         runs per side of the read bench, the best kept (default 3)
 #   BENCH_ROUNDS       rounds of the convert/reshard bench, every contender once a round (default 5)
+#   BENCH_S3_ROUNDS    rounds of the S3 benches (bench/s3.bench.ts, bench/s3_scale.bench.ts; default 3)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -50,6 +51,8 @@ echo "== read: webdcp vs dcp.load (bench/read.bench.ts)" >&2
 $deno run -A bench/read.bench.ts "$read_dir" "$runs"
 echo "== convert and reshard: webdcp CLI vs PyTorch and cp -r (bench/convert.bench.ts)" >&2
 $deno run -A bench/convert.bench.ts "$convert_dir" "$rounds"
+echo "== S3 bucket to bucket: webdcp convert vs PyTorch through fsspec and aws s3 cp (bench/s3.bench.ts)" >&2
+$deno run -A bench/s3.bench.ts "$read_dir" "${BENCH_S3_ROUNDS:-3}"
 
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 ram="$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
@@ -57,3 +60,5 @@ load="$(cut -d' ' -f1-3 /proc/loadavg)"
 torch_version="$("$PYTHON" -c 'import torch; print(torch.__version__)')"
 machine="$(nproc) cores ($cpu), $ram RAM, load average $load at the end; $($deno --version | head -1), Python torch $torch_version"
 $deno run -A bench/report.ts "$BENCH_RESULTS" "npm run bench (BENCH_READ_MIB=$read_mib BENCH_CONVERT_MIB=$convert_mib BENCH_RUNS=$runs BENCH_ROUNDS=$rounds)" "$machine"
+echo "== S3 scale-out: one machine vs a 4-task Slurm array + finalize (bench/s3_scale.bench.ts, appends its own section)" >&2
+$deno run -A bench/s3_scale.bench.ts "$read_dir" "${BENCH_S3_ROUNDS:-3}"

@@ -11,12 +11,16 @@ export interface Measured {
   report: Record<string, unknown>;
 }
 
-export async function measure(cmd: string[], opts: { cwd?: string } = {}): Promise<Measured> {
+export async function measure(
+  cmd: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<Measured> {
   const timeFile = await Deno.makeTempFile({ prefix: "webdcp-bench-time-" });
   try {
     const out = await new Deno.Command("/usr/bin/time", {
       args: ["-v", "-o", timeFile, ...cmd],
       cwd: opts.cwd,
+      env: opts.env,
       stdout: "piped",
       stderr: "piped",
     }).output();

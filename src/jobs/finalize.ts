@@ -27,8 +27,9 @@ const SafetensorsManifest = z.object({
 /**
  * `webdcp finalize <dst>`: once every `--part r/w` run has finished, merges their manifests into the
  * output's `.metadata` (DCP) or `model.safetensors.index.json`, then removes the manifests. Fails, writing
- * nothing and naming every such part, while any part is missing or its files are not those it wrote
- * (sizes and CRC-32s of their ends, see `part_files.ts`).
+ * nothing and naming every such part, while any part is missing or its files are not those it wrote (sizes,
+ * then the storage's version of each file or, where it has none or it changed, the CRC-32 of all its bytes:
+ * see `checkPartFiles`).
  */
 export async function finalize(dst: Location, opts: { onProgress?: ProgressCallback } = {}): Promise<FinalizeReport> {
   const listing = await dst.storage.list(dst.path);

@@ -6,6 +6,11 @@
 export interface FileInfo {
   /** Size in bytes. */
   size: number;
+  /**
+   * Where the storage has one: a tag of the stored bytes that changes whenever the file is written again
+   * (S3: the ETag), so a checker can tell "the same object" without reading it.
+   */
+  version?: string;
 }
 
 /** An entry of a folder listing. */

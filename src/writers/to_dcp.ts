@@ -13,7 +13,7 @@ import type { Location } from "../source/mod.ts";
 import type { TargetTensor } from "../pipeline/mod.ts";
 import type { Part } from "./part.ts";
 import { ownedFiles, partManifestName } from "./part.ts";
-import { recordPartFiles } from "./part_files.ts";
+import { ChecksummingStorage, recordPartFiles } from "./part_files.ts";
 import { checkCopiedValue } from "./value_safety.ts";
 import type { WriteInput, Writer, WriterOptions } from "./writer.ts";
 
@@ -151,7 +151,8 @@ export const writeDcpOutput: Writer = async (input, dst, opts) => {
 
 /**
  * One part of a multi-machine DCP write: every part derives the same global plan, writes the rank files it
- * owns (`ownedFiles`: balanced by bytes), lists them with their sizes and CRCs (`recordPartFiles`, what
+ * owns (`ownedFiles`: balanced by bytes) through a `ChecksummingStorage`, lists them with their sizes and
+ * CRC-32s (`recordPartFiles`, what
  * `finalize` checks) and leaves `.webdcp-part-r-of-w.metadata`, a partial `.metadata` pickle of its items
  * that `finalize` merges. Ranks a part does not own are never read.
  */
@@ -165,9 +166,10 @@ async function writeDcpPart(
 ): Promise<string[]> {
   const global = planGlobal(plan);
   const mine = [...global.ranks.keys()].filter(owns);
+  const sums = new ChecksummingStorage(dst.storage);
   const perRank = await runLimited(
     mine.map((rank) => async () => {
-      const entries = await writeRankFile(dst.storage, dst.path, rank, global.ranks[rank], global.stateDictMetadata);
+      const entries = await writeRankFile(sums, dst.path, rank, global.ranks[rank], global.stateDictMetadata);
       await onRankWritten(rank);
       opts.tracker.fileDone(rankFileName(rank));
       return entries;
@@ -180,7 +182,7 @@ async function writeDcpPart(
     plannerData: plan.plannerData ?? null,
     storageData: perRank.flat(),
   };
-  const files = await recordPartFiles(dst, part, written);
+  const files = await recordPartFiles(dst, part, written, sums);
   const manifest = await commitDcp(dst.storage, dst.path, partial, { partFile: partManifestName(part, "metadata") });
   return [...written, files, manifest.path];
 }

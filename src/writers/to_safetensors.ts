@@ -12,7 +12,7 @@ import { BandPipeline, regionJobs } from "../pipeline/mod.ts";
 import { ownedFiles, partManifestName } from "./part.ts";
 import type { TensorSource } from "../source/mod.ts";
 import type { TargetTensor } from "../pipeline/mod.ts";
-import { recordPartFiles } from "./part_files.ts";
+import { ChecksummingStorage, recordPartFiles } from "./part_files.ts";
 
 /**
  * Groups targets into shard files in the given (read) order: HF's greedy packing up to `maxShardSize`, or
@@ -88,11 +88,14 @@ export const writeSafetensorsOutput: Writer = async ({ source, targets }, dst, o
   const fileOf = (name: string) => (singleFile ? name : joinPath(dst.path, name));
   const owns = ownedFiles(opts.part, shards.map((s) => s.tensors.reduce((n, t) => n + t.bytes, 0)));
   const mine = shards.filter((_, i) => owns(i));
+  // A part keeps the size and CRC-32 of each shard it writes, for `finalize`.
+  const sums = new ChecksummingStorage(dst.storage);
+  const storage = opts.part ? sums : dst.storage;
   await runLimited(
     mine.map((s) => async () => {
       const { entries, pipeline } = await shardEntries(source, s.tensors, opts);
       try {
-        await writeFile(dst.storage, fileOf(s.file), (sink) => writeSafetensors(sink, entries, { format: "pt" }));
+        await writeFile(storage, fileOf(s.file), (sink) => writeSafetensors(sink, entries, { format: "pt" }));
       } finally {
         await pipeline.settle();
       }
@@ -109,7 +112,7 @@ export const writeSafetensorsOutput: Writer = async ({ source, targets }, dst, o
     await writeSafetensorsIndex(dst.storage, indexPath, { metadata: { total_size: totalSize }, weightMap });
     return [...written, indexPath];
   }
-  const files = await recordPartFiles(dst, opts.part, written);
+  const files = await recordPartFiles(dst, opts.part, written, sums);
   const manifest = joinPath(dst.path, partManifestName(opts.part, "json"));
   const doc: SafetensorsPartManifest = {
     shards: shards.length,

@@ -39,6 +39,18 @@ export function describeOpfsStorage(make: () => Promise<OpfsStorage>): void {
       expect(await s.list("ckpt")).toBeUndefined();
     });
 
+    it("removeTemps() removes what killed writes left in a committed folder and nothing else", async () => {
+      const s = await make();
+      await s.writeAll("ckpt/__3_0.distcp.tmp-0123456789abcdef", Uint8Array.of(7));
+      await s.writeAll("ckpt/__0_0.distcp", Uint8Array.of(1));
+      await s.writeAll("ckpt/sub/x.tmp-0123456789abcdef", Uint8Array.of(8));
+      expect([...await s.readAll("ckpt/__3_0.distcp.tmp-0123456789abcdef")]).toEqual([7]);
+      await s.removeTemps("ckpt");
+      await expectCode(s.readAll("ckpt/__3_0.distcp.tmp-0123456789abcdef"), "E_NOT_FOUND");
+      expect([...await s.readAll("ckpt/__0_0.distcp")]).toEqual([1]);
+      expect([...await s.readAll("ckpt/sub/x.tmp-0123456789abcdef")]).toEqual([8]); // not below the folder
+    });
+
     it("origin() nests its folder under the OPFS root and names it in the description", async () => {
       const s = await make();
       await s.writeAll("k", Uint8Array.of(9));

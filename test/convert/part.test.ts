@@ -168,4 +168,31 @@ describe("finalize() checks every part's files before it commits", () => {
     expect((await s.list("out"))!.map((e) => e.name).filter((n) => n.startsWith(".webdcp"))).toEqual([]);
     expect((await verify({ storage: s, path: "out" }, { deep: true })).ok).toBe(true);
   });
+
+  test("one byte flipped far from the end of a part's file, or a file cut short, is refused naming the part", async () => {
+    const s = new MemoryStorage();
+    // 128 KiB per rank file, so a flip near the start lies outside any tail window.
+    const big = Uint8Array.from({ length: 16384 * 8 * 4 }, (_, i) => (i * 7 + 3) & 0xff);
+    await saveStateDict(s, "src", { big: makeTensor("float32", [16384, 8], big) }, { ranks: 2 });
+    for (let index = 0; index < 4; index++) {
+      await reshard(at(s, "src"), at(s, "out"), { layout, part: { index, count: 4 }, engine });
+    }
+    const file = "out/__2_0.distcp";
+    const good = await s.readAll(file);
+    expect(good.byteLength).toBeGreaterThan(128 << 10);
+    const flipped = good.slice();
+    flipped[4096] ^= 0x01;
+    await s.writeAll(file, flipped);
+    const err = await finalize(at(s, "out")).then(() => undefined, (e) => e);
+    expect(err).toMatchObject({ code: "E_GAP" });
+    expect(err.message).toContain("1 of 4 parts are missing or incomplete: part 2/4: __2_0.distcp is not the file");
+    await s.writeAll(file, good.subarray(0, good.byteLength - 1));
+    expect((await finalize(at(s, "out")).catch((e) => e)).message).toContain(
+      `part 2/4: __2_0.distcp has ${good.byteLength - 1} bytes, the part wrote ${good.byteLength}`,
+    );
+    expect(await s.stat("out/.metadata")).toBeUndefined();
+    await s.writeAll(file, good);
+    await finalize(at(s, "out"));
+    expect((await verify({ storage: s, path: "out" }, { deep: true })).ok).toBe(true);
+  });
 });

@@ -174,6 +174,25 @@ export class OpfsStorage implements Storage {
     }
   }
 
+  /**
+   * Removes the temps (`<name>.tmp-<hex>`, and Chromium's `.crswap` beside them) that writes of a closed or
+   * killed tab left in `dir`, once a whole output folder is committed (see `Storage.removeTemps`).
+   */
+  async removeTemps(dir: string): Promise<void> {
+    const rel = normalizePath(dir);
+    const handle = await this.#dirHandle(rel);
+    if (handle === undefined) return;
+    const temps: string[] = [];
+    try {
+      for await (const [name, h] of (handle as unknown as { entries(): Entries }).entries()) {
+        if (h.kind === "file" && TEMP_SUFFIX.test(name)) temps.push(name);
+      }
+    } catch {
+      return; // best effort, as for files
+    }
+    for (const name of temps) await handle.removeEntry(name).catch(() => {});
+  }
+
   async #fileHandle(rel: string): Promise<FileSystemFileHandle | undefined> {
     const { parentSegments, name } = split(rel);
     const parent = await this.#dir(parentSegments, false);

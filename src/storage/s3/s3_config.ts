@@ -49,6 +49,11 @@ export interface S3StorageOptions {
   partSize?: number;
   /** Parts of one file uploaded at once (default 4). */
   partsInFlight?: number;
+  /**
+   * Bytes one read stream asks for (default 32 MiB, at least 1 MiB): reads that follow one another through an
+   * object share one GET of this window instead of a request each (see `S3Source`).
+   */
+  readWindow?: number;
   /** How failed requests (no response, 5xx, throttling) are retried. */
   retry?: S3RetryOptions;
   /** The fetch to use (default: the global one); tests and proxies inject their own. */
@@ -68,6 +73,7 @@ export interface S3Config {
   credentials: S3Credentials;
   partSize: number;
   partsInFlight: number;
+  readWindow: number;
   retry: Required<S3RetryOptions>;
   fetch: (input: Request) => Promise<Response>;
 }
@@ -93,6 +99,10 @@ export function resolveS3Config(options: S3StorageOptions): S3Config {
   if (!Number.isSafeInteger(partsInFlight) || partsInFlight < 1) {
     throw new UsageError("E_USAGE", `partsInFlight must be a positive integer, got ${partsInFlight}`);
   }
+  const readWindow = options.readWindow ?? 32 << 20;
+  if (!Number.isSafeInteger(readWindow) || readWindow < 1 << 20) {
+    throw new UsageError("E_USAGE", `readWindow must be at least 1 MiB, got ${readWindow}`);
+  }
   const retry = {
     attempts: options.retry?.attempts ?? 8,
     baseDelayMs: options.retry?.baseDelayMs ?? 100,
@@ -113,6 +123,7 @@ export function resolveS3Config(options: S3StorageOptions): S3Config {
     credentials,
     partSize,
     partsInFlight,
+    readWindow,
     retry,
     // Called unbound: browsers reject window.fetch invoked with another object as `this`.
     fetch: given ? (r) => given(r) : (r) => globalThis.fetch(r),

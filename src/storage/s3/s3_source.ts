@@ -3,11 +3,23 @@ import { checkReadRange, readToNewBuffer } from "../byte_source.ts";
 import { discardBody, parseContentRange, readBodyInto } from "../http/mod.ts";
 import type { ByteSource } from "../storage.ts";
 import type { S3Client } from "./s3_client.ts";
+import { S3ReadStream } from "./s3_read_stream.ts";
+
+/** Reads at least this long go through a stream (smaller ones, headers and probes, are one GET each). */
+const STREAM_MIN_READ = 1 << 20;
+/** A read this far past a stream's end still joins it, the bytes between skipped (zip record headers). */
+const STREAM_MAX_SKIP = 256 << 10;
+/** Streams open per object at once; a new one past this drops the least recently used. */
+const MAX_STREAMS = 4;
 
 /**
- * One object opened for ranged reads: each read is a `Range` GET pinned to the ETag seen at `open` (`If-Match`),
- * so an object replaced meanwhile fails with E_IO instead of mixing two versions. A connection that drops in
- * the middle of a body is resumed at the first byte not yet received, within the client's retry budget.
+ * One object opened for ranged reads, every GET pinned to the ETag seen at `open` (`If-Match`), so an object
+ * replaced meanwhile fails with E_IO instead of mixing two versions. Reads that follow one another (each
+ * starting where the one before ends, or a little before or after) share one GET of a window (`readWindow`,
+ * 32 MiB) from the first of them, read as they come (`S3ReadStream`); a few such streams stay open for reads
+ * that interleave. Only a read of 1 MiB or more opens a stream: a small one that joins none is a `Range` GET.
+ * A connection that drops in the middle of a body is resumed at the first byte not yet received, within the
+ * client's retry budget.
  */
 export class S3Source implements ByteSource {
   readonly path: string;
@@ -15,6 +27,8 @@ export class S3Source implements ByteSource {
   readonly #client: S3Client;
   readonly #key: string;
   readonly #etag: string | undefined;
+  readonly #streams: S3ReadStream[] = [];
+  #uses = 0;
   #closed = false;
 
   constructor(client: S3Client, key: string, path: string, size: number, etag: string | undefined) {
@@ -32,6 +46,77 @@ export class S3Source implements ByteSource {
   async readInto(offset: number, into: Uint8Array): Promise<void> {
     this.#checkOpen();
     checkReadRange(this.path, this.size, offset, into.byteLength);
+    let filled = 0;
+    while (filled < into.byteLength) {
+      const at = offset + filled;
+      const rest = into.subarray(filled);
+      const joined = this.#streams.find((s) => s.reaches(at, STREAM_MAX_SKIP));
+      // A small read (a header, a directory) joins a stream it falls in but never opens one.
+      if (joined === undefined && rest.byteLength < STREAM_MIN_READ) return await this.#get(at, rest);
+      const stream = joined ?? this.#openStream(at, rest.byteLength);
+      // The part of the read this stream's window holds; the rest goes on with the next window.
+      const part = rest.subarray(0, Math.min(rest.byteLength, stream.end - at));
+      stream.next = Math.max(stream.next, at + part.byteLength);
+      stream.used = ++this.#uses;
+      const read = stream.tail.then(() => stream.fill(at, part));
+      stream.tail = read;
+      const n = await read;
+      if (stream.position === stream.end) this.#drop(stream);
+      filled += n;
+      // The stream failed (or was dropped): the rest with a GET of its own, resumed and retried as any.
+      if (n < part.byteLength) return await this.#get(offset + filled, into.subarray(filled));
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const s of [...this.#streams]) this.#drop(s);
+    return Promise.resolve();
+  }
+
+  /** A new stream of a window from `offset`, dropping the stalest one past MAX_STREAMS. */
+  #openStream(offset: number, length: number): S3ReadStream {
+    for (const s of this.#streams.filter((s) => s.dead)) this.#drop(s);
+    if (this.#streams.length >= MAX_STREAMS) {
+      this.#drop(this.#streams.reduce((a, b) => (a.used <= b.used ? a : b)));
+    }
+    const end = Math.min(this.size, offset + Math.max(length, this.#client.config.readWindow));
+    const stream = new S3ReadStream(this.#openBody(offset, end), offset, end);
+    this.#streams.push(stream);
+    return stream;
+  }
+
+  #drop(stream: S3ReadStream): void {
+    stream.cancel();
+    const i = this.#streams.indexOf(stream);
+    if (i >= 0) this.#streams.splice(i, 1);
+  }
+
+  /** The body of a GET of bytes `first` to `end - 1` (refused answers reject: the reads then GET alone). */
+  async #openBody(first: number, end: number): Promise<ReadableStream<Uint8Array>> {
+    const last = end - 1;
+    const headers: Record<string, string> = { range: `bytes=${first}-${last}` };
+    if (this.#etag !== undefined) headers["if-match"] = this.#etag;
+    const response = await this.#client.send({
+      method: "GET",
+      key: this.#key,
+      headers,
+      path: this.path,
+      offset: first,
+      what: `GET bytes ${first}-${last}`,
+      accept: [206, 200],
+    });
+    const range = parseContentRange(response.headers.get("content-range"));
+    const whole = response.status === 200 && first === 0 && end === this.size;
+    if (response.body === null || (!whole && (range?.first !== first || range.last !== last))) {
+      await discardBody(response);
+      throw new StorageError("E_IO", "unexpected answer to a stream GET", { path: this.path, offset: first });
+    }
+    return response.body;
+  }
+
+  /** One ranged GET into `into`, resuming where a dropped connection stopped. */
+  async #get(offset: number, into: Uint8Array): Promise<void> {
     let filled = 0;
     for (let drops = 1; filled < into.byteLength; drops++) {
       const first = offset + filled;
@@ -81,11 +166,6 @@ export class S3Source implements ByteSource {
         await this.#client.backoff(drops);
       }
     }
-  }
-
-  close(): Promise<void> {
-    this.#closed = true;
-    return Promise.resolve();
   }
 
   #checkOpen(): void {

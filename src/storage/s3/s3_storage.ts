@@ -54,7 +54,7 @@ export class S3Storage implements Storage {
     const rel = normalizePath(path);
     if (rel === "") return undefined;
     const head = await this.#head(rel);
-    return head && { size: head.size };
+    return head && (head.etag === undefined ? { size: head.size } : { size: head.size, version: head.etag });
   }
 
   async open(path: string): Promise<ByteSource> {

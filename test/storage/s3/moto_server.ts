@@ -14,6 +14,8 @@ export interface MotoServer {
   createBucket(name: string): Promise<void>;
   /** The environment that points AWS tools (webdcp's CLI, s3fs) at this server with `credentials`. */
   env: Record<string, string>;
+  /** The server's process id (benchmarks read its peak memory from /proc). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startMoto(python: string, minPartSize = 64 << 10): Promise
       AWS_REGION: "us-east-1",
       AWS_ENDPOINT_URL: endpoint,
     },
+    pid: child.pid!,
     async createBucket(name) {
       const r = await aws.fetch(`${endpoint}/${name}`, { method: "PUT" });
       if (!r.ok) throw new Error(`creating bucket ${name}: HTTP ${r.status} ${await r.text()}`);

@@ -106,6 +106,40 @@ describe("webdcp on a bucket PyTorch saved to (moto, torch fsspec + s3fs)", () =
   });
 });
 
+describe("finalize on a bucket: every part's objects are the ones it wrote", () => {
+  test("an object rewritten with one byte flipped, or cut short, is refused naming the part; restored, it commits", async () => {
+    for (const part of ["0/2", "1/2"]) {
+      const r = await webdcp(
+        ["reshard", `s3://${BUCKET}/ckpt`, `s3://${BUCKET}/parts`, "--ranks", "2", "--part", part],
+        moto.env,
+      );
+      expect(r.code, r.err).toBe(0);
+    }
+    const out = bucket("parts");
+    const good = await out.readAll("__1_0.distcp");
+    expect(good.byteLength).toBeGreaterThan(4 << 20);
+    const flipped = good.slice();
+    // Far from the end: outside the zip directory and the last records.
+    flipped[1 << 20] ^= 0x40;
+    await out.writeAll("__1_0.distcp", flipped);
+    const f1 = await webdcp(["finalize", `s3://${BUCKET}/parts`], moto.env);
+    expect(f1.code).toBe(1);
+    expect(f1.err).toContain("part 1/2: __1_0.distcp is not the file the part wrote");
+    await out.writeAll("__1_0.distcp", good.subarray(0, good.byteLength - 1));
+    const f2 = await webdcp(["finalize", `s3://${BUCKET}/parts`], moto.env);
+    expect(f2.code).toBe(1);
+    expect(f2.err).toContain(
+      `part 1/2: __1_0.distcp has ${good.byteLength - 1} bytes, the part wrote ${good.byteLength}`,
+    );
+    expect(await out.stat(".metadata")).toBeUndefined();
+    // The same bytes uploaded again: a new object, but its bytes are those the part recorded.
+    await out.writeAll("__1_0.distcp", good);
+    const f3 = await webdcp(["finalize", `s3://${BUCKET}/parts`], moto.env);
+    expect(f3.code, f3.err).toBe(0);
+    expect(load("dcp", "parts")).toMatchObject({ ok: true, errors: [] });
+  });
+});
+
 describe("faults between webdcp and the bucket", () => {
   test("503 SlowDown, 500s and connections dropped mid-object are retried: the output is bit-exact", async () => {
     const args = (

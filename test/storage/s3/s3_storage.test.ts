@@ -62,9 +62,15 @@ describe("S3Storage: uploads", () => {
     const seen = proxy.requests.slice(before);
     expect(seen.filter((r) => r.method === "POST" && r.url.includes("?uploads")).length).toBe(1);
     expect(seen.filter((r) => r.method === "PUT" && r.url.includes("partNumber=")).length).toBe(6);
-    expect(await s.stat("big/x.distcp")).toEqual({ size: bytes.byteLength });
+    // The version is the ETag: a multipart upload's names its part count.
+    const info = await s.stat("big/x.distcp");
+    expect(info).toMatchObject({ size: bytes.byteLength, version: expect.stringMatching(/^"[0-9a-f]{32}-6"$/) });
     expect(Buffer.from(await s.readAll("big/x.distcp")).equals(Buffer.from(bytes))).toBe(true);
     expect(await s.pendingUploads()).toEqual([]);
+    // Other bytes of the same size: another version.
+    await s.writeAll("big/x.distcp", pattern(bytes.byteLength, 1));
+    expect(await s.stat("big/x.distcp")).toMatchObject({ size: bytes.byteLength });
+    expect((await s.stat("big/x.distcp"))!.version).not.toBe(info!.version);
   });
 
   it("a file within one part is a single PUT", async () => {
@@ -188,6 +194,74 @@ describe("S3Storage: faults", () => {
     expect(Buffer.from(got).equals(Buffer.from(bytes.subarray(1000, 151_000)))).toBe(true);
     const ranges = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
     expect(ranges).toEqual(["bytes=1000-150999", "bytes=31000-150999", "bytes=61000-150999", "bytes=91000-150999"]);
+  });
+
+  it("reads that follow one another share one GET; a small read a little before its end joins from kept bytes", async () => {
+    const s = storage();
+    const MiB = 1 << 20;
+    const bytes = pattern(6 * MiB + 999, 7);
+    await s.writeAll("seq", bytes);
+    const src = await s.open("seq");
+    const before = proxy.requests.length;
+    // Bands in flight together, as the pipeline reads them; then a header read 700 bytes before the next
+    // band and that band (a torch record inside its archive); then a skip of 100 KiB.
+    const bands = await Promise.all([0, 1, 2].map((i) => src.read(i * MiB, MiB)));
+    const header = await src.read(3 * MiB - 700, 16 << 10);
+    const record = await src.read(3 * MiB - 700 + 704, MiB);
+    const after = await src.read(4 * MiB + 704 + (100 << 10), MiB + 999 - 704 - (100 << 10));
+    await src.close();
+    const want = (from: number, n: number) => Buffer.from(bytes.subarray(from, from + n));
+    bands.forEach((b, i) => expect(Buffer.from(b).equals(want(i * MiB, MiB))).toBe(true));
+    expect(Buffer.from(header).equals(want(3 * MiB - 700, 16 << 10))).toBe(true);
+    expect(Buffer.from(record).equals(want(3 * MiB + 4, MiB))).toBe(true);
+    expect(Buffer.from(after).equals(want(4 * MiB + 704 + (100 << 10), after.byteLength))).toBe(true);
+    const gets = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+    expect(gets).toEqual([`bytes=0-${bytes.byteLength - 1}`]);
+  });
+
+  it("a read stream asks for one window at a time: a read across a window's end goes on with the next", async () => {
+    const MiB = 1 << 20;
+    const s = storage({ readWindow: 2 * MiB });
+    const bytes = pattern(5 * MiB + 77, 3);
+    await s.writeAll("win", bytes);
+    const src = await s.open("win");
+    const before = proxy.requests.length;
+    const a = await src.read(0, MiB + 500);
+    const b = await src.read(MiB + 500, 3 * MiB);
+    const c = await src.read(4 * MiB + 500, MiB - 423);
+    await src.close();
+    expect(Buffer.from(a).equals(Buffer.from(bytes.subarray(0, MiB + 500)))).toBe(true);
+    expect(Buffer.from(b).equals(Buffer.from(bytes.subarray(MiB + 500, 4 * MiB + 500)))).toBe(true);
+    expect(Buffer.from(c).equals(Buffer.from(bytes.subarray(4 * MiB + 500)))).toBe(true);
+    const gets = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+    // The second window is as long as what is left of the read that opens it.
+    expect(gets).toEqual([
+      `bytes=0-${2 * MiB - 1}`,
+      `bytes=${2 * MiB}-${4 * MiB + 499}`,
+      `bytes=${4 * MiB + 500}-${5 * MiB + 76}`,
+    ]);
+  });
+
+  it("a stream whose connection drops hands its reads to ranged GETs: every byte exact", async () => {
+    const s = storage();
+    const MiB = 1 << 20;
+    const bytes = pattern(4 * MiB, 9);
+    await s.writeAll("drop", bytes);
+    const src = await s.open("drop");
+    let dropped = false;
+    proxy.decide = (r) => r.method === "GET" && !dropped ? ((dropped = true), { dropAfter: MiB + 12_345 }) : undefined;
+    const before = proxy.requests.length;
+    const got = await Promise.all([0, 1, 2, 3].map((i) => src.read(i * MiB, MiB)));
+    proxy.decide = () => undefined;
+    await src.close();
+    expect(dropped).toBe(true);
+    got.forEach((b, i) =>
+      expect(Buffer.from(b).equals(Buffer.from(bytes.subarray(i * MiB, (i + 1) * MiB)))).toBe(true)
+    );
+    const gets = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+    expect(gets[0]).toBe(`bytes=0-${4 * MiB - 1}`);
+    // The band cut short resumes at the byte it reached; the bands queued behind it fetch themselves.
+    expect(gets).toContain(`bytes=${MiB + 12_345}-${2 * MiB - 1}`);
   });
 
   it("gives up after the configured tries with an error naming bucket, key, status and S3 code", async () => {

@@ -1,0 +1,119 @@
+/**
+ * What the S3 benchmarks share: a real S3 API server (moto, as the tests start it) on loopback with one bucket
+ * holding a DCP checkpoint that real torch wrote, the installed `webdcp` command, the bench-only awscli venv,
+ * and the server's peak memory per measured step (it is shared by every contender, so it is reported apart).
+ */
+import { type MotoServer, startMoto } from "../../test/storage/s3/moto_server.ts";
+import { S3Storage } from "../../src/storage/s3/mod.ts";
+import { measure, type Measured } from "./measure.ts";
+
+export const BUCKET = "bench";
+
+export interface S3Bench {
+  moto: MotoServer;
+  /** `aws` of the bench-only awscli venv (bench/py/awscli_venv.sh). */
+  aws: string;
+  /** The environment every contender runs with: moto's endpoint and an IAM key it accepts. */
+  env: Record<string, string>;
+  /** A storage on `s3://bench/<prefix>`. */
+  storage(prefix: string): S3Storage;
+  /** Runs `cmd` under `time -v` with `env`, and moto's peak RSS while it ran. */
+  measure(cmd: string[]): Promise<Measured & { motoPeakRssBytes: number }>;
+  /** Removes the object or everything under `s3://bench/<prefix>` (no error when there is nothing). */
+  clear(prefix: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The installed CLI form: bin/webdcp running the bundled dist/cli, rebuilt first when any source is newer. */
+export const WEBDCP = ["bin/webdcp"];
+
+export async function buildInstalledCli(): Promise<void> {
+  const built = await Deno.stat("dist/cli/main.js").then((s) => s.mtime!.getTime(), () => 0);
+  if (built < await newestMtime("src")) await run(["bash", "scripts/build.sh"]);
+}
+
+async function newestMtime(dir: string): Promise<number> {
+  let newest = 0;
+  for await (const e of Deno.readDir(dir)) {
+    const path = `${dir}/${e.name}`;
+    const t = e.isDirectory ? await newestMtime(path) : (await Deno.stat(path)).mtime!.getTime();
+    newest = Math.max(newest, t);
+  }
+  return newest;
+}
+
+/**
+ * Starts moto with S3's real 5 MiB minimum part size, makes the bucket and uploads the local DCP folder
+ * `ckptDir` (written by real torch, bench/py/make_checkpoint.py) to `s3://bench/ckpt` with awscli.
+ */
+export async function startS3Bench(python: string, ckptDir: string): Promise<S3Bench> {
+  const aws = `${await output(["bash", "bench/py/awscli_venv.sh"])}/bin/aws`;
+  const moto = await startMoto(python, 5 << 20);
+  const env = { ...moto.env, NO_COLOR: "1" };
+  const storage = (prefix: string) =>
+    new S3Storage({ bucket: BUCKET, prefix, endpoint: moto.endpoint, credentials: moto.credentials, env: {} });
+  await moto.createBucket(BUCKET);
+  await run([aws, "s3", "cp", "--recursive", "--quiet", ckptDir, `s3://${BUCKET}/ckpt`], env);
+  return {
+    moto,
+    aws,
+    env,
+    storage,
+    async measure(cmd) {
+      const reset = resetPeak(moto.pid);
+      const m = await measure(cmd, { env });
+      const motoPeakRssBytes = peakRss(moto.pid);
+      return { ...m, motoPeakRssBytes: reset ? motoPeakRssBytes : NaN };
+    },
+    async clear(prefix) {
+      await storage("").remove(prefix, { recursive: true }).catch((e) => {
+        if (e?.code !== "E_NOT_FOUND") throw e;
+      });
+    },
+    stop: () => moto.stop(),
+  };
+}
+
+/** Total bytes of the objects under `s3://bench/<prefix>`, with their count. */
+export async function objectBytes(s: S3Storage, dir = ""): Promise<{ bytes: number; objects: number }> {
+  let bytes = 0;
+  let objects = 0;
+  for (const e of (await s.list(dir)) ?? []) {
+    const path = dir === "" ? e.name : `${dir}/${e.name}`;
+    if (e.kind === "dir") {
+      const sub = await objectBytes(s, path);
+      bytes += sub.bytes;
+      objects += sub.objects;
+    } else {
+      bytes += (await s.stat(path))!.size;
+      objects++;
+    }
+  }
+  return { bytes, objects };
+}
+
+/** Resets the process's peak RSS (VmHWM) to its current RSS; false where the kernel refuses (not root). */
+function resetPeak(pid: number): boolean {
+  try {
+    Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function peakRss(pid: number): number {
+  const kib = /VmHWM:\s*(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1];
+  return Number(kib) * 1024;
+}
+
+export async function run(cmd: string[], env?: Record<string, string>): Promise<void> {
+  const r = await new Deno.Command(cmd[0], { args: cmd.slice(1), env, stdout: "null", stderr: "inherit" }).output();
+  if (!r.success) throw new Error(`'${cmd.join(" ")}' failed (exit ${r.code})`);
+}
+
+export async function output(cmd: string[], env?: Record<string, string>): Promise<string> {
+  const r = await new Deno.Command(cmd[0], { args: cmd.slice(1), env, stdout: "piped", stderr: "inherit" }).output();
+  if (!r.success) throw new Error(`'${cmd.join(" ")}' failed (exit ${r.code})`);
+  return new TextDecoder().decode(r.stdout).trim();
+}
