@@ -138,6 +138,6 @@ describe.skipIf(!REQUIRED && !existsSync(CHROMIUM))("webdcp in headless Chromium
     expect(results.map((r) => r.name)).toContain(
       "OpfsStorage: sinks > close() replaces an existing file while an open source fails with E_IO",
     );
-    expect(results.filter((r) => r.name.startsWith("OpfsStorage in the browser >"))).toHaveLength(4);
+    expect(results.filter((r) => r.name.startsWith("OpfsStorage in the browser >"))).toHaveLength(5);
   });
 });

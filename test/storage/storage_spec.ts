@@ -41,8 +41,8 @@ export function describeStorage(name: string, make: () => Promise<Storage>, opti
       await s.writeAll("a/b/c.bin", bytes(1, 2, 3, 4, 5));
       expect([...await s.readAll("a/b/c.bin")]).toEqual([1, 2, 3, 4, 5]);
       // A storage may add the stored file's version (S3: its ETag).
-      expect(await s.stat("a/b/c.bin")).toMatchObject({ size: 5 });
-      expect(await s.stat("a/./b//c.bin")).toMatchObject({ size: 5 });
+      expect((await s.stat("a/b/c.bin"))?.size).toBe(5);
+      expect((await s.stat("a/./b//c.bin"))?.size).toBe(5);
     });
 
     it("read() returns an exact range and rejects ranges past the end with E_OUT_OF_RANGE", async () => {
