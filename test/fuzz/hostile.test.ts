@@ -272,7 +272,7 @@ describe("names: prototype keys are ordinary keys, path errors name the file tha
     const doc = { shards: 1, files: ["model.safetensors"], total_size: 0, weight_map: {} };
     await storage.writeAll("out/.webdcp-part-0-of-1.json", json(doc));
     const list = "out/.webdcp-part-0-of-1.files.json";
-    await storage.writeAll(list, json({ files: [{ file: "../../etc/passwd", size: 1, tailCrc32: 0 }] }));
+    await storage.writeAll(list, json({ files: [{ file: "../../etc/passwd", size: 1, crc32: 0 }] }));
     const outcome = await guarded(0, () => finalize({ storage, path: "out" }));
     expect(!outcome.ok && outcome.error).toMatchObject({ code: "E_PATH_ESCAPE", path: list });
   });
