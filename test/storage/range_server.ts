@@ -149,9 +149,22 @@ async function stream(res: ServerResponse, file: ServedFile, offset: number, len
   const piece = 1 << 20;
   for (let done = 0; done < length && !res.destroyed; done += piece) {
     const ok = res.write(await file.bytes(offset + done, Math.min(piece, length - done)));
-    if (!ok && !res.destroyed) await new Promise<void>((go) => (res.once("drain", go), res.once("close", go)));
+    if (!ok && !res.destroyed) await drainedOrClosed(res);
   }
   res.end();
+}
+
+/** Waits for `drain` or `close`, and takes back the listener that did not fire (a long body waits many times). */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise<void>((go) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      go();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }
 
 function typeOf(path: string): string {
