@@ -24,6 +24,7 @@
 import { DATA_DIR, DENO, python, warmPageCache } from "./lib/env.ts";
 import { measure, type Measured, seconds } from "./lib/measure.ts";
 import { type BenchRow, gib, memory, recordRows } from "./lib/results.ts";
+import { median, pairedRatio as ratioOverRounds, shuffled } from "./lib/rounds.ts";
 
 const dir = Deno.args[0] ?? `${DATA_DIR}/llama-2048m`;
 const rounds = Number(Deno.args[1] ?? 5);
@@ -117,12 +118,8 @@ for (let round = 0; round < rounds; round++) {
 
 /** Seconds of each round, in round order. */
 const times = (name: string) => runs.get(name)!.map(seconds);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 /** Median over rounds of a's time over b's time in the same round. */
-const pairedRatio = (a: string, b: string) => median(times(a).map((t, i) => t / times(b)[i]));
+const pairedRatio = (a: string, b: string) => ratioOverRounds(times(a), times(b));
 const summary = (name: string) => {
   const t = times(name);
   return `${median(t).toFixed(2)} s (best ${Math.min(...t).toFixed(2)})`;
@@ -160,18 +157,6 @@ for (const [name, baseline] of [["reshard --no-fsync", "cp -r"], ["reshard", "cp
 }
 await Deno.remove(out, { recursive: true });
 await recordRows(rows);
-
-/** A Fisher-Yates shuffle driven by a small LCG seeded with `seed`. */
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let state = (seed * 2654435761) >>> 0;
-  for (let i = out.length - 1; i > 0; i--) {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    const j = state % (i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 /** Measures `cmd` after flushing earlier steps' dirty pages, so no step pays for another's writeback. */
 async function settled(cmd: string[]): Promise<Measured> {

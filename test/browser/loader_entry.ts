@@ -16,6 +16,7 @@ import {
 } from "../../mod.ts";
 import { whenUnlocked } from "../../src/cache/cache_file.ts";
 import { readGpuBuffer } from "../engine/gpu_readback.ts";
+import { watchedDevice } from "../engine/watched_device.ts";
 import { sha256Hex } from "./fixtures.ts";
 
 export interface ErrorSummary {
@@ -239,20 +240,7 @@ export function clearCache() {
 export function abortedLoad(url: string) {
   return outcome(async () => {
     const { device } = await defaultDevice();
-    const created: GPUBuffer[] = [];
-    const watched = new Proxy(device, {
-      get(target, key) {
-        if (key === "createBuffer") {
-          return (d: GPUBufferDescriptor) => {
-            const b = target.createBuffer(d);
-            created.push(b);
-            return b;
-          };
-        }
-        const v = Reflect.get(target, key);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
+    const { device: watched, created } = watchedDevice(device);
     const controller = new AbortController();
     const result = await loadToGpu(url, {
       device: watched,

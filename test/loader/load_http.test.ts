@@ -14,6 +14,7 @@ import type { Tensor } from "../../src/tensor/mod.ts";
 import { encodeTorch } from "../../src/torch/mod.ts";
 import { gpuEngineForTests } from "../engine/gpu_fixture.ts";
 import { readGpuBuffer } from "../engine/gpu_readback.ts";
+import { watchedDevice } from "../engine/watched_device.ts";
 import { filesOf, type RangeServer, startRangeServer } from "../storage/range_server.ts";
 
 function f32(n: number, seed: number): Uint8Array {
@@ -244,20 +245,7 @@ describe("loadToGpu() over HTTP", () => {
   });
 
   it("an aborted load destroys every buffer it created and rejects with the abort reason", async () => {
-    const created: GPUBuffer[] = [];
-    const watched = new Proxy(device, {
-      get(target, key) {
-        if (key === "createBuffer") {
-          return (d: GPUBufferDescriptor) => {
-            const b = target.createBuffer(d);
-            created.push(b);
-            return b;
-          };
-        }
-        const v = Reflect.get(target, key);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
+    const { device: watched, created } = watchedDevice(device);
     const controller = new AbortController();
     const reason = new DOMException("user left the page", "AbortError");
     const load = loadToGpu(`${server.url}one/model.safetensors`, {
@@ -344,20 +332,7 @@ describe("loadToGpu() over HTTP", () => {
       await oomServer.close();
       return ctx.skip();
     }
-    const created: GPUBuffer[] = [];
-    const watched = new Proxy(big, {
-      get(target, key) {
-        if (key === "createBuffer") {
-          return (d: GPUBufferDescriptor) => {
-            const b = target.createBuffer(d);
-            created.push(b);
-            return b;
-          };
-        }
-        const v = Reflect.get(target, key);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
+    const { device: watched, created } = watchedDevice(big);
     try {
       expect(Math.min(big.limits.maxBufferSize, big.limits.maxStorageBufferBindingSize)).toBeGreaterThanOrEqual(
         rows * cols * 4,
