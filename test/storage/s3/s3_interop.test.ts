@@ -174,17 +174,20 @@ describe("faults between webdcp and the bucket", () => {
     await sameObjects("clean", "faulty");
   });
 
-  test("a killed upload leaves no .metadata and no object; rerunning completes and leaves no multipart upload", async () => {
+  /**
+   * Starts `convert` of the bucket's checkpoint into `name` through the proxy, which hangs the first part
+   * upload of the output; resolves once that upload hangs.
+   */
+  async function convertWithHungUpload(name: string) {
     let hung = false;
-    proxy.decide = (
-      r,
-    ) => (r.method === "PUT" && r.url.includes("/killed/") && r.url.includes("partNumber=") && !hung
-      ? ((hung = true), { hang: true })
-      : undefined);
+    proxy.decide = (r) =>
+      r.method === "PUT" && r.url.includes(`/${name}/`) && r.url.includes("partNumber=") && !hung
+        ? ((hung = true), { hang: true })
+        : undefined;
     const job = webdcpBackground([
       "convert",
       `s3://${BUCKET}/ckpt`,
-      `s3://${BUCKET}/killed`,
+      `s3://${BUCKET}/${name}`,
       "--to",
       "dcp",
       "--ranks",
@@ -195,6 +198,11 @@ describe("faults between webdcp and the bucket", () => {
     });
     for (let i = 0; i < 600 && !hung; i++) await new Promise((r) => setTimeout(r, 100));
     expect(hung).toBe(true);
+    return job;
+  }
+
+  test("a killed upload leaves no .metadata and no object; rerunning completes and leaves no multipart upload", async () => {
+    const job = await convertWithHungUpload("killed");
     await job.kill();
     proxy.decide = () => undefined;
     const out = bucket("killed");
@@ -217,26 +225,7 @@ describe("faults between webdcp and the bucket", () => {
   });
 
   test("a job stopped by SIGTERM (scancel, Kubernetes) aborts its uploads before it exits: no object, no stored parts", async () => {
-    let hung = false;
-    proxy.decide = (
-      r,
-    ) => (r.method === "PUT" && r.url.includes("/stopped/") && r.url.includes("partNumber=") && !hung
-      ? ((hung = true), { hang: true })
-      : undefined);
-    const job = webdcpBackground([
-      "convert",
-      `s3://${BUCKET}/ckpt`,
-      `s3://${BUCKET}/stopped`,
-      "--to",
-      "dcp",
-      "--ranks",
-      "1",
-    ], {
-      ...moto.env,
-      AWS_ENDPOINT_URL: proxy.endpoint,
-    });
-    for (let i = 0; i < 600 && !hung; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(hung).toBe(true);
+    const job = await convertWithHungUpload("stopped");
     const result = await job.kill("SIGTERM");
     proxy.decide = () => undefined;
     expect(result.code).toBe(143);
