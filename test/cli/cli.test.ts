@@ -4,8 +4,7 @@ import * as os from "node:os";
 import * as nodePath from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { runCli } from "../../src/cli/main.ts";
-import type { Runtime } from "../../src/cli/runtime.ts";
+import { type CliRun, runCliIn } from "./in_process.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
 import { FileStorage } from "../../src/storage/file/mod.ts";
 import { makeTensor } from "../../src/tensor/mod.ts";
@@ -14,22 +13,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 let dir: string;
 
 /** Runs the CLI in this (Node) process with captured output. */
-async function cli(args: string[], tty = false): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const rt: Runtime = {
-    args,
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    stderrIsTty: tty,
-    columns: 100,
-    exit: (c) => {
-      throw new Error(`exit ${c}`);
-    },
-    cwd: () => dir,
-  };
-  const code = await runCli(rt);
-  return { code, out, err };
+function cli(args: string[], tty = false): Promise<CliRun> {
+  return runCliIn(dir, args, tty);
 }
 
 /** Runs `deno task webdcp ...` as a user would (the deno binary from node_modules, node_modules/.bin off PATH). */

@@ -2,8 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { runCli } from "../../src/cli/main.ts";
-import type { Runtime } from "../../src/cli/runtime.ts";
+import { type CliRun, runCliIn } from "./in_process.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
 import { FormatError } from "../../src/errors/mod.ts";
 import { PyGlobal, PyReduce, tuple } from "../../src/pickle/mod.ts";
@@ -14,21 +13,8 @@ import { buildArchive } from "../torch/build_archive.ts";
 
 let dir: string;
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const rt: Runtime = {
-    args,
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    stderrIsTty: false,
-    columns: 100,
-    exit: (c) => {
-      throw new Error(`exit ${c}`);
-    },
-    cwd: () => dir,
-  };
-  return { code: await runCli(rt), out, err };
+function cli(args: string[]): Promise<CliRun> {
+  return runCliIn(dir, args);
 }
 
 function count(text: string, part: string): number {

@@ -10,6 +10,7 @@ import * as nodePath from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/main.ts";
 import type { Runtime } from "../../src/cli/runtime.ts";
+import { runCliIn } from "../cli/in_process.ts";
 import { convert, finalize, reshard, verify } from "../../src/jobs/mod.ts";
 import { dimSplitLayout } from "../../src/dcp/mod.ts";
 import { openTensorSource } from "../../src/source/mod.ts";
@@ -345,21 +346,7 @@ describe("files that are not files, and links that leave the checkpoint", () => 
   });
 
   it("webdcp inspect refuses the outside link by default and follows it with --follow-symlinks", async () => {
-    const run = async (args: string[]) => {
-      let out = "", err = "";
-      const rt: Runtime = {
-        args,
-        out: (t) => void (out += t),
-        err: (t) => void (err += t),
-        stderrIsTty: false,
-        columns: 100,
-        exit: (c) => {
-          throw new Error(`exit ${c}`);
-        },
-        cwd: () => dir,
-      };
-      return { code: await runCli(rt), out, err };
-    };
+    const run = (args: string[]) => runCliIn(dir, args);
     const refused = await run(["inspect", "linked"]);
     expect(refused.code).toBe(1);
     expect(refused.err).toContain("E_SYMLINK");
@@ -475,21 +462,7 @@ describe("leftovers of killed runs", () => {
 });
 
 describe("names from checkpoints in human output", () => {
-  const run = async (args: string[]) => {
-    let out = "", err = "";
-    const rt: Runtime = {
-      args,
-      out: (t) => void (out += t),
-      err: (t) => void (err += t),
-      stderrIsTty: false,
-      columns: 100,
-      exit: (c) => {
-        throw new Error(`exit ${c}`);
-      },
-      cwd: () => dir,
-    };
-    return { code: await runCli(rt), out, err };
-  };
+  const run = (args: string[]) => runCliIn(dir, args);
   // deno-lint-ignore no-control-regex
   const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
 
