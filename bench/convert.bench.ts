@@ -21,7 +21,7 @@
  *
  * usage: deno run -A bench/convert.bench.ts [CKPT_DIR] [ROUNDS]
  */
-import { DATA_DIR, DENO, python, warmPageCache } from "./lib/env.ts";
+import { DATA_DIR, DENO, python, warmPageCache, WEBDCP_DENO_ARGS } from "./lib/env.ts";
 import { measure, type Measured, seconds } from "./lib/measure.ts";
 import { type BenchRow, gib, memory, recordRows } from "./lib/results.ts";
 import { median, pairedRatio as ratioOverRounds, shuffled } from "./lib/rounds.ts";
@@ -32,18 +32,7 @@ const out = `${DATA_DIR}/out`;
 const CONVERT_SPEEDUP_TARGET = 2;
 const CONVERT_MEMORY_TARGET = 4;
 const RESHARD_SLOWDOWN_LIMIT = 1.5;
-// Exactly what `deno task webdcp` runs (deno.json), so the figures are the CLI users' figures.
-const WEBDCP = [
-  DENO,
-  "run",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-net",
-  "--allow-sys",
-  "--allow-ffi",
-  "src/cli/main.ts",
-];
+const WEBDCP = [DENO, ...WEBDCP_DENO_ARGS];
 
 interface Contender {
   name: string;

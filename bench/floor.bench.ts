@@ -8,20 +8,11 @@
  */
 import { appendFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
+import { WEBDCP_DENO_ARGS } from "./lib/env.ts";
 
 const dir = Deno.args[0] ?? "bench/data/pool-f32-1024m";
 const rounds = Number(Deno.args[1] ?? 5);
 const out = `${dir}.floor-out`;
-const WEBDCP = [
-  "run",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-net",
-  "--allow-sys",
-  "--allow-ffi",
-  "src/cli/main.ts",
-];
 const sources = readdirSync(dir).map((f) => `${dir}/${f}`);
 
 async function run(cmd: string, args: string[]): Promise<number> {
@@ -34,7 +25,7 @@ async function run(cmd: string, args: string[]): Promise<number> {
 await run("cat", sources); // warm the page cache
 rmSync(out, { recursive: true, force: true });
 await run(Deno.execPath(), [
-  ...WEBDCP,
+  ...WEBDCP_DENO_ARGS,
   "convert",
   dir,
   out,
@@ -58,7 +49,7 @@ for (let r = 0; r < rounds; r++) {
   ) {
     rmSync(out, { recursive: true, force: true });
     if (name.startsWith("webdcp")) {
-      const args = [...WEBDCP, "convert", dir, out, "--to", "safetensors", "--dtype", "bfloat16"];
+      const args = [...WEBDCP_DENO_ARGS, "convert", dir, out, "--to", "safetensors", "--dtype", "bfloat16"];
       t[name] = await run(Deno.execPath(), sync ? args : [...args, "--no-fsync"]);
     } else {
       Deno.mkdirSync(out);

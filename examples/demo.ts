@@ -15,14 +15,14 @@
 import process from "node:process";
 import { mkdir, rm } from "node:fs/promises";
 import { resolve } from "node:path";
-import { convert, dcp, diff, engine, FileStorage, pickle, reshard, type Tensor } from "../mod.ts";
+import { convert, dcp, diff, FileStorage, pickle, reshard, type Tensor } from "../mod.ts";
 import { runCli } from "../src/cli/main.ts";
 import { hostRuntime } from "../src/cli/runtime.ts";
 import { managedRun } from "./demo_managed.ts";
+import { demoModel } from "./demo_model.ts";
 
 // The format layers are namespaces of the public API.
 const { dimSplitLayout, openDcp, saveStateDict } = dcp;
-const { convertCpu } = engine;
 const { PyFloat, pyRepr, tuple } = pickle;
 type PyValue = pickle.PyValue;
 
@@ -33,27 +33,7 @@ await mkdir(root, { recursive: true });
 const storage = new FileStorage(root);
 
 // 1. A deterministic state: 3 layers, vocab 50 and ffn 42 rows so that 4 ranks get uneven chunks.
-const rng = mulberry32(20261125);
-const f32 = (shape: number[]): Tensor => {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const values = Float32Array.from({ length: n }, () => (rng() - 0.5) * 0.2);
-  return { dtype: "float32", shape, data: new Uint8Array(values.buffer) };
-};
-const bf16 = (shape: number[]): Tensor => {
-  const t = f32(shape);
-  return { dtype: "bfloat16", shape, data: convertCpu(t.data, "float32", "bfloat16") };
-};
-const dim = 16, vocab = 50, ffn = 42;
-const model: Record<string, Tensor> = { "tok_embeddings.weight": f32([vocab, dim]) };
-for (let l = 0; l < 3; l++) {
-  model[`layers.${l}.attention.wq.weight`] = bf16([dim, dim]);
-  model[`layers.${l}.attention.wo.weight`] = bf16([dim, dim]);
-  model[`layers.${l}.feed_forward.w1.weight`] = f32([ffn, dim]);
-  model[`layers.${l}.feed_forward.w2.weight`] = f32([dim, ffn]);
-  model[`layers.${l}.attention_norm.weight`] = f32([dim]);
-}
-model["norm.weight"] = f32([dim]);
-model["output.weight"] = f32([vocab, dim]);
+const { model, f32 } = demoModel(20261125);
 
 const optimizerState: Record<string, Record<string, Tensor>> = {};
 for (const name of ["tok_embeddings.weight", "output.weight"]) {
@@ -152,17 +132,6 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function log(text: string): void {

@@ -11,6 +11,18 @@ export const DENO = Deno.execPath();
 
 export const DATA_DIR = "bench/data";
 
+/** `deno` arguments that run the CLI exactly as `deno task webdcp` does (deno.json): the CLI users' figures. */
+export const WEBDCP_DENO_ARGS = [
+  "run",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-net",
+  "--allow-sys",
+  "--allow-ffi",
+  "src/cli/main.ts",
+];
+
 /** Reads every file of `dir` once so that both sides of a comparison start from the same warm page cache. */
 export async function warmPageCache(dir: string): Promise<void> {
   const files: string[] = [];

@@ -3,28 +3,11 @@
 // pattern, random float32/float64, region copies and row gathers must equal the CPU twin bit for bit.
 // Run: DENO_WEBGPU_BACKEND=vulkan npx deno test -A test/deno/engine_gpu.test.ts (or =gl: same results)
 // A missing adapter fails unless WEBDCP_ALLOW_NO_GPU=1 (and always fails when CI or WEBDCP_REQUIRE_GPU=1).
-import { convertCpu, copyRegionCpu, createEngine, gatherRowsCpu, type GpuEngine } from "../../src/engine/mod.ts";
+import { convertCpu, copyRegionCpu, gatherRowsCpu } from "../../src/engine/mod.ts";
+import { assertBytes, gpuEngine } from "./gpu_helpers.ts";
 import { CONVERT_SOURCES, CONVERT_TARGETS } from "../../src/dtype/mod.ts";
 import { itemsize } from "../../src/dtype/mod.ts";
 import { randomWords } from "../engine/random.ts";
-
-function assertBytes(got: Uint8Array, want: Uint8Array, what: string): void {
-  if (got.byteLength !== want.byteLength) throw new Error(`${what}: length ${got.byteLength} != ${want.byteLength}`);
-  for (let i = 0; i < got.byteLength; i++) {
-    if (got[i] !== want[i]) throw new Error(`${what}: byte ${i} is ${got[i]}, want ${want[i]}`);
-  }
-}
-
-async function gpuEngine(): Promise<GpuEngine | undefined> {
-  const required = Boolean(Deno.env.get("CI")) || Deno.env.get("WEBDCP_REQUIRE_GPU") === "1" ||
-    Deno.env.get("WEBDCP_ALLOW_NO_GPU") !== "1";
-  try {
-    return await createEngine({ kind: "gpu" }) as GpuEngine;
-  } catch (error) {
-    if (required) throw error;
-    return undefined;
-  }
-}
 
 function patterns(dtype: string, seed: number): Uint8Array {
   const size = itemsize(dtype as "float32");

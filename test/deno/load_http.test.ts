@@ -4,28 +4,11 @@
 // tensor must equal what dcp.openDcp() reads from the files, and the load must cost one request per file.
 // Run: DENO_WEBGPU_BACKEND=vulkan npx deno test -A test/deno/load_http.test.ts
 // A missing adapter fails unless WEBDCP_ALLOW_NO_GPU=1 (and always fails when CI or WEBDCP_REQUIRE_GPU=1).
-import { createEngine, dcp, FileStorage, type GpuEngine, loadToGpu } from "../../mod.ts";
+import { dcp, FileStorage, loadToGpu } from "../../mod.ts";
+import { assertBytes, gpuEngine } from "./gpu_helpers.ts";
 import { convertCpu } from "../../src/engine/mod.ts";
 import { serveExample } from "../../examples/browser/serve.ts";
 import { readGpuBuffer } from "../engine/gpu_readback.ts";
-
-function assertBytes(got: Uint8Array, want: Uint8Array, what: string): void {
-  if (got.byteLength !== want.byteLength) throw new Error(`${what}: length ${got.byteLength} != ${want.byteLength}`);
-  for (let i = 0; i < got.byteLength; i++) {
-    if (got[i] !== want[i]) throw new Error(`${what}: byte ${i} is ${got[i]}, want ${want[i]}`);
-  }
-}
-
-async function gpuEngine(): Promise<GpuEngine | undefined> {
-  const required = Boolean(Deno.env.get("CI")) || Deno.env.get("WEBDCP_REQUIRE_GPU") === "1" ||
-    Deno.env.get("WEBDCP_ALLOW_NO_GPU") !== "1";
-  try {
-    return await createEngine({ kind: "gpu" }) as GpuEngine;
-  } catch (error) {
-    if (required) throw error;
-    return undefined;
-  }
-}
 
 Deno.test("loadToGpu() loads the example's 4-rank DCP over HTTP into Deno's WebGPU bit-exactly, one request per file", async () => {
   const engine = await gpuEngine();
