@@ -78,6 +78,9 @@ export class ChecksummingStorage implements Storage {
   canCopyFrom(source: Storage): boolean {
     return this.#inner.canCopyFrom?.(source) ?? false;
   }
+  async removeTemps(dir: string): Promise<void> {
+    await this.#inner.removeTemps?.(dir);
+  }
   async writeAll(path: string, bytes: Uint8Array): Promise<void> {
     await this.#inner.writeAll(path, bytes);
     this.written.set(path, { size: bytes.byteLength, crc32: crc32(bytes) });
