@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
@@ -91,6 +92,28 @@ describe("createSeedCheckpoint()", () => {
     const bits = new Uint32Array(x.buffer);
     for (let i = 0; i < 1000; i++) expect(y[i]).toBe((bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) >>> 16);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it("pins the bytes of a debugmodel seed in every dtype (a change to the generator shows here)", async () => {
+    const pinned = {
+      float32: "4a0252a3128f31b9bc76b9bce23006fa6fbca6d09db9ac94191a56731607e754",
+      bfloat16: "083f0e563cdbca5f51bc9c850f96f3f5e327df16f5f29d4b0ecc490b8ea712ea",
+      float16: "3086b838f1d8a1fa88590139954158543998b32ea0fd99264d3848728ec349f7",
+    };
+    for (const [dtype, sha256] of Object.entries(pinned)) {
+      const storage = new MemoryStorage();
+      await createSeedCheckpoint(storage, {
+        model: "llama3",
+        flavor: "debugmodel",
+        seed: 11,
+        dtype: dtype as "float32",
+      });
+      const ckpt = await openDcp(storage, "step-0");
+      const hash = createHash("sha256");
+      for (const e of ckpt.entries()) hash.update((await ckpt.readTensor(e.name)).data);
+      expect(hash.digest("hex"), dtype).toBe(sha256);
+      await ckpt.close();
+    }
   });
 
   it("a tied head shares the embedding's values (flavors with weight tying)", () => {
