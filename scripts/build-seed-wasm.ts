@@ -11,9 +11,11 @@
  *   magnitude `std * (u * width)` on f64x2 (IEEE products, as the twin's), rounded to float32 and given the
  *   draw's sign (rounding is symmetric, so this is the twin's `(sign * std) * x` rounded);
  * - a lane is kept when its draw is on the fast path and its magnitude within min(b, -a), which puts both
- *   signs inside [a, b]; any other lane is drawn again by `sample`, the twin's `sample()` from trial 0 in
- *   scalar code: wedges, the tail and bounds exactly as there, with `exp` and `log` imported from the host's
- *   `Math` (the twin's own functions, so the rare paths round alike in every runtime).
+ *   signs inside [a, b]; a group with other lanes (about one in ten) is listed without a branch, and after
+ *   the SIMD pass its lanes are drawn again by `sample`, the twin's `sample()` from trial 0 in scalar code:
+ *   wedges, the tail and bounds exactly as there, with `exp` and `log` imported from the host's `Math` (the
+ *   twin's own functions, so the rare paths round alike in every runtime). Drawing them in a pass of their
+ *   own keeps the SIMD loop free of branches it would mispredict (that cost more than the draws).
  * The ziggurat's tables are not built in: the host writes this runtime's (ZIGGURAT) into TABLE and HEIGHT,
  * and the three keys of the tensor's stream into KEYS, before calling `fill`.
  */
@@ -30,7 +32,9 @@ const HEIGHT = TABLE + 16 * LAYERS;
 /** The stream's keys k0, k1, k2 (i32). */
 const KEYS = HEIGHT + 8 * (LAYERS + 1) + 8;
 const OUT = 4096;
-const PAGES = Math.ceil((OUT + 4 * CHUNK) / 65536);
+/** Groups of four with lanes to draw again: one i32 per group at most (`fill`'s own scratch). */
+const LIST = OUT + 4 * CHUNK;
+const PAGES = Math.ceil((LIST + CHUNK) / 65536);
 if (KEYS + 12 > OUT) throw new Error("the tables overlap the output");
 
 // Function indices: the imports, then the module's own in this order.
@@ -51,6 +55,7 @@ const OP = {
   drop: 0x1A,
   select: 0x1B,
   i32_load: 0x28,
+  i32_store: 0x36,
   f64_load: 0x2B,
   f32_store: 0x38,
   i32_eqz: 0x45,
@@ -65,9 +70,11 @@ const OP = {
   i32_sub: 0x6B,
   i32_mul: 0x6C,
   i32_and: 0x71,
+  i32_or: 0x72,
   i32_xor: 0x73,
   i32_shl: 0x74,
   i32_shr_u: 0x76,
+  i32_ctz: 0x68,
   f64_neg: 0x9A,
   f64_add: 0xA0,
   f64_sub: 0xA1,
@@ -363,9 +370,9 @@ function fill(): number[] {
   const [o, end4, end, mask, k] = [6, 7, 8, 9, 10];
   /** Each lane's table entry address. */
   const lane = [11, 12, 13, 14];
+  /** Slow groups listed so far, and the one being drawn again. */
+  const [n, e] = [15, 16];
   const [lo4, s4, k04, h, u, at, inside, w01, w23, m01, m23, std2, lim2] = [
-    15,
-    16,
     17,
     18,
     19,
@@ -377,6 +384,8 @@ function fill(): number[] {
     25,
     26,
     27,
+    28,
+    29,
   ];
   const loadLane = (op: number, align: number, offset: number, into: number, address: number[], l: number) => [
     ...address,
@@ -387,7 +396,7 @@ function fill(): number[] {
     l,
     ...set(into),
   ];
-  /** The element at lane offset `k` drawn by `sample`, stored over the lane's float32. */
+  /** The element at lane `k` of the group at `o` drawn by `sample`, stored over the lane's float32. */
   const redraw = [
     ...get(o),
     ...get(k),
@@ -395,6 +404,12 @@ function fill(): number[] {
     OP.i32_shl,
     OP.i32_add,
     ...get(lo),
+    ...get(o),
+    ...i32(OUT),
+    OP.i32_sub,
+    ...i32(2),
+    OP.i32_shr_u,
+    OP.i32_add,
     ...get(k),
     OP.i32_add,
     ...get(hi),
@@ -406,7 +421,7 @@ function fill(): number[] {
     OP.f32_demote_f64,
     ...mem(OP.f32_store, 2, 0),
   ];
-  return functionCode([...new Array<"i32">(9).fill("i32"), ...new Array<"v128">(13).fill("v128")], [
+  return functionCode([...new Array<"i32">(11).fill("i32"), ...new Array<"v128">(13).fill("v128")], [
     // std2 = splat(std); lim2 = splat(min(b, -a)): within it, both signs are inside [a, b]
     ...get(std),
     ...simd(V.f64x2_splat),
@@ -520,39 +535,28 @@ function fill(): number[] {
     ...[0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27],
     ...simd(V.and),
     ...simd(V.i32x4_bitmask),
-    ...tee(mask),
     ...i32(15),
-    OP.i32_ne,
-    ...IF,
-    ...i32(0),
-    ...set(k),
-    ...LOOP,
+    OP.i32_xor,
+    ...set(mask), // the lanes to draw again
+    // list the group (its offset, whose low 4 bits are free, and those lanes) without a branch: a list
+    // entry is written for every group and kept only for one with lanes to draw again
+    ...get(n),
+    ...i32(2),
+    OP.i32_shl,
+    ...get(o),
     ...get(mask),
-    ...get(k),
-    OP.i32_shr_u,
-    ...i32(1),
-    OP.i32_and,
-    OP.i32_eqz,
-    ...IF,
-    ...redraw,
-    ...END,
-    ...get(k),
-    ...i32(1),
+    OP.i32_or,
+    ...mem(OP.i32_store, 2, LIST),
+    ...get(n),
+    ...get(mask),
+    ...i32(0),
+    OP.i32_ne,
     OP.i32_add,
-    ...tee(k),
-    ...i32(4),
-    OP.i32_lt_u,
-    ...brIf(0),
-    ...END,
-    ...END,
+    ...set(n),
     ...get(o),
     ...i32(16),
     OP.i32_add,
     ...set(o),
-    ...get(lo),
-    ...i32(4),
-    OP.i32_add,
-    ...set(lo),
     ...get(lo4),
     ...v128([4, 4, 4, 4]),
     ...simd(V.i32x4_add),
@@ -574,10 +578,47 @@ function fill(): number[] {
     ...i32(4),
     OP.i32_add,
     ...set(o),
-    ...get(lo),
+    ...br(0),
+    ...END,
+    ...END,
+    // the listed groups' lanes, drawn again in full (apart from the loop above, whose branches then stay
+    // predictable); one turn per lane, lowest first
+    ...BLOCK,
+    ...LOOP,
+    ...get(e),
+    ...get(n),
+    OP.i32_ge_u,
+    ...brIf(1),
+    ...get(e),
+    ...i32(2),
+    OP.i32_shl,
+    ...mem(OP.i32_load, 2, LIST),
+    ...set(mask),
+    ...get(mask),
+    ...i32(-16),
+    OP.i32_and,
+    ...set(o),
+    ...get(mask),
+    ...i32(15),
+    OP.i32_and,
+    ...set(mask),
+    ...LOOP,
+    ...get(mask),
+    OP.i32_ctz,
+    ...set(k),
+    ...redraw,
+    ...get(mask),
+    ...get(mask),
+    ...i32(1),
+    OP.i32_sub,
+    OP.i32_and,
+    ...tee(mask),
+    ...brIf(0),
+    ...END,
+    ...get(e),
     ...i32(1),
     OP.i32_add,
-    ...set(lo),
+    ...set(e),
     ...br(0),
     ...END,
     ...END,

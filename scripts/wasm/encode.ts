@@ -262,6 +262,9 @@ export interface ModuleImport {
 
 /** A code entry for a function with these locals (after its parameters) and body (without the final `end`). */
 export function functionCode(locals: ValType[], body: number[]): number[] {
+  // A misspelt opcode name is `undefined` here, which would encode as 0x00 (`unreachable`, still valid).
+  const bad = body.findIndex((b) => !Number.isInteger(b) || b < 0 || b > 255);
+  if (bad >= 0) throw new Error(`byte ${bad} of a function body is ${body[bad]}`);
   const entry = [...vec(locals.map((t) => [1, VAL_TYPE[t]])), ...body, 0x0B];
   return [...uleb(entry.length), ...entry];
 }
