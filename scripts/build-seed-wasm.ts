@@ -97,8 +97,6 @@ const V = {
   f64x2_le: 0x4B,
   and: 0x4E,
   xor: 0x51,
-  load32_lane: 0x56,
-  load64_lane: 0x57,
   f32x4_demote_f64x2_zero: 0x5E,
   i32x4_bitmask: 0xA4,
   i32x4_shl: 0xAB,
@@ -368,11 +366,13 @@ function fmix4(v: number): number[] {
 function fill(): number[] {
   const [lo, hi, count, std, a, b] = [0, 1, 2, 3, 4, 5];
   const [o, end4, end, mask, k] = [6, 7, 8, 9, 10];
-  /** Each lane's table entry address. */
-  const lane = [11, 12, 13, 14];
   /** Slow groups listed so far, and the one being drawn again. */
-  const [n, e] = [15, 16];
+  const [n, e] = [11, 12];
   const [lo4, s4, k04, h, u, at, inside, w01, w23, m01, m23, std2, lim2] = [
+    13,
+    14,
+    15,
+    16,
     17,
     18,
     19,
@@ -382,20 +382,9 @@ function fill(): number[] {
     23,
     24,
     25,
-    26,
-    27,
-    28,
-    29,
   ];
-  const loadLane = (op: number, align: number, offset: number, into: number, address: number[], l: number) => [
-    ...address,
-    ...get(into),
-    ...simd(op),
-    align,
-    ...uleb(offset),
-    l,
-    ...set(into),
-  ];
+  /** Each lane's table entry (its width and fast-path bound). */
+  const entry = [26, 27, 28, 29];
   /** The element at lane `k` of the group at `o` drawn by `sample`, stored over the lane's float32. */
   const redraw = [
     ...get(o),
@@ -421,7 +410,7 @@ function fill(): number[] {
     OP.f32_demote_f64,
     ...mem(OP.f32_store, 2, 0),
   ];
-  return functionCode([...new Array<"i32">(11).fill("i32"), ...new Array<"v128">(13).fill("v128")], [
+  return functionCode([...new Array<"i32">(7).fill("i32"), ...new Array<"v128">(17).fill("v128")], [
     // std2 = splat(std); lim2 = splat(min(b, -a)): within it, both signs are inside [a, b]
     ...get(std),
     ...simd(V.f64x2_splat),
@@ -482,10 +471,32 @@ function fill(): number[] {
     ...i32(4),
     ...simd(V.i32x4_shl),
     ...set(at),
-    ...[0, 1, 2, 3].flatMap((l) => [...get(at), ...simd(V.i32x4_extract_lane), l, ...set(lane[l])]),
-    ...[0, 1, 2, 3].flatMap((l) => loadLane(V.load32_lane, 2, TABLE + 8, inside, get(lane[l]), l)),
-    ...[0, 1].flatMap((l) => loadLane(V.load64_lane, 3, TABLE, w01, get(lane[l]), l)),
-    ...[2, 3].flatMap((l) => loadLane(V.load64_lane, 3, TABLE, w23, get(lane[l]), l - 2)),
+    // each lane's 16-byte entry, then the widths paired and the bounds gathered by shuffles
+    ...[0, 1, 2, 3].flatMap((l) => [
+      ...get(at),
+      ...simd(V.i32x4_extract_lane),
+      l,
+      ...simd(V.load),
+      4,
+      ...uleb(TABLE),
+      ...set(entry[l]),
+    ]),
+    ...[0, 2].flatMap((l) => [
+      ...get(entry[l]),
+      ...get(entry[l + 1]),
+      ...simd(V.shuffle),
+      ...[0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23],
+      ...set(l === 0 ? w01 : w23),
+    ]),
+    ...[0, 2].flatMap((l) => [
+      ...get(entry[l]),
+      ...get(entry[l + 1]),
+      ...simd(V.shuffle),
+      ...[8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31],
+    ]),
+    ...simd(V.shuffle),
+    ...[0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27],
+    ...set(inside),
     // m = std * (u * width), two lanes per f64x2
     ...get(std2),
     ...get(u),
