@@ -12,7 +12,7 @@ import type { DcpMetadata, DcpWriteItem, StatePath } from "../dcp/mod.ts";
 import { shardBox, writeDcp } from "../dcp/mod.ts";
 import type { DType } from "../dtype/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
-import { CastPool, castPoolSupported, createCpuEngine, type Engine, machineParallelism } from "../engine/mod.ts";
+import { CastPool, castPoolSupported, createCpuEngine, defaultPoolSize, type Engine } from "../engine/mod.ts";
 import { UsageError } from "../errors/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { numel } from "../tensor/mod.ts";
@@ -37,7 +37,7 @@ export interface SeedOptions {
   dir?: string;
   /**
    * Worker threads that generate bands (and cast them) while this thread writes: default one per hardware
-   * thread; 0 generates on this thread (also where workers or shared memory are missing).
+   * thread, at most 8; 0 generates on this thread (also where workers or shared memory are missing).
    */
   workers?: number;
   /** Converts the float32 values to `dtype` when bands are generated on this thread (default the CPU twin). */
@@ -122,7 +122,11 @@ class BandFeed {
   }
 }
 
-/** Makes bands on this thread: the WebAssembly generator where it runs, else the TypeScript twin. */
+/**
+ * Makes bands on this thread: the WebAssembly generator where it runs, else the TypeScript twin. Its float32
+ * scratch is shared by calls: the feed of this thread makes one band at a time, and on the pool only `ones`
+ * bands come here, whose scratch holds ones whichever call filled it last.
+ */
 function bandsHere(dtype: DType, engine: Engine): MakeBand {
   let wide: Float32Array | undefined;
   return async (band, into) => {
@@ -224,7 +228,7 @@ export async function createSeedCheckpoint(storage: Storage, opts: SeedOptions):
       });
     }
   }
-  const workers = opts.workers ?? await machineParallelism();
+  const workers = opts.workers ?? await defaultPoolSize();
   const pool = workers > 0 && castPoolSupported() && seedSimdAvailable()
     ? new CastPool(workers, [seedWorkerProgram()])
     : undefined;

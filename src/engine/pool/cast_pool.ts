@@ -266,7 +266,7 @@ export class CastPool {
     const module = castModuleBytes();
     const programs = this.#programs;
     const threads: Thread[] = [];
-    const size = this.#size ?? Math.min(MAX_DEFAULT_WORKERS, await machineParallelism());
+    const size = this.#size ?? await defaultPoolSize();
     for (let k = 0; k < size; k++) {
       const entry: Thread = { thread: undefined as unknown as WorkerThread, pending: 0 };
       entry.thread = await startWorker(workerSource(WEB_LISTEN, programs), workerSource(NODE_LISTEN, programs), {
@@ -320,6 +320,11 @@ function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
   const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno;
   if (typeof timer === "number") deno?.unrefTimer(timer);
   else (timer as { unref?: () => void }).unref?.();
+}
+
+/** Workers a pool starts when no size is given: one per hardware thread, at most MAX_DEFAULT_WORKERS. */
+export async function defaultPoolSize(): Promise<number> {
+  return Math.min(MAX_DEFAULT_WORKERS, await machineParallelism());
 }
 
 /** The machine's hardware threads, as the runtime reports them. */
