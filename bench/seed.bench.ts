@@ -63,8 +63,6 @@ for (let round = 0; round < rounds + 1; round++) {
 }
 say(`## seed checkpoint speed, ${flavor} bfloat16 (${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC)`);
 say();
-say(`Machine: ${machineLine()}; load average ${loadStart} at the start.`);
-say();
 say(`\`npx deno run -A bench/seed.bench.ts ${Deno.args.join(" ")}\``);
 say();
 say(`Generation alone on one thread, ${GEN_ELEMENTS >> 20} Mi elements of truncated N(0, 0.02) per round, ${rounds}`);
@@ -151,5 +149,8 @@ if (!values["gen-only"]) {
   }
   say();
 }
+
+say(`Machine: ${machineLine()}; load average ${loadStart} at the start.`);
+say();
 
 if (values.append) await Deno.writeTextFile("bench/RESULTS.md", `\n${lines.join("\n")}\n`, { append: true });
