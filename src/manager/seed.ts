@@ -4,7 +4,7 @@
  * + 1))); the output head truncated N(0, dim^-0.5) within 3 std; norms 1; a tied head shares the
  * embedding's values). Values come from a counter-based generator (seed_random.ts, and its WebAssembly twin
  * seed_simd.ts), so they are the same for any rank count, and each tensor is generated in bands of rows while
- * it is written, a few bands ahead on worker threads: an 8B seed needs a few tens of MiB of memory.
+ * it is written, a few bands ahead on worker threads: the bands in flight take ~10 MiB whatever the flavor.
  */
 import { LLAMA3_KEY_GENERATIONS, llama3Flavor, type Llama3Parameter, llama3Parameters } from "../adapters/mod.ts";
 import type { JobProgress } from "../tasks/mod.ts";

@@ -1,7 +1,7 @@
 /**
  * The seed generator in WebAssembly (scripts/build-seed-wasm.ts), the same values as CounterRandom's
  * `fillTruncNormal` bit for bit: on this thread (`fillSeedSimd`) and in the engine's worker pool
- * (`SEED_WORKER_PROGRAM`), where a band is generated and cast to the checkpoint's dtype without leaving the
+ * (`seedWorkerProgram()`), where a band is generated and cast to the checkpoint's dtype without leaving the
  * worker.
  */
 import type { WorkerProgram } from "../engine/mod.ts";

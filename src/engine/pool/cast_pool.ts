@@ -136,8 +136,9 @@ interface Pending {
 
 /**
  * A few worker threads that run the cast kernels on slices of shared buffers (and the programs a layer
- * above gives them), so casts use every core while the calling thread reads and writes. Workers start on first use, stop after a while idle, and
- * `close()` stops them for good; a failing worker rejects its jobs with WorkerError E_WORKER.
+ * above gives them), so casts use every core while the calling thread reads and writes. Workers start on
+ * first use, stop after a while idle, and `close()` stops them for good; a failing worker rejects its jobs
+ * with WorkerError E_WORKER.
  */
 export class CastPool {
   /** Workers to start; the machine's hardware threads when not given. */
