@@ -7,6 +7,9 @@ export interface Measured {
   /** Wall time of the whole process (start-up included). */
   wallSeconds: number;
   peakRssBytes: number;
+  /** CPU time of the process and its threads, in user space and in the kernel. */
+  userSeconds: number;
+  systemSeconds: number;
   /** What the process printed as JSON (see `parseReport`). */
   report: Record<string, unknown>;
 }
@@ -47,13 +50,22 @@ function parseReport(stdout: string): Record<string, unknown> {
   }
 }
 
-/** Peak RSS and wall time from `time -v`'s report ("Maximum resident set size (kbytes): N", "h:mm:ss"). */
-export function parseTimeV(text: string): { wallSeconds: number; peakRssBytes: number } {
+/** Peak RSS, wall and CPU time from `time -v`'s report ("Maximum resident set size (kbytes): N", "h:mm:ss"). */
+export function parseTimeV(
+  text: string,
+): { wallSeconds: number; peakRssBytes: number; userSeconds: number; systemSeconds: number } {
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)/.exec(text);
-  if (!rss || !wall) throw new Error(`unexpected /usr/bin/time -v output:\n${text}`);
+  const user = /User time \(seconds\): ([\d.]+)/.exec(text);
+  const system = /System time \(seconds\): ([\d.]+)/.exec(text);
+  if (!rss || !wall || !user || !system) throw new Error(`unexpected /usr/bin/time -v output:\n${text}`);
   const seconds = wall[1].split(":").reduce((acc, part) => acc * 60 + Number(part), 0);
-  return { wallSeconds: seconds, peakRssBytes: Number(rss[1]) * 1024 };
+  return {
+    wallSeconds: seconds,
+    peakRssBytes: Number(rss[1]) * 1024,
+    userSeconds: Number(user[1]),
+    systemSeconds: Number(system[1]),
+  };
 }
 
 /** The runs of `cmd` with the least wall time: the least disturbed by other load on a shared machine. */

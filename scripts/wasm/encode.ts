@@ -235,12 +235,68 @@ export const store = (local: number, offset: number, value: Expr): number[] => [
   ...uleb(offset),
 ];
 
-/** A module with one non-growing memory of `pages` exported as "memory" and `(i32) -> ()` functions. */
+/** A value type of the functions' signatures and locals. */
+export type ValType = "i32" | "i64" | "f64" | "v128";
+const VAL_TYPE: Record<ValType, number> = { i32: I32, i64: 0x7E, f64: 0x7C, v128: V128 };
+
+/** A function type; the cast kernels' is `(i32) -> ()`. */
+export interface Signature {
+  params: ValType[];
+  results: ValType[];
+}
+const KERNEL: Signature = { params: ["i32"], results: [] };
+
+/** One function: its code entry; exported under `name` when it has one. */
+export interface ModuleFunction {
+  name?: string;
+  code: number[];
+  signature?: Signature;
+}
+
+/** A function of the host, imported before the module's own (so it takes the first function indices). */
+export interface ModuleImport {
+  module: string;
+  name: string;
+  signature: Signature;
+}
+
+/** A code entry for a function with these locals (after its parameters) and body (without the final `end`). */
+export function functionCode(locals: ValType[], body: number[]): number[] {
+  // A misspelt opcode name is `undefined` here, which would encode as 0x00 (`unreachable`, still valid).
+  const bad = body.findIndex((b) => !Number.isInteger(b) || b < 0 || b > 255);
+  if (bad >= 0) throw new Error(`byte ${bad} of a function body is ${body[bad]}`);
+  const entry = [...vec(locals.map((t) => [1, VAL_TYPE[t]])), ...body, 0x0B];
+  return [...uleb(entry.length), ...entry];
+}
+
+/** A module with one non-growing memory of `pages` exported as "memory", imported functions first. */
 export function encodeModule(
   pages: number,
-  functions: Array<{ name: string; code: number[] }>,
+  functions: ModuleFunction[],
+  imports: ModuleImport[] = [],
 ): Uint8Array {
-  const type = [0x60, 1, I32, 0]; // (func (param i32))
+  const types: string[] = [];
+  const typeOf = (s: Signature = KERNEL) => {
+    const key = JSON.stringify(s);
+    if (!types.includes(key)) types.push(key);
+    return types.indexOf(key);
+  };
+  const importEntries = imports.map((i) => [
+    ...uleb(utf8(i.module).length),
+    ...utf8(i.module),
+    ...uleb(utf8(i.name).length),
+    ...utf8(i.name),
+    0x00,
+    ...uleb(typeOf(i.signature)),
+  ]);
+  const functionTypes = functions.map((f) => uleb(typeOf(f.signature)));
+  const encodeType = (key: string) => {
+    const s = JSON.parse(key) as Signature;
+    return [0x60, ...vec(s.params.map((t) => [VAL_TYPE[t]])), ...vec(s.results.map((t) => [VAL_TYPE[t]]))];
+  };
+  const exported = functions.flatMap((f, index) =>
+    f.name === undefined ? [] : [[...uleb(utf8(f.name).length), ...utf8(f.name), 0x00, ...uleb(imports.length + index)]]
+  );
   const bytes = [
     0x00,
     0x61,
@@ -250,24 +306,11 @@ export function encodeModule(
     0x00,
     0x00,
     0x00,
-    ...section(1, vec([type])),
-    ...section(3, vec(functions.map(() => [0]))),
+    ...section(1, vec(types.map(encodeType))),
+    ...(imports.length === 0 ? [] : section(2, vec(importEntries))),
+    ...section(3, vec(functionTypes)),
     ...section(5, vec([[0x01, ...uleb(pages), ...uleb(pages)]])),
-    ...section(
-      7,
-      vec([
-        [...uleb(6), ...utf8("memory"), 0x02, 0],
-        ...functions.map((
-          f,
-          index,
-        ) => [
-          ...uleb(utf8(f.name).length),
-          ...utf8(f.name),
-          0x00,
-          ...uleb(index),
-        ]),
-      ]),
-    ),
+    ...section(7, vec([[...uleb(6), ...utf8("memory"), 0x02, 0], ...exported])),
     ...section(10, vec(functions.map((f) => f.code))),
   ];
   return Uint8Array.from(bytes);

@@ -31,7 +31,7 @@ function hashString(s: string, basis: number): number {
 const TWO_POW_32 = 4294967296;
 const TWO_POW_M24 = 2 ** -24;
 /** Trials of one element before giving up (only bounds far narrower than TorchTitan's 3 std could need them). */
-const MAX_TRIALS = 1000;
+export const MAX_TRIALS = 1000;
 
 /** The unnormalised normal density. */
 const density = (x: number) => Math.exp(-0.5 * x * x);
@@ -41,8 +41,9 @@ const density = (x: number) => Math.exp(-0.5 * x * x);
  * V / f(R) makes its area V); layer k >= 1 is the box [0, EDGE[k]] x [f(EDGE[k]), f(EDGE[k + 1])], all of
  * area V. A position under EDGE[k + 1] is under the curve whatever the height.
  */
-const LAYERS = 128;
-const R = 3.442619855899;
+export const LAYERS = 128;
+/** Where the base strip ends and the tail begins. */
+export const R = 3.442619855899;
 const V = 9.91256303526217e-3;
 const EDGE = new Float64Array(LAYERS + 1);
 EDGE[0] = V / density(R);
@@ -55,6 +56,16 @@ const SCALE = EDGE.subarray(0, LAYERS).map((w) => w * TWO_POW_M24);
 const INSIDE = new Int32Array(LAYERS).map((_, k) => Math.ceil(EDGE[k + 1] / SCALE[k]));
 const HEIGHT = EDGE.map(density);
 
+/**
+ * The tables as this runtime computed them, for the WebAssembly twin (seed_simd.ts): it reads these rather
+ * than a copy made at build time, so the two agree wherever `Math.log` and `Math.exp` round differently.
+ */
+export const ZIGGURAT: { readonly scale: Float64Array; readonly inside: Int32Array; readonly height: Float64Array } = {
+  scale: SCALE,
+  inside: INSIDE,
+  height: HEIGHT,
+};
+
 export class CounterRandom {
   readonly #k0: number;
   readonly #k1: number;
@@ -64,6 +75,11 @@ export class CounterRandom {
     this.#k0 = hashString(`${seed}\u0000${stream}`, 0x811c9dc5);
     this.#k1 = hashString(`${stream}\u0000${seed}`, 0x2c1b3c6d);
     this.#k2 = hashString(`${seed}\u0001${stream}`, 0x6a09e667);
+  }
+
+  /** The three keys (layer draws, then the extra uniforms), for the WebAssembly twin. */
+  get keys(): [number, number, number] {
+    return [this.#k0, this.#k1, this.#k2];
   }
 
   /**

@@ -91,6 +91,31 @@ describe("CastPool", () => {
     expect(sameBytes(dest, convertCpu(src, "float32", "bfloat16"))).toBe(true);
   });
 
+  test("runProgram() runs a program given to the pool on a worker, with its init and the pool's casts", async () => {
+    const program = {
+      name: "scaled-cast",
+      // Multiplies by the init's factor, then casts with the worker's kernel into the job's destination.
+      source: `(init, cast) => (job) => {
+        const f32 = new Float32Array(job.src.byteLength / 4);
+        f32.set(new Float32Array(job.src.buffer, job.src.byteOffset, f32.length).map((v) => v * init.factor));
+        cast("float32_bfloat16", new Uint8Array(f32.buffer), 4, job.dest, 2);
+      }`,
+      init: { factor: 3 },
+    };
+    const withProgram = new CastPool(2, [program]);
+    try {
+      const src = sharedInput("float32", 10_001);
+      const dest = new Uint8Array(new SharedArrayBuffer(20_002));
+      await withProgram.runProgram("scaled-cast", { src, dest });
+      const tripled = new Float32Array(src.slice().buffer).map((v) => v * 3);
+      expect(sameBytes(dest, convertCpu(new Uint8Array(tripled.buffer), "float32", "bfloat16"))).toBe(true);
+      await expect(withProgram.runProgram("no-such-program", {})).rejects.toMatchObject({ code: "E_USAGE" });
+      await expect(withProgram.runProgram("scaled-cast", { src })).rejects.toMatchObject({ code: "E_WORKER" });
+    } finally {
+      await withProgram.close();
+    }
+  });
+
   test("refuses buffers that are not shared (they would have to be copied)", async () => {
     const src = new Uint8Array(4096);
     await expect(pool.convert(src, "float32", "bfloat16", new Uint8Array(2048))).rejects.toMatchObject({

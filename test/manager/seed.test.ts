@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
@@ -5,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { LLAMA3_FLAVORS, LLAMA3_KEY_GENERATIONS, llama3Parameters } from "../../src/adapters/mod.ts";
 import { runCli } from "../../src/cli/main.ts";
 import { openDcp } from "../../src/dcp/mod.ts";
-import { CheckpointManager, createSeedCheckpoint } from "../../src/manager/mod.ts";
+import { CheckpointManager, createSeedCheckpoint, type SeedOptions } from "../../src/manager/mod.ts";
 import { llama3Init } from "../../src/manager/seed.ts";
 import { CounterRandom } from "../../src/manager/seed_random.ts";
 import { MemoryStorage } from "../../src/storage/mod.ts";
@@ -27,6 +28,23 @@ function stats(x: Float32Array) {
   const mean = sum / x.length;
   return { mean, std: Math.sqrt(sq / x.length - mean * mean), min, max };
 }
+
+/** SHA-256 of every tensor's bytes, in entry order, of the debugmodel seed 11 written with `options`. */
+async function seedHash(options: Partial<SeedOptions>): Promise<string> {
+  const storage = new MemoryStorage();
+  await createSeedCheckpoint(storage, { model: "llama3", flavor: "debugmodel", seed: 11, ...options });
+  const ckpt = await openDcp(storage, "step-0");
+  const hash = createHash("sha256");
+  for (const e of ckpt.entries()) hash.update((await ckpt.readTensor(e.name)).data);
+  await ckpt.close();
+  return hash.digest("hex");
+}
+
+const PINNED = {
+  float32: "4a0252a3128f31b9bc76b9bce23006fa6fbca6d09db9ac94191a56731607e754",
+  bfloat16: "083f0e563cdbca5f51bc9c850f96f3f5e327df16f5f29d4b0ecc490b8ea712ea",
+  float16: "3086b838f1d8a1fa88590139954158543998b32ea0fd99264d3848728ec349f7",
+};
 
 describe("createSeedCheckpoint()", () => {
   it("writes step-0 with every debugmodel parameter under torchtitan 0.3.0's names, and TorchTitan's distributions", async () => {
@@ -91,6 +109,20 @@ describe("createSeedCheckpoint()", () => {
     const bits = new Uint32Array(x.buffer);
     for (let i = 0; i < 1000; i++) expect(y[i]).toBe((bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) >>> 16);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it("pins the bytes of a debugmodel seed in every dtype (a change to the generator shows here)", async () => {
+    for (const [dtype, sha256] of Object.entries(PINNED)) {
+      expect(await seedHash({ dtype: dtype as "float32" }), dtype).toBe(sha256);
+    }
+  });
+
+  it("bands made on this thread (workers: 0) or on one worker have the pinned bytes too", async () => {
+    for (const [dtype, sha256] of Object.entries(PINNED)) {
+      for (const workers of [0, 1]) {
+        expect(await seedHash({ dtype: dtype as "float32", workers }), `${dtype}, ${workers} workers`).toBe(sha256);
+      }
+    }
   });
 
   it("a tied head shares the embedding's values (flavors with weight tying)", () => {

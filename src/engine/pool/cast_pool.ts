@@ -36,18 +36,44 @@ export interface CastJob {
   claim?: { counters: Int32Array; chunk: number; chunks: number };
 }
 
+/**
+ * Work besides casts that a pool's workers run, for a layer above the engine (which cannot import it).
+ * `source` is the text of a self-contained function `(init, cast) => (job) => void`: each worker calls it
+ * once with `init` (sent once per worker: a WebAssembly module's bytes, tables) and `cast(name, src, inSize,
+ * dest, outSize)`, which runs the cast kernel `name` (one without a lookup table) on the worker's instance;
+ * what it returns runs each job given to `runProgram(name, job)`.
+ */
+export interface WorkerProgram {
+  name: string;
+  source: string;
+  init: unknown;
+}
+
 /** The worker's code: the same `runCast` the calling thread runs, on its own instance of the module. */
-function workerSource(listen: string): string {
+function workerSource(listen: string, programs: readonly WorkerProgram[]): string {
+  const factories = programs.map((p) => `${JSON.stringify(p.name)}: (${p.source})`).join(",\n  ");
   return `"use strict";
 const runCast = ${runCast.toString()};
+const factories = {
+  ${factories}
+};
+const programs = {};
 let instance;
 function handle(m, reply) {
   if (m.type === "init") {
     const made = new WebAssembly.Instance(new WebAssembly.Module(m.module), {});
     instance = { memory: made.exports.memory.buffer, kernels: made.exports };
+    const cast = (name, src, inSize, dest, outSize) =>
+      runCast(instance, m.layout, name, undefined, src, inSize, dest, outSize);
+    for (const [name, init] of m.programs) programs[name] = factories[name](init, cast);
     return;
   }
   try {
+    if (m.program !== undefined) {
+      programs[m.program](m.job);
+      reply({ id: m.id });
+      return;
+    }
     const j = m.job;
     // A table that comes with the job is loaded at once, whether or not this worker claims a chunk of it:
     // the pool counts on this worker holding it from now on.
@@ -109,21 +135,25 @@ interface Pending {
 }
 
 /**
- * A few worker threads that run the cast kernels on slices of shared buffers, so casts use every core
- * while the calling thread reads and writes. Workers start on first use, stop after a while idle, and
- * `close()` stops them for good; a failing worker rejects its jobs with WorkerError E_WORKER.
+ * A few worker threads that run the cast kernels on slices of shared buffers (and the programs a layer
+ * above gives them), so casts use every core while the calling thread reads and writes. Workers start on
+ * first use, stop after a while idle, and `close()` stops them for good; a failing worker rejects its jobs
+ * with WorkerError E_WORKER.
  */
 export class CastPool {
   /** Workers to start; the machine's hardware threads when not given. */
   readonly #size: number | undefined;
+  readonly #programs: readonly WorkerProgram[];
   #threads: Promise<Thread[]> | undefined;
   #pending = new Map<number, Pending>();
   #nextId = 0;
   #closed = false;
   #idle: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(size?: number) {
+  /** `programs`: work besides casts that the workers can run (see WorkerProgram). */
+  constructor(size?: number, programs: readonly WorkerProgram[] = []) {
     this.#size = size === undefined ? undefined : Math.max(1, Math.floor(size));
+    this.#programs = programs;
   }
 
   /**
@@ -187,21 +217,30 @@ export class CastPool {
 
   /** Runs one job on the least busy worker. */
   async run(job: CastJob): Promise<void> {
-    const threads = await this.#ready();
-    return await this.#post(threads.reduce((a, b) => (b.pending < a.pending ? b : a)), job);
+    return await this.#post(leastBusy(await this.#ready()), job);
+  }
+
+  /** Runs one job of the program `name` (given to the constructor) on the least busy worker. */
+  async runProgram(name: string, job: unknown): Promise<void> {
+    if (!this.#programs.some((p) => p.name === name)) throw new UsageError("E_USAGE", `no worker program ${name}`);
+    return await this.#send(leastBusy(await this.#ready()), { program: name, job });
   }
 
   #post(t: Thread, job: CastJob): Promise<void> {
-    const id = this.#nextId++;
     // The table's entries travel only when this worker's memory holds another kernel's (jobs run in order,
     // and a worker loads the entries it is sent on arrival).
     const table = job.table === undefined || t.tableOf !== job.name ? job.table : {};
     if (job.table !== undefined) t.tableOf = job.name;
+    return this.#send(t, { layout: CAST_LAYOUT, job: { ...job, table } });
+  }
+
+  #send(t: Thread, message: object): Promise<void> {
+    const id = this.#nextId++;
     clearTimeout(this.#idle);
     if (t.pending++ === 0) t.thread.hold(true);
     return new Promise<void>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, thread: t });
-      t.thread.post({ id, layout: CAST_LAYOUT, job: { ...job, table } });
+      t.thread.post({ id, ...message });
     });
   }
 
@@ -226,16 +265,17 @@ export class CastPool {
 
   async #start(): Promise<Thread[]> {
     const module = castModuleBytes();
+    const programs = this.#programs;
     const threads: Thread[] = [];
-    const size = this.#size ?? Math.min(MAX_DEFAULT_WORKERS, await machineParallelism());
+    const size = this.#size ?? await defaultPoolSize();
     for (let k = 0; k < size; k++) {
       const entry: Thread = { thread: undefined as unknown as WorkerThread, pending: 0 };
-      entry.thread = await startWorker(workerSource(WEB_LISTEN), workerSource(NODE_LISTEN), {
+      entry.thread = await startWorker(workerSource(WEB_LISTEN, programs), workerSource(NODE_LISTEN, programs), {
         message: (data) => this.#settle(data as { id: number; error?: string }),
         failure: (error) =>
           void this.#stop(new WorkerError("E_WORKER", `a cast worker failed: ${error}`, { cause: error })),
       });
-      entry.thread.post({ type: "init", module });
+      entry.thread.post({ type: "init", module, layout: CAST_LAYOUT, programs: programs.map((p) => [p.name, p.init]) });
       threads.push(entry);
     }
     return threads;
@@ -272,11 +312,20 @@ export class CastPool {
   }
 }
 
+function leastBusy(threads: Thread[]): Thread {
+  return threads.reduce((a, b) => (b.pending < a.pending ? b : a));
+}
+
 /** A pending idle timer must not keep the process alive (Node's `unref`, Deno's `Deno.unrefTimer`). */
 function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
   const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno;
   if (typeof timer === "number") deno?.unrefTimer(timer);
   else (timer as { unref?: () => void }).unref?.();
+}
+
+/** Workers a pool starts when no size is given: one per hardware thread, at most MAX_DEFAULT_WORKERS. */
+export async function defaultPoolSize(): Promise<number> {
+  return Math.min(MAX_DEFAULT_WORKERS, await machineParallelism());
 }
 
 /** The machine's hardware threads, as the runtime reports them. */

@@ -1,0 +1,149 @@
+/**
+ * The seed generator in WebAssembly (scripts/build-seed-wasm.ts), the same values as CounterRandom's
+ * `fillTruncNormal` bit for bit: on this thread (`fillSeedSimd`) and in the engine's worker pool
+ * (`seedWorkerProgram()`), where a band is generated and cast to the checkpoint's dtype without leaving the
+ * worker.
+ */
+import type { WorkerProgram } from "../engine/mod.ts";
+import { type CounterRandom, ZIGGURAT } from "./seed_random.ts";
+import { SEED_LAYOUT, SEED_MODULE_BASE64 } from "./seed_simd.generated.ts";
+
+/** An instance of the module: its memory and its `fill`. */
+export interface SeedInstance {
+  memory: ArrayBuffer;
+  fill(lo: number, hi: number, count: number, std: number, a: number, b: number): void;
+}
+
+type SeedLayout = typeof SEED_LAYOUT;
+
+/** The module's bytes. */
+function seedModuleBytes(): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(SEED_MODULE_BASE64), (c) => c.charCodeAt(0));
+}
+
+/** The start of the module's memory: this runtime's ziggurat tables where the module reads them. */
+function seedMemoryImage(): Uint8Array<ArrayBuffer> {
+  const image = new ArrayBuffer(SEED_LAYOUT.out);
+  const f64 = new Float64Array(image);
+  const i32 = new Int32Array(image);
+  ZIGGURAT.scale.forEach((w, k) => {
+    f64[(SEED_LAYOUT.table + 16 * k) / 8] = w;
+    i32[(SEED_LAYOUT.table + 16 * k + 8) / 4] = ZIGGURAT.inside[k];
+  });
+  f64.set(ZIGGURAT.height, SEED_LAYOUT.height / 8);
+  return new Uint8Array(image);
+}
+
+/**
+ * Instantiates the module with the host's `Math.exp` and `Math.log` (the twin's) and writes the tables.
+ * Self-contained (no reference outside its parameters): its source text also runs inside pool workers.
+ */
+export function instantiateSeed(module: Uint8Array<ArrayBuffer>, image: Uint8Array): SeedInstance {
+  const made = new WebAssembly.Instance(new WebAssembly.Module(module), { math: { exp: Math.exp, log: Math.log } });
+  const memory = (made.exports.memory as WebAssembly.Memory).buffer;
+  new Uint8Array(memory).set(image);
+  return { memory, fill: made.exports.fill as SeedInstance["fill"] };
+}
+
+/**
+ * Elements [start, start + count) of `std * N(0, 1)` conditioned on [a, b] for the stream with `keys`, a
+ * chunk at a time: `sink` gets each chunk's float32 values (a view of the module's memory, valid until the
+ * next chunk) and its position in the band. A chunk never spans two 2^32 blocks of indices (the module
+ * keeps the block's number for a whole call).
+ *
+ * Self-contained: its source text also runs inside pool workers.
+ */
+export function runSeedFill(
+  instance: SeedInstance,
+  layout: SeedLayout,
+  keys: readonly number[],
+  start: number,
+  count: number,
+  std: number,
+  a: number,
+  b: number,
+  sink: (chunk: Float32Array, at: number) => void,
+): void {
+  new Int32Array(instance.memory, layout.keys, 3).set(keys);
+  const out = new Float32Array(instance.memory, layout.out, layout.chunk);
+  for (let at = 0; at < count;) {
+    const hi = Math.floor((start + at) / 4294967296);
+    const lo = start + at - hi * 4294967296;
+    const n = Math.min(layout.chunk, count - at, 4294967296 - lo);
+    instance.fill(lo | 0, hi, n, std, a, b);
+    sink(out.subarray(0, n), at);
+    at += n;
+  }
+}
+
+let loaded: SeedInstance | null | undefined;
+
+/** This thread's instance, or null where WebAssembly SIMD is missing or compiling is refused. */
+function seedInstance(): SeedInstance | null {
+  if (loaded !== undefined) return loaded;
+  try {
+    loaded = instantiateSeed(seedModuleBytes(), seedMemoryImage());
+  } catch {
+    loaded = null;
+  }
+  return loaded;
+}
+
+/** True when `fillSeedSimd` runs here (tests check that they judge the module). */
+export function seedSimdAvailable(): boolean {
+  return seedInstance() !== null;
+}
+
+/**
+ * `rng.fillTruncNormal(out, start, std, a, b)` in WebAssembly on this thread; false, with nothing written,
+ * where the module does not run.
+ */
+export function fillSeedSimd(rng: CounterRandom, out: Float32Array, start: number, std: number, a: number, b: number) {
+  const instance = seedInstance();
+  if (instance === null) return false;
+  runSeedFill(instance, SEED_LAYOUT, rng.keys, start, out.length, std, a, b, (chunk, at) => out.set(chunk, at));
+  return true;
+}
+
+/** One band for a pool worker: elements of a stream, as `dtype` into `dest` (a view of shared memory). */
+export interface SeedJob {
+  keys: readonly number[];
+  start: number;
+  count: number;
+  std: number;
+  a: number;
+  b: number;
+  /** The cast kernel from float32 to the checkpoint's dtype; none for float32. */
+  cast?: string;
+  outSize: number;
+  dest: Uint8Array;
+}
+
+/** Self-contained: what a worker runs, given the pool's cast and this file's two functions above. */
+function seedWorker(
+  init: { module: Uint8Array<ArrayBuffer>; image: Uint8Array; layout: SeedLayout },
+  cast: (name: string, src: Uint8Array, inSize: number, dest: Uint8Array, outSize: number) => void,
+  instantiate: typeof instantiateSeed,
+  runFill: typeof runSeedFill,
+): (job: SeedJob) => void {
+  const instance = instantiate(init.module, init.image);
+  return (j) => {
+    const f32 = j.cast === undefined ? new Float32Array(j.dest.buffer, j.dest.byteOffset, j.count) : undefined;
+    runFill(instance, init.layout, j.keys, j.start, j.count, j.std, j.a, j.b, (chunk, at) => {
+      if (f32 !== undefined) f32.set(chunk, at);
+      else {
+        const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        cast(j.cast!, bytes, 4, j.dest.subarray(at * j.outSize, (at + chunk.length) * j.outSize), j.outSize);
+      }
+    });
+  };
+}
+
+/** The pool program that runs SeedJobs (named "seed"). */
+export function seedWorkerProgram(): WorkerProgram {
+  return {
+    name: "seed",
+    source: `(init, cast) => (${seedWorker})(init, cast, ${instantiateSeed}, ${runSeedFill})`,
+    init: { module: seedModuleBytes(), image: seedMemoryImage(), layout: SEED_LAYOUT },
+  };
+}
