@@ -1,24 +1,24 @@
-import type { FileHandle } from "node:fs/promises";
 import { StorageError, UsageError } from "../../errors/mod.ts";
 import { checkReadRange, readToNewBuffer } from "../byte_source.ts";
 import { ioError } from "./io_error.ts";
 import { kernelCopier } from "./kernel_copy.ts";
+import type { ReadHandle } from "./local_fs.ts";
 import type { ByteSource } from "../storage.ts";
 
 /** Reads up to this size are made synchronously where Deno's FFI allows (`#readNow`). */
 const SYNC_READ_BYTES = 64 << 10;
 
-/** An open local file for random-access reads (node:fs, so Deno and Node alike). */
+/** An open local file for random-access reads (the runtime's own file API: see `localFs`). */
 export class FileSource implements ByteSource {
   readonly path: string;
   readonly size: number;
   /** Where the file is on this machine, for copies the kernel makes from it. */
   readonly localPath: string;
-  #handle: FileHandle | undefined;
+  #handle: ReadHandle | undefined;
   /** A second descriptor for small synchronous reads (Deno with FFI), opened on the first; -1: none. */
   #syncFd: number | undefined;
 
-  constructor(handle: FileHandle, path: string, size: number, localPath: string) {
+  constructor(handle: ReadHandle, path: string, size: number, localPath: string) {
     this.#handle = handle;
     this.path = path;
     this.size = size;
@@ -38,7 +38,7 @@ export class FileSource implements ByteSource {
     while (filled < length) {
       let n: number;
       try {
-        ({ bytesRead: n } = await handle.read(into, filled, length - filled, offset + filled));
+        n = await handle.read(into.subarray(filled), offset + filled);
       } catch (e) {
         throw ioError(e, this.path, offset + filled);
       }

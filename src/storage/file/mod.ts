@@ -22,3 +22,5 @@
  * @module
  */
 export { FileStorage, type FileStorageOptions } from "./file_storage.ts";
+export { type LocalFs, localFs, type LocalStat } from "./local_fs.ts";
+export { hostBasename, hostDirname, resolveHostPath } from "./host_path.ts";
