@@ -6,7 +6,7 @@ import { hostModule } from "../tasks/mod.ts";
  * slicing-by-16 table does it, since one lookup per byte is too slow.
  */
 const SLICES = 16;
-const TABLE = buildTables();
+let tables: Uint32Array | undefined; // built on the first CRC: every start of the CLI loads this module
 
 function buildTables(): Uint32Array {
   const t = new Uint32Array(256 * SLICES);
@@ -51,7 +51,7 @@ export function crc32(bytes: Uint8Array, seed = 0): number {
 
 /** The portable slicing-by-16 CRC-32 (same results as `crc32`), used where no native one exists. */
 export function crc32Table(bytes: Uint8Array, seed = 0): number {
-  const t = TABLE;
+  const t = tables ??= buildTables();
   let crc = ~seed >>> 0;
   let i = 0;
   const n = bytes.length;
