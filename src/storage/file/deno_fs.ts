@@ -50,6 +50,8 @@ export function denoFs(deno: DenoHost): LocalFs {
     stat: async (path) => localStat(await deno.stat(path)),
     realPath: (path) => deno.realPath(path),
     async openRead(path): Promise<ReadHandle> {
+      // Deno's open takes no O_NONBLOCK: a path swapped for a FIFO between FileStorage's check and this open
+      // leaves the open waiting for a writer (on Deno's blocking pool, not the JS thread); Node's does not.
       const file = await deno.open(path, { read: true });
       let cursor = 0;
       let turn: Promise<unknown> = Promise.resolve();
