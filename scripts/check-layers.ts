@@ -9,7 +9,7 @@ import { posix } from "node:path";
 
 /** The layers, lowest first: the one definition of which folder may import which. */
 export const LAYERS: readonly (readonly string[])[] = [
-  ["errors"],
+  ["errors", "schema"],
   ["limits"],
   ["dtype", "tasks"],
   ["tensor"],

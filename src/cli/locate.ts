@@ -1,10 +1,11 @@
 /** Turns command-line paths into a storage root plus a path inside it (the job APIs' `Location`). */
-import * as fs from "node:fs/promises";
-import * as nodePath from "node:path";
 import { StorageError, UsageError } from "../errors/mod.ts";
-import { FileStorage } from "../storage/file/mod.ts";
+import { FileStorage, hostBasename, hostDirname, localFs, resolveHostPath } from "../storage/file/mod.ts";
 import type { Location } from "../source/mod.ts";
-import { isRemote, locateRemoteInput, locateRemoteOutput } from "./locate_remote.ts";
+import { isRemote } from "./is_remote.ts";
+
+/** S3 and HTTP(S) locations, loaded only for a URL: their storages and AWS signing are code a local path never runs. */
+const remote = () => import("./locate_remote.ts");
 
 /**
  * An existing file or folder: folders become the storage root, files live in their parent folder. The path
@@ -16,18 +17,19 @@ export async function locateInput(
   cwd: string,
   opts: { followSymlinks?: boolean } = {},
 ): Promise<Location> {
-  if (isRemote(path)) return await locateRemoteInput(path);
-  let abs = nodePath.resolve(cwd, path);
+  if (isRemote(path)) return await (await remote()).locateRemoteInput(path);
+  const fs = await localFs();
+  let abs = resolveHostPath(cwd, path);
   let stat;
   try {
-    abs = await fs.realpath(abs);
+    abs = await fs.realPath(abs);
     stat = await fs.stat(abs);
   } catch {
     throw new StorageError("E_NOT_FOUND", "no such file or folder", { path });
   }
   const followSymlinks = opts.followSymlinks ?? false;
-  if (stat.isDirectory()) return { storage: new FileStorage(abs, { followSymlinks }), path: "" };
-  return { storage: new FileStorage(nodePath.dirname(abs), { followSymlinks }), path: nodePath.basename(abs) };
+  if (stat.isDirectory) return { storage: new FileStorage(abs, { followSymlinks }), path: "" };
+  return { storage: new FileStorage(hostDirname(abs), { followSymlinks }), path: hostBasename(abs) };
 }
 
 /**
@@ -41,22 +43,22 @@ export async function locateOutput(
   isFile: boolean,
   opts: { fsync?: boolean; input: string },
 ): Promise<Location> {
-  if (isRemote(path)) return locateRemoteOutput(path, isFile, opts.input);
-  const abs = nodePath.resolve(cwd, path);
-  if (await realPath(abs) === await realPath(nodePath.resolve(cwd, opts.input))) {
+  if (isRemote(path)) return (await remote()).locateRemoteOutput(path, isFile, opts.input);
+  const abs = resolveHostPath(cwd, path);
+  if (await realPath(abs) === await realPath(resolveHostPath(cwd, opts.input))) {
     throw new UsageError("E_USAGE", "the output is the input: its files would be replaced while being read", {
       path,
     });
   }
-  const root = isFile ? nodePath.dirname(abs) : abs;
-  await fs.mkdir(root, { recursive: true });
-  return { storage: new FileStorage(root, { fsync: opts.fsync }), path: isFile ? nodePath.basename(abs) : "" };
+  const root = isFile ? hostDirname(abs) : abs;
+  await (await localFs()).makeDirs(root);
+  return { storage: new FileStorage(root, { fsync: opts.fsync }), path: isFile ? hostBasename(abs) : "" };
 }
 
 /** Where a path leads with symbolic links followed; the path itself when it does not exist yet. */
 async function realPath(abs: string): Promise<string> {
   try {
-    return await fs.realpath(abs);
+    return await (await localFs()).realPath(abs);
   } catch {
     return abs;
   }

@@ -9,11 +9,6 @@ import type { Storage } from "../storage/mod.ts";
 import type { Location } from "../source/mod.ts";
 import { onStopSignal } from "./stop_signals.ts";
 
-/** Whether a command-line path is a URL handled here rather than a local path. */
-export function isRemote(path: string): boolean {
-  return /^(s3|https?):\/\//i.test(path);
-}
-
 export async function locateRemoteInput(url: string): Promise<Location> {
   const { parent, name } = splitLast(url);
   if (name !== "") {

@@ -2,7 +2,7 @@
  * `.metadata` bytes -> `DcpMetadata`: unpickle with the DCP allow-list, turn the raw records into plain
  * data, then let one zod schema decide what is a valid checkpoint description (parse, don't validate).
  */
-import { z } from "zod";
+import * as z from "../schema/mod.ts";
 import { isDType } from "../dtype/mod.ts";
 import type { DType } from "../dtype/mod.ts";
 import { FormatError } from "../errors/mod.ts";
@@ -45,78 +45,80 @@ const MIN_NODE_BUDGET = 1024;
 
 /**
  * Records become `{ $class, ...fields }`, dicts `{ $map: [[k, v], ...] }` (keys may be records), tuples arrays.
- * The copy is a tree, built with a work list (no recursion): shared objects are copied each time they are
- * met, within a node budget, and an object met again inside itself (a cycle) is refused.
+ * The copy is a tree: shared objects are copied each time they are met, within a node budget, and an object
+ * met again inside itself (a cycle) is refused. Recursive, as the depth is bounded (MAX_DEPTH) before the
+ * call stack could be: a work list of tasks and closures per value took as long as the unpickling.
  */
 function toPlain(root: unknown, budget: number, path: string): unknown {
   const fail = (what: string) => new FormatError("E_METADATA", `.metadata ${what}`, { path });
-  const out: unknown[] = [undefined];
-  // A task copies `value` into `into[at]`; `leave` marks the end of an object's contents (for cycles).
-  type Task = { value: unknown; into: unknown[] | Record<string, unknown>; at: number | string; depth: number };
-  const todo: Array<Task | { leave: object }> = [{ value: root, into: out, at: 0, depth: 0 }];
-  const open = new Set<object>();
-  while (todo.length > 0) {
-    const task = todo.pop()!;
-    if ("leave" in task) {
-      open.delete(task.leave);
-      continue;
-    }
-    const { value: v, depth } = task;
+  const open: object[] = []; // the objects whose contents are being copied
+  const copy = (v: unknown, depth: number): unknown => {
     if (depth > MAX_DEPTH) throw fail("nests too deeply");
     if (--budget < 0) throw fail("expands to too many values (shared objects nested in each other)");
-    // Defined, not assigned: a field named `__proto__` is an ordinary (unknown, so dropped) key, not a prototype.
-    const set = (x: unknown) =>
-      Object.defineProperty(task.into, task.at, { value: x, enumerable: true, writable: true, configurable: true });
-    if (typeof v !== "object" || v === null) {
-      set(v);
-      continue;
-    }
-    if (open.has(v)) throw fail("holds a value inside itself (a cycle)");
-    const children: Array<[unknown, unknown[] | Record<string, unknown>, number | string]> = [];
+    if (typeof v !== "object" || v === null) return v;
+    if (open.includes(v)) throw fail("holds a value inside itself (a cycle)");
     if (v instanceof PickledRecord) {
       const rec: Record<string, unknown> = { $class: v.className };
+      open.push(v);
       if (v.state instanceof Map) {
-        for (const [k, x] of v.state) if (typeof k === "string" && !k.startsWith("$")) children.push([x, rec, k]);
-      } else if (v.state !== undefined) children.push([v.state, rec, "$state"]);
-      set(rec);
-    } else if (v instanceof DtypeToken) set({ $dtype: v.dtype });
-    else if (v instanceof LayoutToken) set({ $layout: v.name });
-    else if (v instanceof MemFormatToken) set({ $mem: v.value });
-    else if (v instanceof PyFloat) set(v.value);
-    else if (v instanceof PyTuple || Array.isArray(v)) {
+        for (const [k, x] of v.state) {
+          if (typeof k !== "string" || k.startsWith("$")) continue;
+          // Defined, not assigned: a field named `__proto__` is an ordinary (unknown, so dropped) key, not a prototype.
+          if (k === "__proto__") {
+            Object.defineProperty(rec, k, {
+              value: copy(x, depth + 1),
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            });
+          } else rec[k] = copy(x, depth + 1);
+        }
+      } else if (v.state !== undefined) rec.$state = copy(v.state, depth + 1);
+      open.pop();
+      return rec;
+    }
+    if (v instanceof DtypeToken) return { $dtype: v.dtype };
+    if (v instanceof LayoutToken) return { $layout: v.name };
+    if (v instanceof MemFormatToken) return { $mem: v.value };
+    if (v instanceof PyFloat) return v.value;
+    if (v instanceof PyTuple || Array.isArray(v)) {
       const items: unknown[] = v instanceof PyTuple ? v.items : v;
       const list = new Array<unknown>(items.length);
-      items.forEach((x, i) => children.push([x, list, i]));
-      set(list);
-    } else if (v instanceof Map) {
-      const pairs: unknown[][] = [];
-      for (const [k, x] of v) {
-        const pair = [undefined, undefined];
-        pairs.push(pair);
-        children.push([k, pair, 0], [x, pair, 1]);
-      }
-      set({ $map: pairs });
-    } else set(v);
-    if (children.length === 0) continue;
-    open.add(v);
-    todo.push({ leave: v });
-    for (let i = children.length - 1; i >= 0; i--) {
-      const [value, into, at] = children[i];
-      todo.push({ value, into, at, depth: depth + 1 });
+      open.push(v);
+      for (let i = 0; i < items.length; i++) list[i] = copy(items[i], depth + 1);
+      open.pop();
+      return list;
     }
-  }
-  return out[0];
+    if (v instanceof Map) {
+      const pairs: unknown[][] = [];
+      open.push(v);
+      for (const [k, x] of v) pairs.push([copy(k, depth + 1), copy(x, depth + 1)]);
+      open.pop();
+      return { $map: pairs };
+    }
+    return v;
+  };
+  return copy(root, 0);
 }
 
-const int = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+// z.int() is a safe integer (|n| <= 2^53 - 1) in zod 4: no bound of its own is needed.
+const int = z.number().check(z.int(), z.nonnegative());
 const intList = z.array(int);
-const mapOf = <K extends z.ZodType, V extends z.ZodType>(k: K, v: V) => z.object({ $map: z.array(z.tuple([k, v])) });
+const mapOf = <K extends z.ZodMiniType, V extends z.ZodMiniType>(k: K, v: V) =>
+  z.object({ $map: z.array(z.tuple([k, v])) });
 
 const dtype = z.object({ $dtype: z.custom<DType>((s) => typeof s === "string" && isDType(s), "unknown dtype") });
 const layout = z.object({ $layout: z.literal("torch.strided") });
 const memFormat = z.object({ $mem: z.number() });
 const props5 = z.tuple([dtype, layout, z.boolean(), memFormat, z.boolean()]);
-const props6 = z.tuple([dtype, layout, z.boolean(), memFormat, z.boolean(), z.array(z.number().int()).nullable()]);
+const props6 = z.tuple([
+  dtype,
+  layout,
+  z.boolean(),
+  memFormat,
+  z.boolean(),
+  z.nullable(z.array(z.number().check(z.int()))),
+]);
 const tensorProperties = z.object({ $class: z.literal("TensorProperties"), $state: z.union([props5, props6]) });
 
 const chunk = z.object({ $class: z.literal("ChunkStorageMetadata"), offsets: intList, sizes: intList });
@@ -132,30 +134,30 @@ const entry = z.discriminatedUnion("$class", [tensorMeta, bytesMeta]);
 const metadataIndex = z.object({
   $class: z.literal("MetadataIndex"),
   fqn: z.string(),
-  offset: intList.nullish(),
-  index: int.nullish(),
+  offset: z.nullish(intList),
+  index: z.nullish(int),
 });
 const storageInfo = z.object({
   $class: z.literal("_StorageInfo"),
   relative_path: z.string(),
   offset: int,
   length: int,
-  transform_descriptors: z.array(z.string()).nullish(),
+  transform_descriptors: z.nullish(z.array(z.string())),
 });
 const storageMeta = z.object({
   $class: z.literal("StorageMeta"),
-  checkpoint_id: z.string().nullish(),
-  save_id: z.string().nullish(),
-  load_id: z.string().nullish(),
-  modules: z.array(z.string()).nullish(),
+  checkpoint_id: z.nullish(z.string()),
+  save_id: z.nullish(z.string()),
+  load_id: z.nullish(z.string()),
+  modules: z.nullish(z.array(z.string())),
 });
 const metadataSchema = z.object({
   $class: z.literal("Metadata"),
   state_dict_metadata: mapOf(z.string(), entry),
-  planner_data: mapOf(z.string(), z.array(z.union([z.string(), int]))).nullish(),
+  planner_data: z.nullish(mapOf(z.string(), z.array(z.union([z.string(), int])))),
   storage_data: mapOf(metadataIndex, storageInfo),
-  storage_meta: storageMeta.nullish(),
-  version: z.string().nullish(),
+  storage_meta: z.nullish(storageMeta),
+  version: z.nullish(z.string()),
 });
 type ParsedMetadata = z.infer<typeof metadataSchema>;
 

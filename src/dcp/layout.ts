@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../schema/mod.ts";
 import type { Box } from "../tensor/mod.ts";
 import { UsageError } from "../errors/mod.ts";
 import { checkTiling } from "./tiling.ts";
@@ -58,13 +58,13 @@ export function dimSplitLayout(ranks: number, dim = 0): Layout {
 }
 
 const LayoutFile = z.object({
-  ranks: z.number().int().min(1),
+  ranks: z.number().check(z.int(), z.minimum(1)),
   tensors: z.record(
     z.string(),
     z.array(z.object({
-      rank: z.number().int().min(0),
-      offsets: z.array(z.number().int().min(0)),
-      sizes: z.array(z.number().int().min(0)),
+      rank: z.number().check(z.int(), z.minimum(0)),
+      offsets: z.array(z.number().check(z.int(), z.minimum(0))),
+      sizes: z.array(z.number().check(z.int(), z.minimum(0))),
     })),
   ),
 });

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../schema/mod.ts";
 import { commitDcp, decodeMetadata, mergeMetadata } from "../dcp/mod.ts";
 import { FormatError, IntegrityError, StorageError } from "../errors/mod.ts";
 import { SAFETENSORS_INDEX_NAME, writeSafetensorsIndex } from "../safetensors/mod.ts";
@@ -18,9 +18,9 @@ export interface FinalizeReport {
 }
 
 const SafetensorsManifest = z.object({
-  shards: z.number().int().min(1),
+  shards: z.number().check(z.int(), z.minimum(1)),
   files: z.array(z.string()),
-  total_size: z.number().int().min(0),
+  total_size: z.number().check(z.int(), z.minimum(0)),
   weight_map: z.record(z.string(), z.string()),
 });
 

@@ -6,7 +6,7 @@
  * raised here, before a manager touches any storage.
  */
 import { parse as parseToml } from "smol-toml";
-import { z } from "zod";
+import * as z from "../schema/mod.ts";
 import { ConfigError } from "./config_error.ts";
 import { nearestName } from "./nearest_name.ts";
 
@@ -67,25 +67,29 @@ export type CheckpointOptions = {
   [K in keyof CheckpointConfig]?: K extends "async_mode" ? string : CheckpointConfig[K];
 };
 
-const checkpointSchema: z.ZodType<CheckpointConfig, CheckpointOptions> = z.object({
-  enable: z.boolean().default(false),
-  folder: z.string().default("checkpoint"),
-  interval: z.number().int().default(500),
-  initial_load_path: z.string().nullable().default(null),
-  initial_load_model_only: z.boolean().default(true),
-  initial_load_in_hf: z.boolean().default(false),
-  initial_load_in_hf_quantized: z.boolean().default(false),
-  last_save_model_only: z.boolean().default(true),
-  last_save_in_hf: z.boolean().default(false),
-  export_dtype: z.enum(EXPORT_DTYPES).default("float32"),
-  keep_latest_k: z.number().int().default(10),
-  load_step: z.number().int().default(-1),
-  exclude_from_loading: z.array(z.string()).default([]),
-  enable_first_step_checkpoint: z.boolean().default(false),
-  create_seed_checkpoint: z.boolean().default(false),
-  load_only: z.boolean().default(false),
+const integer = () => z.number().check(z.int());
+const checkpointSchema: z.ZodMiniType<CheckpointConfig, CheckpointOptions> = z.object({
+  enable: z._default(z.boolean(), false),
+  folder: z._default(z.string(), "checkpoint"),
+  interval: z._default(integer(), 500),
+  initial_load_path: z._default(z.nullable(z.string()), null),
+  initial_load_model_only: z._default(z.boolean(), true),
+  initial_load_in_hf: z._default(z.boolean(), false),
+  initial_load_in_hf_quantized: z._default(z.boolean(), false),
+  last_save_model_only: z._default(z.boolean(), true),
+  last_save_in_hf: z._default(z.boolean(), false),
+  export_dtype: z._default(z.enum(EXPORT_DTYPES), "float32"),
+  keep_latest_k: z._default(integer(), 10),
+  load_step: z._default(integer(), -1),
+  exclude_from_loading: z._default(z.array(z.string()), []),
+  enable_first_step_checkpoint: z._default(z.boolean(), false),
+  create_seed_checkpoint: z._default(z.boolean(), false),
+  load_only: z._default(z.boolean(), false),
   // TorchTitan lower-cases the mode before checking it.
-  async_mode: z.string().transform((s) => s.toLowerCase()).pipe(z.enum(ASYNC_MODES)).default("disabled"),
+  async_mode: z._default(
+    z.pipe(z.pipe(z.string(), z.transform((s: string) => s.toLowerCase())), z.enum(ASYNC_MODES)),
+    "disabled",
+  ),
 });
 
 /** A key of the `[checkpoint]` table. */
@@ -117,9 +121,9 @@ export const CHECKPOINT_KEYS: CheckpointKey[] = Object.keys(ALLOWED) as Checkpoi
 
 /** The keys of other tables the manager reads, with TorchTitan's defaults. */
 const OTHER_KEYS = {
-  job: { dump_folder: { schema: z.string().min(1), default: "./outputs", allowed: "a folder path" } },
+  job: { dump_folder: { schema: z.string().check(z.minLength(1)), default: "./outputs", allowed: "a folder path" } },
   model: { hf_assets_path: { schema: z.string(), default: "./tests/assets/tokenizer", allowed: "a folder path" } },
-  training: { steps: { schema: z.number().int().min(1), default: 10000, allowed: "an integer >= 1" } },
+  training: { steps: { schema: integer().check(z.minimum(1)), default: 10000, allowed: "an integer >= 1" } },
 } as const;
 
 /** A configuration document: the TOML file's tables as objects (tables other than these are ignored). */
@@ -195,7 +199,7 @@ export function resolveConfig(doc: ConfigDocument): ManagerConfig {
   }
   const checkpoint = parsed.data;
   const other = <T extends keyof typeof OTHER_KEYS>(t: T, key: keyof typeof OTHER_KEYS[T]) => {
-    const spec = OTHER_KEYS[t][key] as { schema: z.ZodType; default: unknown; allowed: string };
+    const spec = OTHER_KEYS[t][key] as { schema: z.ZodMiniType; default: unknown; allowed: string };
     // torchtitan 0.3.0 keeps dump_folder and hf_assets_path at the top level; the tables win.
     const v = table(t)[key as string] ?? (t === "training" ? undefined : doc[key as string]);
     if (v === undefined) return spec.default;

@@ -106,30 +106,12 @@ class Unpickler {
     const cur = this.cur;
     for (;;) {
       switch (cur.nextOpcode()) {
-        case OP.PROTO: {
-          const proto = cur.u8();
-          if (proto > HIGHEST_PROTOCOL) throw cur.error("E_PICKLE", `unsupported pickle protocol ${proto}`);
-          break;
-        }
-        case OP.FRAME:
-          cur.need(cur.u64());
-          break;
         case OP.STOP:
           return this.pop();
         case OP.MARK:
           if (this.marks.length >= this.maxStack) throw cur.error("E_PICKLE", `more than ${this.maxStack} open marks`);
           this.marks.push(this.stack);
           this.stack = [];
-          break;
-        case OP.POP:
-          if (this.stack.length > 0) this.stack.pop();
-          else this.popMark();
-          break;
-        case OP.POP_MARK:
-          this.popMark();
-          break;
-        case OP.DUP:
-          this.push(this.top());
           break;
         case OP.NONE:
           this.push(null);
@@ -149,16 +131,6 @@ class Unpickler {
         case OP.BININT:
           this.push(cur.i32());
           break;
-        case OP.LONG1: {
-          const n = cur.u8();
-          this.push(decodeLong(cur.bytes, cur.take(n), n));
-          break;
-        }
-        case OP.LONG4: {
-          const n = cur.i32();
-          this.push(decodeLong(cur.bytes, cur.take(n), n));
-          break;
-        }
         case OP.BINFLOAT: {
           const v = cur.f64be();
           this.push(Number.isInteger(v) ? new PyFloat(v) : v);
@@ -166,30 +138,6 @@ class Unpickler {
         }
         case OP.SHORT_BINUNICODE:
           this.pushText(cur.u8());
-          break;
-        case OP.BINUNICODE:
-          this.pushText(cur.u32());
-          break;
-        case OP.BINUNICODE8:
-          this.pushText(cur.u64());
-          break;
-        case OP.SHORT_BINSTRING:
-          this.pushLatin1(cur.u8());
-          break;
-        case OP.BINSTRING:
-          this.pushLatin1(cur.i32());
-          break;
-        case OP.SHORT_BINBYTES:
-          this.push(this.readBytes(cur.u8()));
-          break;
-        case OP.BINBYTES:
-          this.push(this.readBytes(cur.u32()));
-          break;
-        case OP.BINBYTES8:
-          this.push(this.readBytes(cur.u64()));
-          break;
-        case OP.BYTEARRAY8:
-          this.push(new PyByteArray(this.readBytes(cur.u64())));
           break;
         case OP.EMPTY_TUPLE:
           this.push(new PyTuple([]));
@@ -219,9 +167,6 @@ class Unpickler {
           for (const item of items) list.push(item);
           break;
         }
-        case OP.LIST:
-          this.push(this.popMark());
-          break;
         case OP.EMPTY_DICT:
           this.push(new Map());
           break;
@@ -234,30 +179,6 @@ class Unpickler {
         case OP.SETITEMS:
           this.setItems(this.popMark(), this.dict());
           break;
-        case OP.DICT: {
-          const map = new Map<PyValue, PyValue>();
-          this.setItems(this.popMark(), map);
-          this.push(map);
-          break;
-        }
-        case OP.EMPTY_SET:
-          this.push(new Set());
-          break;
-        case OP.ADDITEMS: {
-          const items = this.popMark();
-          const target = this.top();
-          if (!(target instanceof Set)) throw cur.error("E_PICKLE", `target is ${typeName(target)}, not a set`);
-          for (const item of items) target.add(item);
-          break;
-        }
-        case OP.FROZENSET:
-          this.push(new Set(this.popMark()));
-          break;
-        case OP.GLOBAL: {
-          const module = this.lineText();
-          this.push(this.resolveGlobal(module, this.lineText()));
-          break;
-        }
         case OP.STACK_GLOBAL: {
           const name = this.pop();
           const module = this.pop();
@@ -277,26 +198,9 @@ class Unpickler {
           this.push(this.invoke("construct", this.pop(), args));
           break;
         }
-        case OP.NEWOBJ_EX: {
-          const kwargs = this.pop();
-          const args = this.pop();
-          if (!(kwargs instanceof Map) || kwargs.size > 0) {
-            throw cur.error("E_PICKLE", "keyword arguments are not supported");
-          }
-          this.push(this.invoke("construct", this.pop(), args));
-          break;
-        }
         case OP.BUILD:
           this.build(this.pop(), this.top());
           break;
-        case OP.BINPERSID:
-          this.push(this.persistent(this.pop()));
-          break;
-        case OP.PERSID: {
-          const [start, end] = cur.line();
-          this.push(this.persistent(decodeLatin1(cur.bytes, start, end)));
-          break;
-        }
         case OP.BINPUT:
           this.memoPut(cur.u8());
           break;
@@ -313,8 +217,116 @@ class Unpickler {
           this.memoGet(cur.u32());
           break;
         default:
-          throw cur.error("E_PICKLE_OPCODE", "unknown or unsupported opcode");
+          this.rare(cur.opcode);
       }
+    }
+  }
+
+  /**
+   * The opcodes a DCP `.metadata` or a torch.save pickle rarely holds, out of `run`'s loop: every start of
+   * the CLI decodes a `.metadata` cold, and a smaller loop costs less to interpret and to optimise.
+   */
+  private rare(opcode: number): void {
+    const cur = this.cur;
+    switch (opcode) {
+      case OP.PROTO: {
+        const proto = cur.u8();
+        if (proto > HIGHEST_PROTOCOL) throw cur.error("E_PICKLE", `unsupported pickle protocol ${proto}`);
+        break;
+      }
+      case OP.FRAME:
+        cur.need(cur.u64());
+        break;
+      case OP.POP:
+        if (this.stack.length > 0) this.stack.pop();
+        else this.popMark();
+        break;
+      case OP.POP_MARK:
+        this.popMark();
+        break;
+      case OP.DUP:
+        this.push(this.top());
+        break;
+      case OP.LONG1: {
+        const n = cur.u8();
+        this.push(decodeLong(cur.bytes, cur.take(n), n));
+        break;
+      }
+      case OP.LONG4: {
+        const n = cur.i32();
+        this.push(decodeLong(cur.bytes, cur.take(n), n));
+        break;
+      }
+      case OP.BINUNICODE:
+        this.pushText(cur.u32());
+        break;
+      case OP.BINUNICODE8:
+        this.pushText(cur.u64());
+        break;
+      case OP.SHORT_BINSTRING:
+        this.pushLatin1(cur.u8());
+        break;
+      case OP.BINSTRING:
+        this.pushLatin1(cur.i32());
+        break;
+      case OP.SHORT_BINBYTES:
+        this.push(this.readBytes(cur.u8()));
+        break;
+      case OP.BINBYTES:
+        this.push(this.readBytes(cur.u32()));
+        break;
+      case OP.BINBYTES8:
+        this.push(this.readBytes(cur.u64()));
+        break;
+      case OP.BYTEARRAY8:
+        this.push(new PyByteArray(this.readBytes(cur.u64())));
+        break;
+      case OP.LIST:
+        this.push(this.popMark());
+        break;
+      case OP.DICT: {
+        const map = new Map<PyValue, PyValue>();
+        this.setItems(this.popMark(), map);
+        this.push(map);
+        break;
+      }
+      case OP.EMPTY_SET:
+        this.push(new Set());
+        break;
+      case OP.ADDITEMS: {
+        const items = this.popMark();
+        const target = this.top();
+        if (!(target instanceof Set)) throw cur.error("E_PICKLE", `target is ${typeName(target)}, not a set`);
+        for (const item of items) target.add(item);
+        break;
+      }
+      case OP.FROZENSET:
+        this.push(new Set(this.popMark()));
+        break;
+      case OP.GLOBAL: {
+        const module = this.lineText();
+        this.push(this.resolveGlobal(module, this.lineText()));
+        break;
+      }
+      case OP.NEWOBJ_EX: {
+        const kwargs = this.pop();
+        const args = this.pop();
+        if (!(kwargs instanceof Map) || kwargs.size > 0) {
+          throw cur.error("E_PICKLE", "keyword arguments are not supported");
+        }
+        this.push(this.invoke("construct", this.pop(), args));
+        break;
+      }
+      case OP.BINPERSID:
+        this.push(this.persistent(this.pop()));
+        break;
+      case OP.PERSID: {
+        const [start, end] = cur.line();
+        this.push(this.persistent(decodeLatin1(cur.bytes, start, end)));
+        break;
+      }
+      default:
+        throw cur.error("E_PICKLE_OPCODE", "unknown or unsupported opcode");
     }
   }
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../schema/mod.ts";
 import type { DType } from "../dtype/mod.ts";
 import { dtypeFromSafetensors, itemsize } from "../dtype/mod.ts";
 import { FormatError } from "../errors/mod.ts";
@@ -32,13 +32,13 @@ export interface SafetensorsHeader {
   dataStart: number;
 }
 
-const usize = z.number().int().nonnegative();
+const usize = z.number().check(z.int(), z.nonnegative());
 const TensorEntry = z.object({
   dtype: z.string(),
   shape: z.array(usize),
   data_offsets: z.tuple([usize, usize]),
 });
-const MetadataEntry = z.record(z.string(), z.string()).nullable();
+const MetadataEntry = z.nullable(z.record(z.string(), z.string()));
 
 /**
  * Parses and validates the header of a safetensors file as strictly as the Rust reference (plus the

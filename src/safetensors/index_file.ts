@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../schema/mod.ts";
 import { FormatError } from "../errors/mod.ts";
 import { checkLimit, type Limits, resolveLimits } from "../limits/mod.ts";
 import { readAllWithin, type Storage } from "../storage/mod.ts";
@@ -16,7 +16,7 @@ export interface SafetensorsIndex {
 }
 
 const IndexJson = z.object({
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: z.optional(z.record(z.string(), z.unknown())),
   weight_map: z.record(z.string(), z.string()),
 });
 

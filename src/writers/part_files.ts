@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../schema/mod.ts";
 import { joinPath, pathFromFile } from "../storage/mod.ts";
 import type { ByteSink, ByteSource, DirEntry, FileInfo, Storage } from "../storage/mod.ts";
 import { runLimited } from "../tasks/mod.ts";
@@ -26,9 +26,9 @@ const PartFiles = z.object({
   files: z.array(
     z.object({
       file: z.string(),
-      size: z.number().int().min(0),
-      crc32: z.number().int().min(0).max(0xffffffff),
-      version: z.string().optional(),
+      size: z.number().check(z.int(), z.minimum(0)),
+      crc32: z.number().check(z.int(), z.minimum(0), z.maximum(0xffffffff)),
+      version: z.optional(z.string()),
     }),
   ),
 });

@@ -6,7 +6,7 @@ import { hostModule } from "../tasks/mod.ts";
  * slicing-by-16 table does it, since one lookup per byte is too slow.
  */
 const SLICES = 16;
-const TABLE = buildTables();
+let tables: Uint32Array | undefined; // built on the first CRC: every start of the CLI loads this module
 
 function buildTables(): Uint32Array {
   const t = new Uint32Array(256 * SLICES);
@@ -28,6 +28,13 @@ type NativeCrc32 = (data: Uint8Array, value: number) => number;
 
 /** Below this the call into native code costs more than the table loop. */
 const NATIVE_MIN_BYTES = 256;
+/**
+ * Bytes the table checks before the native CRC is looked up. Under Deno the lookup loads Deno's Node
+ * compatibility layer (some 20 ms of CPU: more than `webdcp inspect` of a torch.save file takes otherwise),
+ * which the table's few MiB cost less than; a job over GBs looks it up after them.
+ */
+const TABLE_BYTES_FIRST = "Deno" in globalThis ? 4 << 20 : 0;
+let tableBytes = 0;
 
 /** The runtime's zlib CRC-32 (browsers have none and get `null`, then the table). */
 function findNativeCrc32(): NativeCrc32 | null {
@@ -43,15 +50,16 @@ let nativeCrc32: NativeCrc32 | null | undefined;
  */
 export function crc32(bytes: Uint8Array, seed = 0): number {
   if (bytes.length >= NATIVE_MIN_BYTES) {
-    if (nativeCrc32 === undefined) nativeCrc32 = findNativeCrc32();
-    if (nativeCrc32 !== null) return nativeCrc32(bytes, seed >>> 0) >>> 0;
+    if (nativeCrc32 === undefined && tableBytes >= TABLE_BYTES_FIRST) nativeCrc32 = findNativeCrc32();
+    if (nativeCrc32) return nativeCrc32(bytes, seed >>> 0) >>> 0;
+    tableBytes += bytes.length;
   }
   return crc32Table(bytes, seed);
 }
 
 /** The portable slicing-by-16 CRC-32 (same results as `crc32`), used where no native one exists. */
 export function crc32Table(bytes: Uint8Array, seed = 0): number {
-  const t = TABLE;
+  const t = tables ??= buildTables();
   let crc = ~seed >>> 0;
   let i = 0;
   const n = bytes.length;

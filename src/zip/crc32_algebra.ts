@@ -22,17 +22,21 @@ function multiply(a: number, b: number): number {
   return product >>> 0;
 }
 
-/** X_POW2[k] = x^(2^k) modulo P, for k < 64. */
-const X_POW2: number[] = (() => {
-  const table = [ONE >>> 1]; // x^1
-  for (let k = 1; k < 64; k++) table.push(multiply(table[k - 1], table[k - 1]));
-  return table;
-})();
+/** xPow2()[k] = x^(2^k) modulo P, for k < 64; made on first use, not when the module loads. */
+let xPow2Table: number[] | undefined;
+function xPow2(): number[] {
+  if (xPow2Table === undefined) {
+    xPow2Table = [ONE >>> 1]; // x^1
+    for (let k = 1; k < 64; k++) xPow2Table.push(multiply(xPow2Table[k - 1], xPow2Table[k - 1]));
+  }
+  return xPow2Table;
+}
 
 /** x^e modulo P, for 0 <= e < 2^64. */
 function xPower(e: bigint): number {
+  const table = xPow2();
   let result = ONE;
-  for (let k = 0; e > 0n; k++, e >>= 1n) if (e & 1n) result = multiply(result, X_POW2[k]);
+  for (let k = 0; e > 0n; k++, e >>= 1n) if (e & 1n) result = multiply(result, table[k]);
   return result;
 }
 

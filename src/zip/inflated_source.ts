@@ -1,4 +1,4 @@
-import { Inflate } from "fflate";
+import type { Inflate } from "fflate/browser";
 import { FormatError } from "../errors/mod.ts";
 import { checkReadRange } from "../storage/mod.ts";
 import type { ByteSource } from "../storage/mod.ts";
@@ -51,6 +51,13 @@ export function checkInflateLimits(entry: ZipEntry, limits: InflateLimits, where
 }
 
 /**
+ * fflate, loaded when a first deflated entry is read: torch.save stores its records uncompressed, so most
+ * runs never need it, and its module builds its Huffman tables when it loads. Its browser build: the Node one
+ * loads Node's worker_threads (and under Deno, Deno's whole Node layer) for workers this code never starts.
+ */
+let fflate: Promise<typeof import("fflate/browser")> | undefined;
+
+/**
  * The inflated bytes of a deflated entry as a `ByteSource` of its declared size. Reads stream the entry
  * from its start and keep only what they return plus the inflater's 32 KiB window and one output chunk,
  * so a run of reads in ascending order inflates the entry once; a read behind the last one starts over.
@@ -67,7 +74,8 @@ export function inflatedSource(source: ByteSource, entry: ZipEntry, where: Where
   let produced = 0; // inflated bytes seen so far
   let ended = false;
   let carry: Uint8Array = new Uint8Array(0); // inflated bytes not yet returned, ending at `produced`
-  const restart = () => {
+  const restart = async () => {
+    const { Inflate } = await (fflate ??= import("fflate/browser"));
     inflater = new Inflate((chunk, final) => {
       if (produced + chunk.length > entry.size) {
         throw fail(`inflates past its declared size of ${entry.size} bytes`, consumed);
@@ -102,7 +110,7 @@ export function inflatedSource(source: ByteSource, entry: ZipEntry, where: Where
 
   const readOnce = async (offset: number, into: Uint8Array): Promise<void> => {
     checkReadRange(where.path, entry.size, offset, into.byteLength, dataAt);
-    if (inflater === undefined || offset < produced - carry.length) restart();
+    if (inflater === undefined || offset < produced - carry.length) await restart();
     let filled = 0;
     while (filled < into.byteLength) {
       const carryStart = produced - carry.length;

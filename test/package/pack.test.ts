@@ -129,9 +129,10 @@ probe(webdcp).then((r) => { window.probeResult = r; }, (e) => { window.probeErro
 /** The import map a page without a bundler needs for the unbundled browser entry: its dependencies' ESM files. */
 const BROWSER_IMPORTS: Record<string, string> = {
   "aws4fetch": "./node_modules/aws4fetch/dist/aws4fetch.esm.mjs",
-  "fflate": "./node_modules/fflate/esm/browser.js",
+  "fflate/browser": "./node_modules/fflate/esm/browser.js",
   "smol-toml": "./node_modules/smol-toml/dist/index.js",
-  "zod": "./node_modules/zod/index.js",
+  "zod/mini": "./node_modules/zod/mini/index.js",
+  "zod/v4/locales/en.js": "./node_modules/zod/v4/locales/en.js",
 };
 
 describe("the npm package, packed and installed into an empty folder", () => {

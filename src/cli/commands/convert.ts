@@ -6,8 +6,7 @@ import { CONVERT_TARGETS, parseDType } from "../../dtype/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
 import type { ParsedArgs } from "../args.ts";
 import { listOption, partOption, requirePositionals } from "../args.ts";
-import type { Command } from "../command.ts";
-import { COMMON_HELP } from "../command.ts";
+import { COMMON_HELP, defineCommand } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
 import {
   adapterFromArgs,
@@ -20,7 +19,7 @@ import {
   WRITE_HELP,
 } from "./shared.ts";
 
-export const convertCommand: Command = {
+export const convertCommand = defineCommand({
   help: `usage: webdcp convert <src> <dst> --to dcp|safetensors|torch [options]
 
 The source format is detected (DCP folder, HF folder, .safetensors, .pt/.pth/.bin). A <dst> ending in
@@ -101,7 +100,7 @@ ${COMMON_HELP}`,
         part,
       }));
   },
-};
+});
 
 export async function readLayoutText(args: ParsedArgs, cwd: string): Promise<string | undefined> {
   const p = args.values.get("layout");

@@ -2,8 +2,7 @@ import { ADAPTER_NAMES } from "../../adapters/mod.ts";
 import { diff } from "../../jobs/mod.ts";
 import type { DiffReport } from "../../jobs/mod.ts";
 import { requirePositionals } from "../args.ts";
-import type { Command } from "../command.ts";
-import { COMMON_HELP } from "../command.ts";
+import { COMMON_HELP, defineCommand } from "../command.ts";
 import { locateInput } from "../locate.ts";
 import { table } from "../output.ts";
 import { adapterFromArgs, engineFromArgs } from "./shared.ts";
@@ -46,7 +45,7 @@ function printDiff(report: DiffReport, pathA: string, pathB: string): string {
   return `${lines.join("\n")}\n`;
 }
 
-export const diffCommand: Command = {
+export const diffCommand = defineCommand({
   help: `usage: webdcp diff <a> <b> [--adapter NAME --flavor F --to-hf|--from-hf] [--json]
 
 Per tensor: equal bits, max abs and max rel error (relative to a), shape/dtype mismatches; keys missing
@@ -76,4 +75,4 @@ ${COMMON_HELP}`,
       engine.dispose();
     }
   },
-};
+});

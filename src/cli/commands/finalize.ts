@@ -1,10 +1,9 @@
 import { finalize } from "../../jobs/mod.ts";
 import { requirePositionals } from "../args.ts";
-import type { Command } from "../command.ts";
-import { COMMON_HELP } from "../command.ts";
+import { COMMON_HELP, defineCommand } from "../command.ts";
 import { locateInput } from "../locate.ts";
 
-export const finalizeCommand: Command = {
+export const finalizeCommand = defineCommand({
   help: `usage: webdcp finalize <dst> [--json]
 
 Merges the manifests that 'convert --part R/W' or 'reshard --part R/W' runs left in <dst> into the DCP
@@ -20,4 +19,4 @@ ${COMMON_HELP}`,
     else ctx.say(`finalized ${report.parts} parts: wrote ${report.file}`);
     return 0;
   },
-};
+});

@@ -1,12 +1,11 @@
 import { inspect } from "../../jobs/mod.ts";
 import { limitsOption, requirePositionals } from "../args.ts";
-import type { Command } from "../command.ts";
-import { COMMON_HELP } from "../command.ts";
+import { COMMON_HELP, defineCommand } from "../command.ts";
 import { locateInput } from "../locate.ts";
 import { table } from "../output.ts";
 import { formatBytes } from "../progress_bar.ts";
 
-export const inspectCommand: Command = {
+export const inspectCommand = defineCommand({
   help: `usage: webdcp inspect <path> [--json]
 
 Reads only metadata and headers of a DCP folder, a .pt/.pth/.bin torch.save file, a .safetensors file or a
@@ -61,4 +60,4 @@ ${COMMON_HELP}`,
     ctx.rt.out(`${out.join("\n")}\n`);
     return 0;
   },
-};
+});

@@ -4,8 +4,7 @@ import * as nodePath from "node:path";
 import { dryRunReshard, inspect, reshard } from "../../jobs/mod.ts";
 import { layoutToJson } from "../../dcp/mod.ts";
 import { listOption, partOption, requirePositionals } from "../args.ts";
-import type { Command } from "../command.ts";
-import { COMMON_HELP } from "../command.ts";
+import { COMMON_HELP, defineCommand } from "../command.ts";
 import { locateInput, locateOutput } from "../locate.ts";
 import { table } from "../output.ts";
 import { formatBytes } from "../progress_bar.ts";
@@ -20,7 +19,7 @@ import {
   WRITE_HELP,
 } from "./shared.ts";
 
-export const reshardCommand: Command = {
+export const reshardCommand = defineCommand({
   help: `usage: webdcp reshard <src> <dst> (--ranks M [--dim D] | --layout layout.json | --dp-shard N --tp M) [options]
 
 Any source chunking to any target chunking. Tensors keep their dtype; non-tensor items are copied verbatim
@@ -106,4 +105,4 @@ ${COMMON_HELP}`,
       (common) => reshard(src, dst, { ...common, ...select, layout, part, allowUnsafeValues }),
     );
   },
-};
+});

@@ -3,12 +3,11 @@ import { UsageError } from "../../errors/mod.ts";
 import { createSeedCheckpoint } from "../../manager/mod.ts";
 import { FileStorage } from "../../storage/file/mod.ts";
 import { intOption, requirePositionals } from "../args.ts";
-import type { Command } from "../command.ts";
-import { COMMON_HELP } from "../command.ts";
+import { COMMON_HELP, defineCommand } from "../command.ts";
 
 const DTYPES = ["float32", "bfloat16", "float16"] as const;
 
-export const seedCommand: Command = {
+export const seedCommand = defineCommand({
   help: `usage: webdcp seed --model llama3 --flavor <flavor> --out <checkpoint folder> [--seed N]
                    [--dtype float32|bfloat16|float16] [--keys head|classic] [--ranks N] [--json]
 
@@ -53,4 +52,4 @@ ${COMMON_HELP}`,
     } else ctx.say(`wrote ${nodePath.join(root, "step-0")}: ${tensors} tensors in ${dtype}`);
     return 0;
   },
-};
+});

@@ -1,11 +1,10 @@
 import { verify } from "../../jobs/mod.ts";
 import { limitsOption, requirePositionals } from "../args.ts";
-import type { Command } from "../command.ts";
-import { COMMON_HELP } from "../command.ts";
+import { COMMON_HELP, defineCommand } from "../command.ts";
 import { locateInput } from "../locate.ts";
 import { formatProblem } from "../output.ts";
 
-export const verifyCommand: Command = {
+export const verifyCommand = defineCommand({
   help: `usage: webdcp verify <path> [--deep] [--json]
 
 Checks that every referenced file exists, every item lies inside its file, chunks cover every tensor exactly
@@ -36,4 +35,4 @@ ${COMMON_HELP}`,
     }
     return report.ok ? 0 : 1;
   },
-};
+});

@@ -1,4 +1,4 @@
-import { nodeFs } from "./node_fs.ts";
+import { localFs } from "./local_fs.ts";
 import { removeStaleTemps } from "./stale_temps.ts";
 import { invariant, StorageError, UsageError } from "../../errors/mod.ts";
 import { ioError } from "./io_error.ts";
@@ -129,7 +129,7 @@ export class FileSink implements ByteSink {
   }
 
   async close(): Promise<void> {
-    const fs = await nodeFs();
+    const fs = await localFs();
     const file = this.#live();
     try {
       this.#queueGathered(file);
@@ -153,7 +153,7 @@ export class FileSink implements ByteSink {
   }
 
   async abort(): Promise<void> {
-    const fs = await nodeFs();
+    const fs = await localFs();
     const file = this.#file;
     if (file === undefined) return;
     this.#file = undefined;

@@ -1,28 +1,33 @@
-import type { FileHandle } from "node:fs/promises";
 import { StorageError, UsageError } from "../../errors/mod.ts";
 import { checkReadRange, readToNewBuffer } from "../byte_source.ts";
 import { ioError } from "./io_error.ts";
 import { kernelCopier } from "./kernel_copy.ts";
+import type { ReadHandle } from "./local_fs.ts";
 import type { ByteSource } from "../storage.ts";
 
 /** Reads up to this size are made synchronously where Deno's FFI allows (`#readNow`). */
 const SYNC_READ_BYTES = 64 << 10;
 
-/** An open local file for random-access reads (node:fs, so Deno and Node alike). */
+/** An open local file for random-access reads (the runtime's own file API: see `localFs`). */
 export class FileSource implements ByteSource {
   readonly path: string;
   readonly size: number;
   /** Where the file is on this machine, for copies the kernel makes from it. */
   readonly localPath: string;
-  #handle: FileHandle | undefined;
-  /** A second descriptor for small synchronous reads (Deno with FFI), opened on the first; -1: none. */
-  #syncFd: number | undefined;
+  #handle: ReadHandle | undefined;
+  /**
+   * A second descriptor for small synchronous reads (Deno with FFI; -1: none), opened with the file, not on
+   * the first read: by then the path may name another file (one published over it), whose bytes the reads
+   * would return.
+   */
+  #syncFd: number;
 
-  constructor(handle: FileHandle, path: string, size: number, localPath: string) {
+  constructor(handle: ReadHandle, path: string, size: number, localPath: string) {
     this.#handle = handle;
     this.path = path;
     this.size = size;
     this.localPath = localPath;
+    this.#syncFd = kernelCopier()?.open(localPath, false) ?? -1;
   }
 
   read(offset: number, length: number): Promise<Uint8Array> {
@@ -38,7 +43,7 @@ export class FileSource implements ByteSource {
     while (filled < length) {
       let n: number;
       try {
-        ({ bytesRead: n } = await handle.read(into, filled, length - filled, offset + filled));
+        n = await handle.read(into.subarray(filled), offset + filled);
       } catch (e) {
         throw ioError(e, this.path, offset + filled);
       }
@@ -60,9 +65,7 @@ export class FileSource implements ByteSource {
    */
   #readNow(offset: number, into: Uint8Array): number {
     const copier = kernelCopier();
-    if (copier === null) return 0;
-    this.#syncFd ??= copier.open(this.localPath, false);
-    if (this.#syncFd < 0) return 0;
+    if (copier === null || this.#syncFd < 0) return 0;
     let filled = 0;
     while (filled < into.byteLength) {
       const n = copier.readAt(this.#syncFd, into.subarray(filled), offset + filled);
@@ -73,8 +76,8 @@ export class FileSource implements ByteSource {
   }
 
   async close(): Promise<void> {
-    if (this.#syncFd !== undefined && this.#syncFd >= 0) kernelCopier()?.close(this.#syncFd);
-    this.#syncFd = undefined;
+    if (this.#syncFd >= 0) kernelCopier()?.close(this.#syncFd);
+    this.#syncFd = -1;
     const handle = this.#handle;
     this.#handle = undefined;
     await handle?.close();

@@ -1,5 +1,4 @@
-import type { FileHandle } from "node:fs/promises";
-import { nodeFs } from "./node_fs.ts";
+import { localFs, type LocalStat, type ReadHandle } from "./local_fs.ts";
 import { StorageError, UsageError } from "../../errors/mod.ts";
 import { dirname, fileToCreate, normalizePath } from "../path.ts";
 import { createSinkFile } from "./sink_file.ts";
@@ -43,7 +42,7 @@ export interface FileStorageOptions {
 }
 
 /**
- * Local files under a root folder through `node:fs/promises`, which both Deno and Node provide. Writes
+ * Local files under a root folder, through the runtime's own file API (`localFs`: Deno's, or node:fs). Writes
  * go to a temp file that is fsynced and renamed into place on `close()`, so a crash never leaves a
  * half-written file under its final name; while a large file is written, what it has so far is flushed
  * to the device in the background, so that the fsync finds little left to do.
@@ -79,11 +78,11 @@ export class FileStorage implements Storage {
 
   /** The size of a file; undefined for a folder or a missing file. */
   async stat(path: string): Promise<FileInfo | undefined> {
-    const fs = await nodeFs();
+    const fs = await localFs();
     const rel = normalizePath(path);
     try {
       const s = await fs.stat(await this.#inside(rel));
-      return s.isFile() ? { size: s.size } : undefined;
+      return s.isFile ? { size: s.size } : undefined;
     } catch (e) {
       if (isMissing(e)) return undefined;
       throw e instanceof StorageError ? e : ioError(e, rel);
@@ -92,15 +91,14 @@ export class FileStorage implements Storage {
 
   /** Opens a file for random reads. */
   async open(path: string): Promise<ByteSource> {
-    const fs = await nodeFs();
+    const fs = await localFs();
     const rel = normalizePath(path);
-    let handle: FileHandle;
+    let handle: ReadHandle;
     try {
       // Checked before the open: opening a FIFO blocks until a writer comes, a device may never end.
       const abs = await this.#inside(rel);
       notRegular(await fs.stat(abs), rel);
-      // Non-blocking in case the path was swapped for a FIFO since; no effect on regular files.
-      handle = await fs.open(abs, (fs.constants?.O_RDONLY ?? 0) | (fs.constants?.O_NONBLOCK ?? 0));
+      handle = await fs.openRead(abs);
     } catch (e) {
       throw e instanceof StorageError ? e : ioError(e, rel);
     }
@@ -124,15 +122,15 @@ export class FileStorage implements Storage {
   }
 
   async create(path: string): Promise<ByteSink> {
-    const fs = await nodeFs();
+    const fs = await localFs();
     const rel = fileToCreate(path);
     const final = this.#abs(rel);
     const temp = `${final}.tmp-${randomHex()}`;
     try {
-      if ((await fs.stat(final).catch(() => undefined))?.isDirectory()) {
+      if ((await fs.stat(final).catch(() => undefined))?.isDirectory) {
         throw new StorageError("E_EXISTS", "is a folder", { path: rel });
       }
-      await fs.mkdir(this.#abs(dirname(rel)), { recursive: true });
+      await fs.makeDirs(this.#abs(dirname(rel)));
       return new FileSink(await createSinkFile(temp), rel, temp, final, {
         fsync: this.#fsync,
         flushBytes: this.#flushBytes,
@@ -153,11 +151,11 @@ export class FileStorage implements Storage {
   }
 
   async list(dir: string): Promise<DirEntry[] | undefined> {
-    const fs = await nodeFs();
+    const fs = await localFs();
     const rel = normalizePath(dir);
     let dirents;
     try {
-      dirents = await fs.readdir(this.#abs(rel), { withFileTypes: true });
+      dirents = await fs.readDir(this.#abs(rel));
     } catch (e) {
       if (isMissing(e)) return undefined;
       throw ioError(e, rel);
@@ -165,10 +163,10 @@ export class FileStorage implements Storage {
     const out: DirEntry[] = [];
     for (const d of dirents) {
       if (TEMP_SUFFIX.test(d.name)) continue;
-      let kind: DirEntry["kind"] | undefined = d.isFile() ? "file" : d.isDirectory() ? "dir" : undefined;
-      if (kind === undefined && d.isSymbolicLink()) {
+      let kind: DirEntry["kind"] | undefined = d.isFile ? "file" : d.isDirectory ? "dir" : undefined;
+      if (kind === undefined && d.isSymlink) {
         const s = await fs.stat(this.#abs(rel === "" ? d.name : `${rel}/${d.name}`)).catch(() => undefined);
-        kind = s?.isFile() ? "file" : s?.isDirectory() ? "dir" : undefined;
+        kind = s?.isFile ? "file" : s?.isDirectory ? "dir" : undefined;
       }
       if (kind !== undefined) out.push({ name: d.name, kind });
     }
@@ -182,13 +180,13 @@ export class FileStorage implements Storage {
 
   /** Moves a file or folder, replacing a file at `to`. */
   async rename(from: string, to: string): Promise<void> {
-    const fs = await nodeFs();
+    const fs = await localFs();
     const src = normalizePath(from);
     const dst = normalizePath(to);
     if (src === "" || dst === "") throw new UsageError("E_USAGE", "cannot rename the storage root");
     try {
       await fs.stat(this.#abs(src));
-      await fs.mkdir(this.#abs(dirname(dst)), { recursive: true });
+      await fs.makeDirs(this.#abs(dirname(dst)));
       await fs.rename(this.#abs(src), this.#abs(dst));
     } catch (e) {
       const code = (e as { code?: string }).code;
@@ -202,15 +200,14 @@ export class FileStorage implements Storage {
 
   /** Removes a file, or a folder (`recursive` for a non-empty one). */
   async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
-    const fs = await nodeFs();
+    const fs = await localFs();
     const rel = normalizePath(path);
     if (rel === "") throw new UsageError("E_USAGE", "refusing to remove the storage root");
     const abs = this.#abs(rel);
     try {
       const s = await fs.stat(abs);
-      if (!s.isDirectory()) await fs.unlink(abs);
-      else if (options.recursive) await fs.rm(abs, { recursive: true });
-      else await fs.rmdir(abs);
+      if (!s.isDirectory) await fs.unlink(abs);
+      else await fs.removeDir(abs, options.recursive === true);
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === "ENOTEMPTY" || code === "EEXIST") {
@@ -228,14 +225,14 @@ export class FileStorage implements Storage {
   async #inside(rel: string): Promise<string> {
     const abs = this.#abs(rel);
     if (this.#followSymlinks || rel === "") return abs;
-    const fs = await nodeFs();
+    const fs = await localFs();
     let real: string;
     try {
-      real = await fs.realpath(abs);
+      real = await fs.realPath(abs);
     } catch {
       return abs; // missing: the caller's own call reports it
     }
-    this.#realRoot ??= fs.realpath(this.root).catch(() => this.root);
+    this.#realRoot ??= fs.realPath(this.root).catch(() => this.root);
     const root = await this.#realRoot;
     if (real !== root && !real.startsWith(root.endsWith("/") ? root : `${root}/`)) {
       throw new StorageError(
@@ -249,10 +246,10 @@ export class FileStorage implements Storage {
 }
 
 /** Refuses anything but a regular file: a folder as every backend does (E_NOT_FOUND), else E_NOT_REGULAR. */
-function notRegular(s: { isFile(): boolean; isDirectory(): boolean; isFIFO(): boolean }, rel: string): void {
-  if (s.isFile()) return;
-  if (s.isDirectory()) throw new StorageError("E_NOT_FOUND", "is a folder, not a file", { path: rel });
-  throw new StorageError("E_NOT_REGULAR", `is ${s.isFIFO() ? "a FIFO" : "a device or socket"}, not a regular file`, {
+function notRegular(s: LocalStat, rel: string): void {
+  if (s.isFile) return;
+  if (s.isDirectory) throw new StorageError("E_NOT_FOUND", "is a folder, not a file", { path: rel });
+  throw new StorageError("E_NOT_REGULAR", `is ${s.isFifo ? "a FIFO" : "a device or socket"}, not a regular file`, {
     path: rel,
   });
 }

@@ -9,6 +9,8 @@
 const O_RDONLY = 0;
 const O_WRONLY = 1;
 const O_CLOEXEC = 0o2000000;
+/** Read descriptors never block on opening: a path swapped for a FIFO since it was checked would block the JS thread. */
+const O_NONBLOCK = 0o4000;
 /** One call copies at most this much; the kernel may copy less, and the loop goes on from there. */
 const MAX_CALL_BYTES = 1 << 30;
 /**
@@ -105,7 +107,7 @@ function copierOf(libc: Symbols): KernelCopier {
   const encoder = new TextEncoder();
   return {
     open: (path, forWriting) =>
-      libc.open(encoder.encode(`${path}\0`), (forWriting ? O_WRONLY : O_RDONLY) | O_CLOEXEC, 0),
+      libc.open(encoder.encode(`${path}\0`), (forWriting ? O_WRONLY : O_RDONLY | O_NONBLOCK) | O_CLOEXEC, 0),
     close: (fd) => void libc.close(fd),
     writeAt: (fd, bytes, position) => Number(libc.pwrite(fd, bytes, bytes.byteLength, BigInt(position))),
     readAt: (fd, into, position) => Number(libc.pread(fd, into, into.byteLength, BigInt(position))),

@@ -1,6 +1,7 @@
 /**
- * Local files through `node:fs` (Deno and Node): `FileStorage`, its streaming sink with background flushes,
- * and the kernel-copy path (`copy_file_range` via Deno FFI) for bytes that only move.
+ * Local files through the runtime's own file API (Deno's namespace under Deno, `node:fs` under Node):
+ * `FileStorage`, its streaming sink with background flushes, and the kernel-copy path (`copy_file_range` via
+ * Deno FFI) for bytes that only move.
  *
  * `create()` writes `<name>.tmp-<rand>` and renames on `close()` (fsynced first unless `fsync: false`,
  * `--no-fsync`); `abort()` removes the temp file. Large writes go straight from the caller's buffer, writes of
@@ -22,3 +23,6 @@
  * @module
  */
 export { FileStorage, type FileStorageOptions } from "./file_storage.ts";
+// For the command line, which turns the paths a user typed into FileStorage roots.
+export { localFs } from "./local_fs.ts";
+export { hostBasename, hostDirname, resolveHostPath } from "./host_path.ts";

@@ -1,4 +1,4 @@
-import { nodeFs } from "./node_fs.ts";
+import { localFs } from "./local_fs.ts";
 
 /** Temp files of unfinished sinks: `<name>.tmp-<16 hex>` (FileStorage's naming; `list()` hides them). */
 export const TEMP_SUFFIX = /\.tmp-[0-9a-f]{16}$/;
@@ -29,10 +29,10 @@ export async function removeTempsIn(dir: string): Promise<void> {
 }
 
 async function removeTemps(dir: string, of: (name: string) => boolean): Promise<void> {
-  const fs = await nodeFs();
+  const fs = await localFs();
   let names: string[];
   try {
-    names = await fs.readdir(dir);
+    names = (await fs.readDir(dir)).map((d) => d.name);
   } catch {
     return;
   }
