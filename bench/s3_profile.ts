@@ -5,6 +5,7 @@
  * that a server pays per object).
  *
  * usage: deno run -A bench/s3_profile.ts [CKPT_DIR] [-- webdcp args...]
+ * With S3_PROFILE_TRACE=1 it also prints every request, in the order the server saw them.
  */
 import { DATA_DIR, python } from "./lib/env.ts";
 import { buildInstalledCli, startS3Bench, WEBDCP } from "./lib/s3_bench_env.ts";
@@ -30,6 +31,9 @@ const seconds = (performance.now() - t0) / 1000;
 await proxy.close();
 await bench.stop();
 
+if (Deno.env.get("S3_PROFILE_TRACE")) {
+  for (const q of proxy.requests) console.log(`${q.method} ${q.url.split("?")[0]} ${q.range ?? ""}`);
+}
 const kinds = new Map<string, number>();
 const sizes = new Map<string, number>();
 for (const q of proxy.requests) {
