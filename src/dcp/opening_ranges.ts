@@ -5,9 +5,15 @@
  * tail and the next item's head are neighbours, so one request serves both), instead of two requests per item
  * as each archive opens. The loader and the jobs' sources plan their header reads with this one rule.
  */
-import { endsOf, joinPath, type WantedRange } from "../storage/mod.ts";
+import { endsOf, joinPath, planRanges, type PrefetchStorage, type WantedRange } from "../storage/mod.ts";
 import { ENDS_WINDOW } from "../torch/mod.ts";
 import type { DcpMetadata } from "./metadata.ts";
+
+/**
+ * Bytes of item ends a reader of a whole checkpoint holds at most (32 KiB an item: 2048 items), fetched ahead
+ * by `fetchOpenings`; the items past them open with requests of their own.
+ */
+export const OPENING_BYTES = 64 << 20;
 
 export interface OpeningRangesOptions {
   /** The entries whose items will be opened (default: all). */
@@ -45,4 +51,18 @@ export function openingRanges(metadata: DcpMetadata, dir: string, opts: OpeningR
   }
   for (const [file, first] of firsts) if (!covered.has(file)) wanted.push(first);
   return wanted;
+}
+
+/**
+ * Fetches into `view` the ends of the items of `metadata` (at most `OPENING_BYTES` of them), in coalesced
+ * requests, `inFlight` at a time: what the jobs read through before opening the items of a checkpoint in a
+ * remote storage (`Storage.remote`).
+ */
+export async function fetchOpenings(
+  view: PrefetchStorage,
+  dir: string,
+  metadata: DcpMetadata,
+  inFlight?: number,
+): Promise<void> {
+  await view.fetch(planRanges(openingRanges(metadata, dir, { maxBytes: OPENING_BYTES })), inFlight);
 }

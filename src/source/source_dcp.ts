@@ -1,19 +1,13 @@
-import { METADATA_FILE, openDcp, openingRanges, rankOfFileName } from "../dcp/mod.ts";
+import { fetchOpenings, METADATA_FILE, openDcp, rankOfFileName } from "../dcp/mod.ts";
 import type { Limits } from "../limits/mod.ts";
-import { joinPath, planRanges, PrefetchStorage } from "../storage/mod.ts";
+import { joinPath, PrefetchStorage } from "../storage/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import type { Entry, SourceFile, TensorSource } from "./tensor_source.ts";
 
 /**
- * Bytes of item ends a source over a remote storage holds at most (32 KiB an item: 2048 items), fetched
- * ahead at open; the items past them open with requests of their own.
- */
-const OPENING_BYTES = 64 << 20;
-
-/**
  * A DCP folder as a `TensorSource`, through the DCP layer's reader (box reads touch only needed items). Over a
  * remote storage (`Storage.remote`: HTTP, S3) the items' ends, which opening each item's archive reads, are
- * fetched at open in coalesced requests (`openingRanges`) and held until `close()`, and every data file is
+ * fetched at open in coalesced requests (`fetchOpenings`) and held until `close()`, and every data file is
  * opened once, so its data reads arrive at the storage below in order (S3 streams them in large windows).
  */
 export async function openDcpSource(storage: Storage, dir: string, limits?: Partial<Limits>): Promise<TensorSource> {
@@ -21,7 +15,7 @@ export async function openDcpSource(storage: Storage, dir: string, limits?: Part
   const reader = view ?? storage;
   const ckpt = await openDcp(reader, dir, { limits });
   try {
-    await view?.fetch(planRanges(openingRanges(ckpt.metadata, dir, { maxBytes: OPENING_BYTES })));
+    if (view) await fetchOpenings(view, dir, ckpt.metadata);
   } catch (e) {
     await ckpt.close();
     throw e;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { saveStateDict } from "../../../src/dcp/mod.ts";
+import { verify } from "../../../src/jobs/mod.ts";
 import { openTensorSource } from "../../../src/source/mod.ts";
 import { S3Storage } from "../../../src/storage/s3/mod.ts";
 import { makeTensor } from "../../../src/tensor/mod.ts";
@@ -69,5 +70,22 @@ describe("a DCP source over S3", () => {
     const seen = proxy.requests.slice(before);
     // The file's source is opened once (one HEAD), and the four bands continue one streamed GET.
     expect(seen.map((r) => r.method)).toEqual(["HEAD", "GET"]);
+  });
+
+  it("verify reads every item's ends in one coalesced GET per rank file, and still reports a cut file", async () => {
+    const state = Object.fromEntries([0, 1, 2, 3].map((i) => [`w${i}`, tensor([4, 40 + 8 * i], i)]));
+    const s = storage("verify");
+    await saveStateDict(s, "ckpt", state, { ranks: 2 });
+    const before = proxy.requests.length;
+    expect(await verify({ storage: s, path: "ckpt" })).toMatchObject({ ok: true, checked: { items: 8 } });
+    const gets = proxy.requests.slice(before).filter((r) => r.method === "GET" && r.url.endsWith(".distcp"));
+    expect(gets).toHaveLength(2);
+    // A rank file cut short: the ranges outside it are problems, the other file's items still open.
+    const cut = (await s.readAll("ckpt/__1_0.distcp")).subarray(0, 100);
+    await s.writeAll("ckpt/__1_0.distcp", cut);
+    const report = await verify({ storage: s, path: "ckpt" });
+    expect(report.ok).toBe(false);
+    expect(report.problems.map((p) => p.code)).toContain("E_OUT_OF_RANGE");
+    expect(report.checked.items).toBe(4);
   });
 });
