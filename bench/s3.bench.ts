@@ -22,7 +22,8 @@
  * round trip, as on S3). gofakes3 has no UploadPartCopy, so there the bucket-to-bucket `aws s3 cp` copies each
  * object with one CopyObject (awscli's multipart threshold raised to 5 GB for that contender only).
  *
- * usage: deno run -A bench/s3.bench.ts [CKPT_DIR] [ROUNDS] [SERVERS]   (SERVERS: moto,gofakes3 (default))
+ * usage: deno run -A bench/s3.bench.ts [CKPT_DIR] [ROUNDS] [SERVERS]
+ * SERVERS: a comma-separated list of moto, gofakes3 (default: both, or moto alone where Go is not installed).
  * Appends its table to bench/RESULTS.md (through bench/run.sh's BENCH_RESULTS when run from there).
  */
 import { DATA_DIR, python } from "./lib/env.ts";
@@ -46,7 +47,7 @@ import {
 
 const dir = Deno.args[0] ?? `${DATA_DIR}/llama-1024m`;
 const rounds = Number(Deno.args[1] ?? 3);
-const servers = (Deno.args[2] ?? S3_SERVERS.join(",")).split(",") as S3ServerKind[];
+const servers = (Deno.args[2] ?? defaultServers()).split(",") as S3ServerKind[];
 if (servers.some((k) => !S3_SERVERS.includes(k))) throw new Error(`SERVERS: a list of ${S3_SERVERS.join(", ")}`);
 const SPEEDUP_TARGET = 3;
 const MEMORY_TARGET = 4;
@@ -233,4 +234,17 @@ async function check(bench: S3Bench, c: Contender, source: { bytes: number; obje
       throw new Error(`${c.name} copied ${copied.objects} objects of ${copied.bytes} bytes, not ${source.bytes}`);
     }
   }
+}
+
+/** moto and gofakes3, or moto alone (with a note) where there is no Go to build gofakes3 with. */
+function defaultServers(): string {
+  try {
+    if (new Deno.Command("go", { args: ["version"], stdout: "null", stderr: "null" }).outputSync().success) {
+      return S3_SERVERS.join(",");
+    }
+  } catch {
+    // No `go` on PATH.
+  }
+  console.error("s3.bench: no Go toolchain, so no gofakes3 server (bench/go/s3server): moto only");
+  return "moto";
 }
