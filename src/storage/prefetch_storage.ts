@@ -21,7 +21,7 @@ type InnerSource = () => Promise<ByteSource>;
  * A read-only view of a `Storage` that serves reads from byte windows fetched ahead by planned, coalesced
  * requests (`fetch`), and sends only the other reads on. Format readers that pick at headers one small
  * read at a time (zip directories, pickles, safetensors headers) then cost no request at all once their
- * windows are in. Over a `RangeReader` (HTTP, S3) file sizes are learned from the answers, so opening a
+ * windows are in. Over a `RangeReader` (HTTP) file sizes are learned from the answers, so opening a
  * file that a window already came from sends nothing either. Over any other storage (S3, local files) each
  * file is opened once, by `fetch` and by each source of this view, and the reads that miss the windows go to
  * that one source: its own read planning (S3's streamed windows) then sees them in order.
@@ -134,9 +134,8 @@ export class PrefetchStorage implements Storage {
       size,
       (offset, into) => this.#readInto(rel, size, offset, into, innerSource),
       (offset, length, sink) => this.#readChunks(rel, size, offset, length, sink, innerSource),
-      async () => {
-        if (inner !== undefined) await (await inner).close();
-      },
+      // A failed open was the failure of the read that needed it; closing has nothing to release then.
+      async () => await (await inner?.catch(() => undefined))?.close(),
     );
   }
 
