@@ -1,6 +1,6 @@
 /**
- * Issue #13's performance target, bucket to bucket against one moto S3 server on 127.0.0.1, every contender
- * in every round (shuffled order after the first):
+ * Issue #13's performance target, bucket to bucket against one S3 server on 127.0.0.1 at a time (moto, then
+ * gofakes3: see bench/lib/gofakes3_server.ts), every contender in every round (shuffled order after the first):
  *  - `webdcp convert s3://bench/ckpt s3://bench/out/webdcp.safetensors --to safetensors --dtype bfloat16`,
  *    the installed command (bin/webdcp over dist/cli, rebuilt from this source first);
  *  - the PyTorch way through fsspec (bench/py/torch_convert_s3.py): `dcp.load` with FsspecReader (s3fs),
@@ -17,17 +17,38 @@
  * PyTorch). Peak memory is each process's max RSS (`time -v`); moto's own peak while each contender ran is
  * read from /proc (VmHWM, reset before each step) and shown apart, since every contender shares the server.
  *
- * usage: deno run -A bench/s3.bench.ts [CKPT_DIR] [ROUNDS]
+ * The two servers differ in what a request costs: moto reads the whole object for every ranged GET (a client
+ * pays per request times object size), gofakes3 slices the bytes it holds (a request costs its bytes and a
+ * round trip, as on S3). gofakes3 has no UploadPartCopy, so there the bucket-to-bucket `aws s3 cp` copies each
+ * object with one CopyObject (awscli's multipart threshold raised to 5 GB for that contender only).
+ *
+ * usage: deno run -A bench/s3.bench.ts [CKPT_DIR] [ROUNDS] [SERVERS]
+ * SERVERS: a comma-separated list of moto, gofakes3 (default: both, or moto alone where Go is not installed).
  * Appends its table to bench/RESULTS.md (through bench/run.sh's BENCH_RESULTS when run from there).
  */
 import { DATA_DIR, python } from "./lib/env.ts";
 import type { Measured } from "./lib/measure.ts";
 import { type BenchRow, gib, memory, recordRows } from "./lib/results.ts";
 import { loadAverage, machineLine, median, medianAndBest, pairedRatio, shuffled } from "./lib/rounds.ts";
-import { BUCKET, buildInstalledCli, objectBytes, output, run, startS3Bench, WEBDCP } from "./lib/s3_bench_env.ts";
+import { AWS_SINGLE_COPY_CONFIG } from "./lib/gofakes3_server.ts";
+import {
+  BUCKET,
+  buildInstalledCli,
+  objectBytes,
+  output,
+  run,
+  S3_SERVERS,
+  type S3Bench,
+  type S3ServerKind,
+  SERVER_LINES,
+  startS3Bench,
+  WEBDCP,
+} from "./lib/s3_bench_env.ts";
 
 const dir = Deno.args[0] ?? `${DATA_DIR}/llama-1024m`;
 const rounds = Number(Deno.args[1] ?? 3);
+const servers = (Deno.args[2] ?? defaultServers()).split(",") as S3ServerKind[];
+if (servers.some((k) => !S3_SERVERS.includes(k))) throw new Error(`SERVERS: a list of ${S3_SERVERS.join(", ")}`);
 const SPEEDUP_TARGET = 3;
 const MEMORY_TARGET = 4;
 const COPY_SLOWDOWN_LIMIT = 1.5;
@@ -35,14 +56,17 @@ const ramDir = "/dev/shm/webdcp-s3-bench";
 
 const py = python();
 await buildInstalledCli();
-const bench = await startS3Bench(py, dir);
 const url = (key: string) => `s3://${BUCKET}/${key}`;
 const ours = "webdcp convert";
 const torch = "torch (fsspec)";
+const awsConfig = await Deno.makeTempFile({ prefix: "webdcp-aws-config-" });
+await Deno.writeTextFile(awsConfig, AWS_SINGLE_COPY_CONFIG);
 
 interface Contender {
   name: string;
   cmd: string[];
+  /** Environment on top of the server's. */
+  env?: Record<string, string>;
   /** Key prefix (or object) of its output, removed after each measurement. */
   output: string;
   /** Seconds of a run: the process's wall time unless it reports its own. */
@@ -50,136 +74,155 @@ interface Contender {
 }
 const wall = (m: Measured) => m.wallSeconds;
 const reported = (m: Measured) => m.report.seconds as number;
-const contenders: Contender[] = [
-  {
-    name: torch,
-    cmd: [py, "bench/py/torch_convert_s3.py", url("ckpt"), url("out/torch.safetensors")],
-    output: "out/torch.safetensors",
-    seconds: reported,
-  },
-  {
-    name: ours,
-    cmd: [
-      ...WEBDCP,
-      "convert",
-      url("ckpt"),
-      url("out/webdcp.safetensors"),
-      "--to",
-      "safetensors",
-      "--dtype",
-      "bfloat16",
-      "--json",
-    ],
-    output: "out/webdcp.safetensors",
-    seconds: wall,
-  },
-  {
-    name: "aws s3 cp --recursive",
-    cmd: [bench.aws, "s3", "cp", "--recursive", "--quiet", "--cli-read-timeout", "0", url("ckpt"), url("out/copy")],
-    output: "out/copy",
-    seconds: wall,
-  },
-  {
-    name: "aws s3 cp down + up",
-    cmd: [
-      "sh",
-      "-c",
-      `"$0" s3 cp --recursive --quiet --cli-read-timeout 0 "$1" "$2" && ` +
-      `"$0" s3 cp --recursive --quiet --cli-read-timeout 0 "$2" "$3"; s=$?; rm -rf "$2"; exit $s`,
-      bench.aws,
-      url("ckpt"),
-      ramDir,
-      url("out/copy-client"),
-    ],
-    output: "out/copy-client",
-    seconds: wall,
-  },
-];
-
-const source = await objectBytes(bench.storage("ckpt"));
-const runs = new Map<string, (Measured & { motoPeakRssBytes: number })[]>(contenders.map((c) => [c.name, []]));
-const loads: number[] = [];
-try {
-  for (let round = 0; round < rounds; round++) {
-    const order = round === 0 ? contenders : shuffled(contenders, round);
-    for (const c of order) {
-      const m = await bench.measure(c.cmd);
-      runs.get(c.name)!.push(m);
-      loads.push(loadAverage());
-      console.error(
-        `round ${round + 1}/${rounds}: ${c.name} ${c.seconds(m).toFixed(2)} s (wall ${m.wallSeconds.toFixed(2)}), ` +
-          `peak ${memory(m.peakRssBytes)}, moto ${memory(m.motoPeakRssBytes)}, load ${loadAverage()}`,
-      );
-      if (round === 0) await check(c);
-      // Round 1 keeps PyTorch's output until webdcp's is compared with it.
-      if (round > 0 || c.name !== torch) await bench.clear(c.output);
-    }
-    if (round === 0) await bench.clear("out");
-  }
-} finally {
-  await bench.stop();
-}
-
-const times = (name: string) => {
-  const c = contenders.find((x) => x.name === name)!;
-  return runs.get(name)!.map(c.seconds);
-};
-const peak = (name: string) => median(runs.get(name)!.map((m) => m.peakRssBytes));
-const motoPeak = (name: string) => median(runs.get(name)!.map((m) => m.motoPeakRssBytes));
-const peaks = (a: string, b: string) =>
-  `${memory(peak(a))} vs ${memory(peak(b))} (moto server meanwhile: ${memory(motoPeak(a))} vs ${memory(motoPeak(b))})`;
-const what = `${gib(source.bytes)} DCP (4 ranks, ${source.objects} objects) in moto on loopback -> bf16 safetensors`;
+type Run = Measured & { serverPeakRssBytes: number };
 
 const rows: BenchRow[] = [];
-const speedup = 1 / pairedRatio(times(ours), times(torch));
-const memorySaving = peak(torch) / peak(ours);
-rows.push({
-  benchmark: `webdcp convert s3 -> s3: ${what}`,
-  webdcp: medianAndBest(times(ours)),
-  baseline: `dcp.load(FsspecReader) + .to(bf16) + save + s3fs upload ${medianAndBest(times(torch))}, ` +
-    `wall with imports ${medianAndBest(runs.get(torch)!.map(wall))}`,
-  ratio: `${speedup.toFixed(2)}x faster, ${memorySaving.toFixed(2)}x less memory`,
-  peakMemory: peaks(ours, torch),
-  target: `>= ${SPEEDUP_TARGET}x faster with <= 1/${MEMORY_TARGET} of the peak memory`,
-  met: speedup >= SPEEDUP_TARGET && memorySaving >= MEMORY_TARGET,
-  raw: { dir, rounds, loads, ours: runs.get(ours), torch: runs.get(torch) },
-});
-for (const copy of ["aws s3 cp --recursive", "aws s3 cp down + up"]) {
-  const slowdown = pairedRatio(times(ours), times(copy));
-  rows.push({
-    benchmark: `webdcp convert s3 -> s3 against ${copy} of the checkpoint (${gib(source.bytes)})`,
-    webdcp: medianAndBest(times(ours)),
-    baseline: `${copy} ${medianAndBest(times(copy))}`,
-    ratio: `${slowdown.toFixed(2)}x ${copy}'s time`,
-    peakMemory: peaks(ours, copy),
-    target: `within ${COPY_SLOWDOWN_LIMIT}x of ${copy}`,
-    met: slowdown <= COPY_SLOWDOWN_LIMIT,
-    raw: { dir, rounds, loads, ours: runs.get(ours), baseline: runs.get(copy) },
-  });
+const loads: number[] = [];
+let awsVersion = "";
+for (const kind of servers) {
+  const bench = await startS3Bench(py, dir, kind);
+  try {
+    rows.push(...await benchOn(bench));
+    awsVersion ||= await output([bench.aws, "--version"]);
+  } finally {
+    await bench.stop();
+  }
 }
+await Deno.remove(awsConfig);
 await recordRows(rows);
 if (!Deno.env.get("BENCH_RESULTS")) {
   const file = await Deno.makeTempFile({ suffix: ".jsonl" });
   await Deno.writeTextFile(file, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
   const torchVersion = await output([py, "-c", "import torch; print(torch.__version__)"]);
-  const awsVersion = await output([bench.aws, "--version"]);
   await run([
     Deno.execPath(),
     "run",
     "-A",
     "bench/report.ts",
     file,
-    `deno run -A bench/s3.bench.ts ${dir} ${rounds}`,
+    `deno run -A bench/s3.bench.ts ${dir} ${rounds} ${servers.join(",")}`,
     machineLine(
-      `, torch ${torchVersion}, ${awsVersion}, moto 5.2.5 server; load during the runs ` +
-        `${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)}`,
+      `, torch ${torchVersion}, ${awsVersion}; servers: ${servers.map((k) => SERVER_LINES[k]).join("; ")}; ` +
+        `load during the runs ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)}`,
     ),
   ]);
   await Deno.remove(file);
 }
 
+/** Every contender once a round on `bench`'s server; the rows of the targets. */
+async function benchOn(bench: S3Bench): Promise<BenchRow[]> {
+  const contenders: Contender[] = [
+    {
+      name: torch,
+      cmd: [py, "bench/py/torch_convert_s3.py", url("ckpt"), url("out/torch.safetensors")],
+      output: "out/torch.safetensors",
+      seconds: reported,
+    },
+    {
+      name: ours,
+      cmd: [
+        ...WEBDCP,
+        "convert",
+        url("ckpt"),
+        url("out/webdcp.safetensors"),
+        "--to",
+        "safetensors",
+        "--dtype",
+        "bfloat16",
+        "--json",
+      ],
+      output: "out/webdcp.safetensors",
+      seconds: wall,
+    },
+    {
+      name: "aws s3 cp --recursive",
+      cmd: [bench.aws, "s3", "cp", "--recursive", "--quiet", "--cli-read-timeout", "0", url("ckpt"), url("out/copy")],
+      env: bench.kind === "gofakes3" ? { AWS_CONFIG_FILE: awsConfig } : undefined,
+      output: "out/copy",
+      seconds: wall,
+    },
+    {
+      name: "aws s3 cp down + up",
+      cmd: [
+        "sh",
+        "-c",
+        `"$0" s3 cp --recursive --quiet --cli-read-timeout 0 "$1" "$2" && ` +
+        `"$0" s3 cp --recursive --quiet --cli-read-timeout 0 "$2" "$3"; s=$?; rm -rf "$2"; exit $s`,
+        bench.aws,
+        url("ckpt"),
+        ramDir,
+        url("out/copy-client"),
+      ],
+      output: "out/copy-client",
+      seconds: wall,
+    },
+  ];
+
+  const source = await objectBytes(bench.storage("ckpt"));
+  const runs = new Map<string, Run[]>(contenders.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = round === 0 ? contenders : shuffled(contenders, round);
+    for (const c of order) {
+      const m = await bench.measure(c.cmd, c.env);
+      runs.get(c.name)!.push(m);
+      loads.push(loadAverage());
+      console.error(
+        `${bench.kind} round ${round + 1}/${rounds}: ${c.name} ${c.seconds(m).toFixed(2)} s ` +
+          `(wall ${m.wallSeconds.toFixed(2)}), peak ${memory(m.peakRssBytes)}, ` +
+          `server ${memory(m.serverPeakRssBytes)}, load ${loadAverage()}`,
+      );
+      if (round === 0) await check(bench, c, source);
+      // Round 1 keeps PyTorch's output until webdcp's is compared with it.
+      if (round > 0 || c.name !== torch) await bench.clear(c.output);
+    }
+    if (round === 0) await bench.clear("out");
+  }
+
+  const times = (name: string) => {
+    const c = contenders.find((x) => x.name === name)!;
+    return runs.get(name)!.map(c.seconds);
+  };
+  const peak = (name: string) => median(runs.get(name)!.map((m) => m.peakRssBytes));
+  const serverPeak = (name: string) => median(runs.get(name)!.map((m) => m.serverPeakRssBytes));
+  const peaks = (a: string, b: string) =>
+    `${memory(peak(a))} vs ${memory(peak(b))} (${bench.kind} server meanwhile: ${memory(serverPeak(a))} vs ${
+      memory(serverPeak(b))
+    })`;
+  const what = `${gib(source.bytes)} DCP (4 ranks, ${source.objects} objects) in ${bench.kind} on loopback -> ` +
+    "bf16 safetensors";
+
+  const out: BenchRow[] = [];
+  const speedup = 1 / pairedRatio(times(ours), times(torch));
+  const memorySaving = peak(torch) / peak(ours);
+  out.push({
+    benchmark: `webdcp convert s3 -> s3: ${what}`,
+    webdcp: medianAndBest(times(ours)),
+    baseline: `dcp.load(FsspecReader) + .to(bf16) + save + s3fs upload ${medianAndBest(times(torch))}, ` +
+      `wall with imports ${medianAndBest(runs.get(torch)!.map(wall))}`,
+    ratio: `${speedup.toFixed(2)}x faster, ${memorySaving.toFixed(2)}x less memory`,
+    peakMemory: peaks(ours, torch),
+    target: `>= ${SPEEDUP_TARGET}x faster with <= 1/${MEMORY_TARGET} of the peak memory`,
+    met: speedup >= SPEEDUP_TARGET && memorySaving >= MEMORY_TARGET,
+    raw: { dir, server: bench.kind, rounds, loads, ours: runs.get(ours), torch: runs.get(torch) },
+  });
+  for (const copy of ["aws s3 cp --recursive", "aws s3 cp down + up"]) {
+    const slowdown = pairedRatio(times(ours), times(copy));
+    out.push({
+      benchmark: `webdcp convert s3 -> s3 against ${copy} of the checkpoint (${gib(source.bytes)}) in ${bench.kind}`,
+      webdcp: medianAndBest(times(ours)),
+      baseline: `${copy} ${medianAndBest(times(copy))}`,
+      ratio: `${slowdown.toFixed(2)}x ${copy}'s time`,
+      peakMemory: peaks(ours, copy),
+      target: `within ${COPY_SLOWDOWN_LIMIT}x of ${copy}`,
+      met: slowdown <= COPY_SLOWDOWN_LIMIT,
+      raw: { dir, server: bench.kind, rounds, loads, ours: runs.get(ours), baseline: runs.get(copy) },
+    });
+  }
+  return out;
+}
+
 /** Round 1: webdcp's tensors equal PyTorch's; the copies hold the checkpoint's bytes. */
-async function check(c: Contender): Promise<void> {
+async function check(bench: S3Bench, c: Contender, source: { bytes: number; objects: number }): Promise<void> {
   if (c.name === ours) {
     await run(
       [py, "bench/py/s3_same_tensors.py", url("out/webdcp.safetensors"), url("out/torch.safetensors")],
@@ -191,4 +234,17 @@ async function check(c: Contender): Promise<void> {
       throw new Error(`${c.name} copied ${copied.objects} objects of ${copied.bytes} bytes, not ${source.bytes}`);
     }
   }
+}
+
+/** moto and gofakes3, or moto alone (with a note) where there is no Go to build gofakes3 with. */
+function defaultServers(): string {
+  try {
+    if (new Deno.Command("go", { args: ["version"], stdout: "null", stderr: "null" }).outputSync().success) {
+      return S3_SERVERS.join(",");
+    }
+  } catch {
+    // No `go` on PATH.
+  }
+  console.error("s3.bench: no Go toolchain, so no gofakes3 server (bench/go/s3server): moto only");
+  return "moto";
 }

@@ -126,7 +126,7 @@ echo "$start $(date +%s.%N)" >"$WEBDCP_WORK/part-$SLURM_ARRAY_TASK_ID.span"
   return {
     array,
     parts: partRuns,
-    finalize: { seconds: f.wallSeconds, peak: f.peakRssBytes, motoPeak: f.motoPeakRssBytes },
+    finalize: { seconds: f.wallSeconds, peak: f.peakRssBytes, motoPeak: f.serverPeakRssBytes },
   };
 }
 

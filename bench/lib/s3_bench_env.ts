@@ -1,24 +1,38 @@
 /**
- * What the S3 benchmarks share: a real S3 API server (moto, as the tests start it) on loopback with one bucket
- * holding a DCP checkpoint that real torch wrote, the installed `webdcp` command, the bench-only awscli venv,
- * and the server's peak memory per measured step (it is shared by every contender, so it is reported apart).
+ * What the S3 benchmarks share: a real S3 API server on loopback (moto, as the tests start it, or gofakes3:
+ * bench/lib/gofakes3_server.ts) with one bucket holding a DCP checkpoint that real torch wrote, the installed
+ * `webdcp` command, the bench-only awscli venv, and the server's peak memory per measured step (it is shared by
+ * every contender, so it is reported apart).
  */
 import { type MotoServer, startMoto } from "../../test/storage/s3/moto_server.ts";
 import { S3Storage } from "../../src/storage/s3/mod.ts";
+import type { S3Credentials } from "../../src/storage/s3/mod.ts";
+import { startGofakes3 } from "./gofakes3_server.ts";
 import { measure, type Measured } from "./measure.ts";
 
 export const BUCKET = "bench";
 
+/** The S3 servers a bench can run against. */
+export const S3_SERVERS = ["moto", "gofakes3"] as const;
+export type S3ServerKind = typeof S3_SERVERS[number];
+
+/** Which S3 server a bench runs against, in words for its report. */
+export const SERVER_LINES: Record<S3ServerKind, string> = {
+  moto: "moto 5.2.5 server (reads the whole object for every ranged GET)",
+  gofakes3: "gofakes3 v1.2.0 in-memory server (a ranged GET costs its bytes)",
+};
+
 export interface S3Bench {
-  moto: MotoServer;
+  kind: S3ServerKind;
+  server: { endpoint: string; credentials: S3Credentials; pid: number };
   /** `aws` of the bench-only awscli venv (bench/py/awscli_venv.sh). */
   aws: string;
-  /** The environment every contender runs with: moto's endpoint and an IAM key it accepts. */
+  /** The environment every contender runs with: the server's endpoint and a key it accepts. */
   env: Record<string, string>;
   /** A storage on `s3://bench/<prefix>`. */
   storage(prefix: string): S3Storage;
-  /** Runs `cmd` under `time -v` with `env`, and moto's peak RSS while it ran. */
-  measure(cmd: string[]): Promise<Measured & { motoPeakRssBytes: number }>;
+  /** Runs `cmd` under `time -v` with `env` (and `extraEnv`), and the server's peak RSS while it ran. */
+  measure(cmd: string[], extraEnv?: Record<string, string>): Promise<Measured & { serverPeakRssBytes: number }>;
   /** Removes the object or everything under `s3://bench/<prefix>` (no error when there is nothing). */
   clear(prefix: string): Promise<void>;
   stop(): Promise<void>;
@@ -43,35 +57,43 @@ async function newestMtime(dir: string): Promise<number> {
 }
 
 /**
- * Starts moto with S3's real 5 MiB minimum part size, makes the bucket and uploads the local DCP folder
- * `ckptDir` (written by real torch, bench/py/make_checkpoint.py) to `s3://bench/ckpt` with awscli.
+ * Starts the server (moto with S3's real 5 MiB minimum part size, or gofakes3), makes the bucket and uploads
+ * the local DCP folder `ckptDir` (written by real torch, bench/py/make_checkpoint.py) to `s3://bench/ckpt`
+ * with awscli.
  */
-export async function startS3Bench(python: string, ckptDir: string): Promise<S3Bench> {
+export async function startS3Bench(python: string, ckptDir: string, kind: S3ServerKind = "moto"): Promise<S3Bench> {
   const aws = `${await output(["bash", "bench/py/awscli_venv.sh"])}/bin/aws`;
-  const moto = await startMoto(python, 5 << 20);
-  const env = { ...moto.env, NO_COLOR: "1" };
+  const server = kind === "moto" ? await startMotoWithBucket(python) : await startGofakes3([BUCKET]);
+  const env = { ...server.env, NO_COLOR: "1" };
   const storage = (prefix: string) =>
-    new S3Storage({ bucket: BUCKET, prefix, endpoint: moto.endpoint, credentials: moto.credentials, env: {} });
-  await moto.createBucket(BUCKET);
+    new S3Storage({ bucket: BUCKET, prefix, endpoint: server.endpoint, credentials: server.credentials, env: {} });
   await run([aws, "s3", "cp", "--recursive", "--quiet", ckptDir, `s3://${BUCKET}/ckpt`], env);
   return {
-    moto,
+    kind,
+    server,
     aws,
     env,
     storage,
-    async measure(cmd) {
-      const reset = resetPeak(moto.pid);
-      const m = await measure(cmd, { env });
-      const motoPeakRssBytes = peakRss(moto.pid);
-      return { ...m, motoPeakRssBytes: reset ? motoPeakRssBytes : NaN };
+    async measure(cmd, extraEnv = {}) {
+      const reset = resetPeak(server.pid);
+      const m = await measure(cmd, { env: { ...env, ...extraEnv } });
+      const serverPeakRssBytes = peakRss(server.pid);
+      return { ...m, serverPeakRssBytes: reset ? serverPeakRssBytes : NaN };
     },
     async clear(prefix) {
       await storage("").remove(prefix, { recursive: true }).catch((e) => {
         if (e?.code !== "E_NOT_FOUND") throw e;
       });
     },
-    stop: () => moto.stop(),
+    stop: () => server.stop(),
   };
+}
+
+/** moto with S3's real 5 MiB minimum part size, and the bucket. */
+async function startMotoWithBucket(python: string): Promise<MotoServer> {
+  const moto = await startMoto(python, 5 << 20);
+  await moto.createBucket(BUCKET);
+  return moto;
 }
 
 /** Total bytes of the objects under `s3://bench/<prefix>`, with their count. */

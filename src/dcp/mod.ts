@@ -51,6 +51,7 @@ export {
   type LayoutCheckOptions,
 } from "./validate.ts";
 export { type DcpCheckpoint, type DcpEntry, type DcpFileInfo, openDcp, type OpenDcpOptions } from "./read.ts";
+export { fetchOpenings, OPENING_BYTES, openingRanges, type OpeningRangesOptions } from "./opening_ranges.ts";
 export {
   type DcpRawItem,
   type DcpTensorChunkItem,

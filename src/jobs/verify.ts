@@ -1,8 +1,8 @@
-import { decodeMetadata, itemRanges, METADATA_FILE, storageKey } from "../dcp/mod.ts";
+import { decodeMetadata, fetchOpenings, itemRanges, METADATA_FILE, storageKey } from "../dcp/mod.ts";
 import { FormatError, integerNotation, invariant, type Problem, problemOf } from "../errors/mod.ts";
 import type { DcpMetadata } from "../dcp/mod.ts";
 import type { Storage } from "../storage/mod.ts";
-import { joinPath, readAllWithin, sliceSource } from "../storage/mod.ts";
+import { joinPath, PrefetchStorage, readAllWithin, sliceSource } from "../storage/mod.ts";
 import { type Limits, resolveLimits } from "../limits/mod.ts";
 import type { ByteSource } from "../storage/mod.ts";
 import { isTensorRef, openTorchArchive } from "../torch/mod.ts";
@@ -114,6 +114,11 @@ async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: 
   problems.push(...ranges.problems);
   const usable = ranges.usable;
   report.checked.files = ranges.sizes.size;
+  // Over a remote storage the items' ends come first, in coalesced requests (`fetchOpenings`), when every
+  // item lies inside its file; otherwise, or should that fail, each item reads its own and reports its problem.
+  const view = storage.remote ? new PrefetchStorage(storage) : undefined;
+  if (view && ranges.problems.length === 0) await fetchOpenings(view, dir, meta).catch(() => view.drop());
+  const reader = view ?? storage;
   // Coverage and presence of every chunk's item.
   type Job = { key: string; fqn: string; tensor?: { dtype: string; sizes: number[] } };
   const jobs: Job[] = [];
@@ -167,7 +172,7 @@ async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: 
           });
         }
         let src = open.get(file);
-        if (!src) open.set(file, src = await storage.open(file));
+        if (!src) open.set(file, src = await reader.open(file));
         const archive = await openTorchArchive(sliceSource(src, info.offset, info.length), { path: file });
         if (job.tensor) {
           const ref = archive.value;
@@ -196,6 +201,7 @@ async function verifyDcp(storage: Storage, dir: string, metaPath: string, opts: 
     }
   } finally {
     for (const s of open.values()) await s.close();
+    view?.drop();
   }
   report.ok = problems.length === 0;
   return report;

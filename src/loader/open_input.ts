@@ -10,12 +10,12 @@ import { openHfFolderSource, openSafetensorsFileSource } from "../source/mod.ts"
 import { openTorchFileSource } from "../source/mod.ts";
 import type { SourceFormat, TensorSource } from "../source/mod.ts";
 import { StorageError } from "../errors/mod.ts";
-import { decodeMetadata } from "../dcp/mod.ts";
+import { decodeMetadata, openingRanges } from "../dcp/mod.ts";
 import { readSafetensorsIndex, SAFETENSORS_INDEX_NAME, SINGLE_FILE_NAME } from "../safetensors/mod.ts";
 import { HttpStorage, type HttpStorageOptions } from "../storage/mod.ts";
 import { joinPath } from "../storage/mod.ts";
 import { PrefetchStorage } from "../storage/mod.ts";
-import { planRanges, type WantedRange } from "../storage/mod.ts";
+import { planRanges } from "../storage/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { ENDS_WINDOW } from "../torch/mod.ts";
 
@@ -116,23 +116,7 @@ async function openThroughView(
   const metadata = joinPath(dir, ".metadata");
   if (format !== "hf" && await view.probe(metadata, PROBE_BYTES)) {
     const meta = decodeMetadata(await view.readAll(metadata), metadata);
-    // The selected items' ends, and every other data file once (its first item's head), so that opening
-    // learns all file sizes from these answers instead of probing each file.
-    const wanted: WantedRange[] = [];
-    const firsts = new Map<string, WantedRange>();
-    const covered = new Set<string>();
-    for (const item of meta.storageData.values()) {
-      const file = joinPath(dir, item.info.relativePath);
-      if (item.offsets !== null && (options.select?.(item.fqn) ?? true)) {
-        wanted.push(...itemEnds(file, item.info.offset, item.info.length));
-        covered.add(file);
-      }
-      const seen = firsts.get(file);
-      if (seen === undefined || item.info.offset < seen.offset) {
-        firsts.set(file, { path: file, offset: item.info.offset, length: Math.min(item.info.length, ENDS_WINDOW) });
-      }
-    }
-    for (const [file, first] of firsts) if (!covered.has(file)) wanted.push(first);
+    const wanted = openingRanges(meta, dir, { select: options.select });
     await view.fetch(planRanges(wanted), options.inFlight);
     return await openDcpSource(view, dir);
   }
@@ -149,17 +133,4 @@ async function openThroughView(
     return await openHfFolderSource(view, dir);
   }
   throw missing(format === "hf" ? [index] : [metadata, index, single]);
-}
-
-/**
- * The bytes a torch archive (a DCP item) reads to open itself: its first and last `ENDS_WINDOW` bytes (see
- * `cacheEnds`). Neighbouring items' ends share requests, and an item of at most two windows comes whole,
- * data included.
- */
-function itemEnds(file: string, offset: number, length: number): WantedRange[] {
-  const head = length <= 2 * ENDS_WINDOW ? length : ENDS_WINDOW;
-  const tailStart = Math.max(head, length - ENDS_WINDOW);
-  const out = [{ path: file, offset, length: head }];
-  if (tailStart < length) out.push({ path: file, offset: offset + tailStart, length: length - tailStart });
-  return out;
 }

@@ -165,8 +165,7 @@ export async function cacheEnds(source: ByteSource, window: number): Promise<Byt
   const { path, size } = source;
   const origin = sourceOrigin(source);
   const base = origin.offset;
-  const headLength = size <= 2 * window ? size : window;
-  const tailStart = Math.max(headLength, size - window);
+  const { headLength, tailStart } = endsOf(size, window);
   const [head, tail] = await Promise.all([
     source.read(0, headLength),
     tailStart < size ? source.read(tailStart, size - tailStart) : Promise.resolve(new Uint8Array(0)),
@@ -205,6 +204,15 @@ export async function cacheEnds(source: ByteSource, window: number): Promise<Byt
   };
   ORIGINS.set(ends, origin);
   return ends;
+}
+
+/**
+ * The bytes `cacheEnds` reads of a source of `size` bytes: `[0, headLength)` and `[tailStart, size)` (empty
+ * when the head is the whole source). Readers that plan requests ahead ask for exactly these.
+ */
+export function endsOf(size: number, window: number): { headLength: number; tailStart: number } {
+  const headLength = size <= 2 * window ? size : window;
+  return { headLength, tailStart: Math.max(headLength, size - window) };
 }
 
 /** What a slice (or a cached-ends view) reads from: the source it was cut from and where it starts there. */

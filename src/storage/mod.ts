@@ -36,6 +36,7 @@ export { basename, dirname, joinPath, normalizePath, pathFromFile } from "./path
 export {
   cacheEnds,
   checkReadRange,
+  endsOf,
   MAX_READ_BYTES,
   memorySource,
   readSourceInto,

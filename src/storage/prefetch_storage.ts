@@ -14,12 +14,17 @@ interface Window {
   bytes: Uint8Array;
 }
 
+/** The file opened below, on first need. */
+type InnerSource = () => Promise<ByteSource>;
+
 /**
  * A read-only view of a `Storage` that serves reads from byte windows fetched ahead by planned, coalesced
  * requests (`fetch`), and sends only the other reads on. Format readers that pick at headers one small
  * read at a time (zip directories, pickles, safetensors headers) then cost no request at all once their
- * windows are in. Over a `RangeReader` (HTTP, S3) file sizes are learned from the answers, so opening a
- * file that a window already came from sends nothing either.
+ * windows are in. Over a `RangeReader` (HTTP) file sizes are learned from the answers, so opening a
+ * file that a window already came from sends nothing either. Over any other storage (S3, local files) each
+ * file is opened once, by `fetch` and by each source of this view, and the reads that miss the windows go to
+ * that one source: its own read planning (S3's streamed windows) then sees them in order.
  */
 export class PrefetchStorage implements Storage {
   readonly description: string;
@@ -78,16 +83,27 @@ export class PrefetchStorage implements Storage {
   /** Fetches every request not yet held, `concurrency` at a time; their bytes stay until `drop()`. */
   async fetch(requests: readonly RangeRequest[], concurrency = 4): Promise<void> {
     const todo = requests.filter((r) => r.length > 0 && this.#covering(r.path, r.offset, r.length) === undefined);
+    // Below a storage that is no RangeReader, each file is opened once for all of its requests.
+    const opened = new Map<string, Promise<ByteSource>>();
+    const sourceOf = (rel: string) => {
+      let s = opened.get(rel);
+      if (s === undefined) opened.set(rel, s = this.#openInner(rel));
+      return s;
+    };
     let next = 0;
     const worker = async () => {
       while (next < todo.length) {
         const r = todo[next++];
         const bytes = new Uint8Array(r.length);
-        await this.#readFromInner(r.path, r.offset, bytes);
+        await this.#readFromInner(r.path, r.offset, bytes, () => sourceOf(r.path));
         this.#hold(r.path, { offset: r.offset, bytes });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
+    } finally {
+      for (const s of await Promise.allSettled(opened.values())) if (s.status === "fulfilled") await s.value.close();
+    }
   }
 
   /** Whether one window holds all of `[offset, offset + length)` of `path`. */
@@ -110,11 +126,16 @@ export class PrefetchStorage implements Storage {
     const rel = normalizePath(path);
     const size = rel === "" ? undefined : await this.#size(rel);
     if (size === undefined) throw new StorageError("E_NOT_FOUND", "no such file", { path: rel });
+    // The one source below that this view source's missed reads go to (not used over a RangeReader).
+    let inner: Promise<ByteSource> | undefined;
+    const innerSource = () => inner ??= this.#openInner(rel);
     return new PrefetchSource(
       rel,
       size,
-      (offset, into) => this.#readInto(rel, size, offset, into),
-      (offset, length, sink) => this.#readChunks(rel, size, offset, length, sink),
+      (offset, into) => this.#readInto(rel, size, offset, into, innerSource),
+      (offset, length, sink) => this.#readChunks(rel, size, offset, length, sink, innerSource),
+      // A failed open was the failure of the read that needed it; closing has nothing to release then.
+      async () => await (await inner?.catch(() => undefined))?.close(),
     );
   }
 
@@ -159,28 +180,31 @@ export class PrefetchStorage implements Storage {
     return size;
   }
 
-  async #readInto(rel: string, size: number, offset: number, into: Uint8Array): Promise<void> {
+  async #readInto(rel: string, size: number, offset: number, into: Uint8Array, inner: InnerSource): Promise<void> {
     checkReadRange(rel, size, offset, into.byteLength);
     const hit = this.#covering(rel, offset, into.byteLength);
     if (hit !== undefined) return into.set(hit);
-    await this.#readFromInner(rel, offset, into);
+    await this.#readFromInner(rel, offset, into, inner);
   }
 
-  /** One request below: exactly `into.byteLength` bytes at `offset`. */
-  async #readFromInner(rel: string, offset: number, into: Uint8Array): Promise<void> {
+  /** The file opened below (a storage that is no RangeReader), its size noted. */
+  async #openInner(rel: string): Promise<ByteSource> {
+    this.#signal?.throwIfAborted();
+    this.requests++;
+    const source = await this.#inner.open(rel);
+    this.#sizes.set(rel, source.size);
+    return source;
+  }
+
+  /** One request below: exactly `into.byteLength` bytes at `offset` (from `inner`'s source, over no RangeReader). */
+  async #readFromInner(rel: string, offset: number, into: Uint8Array, inner: InnerSource): Promise<void> {
     this.#signal?.throwIfAborted();
     this.requests++;
     if (this.#reader) {
       const { filled, size } = await this.#reader.readUpTo(rel, offset, into);
       this.#answered(rel, offset, into.byteLength, filled, size);
     } else {
-      const source = await this.#inner.open(rel);
-      try {
-        this.#sizes.set(rel, source.size);
-        await readSourceInto(source, offset, into);
-      } finally {
-        await source.close();
-      }
+      await readSourceInto(await inner(), offset, into);
     }
     this.bytesFetched += into.byteLength;
     this.#signal?.throwIfAborted();
@@ -191,7 +215,14 @@ export class PrefetchStorage implements Storage {
    * streamed request where the storage below streams (`streamUpTo`, or a source's `readChunks`), else read
    * in pieces of at most `STREAM_PIECE_BYTES`.
    */
-  async #readChunks(rel: string, size: number, offset: number, length: number, sink: ChunkSink): Promise<void> {
+  async #readChunks(
+    rel: string,
+    size: number,
+    offset: number,
+    length: number,
+    sink: ChunkSink,
+    inner: InnerSource,
+  ): Promise<void> {
     checkReadRange(rel, size, offset, length);
     const hit = this.#covering(rel, offset, length);
     if (hit !== undefined) return await sink(hit, offset);
@@ -205,18 +236,12 @@ export class PrefetchStorage implements Storage {
       const piece = new Uint8Array(Math.min(length, STREAM_PIECE_BYTES));
       for (let done = 0; done < length; done += piece.byteLength) {
         const into = piece.subarray(0, Math.min(piece.byteLength, length - done));
-        await this.#readFromInner(rel, offset + done, into);
+        await this.#readFromInner(rel, offset + done, into, inner);
         await sink(into, offset + done);
       }
     } else {
       this.requests++;
-      const source = await this.#inner.open(rel);
-      try {
-        this.#sizes.set(rel, source.size);
-        await streamSource(source, offset, length, sink, new Uint8Array(Math.min(length, STREAM_PIECE_BYTES)));
-      } finally {
-        await source.close();
-      }
+      await streamSource(await inner(), offset, length, sink, new Uint8Array(Math.min(length, STREAM_PIECE_BYTES)));
       this.bytesFetched += length;
     }
     this.#signal?.throwIfAborted();
@@ -264,6 +289,7 @@ class PrefetchSource implements ByteSource {
     readonly size: number,
     private readonly readAt: (offset: number, into: Uint8Array) => Promise<void>,
     private readonly streamAt: (offset: number, length: number, sink: ChunkSink) => Promise<void>,
+    private readonly closeInner: () => Promise<void>,
   ) {}
 
   read(offset: number, length: number): Promise<Uint8Array> {
@@ -282,8 +308,9 @@ class PrefetchSource implements ByteSource {
     await this.streamAt(offset, length, sink);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
-    return Promise.resolve();
+    await this.closeInner();
   }
 }

@@ -123,6 +123,11 @@ export interface Storage {
   rename(from: string, to: string): Promise<void>;
   /** Removes a file, or a folder (`recursive` for a non-empty one). */
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
+  /**
+   * Optional: true where every read is a request over the network (HTTP, S3), whose fixed cost dwarfs a small
+   * read's bytes: readers that know their small reads in advance fetch them ahead, coalesced (`PrefetchStorage`).
+   */
+  readonly remote?: boolean;
   /** Optional: whether this storage's sinks copy bytes of `source`'s files without reading them (`copyFrom`). */
   canCopyFrom?(source: Storage): boolean;
   /**

@@ -60,3 +60,49 @@ describe("PrefetchStorage over HTTP", () => {
     }
   });
 });
+
+describe("PrefetchStorage over a storage that is no RangeReader", () => {
+  /** A MemoryStorage that logs every `open` and every read of the sources it opened. */
+  function logged() {
+    const files = new MemoryStorage();
+    const log: string[] = [];
+    const open = files.open.bind(files);
+    files.open = async (path: string) => {
+      log.push(`open ${path}`);
+      const source = await open(path);
+      return {
+        path: source.path,
+        size: source.size,
+        read: (
+          offset: number,
+          length: number,
+        ) => (log.push(`read ${path} ${offset}+${length}`), source.read(offset, length)),
+        close: () => (log.push(`close ${path}`), source.close()),
+      };
+    };
+    return { files, log };
+  }
+
+  it("opens each file once per fetch and once per view source, and sends the missed reads to that source", async () => {
+    const { files, log } = logged();
+    const a = bytes(10_000, 3);
+    await files.writeAll("a.bin", a);
+    await files.writeAll("b.bin", bytes(100, 4));
+    const view = new PrefetchStorage(files);
+    await view.fetch(planRanges([
+      { path: "a.bin", offset: 0, length: 10 },
+      { path: "a.bin", offset: 5000, length: 10 },
+      { path: "b.bin", offset: 0, length: 100 },
+    ], { maxGap: 0 }));
+    expect(log.filter((l) => l.startsWith("open")).sort()).toEqual(["open a.bin", "open b.bin"]);
+    expect(log.filter((l) => l.startsWith("close")).sort()).toEqual(["close a.bin", "close b.bin"]);
+    log.length = 0;
+    const source = await view.open("a.bin");
+    expect(await source.read(5002, 4)).toEqual(a.slice(5002, 5006)); // held
+    expect(await source.read(100, 50)).toEqual(a.slice(100, 150));
+    expect(await source.read(9000, 1000)).toEqual(a.slice(9000));
+    expect(log).toEqual(["open a.bin", "read a.bin 100+50", "read a.bin 9000+1000"]);
+    await source.close();
+    expect(log.at(-1)).toBe("close a.bin");
+  });
+});

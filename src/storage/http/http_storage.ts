@@ -46,6 +46,8 @@ export class HttpStorage implements Storage, RangeReader {
   /** The folder URL every path is resolved against; always ends with `/`. */
   readonly baseUrl: string;
   readonly description: string;
+  /** Every read is a request (see `Storage.remote`). */
+  readonly remote = true;
   readonly #fetch: FetchLike;
   readonly #headers: HeadersInit | undefined;
   readonly #maxUnranged: number;

@@ -9,8 +9,12 @@ import { S3ReadStream } from "./s3_read_stream.ts";
 const STREAM_MIN_READ = 1 << 20;
 /** A read this far past a stream's end still joins it, the bytes between skipped (zip record headers). */
 const STREAM_MAX_SKIP = 256 << 10;
-/** Streams open per object at once; a new one past this drops the least recently used. */
-const MAX_STREAMS = 4;
+/**
+ * Streams open per object at once; a new one past this drops the least recently used. Several writers may read
+ * one object at once (a reshard whose target ranks split a source rank's chunks), each at a few places: with 4,
+ * their streams dropped one another's and a 3-rank reshard of 4 rank files sent 1.6x the window GETs.
+ */
+const MAX_STREAMS = 8;
 
 /**
  * One object opened for ranged reads, every GET pinned to the ETag seen at `open` (`If-Match`), so an object

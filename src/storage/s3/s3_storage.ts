@@ -28,6 +28,8 @@ const MAX_COPY_BYTES = 5 * 2 ** 30;
  */
 export class S3Storage implements Storage {
   readonly description: string;
+  /** Every read is a request (see `Storage.remote`). */
+  readonly remote = true;
   /** The bucket. */
   readonly bucket: string;
   /** The key prefix that is this storage's root, without leading or trailing slashes ("" for the whole bucket). */
