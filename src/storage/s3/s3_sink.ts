@@ -25,6 +25,8 @@ export class S3Sink implements ByteSink {
   #uploadId: Promise<string> | undefined;
   readonly #etags: string[] = [];
   readonly #inFlight = new Set<Promise<void>>();
+  /** Buffers of parts whose upload finished, taken again for the next parts: fresh memory is what costs. */
+  #spare: Uint8Array<ArrayBuffer>[] = [];
   /** Cancels the part uploads still running when the sink is aborted. */
   readonly #cancel = new AbortController();
   #failure: unknown;
@@ -49,10 +51,13 @@ export class S3Sink implements ByteSink {
     while (at < bytes.byteLength) {
       const partSize = this.#partSize(this.#etags.length + 1);
       const n = Math.min(bytes.byteLength - at, partSize - this.#fill);
-      // The buffer grows by doubling up to a part, so a small file never holds a whole part's memory.
+      // The first part's buffer grows by doubling, so a small file never holds a whole part's memory; once a
+      // part went up the file is large, and each next part takes a whole buffer, one that went up if any did.
       const need = this.#fill + n;
       if (this.#buffer.byteLength < need) {
-        this.#buffer = grow(this.#buffer, this.#fill, Math.min(partSize, Math.max(need, 2 * this.#buffer.byteLength)));
+        this.#buffer = this.#etags.length > 0 && this.#fill === 0
+          ? this.#takeSpare(partSize)
+          : grow(this.#buffer, this.#fill, Math.min(partSize, Math.max(need, 2 * this.#buffer.byteLength)));
       }
       this.#buffer.set(bytes.subarray(at, at + n), this.#fill);
       this.#fill += n;
@@ -84,6 +89,7 @@ export class S3Sink implements ByteSink {
       }
       this.#state = "done";
       this.#buffer = new Uint8Array(0);
+      this.#spare = [];
       this.#onSettled(this);
     } catch (e) {
       await this.abort();
@@ -95,6 +101,7 @@ export class S3Sink implements ByteSink {
     if (this.#state === "done") return;
     this.#state = "done";
     this.#buffer = new Uint8Array(0);
+    this.#spare = [];
     this.#cancel.abort();
     await Promise.allSettled(this.#inFlight);
     this.#onSettled(this);
@@ -146,6 +153,7 @@ export class S3Sink implements ByteSink {
         );
       }
       this.#etags[partNumber - 1] = etag;
+      if (body.byteLength === body.buffer.byteLength) this.#spare.push(body);
     })();
     const tracked = upload.then(
       () => void this.#inFlight.delete(tracked),
@@ -199,6 +207,12 @@ export class S3Sink implements ByteSink {
   }
 
   /** Part `n`'s size: the configured one, doubled after every PARTS_PER_STEP parts. */
+  /** A buffer of `size` bytes: a spare one when there is one of that size (sizes double every step). */
+  #takeSpare(size: number): Uint8Array<ArrayBuffer> {
+    this.#spare = this.#spare.filter((b) => b.byteLength === size);
+    return this.#spare.pop() ?? new Uint8Array(size);
+  }
+
   #partSize(n: number): number {
     return this.#client.config.partSize * 2 ** Math.floor((n - 1) / PARTS_PER_STEP);
   }
