@@ -1,8 +1,8 @@
 /**
  * `LocalFs` over Deno's own namespace (declared here: the package's types are built without Deno's). Deno's
  * files read and write where their cursor is, so each handle moves it only when a call does not start
- * there, and a handle's reads take turns (a seek and a read are two calls). Deno's async file calls run off
- * the JS thread, where node:fs's run on it under Deno, so computation overlaps them.
+ * there, and a handle's reads take turns (a seek and a read are two calls), its close after them. Deno's
+ * async file calls run off the JS thread, where node:fs's run on it under Deno, so computation overlaps them.
  */
 import type { LocalDirEntry, LocalFs, LocalStat, ReadHandle } from "./local_fs.ts";
 import type { SinkFile } from "./sink_file.ts";
@@ -67,7 +67,9 @@ export function denoFs(deno: DenoHost): LocalFs {
           return read;
         },
         stat: async () => localStat(await file.stat()),
-        close: () => closeFile(file),
+        // After the reads already asked for, as node:fs's close waits for them: closing a Deno file under
+        // a read fails that read (Bad resource, Interrupted).
+        close: () => turn.then(() => closeFile(file)),
       };
     },
     async createNew(path): Promise<SinkFile> {
