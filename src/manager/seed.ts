@@ -181,6 +181,10 @@ export async function createSeedCheckpoint(storage: Storage, opts: SeedOptions):
   const dtype: DType = opts.dtype ?? "float32";
   const ranks = opts.ranks ?? 1;
   if (!Number.isSafeInteger(ranks) || ranks < 1) throw new UsageError("E_USAGE", `ranks must be >= 1, got ${ranks}`);
+  const workers = opts.workers ?? await defaultPoolSize();
+  if (!Number.isSafeInteger(workers) || workers < 0) {
+    throw new UsageError("E_USAGE", `workers must be an integer >= 0, got ${workers}`);
+  }
   const flavor = llama3Flavor(opts.flavor);
   const keys = LLAMA3_KEY_GENERATIONS[opts.keys ?? "head"];
   if (!keys) throw new UsageError("E_USAGE", `unknown llama3 key generation '${opts.keys}' (known: head, classic)`);
@@ -228,7 +232,6 @@ export async function createSeedCheckpoint(storage: Storage, opts: SeedOptions):
       });
     }
   }
-  const workers = opts.workers ?? await defaultPoolSize();
   const pool = workers > 0 && castPoolSupported() && seedSimdAvailable()
     ? new CastPool(workers, [seedWorkerProgram()])
     : undefined;

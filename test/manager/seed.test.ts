@@ -125,6 +125,30 @@ describe("createSeedCheckpoint()", () => {
     }
   });
 
+  it("refuses a worker count that is not an integer >= 0 before starting any worker", async () => {
+    for (const workers of [-1, 1.5, Number.NaN, Infinity]) {
+      const storage = new MemoryStorage();
+      await expect(createSeedCheckpoint(storage, { model: "llama3", flavor: "debugmodel", workers }), `${workers}`)
+        .rejects.toMatchObject({ code: "E_USAGE" });
+      expect(await storage.list("")).toEqual([]);
+    }
+  });
+
+  it("an abort while bands are made on workers stops the write with the signal's reason and publishes nothing", async () => {
+    const storage = new MemoryStorage();
+    const stop = new AbortController();
+    const write = createSeedCheckpoint(storage, {
+      model: "llama3",
+      flavor: "debugmodel",
+      dtype: "bfloat16",
+      workers: 2,
+      signal: stop.signal,
+      onProgress: (p) => void (p.bytesDone > p.bytesTotal / 3 && stop.abort()),
+    });
+    await expect(write).rejects.toMatchObject({ name: "AbortError" });
+    expect(await storage.stat("step-0/.metadata")).toBeUndefined();
+  });
+
   it("a tied head shares the embedding's values (flavors with weight tying)", () => {
     const p = llama3Parameters(LLAMA3_FLAVORS["1B"], LLAMA3_KEY_GENERATIONS.head);
     const emb = llama3Init(p[0], 2048, true, "lm_head.weight");
