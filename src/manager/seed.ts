@@ -4,7 +4,8 @@
  * + 1))); the output head truncated N(0, dim^-0.5) within 3 std; norms 1; a tied head shares the
  * embedding's values). Values come from a counter-based generator (seed_random.ts, and its WebAssembly twin
  * seed_simd.ts), so they are the same for any rank count, and each tensor is generated in bands of rows while
- * it is written, a few bands ahead on worker threads: the bands in flight take ~10 MiB whatever the flavor.
+ * it is written, a few bands ahead on worker threads: 2 bands per worker and the one being written, each
+ * at most 4 MiB of float32 (2 MiB of bfloat16), whatever the flavor: 68 MiB with the default 8 workers.
  */
 import { LLAMA3_KEY_GENERATIONS, llama3Flavor, type Llama3Parameter, llama3Parameters } from "../adapters/mod.ts";
 import type { JobProgress } from "../tasks/mod.ts";
@@ -75,7 +76,7 @@ export function llama3Init(p: Llama3Parameter, dim: number, tied: boolean, headS
 const BAND_BYTES = 4 << 20;
 /**
  * Bands generated ahead of the one being written, per worker: enough that every worker stays busy while the
- * writer waits on the disk, few enough that memory stays a few MiB per worker.
+ * writer waits on the disk, few enough that memory stays at 8 MiB per worker (float32).
  */
 const AHEAD_PER_WORKER = 2;
 
