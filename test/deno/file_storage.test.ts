@@ -3,6 +3,8 @@
 // semantics (positional reads, temp-file publish, E_* codes, close after reads) under Deno's own test runner.
 import { FileStorage } from "../../src/storage/file/mod.ts";
 import { WebdcpError } from "../../src/errors/mod.ts";
+import { FileSource } from "../../src/storage/file/file_source.ts";
+import { localFs } from "../../src/storage/file/local_fs.ts";
 
 function assertEquals(actual: unknown, expected: unknown): void {
   const a = JSON.stringify(actual);
@@ -120,4 +122,18 @@ Deno.test("FileStorage close() while a read is in flight lets that read finish, 
     assertEquals([bytes.length, bytes[0], bytes[(16 << 20) - 1]], [16 << 20, 7, 7]);
     await closed;
     await assertCode(src.read(0, 1 << 20), "E_USAGE");
+  }));
+
+Deno.test("FileStorage small reads return the opened file's bytes after another file took its name in Deno", () =>
+  withRoot(async (_, root) => {
+    await Deno.writeFile(`${root}/a.bin`, new Uint8Array(4096).fill(1));
+    await Deno.writeFile(`${root}/b.bin`, new Uint8Array(4096).fill(2));
+    // What FileStorage.open does, with b.bin renamed over a.bin between the open and the source's making.
+    const fs = await localFs();
+    const handle = await fs.openRead(`${root}/a.bin`);
+    const stat = await handle.stat();
+    await Deno.rename(`${root}/b.bin`, `${root}/a.bin`);
+    const src = new FileSource(handle, "a.bin", stat, `${root}/a.bin`);
+    assertEquals([...await src.read(100, 4)], [1, 1, 1, 1]);
+    await src.close();
   }));

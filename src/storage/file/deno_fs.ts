@@ -12,6 +12,8 @@ interface DenoFileInfo {
   isDirectory: boolean;
   isFifo: boolean | null;
   size: number;
+  dev: number;
+  ino: number | null;
 }
 
 interface DenoFile {
@@ -40,6 +42,8 @@ const localStat = (s: DenoFileInfo): LocalStat => ({
   isDirectory: s.isDirectory,
   isFifo: s.isFifo === true,
   size: s.size,
+  dev: s.dev,
+  ino: s.ino,
 });
 
 /** Closes a Deno file: synchronous there, and throwing on a second close, which the promise turns into a rejection. */
