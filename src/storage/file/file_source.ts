@@ -14,6 +14,8 @@ export class FileSource implements ByteSource {
   readonly size: number;
   /** Where the file is on this machine, for copies the kernel makes from it. */
   readonly localPath: string;
+  /** Which file it opened (device and inode), which `localPath` may no longer name. */
+  readonly file: { readonly dev: number; readonly ino: number | null };
   #handle: ReadHandle | undefined;
   /**
    * A second descriptor for small synchronous reads (Deno with FFI; -1: none), opened with the file, not on
@@ -28,9 +30,10 @@ export class FileSource implements ByteSource {
     this.path = path;
     this.size = stat.size;
     this.localPath = localPath;
+    this.file = { dev: stat.dev, ino: stat.ino };
     const copier = kernelCopier();
     this.#syncFd = copier?.open(localPath, false) ?? -1;
-    if (this.#syncFd >= 0 && !copier!.isFile(this.#syncFd, stat)) {
+    if (this.#syncFd >= 0 && !copier!.isFile(this.#syncFd, this.file)) {
       copier!.close(this.#syncFd);
       this.#syncFd = -1;
     }
