@@ -14,7 +14,7 @@ import { shardBox, writeDcp } from "../dcp/mod.ts";
 import type { DType } from "../dtype/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
 import { CastPool, castPoolSupported, createCpuEngine, defaultPoolSize, type Engine } from "../engine/mod.ts";
-import { UsageError } from "../errors/mod.ts";
+import { invariant, UsageError } from "../errors/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { numel } from "../tensor/mod.ts";
 import { CounterRandom } from "./seed_random.ts";
@@ -109,7 +109,7 @@ class BandFeed {
   ) {}
 
   take(k: number): Promise<Uint8Array> {
-    if (k !== this.#taken) throw new Error(`seed bands are written in order: asked for ${k}, next is ${this.#taken}`);
+    invariant(k === this.#taken, `seed bands are written in order: asked for ${k}, next is ${this.#taken}`);
     this.#taken++;
     for (let j = this.#made.length; j <= Math.min(k + this.ahead, this.bands.length - 1); j++) {
       const slot = j % (this.ahead + 1);
