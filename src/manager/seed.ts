@@ -4,7 +4,8 @@
  * + 1))); the output head truncated N(0, dim^-0.5) within 3 std; norms 1; a tied head shares the
  * embedding's values). Values come from a counter-based generator (seed_random.ts, and its WebAssembly twin
  * seed_simd.ts), so they are the same for any rank count, and each tensor is generated in bands of rows while
- * it is written, a few bands ahead on worker threads: the bands in flight take ~10 MiB whatever the flavor.
+ * it is written, a few bands ahead on worker threads: 2 bands per worker and the one being written, each
+ * at most 4 MiB of float32 (2 MiB of bfloat16), whatever the flavor: 68 MiB with the default 8 workers.
  */
 import { LLAMA3_KEY_GENERATIONS, llama3Flavor, type Llama3Parameter, llama3Parameters } from "../adapters/mod.ts";
 import type { JobProgress } from "../tasks/mod.ts";
@@ -13,7 +14,7 @@ import { shardBox, writeDcp } from "../dcp/mod.ts";
 import type { DType } from "../dtype/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
 import { CastPool, castPoolSupported, createCpuEngine, defaultPoolSize, type Engine } from "../engine/mod.ts";
-import { UsageError } from "../errors/mod.ts";
+import { invariant, UsageError } from "../errors/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { numel } from "../tensor/mod.ts";
 import { CounterRandom } from "./seed_random.ts";
@@ -75,7 +76,7 @@ export function llama3Init(p: Llama3Parameter, dim: number, tied: boolean, headS
 const BAND_BYTES = 4 << 20;
 /**
  * Bands generated ahead of the one being written, per worker: enough that every worker stays busy while the
- * writer waits on the disk, few enough that memory stays a few MiB per worker.
+ * writer waits on the disk, few enough that memory stays at 8 MiB per worker (float32).
  */
 const AHEAD_PER_WORKER = 2;
 
@@ -108,7 +109,7 @@ class BandFeed {
   ) {}
 
   take(k: number): Promise<Uint8Array> {
-    if (k !== this.#taken) throw new Error(`seed bands are written in order: asked for ${k}, next is ${this.#taken}`);
+    invariant(k === this.#taken, `seed bands are written in order: asked for ${k}, next is ${this.#taken}`);
     this.#taken++;
     for (let j = this.#made.length; j <= Math.min(k + this.ahead, this.bands.length - 1); j++) {
       const slot = j % (this.ahead + 1);
@@ -181,6 +182,10 @@ export async function createSeedCheckpoint(storage: Storage, opts: SeedOptions):
   const dtype: DType = opts.dtype ?? "float32";
   const ranks = opts.ranks ?? 1;
   if (!Number.isSafeInteger(ranks) || ranks < 1) throw new UsageError("E_USAGE", `ranks must be >= 1, got ${ranks}`);
+  const workers = opts.workers ?? await defaultPoolSize();
+  if (!Number.isSafeInteger(workers) || workers < 0) {
+    throw new UsageError("E_USAGE", `workers must be an integer >= 0, got ${workers}`);
+  }
   const flavor = llama3Flavor(opts.flavor);
   const keys = LLAMA3_KEY_GENERATIONS[opts.keys ?? "head"];
   if (!keys) throw new UsageError("E_USAGE", `unknown llama3 key generation '${opts.keys}' (known: head, classic)`);
@@ -228,7 +233,6 @@ export async function createSeedCheckpoint(storage: Storage, opts: SeedOptions):
       });
     }
   }
-  const workers = opts.workers ?? await defaultPoolSize();
   const pool = workers > 0 && castPoolSupported() && seedSimdAvailable()
     ? new CastPool(workers, [seedWorkerProgram()])
     : undefined;

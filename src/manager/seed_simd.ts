@@ -9,7 +9,7 @@ import { type CounterRandom, ZIGGURAT } from "./seed_random.ts";
 import { SEED_LAYOUT, SEED_MODULE_BASE64 } from "./seed_simd.generated.ts";
 
 /** An instance of the module: its memory and its `fill`. */
-export interface SeedInstance {
+interface SeedInstance {
   memory: ArrayBuffer;
   fill(lo: number, hi: number, count: number, std: number, a: number, b: number): void;
 }
@@ -38,7 +38,7 @@ function seedMemoryImage(): Uint8Array<ArrayBuffer> {
  * Instantiates the module with the host's `Math.exp` and `Math.log` (the twin's) and writes the tables.
  * Self-contained (no reference outside its parameters): its source text also runs inside pool workers.
  */
-export function instantiateSeed(module: Uint8Array<ArrayBuffer>, image: Uint8Array): SeedInstance {
+function instantiateSeed(module: Uint8Array<ArrayBuffer>, image: Uint8Array): SeedInstance {
   const made = new WebAssembly.Instance(new WebAssembly.Module(module), { math: { exp: Math.exp, log: Math.log } });
   const memory = (made.exports.memory as WebAssembly.Memory).buffer;
   new Uint8Array(memory).set(image);
@@ -53,7 +53,7 @@ export function instantiateSeed(module: Uint8Array<ArrayBuffer>, image: Uint8Arr
  *
  * Self-contained: its source text also runs inside pool workers.
  */
-export function runSeedFill(
+function runSeedFill(
   instance: SeedInstance,
   layout: SeedLayout,
   keys: readonly number[],

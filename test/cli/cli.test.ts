@@ -114,6 +114,24 @@ describe("webdcp CLI (in-process, Node)", () => {
     expect((await cli(["diff", "ckpt", "r2"])).out).toMatch(/identical\n$/);
   });
 
+  test("--save-layout onto the source file is a usage error and leaves the source whole", async () => {
+    const made = await cli(["convert", "ckpt", "whole.safetensors", "--to", "safetensors", "--engine", "cpu"]);
+    expect(made.code, made.err).toBe(0);
+    const before = fs.readFileSync(nodePath.join(dir, "whole.safetensors"));
+    const r = await cli([
+      "reshard",
+      "whole.safetensors",
+      "--ranks",
+      "2",
+      "--dry-run",
+      "--save-layout",
+      "whole.safetensors",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("E_USAGE: the output is the input");
+    expect(fs.readFileSync(nodePath.join(dir, "whole.safetensors")).equals(before)).toBe(true);
+  });
+
   test("the progress bar shows bytes, rate and ETA on a terminal and stays off otherwise", async () => {
     const tty = await cli(["convert", "ckpt", "a.pt", "--to", "torch", "--engine", "cpu"], true);
     expect(tty.err).toMatch(/\r\[#+\]\s+100\.0% 54 B\/54 B .*\/s ETA/);

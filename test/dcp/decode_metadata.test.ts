@@ -124,7 +124,7 @@ describe("decodeMetadata() rejects hostile or malformed input", () => {
     );
   });
 
-  it("rejects a Metadata whose state_dict_metadata holds itself as a cycle, and 100k nested lists as too deep", () => {
+  it("rejects a Metadata whose state_dict_metadata holds itself as a cycle, 100k nested lists as too deep, and shared tuples past the node budget", () => {
     const metadataOf = (value: (p: PickleBytes) => PickleBytes) => {
       // GLOBAL Metadata, EMPTY_TUPLE, NEWOBJ, {"state_dict_metadata": value}, BUILD
       const p = new PickleBytes().op(
@@ -146,6 +146,20 @@ describe("decodeMetadata() rejects hostile or malformed input", () => {
     });
     expect(() => decodeMetadata(deep, "d/.metadata")).toThrowError(
       expect.objectContaining({ code: "E_METADATA", path: "d/.metadata", message: expect.stringContaining("deep") }),
+    );
+    // EMPTY_LIST, PUT 0, then 50 times: POP, GET i-1, GET i-1, TUPLE2, PUT i: (x, x) nested 50 deep (under the
+    // depth bound), a few hundred bytes that copy to 2^51 values unless the node budget stops the copy.
+    const shared = metadataOf((p) => {
+      p.op(0x5d).put(0);
+      for (let i = 1; i <= 50; i++) p.op(0x30).get(i - 1).get(i - 1).op(0x86).put(i);
+      return p;
+    });
+    expect(() => decodeMetadata(shared, "s/.metadata")).toThrowError(
+      expect.objectContaining({
+        code: "E_METADATA",
+        path: "s/.metadata",
+        message: expect.stringContaining("too many"),
+      }),
     );
   });
 

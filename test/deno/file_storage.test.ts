@@ -1,8 +1,10 @@
 /// <reference lib="deno.ns" />
-// FileStorage is written against node:fs/promises; this proves Deno's implementation of it carries the
-// same semantics (positional reads, temp-file publish, E_* codes) under Deno's own test runner.
+// FileStorage runs on Deno's own file API under Deno (localFs); this proves it carries node:fs's
+// semantics (positional reads, temp-file publish, E_* codes, close after reads) under Deno's own test runner.
 import { FileStorage } from "../../src/storage/file/mod.ts";
 import { WebdcpError } from "../../src/errors/mod.ts";
+import { FileSource } from "../../src/storage/file/file_source.ts";
+import { localFs } from "../../src/storage/file/local_fs.ts";
 
 function assertEquals(actual: unknown, expected: unknown): void {
   const a = JSON.stringify(actual);
@@ -94,4 +96,44 @@ Deno.test("FileStorage small reads (synchronous through FFI in Deno) still repor
     await assertCode(src.readInto!(1998, new Uint8Array(4)), "E_OUT_OF_RANGE");
     await src.close();
     await assertCode(src.readInto!(0, new Uint8Array(4)), "E_USAGE");
+  }));
+
+Deno.test("FileStorage reads on one open file, made at once, each return their own bytes in Deno", () =>
+  withRoot(async (s) => {
+    const size = 4 << 20;
+    await s.writeAll("many.bin", Uint8Array.from({ length: 4 * size }, (_, i) => (i / size) | 0));
+    const src = await s.open("many.bin");
+    // Large reads (past the synchronous path), in an order that moves the file's cursor back and forth.
+    const reads = [3, 0, 2, 1, 3].map((k) => src.read(k * size, size));
+    for (const [i, k] of [3, 0, 2, 1, 3].entries()) {
+      const bytes = await reads[i];
+      assertEquals([bytes[0], bytes[size - 1]], [k, k]);
+    }
+    await src.close();
+  }));
+
+Deno.test("FileStorage close() while a read is in flight lets that read finish, as node:fs does, in Deno", () =>
+  withRoot(async (s) => {
+    await s.writeAll("inflight.bin", new Uint8Array(16 << 20).fill(7));
+    const src = await s.open("inflight.bin");
+    const read = src.read(0, 16 << 20);
+    const closed = src.close();
+    const bytes = await read;
+    assertEquals([bytes.length, bytes[0], bytes[(16 << 20) - 1]], [16 << 20, 7, 7]);
+    await closed;
+    await assertCode(src.read(0, 1 << 20), "E_USAGE");
+  }));
+
+Deno.test("FileStorage small reads return the opened file's bytes after another file took its name in Deno", () =>
+  withRoot(async (_, root) => {
+    await Deno.writeFile(`${root}/a.bin`, new Uint8Array(4096).fill(1));
+    await Deno.writeFile(`${root}/b.bin`, new Uint8Array(4096).fill(2));
+    // What FileStorage.open does, with b.bin renamed over a.bin between the open and the source's making.
+    const fs = await localFs();
+    const handle = await fs.openRead(`${root}/a.bin`);
+    const stat = await handle.stat();
+    await Deno.rename(`${root}/b.bin`, `${root}/a.bin`);
+    const src = new FileSource(handle, "a.bin", stat, `${root}/a.bin`);
+    assertEquals([...await src.read(100, 4)], [1, 1, 1, 1]);
+    await src.close();
   }));

@@ -66,6 +66,25 @@ Deno.test("FileSink.copyFrom() appends unaligned ranges of files and slices betw
     assertBytes(await s.readAll("out.bin"), want, "out.bin");
   }));
 
+Deno.test("FileSink.copyFrom() copies the bytes of the file the source opened, not of one renamed over its name", () =>
+  withDir(async (dir) => {
+    const s = new FileStorage(dir);
+    const data = pattern(1_000_000, 3);
+    await s.writeAll("src.bin", data);
+    const src = await s.open("src.bin");
+    await s.writeAll("src.bin", pattern(1_000_000, 4)); // published over the name: a rename
+    const sink = await s.create("out.bin");
+    assert(await sink.copyFrom!(src, 0, 200_000), "copied from the file");
+    assert(await sink.copyFrom!(src, 500_000, 100), "a small range too");
+    await sink.close();
+    await src.close();
+    assertBytes(
+      await s.readAll("out.bin"),
+      new Uint8Array([...data.subarray(0, 200_000), ...data.subarray(500_000, 500_100)]),
+      "out.bin",
+    );
+  }));
+
 Deno.test("FileSink.copyFrom() resolves false for a source it cannot copy from, and appends nothing", () =>
   withDir(async (dir) => {
     const memory = new MemoryStorage();

@@ -117,12 +117,37 @@ describe("createSeedCheckpoint()", () => {
     }
   });
 
-  it("bands made on this thread (workers: 0) or on one worker have the pinned bytes too", async () => {
+  it("bands made on this thread (workers: 0), on one worker or on three have the pinned bytes too", async () => {
+    // Three whatever the machine's cores (the default above may be one): bands finish out of order there.
     for (const [dtype, sha256] of Object.entries(PINNED)) {
-      for (const workers of [0, 1]) {
+      for (const workers of [0, 1, 3]) {
         expect(await seedHash({ dtype: dtype as "float32", workers }), `${dtype}, ${workers} workers`).toBe(sha256);
       }
     }
+  });
+
+  it("refuses a worker count that is not an integer >= 0 before starting any worker", async () => {
+    for (const workers of [-1, 1.5, Number.NaN, Infinity]) {
+      const storage = new MemoryStorage();
+      await expect(createSeedCheckpoint(storage, { model: "llama3", flavor: "debugmodel", workers }), `${workers}`)
+        .rejects.toMatchObject({ code: "E_USAGE" });
+      expect(await storage.list("")).toEqual([]);
+    }
+  });
+
+  it("an abort while bands are made on workers stops the write with the signal's reason and publishes nothing", async () => {
+    const storage = new MemoryStorage();
+    const stop = new AbortController();
+    const write = createSeedCheckpoint(storage, {
+      model: "llama3",
+      flavor: "debugmodel",
+      dtype: "bfloat16",
+      workers: 2,
+      signal: stop.signal,
+      onProgress: (p) => void (p.bytesDone > p.bytesTotal / 3 && stop.abort()),
+    });
+    await expect(write).rejects.toMatchObject({ name: "AbortError" });
+    expect(await storage.stat("step-0/.metadata")).toBeUndefined();
   });
 
   it("a tied head shares the embedding's values (flavors with weight tying)", () => {

@@ -1,6 +1,4 @@
 import { invariant } from "../../errors/mod.ts";
-import * as fs from "node:fs/promises";
-import * as nodePath from "node:path";
 import { dryRunReshard, inspect, reshard } from "../../jobs/mod.ts";
 import { layoutToJson } from "../../dcp/mod.ts";
 import { listOption, partOption, requirePositionals } from "../args.ts";
@@ -49,7 +47,8 @@ ${COMMON_HELP}`,
     const saveLayout = args.values.get("save-layout");
     if (saveLayout !== undefined) {
       const report = await inspect(src);
-      await fs.writeFile(nodePath.resolve(ctx.rt.cwd(), saveLayout), `${layoutToJson(layout, report.tensors)}\n`);
+      const out = await locateOutput(saveLayout, ctx.rt.cwd(), true, { input: srcPath });
+      await out.storage.writeAll(out.path, new TextEncoder().encode(`${layoutToJson(layout, report.tensors)}\n`));
     }
     if (dryRun) {
       const plan = await dryRunReshard(src, { ...select, layout });

@@ -1,7 +1,6 @@
-import * as nodePath from "node:path";
 import { UsageError } from "../../errors/mod.ts";
 import { createSeedCheckpoint } from "../../manager/mod.ts";
-import { FileStorage } from "../../storage/file/mod.ts";
+import { FileStorage, resolveHostPath } from "../../storage/file/mod.ts";
 import { intOption, requirePositionals } from "../args.ts";
 import { COMMON_HELP, defineCommand } from "../command.ts";
 
@@ -35,7 +34,8 @@ ${COMMON_HELP}`,
     }
     const keys = args.values.get("keys") ?? "head";
     if (keys !== "head" && keys !== "classic") throw new UsageError("E_USAGE", "--keys must be head or classic");
-    const root = nodePath.resolve(ctx.rt.cwd(), need("out"));
+    const root = resolveHostPath(ctx.rt.cwd(), need("out"));
+    const step = resolveHostPath(root, "step-0");
     const metadata = await createSeedCheckpoint(new FileStorage(root), {
       model,
       flavor: need("flavor"),
@@ -48,8 +48,8 @@ ${COMMON_HELP}`,
     ctx.progress.finish();
     const tensors = metadata.stateDictMetadata.size;
     if (ctx.json) {
-      ctx.rt.out(`${JSON.stringify({ path: nodePath.join(root, "step-0"), tensors, dtype, keys }, null, 1)}\n`);
-    } else ctx.say(`wrote ${nodePath.join(root, "step-0")}: ${tensors} tensors in ${dtype}`);
+      ctx.rt.out(`${JSON.stringify({ path: step, tensors, dtype, keys }, null, 1)}\n`);
+    } else ctx.say(`wrote ${step}: ${tensors} tensors in ${dtype}`);
     return 0;
   },
 });

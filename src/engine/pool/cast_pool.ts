@@ -329,7 +329,7 @@ export async function defaultPoolSize(): Promise<number> {
 }
 
 /** The machine's hardware threads, as the runtime reports them. */
-export async function machineParallelism(): Promise<number> {
+async function machineParallelism(): Promise<number> {
   const reported = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   if (reported !== undefined && reported > 0) return reported;
   const os = hostModule<{ availableParallelism?: () => number; cpus(): unknown[] }>("node:os");

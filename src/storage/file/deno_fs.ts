@@ -1,8 +1,8 @@
 /**
  * `LocalFs` over Deno's own namespace (declared here: the package's types are built without Deno's). Deno's
  * files read and write where their cursor is, so each handle moves it only when a call does not start
- * there, and a handle's reads take turns (a seek and a read are two calls). Deno's async file calls run off
- * the JS thread, where node:fs's run on it under Deno, so computation overlaps them.
+ * there, and a handle's reads take turns (a seek and a read are two calls), its close after them. Deno's
+ * async file calls run off the JS thread, where node:fs's run on it under Deno, so computation overlaps them.
  */
 import type { LocalDirEntry, LocalFs, LocalStat, ReadHandle } from "./local_fs.ts";
 import type { SinkFile } from "./sink_file.ts";
@@ -12,6 +12,8 @@ interface DenoFileInfo {
   isDirectory: boolean;
   isFifo: boolean | null;
   size: number;
+  dev: number;
+  ino: number | null;
 }
 
 interface DenoFile {
@@ -40,6 +42,8 @@ const localStat = (s: DenoFileInfo): LocalStat => ({
   isDirectory: s.isDirectory,
   isFifo: s.isFifo === true,
   size: s.size,
+  dev: s.dev,
+  ino: s.ino,
 });
 
 /** Closes a Deno file: synchronous there, and throwing on a second close, which the promise turns into a rejection. */
@@ -67,7 +71,9 @@ export function denoFs(deno: DenoHost): LocalFs {
           return read;
         },
         stat: async () => localStat(await file.stat()),
-        close: () => closeFile(file),
+        // After the reads already asked for, as node:fs's close waits for them: closing a Deno file under
+        // a read fails that read (Bad resource, Interrupted).
+        close: () => turn.then(() => closeFile(file)),
       };
     },
     async createNew(path): Promise<SinkFile> {

@@ -61,7 +61,10 @@ export class FileSink implements ByteSink {
   readonly #fsync: boolean;
   readonly #flushBytes: number;
   readonly #copier: KernelCopier | null;
-  /** Descriptors the kernel copies through: the temp file's, and each source file's by path. */
+  /**
+   * Descriptors the kernel copies through: the temp file's, and each source file's by device and inode (-1:
+   * its bytes go through a buffer).
+   */
   #copyOutput: number | undefined;
   readonly #copyInputs = new Map<string, number>();
   readonly #temp: string;
@@ -114,7 +117,7 @@ export class FileSink implements ByteSink {
     this.#position += length;
     while (this.#copies.size >= COPIES_AT_ONCE) await Promise.race(this.#copies);
     this.#throwIfFailed();
-    const input = origin.source.localPath;
+    const input = origin.source;
     const inputAt = origin.offset + offset;
     const copy = this.#settled(length, async () => {
       const fdIn = this.#copyInput(copier, input);
@@ -247,9 +250,21 @@ export class FileSink implements ByteSink {
     }
   }
 
-  #copyInput(copier: KernelCopier, path: string): number {
-    let fd = this.#copyInputs.get(path);
-    if (fd === undefined) this.#copyInputs.set(path, fd = copier.open(path, false));
+  /**
+   * A descriptor of the file `source` opened, or -1 (then its bytes go through a buffer): opened by its path,
+   * and kept only if that path still names that file (not one renamed over it since).
+   */
+  #copyInput(copier: KernelCopier, source: FileSource): number {
+    const key = `${source.file.dev}:${source.file.ino}`;
+    let fd = this.#copyInputs.get(key);
+    if (fd === undefined) {
+      fd = copier.open(source.localPath, false);
+      if (fd >= 0 && !copier.isFile(fd, source.file)) {
+        copier.close(fd);
+        fd = -1;
+      }
+      this.#copyInputs.set(key, fd);
+    }
     return fd;
   }
 

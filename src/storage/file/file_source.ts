@@ -2,7 +2,7 @@ import { StorageError, UsageError } from "../../errors/mod.ts";
 import { checkReadRange, readToNewBuffer } from "../byte_source.ts";
 import { ioError } from "./io_error.ts";
 import { kernelCopier } from "./kernel_copy.ts";
-import type { ReadHandle } from "./local_fs.ts";
+import type { LocalStat, ReadHandle } from "./local_fs.ts";
 import type { ByteSource } from "../storage.ts";
 
 /** Reads up to this size are made synchronously where Deno's FFI allows (`#readNow`). */
@@ -14,20 +14,29 @@ export class FileSource implements ByteSource {
   readonly size: number;
   /** Where the file is on this machine, for copies the kernel makes from it. */
   readonly localPath: string;
+  /** Which file it opened (device and inode), which `localPath` may no longer name. */
+  readonly file: { readonly dev: number; readonly ino: number | null };
   #handle: ReadHandle | undefined;
   /**
    * A second descriptor for small synchronous reads (Deno with FFI; -1: none), opened with the file, not on
-   * the first read: by then the path may name another file (one published over it), whose bytes the reads
-   * would return.
+   * the first read, and kept only if it is the file `handle` reads: the path may name another file by then
+   * (one published over it), whose bytes the reads would return.
    */
   #syncFd: number;
 
-  constructor(handle: ReadHandle, path: string, size: number, localPath: string) {
+  /** `stat`: the handle's own (its size and identity). */
+  constructor(handle: ReadHandle, path: string, stat: LocalStat, localPath: string) {
     this.#handle = handle;
     this.path = path;
-    this.size = size;
+    this.size = stat.size;
     this.localPath = localPath;
-    this.#syncFd = kernelCopier()?.open(localPath, false) ?? -1;
+    this.file = { dev: stat.dev, ino: stat.ino };
+    const copier = kernelCopier();
+    this.#syncFd = copier?.open(localPath, false) ?? -1;
+    if (this.#syncFd >= 0 && !copier!.isFile(this.#syncFd, this.file)) {
+      copier!.close(this.#syncFd);
+      this.#syncFd = -1;
+    }
   }
 
   read(offset: number, length: number): Promise<Uint8Array> {

@@ -105,7 +105,7 @@ export class FileStorage implements Storage {
     try {
       const s = await handle.stat();
       notRegular(s, rel);
-      return new FileSource(handle, rel, s.size, this.#abs(rel));
+      return new FileSource(handle, rel, s, this.#abs(rel));
     } catch (e) {
       await handle.close();
       throw e instanceof StorageError ? e : ioError(e, rel);

@@ -24,6 +24,11 @@ export interface KernelCopier {
   open(path: string, forWriting: boolean): number;
   close(fd: number): void;
   /**
+   * Whether descriptor `fd` is the file with this device and inode (as Linux's /proc/self/fd shows it);
+   * false where that cannot be told.
+   */
+  isFile(fd: number, file: { dev: number; ino: number | null }): boolean;
+  /**
    * Copies `length` bytes from `fdIn` at `offsetIn` to `fdOut` at `offsetOut` (the descriptors' own
    * positions are untouched) and resolves to how many were copied: fewer when the kernel refused or the
    * source ended, which the caller finishes another way.
@@ -65,6 +70,7 @@ type DenoFfi = {
   build: { os: string };
   permissions: { querySync(d: { name: "ffi" }): { state: string } };
   dlopen(path: string, symbols: Record<string, unknown>): { symbols: Symbols };
+  statSync(path: string): { dev: number; ino: number | null };
 };
 
 let copier: KernelCopier | null | undefined;
@@ -77,7 +83,9 @@ export function kernelCopier(): KernelCopier | null {
 
 function loadCopier(): KernelCopier | null {
   const deno = (globalThis as unknown as { Deno?: Partial<DenoFfi> }).Deno;
-  if (deno?.build?.os !== "linux" || typeof deno.dlopen !== "function") return null;
+  if (deno?.build?.os !== "linux" || typeof deno.dlopen !== "function" || typeof deno.statSync !== "function") {
+    return null;
+  }
   try {
     if (deno.permissions?.querySync({ name: "ffi" }).state !== "granted") return null;
     const { symbols } = deno.dlopen("libc.so.6", {
@@ -97,18 +105,26 @@ function loadCopier(): KernelCopier | null {
         result: "isize",
       },
     });
-    return copierOf(symbols);
+    return copierOf(symbols, deno.statSync);
   } catch {
     return null; // no glibc (musl, a stripped image): the buffered path does the work
   }
 }
 
-function copierOf(libc: Symbols): KernelCopier {
+function copierOf(libc: Symbols, statSync: DenoFfi["statSync"]): KernelCopier {
   const encoder = new TextEncoder();
   return {
     open: (path, forWriting) =>
       libc.open(encoder.encode(`${path}\0`), (forWriting ? O_WRONLY : O_RDONLY | O_NONBLOCK) | O_CLOEXEC, 0),
     close: (fd) => void libc.close(fd),
+    isFile(fd, file) {
+      try {
+        const s = statSync(`/proc/self/fd/${fd}`);
+        return file.ino !== null && s.dev === file.dev && s.ino === file.ino;
+      } catch {
+        return false; // no /proc, or no permission to read it
+      }
+    },
     writeAt: (fd, bytes, position) => Number(libc.pwrite(fd, bytes, bytes.byteLength, BigInt(position))),
     readAt: (fd, into, position) => Number(libc.pread(fd, into, into.byteLength, BigInt(position))),
     async copy(fdIn, offsetIn, fdOut, offsetOut, length) {

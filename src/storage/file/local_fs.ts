@@ -13,6 +13,9 @@ export interface LocalStat {
   isDirectory: boolean;
   isFifo: boolean;
   size: number;
+  /** The device and inode: which file this is, whatever name it has now (inode null where there is none). */
+  dev: number;
+  ino: number | null;
 }
 
 /** One name in a folder; a symbolic link is neither a file nor a folder here. */

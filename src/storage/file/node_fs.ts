@@ -7,13 +7,15 @@ import type { FileHandle } from "node:fs/promises";
 import type { LocalFs, LocalStat, ReadHandle } from "./local_fs.ts";
 import type { SinkFile } from "./sink_file.ts";
 
-type Stats = { isFile(): boolean; isDirectory(): boolean; isFIFO(): boolean; size: number };
+type Stats = { isFile(): boolean; isDirectory(): boolean; isFIFO(): boolean; size: number; dev: number; ino: number };
 
 const localStat = (s: Stats): LocalStat => ({
   isFile: s.isFile(),
   isDirectory: s.isDirectory(),
   isFifo: s.isFIFO(),
   size: s.size,
+  dev: s.dev,
+  ino: s.ino,
 });
 
 export async function nodeFs(): Promise<LocalFs> {
