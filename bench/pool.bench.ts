@@ -1,6 +1,7 @@
 /**
  * The cast worker pool end to end: a float32 DCP (4 ranks, written by webdcp, BENCH_POOL_MIB of tensors,
- * default 1024) converted to bfloat16 safetensors with the CPU engine's pool (one worker per hardware
+ * default 1024) converted to safetensors in BENCH_POOL_DTYPE (default bfloat16; float8_e4m3fn is a cast that
+ * costs more per byte) with the CPU engine's pool (one worker per hardware
  * thread) and without it (`workers: 0`, every cast on the main thread), no fsync, interleaved rounds
  * (BENCH_ROUNDS, default 5), medians of wall and CPU time. The outputs are compared byte for byte.
  * Deno: npx deno run -A bench/pool.bench.ts     (appends a section to bench/RESULTS.md)
@@ -13,10 +14,12 @@ import { saveStateDict } from "../src/dcp/mod.ts";
 import { createCpuEngine } from "../src/engine/mod.ts";
 import { FileStorage } from "../src/storage/file/mod.ts";
 import { makeTensor } from "../src/tensor/mod.ts";
+import type { DType } from "../src/dtype/mod.ts";
 
 const MIB = 1 << 20;
 const total = Number(Deno.env.get("BENCH_POOL_MIB") ?? 1024) * MIB;
 const rounds = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
+const dtype = (Deno.env.get("BENCH_POOL_DTYPE") ?? "bfloat16") as DType;
 const root = new URL("data/", import.meta.url).pathname;
 const name = `pool-f32-${total / MIB}m`;
 const storage = new FileStorage(root);
@@ -56,7 +59,7 @@ for (let r = 0; r < rounds; r++) {
     const t0 = performance.now();
     await convert({ storage, path: name }, { storage: output, path: out }, {
       to: "safetensors",
-      dtype: "bfloat16",
+      dtype,
       engine,
     });
     runs[mode].wall.push((performance.now() - t0) / 1000);
@@ -80,13 +83,13 @@ const section = [
   "",
   `${
     (total / 2 ** 30).toFixed(2)
-  } GiB float32 DCP (4 ranks) -> bf16 safetensors, --no-fsync, Deno ${Deno.version.deno}; ` +
+  } GiB float32 DCP (4 ranks) -> ${dtype} safetensors, --no-fsync, Deno ${Deno.version.deno}; ` +
   `${availableParallelism()} cores shared with other jobs, load average ${
     loadavg().map((l) => l.toFixed(2)).join(" ")
   } ` +
   `at the end: indicative. Outputs identical: ${same ? "yes" : "**NO**"}.`,
   "",
-  "`npx deno run -A bench/pool.bench.ts`",
+  `\`BENCH_POOL_DTYPE=${dtype} npx deno run -A bench/pool.bench.ts\``,
   "",
   "| engine | wall | GB/s of input | CPU time (all threads) |",
   "| --- | --- | --- | --- |",
