@@ -6,6 +6,7 @@
  * with one CopyObject: see `AWS_SINGLE_COPY_CONFIG`). Bench only: no test or CI needs Go.
  */
 import type { S3Credentials } from "../../src/storage/s3/mod.ts";
+import { s3Env } from "../../test/storage/s3/moto_server.ts";
 
 export interface Gofakes3Server {
   /** `http://127.0.0.1:<port>` */
@@ -43,12 +44,7 @@ export async function startGofakes3(buckets: string[]): Promise<Gofakes3Server> 
   return {
     endpoint,
     credentials,
-    env: {
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_REGION: "us-east-1",
-      AWS_ENDPOINT_URL: endpoint,
-    },
+    env: s3Env(endpoint, credentials),
     pid: child.pid,
     async stop() {
       child.kill("SIGTERM");

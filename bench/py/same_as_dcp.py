@@ -7,17 +7,13 @@ import sys
 import torch
 import torch.distributed.checkpoint as dcp
 from safetensors import safe_open
-from torch.distributed.checkpoint.metadata import TensorStorageMetadata
+from dcp_state import empty_state
 
 
 def main():
     st_path, ckpt = sys.argv[1], sys.argv[2]
     meta = dcp.FileSystemReader(ckpt).read_metadata()
-    state = {
-        fqn: torch.empty(m.size, dtype=m.properties.dtype)
-        for fqn, m in meta.state_dict_metadata.items()
-        if isinstance(m, TensorStorageMetadata)
-    }
+    state = empty_state(meta)
     dcp.load(state, checkpoint_id=ckpt)
     with safe_open(st_path, "pt") as f:
         if sorted(f.keys()) != sorted(state):

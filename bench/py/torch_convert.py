@@ -13,18 +13,14 @@ import time
 import torch
 import torch.distributed.checkpoint as dcp
 from safetensors.torch import save_file
-from torch.distributed.checkpoint.metadata import TensorStorageMetadata
+from dcp_state import empty_state
 
 
 def main():
     ckpt, out = sys.argv[1], sys.argv[2]
     start = time.perf_counter()
     meta = dcp.FileSystemReader(ckpt).read_metadata()
-    state = {
-        fqn: torch.empty(m.size, dtype=m.properties.dtype)
-        for fqn, m in meta.state_dict_metadata.items()
-        if isinstance(m, TensorStorageMetadata)
-    }
+    state = empty_state(meta)
     dcp.load(state, checkpoint_id=ckpt)
     cast = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in state.items()}
     save_file(cast, out, metadata={"format": "pt"})

@@ -17,7 +17,7 @@ import torch
 import torch.distributed.checkpoint as dcp
 from safetensors.torch import save
 from torch.distributed.checkpoint import FsspecReader
-from torch.distributed.checkpoint.metadata import TensorStorageMetadata
+from dcp_state import empty_state
 
 
 # moto assembles a completed multipart upload in Python: on a loaded machine that takes longer than botocore's
@@ -31,11 +31,7 @@ def main():
     start = time.perf_counter()
     reader = FsspecReader(src, endpoint_url=endpoint, **S3_OPTIONS)
     meta = reader.read_metadata()
-    state = {
-        fqn: torch.empty(m.size, dtype=m.properties.dtype)
-        for fqn, m in meta.state_dict_metadata.items()
-        if isinstance(m, TensorStorageMetadata)
-    }
+    state = empty_state(meta)
     dcp.load(state, storage_reader=FsspecReader(src, endpoint_url=endpoint, **S3_OPTIONS))
     cast = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in state.items()}
     del state

@@ -9,21 +9,16 @@ import resource
 import sys
 import time
 
-import torch
 import torch.distributed.checkpoint as dcp
-from torch.distributed.checkpoint.metadata import TensorStorageMetadata
 
 from checksum import sampled_checksum
+from dcp_state import empty_state
 
 
 def main():
     ckpt = sys.argv[1]
     meta = dcp.FileSystemReader(ckpt).read_metadata()
-    state = {
-        fqn: torch.empty(m.size, dtype=m.properties.dtype)
-        for fqn, m in meta.state_dict_metadata.items()
-        if isinstance(m, TensorStorageMetadata)
-    }
+    state = empty_state(meta)
     start = time.perf_counter()
     dcp.load(state, checkpoint_id=ckpt)
     seconds = time.perf_counter() - start

@@ -54,12 +54,7 @@ export async function startMoto(python: string, minPartSize = 64 << 10): Promise
   return {
     endpoint,
     credentials,
-    env: {
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_REGION: "us-east-1",
-      AWS_ENDPOINT_URL: endpoint,
-    },
+    env: s3Env(endpoint, credentials),
     pid: child.pid!,
     async createBucket(name) {
       const r = await aws.fetch(`${endpoint}/${name}`, { method: "PUT" });
@@ -84,6 +79,16 @@ async function waitUntilUp(endpoint: string, child: ChildProcess, stderr: () => 
 }
 
 /** A port nobody listens on right now. */
+/** The standard AWS environment that points a process (the CLI, awscli, s3fs) at a local S3 server. */
+export function s3Env(endpoint: string, credentials: S3Credentials): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_REGION: "us-east-1",
+    AWS_ENDPOINT_URL: endpoint,
+  };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
