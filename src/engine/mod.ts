@@ -27,7 +27,6 @@ export {
   parseEngineKind,
 } from "./engine.ts";
 export { convertCpu } from "./cpu/convert.ts";
-export { CastPool, castPoolSupported, defaultPoolSize, type WorkerProgram } from "./pool/cast_pool.ts";
 export { copyRegionCpu, type RegionCopy } from "./cpu/region_copy.ts";
 export { gatherRowsCpu, type RowGather } from "./cpu/row_gather.ts";
 export { acquireGpu, type AcquireOptions, type GpuContext, isSoftwareAdapter } from "./gpu/device.ts";

@@ -4,7 +4,7 @@
  * (`seedWorkerProgram()`), where a band is generated and cast to the checkpoint's dtype without leaving the
  * worker.
  */
-import type { WorkerProgram } from "../engine/mod.ts";
+import type { WorkerProgram } from "../engine/pool/mod.ts";
 import { type CounterRandom, ZIGGURAT } from "./seed_random.ts";
 import { SEED_LAYOUT, SEED_MODULE_BASE64 } from "./seed_simd.generated.ts";
 

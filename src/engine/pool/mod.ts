@@ -1,0 +1,6 @@
+/**
+ * The cast worker pool, for host code a layer above that runs its own programs on the pool's workers (the
+ * manager's seed generator). Not part of the public `engine` namespace: engines start and stop their pool.
+ * @module
+ */
+export { CastPool, castPoolSupported, defaultPoolSize, type WorkerProgram } from "./cast_pool.ts";
