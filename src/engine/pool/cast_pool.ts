@@ -273,7 +273,7 @@ export class CastPool {
       entry.thread = await startWorker(workerSource(WEB_LISTEN, programs), workerSource(NODE_LISTEN, programs), {
         message: (data) => this.#settle(data as { id: number; error?: string }),
         failure: (error) =>
-          void this.#stop(new WorkerError("E_WORKER", `a cast worker failed: ${error}`, { cause: error })),
+          void this.#stop(new WorkerError("E_WORKER", `a pool worker failed: ${error}`, { cause: error })),
       });
       entry.thread.post({ type: "init", module, layout: CAST_LAYOUT, programs: programs.map((p) => [p.name, p.init]) });
       threads.push(entry);
@@ -288,7 +288,7 @@ export class CastPool {
     if (--job.thread.pending === 0) job.thread.thread.hold(false);
     if (reply.error !== undefined) {
       job.thread.tableOf = undefined; // what its memory holds is no longer known
-      job.reject(new WorkerError("E_WORKER", `a cast worker failed: ${reply.error}`));
+      job.reject(new WorkerError("E_WORKER", `a pool worker failed: ${reply.error}`));
     } else {
       job.resolve();
     }
