@@ -14,7 +14,7 @@ import { type MotoServer, startMoto } from "./moto_server.ts";
  * PyTorch's fsspec reader (and safetensors through s3fs) loads webdcp's output.
  */
 const BUCKET = "ckpts";
-/** model.w is ROWS x 64 float32 (20 MiB): one rank file of it takes two 16 MiB multipart parts. */
+/** model.w is ROWS x 64 float32 (20 MiB): webdcp writes a file holding it as a multipart upload of 8 MiB parts. */
 const ROWS = 81920;
 
 let moto: MotoServer;
