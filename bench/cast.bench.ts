@@ -10,7 +10,6 @@
  * Deno:  npx deno run -A bench/cast.bench.ts          Node:  node bench/cast.bench.ts (Node 23.6+ strips types)
  * BENCH_CASTS=float32>float16,... limits the casts; BENCH_TWIN=0 skips the twin rows.
  */
-import { appendFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { cpuUsage } from "node:process";
 import type { DType } from "../src/dtype/mod.ts";
@@ -19,6 +18,8 @@ import { CONVERT_SOURCES, CONVERT_TARGETS } from "../src/dtype/mod.ts";
 import { convertCpu, convertCpuTwin } from "../src/engine/cpu/convert.ts";
 import { simdCastsAvailable } from "../src/engine/cpu/cast_simd.ts";
 import { DEFAULT_BAND_BYTES } from "../src/pipeline/mod.ts";
+import { recordSection } from "./lib/results.ts";
+import { median } from "./lib/rounds.ts";
 
 const MIB = 1024 * 1024;
 const BYTES = 64 * MIB;
@@ -27,11 +28,6 @@ const env = (name: string) =>
 const ROUNDS = Number(env("BENCH_ROUNDS") ?? 7);
 const only = env("BENCH_CASTS")?.split(",");
 const withTwin = env("BENCH_TWIN") !== "0";
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** float32 weights-like values (exponents 100..139, so every target sees normals, denormals and overflow). */
 function float32Input(elements: number): Uint8Array {
@@ -154,5 +150,4 @@ const section = [
   table,
   "",
 ].join("\n");
-console.log(table);
-if (env("BENCH_NO_RECORD") !== "1") appendFileSync(new URL("RESULTS.md", import.meta.url), `\n${section}`);
+recordSection(section);

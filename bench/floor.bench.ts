@@ -6,9 +6,11 @@
  * the ratio is the median over rounds of the ratio within a round. The page cache is warmed first.
  * usage: deno run -A bench/floor.bench.ts [CKPT_DIR (default bench/data/pool-f32-1024m)] [ROUNDS (5)]
  */
-import { appendFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { WEBDCP_DENO_ARGS } from "./lib/env.ts";
+import { recordSection } from "./lib/results.ts";
+import { median } from "./lib/rounds.ts";
 
 const dir = Deno.args[0] ?? "bench/data/pool-f32-1024m";
 const rounds = Number(Deno.args[1] ?? 5);
@@ -68,7 +70,6 @@ for (let r = 0; r < rounds; r++) {
   ratios.fsync.push(t.webdcpSync / t.floorSync);
 }
 rmSync(out, { recursive: true, force: true });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const row = (what: string, a: string, b: string, ratio: number[]) =>
   `| ${what} | ${median(times[a]).toFixed(2)} s | ${median(times[b]).toFixed(2)} s | ${median(ratio).toFixed(2)}x | ${
     median(ratio) <= 1.25 ? "yes" : "**no**"
@@ -92,5 +93,4 @@ const section = [
   row("DCP -> bf16 safetensors, fsync (dd conv=fsync)", "webdcpSync", "floorSync", ratios.fsync),
   "",
 ].join("\n");
-console.log(section);
-if (Deno.env.get("BENCH_NO_RECORD") !== "1") appendFileSync(new URL("RESULTS.md", import.meta.url), `\n${section}`);
+recordSection(section);

@@ -6,7 +6,7 @@
  * (BENCH_ROUNDS, default 5), medians of wall and CPU time. The outputs are compared byte for byte.
  * Deno: npx deno run -A bench/pool.bench.ts     (appends a section to bench/RESULTS.md)
  */
-import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { cpuUsage } from "node:process";
 import { convert } from "../src/jobs/mod.ts";
@@ -15,6 +15,8 @@ import { createCpuEngine } from "../src/engine/mod.ts";
 import { FileStorage } from "../src/storage/file/mod.ts";
 import { makeTensor } from "../src/tensor/mod.ts";
 import type { DType } from "../src/dtype/mod.ts";
+import { recordSection } from "./lib/results.ts";
+import { median } from "./lib/rounds.ts";
 
 const MIB = 1 << 20;
 const total = Number(Deno.env.get("BENCH_POOL_MIB") ?? 1024) * MIB;
@@ -45,7 +47,6 @@ if (!existsSync(`${root}${name}/.metadata`)) {
   await saveStateDict(storage, name, sd, { ranks: 4 });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const runs: Record<string, { wall: number[]; cpu: number[] }> = {
   pool: { wall: [], cpu: [] },
   main: { wall: [], cpu: [] },
@@ -97,6 +98,5 @@ const section = [
   row("main"),
   "",
 ].join("\n");
-console.log(section);
-if (Deno.env.get("BENCH_NO_RECORD") !== "1") appendFileSync(new URL("RESULTS.md", import.meta.url), `\n${section}`);
+recordSection(section);
 for (const mode of ["pool", "main"]) rmSync(`${root}${name}-${mode}.out`, { recursive: true, force: true });

@@ -7,9 +7,11 @@
  * usage: deno run -A bench/scale.bench.ts CKPT_DIR... [--rounds N (3)]
  * (bench/py/make_checkpoint.py builds checkpoints: OUT_DIR SIZE_MIB)
  */
-import { appendFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { parseTimeV } from "./lib/measure.ts";
+import { recordSection } from "./lib/results.ts";
+import { median } from "./lib/rounds.ts";
 
 const args = [...Deno.args];
 const at = args.indexOf("--rounds");
@@ -89,7 +91,6 @@ for (let r = 0; r < rounds; r++) {
 }
 for (const d of dirs) rmSync(outOf(d), { recursive: true, force: true });
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const gib = (b: number) => b / 2 ** 30;
 const mib = (b: number) => b / 2 ** 20;
 const rows = dirs.map((d) => {
@@ -127,5 +128,4 @@ const section = [
   table,
   "",
 ].join("\n");
-console.log(section);
-if (Deno.env.get("BENCH_NO_RECORD") !== "1") appendFileSync(new URL("RESULTS.md", import.meta.url), `\n${section}`);
+recordSection(section);

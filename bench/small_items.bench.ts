@@ -6,11 +6,13 @@
  * `strace -f -c` around one CLI call it also counts the system calls per item.
  * Deno: npx deno run -A bench/small_items.bench.ts     (appends a section to bench/RESULTS.md)
  */
-import { appendFileSync, existsSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { saveStateDict } from "../src/dcp/mod.ts";
 import { FileStorage } from "../src/storage/file/mod.ts";
 import { makeTensor } from "../src/tensor/mod.ts";
+import { recordSection } from "./lib/results.ts";
+import { median } from "./lib/rounds.ts";
 
 const items = Number(Deno.env.get("BENCH_ITEMS") ?? 3000);
 const rounds = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
@@ -45,7 +47,6 @@ const jobs: Record<string, string[]> = {
     "--no-fsync",
   ],
 };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows: string[] = [];
 for (const [job, args] of Object.entries(jobs)) {
   const wall: number[] = [];
@@ -82,5 +83,4 @@ const section = [
   ...rows,
   "",
 ].join("\n");
-console.log(section);
-if (Deno.env.get("BENCH_NO_RECORD") !== "1") appendFileSync(new URL("RESULTS.md", import.meta.url), `\n${section}`);
+recordSection(section);

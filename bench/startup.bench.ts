@@ -9,9 +9,11 @@
  * steadier figure.
  * usage: deno run -A bench/startup.bench.ts [DCP_DIR (default bench/data/llama-2048m)]
  */
-import { appendFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { recordSection } from "./lib/results.ts";
+import { median } from "./lib/rounds.ts";
 
 const root = resolve(new URL("..", import.meta.url).pathname);
 const dcp = resolve(Deno.args[0] ?? join(root, "bench/data/llama-2048m"));
@@ -78,7 +80,6 @@ try {
   rmSync(install, { recursive: true, force: true });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
 const floorCpu = median(cpu[0]);
 const table = [
@@ -104,5 +105,4 @@ const section = [
   table,
   "",
 ].join("\n");
-console.log(section);
-if (Deno.env.get("BENCH_NO_RECORD") !== "1") appendFileSync(new URL("RESULTS.md", import.meta.url), `\n${section}`);
+recordSection(section);

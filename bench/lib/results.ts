@@ -42,3 +42,13 @@ export function mib(bytes: number): string {
 export function secondsAndRate(seconds: number, bytes: number): string {
   return `${seconds.toFixed(2)} s (${(bytes / 1e9 / seconds).toFixed(2)} GB/s)`;
 }
+
+/**
+ * Prints a benchmark's markdown section and appends it to bench/RESULTS.md, unless `BENCH_NO_RECORD=1` (a
+ * before/after run whose figures go into another section).
+ */
+export function recordSection(section: string): void {
+  console.log(section);
+  if (Deno.env.get("BENCH_NO_RECORD") === "1") return;
+  Deno.writeTextFileSync(new URL("../RESULTS.md", import.meta.url), `\n${section}`, { append: true });
+}
