@@ -8,8 +8,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/main.ts";
-import type { Runtime } from "../../src/cli/runtime.ts";
 import { runCliIn } from "../cli/in_process.ts";
 import { convert, finalize, reshard, verify } from "../../src/jobs/mod.ts";
 import { dimSplitLayout } from "../../src/dcp/mod.ts";
@@ -205,19 +203,8 @@ describe("huge metadata and headers are refused by size before they are read", (
 
   it("inspect of an honest safetensors file with 130k tensors prints every tensor (no spread onto the stack)", async () => {
     fs.writeFileSync(nodePath.join(dir, "wide.safetensors"), manyTensorSafetensors(130_000));
-    let out = "";
-    const rt: Runtime = {
-      args: ["inspect", "wide.safetensors"],
-      out: (t) => void (out += t),
-      err: () => {},
-      stderrIsTty: false,
-      columns: 100,
-      exit: (c) => {
-        throw new Error(`exit ${c}`);
-      },
-      cwd: () => dir,
-    };
-    expect(await runCli(rt)).toBe(0);
+    const { code, out } = await runCliIn(dir, ["inspect", "wide.safetensors"]);
+    expect(code).toBe(0);
     expect(out).toContain("total: 130000 tensors");
   });
 
@@ -553,22 +540,12 @@ describe("limits are overridable for the rare legitimate giant", () => {
     expect(raised.entries[0].name.length).toBe(20_000);
     await raised.close();
     fs.writeFileSync(nodePath.join(dir, "few.safetensors"), manyTensorSafetensors(3));
-    let err = "";
-    const rt = (args: string[]): Runtime => ({
-      args,
-      out: () => {},
-      err: (t) => void (err += t),
-      stderrIsTty: false,
-      columns: 100,
-      exit: (c) => {
-        throw new Error(`exit ${c}`);
-      },
-      cwd: () => dir,
-    });
-    expect(await runCli(rt(["inspect", "few.safetensors", "--limits", "maxTensors=2"]))).toBe(1);
-    expect(err).toContain("maxTensors=2");
-    expect(await runCli(rt(["inspect", "few.safetensors", "--limits", "maxTensors=3"]))).toBe(0);
-    expect(await runCli(rt(["inspect", "few.safetensors", "--limits", "maxTensor=3"]))).toBe(2);
+    const limited = (limits: string) => runCliIn(dir, ["inspect", "few.safetensors", "--limits", limits]);
+    const refused = await limited("maxTensors=2");
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain("maxTensors=2");
+    expect((await limited("maxTensors=3")).code).toBe(0);
+    expect((await limited("maxTensor=3")).code).toBe(2);
   });
 });
 
