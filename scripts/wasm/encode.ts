@@ -236,8 +236,8 @@ export const store = (local: number, offset: number, value: Expr): number[] => [
 ];
 
 /** A value type of the functions' signatures and locals. */
-export type ValType = "i32" | "i64" | "f64" | "v128";
-const VAL_TYPE: Record<ValType, number> = { i32: I32, i64: 0x7E, f64: 0x7C, v128: V128 };
+export type ValType = "i32" | "i64" | "f32" | "f64" | "v128";
+const VAL_TYPE: Record<ValType, number> = { i32: I32, i64: 0x7E, f32: 0x7D, f64: 0x7C, v128: V128 };
 
 /** A function type; the cast kernels' is `(i32) -> ()`. */
 export interface Signature {

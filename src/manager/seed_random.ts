@@ -4,13 +4,77 @@
  * what makes a seed checkpoint byte-identical whatever rank count writes it. These are not PyTorch's
  * generator's numbers (a CPU generator's stream depends on call order); the distributions are TorchTitan's.
  *
- * Normals come from a 128-layer ziggurat (Marsaglia and Tsang's construction; tables computed below), not
- * Box-Muller: V8's `Math.log`/`cos`/`sin` cost ~100-300 ns a pair and held an 8B seed to ~10 MiB/s, while
- * ~98.8% of ziggurat draws are one hash, one table lookup and one multiply. Trial `t` of element `i` uses
- * 32 bits hashed from (key, i, t): 7 pick the layer, 1 the sign, 24 the position in the layer (float32
- * weights need no more). A draw the ziggurat rejects, or a truncated normal's draw out of bounds, moves on
- * to trial t + 1 of the same element, so the value stays a function of i alone.
+ * Normals come from the Box-Muller transform, as PyTorch's own CPU `normal_` makes them: elements 2j and
+ * 2j + 1 are r cos(theta) and r sin(theta) of pair j, with r = sqrt(-2 ln u1) and theta = 2 pi u2 from two
+ * 24-bit uniforms hashed from (keys, j, trial). Everything is float32 arithmetic in a fixed order (`f` rounds
+ * each step), with `ln`, `sin` and `cos` as polynomials written out below, not `Math`'s: every runtime then
+ * rounds alike, and the WebAssembly twin (scripts/build-seed-wasm.ts) computes the same bits four pairs at a
+ * time in SIMD without a table or a branch. |values| stop at sqrt(48 ln 2) = 5.77 std (u1 >= 2^-24), as
+ * with any 24-bit uniform. A truncated normal's element out of its bounds moves on to trial t + 1 of its
+ * pair (the pair's other element keeps its own trial), so a value stays a function of i alone.
  */
+
+const f = Math.fround;
+const TWO_POW_32 = 4294967296;
+/** Trials of one element before giving up (only bounds far narrower than TorchTitan's 3 std could need them). */
+export const MAX_TRIALS = 1000;
+
+/**
+ * The float32 constants of one pair's draw, shared with the WebAssembly twin. `ln(m)` for m in [sqrt 1/2,
+ * sqrt 2) is 2 atanh(s), s = (m - 1) / (m + 1), by its series to s^7 (|s| < 0.172: the next term is under
+ * 2^-25); sin and cos on [0, pi/4] by their Taylor series to phi^9 and phi^8 (next terms under 2^-25).
+ */
+export const PAIR = {
+  /** ln m = s * (2 + z (2/3 + z (2/5 + z 2/7))), z = s^2: highest power first. */
+  ln: [2 / 7, 2 / 5, 2 / 3, 2].map(f),
+  sin: [1 / 362880, -1 / 5040, 1 / 120, -1 / 6, 1].map(f),
+  cos: [1 / 40320, -1 / 720, 1 / 24, -1 / 2, 1].map(f),
+  ln2: f(Math.LN2),
+  /** Radians per unit of the 21-bit position within an octant: (pi / 4) / 2^21. */
+  angle: f(Math.PI / 4 / 2 ** 21),
+  /** Added to a float32's bits so that its exponent field splits it at sqrt(2) (0x3f3504f3 is sqrt 1/2). */
+  split: 0x3f800000 - 0x3f3504f3,
+  sqrtHalfBits: 0x3f3504f3,
+} as const;
+
+const bitsOf = new Float32Array(1);
+const intsOf = new Int32Array(bitsOf.buffer);
+const toBits = (x: number) => ((bitsOf[0] = x), intsOf[0]);
+const fromBits = (b: number) => ((intsOf[0] = b), bitsOf[0]);
+
+/** `coefficients` (highest power first) at x by Horner's rule, rounded to float32 at each step. */
+function horner(coefficients: readonly number[], x: number): number {
+  let p = coefficients[0];
+  for (let k = 1; k < coefficients.length; k++) p = f(f(p * x) + coefficients[k]);
+  return p;
+}
+
+/**
+ * The pair drawn from 32-bit hashes h0 (radius) and h1 (angle) with standard deviation `std` (a float32):
+ * `out` gets elements 2j and 2j + 1.
+ */
+export function boxMuller(h0: number, h1: number, std: number, out: Float32Array | number[]): void {
+  // ln u1, u1 = n 2^-24 with n in [1, 2^24]: n = 2^k m, m in [sqrt 1/2, sqrt 2), by its float32 bits.
+  const ix = (toBits((h0 >>> 8) + 1) + PAIR.split) | 0;
+  const k = (ix >> 23) - 127 - 24;
+  const m = fromBits((ix & 0x7fffff) + PAIR.sqrtHalfBits);
+  const s = f(f(m - 1) / f(m + 1));
+  const ln = f(f(k * PAIR.ln2) + f(s * horner(PAIR.ln, f(s * s))));
+  const r = f(Math.sqrt(f(ln * -2)));
+  // theta: h1's top 3 bits pick the octant, the next 21 the position in it (mirrored in odd octants).
+  const odd = (h1 << 2) >> 31;
+  const at = ((((h1 >>> 8) & 0x1fffff) ^ odd) - odd) + (odd & 0x200000);
+  const phi = f(at * PAIR.angle);
+  const p2 = f(phi * phi);
+  const sin = toBits(f(phi * horner(PAIR.sin, p2)));
+  const cos = toBits(horner(PAIR.cos, p2));
+  const swap = ((h1 << 1) ^ (h1 << 2)) >> 31;
+  const x = fromBits(((cos & ~swap) | (sin & swap)) ^ ((h1 ^ (h1 << 1)) & 0x80000000));
+  const y = fromBits(((sin & ~swap) | (cos & swap)) ^ (h1 & 0x80000000));
+  const sr = f(std * r);
+  out[0] = f(sr * x);
+  out[1] = f(sr * y);
+}
 
 /** murmur3's 32-bit finaliser (an int32; `>>> 0` for the unsigned value): every input bit affects every output bit. */
 function fmix32(h: number): number {
@@ -28,103 +92,52 @@ function hashString(s: string, basis: number): number {
   return fmix32(h) >>> 0;
 }
 
-const TWO_POW_32 = 4294967296;
-const TWO_POW_M24 = 2 ** -24;
-/** Trials of one element before giving up (only bounds far narrower than TorchTitan's 3 std could need them). */
-export const MAX_TRIALS = 1000;
-
-/** The unnormalised normal density. */
-const density = (x: number) => Math.exp(-0.5 * x * x);
-
-/**
- * Ziggurat tables. Layer 0 is the base strip [0, R] x [0, f(R)] with the tail beyond R folded in (its width
- * V / f(R) makes its area V); layer k >= 1 is the box [0, EDGE[k]] x [f(EDGE[k]), f(EDGE[k + 1])], all of
- * area V. A position under EDGE[k + 1] is under the curve whatever the height.
- */
-export const LAYERS = 128;
-/** Where the base strip ends and the tail begins. */
-export const R = 3.442619855899;
-const V = 9.91256303526217e-3;
-const EDGE = new Float64Array(LAYERS + 1);
-EDGE[0] = V / density(R);
-EDGE[1] = R;
-for (let k = 1; k < LAYERS - 1; k++) EDGE[k + 1] = Math.sqrt(-2 * Math.log(density(EDGE[k]) + V / EDGE[k]));
-EDGE[LAYERS] = 0; // the top layer's box reaches the peak
-/** Width of a layer per unit of the 24-bit position. */
-const SCALE = EDGE.subarray(0, LAYERS).map((w) => w * TWO_POW_M24);
-/** Positions (24-bit integers) below this are inside the curve: the fast path. */
-const INSIDE = new Int32Array(LAYERS).map((_, k) => Math.ceil(EDGE[k + 1] / SCALE[k]));
-const HEIGHT = EDGE.map(density);
-
-/**
- * The tables as this runtime computed them, for the WebAssembly twin (seed_simd.ts): it reads these rather
- * than a copy made at build time, so the two agree wherever `Math.log` and `Math.exp` round differently.
- */
-export const ZIGGURAT: { readonly scale: Float64Array; readonly inside: Int32Array; readonly height: Float64Array } = {
-  scale: SCALE,
-  inside: INSIDE,
-  height: HEIGHT,
-};
-
 export class CounterRandom {
   readonly #k0: number;
   readonly #k1: number;
-  readonly #k2: number;
+  readonly #pair = new Float32Array(2);
 
   constructor(seed: number, stream: string) {
     this.#k0 = hashString(`${seed}\u0000${stream}`, 0x811c9dc5);
     this.#k1 = hashString(`${stream}\u0000${seed}`, 0x2c1b3c6d);
-    this.#k2 = hashString(`${seed}\u0001${stream}`, 0x6a09e667);
   }
 
-  /** The three keys (layer draws, then the extra uniforms), for the WebAssembly twin. */
-  get keys(): [number, number, number] {
-    return [this.#k0, this.#k1, this.#k2];
+  /** The two keys (radius, angle), for the WebAssembly twin. */
+  get keys(): [number, number] {
+    return [this.#k0, this.#k1];
+  }
+
+  /** The radius's 32 random bits (unsigned) for pair `j` (< 2^52), trial `t`. */
+  bits(j: number, t: number): number {
+    return fmix32(fmix32(this.#k0 ^ (j >>> 0)) ^ salt(Math.floor(j / TWO_POW_32), t)) >>> 0;
   }
 
   /**
-   * 32 random bits (unsigned) for element `i` (< 2^53), trial `t`, from key `which`: 0 drives the layer, 1
-   * and 2 the rare extra uniforms (a wedge's height, the tail's two), each hashed from its own key.
+   * Pair `j` of trial `t` into `out`. The angle's bits are hashed from the radius's with the second key: a
+   * pair holds 32 bits of randomness either way (it is a function of a 32-bit index within its block), so a
+   * second hash of the index would cost more and add nothing.
    */
-  bits(i: number, t: number, which: 0 | 1 | 2): number {
-    const key = which === 0 ? this.#k0 : which === 1 ? this.#k1 : this.#k2;
-    return fmix32(fmix32(key ^ (i >>> 0)) ^ salt(Math.floor(i / TWO_POW_32), t)) >>> 0;
+  #pairOf(j: number, t: number, std: number, out: Float32Array): void {
+    const h0 = this.bits(j, t);
+    boxMuller(h0, fmix32(h0 ^ this.#k1) >>> 0, std, out);
+  }
+
+  /** Element `i` (< 2^53) of trial `t` of `std * N(0, 1)`, std a float32. */
+  #draw(i: number, t: number, std: number): number {
+    const j = Math.floor(i / 2);
+    this.#pairOf(j, t, std, this.#pair);
+    return this.#pair[i - 2 * j];
   }
 
   /** Element `i` of `std * N(0, 1)` conditioned on [a, b] (absolute bounds), trials from `from` on. */
   sample(i: number, std: number, a = -Infinity, b = Infinity, from = 0): number {
+    const s = f(std);
     for (let t = from; t < MAX_TRIALS; t++) {
-      const h = this.bits(i, t, 0);
-      const v = sign(h) * std * this.#magnitude(i, t, h);
-      if (v >= a && v <= b) return v; // NaN (a rejected trial) is in no bounds
+      const v = this.#draw(i, t, s);
+      if (v >= a && v <= b) return v;
     }
     // Unreachable for bounds at least 3 std wide (a rejection rate under 1%).
     return 0;
-  }
-
-  /** |N(0, 1)| of trial `t` of element `i` whose layer draw is `h`; NaN when the ziggurat rejects the trial. */
-  #magnitude(i: number, t: number, h: number): number {
-    const layer = h & 127;
-    const u = h >>> 8;
-    const x = u * SCALE[layer];
-    if (u < INSIDE[layer]) return x;
-    if (layer === 0) return R + this.#tail(i, t);
-    const y = HEIGHT[layer] + (this.bits(i, t, 1) / TWO_POW_32) * (HEIGHT[layer + 1] - HEIGHT[layer]);
-    return y < density(x) ? x : NaN; // a wedge's miss draws the whole trial again
-  }
-
-  /**
-   * How far beyond R a tail draw of trial `t` lands (Marsaglia's exponential rejection). Its misses draw the
-   * tail again, not the trial: a trial that reached the tail has the tail's whole mass to place. Attempt `s`
-   * uses trial numbers past every trial's (`MAX_TRIALS * (s + 1) + t`), two uniforms in (0, 1] each.
-   */
-  #tail(i: number, t: number): number {
-    for (let s = 0;; s++) {
-      const at = MAX_TRIALS * (s + 1) + t;
-      const e = -Math.log((this.bits(i, at, 1) + 1) / TWO_POW_32) / R;
-      const y = -Math.log((this.bits(i, at, 2) + 1) / TWO_POW_32);
-      if (2 * y > e * e) return e;
-    }
   }
 
   /** Elements [start, start + out.length) of `std * N(0, 1)`. */
@@ -133,41 +146,26 @@ export class CounterRandom {
   }
 
   /**
-   * Elements of `std * N(0, 1)` conditioned on [a, b] (absolute bounds, as `nn.init.trunc_normal_`). The
-   * loop is `sample()`'s first trial with its fast path inlined (the same operations in the same order, so a
-   * band edge gives the bulk's bits); the rest of that trial and any later ones are `sample()`'s.
+   * Elements of `std * N(0, 1)` conditioned on [a, b] (absolute bounds, as `nn.init.trunc_normal_`): a pair's
+   * first trial gives both its elements, and an element out of bounds is drawn again by `sample()`.
    */
   fillTruncNormal(out: Float32Array, start: number, std: number, a: number, b: number): void {
-    const k0 = this.#k0;
-    let hi = Math.floor(start / TWO_POW_32);
-    let s = salt(hi, 0);
-    // The low 32 bits of the index as an int32 (the same bits XORed in; V8 keeps it a machine integer).
-    let lo = start | 0;
-    for (let j = 0; j < out.length; j++, lo = (lo + 1) | 0) {
-      if (lo === 0 && j > 0) s = salt(++hi, 0);
-      const h = fmix32(fmix32(k0 ^ lo) ^ s);
-      const layer = h & 127;
-      const u = h >>> 8;
-      if (u < INSIDE[layer]) {
-        const v = sign(h) * std * (u * SCALE[layer]);
-        if (v >= a && v <= b) {
-          out[j] = v;
-          continue;
-        }
+    const s = f(std);
+    const pair = this.#pair;
+    for (let j = 0; j < out.length;) {
+      const i = start + j;
+      const p = Math.floor(i / 2);
+      this.#pairOf(p, 0, s, pair);
+      const [x, y] = pair; // sample() below draws into the same scratch
+      for (let half = i - 2 * p; half < 2 && j < out.length; half++, j++) {
+        const v = half === 0 ? x : y;
+        out[j] = v >= a && v <= b ? v : this.sample(start + j, std, a, b, 1);
       }
-      // The rest of trial 0 (a wedge or the tail), then later trials if it was rejected or out of bounds.
-      const v = sign(h) * std * this.#magnitude(start + j, 0, h);
-      out[j] = v >= a && v <= b ? v : this.sample(start + j, std, a, b, 1);
     }
   }
 }
 
-/** +1 or -1 from bit 7 of a draw, without a branch (a sign is a coin flip no branch predictor guesses). */
-function sign(h: number): number {
-  return 1 - ((h >>> 6) & 2);
-}
-
-/** What separates the 2^32-element blocks of a tensor and the trials of an element. */
+/** What separates the 2^32-pair blocks of a tensor and the trials of a pair. */
 function salt(hi: number, t: number): number {
   return Math.imul(hi + 1, 0x9e3779b9) ^ Math.imul(t + 1, 0x27d4eb2f);
 }

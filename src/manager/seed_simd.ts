@@ -5,13 +5,13 @@
  * worker.
  */
 import type { WorkerProgram } from "../engine/pool/mod.ts";
-import { type CounterRandom, ZIGGURAT } from "./seed_random.ts";
+import type { CounterRandom } from "./seed_random.ts";
 import { SEED_LAYOUT, SEED_MODULE_BASE64 } from "./seed_simd.generated.ts";
 
 /** An instance of the module: its memory and its `fill`. */
 interface SeedInstance {
   memory: ArrayBuffer;
-  fill(lo: number, hi: number, count: number, std: number, a: number, b: number): void;
+  fill(lo: number, hi: number, count: number, std: number, a: number, b: number, lim: number): void;
 }
 
 type SeedLayout = typeof SEED_LAYOUT;
@@ -21,28 +21,13 @@ function seedModuleBytes(): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(SEED_MODULE_BASE64), (c) => c.charCodeAt(0));
 }
 
-/** The start of the module's memory: this runtime's ziggurat tables where the module reads them. */
-function seedMemoryImage(): Uint8Array<ArrayBuffer> {
-  const image = new ArrayBuffer(SEED_LAYOUT.out);
-  const f64 = new Float64Array(image);
-  const i32 = new Int32Array(image);
-  ZIGGURAT.scale.forEach((w, k) => {
-    f64[(SEED_LAYOUT.table + 16 * k) / 8] = w;
-    i32[(SEED_LAYOUT.table + 16 * k + 8) / 4] = ZIGGURAT.inside[k];
-  });
-  f64.set(ZIGGURAT.height, SEED_LAYOUT.height / 8);
-  return new Uint8Array(image);
-}
-
-/**
- * Instantiates the module with the host's `Math.exp` and `Math.log` (the twin's) and writes the tables.
- * Self-contained (no reference outside its parameters): its source text also runs inside pool workers.
- */
-function instantiateSeed(module: Uint8Array<ArrayBuffer>, image: Uint8Array): SeedInstance {
-  const made = new WebAssembly.Instance(new WebAssembly.Module(module), { math: { exp: Math.exp, log: Math.log } });
-  const memory = (made.exports.memory as WebAssembly.Memory).buffer;
-  new Uint8Array(memory).set(image);
-  return { memory, fill: made.exports.fill as SeedInstance["fill"] };
+/** Instantiates the module. Self-contained (no reference outside its parameter): its source text also runs in pool workers. */
+function instantiateSeed(module: Uint8Array<ArrayBuffer>): SeedInstance {
+  const made = new WebAssembly.Instance(new WebAssembly.Module(module));
+  return {
+    memory: (made.exports.memory as WebAssembly.Memory).buffer,
+    fill: made.exports.fill as SeedInstance["fill"],
+  };
 }
 
 /**
@@ -64,13 +49,18 @@ function runSeedFill(
   b: number,
   sink: (chunk: Float32Array, at: number) => void,
 ): void {
-  new Int32Array(instance.memory, layout.keys, 3).set(keys);
+  new Int32Array(instance.memory, layout.keys, 2).set(keys);
   const out = new Float32Array(instance.memory, layout.out, layout.chunk);
+  // The largest float32 <= min(b, -a): within it, a float32 value of either sign is inside [a, b].
+  const bound = Math.min(b, -a);
+  const lim = new Float32Array([bound]);
+  if (lim[0] > bound) new Int32Array(lim.buffer)[0] += lim[0] > 0 ? -1 : 1;
+  const std32 = Math.fround(std);
   for (let at = 0; at < count;) {
     const hi = Math.floor((start + at) / 4294967296);
     const lo = start + at - hi * 4294967296;
     const n = Math.min(layout.chunk, count - at, 4294967296 - lo);
-    instance.fill(lo | 0, hi, n, std, a, b);
+    instance.fill(lo | 0, hi, n, std32, a, b, lim[0]);
     sink(out.subarray(0, n), at);
     at += n;
   }
@@ -82,7 +72,7 @@ let loaded: SeedInstance | null | undefined;
 function seedInstance(): SeedInstance | null {
   if (loaded !== undefined) return loaded;
   try {
-    loaded = instantiateSeed(seedModuleBytes(), seedMemoryImage());
+    loaded = instantiateSeed(seedModuleBytes());
   } catch {
     loaded = null;
   }
@@ -121,12 +111,12 @@ export interface SeedJob {
 
 /** Self-contained: what a worker runs, given the pool's cast and this file's two functions above. */
 function seedWorker(
-  init: { module: Uint8Array<ArrayBuffer>; image: Uint8Array; layout: SeedLayout },
+  init: { module: Uint8Array<ArrayBuffer>; layout: SeedLayout },
   cast: (name: string, src: Uint8Array, inSize: number, dest: Uint8Array, outSize: number) => void,
   instantiate: typeof instantiateSeed,
   runFill: typeof runSeedFill,
 ): (job: SeedJob) => void {
-  const instance = instantiate(init.module, init.image);
+  const instance = instantiate(init.module);
   return (j) => {
     const f32 = j.cast === undefined ? new Float32Array(j.dest.buffer, j.dest.byteOffset, j.count) : undefined;
     runFill(instance, init.layout, j.keys, j.start, j.count, j.std, j.a, j.b, (chunk, at) => {
@@ -144,6 +134,6 @@ export function seedWorkerProgram(): WorkerProgram {
   return {
     name: "seed",
     source: `(init, cast) => (${seedWorker})(init, cast, ${instantiateSeed}, ${runSeedFill})`,
-    init: { module: seedModuleBytes(), image: seedMemoryImage(), layout: SEED_LAYOUT },
+    init: { module: seedModuleBytes(), layout: SEED_LAYOUT },
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { renderSeedModule } from "../../scripts/build-seed-wasm.ts";
-import { CounterRandom, R, ZIGGURAT } from "../../src/manager/seed_random.ts";
+import { CounterRandom } from "../../src/manager/seed_random.ts";
 import { fillSeedSimd, seedSimdAvailable } from "../../src/manager/seed_simd.ts";
 import { SEED_LAYOUT, SEED_MODULE_BASE64 } from "../../src/manager/seed_simd.generated.ts";
 
@@ -13,14 +13,6 @@ test("the embedded seed module is regenerated from its builder (run scripts/buil
 test("the WebAssembly generator runs here (the comparisons below judge it)", () => {
   expect(seedSimdAvailable()).toBe(true);
 });
-
-/** How the twin's first trial of element i goes: the fast path, a wedge, or the base strip's tail. */
-function firstTrial(rng: CounterRandom, i: number): "fast" | "wedge" | "tail" {
-  const h = rng.bits(i, 0, 0);
-  const layer = h & 127;
-  if (h >>> 8 < ZIGGURAT.inside[layer]) return "fast";
-  return layer === 0 ? "tail" : "wedge";
-}
 
 describe("fillSeedSimd() equals CounterRandom.fillTruncNormal() bit for bit", () => {
   // [start, count, std, a, b]: TorchTitan's normal and truncations, narrow bounds (most draws rejected and
@@ -50,14 +42,17 @@ describe("fillSeedSimd() equals CounterRandom.fillTruncNormal() bit for bit", ()
     });
   }
 
-  test("the cases above reach every path: wedges, the tail beyond R, and bounds that reject fast draws", () => {
-    const rng = new CounterRandom(9, "stream 0");
-    const seen = { fast: 0, wedge: 0, tail: 0 };
-    for (let i = 0; i < 4 << 20; i++) seen[firstTrial(rng, i)]++;
-    expect(seen.wedge).toBeGreaterThan(50_000);
-    expect(seen.tail).toBeGreaterThan(500);
-    const values = new Float32Array(4 << 20);
-    fillSeedSimd(rng, values, 0, 1, -Infinity, Infinity);
-    expect(values.filter((v) => Math.abs(v) > R).length).toBeGreaterThan(1000);
+  test("the cases above reach every path: listed groups, trials past the first, first trials beyond lim but inside the bounds", () => {
+    // Element i's first trial is what an unbounded draw gives.
+    const firstTrials = (start: number, count: number) => {
+      const rng = new CounterRandom(9, `stream ${start}`);
+      return Array.from({ length: count }, (_, k) => rng.sample(start + k, 1));
+    };
+    // [99, 100_001, 1, -0.3, 1.7]: lim is 0.3, so a first trial in (0.3, 1.7] is listed, then kept by `sample`.
+    const asymmetric = firstTrials(99, 100_001);
+    expect(asymmetric.filter((v) => v > 0.3 && v <= 1.7).length).toBeGreaterThan(20_000);
+    expect(asymmetric.filter((v) => v < -0.3 || v > 1.7).length).toBeGreaterThan(20_000);
+    // [7, 1_000_001, 0.0625, +-0.1875]: TorchTitan's 3 std head, where the SIMD loop checks every group.
+    expect(firstTrials(7, 1_000_001).filter((v) => Math.abs(v) > 3).length).toBeGreaterThan(2_000);
   });
 });
