@@ -133,4 +133,45 @@ describe("a destination that fills up", () => {
       execFileSync("umount", [mnt]);
     }
   });
+
+  it("a seed written with direct I/O into an 8 MiB tmpfs fails with ENOSPC and publishes nothing", async (ctx) => {
+    const mnt = nodePath.join(dir, "full-seed");
+    fs.mkdirSync(mnt);
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt], { stdio: "pipe" });
+    } catch (e) {
+      ctx.skip(`mounting a tmpfs is not permitted here (${(e as Error).message.split("\n")[0]})`);
+      return;
+    }
+    try {
+      // The debugmodel's float32 seed is ~26 MB: the refused direct write is made again through the page
+      // cache, which reports the real error.
+      const child = spawn(DENO, [
+        "run",
+        "-A",
+        "src/cli/main.ts",
+        "seed",
+        "--model",
+        "llama3",
+        "--flavor",
+        "debugmodel",
+        "--out",
+        nodePath.join(mnt, "seed"),
+        "--quiet",
+      ], {
+        cwd: ROOT,
+        stdio: ["ignore", "ignore", "pipe"],
+        env: { ...process.env, NO_COLOR: "1" },
+      });
+      const run = await finished(child);
+      expect(run.code).toBe(1);
+      expect(run.err).toMatch(/E_IO: ENOSPC/);
+      const left = fs.existsSync(nodePath.join(mnt, "seed", "step-0"))
+        ? fs.readdirSync(nodePath.join(mnt, "seed", "step-0"))
+        : [];
+      expect(left.filter((n) => n === ".metadata" || TEMP.test(n))).toEqual([]);
+    } finally {
+      execFileSync("umount", [mnt]);
+    }
+  });
 });

@@ -212,3 +212,34 @@ save_file({k: v.contiguous() for k, v in sd.items() if isinstance(v, torch.Tenso
     assert(verdict.ok === true, `torch: ${JSON.stringify(verdict.errors)}`);
   });
 });
+
+Deno.test("kernel copies and direct writes know a descriptor's file with the CLI's permissions (no --allow-all)", () =>
+  withDir(async (dir) => {
+    // bin/webdcp's permissions: Deno grants /proc/self/fd only with --allow-all, so the check must not need it.
+    const script = `${dir}/check.ts`;
+    const libcUrl = new URL("../../src/storage/file/libc.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { libc, O_RDONLY } from ${JSON.stringify(libcUrl)};
+const c = libc();
+const path = ${JSON.stringify(`${dir}/a.bin`)};
+await Deno.writeFile(path, new Uint8Array(10));
+await Deno.writeFile(path + ".other", new Uint8Array(10));
+const fd = c.open(new TextEncoder().encode(path + "\\0"), O_RDONLY, 0);
+console.log(JSON.stringify([c.isFile(fd, Deno.statSync(path)), c.isFile(fd, Deno.statSync(path + ".other"))]));`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-config",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-sys",
+        "--allow-ffi",
+        script,
+      ],
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    assert(out.success && text === "[true,false]", `got ${text} ${new TextDecoder().decode(out.stderr)}`);
+  }));

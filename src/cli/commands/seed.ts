@@ -8,7 +8,8 @@ const DTYPES = ["float32", "bfloat16", "float16"] as const;
 
 export const seedCommand = defineCommand({
   help: `usage: webdcp seed --model llama3 --flavor <flavor> --out <checkpoint folder> [--seed N]
-                   [--dtype float32|bfloat16|float16] [--keys head|classic] [--ranks N] [--json]
+                   [--dtype float32|bfloat16|float16] [--keys head|classic] [--ranks N] [--no-direct]
+                   [--json]
 
 Writes <out>/step-0 as TorchTitan's create_seed_checkpoint does: the model only, initialised the way
 torchtitan 0.3.0 initialises it. Values depend on the seed alone (default 0), never on --ranks, and each
@@ -16,9 +17,11 @@ tensor is generated while it is written, so the largest flavors need little memo
 
   --keys     key names: head (torchtitan 0.3.0, default) or classic (v0.1-v0.2.x: attention.wq, output)
   --ranks    writer ranks, each holding rows of every tensor (default 1)
+  --no-direct  write through the page cache; by default the files are written with direct I/O where the
+             platform allows (Linux, under Deno), as nothing reads a seed back at once
 
 ${COMMON_HELP}`,
-  options: { values: ["model", "flavor", "out", "seed", "dtype", "keys", "ranks"] },
+  options: { values: ["model", "flavor", "out", "seed", "dtype", "keys", "ranks"], flags: ["no-direct"] },
   async run(args, ctx) {
     requirePositionals(args, []);
     const need = (name: string) => {
@@ -36,7 +39,8 @@ ${COMMON_HELP}`,
     if (keys !== "head" && keys !== "classic") throw new UsageError("E_USAGE", "--keys must be head or classic");
     const root = resolveHostPath(ctx.rt.cwd(), need("out"));
     const step = resolveHostPath(root, "step-0");
-    const metadata = await createSeedCheckpoint(new FileStorage(root), {
+    const storage = new FileStorage(root, { directWrites: !args.flags.has("no-direct") });
+    const metadata = await createSeedCheckpoint(storage, {
       model,
       flavor: need("flavor"),
       seed: intOption(args, "seed", 0) ?? 0,

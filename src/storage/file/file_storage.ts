@@ -2,6 +2,7 @@ import { localFs, type LocalStat, type ReadHandle } from "./local_fs.ts";
 import { StorageError, UsageError } from "../../errors/mod.ts";
 import { dirname, fileToCreate, normalizePath } from "../path.ts";
 import { createSinkFile } from "./sink_file.ts";
+import { directSinkFile } from "./direct_file.ts";
 import { FileSink } from "./file_sink.ts";
 import { FileSource } from "./file_source.ts";
 import { type KernelCopier, kernelCopier } from "./kernel_copy.ts";
@@ -34,6 +35,13 @@ export interface FileStorageOptions {
    */
   kernelCopies?: boolean;
   /**
+   * Write files with direct I/O (Linux `O_DIRECT`: from aligned buffers to the device, not through the page
+   * cache) where this runtime can (Deno with the ffi permission) and the file system takes it; elsewhere as
+   * usual. For large files nobody reads back at once (seed checkpoints); a file written so gets no kernel
+   * copies (default false).
+   */
+  directWrites?: boolean;
+  /**
    * Follow symbolic links that lead outside the root (default false). Links that stay inside the root are
    * always followed; one that leaves it is refused with E_SYMLINK, so a checkpoint cannot make a reader
    * open files elsewhere (a shard linked to `~/.ssh/id_rsa`) unless the user says so (`--follow-symlinks`).
@@ -55,6 +63,7 @@ export class FileStorage implements Storage {
   readonly #flushBytes: number;
   readonly #copier: KernelCopier | null;
   readonly #followSymlinks: boolean;
+  readonly #directWrites: boolean;
   #realRoot: Promise<string> | undefined;
 
   /** A storage over the files below `root`. */
@@ -70,6 +79,7 @@ export class FileStorage implements Storage {
     this.#flushBytes = flushBytes;
     this.#copier = opts.kernelCopies === false ? null : kernelCopier();
     this.#followSymlinks = opts.followSymlinks ?? false;
+    this.#directWrites = opts.directWrites ?? false;
   }
 
   canCopyFrom(source: Storage): boolean {
@@ -131,10 +141,12 @@ export class FileStorage implements Storage {
         throw new StorageError("E_EXISTS", "is a folder", { path: rel });
       }
       await fs.makeDirs(this.#abs(dirname(rel)));
-      return new FileSink(await createSinkFile(temp), rel, temp, final, {
+      const file = await createSinkFile(temp);
+      const sinkFile = this.#directWrites ? directSinkFile(file, temp, await fs.stat(temp)) : file;
+      return new FileSink(sinkFile, rel, temp, final, {
         fsync: this.#fsync,
         flushBytes: this.#flushBytes,
-        copier: this.#copier,
+        copier: sinkFile === file ? this.#copier : null,
       });
     } catch (e) {
       const code = (e as { code?: string }).code;

@@ -5,12 +5,8 @@
  * through `FileSink.copyFrom`; NFS 4.2 and SMB servers do such a copy without the bytes crossing the network.
  */
 
-/** Descriptors are opened close-on-exec; these are Linux's values on every architecture Deno ships for. */
-const O_RDONLY = 0;
-const O_WRONLY = 1;
-const O_CLOEXEC = 0o2000000;
-/** Read descriptors never block on opening: a path swapped for a FIFO since it was checked would block the JS thread. */
-const O_NONBLOCK = 0o4000;
+import { type Libc, libc, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY } from "./libc.ts";
+
 /** One call copies at most this much; the kernel may copy less, and the loop goes on from there. */
 const MAX_CALL_BYTES = 1 << 30;
 /**
@@ -43,36 +39,6 @@ export interface KernelCopier {
   readAt(fd: number, into: Uint8Array, position: number): number;
 }
 
-type Symbols = {
-  open: (path: Uint8Array, flags: number, mode: number) => number;
-  close: (fd: number) => number;
-  pwrite: (fd: number, bytes: Uint8Array, length: number | bigint, position: number | bigint) => number | bigint;
-  pread: (fd: number, into: Uint8Array, length: number | bigint, position: number | bigint) => number | bigint;
-  copy_file_range: (
-    fdIn: number,
-    offIn: Uint8Array,
-    fdOut: number,
-    offOut: Uint8Array,
-    length: number | bigint,
-    flags: number,
-  ) => Promise<number | bigint>;
-  copy_file_range_now: (
-    fdIn: number,
-    offIn: Uint8Array,
-    fdOut: number,
-    offOut: Uint8Array,
-    length: number | bigint,
-    flags: number,
-  ) => number | bigint;
-};
-
-type DenoFfi = {
-  build: { os: string };
-  permissions: { querySync(d: { name: "ffi" }): { state: string } };
-  dlopen(path: string, symbols: Record<string, unknown>): { symbols: Symbols };
-  statSync(path: string): { dev: number; ino: number | null };
-};
-
 let copier: KernelCopier | null | undefined;
 
 /** The kernel copier, or null where there is none (not Deno, not Linux, no ffi permission, no libc). */
@@ -82,49 +48,18 @@ export function kernelCopier(): KernelCopier | null {
 }
 
 function loadCopier(): KernelCopier | null {
-  const deno = (globalThis as unknown as { Deno?: Partial<DenoFfi> }).Deno;
-  if (deno?.build?.os !== "linux" || typeof deno.dlopen !== "function" || typeof deno.statSync !== "function") {
-    return null;
-  }
-  try {
-    if (deno.permissions?.querySync({ name: "ffi" }).state !== "granted") return null;
-    const { symbols } = deno.dlopen("libc.so.6", {
-      open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
-      close: { parameters: ["i32"], result: "i32" },
-      pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
-      pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
-      // Off the JS thread, so copies of several files proceed while JS goes on.
-      copy_file_range: {
-        parameters: ["i32", "buffer", "i32", "buffer", "usize", "u32"],
-        result: "isize",
-        nonblocking: true,
-      },
-      copy_file_range_now: {
-        name: "copy_file_range",
-        parameters: ["i32", "buffer", "i32", "buffer", "usize", "u32"],
-        result: "isize",
-      },
-    });
-    return copierOf(symbols, deno.statSync);
-  } catch {
-    return null; // no glibc (musl, a stripped image): the buffered path does the work
-  }
+  const c = libc();
+  return c === null ? null : copierOf(c);
 }
 
-function copierOf(libc: Symbols, statSync: DenoFfi["statSync"]): KernelCopier {
+function copierOf(libc: Libc): KernelCopier {
   const encoder = new TextEncoder();
   return {
+    // Read descriptors never block on opening: a path swapped for a FIFO since it was checked would block the JS thread.
     open: (path, forWriting) =>
       libc.open(encoder.encode(`${path}\0`), (forWriting ? O_WRONLY : O_RDONLY | O_NONBLOCK) | O_CLOEXEC, 0),
     close: (fd) => void libc.close(fd),
-    isFile(fd, file) {
-      try {
-        const s = statSync(`/proc/self/fd/${fd}`);
-        return file.ino !== null && s.dev === file.dev && s.ino === file.ino;
-      } catch {
-        return false; // no /proc, or no permission to read it
-      }
-    },
+    isFile: (fd, file) => libc.isFile(fd, file),
     writeAt: (fd, bytes, position) => Number(libc.pwrite(fd, bytes, bytes.byteLength, BigInt(position))),
     readAt: (fd, into, position) => Number(libc.pread(fd, into, into.byteLength, BigInt(position))),
     async copy(fdIn, offsetIn, fdOut, offsetOut, length) {
