@@ -6,10 +6,11 @@
  *    and the only path before the WebAssembly one) against `fillSeedSimd`, on the same elements (TorchTitan's
  *    truncated N(0, 0.02) of a wq weight), every round both in shuffled order; CPU nanoseconds per element.
  * 2. End to end, each a fresh process under `/usr/bin/time -v`, every round all in shuffled order:
- *    `webdcp seed --model llama3 --flavor F --dtype bfloat16` against `dd if=/dev/zero bs=4M
- *    conv=fdatasync` of the same size into the same folder (the disk's speed for a written and synced file);
- *    with `--before CHECKOUT`, that checkout's CLI too (e.g. the commit before workers). Outputs are deleted
- *    after each run.
+ *    `webdcp seed --model llama3 --flavor F --dtype bfloat16` (direct writes, its default, and
+ *    `--no-direct`) against `dd if=/dev/zero bs=4M` of the same size into the same folder, through the page
+ *    cache (`conv=fdatasync`) and direct (`oflag=direct conv=fdatasync`): the disk's speed for a written
+ *    and synced file either way; with `--before CHECKOUT`, that checkout's CLI too (e.g. the commit before
+ *    workers). Outputs are deleted after each run, and each run starts SETTLE_MS later.
  *
  * usage: npx deno run -A bench/seed.bench.ts [flavor=1B] [rounds=3] [--out DIR] [--before CHECKOUT]
  *        [--gen-only] [--append]
@@ -46,6 +47,8 @@ const loadStart = loadAverage();
 
 // 1. Generation alone.
 const GEN_ELEMENTS = 16 << 20;
+/** The pause before each end-to-end run (see where it is used). */
+const SETTLE_MS = 4000;
 const rng = new CounterRandom(0, "layers.0.attention.qkv_linear.wq.weight");
 const band = new Float32Array(1 << 20);
 const generators = {
@@ -101,16 +104,14 @@ if (!values["gen-only"]) {
     "bfloat16",
     "--json",
   ];
+  const dd = (...flags: string[]) => ["dd", "if=/dev/zero", `of=${out}/dd.bin`, "bs=4M", `count=${blocks}`, ...flags];
+  const ddCached = `dd bs=4M count=${blocks} conv=fdatasync`;
+  const ddDirect = `dd bs=4M count=${blocks} oflag=direct conv=fdatasync`;
   const contenders: Record<string, string[]> = {
     "webdcp seed": seedArgs("."),
-    [`dd bs=4M count=${blocks} conv=fdatasync`]: [
-      "dd",
-      "if=/dev/zero",
-      `of=${out}/dd.bin`,
-      "bs=4M",
-      `count=${blocks}`,
-      "conv=fdatasync",
-    ],
+    "webdcp seed --no-direct": [...seedArgs("."), "--no-direct"],
+    [ddCached]: dd("conv=fdatasync"),
+    [ddDirect]: dd("oflag=direct", "conv=fdatasync"),
   };
   if (values.before !== undefined) contenders[`webdcp seed (${values.before})`] = seedArgs(values.before);
   const runs: Record<string, (Measured & { load: number })[]> = {};
@@ -118,31 +119,35 @@ if (!values["gen-only"]) {
     for (const name of shuffled(Object.keys(contenders), round + 7)) {
       await Deno.remove(out, { recursive: true }).catch(() => {});
       await Deno.mkdir(out, { recursive: true });
+      // Every run starts from the same memory: the balloon of this VM hands pages freed for ~2 s back to the
+      // host, after which a page-cache page costs a host fault; a run right after a deletion would get the
+      // deleted output's pages still backed, which favours whichever contender is fastest.
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
       const m = await measure(contenders[name]);
       (runs[name] ??= []).push({ ...m, load: loadAverage() });
       await Deno.remove(out, { recursive: true });
       console.error(`round ${round + 1}: ${name} ${m.wallSeconds.toFixed(1)} s`);
     }
   }
-  const dd = runs[Object.keys(contenders)[1]];
+  const walls = (name: string) => runs[name].map((m) => m.wallSeconds);
   say(`End to end: ${(bytes / 1e9).toFixed(2)} GB of bfloat16 tensors (${params.length} tensors), a fresh process`);
   say(`each, all contenders once a round in shuffled order, ${rounds} rounds; the output deleted after each run.`);
   say(`CPU = user + system of the process and its threads (GNU time); peak RSS of the process.`);
   say();
   say(
-    "| contender | wall (each round) | MB/s (median) | CPU s (median) | peak RSS (max) | wall / dd's (median) | load after each |",
+    "| contender | wall (each round) | MB/s (median) | CPU s (median) | peak RSS (max) | wall / dd's through the page cache (median) | wall / dd's direct (median) | load after each |",
   );
-  say("| --- | --- | --- | --- | --- | --- | --- |");
+  say("| --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const [name, ms] of Object.entries(runs)) {
-    const walls = ms.map((m) => m.wallSeconds);
+    const wall = walls(name);
     const cpu = ms.map((m) => m.userSeconds + m.systemSeconds);
     const split = ms.map((m) => `${m.userSeconds.toFixed(1)}+${m.systemSeconds.toFixed(1)}`).join(", ");
     say(
-      `| ${name} | ${walls.map((w) => w.toFixed(1)).join(", ")} s | ${(bytes / 1e6 / median(walls)).toFixed(0)} | ` +
+      `| ${name} | ${wall.map((w) => w.toFixed(1)).join(", ")} s | ${(bytes / 1e6 / median(wall)).toFixed(0)} | ` +
         `${median(cpu).toFixed(1)} (${split}) | ${
           (Math.max(...ms.map((m) => m.peakRssBytes)) / 2 ** 20).toFixed(0)
         } MiB | ` +
-        `${pairedRatio(walls, dd.map((m) => m.wallSeconds)).toFixed(2)} | ${
+        `${pairedRatio(wall, walls(ddCached)).toFixed(2)} | ${pairedRatio(wall, walls(ddDirect)).toFixed(2)} | ${
           ms.map((m) => m.load.toFixed(1)).join(", ")
         } |`,
     );
