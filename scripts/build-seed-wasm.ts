@@ -4,9 +4,10 @@
  * scripts/build-seed-wasm.ts (a test checks the embedded module is current, and another that its values are
  * the twin's bit for bit).
  *
- * `fill(lo, hi, count, std, a, b, lim)` writes elements [hi * 2^32 + lo, + count) of `std * N(0, 1)`
- * conditioned on [a, b] as float32 at OUT (the caller keeps a call inside one 2^32 block of indices, and
- * passes `lim`, the largest float32 <= min(b, -a), and `std` as a float32):
+ * `fill(lo, hi, count, std, a, b, lim, bf16)` writes elements [hi * 2^32 + lo, + count) of `std * N(0, 1)`
+ * conditioned on [a, b] at OUT, as float32, or with `bf16` as bfloat16 (rounded to nearest even, as the
+ * CPU twin's cast), so a bfloat16 seed takes no separate cast (the caller keeps a call inside one 2^32 block
+ * of indices, and passes `lim`, the largest float32 <= min(b, -a), and `std` as a float32):
  * - four pairs (eight elements) at a time on SIMD lanes take the twin's first trial: the murmur3 finalisers
  *   on i32x4 and the twin's `boxMuller` on f32x4, written once below for one lane or four (`Lanes`), so the
  *   two follow the same float32 operations in the same order;
@@ -58,6 +59,7 @@ const OP = {
   select: 0x1B,
   i32_load: 0x28,
   i32_store: 0x36,
+  i32_store16: 0x3B,
   f32_store: 0x38,
   i32_ne: 0x47,
   i32_ge_u: 0x4F,
@@ -82,6 +84,7 @@ const V = {
   f32x4_le: 0x45,
   f32x4_abs: 0xE0,
   i32x4_bitmask: 0xA4,
+  i16x8_narrow_i32x4_u: 0x86,
   i32x4_add: 0xAE,
 } as const;
 
@@ -308,56 +311,63 @@ function sample(): number[] {
   return b.encode();
 }
 
-/** fill(lo, hi, count, std, a, b, lim): see the file's comment. */
+/** fill(lo, hi, count, std, a, b, lim, bf16): see the file's comment. */
 function fill(): number[] {
-  const [lo, hi, count, std, a, bound, lim] = [0, 1, 2, 3, 4, 5, 6];
-  const b = new Body(7);
-  const [o, end, end8, n, e, mask, q] = ["i32", "i32", "i32", "i32", "i32", "i32", "i32"].map((t) =>
+  const [lo, hi, count, std, a, bound, lim, bf16] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const b = new Body(8);
+  const [x, o, qEnd, n, e, mask, q] = ["i32", "i32", "i32", "i32", "i32", "i32", "i32"].map((t) =>
     b.local(t as ValType)
   );
   const j4 = b.local("v128");
-  /** The element at `o` + 4 * `k` drawn by `sample` from trial 0, stored there. */
-  const redraw = (k: E) => [
-    ...get(o),
-    ...k,
-    ...i32(2),
-    OP.i32_shl,
-    OP.i32_add,
-    ...get(lo),
-    ...get(o),
-    ...i32(OUT),
-    OP.i32_sub,
-    ...i32(2),
-    OP.i32_shr_u,
-    OP.i32_add,
-    ...k,
-    OP.i32_add,
-    ...get(hi),
-    ...get(std),
-    ...get(a),
-    ...get(bound),
-    ...i32(0),
-    ...call(SAMPLE),
-    ...mem(OP.f32_store, 2, 0),
-  ];
-  b.emit(i32(OUT), set(o), get(count), i32(2), [OP.i32_shl], i32(OUT), [OP.i32_add], set(end));
+  const value = b.local("f32");
+  /** The element `x` + `k` drawn by `sample` from trial 0, stored at its place as float32 or bfloat16. */
+  const redraw = (k: E) => {
+    const element = [...get(x), ...k, OP.i32_add];
+    return [
+      ...get(lo),
+      ...element,
+      OP.i32_add,
+      ...get(hi),
+      ...get(std),
+      ...get(a),
+      ...get(bound),
+      ...i32(0),
+      ...call(SAMPLE),
+      ...set(value),
+      ...get(bf16),
+      ...IF,
+      ...element,
+      ...i32(1),
+      OP.i32_shl,
+      ...roundToBf16(ONE, get(value)),
+      ...mem(OP.i32_store16, 1, OUT),
+      0x05, // else
+      ...element,
+      ...i32(2),
+      OP.i32_shl,
+      ...get(value),
+      ...mem(OP.f32_store, 2, OUT),
+      ...END,
+    ];
+  };
   // An odd first element alone, so that the SIMD loop starts at a pair.
   b.emit(get(lo), i32(1), [OP.i32_and], get(count), i32(0), [OP.i32_ne, OP.i32_and]);
-  b.emit(IF, redraw(i32(0)), get(o), i32(4), [OP.i32_add], set(o), END);
-  // The pairs from here: j = (lo + (o - OUT) / 4) / 2 and hi / 2 above it, four lanes.
+  b.emit(IF, redraw(i32(0)), i32(1), set(x), END);
+  // The pairs from here: j = (lo + x) / 2 and hi / 2 above it, four lanes.
   const s4 = b.let([...salt([...get(hi), ...i32(1), OP.i32_shr_u], i32(0)), ...simd(V.i32x4_splat)], "v128");
   const k0 = b.let([...key(0), ...simd(V.i32x4_splat)], "v128");
   const k1 = b.let([...key(1), ...simd(V.i32x4_splat)], "v128");
   const std4 = b.let([...get(std), ...simd(V.f32x4_splat)], "v128");
   const lim4 = b.let([...get(lim), ...simd(V.f32x4_splat)], "v128");
-  b.emit(get(lo), get(o), i32(OUT), [OP.i32_sub], i32(2), [OP.i32_shr_u, OP.i32_add], i32(1), [OP.i32_shr_u]);
+  b.emit(get(lo), get(x), [OP.i32_add], i32(1), [OP.i32_shr_u]);
   b.emit(get(hi), i32(31), [OP.i32_shl, OP.i32_or], simd(V.i32x4_splat), v128i([0, 1, 2, 3]), simd(V.i32x4_add));
   b.emit(set(j4));
-  b.emit(get(end), get(o), [OP.i32_sub], i32(-32), [OP.i32_and], i32(1), [OP.i32_shr_u], set(end8));
-  // Three loops over the groups (q = 16 per group), each with a short chain of dependent operations, so
-  // that the processor overlaps many groups: the hashes into H0 and H1, std * r over H0, then the pairs.
+  // Whole groups of eight elements: 16 bytes of each scratch area (q) per group.
+  b.emit(get(count), get(x), [OP.i32_sub], i32(-8), [OP.i32_and], i32(1), [OP.i32_shl], set(qEnd));
+  // Three loops over the groups, each with a short chain of dependent operations, so that the processor
+  // overlaps many groups: the hashes into H0 and H1, std * r over H0, then the pairs.
   const loop = (body: () => void) => {
-    b.emit(i32(0), set(q), BLOCK, LOOP, get(q), get(end8), [OP.i32_ge_u], brIf(1));
+    b.emit(i32(0), set(q), BLOCK, LOOP, get(q), get(qEnd), [OP.i32_ge_u], brIf(1));
     body();
     b.emit(get(q), i32(16), [OP.i32_add], set(q), br(0), END, END);
   };
@@ -371,11 +381,14 @@ function fill(): number[] {
     b.emit(get(j4), v128i([4, 4, 4, 4]), simd(V.i32x4_add), set(j4));
   });
   loop(() => put(H0, radius(L, b, at(H0), std4)));
-  /** The pairs into the output; with `check`, the groups with elements beyond lim listed. */
-  const pairs = (check: boolean) =>
+  /**
+   * The pairs into the output from element x on (`o` its address), as float32 or bfloat16; with `check`,
+   * the groups with elements beyond lim listed.
+   */
+  const pairs = (check: boolean, half: boolean) => {
+    b.emit(get(x), i32(half ? 1 : 2), [OP.i32_shl], i32(OUT), [OP.i32_add], set(o));
     loop(() => {
-      const [x, y] = pairOf(L, b, b.let(at(H1), "v128"), at(H0));
-      const [vx, vy] = [b.let(x, "v128"), b.let(y, "v128")];
+      const [vx, vy] = pairOf(L, b, b.let(at(H1), "v128"), at(H0)).map((v) => b.let(v, "v128"));
       // Elements in order: x0 y0 x1 y1 | x2 y2 x3 y3.
       const first = b.let([...vx, ...vy, ...simd(V.shuffle), ...[
         0,
@@ -413,35 +426,58 @@ function fill(): number[] {
         30,
         31,
       ]], "v128");
-      b.emit(get(o), first, simd(V.store), [4, 0], get(o), second, simd(V.store), [4, 16]);
+      if (half) {
+        const narrowed = [...roundToBf16(L, first), ...roundToBf16(L, second), ...simd(V.i16x8_narrow_i32x4_u)];
+        b.emit(get(o), narrowed, simd(V.store), [4, 0], get(o), i32(16), [OP.i32_add], set(o));
+      } else {
+        b.emit(get(o), first, simd(V.store), [4, 0], get(o), second, simd(V.store), [4, 16]);
+        b.emit(get(o), i32(32), [OP.i32_add], set(o));
+      }
       if (check) {
         const within = (v: E) => [...v, ...simd(V.f32x4_abs), ...lim4, ...simd(V.f32x4_le), ...simd(V.i32x4_bitmask)];
-        // The elements to draw again (a NaN-free |v| > lim), listed as o << 8 | mask, kept only when mask != 0.
+        // The elements to draw again (a NaN-free |v| > lim), listed as x << 8 | mask, kept only when mask != 0.
         b.emit(within(first), within(second), i32(4), [OP.i32_shl, OP.i32_or], i32(255), [0x73], set(mask));
-        b.emit(get(n), i32(2), [OP.i32_shl], get(o), i32(8), [OP.i32_shl], get(mask), [OP.i32_or]);
+        b.emit(get(n), i32(2), [OP.i32_shl], get(x), i32(8), [OP.i32_shl], get(mask), [OP.i32_or]);
         b.emit(mem(OP.i32_store, 2, LIST), get(n), get(mask), i32(0), [OP.i32_ne, OP.i32_add], set(n));
       }
-      b.emit(get(o), i32(32), [OP.i32_add], set(o));
+      b.emit(get(x), i32(8), [OP.i32_add], set(x));
     });
+  };
   // No element can leave [-lim, lim] when lim >= 6 std (|r| <= sqrt(48 ln 2) = 5.77, |cos|, |sin| <= 1):
   // TorchTitan's +-2 bounds at std 0.02 and untruncated normals skip the check.
-  b.emit(get(lim), get(std), [0x43, ...f32Bytes(6)], [0x94], [0x5D]); // lim < 6 * std (f32.lt)
-  b.emit(IF);
-  pairs(true);
-  b.emit([0x05]); // else
-  pairs(false);
-  b.emit(END);
+  const ifElse = (condition: E, then: () => void, otherwise: () => void) => {
+    b.emit(condition, IF);
+    then();
+    b.emit([0x05]);
+    otherwise();
+    b.emit(END);
+  };
+  const checked = [...get(lim), ...get(std), 0x43, ...f32Bytes(6), 0x94, 0x5D]; // lim < 6 * std (f32.lt)
+  ifElse(
+    checked,
+    () => ifElse(get(bf16), () => pairs(true, true), () => pairs(true, false)),
+    () => ifElse(get(bf16), () => pairs(false, true), () => pairs(false, false)),
+  );
   // The last elements, one by one.
-  b.emit(BLOCK, LOOP, get(o), get(end), [OP.i32_ge_u], brIf(1), redraw(i32(0)));
-  b.emit(get(o), i32(4), [OP.i32_add], set(o), br(0), END, END);
+  b.emit(BLOCK, LOOP, get(x), get(count), [OP.i32_ge_u], brIf(1), redraw(i32(0)));
+  b.emit(get(x), i32(1), [OP.i32_add], set(x), br(0), END, END);
   // The listed groups' elements, lowest first.
   b.emit(BLOCK, LOOP, get(e), get(n), [OP.i32_ge_u], brIf(1));
   b.emit(get(e), i32(2), [OP.i32_shl], mem(OP.i32_load, 2, LIST), set(mask));
-  b.emit(get(mask), i32(8), [OP.i32_shr_u], set(o), get(mask), i32(255), [OP.i32_and], set(mask));
+  b.emit(get(mask), i32(8), [OP.i32_shr_u], set(x), get(mask), i32(255), [OP.i32_and], set(mask));
   b.emit(LOOP, redraw([...get(mask), OP.i32_ctz]));
   b.emit(get(mask), get(mask), i32(1), [OP.i32_sub, OP.i32_and], tee(mask), brIf(0), END);
   b.emit(get(e), i32(1), [OP.i32_add], set(e), br(0), END, END);
   return b.encode();
+}
+
+/**
+ * bfloat16 bits (in the low 16 bits) of float32 values `v`, rounded to nearest even as the CPU twin's cast
+ * does (no NaN comes here): (bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16.
+ */
+function roundToBf16(L: Lanes, v: E): E {
+  const bits = L.asInt(v);
+  return L.ishrU(L.iadd(L.iadd(bits, L.iconst(0x7fff)), L.iand(L.ishrU(bits, 16), L.iconst(1))), 16);
 }
 
 export function seedModuleBytes(): Uint8Array {
@@ -451,7 +487,7 @@ export function seedModuleBytes(): Uint8Array {
     {
       name: "fill",
       code: fill(),
-      signature: { params: ["i32", "i32", "i32", "f32", "f64", "f64", "f32"], results: [] },
+      signature: { params: ["i32", "i32", "i32", "f32", "f64", "f64", "f32", "i32"], results: [] },
     },
   ]);
 }

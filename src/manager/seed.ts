@@ -148,13 +148,12 @@ function bandsHere(dtype: DType, engine: Engine): MakeBand {
   };
 }
 
-/** Makes bands on the pool's workers (generated and cast there); `ones` bands on this thread. */
-function bandsOnPool(pool: CastPool, dtype: DType, here: MakeBand): MakeBand {
+/** Makes bands on the pool's workers (generated, and cast where the module does not write the dtype); `ones` bands on this thread. */
+function bandsOnPool(pool: CastPool, dtype: SeedJob["dtype"], here: MakeBand): MakeBand {
   return async (band, into) => {
     if (band.init.kind === "ones") return await here(band, into);
     const { init, rng, start, count } = band;
-    const outSize = itemsize(dtype);
-    const dest = into.subarray(0, count * outSize);
+    const dest = into.subarray(0, count * itemsize(dtype));
     const job: SeedJob = {
       keys: rng!.keys,
       start,
@@ -162,8 +161,7 @@ function bandsOnPool(pool: CastPool, dtype: DType, here: MakeBand): MakeBand {
       std: init.std,
       a: init.kind === "trunc" ? init.a : -Infinity,
       b: init.kind === "trunc" ? init.b : Infinity,
-      cast: dtype === "float32" ? undefined : `float32_${dtype}`,
-      outSize,
+      dtype,
       dest,
     };
     await pool.runProgram("seed", job);
@@ -180,7 +178,7 @@ export async function createSeedCheckpoint(storage: Storage, opts: SeedOptions):
   if (!Number.isSafeInteger(seed) || seed < 0) {
     throw new UsageError("E_USAGE", `seed must be an integer >= 0, got ${seed}`);
   }
-  const dtype: DType = opts.dtype ?? "float32";
+  const dtype = opts.dtype ?? "float32";
   const ranks = opts.ranks ?? 1;
   if (!Number.isSafeInteger(ranks) || ranks < 1) throw new UsageError("E_USAGE", `ranks must be >= 1, got ${ranks}`);
   const workers = opts.workers ?? await defaultPoolSize();

@@ -11,7 +11,7 @@ import { SEED_LAYOUT, SEED_MODULE_BASE64 } from "./seed_simd.generated.ts";
 /** An instance of the module: its memory and its `fill`. */
 interface SeedInstance {
   memory: ArrayBuffer;
-  fill(lo: number, hi: number, count: number, std: number, a: number, b: number, lim: number): void;
+  fill(lo: number, hi: number, count: number, std: number, a: number, b: number, lim: number, bf16: number): void;
 }
 
 type SeedLayout = typeof SEED_LAYOUT;
@@ -32,9 +32,9 @@ function instantiateSeed(module: Uint8Array<ArrayBuffer>): SeedInstance {
 
 /**
  * Elements [start, start + count) of `std * N(0, 1)` conditioned on [a, b] for the stream with `keys`, a
- * chunk at a time: `sink` gets each chunk's float32 values (a view of the module's memory, valid until the
- * next chunk) and its position in the band. A chunk never spans two 2^32 blocks of indices (the module
- * keeps the block's number for a whole call).
+ * chunk at a time, as float32 or (`bf16`) bfloat16: `sink` gets each chunk's bytes (a view of the module's
+ * memory, valid until the next chunk) and its first element's position in the band. A chunk never spans
+ * two 2^32 blocks of indices (the module keeps the block's number for a whole call).
  *
  * Self-contained: its source text also runs inside pool workers.
  */
@@ -42,26 +42,23 @@ function runSeedFill(
   instance: SeedInstance,
   layout: SeedLayout,
   keys: readonly number[],
-  start: number,
-  count: number,
-  std: number,
-  a: number,
-  b: number,
-  sink: (chunk: Float32Array, at: number) => void,
+  band: { start: number; count: number; std: number; a: number; b: number; bf16: boolean },
+  sink: (chunk: Uint8Array, at: number) => void,
 ): void {
+  const { start, count, a, b } = band;
   new Int32Array(instance.memory, layout.keys, 2).set(keys);
-  const out = new Float32Array(instance.memory, layout.out, layout.chunk);
   // The largest float32 <= min(b, -a): within it, a float32 value of either sign is inside [a, b].
   const bound = Math.min(b, -a);
   const lim = new Float32Array([bound]);
   if (lim[0] > bound) new Int32Array(lim.buffer)[0] += lim[0] > 0 ? -1 : 1;
-  const std32 = Math.fround(std);
+  const std32 = Math.fround(band.std);
+  const size = band.bf16 ? 2 : 4;
   for (let at = 0; at < count;) {
     const hi = Math.floor((start + at) / 4294967296);
     const lo = start + at - hi * 4294967296;
     const n = Math.min(layout.chunk, count - at, 4294967296 - lo);
-    instance.fill(lo | 0, hi, n, std32, a, b, lim[0]);
-    sink(out.subarray(0, n), at);
+    instance.fill(lo | 0, hi, n, std32, a, b, lim[0], band.bf16 ? 1 : 0);
+    sink(new Uint8Array(instance.memory, layout.out, n * size), at);
     at += n;
   }
 }
@@ -91,7 +88,10 @@ export function seedSimdAvailable(): boolean {
 export function fillSeedSimd(rng: CounterRandom, out: Float32Array, start: number, std: number, a: number, b: number) {
   const instance = seedInstance();
   if (instance === null) return false;
-  runSeedFill(instance, SEED_LAYOUT, rng.keys, start, out.length, std, a, b, (chunk, at) => out.set(chunk, at));
+  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  runSeedFill(instance, SEED_LAYOUT, rng.keys, { start, count: out.length, std, a, b, bf16: false }, (chunk, at) => {
+    bytes.set(chunk, at * 4);
+  });
   return true;
 }
 
@@ -103,9 +103,8 @@ export interface SeedJob {
   std: number;
   a: number;
   b: number;
-  /** The cast kernel from float32 to the checkpoint's dtype; none for float32. */
-  cast?: string;
-  outSize: number;
+  /** float32 and bfloat16 come out of the module; float16 is cast from float32 by the pool's kernel. */
+  dtype: "float32" | "bfloat16" | "float16";
   dest: Uint8Array;
 }
 
@@ -118,13 +117,10 @@ function seedWorker(
 ): (job: SeedJob) => void {
   const instance = instantiate(init.module);
   return (j) => {
-    const f32 = j.cast === undefined ? new Float32Array(j.dest.buffer, j.dest.byteOffset, j.count) : undefined;
-    runFill(instance, init.layout, j.keys, j.start, j.count, j.std, j.a, j.b, (chunk, at) => {
-      if (f32 !== undefined) f32.set(chunk, at);
-      else {
-        const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        cast(j.cast!, bytes, 4, j.dest.subarray(at * j.outSize, (at + chunk.length) * j.outSize), j.outSize);
-      }
+    const bf16 = j.dtype === "bfloat16";
+    runFill(instance, init.layout, j.keys, { ...j, bf16 }, (chunk, at) => {
+      if (j.dtype !== "float16") j.dest.set(chunk, at * (bf16 ? 2 : 4));
+      else cast("float32_float16", chunk, 4, j.dest.subarray(at * 2, at * 2 + chunk.byteLength / 2), 2);
     });
   };
 }
