@@ -24,6 +24,7 @@
  * usage: deno run -A bench/convert.bench.ts [CKPT_DIR] [ROUNDS]
  */
 import { DATA_DIR, DENO, python, warmPageCache, WEBDCP_DENO_ARGS } from "./lib/env.ts";
+import { settleMemory } from "./lib/settle.ts";
 import { measure, type Measured, seconds } from "./lib/measure.ts";
 import { type BenchRow, gib, memory, recordRows } from "./lib/results.ts";
 import { median, pairedRatio as ratioOverRounds, shuffled } from "./lib/rounds.ts";
@@ -171,9 +172,13 @@ for (const [name, baseline, what] of copies) {
 await Deno.remove(out, { recursive: true });
 await recordRows(rows);
 
-/** Measures `cmd` after flushing earlier steps' dirty pages, so no step pays for another's writeback. */
+/**
+ * Measures `cmd` after flushing earlier steps' dirty pages, so no step pays for another's writeback, and
+ * after `settleMemory()`.
+ */
 async function settled(cmd: string[]): Promise<Measured> {
   await run(["sync", "-f", DATA_DIR]);
+  await settleMemory();
   return await measure(cmd);
 }
 

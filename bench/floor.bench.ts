@@ -3,7 +3,8 @@
  * 1.25x, fsync and no-fsync each against its like): `webdcp convert` (the CLI as `deno task webdcp` runs
  * it) against `cat` of the source files to /dev/null followed by `dd` of the output's size from /dev/zero
  * (with `conv=fsync` against the fsynced convert). Every contender once a round, rounds interleaved, medians;
- * the ratio is the median over rounds of the ratio within a round. The page cache is warmed first.
+ * the ratio is the median over rounds of the ratio within a round. The page cache is warmed first, and each run
+ * starts after `settleMemory()`.
  * usage: deno run -A bench/floor.bench.ts [CKPT_DIR (default bench/data/pool-f32-1024m)] [ROUNDS (5)]
  */
 import { readdirSync, rmSync, statSync } from "node:fs";
@@ -11,6 +12,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { WEBDCP_DENO_ARGS } from "./lib/env.ts";
 import { recordSection } from "./lib/results.ts";
 import { median } from "./lib/rounds.ts";
+import { settleMemory } from "./lib/settle.ts";
 
 const dir = Deno.args[0] ?? "bench/data/pool-f32-1024m";
 const rounds = Number(Deno.args[1] ?? 5);
@@ -50,6 +52,7 @@ for (let r = 0; r < rounds; r++) {
       .concat([["webdcpSync", true], ["floorSync", true]]) as Array<[string, boolean]>
   ) {
     rmSync(out, { recursive: true, force: true });
+    await settleMemory();
     if (name.startsWith("webdcp")) {
       const args = [...WEBDCP_DENO_ARGS, "convert", dir, out, "--to", "safetensors", "--dtype", "bfloat16"];
       t[name] = await run(Deno.execPath(), sync ? args : [...args, "--no-fsync"]);

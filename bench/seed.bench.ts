@@ -10,7 +10,7 @@
  *    `--no-direct`) against `dd if=/dev/zero bs=4M` of the same size into the same folder, through the page
  *    cache (`conv=fdatasync`) and direct (`oflag=direct conv=fdatasync`): the disk's speed for a written
  *    and synced file either way; with `--before CHECKOUT`, that checkout's CLI too (e.g. the commit before
- *    workers). Outputs are deleted after each run, and each run starts SETTLE_MS later.
+ *    workers). Outputs are deleted after each run, and each run starts after `settleMemory()`.
  *
  * usage: npx deno run -A bench/seed.bench.ts [flavor=1B] [rounds=3] [--out DIR] [--before CHECKOUT]
  *        [--gen-only] [--append]
@@ -24,6 +24,7 @@ import { fillSeedSimd } from "../src/manager/seed_simd.ts";
 import { numel } from "../src/tensor/mod.ts";
 import { DENO, WEBDCP_DENO_ARGS } from "./lib/env.ts";
 import { measure, type Measured } from "./lib/measure.ts";
+import { settleMemory } from "./lib/settle.ts";
 import { loadAverage, machineLine, median, pairedRatio, shuffled } from "./lib/rounds.ts";
 
 const { values, positionals } = parseArgs({
@@ -47,8 +48,6 @@ const loadStart = loadAverage();
 
 // 1. Generation alone.
 const GEN_ELEMENTS = 16 << 20;
-/** The pause before each end-to-end run (see where it is used). */
-const SETTLE_MS = 4000;
 const rng = new CounterRandom(0, "layers.0.attention.qkv_linear.wq.weight");
 const band = new Float32Array(1 << 20);
 const generators = {
@@ -119,10 +118,7 @@ if (!values["gen-only"]) {
     for (const name of shuffled(Object.keys(contenders), round + 7)) {
       await Deno.remove(out, { recursive: true }).catch(() => {});
       await Deno.mkdir(out, { recursive: true });
-      // Every run starts from the same memory: the balloon of this VM hands pages freed for ~2 s back to the
-      // host, after which a page-cache page costs a host fault; a run right after a deletion would get the
-      // deleted output's pages still backed, which favours whichever contender is fastest.
-      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      await settleMemory();
       const m = await measure(contenders[name]);
       (runs[name] ??= []).push({ ...m, load: loadAverage() });
       await Deno.remove(out, { recursive: true });
