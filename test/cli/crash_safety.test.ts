@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { verify } from "../../src/jobs/mod.ts";
 import { saveStateDict } from "../../src/dcp/mod.ts";
 import { FileStorage } from "../../src/storage/file/mod.ts";
@@ -36,13 +36,17 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function start(args: string[]): ChildProcess {
-  // --no-fsync: a SIGKILL ends the process, not the kernel, so published files are whole either way.
-  return spawn(DENO, ["run", "-A", "src/cli/main.ts", ...args, "--no-fsync", "--quiet"], {
+function spawnCli(args: string[]): ChildProcess {
+  return spawn(DENO, ["run", "-A", "src/cli/main.ts", ...args, "--quiet"], {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
   });
+}
+
+function start(args: string[]): ChildProcess {
+  // --no-fsync: a SIGKILL ends the process, not the kernel, so published files are whole either way.
+  return spawnCli([...args, "--no-fsync"]);
 }
 
 function finished(child: ChildProcess): Promise<{ code: number | null; signal: string | null; err: string }> {
@@ -112,8 +116,9 @@ for (
 }
 
 describe("a destination that fills up", () => {
-  it("reshard into an 8 MiB tmpfs fails and publishes nothing", async (ctx) => {
-    const mnt = nodePath.join(dir, "full");
+  /** Runs `fn` on an 8 MiB tmpfs mounted at `name` (skipped where mounting is not permitted). */
+  async function onFullTmpfs(ctx: TestContext, name: string, fn: (mnt: string) => Promise<void>): Promise<void> {
+    const mnt = nodePath.join(dir, name);
     fs.mkdirSync(mnt);
     try {
       execFileSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt], { stdio: "pipe" });
@@ -122,56 +127,36 @@ describe("a destination that fills up", () => {
       return;
     }
     try {
+      await fn(mnt);
+    } finally {
+      execFileSync("umount", [mnt]);
+    }
+  }
+
+  /** Nothing published and no temp file left in `folder`. */
+  function nothingPublished(folder: string): void {
+    const left = fs.existsSync(folder) ? fs.readdirSync(folder) : [];
+    expect(left.filter((n) => n === ".metadata" || TEMP.test(n))).toEqual([]);
+  }
+
+  it("reshard into an 8 MiB tmpfs fails and publishes nothing", (ctx) =>
+    onFullTmpfs(ctx, "full", async (mnt) => {
       const run = await finished(
         start(["reshard", nodePath.join(dir, "src"), nodePath.join(mnt, "out"), "--ranks", "2"]),
       );
       expect(run.code).toBe(1);
       expect(run.err).toMatch(/E_IO: ENOSPC/);
-      const left = fs.existsSync(nodePath.join(mnt, "out")) ? fs.readdirSync(nodePath.join(mnt, "out")) : [];
-      expect(left.filter((n) => n === ".metadata" || TEMP.test(n))).toEqual([]);
-    } finally {
-      execFileSync("umount", [mnt]);
-    }
-  });
+      nothingPublished(nodePath.join(mnt, "out"));
+    }));
 
-  it("a seed written with direct I/O into an 8 MiB tmpfs fails with ENOSPC and publishes nothing", async (ctx) => {
-    const mnt = nodePath.join(dir, "full-seed");
-    fs.mkdirSync(mnt);
-    try {
-      execFileSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt], { stdio: "pipe" });
-    } catch (e) {
-      ctx.skip(`mounting a tmpfs is not permitted here (${(e as Error).message.split("\n")[0]})`);
-      return;
-    }
-    try {
+  it("a seed written with direct I/O into an 8 MiB tmpfs fails with ENOSPC and publishes nothing", (ctx) =>
+    onFullTmpfs(ctx, "full-seed", async (mnt) => {
       // The debugmodel's float32 seed is ~26 MB: the refused direct write is made again through the page
       // cache, which reports the real error.
-      const child = spawn(DENO, [
-        "run",
-        "-A",
-        "src/cli/main.ts",
-        "seed",
-        "--model",
-        "llama3",
-        "--flavor",
-        "debugmodel",
-        "--out",
-        nodePath.join(mnt, "seed"),
-        "--quiet",
-      ], {
-        cwd: ROOT,
-        stdio: ["ignore", "ignore", "pipe"],
-        env: { ...process.env, NO_COLOR: "1" },
-      });
-      const run = await finished(child);
+      const out = nodePath.join(mnt, "seed");
+      const run = await finished(spawnCli(["seed", "--model", "llama3", "--flavor", "debugmodel", "--out", out]));
       expect(run.code).toBe(1);
       expect(run.err).toMatch(/E_IO: ENOSPC/);
-      const left = fs.existsSync(nodePath.join(mnt, "seed", "step-0"))
-        ? fs.readdirSync(nodePath.join(mnt, "seed", "step-0"))
-        : [];
-      expect(left.filter((n) => n === ".metadata" || TEMP.test(n))).toEqual([]);
-    } finally {
-      execFileSync("umount", [mnt]);
-    }
-  });
+      nothingPublished(nodePath.join(out, "step-0"));
+    }));
 });

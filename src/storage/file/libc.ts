@@ -13,6 +13,7 @@ export const O_NONBLOCK = 0o4000;
 export const O_DIRECT = { x86_64: 0o40000, aarch64: 0o200000 } as Record<string, number | undefined>;
 
 type Size = number | bigint;
+type CopyRangeArgs = [fdIn: number, offIn: Uint8Array, fdOut: number, offOut: Uint8Array, length: Size, flags: number];
 
 export interface Libc {
   /** The machine's architecture (Deno's `build.arch`). */
@@ -24,22 +25,9 @@ export interface Libc {
   pwrite_async: (fd: number, bytes: Uint8Array, length: Size, position: Size) => Promise<Size>;
   pread: (fd: number, into: Uint8Array, length: Size, position: Size) => Size;
   ftruncate: (fd: number, length: Size) => number;
-  copy_file_range: (
-    fdIn: number,
-    offIn: Uint8Array,
-    fdOut: number,
-    offOut: Uint8Array,
-    length: Size,
-    flags: number,
-  ) => Promise<Size>;
-  copy_file_range_now: (
-    fdIn: number,
-    offIn: Uint8Array,
-    fdOut: number,
-    offOut: Uint8Array,
-    length: Size,
-    flags: number,
-  ) => Size;
+  /** copy_file_range on Deno's blocking pool. */
+  copy_file_range: (...args: CopyRangeArgs) => Promise<Size>;
+  copy_file_range_now: (...args: CopyRangeArgs) => Size;
   /** Whether descriptor `fd` is the file with this device and inode (false where that cannot be told). */
   isFile(fd: number, file: { dev: number; ino: number | null }): boolean;
   /** The address of a view's first byte. */
