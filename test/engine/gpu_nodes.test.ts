@@ -1,28 +1,29 @@
 import { describe, expect, it } from "vitest";
-import { certainlyNoGpu } from "../../src/engine/gpu/gpu_nodes.ts";
+import { certainlyNoGpu, GPU_NODES } from "../../src/engine/gpu/gpu_nodes.ts";
 
-/** A lister over a fake `/dev`: folder -> names; a missing folder rejects as readdir does. */
-function dev(folders: Record<string, string[]>) {
-  return (path: string) =>
-    path in folders ? Promise.resolve(folders[path]) : Promise.reject(new Error(`ENOENT: ${path}`));
-}
+/** A check over a fake `/dev` that holds exactly `nodes`. */
+const dev = (...nodes: string[]) => (path: string) => nodes.includes(path);
 
 describe("certainlyNoGpu()", () => {
-  it("is true when /dev holds no render node, no NVIDIA node and no /dev/dxg", async () => {
-    expect(await certainlyNoGpu(dev({ "/dev": ["null", "zero", "tty0", "vda", "kvm"] }))).toBe(true);
-    // A display-only DRM device (card0) has no render node: nothing to compute on.
-    expect(await certainlyNoGpu(dev({ "/dev": ["null", "dri"], "/dev/dri": ["card0", "by-path"] }))).toBe(true);
+  it("is true when none of the nodes a GPU driver makes exists", () => {
+    expect(certainlyNoGpu(dev("/dev/null", "/dev/kvm", "/dev/vda", "/dev/nvme0"))).toBe(true);
   });
 
-  it("is false when any node a hardware adapter is reached through exists", async () => {
-    expect(await certainlyNoGpu(dev({ "/dev": ["null", "dri"], "/dev/dri": ["card0", "renderD128"] }))).toBe(false);
-    expect(await certainlyNoGpu(dev({ "/dev": ["nvidiactl", "nvidia-uvm", "nvidia0"] }))).toBe(false);
-    expect(await certainlyNoGpu(dev({ "/dev": ["null", "dxg"] }))).toBe(false);
+  it("is false when any of them exists: DRM, NVIDIA's control node, WSL's GPU", () => {
+    for (const node of GPU_NODES) expect(certainlyNoGpu(dev("/dev/null", node))).toBe(false);
+    expect(GPU_NODES).toEqual(["/dev/dri", "/dev/nvidiactl", "/dev/dxg"]);
   });
 
-  it("is false, so the adapter is asked for, where /dev cannot be read or there is no way to list it", async () => {
-    expect(await certainlyNoGpu(dev({}))).toBe(false);
-    expect(await certainlyNoGpu(dev({ "/dev": ["dri"] }))).toBe(false);
-    expect(await certainlyNoGpu(null)).toBe(false);
+  it("is false, so the adapter is asked for, where /dev cannot be looked at or there is no way to", () => {
+    expect(certainlyNoGpu(() => {
+      throw new Error("NotCapable: Requires all access to /dev");
+    })).toBe(false);
+    expect(certainlyNoGpu(null)).toBe(false);
+  });
+
+  it("under Node on Linux looks at the real /dev", async () => {
+    const fs = await import("node:fs");
+    const expected = process.platform === "linux" && GPU_NODES.every((p) => !fs.existsSync(p));
+    expect(certainlyNoGpu()).toBe(expected);
   });
 });

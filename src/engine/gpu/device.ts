@@ -108,10 +108,10 @@ export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
  * E_GPU_UNAVAILABLE, as is `hardwareOnly` on a machine that `certainlyNoGpu` rules out.
  */
 export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuContext> {
-  if (options.hardwareOnly && await certainlyNoGpu()) {
+  if (options.hardwareOnly && certainlyNoGpu()) {
     throw new GpuError(
       "E_GPU_UNAVAILABLE",
-      "no GPU device node (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg): WebGPU could offer only a software adapter",
+      "no GPU device node (/dev/dri, /dev/nvidiactl, /dev/dxg): WebGPU could offer only a software adapter",
     );
   }
   const gpu = await findGpu(options);
