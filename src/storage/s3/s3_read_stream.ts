@@ -19,7 +19,7 @@ const MIN_ROOM = 64 << 10;
  * Where the body is a byte stream (Deno, Node, current browsers), it is read with a BYOB reader into two
  * buffers taken in turn: a default reader hands over a fresh 64 KiB chunk per read, and those allocations and
  * reads cost about twice the CPU of the bytes' copy itself (1 GiB through Deno's fetch: ~0.75 s against
- * ~0.3 s). A BYOB read transfers the buffer it fills, so the views kept of it are remade on the new one.
+ * ~0.3 s). A BYOB read transfers the buffer it fills, so the kept bytes are then found in the new one.
  */
 export class S3ReadStream {
   /** The object offsets of the first byte of the GET and of the byte after its last. */
@@ -136,7 +136,7 @@ export class S3ReadStream {
     for (const k of this.#history) if (k.buffer === old) k.buffer = now;
   }
 
-  /** `buffer` is about to be written over: no kept view may point into it (only older bytes than kept ones do). */
+  /** `buffer` is about to be written over: the kept bytes still in it (older than all others) are let go. */
   #forget(buffer: ArrayBufferLike): void {
     while (this.#history.length > 0 && this.#history[0].buffer === buffer) {
       this.#historyBytes -= this.#history.shift()!.length;
