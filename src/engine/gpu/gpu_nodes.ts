@@ -1,3 +1,5 @@
+import { hostModule } from "../../tasks/mod.ts";
+
 /**
  * Whether this machine certainly has no GPU hardware that WebGPU could use, so `auto` can pick the CPU twin
  * without asking for an adapter. Asking costs ~40 ms of the calling thread and 37-70 MB on a machine with only a
@@ -33,18 +35,14 @@ type DenoLike = {
     symbols: { access(path: Uint8Array, mode: number): number };
   };
 };
-type NodeLike = {
-  platform?: string;
-  getBuiltinModule?: (name: string) => { existsSync(path: string): boolean } | undefined;
-};
 
 /** Checks paths with the runtime's own API, on Linux only; null elsewhere or without the permission to. */
 function nodeCheck(): NodeCheck | null {
   const deno = (globalThis as unknown as { Deno?: DenoLike }).Deno;
   if (deno !== undefined) return deno.build?.os === "linux" ? denoNodeCheck(deno) : null;
-  const proc = (globalThis as { process?: NodeLike }).process;
+  const proc = (globalThis as { process?: { platform?: string } }).process;
   if (proc?.platform !== "linux") return null;
-  const fs = proc.getBuiltinModule?.("node:fs");
+  const fs = hostModule<{ existsSync(path: string): boolean }>("node:fs");
   return fs === undefined ? null : (path) => fs.existsSync(path);
 }
 
