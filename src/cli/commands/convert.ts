@@ -84,7 +84,7 @@ ${COMMON_HELP}`,
       fsync: !args.flags.has("no-fsync"),
       input: srcPath,
     });
-    return await runWriteJob(args, ctx, dstPath, (common) =>
+    return await runWriteJob(args, ctx, { src: srcPath, dst: dstPath }, (common) =>
       convert(src, dst, {
         ...common,
         to: to as TargetFormat,

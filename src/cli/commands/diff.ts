@@ -65,7 +65,7 @@ ${COMMON_HELP}`,
     const a = await locateInput(aPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     const b = await locateInput(bPath, ctx.rt.cwd(), { followSymlinks: args.flags.has("follow-symlinks") });
     if (!args.values.has("engine")) args.values.set("engine", "cpu");
-    const engine = engineFromArgs(args);
+    const engine = engineFromArgs(args, [aPath, bPath]);
     try {
       const report = await diff(a, b, { adapter, engine, onProgress: ctx.progress.update });
       ctx.progress.finish();

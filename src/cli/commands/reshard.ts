@@ -100,7 +100,7 @@ ${COMMON_HELP}`,
     return await runWriteJob(
       args,
       ctx,
-      dstPath,
+      { src: srcPath, dst: dstPath },
       (common) => reshard(src, dst, { ...common, ...select, layout, part, allowUnsafeValues }),
     );
   },

@@ -8,6 +8,7 @@ import type { Engine } from "../../engine/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
 import type { Limits } from "../../limits/mod.ts";
 import type { ParsedArgs } from "../args.ts";
+import { isRemote } from "../is_remote.ts";
 import { intOption, limitsOption } from "../args.ts";
 import type { CommandContext } from "../output.ts";
 import { formatBytes } from "../progress_bar.ts";
@@ -71,9 +72,16 @@ export function adapterFromArgs(args: ParsedArgs): StateDictAdapter | undefined 
   return getAdapter(name, { flavor, direction, keys: args.values.get("keys") });
 }
 
-/** The engine `--engine` names, created only when a job first needs it (see createLazyEngine). */
-export function engineFromArgs(args: ParsedArgs): Engine {
-  return createLazyEngine({ kind: parseEngineKind(args.values.get("engine") ?? "auto") });
+/**
+ * The engine `--engine` names, created only when a job first needs it (see createLazyEngine). A job on an
+ * object store or web server (any of `paths` a URL) casts on the calling thread, without the CPU engine's
+ * worker pool: the network bounds such a job, not the cast (one thread casts float32 to bfloat16 at 2-3 GB/s),
+ * and handing every band to the workers made a bucket-to-bucket convert ~10% slower on 2 cores (0.5 s more
+ * CPU for 1 GiB; bench/RESULTS.md, 2026-12-05).
+ */
+export function engineFromArgs(args: ParsedArgs, paths: readonly string[]): Engine {
+  const kind = parseEngineKind(args.values.get("engine") ?? "auto");
+  return createLazyEngine({ kind, workers: paths.some(isRemote) ? 0 : undefined });
 }
 
 /** What every writing job takes from the command line besides its own options. */
@@ -85,14 +93,14 @@ export interface WriteJobCommon {
   onWarning: (message: string) => void;
 }
 
-/** Runs a writing job (convert, reshard) with the engine `--engine` names, then reports it. */
+/** Runs a writing job (convert, reshard) from `src` to `dst` with the engine `--engine` names, then reports it. */
 export async function runWriteJob(
   args: ParsedArgs,
   ctx: CommandContext,
-  dstPath: string,
+  paths: { src: string; dst: string },
   job: (common: WriteJobCommon) => Promise<ConvertReport>,
 ): Promise<number> {
-  const engine = engineFromArgs(args);
+  const engine = engineFromArgs(args, [paths.src, paths.dst]);
   try {
     const report = await job({
       engine,
@@ -102,7 +110,7 @@ export async function runWriteJob(
       onWarning: ctx.warn,
     });
     ctx.progress.finish();
-    reportJob(ctx, report, dstPath);
+    reportJob(ctx, report, paths.dst);
     return 0;
   } finally {
     engine.dispose();

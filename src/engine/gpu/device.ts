@@ -1,5 +1,6 @@
 import { GpuError } from "../../errors/mod.ts";
 import type { GpuLimits } from "./planner.ts";
+import { certainlyNoGpu } from "./gpu_nodes.ts";
 
 /** A WebGPU device with the limits the engine plans against and what to call it in reports. */
 export interface GpuContext {
@@ -23,7 +24,10 @@ export interface AcquireOptions {
   dawnOptions?: string[];
   /** Passed to `requestAdapter`. */
   powerPreference?: GPUPowerPreference;
-  /** Refuse software adapters (E_GPU_UNAVAILABLE) before a device is requested: "auto" engines ask this. */
+  /**
+   * Refuse software adapters (E_GPU_UNAVAILABLE) before a device is requested, and ask for no adapter at all
+   * where the machine has no GPU device node (`certainlyNoGpu`): "auto" engines ask this.
+   */
   hardwareOnly?: boolean;
 }
 
@@ -101,9 +105,15 @@ export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
 /**
  * Acquires an adapter and a device asking for the adapter's real binding and buffer limits, so big
  * tensors need fewer splits. Software adapters are accepted unless `hardwareOnly`. No adapter ->
- * E_GPU_UNAVAILABLE.
+ * E_GPU_UNAVAILABLE, as is `hardwareOnly` on a machine that `certainlyNoGpu` rules out.
  */
 export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuContext> {
+  if (options.hardwareOnly && certainlyNoGpu()) {
+    throw new GpuError(
+      "E_GPU_UNAVAILABLE",
+      "no GPU device node (/dev/dri, /dev/nvidiactl, /dev/dxg): WebGPU could offer only a software adapter",
+    );
+  }
   const gpu = await findGpu(options);
   if (gpu === undefined) throw new GpuError("E_GPU_UNAVAILABLE", "this runtime has no WebGPU (navigator.gpu)");
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? "high-performance" });

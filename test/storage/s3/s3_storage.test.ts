@@ -130,7 +130,8 @@ describe("S3Storage: uploads", () => {
   });
 
   it("create() aborts the multipart upload a killed earlier writer of the same file left", async () => {
-    const s = storage();
+    // Two parts in flight at most, so write() returns only once some part went up (the upload exists).
+    const s = storage({ partsInFlight: 2 });
     const dead = await s.create("f");
     await dead.write(pattern(5 * PART)); // never closed nor aborted: its process "died"
     expect((await s.pendingUploads()).map((u) => u.path)).toEqual(["f"]);
