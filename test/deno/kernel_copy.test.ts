@@ -217,7 +217,7 @@ Deno.test("kernel copies and direct writes know a descriptor's file with the CLI
   withDir(async (dir) => {
     // bin/webdcp's permissions: Deno grants /proc/self/fd only with --allow-all, so the check must not need it.
     const script = `${dir}/check.ts`;
-    const libcUrl = new URL("../../src/storage/file/libc.ts", import.meta.url).href;
+    const libcUrl = new URL("../../src/tasks/libc.ts", import.meta.url).href;
     await Deno.writeTextFile(
       script,
       `import { libc, O_RDONLY } from ${JSON.stringify(libcUrl)};

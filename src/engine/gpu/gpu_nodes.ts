@@ -1,4 +1,4 @@
-import { hostModule } from "../../tasks/mod.ts";
+import { hostModule, libc } from "../../tasks/mod.ts";
 
 /**
  * Whether this machine certainly has no GPU hardware that WebGPU could use, so `auto` can pick the CPU twin
@@ -30,10 +30,7 @@ type DenoLike = {
   build?: { os?: string };
   statSync?: (path: string) => unknown;
   errors?: { NotFound?: new (...args: never[]) => Error };
-  permissions?: { querySync?: (p: { name: "read"; path: string } | { name: "ffi" }) => { state: string } };
-  dlopen?: (path: string, symbols: Record<string, unknown>) => {
-    symbols: { access(path: Uint8Array, mode: number): number };
-  };
+  permissions?: { querySync?: (p: { name: "read"; path: string }) => { state: string } };
 };
 
 /** Checks paths with the runtime's own API, on Linux only; null elsewhere or without the permission to. */
@@ -51,11 +48,12 @@ function nodeCheck(): NodeCheck | null {
  * libc's access() tells. Permissions are queried first: an ungranted one would prompt the user.
  */
 function denoNodeCheck(deno: DenoLike): NodeCheck | null {
-  const granted = (p: { name: "read"; path: string } | { name: "ffi" }) =>
-    deno.permissions?.querySync?.(p).state === "granted";
-  const libc = granted({ name: "ffi" }) ? libcAccess(deno) : null;
-  const statSync = granted({ name: "read", path: "/dev" }) ? deno.statSync : undefined;
-  if (libc === null && statSync === undefined) return null;
+  const c = libc(); // null without the ffi permission
+  const access = c === null ? null : (path: string) => c.access(new TextEncoder().encode(`${path}\0`), 0) === 0;
+  const statSync = deno.permissions?.querySync?.({ name: "read", path: "/dev" }).state === "granted"
+    ? deno.statSync
+    : undefined;
+  if (access === null && statSync === undefined) return null;
   return (path) => {
     if (statSync !== undefined) {
       try {
@@ -63,21 +61,9 @@ function denoNodeCheck(deno: DenoLike): NodeCheck | null {
         return true;
       } catch (e) {
         if (deno.errors?.NotFound && e instanceof deno.errors.NotFound) return false;
-        if (libc === null) throw e; // NotCapable: read access to /dev is not enough for Deno
+        if (access === null) throw e; // NotCapable: read access to /dev is not enough for Deno
       }
     }
-    return libc!(path);
+    return access!(path);
   };
-}
-
-/** libc's access(path, F_OK) through Deno's FFI: whether the path exists; null without glibc. */
-function libcAccess(deno: DenoLike): NodeCheck | null {
-  if (typeof deno.dlopen !== "function") return null;
-  try {
-    const { symbols } = deno.dlopen("libc.so.6", { access: { parameters: ["buffer", "i32"], result: "i32" } });
-    const encoder = new TextEncoder();
-    return (path) => symbols.access(encoder.encode(`${path}\0`), 0) === 0;
-  } catch {
-    return null; // no glibc (musl, a stripped image)
-  }
 }

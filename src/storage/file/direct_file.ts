@@ -8,7 +8,7 @@
  * through its ordinary handle.
  */
 import { invariant } from "../../errors/mod.ts";
-import { type Libc, libc, O_CLOEXEC, O_DIRECT, O_WRONLY } from "./libc.ts";
+import { type Libc, libc, O_CLOEXEC, O_DIRECT, O_WRONLY } from "../../tasks/mod.ts";
 import type { SinkFile } from "./sink_file.ts";
 
 /** Offsets, lengths and addresses of direct writes are multiples of this (any device's logical block). */

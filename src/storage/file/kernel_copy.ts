@@ -5,7 +5,7 @@
  * through `FileSink.copyFrom`; NFS 4.2 and SMB servers do such a copy without the bytes crossing the network.
  */
 
-import { type Libc, libc, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY } from "./libc.ts";
+import { type Libc, libc, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY } from "../../tasks/mod.ts";
 
 /** One call copies at most this much; the kernel may copy less, and the loop goes on from there. */
 const MAX_CALL_BYTES = 1 << 30;

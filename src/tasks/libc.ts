@@ -1,6 +1,6 @@
 /**
- * The C library's file calls, reached through Deno's FFI on Linux: the kernel copies (kernel_copy.ts) and
- * direct writes (direct_file.ts) use them. Null elsewhere: not Deno, not Linux, no ffi permission, or no
+ * The C library's file calls, reached through Deno's FFI on Linux: kernel copies and direct writes
+ * (storage/file), and the GPU device-node check (engine/gpu) use them. Null elsewhere: not Deno, not Linux, no ffi permission, or no
  * glibc (musl, a stripped image); then the runtime's own file API does the work.
  */
 
@@ -19,6 +19,8 @@ export interface Libc {
   /** The machine's architecture (Deno's `build.arch`). */
   arch: string;
   open: (path: Uint8Array, flags: number, mode: number) => number;
+  /** 0 when `path` (NUL-terminated) passes the check `mode` (0: it exists). */
+  access: (path: Uint8Array, mode: number) => number;
   close: (fd: number) => number;
   pwrite: (fd: number, bytes: Uint8Array, length: Size, position: Size) => Size;
   /** pwrite on Deno's blocking pool: the JS thread goes on meanwhile. */
@@ -61,6 +63,7 @@ function load(): Libc | null {
     const copyRange = { parameters: ["i32", "buffer", "i32", "buffer", "usize", "u32"], result: "isize" };
     const { symbols } = deno.dlopen("libc.so.6", {
       open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+      access: { parameters: ["buffer", "i32"], result: "i32" },
       close: { parameters: ["i32"], result: "i32" },
       pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
       pwrite_async: {
