@@ -53,7 +53,8 @@ export class FileStorage implements Storage {
   readonly description: string;
   readonly #fsync: boolean;
   readonly #flushBytes: number;
-  readonly #copier: KernelCopier | null;
+  /** Whether copies between local files may go through the kernel (FFI is loaded at the first one). */
+  readonly #kernelCopies: boolean;
   readonly #followSymlinks: boolean;
   #realRoot: Promise<string> | undefined;
 
@@ -68,12 +69,16 @@ export class FileStorage implements Storage {
     this.description = `file:${root}`;
     this.#fsync = opts.fsync ?? true;
     this.#flushBytes = flushBytes;
-    this.#copier = opts.kernelCopies === false ? null : kernelCopier();
+    this.#kernelCopies = opts.kernelCopies !== false;
     this.#followSymlinks = opts.followSymlinks ?? false;
   }
 
   canCopyFrom(source: Storage): boolean {
-    return this.#copier !== null && source instanceof FileStorage;
+    return source instanceof FileStorage && this.#copier() !== null;
+  }
+
+  #copier(): KernelCopier | null {
+    return this.#kernelCopies ? kernelCopier() : null;
   }
 
   /** The size of a file; undefined for a folder or a missing file. */
@@ -134,7 +139,7 @@ export class FileStorage implements Storage {
       return new FileSink(await createSinkFile(temp), rel, temp, final, {
         fsync: this.#fsync,
         flushBytes: this.#flushBytes,
-        copier: this.#copier,
+        copier: this.#copier(),
       });
     } catch (e) {
       const code = (e as { code?: string }).code;
