@@ -57,17 +57,19 @@ export function dimSplitLayout(ranks: number, dim = 0): Layout {
   };
 }
 
-const LayoutFile = z.object({
-  ranks: z.number().check(z.int(), z.minimum(1)),
-  tensors: z.record(
-    z.string(),
-    z.array(z.object({
-      rank: z.number().check(z.int(), z.minimum(0)),
-      offsets: z.array(z.number().check(z.int(), z.minimum(0))),
-      sizes: z.array(z.number().check(z.int(), z.minimum(0))),
-    })),
-  ),
-});
+const LayoutFile = z.lazy(() =>
+  z.object({
+    ranks: z.number().check(z.int(), z.minimum(1)),
+    tensors: z.record(
+      z.string(),
+      z.array(z.object({
+        rank: z.number().check(z.int(), z.minimum(0)),
+        offsets: z.array(z.number().check(z.int(), z.minimum(0))),
+        sizes: z.array(z.number().check(z.int(), z.minimum(0))),
+      })),
+    ),
+  })
+);
 
 /**
  * A layout from `layout.json`: `{ "ranks": N, "tensors": { "<fqn>": [{ "rank", "offsets", "sizes" }, ...] } }`.

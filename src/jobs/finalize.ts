@@ -17,12 +17,14 @@ export interface FinalizeReport {
   file: string;
 }
 
-const SafetensorsManifest = z.object({
-  shards: z.number().check(z.int(), z.minimum(1)),
-  files: z.array(z.string()),
-  total_size: z.number().check(z.int(), z.minimum(0)),
-  weight_map: z.record(z.string(), z.string()),
-});
+const SafetensorsManifest = z.lazy(() =>
+  z.object({
+    shards: z.number().check(z.int(), z.minimum(1)),
+    files: z.array(z.string()),
+    total_size: z.number().check(z.int(), z.minimum(0)),
+    weight_map: z.record(z.string(), z.string()),
+  })
+);
 
 /**
  * `webdcp finalize <dst>`: once every `--part r/w` run has finished, merges their manifests into the

@@ -32,13 +32,11 @@ export interface SafetensorsHeader {
   dataStart: number;
 }
 
-const usize = z.number().check(z.int(), z.nonnegative());
-const TensorEntry = z.object({
-  dtype: z.string(),
-  shape: z.array(usize),
-  data_offsets: z.tuple([usize, usize]),
+const TensorEntry = z.lazy(() => {
+  const usize = z.number().check(z.int(), z.nonnegative());
+  return z.object({ dtype: z.string(), shape: z.array(usize), data_offsets: z.tuple([usize, usize]) });
 });
-const MetadataEntry = z.nullable(z.record(z.string(), z.string()));
+const MetadataEntry = z.lazy(() => z.nullable(z.record(z.string(), z.string())));
 
 /**
  * Parses and validates the header of a safetensors file as strictly as the Rust reference (plus the

@@ -15,10 +15,12 @@ export interface SafetensorsIndex {
   weightMap: Map<string, string>;
 }
 
-const IndexJson = z.object({
-  metadata: z.optional(z.record(z.string(), z.unknown())),
-  weight_map: z.record(z.string(), z.string()),
-});
+const IndexJson = z.lazy(() =>
+  z.object({
+    metadata: z.optional(z.record(z.string(), z.unknown())),
+    weight_map: z.record(z.string(), z.string()),
+  })
+);
 
 /** Reads and checks `model.safetensors.index.json`, its size checked against `maxMetadataBytes` first. */
 export async function readSafetensorsIndex(

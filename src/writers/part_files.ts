@@ -22,16 +22,18 @@ export interface PartFile {
   version?: string;
 }
 
-const PartFiles = z.object({
-  files: z.array(
-    z.object({
-      file: z.string(),
-      size: z.number().check(z.int(), z.minimum(0)),
-      crc32: z.number().check(z.int(), z.minimum(0), z.maximum(0xffffffff)),
-      version: z.optional(z.string()),
-    }),
-  ),
-});
+const PartFiles = z.lazy(() =>
+  z.object({
+    files: z.array(
+      z.object({
+        file: z.string(),
+        size: z.number().check(z.int(), z.minimum(0)),
+        crc32: z.number().check(z.int(), z.minimum(0), z.maximum(0xffffffff)),
+        version: z.optional(z.string()),
+      }),
+    ),
+  })
+);
 
 /** Bytes read at a time to checksum copied ranges and, in `finalize`, files whose version is unknown. */
 const CHUNK = 16 << 20;
