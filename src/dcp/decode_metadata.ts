@@ -5,11 +5,20 @@
  * it never recurses on the input's own depth and cannot meet a cycle; it copies what it keeps, so a value the
  * pickle shares is walked each time it is met, within a budget tied to the file's size.
  */
-import type { DType } from "../dtype/mod.ts";
 import { FormatError } from "../errors/mod.ts";
 import { checkLimit, type Limits, resolveLimits } from "../limits/mod.ts";
 import { decodePickle, PyTuple } from "../pickle/mod.ts";
-import type { DcpMetadata, EntryMeta, MemoryFormat, StatePath, StorageEntry, StorageMeta } from "./metadata.ts";
+import type {
+  DcpMetadata,
+  EntryMeta,
+  MemoryFormat,
+  StatePath,
+  StorageEntry,
+  StorageInfo,
+  StorageMeta,
+  TensorEntryMeta,
+} from "./metadata.ts";
+import type { Box } from "../tensor/mod.ts";
 import { storageKey } from "./metadata.ts";
 import { DtypeToken, LayoutToken, MemFormatToken, metadataGlobals, PickledRecord } from "./metadata_globals.ts";
 
@@ -59,11 +68,12 @@ class ModelReader {
     const sdm = this.dict(m.get("state_dict_metadata"), "Metadata.state_dict_metadata");
     checkLimit(this.limits, "maxTensors", sdm.size, "entries in state_dict_metadata", where);
     const stateDictMetadata = new Map<string, EntryMeta>();
-    for (const [fqn, e] of sdm) {
+    // forEach, not `for (const [k, v] of map)`: unoptimised code destructures each pair through the iterator protocol.
+    sdm.forEach((e, fqn) => {
       this.fqn = this.str(fqn, "a state_dict_metadata key");
       checkLimit(this.limits, "maxNameLength", this.fqn.length, "length of a name in state_dict_metadata", where);
       stateDictMetadata.set(this.fqn, this.entry(e));
-    }
+    });
     this.fqn = "";
     return {
       stateDictMetadata,
@@ -77,7 +87,6 @@ class ModelReader {
   private entry(e: unknown): EntryMeta {
     if (e instanceof PickledRecord && e.className === "BytesStorageMetadata") return this.count({ kind: "bytes" });
     const t = this.fields(e, "TensorStorageMetadata", "a state_dict_metadata value");
-    const [dtype, requiresGrad, memoryFormat, pinMemory, strides] = this.properties(t.get("properties"));
     const size = this.uints(t.get("size"), "TensorStorageMetadata.size");
     const chunks = this.list(t.get("chunks"), "TensorStorageMetadata.chunks");
     const where = { path: this.path, offset: 0 };
@@ -90,17 +99,17 @@ class ModelReader {
         sizes: this.uints(c.get("sizes"), "ChunkStorageMetadata.sizes"),
       };
     }
-    return { kind: "tensor", dtype, size, chunks: boxes, requiresGrad, pinMemory, memoryFormat, strides };
+    return this.tensor(t.get("properties"), size, boxes);
   }
 
-  /** `TensorProperties`, pickled as the tuple its `__getstate__` returns (5 fields, 6 since strides). */
-  private properties(p: unknown): [DType, boolean, MemoryFormat, boolean, number[] | null] {
+  /** The entry of a tensor with `TensorProperties` p, pickled as the tuple its `__getstate__` returns (5 fields, 6 since strides). */
+  private tensor(p: unknown, size: number[], chunks: Box[]): TensorEntryMeta {
     if (!(p instanceof PickledRecord) || p.className !== "TensorProperties") {
       throw this.fail(`TensorStorageMetadata.properties is ${pyType(p)}, not a TensorProperties`);
     }
     const s = this.list(p.state, "the state of TensorProperties");
     if (s.length !== 5 && s.length !== 6) throw this.fail(`TensorProperties has ${s.length} fields, not 5 or 6`);
-    const [dtype, layout, requiresGrad, mem, pinMemory, strides] = s;
+    const dtype = s[0], layout = s[1], mem = s[3], strides = s[5];
     if (!(dtype instanceof DtypeToken)) throw this.fail(`TensorProperties.dtype is ${pyType(dtype)}, not a dtype`);
     if (!(layout instanceof LayoutToken) || layout.name !== "torch.strided") {
       throw this.fail(`TensorProperties.layout is not torch.strided`);
@@ -108,19 +117,22 @@ class ModelReader {
     if (!(mem instanceof MemFormatToken)) throw this.fail(`TensorProperties.memory_format is ${pyType(mem)}`);
     const memoryFormat = MEMORY_FORMATS[mem.value];
     if (memoryFormat === undefined) throw this.fail(`TensorProperties.memory_format has encoding ${mem.value}`);
-    return [
-      dtype.dtype,
-      this.bool(requiresGrad, "TensorProperties.requires_grad"),
+    return {
+      kind: "tensor",
+      dtype: dtype.dtype,
+      size,
+      chunks,
+      requiresGrad: this.bool(s[2], "TensorProperties.requires_grad"),
+      pinMemory: this.bool(s[4], "TensorProperties.pin_memory"),
       memoryFormat,
-      this.bool(pinMemory, "TensorProperties.pin_memory"),
-      strides === undefined || strides === null ? null : this.ints(strides, "TensorProperties.strides"),
-    ];
+      strides: strides === undefined || strides === null ? null : this.ints(strides, "TensorProperties.strides"),
+    };
   }
 
   private plannerData(v: unknown): Map<string, StatePath> | null {
     if (v === undefined || v === null) return null;
     const out = new Map<string, StatePath>();
-    for (const [fqn, p] of this.dict(v, "Metadata.planner_data")) {
+    this.dict(v, "Metadata.planner_data").forEach((p, fqn) => {
       const key = this.str(fqn, "a planner_data key");
       const items = this.list(p, "a planner_data value");
       // Each path element is one level of the nested state dict rebuilt from it.
@@ -131,13 +143,13 @@ class ModelReader {
         path[i] = typeof x === "string" ? x : this.uint(x, "a planner_data path element");
       }
       out.set(key, path);
-    }
+    });
     return out;
   }
 
   private storageData(d: Map<unknown, unknown>): Map<string, StorageEntry> {
     const out = new Map<string, StorageEntry>();
-    for (const [k, v] of d) {
+    d.forEach((v, k) => {
       const index = this.fields(k, "MetadataIndex", "a storage_data key");
       const fqn = this.str(index.get("fqn"), "MetadataIndex.fqn");
       const rawOffsets = index.get("offset");
@@ -146,23 +158,24 @@ class ModelReader {
         : this.uints(rawOffsets, "MetadataIndex.offset");
       const rawIndex = index.get("index");
       const info = this.fields(v, "_StorageInfo", "a storage_data value");
-      const descriptors = info.get("transform_descriptors");
       const key = storageKey(fqn, offsets);
       if (out.has(key)) throw this.fail(`storage_data names '${fqn}' at [${offsets ?? ""}] twice`);
+      const stored: StorageInfo = {
+        relativePath: this.str(info.get("relative_path"), "_StorageInfo.relative_path"),
+        offset: this.uint(info.get("offset"), "_StorageInfo.offset"),
+        length: this.uint(info.get("length"), "_StorageInfo.length"),
+      };
+      const descriptors = info.get("transform_descriptors");
+      if (descriptors !== undefined && descriptors !== null) {
+        stored.transformDescriptors = this.strs(descriptors, "_StorageInfo.transform_descriptors");
+      }
       out.set(key, {
         fqn,
         offsets,
         index: rawIndex === undefined || rawIndex === null ? null : this.uint(rawIndex, "MetadataIndex.index"),
-        info: {
-          relativePath: this.str(info.get("relative_path"), "_StorageInfo.relative_path"),
-          offset: this.uint(info.get("offset"), "_StorageInfo.offset"),
-          length: this.uint(info.get("length"), "_StorageInfo.length"),
-          ...(descriptors === undefined || descriptors === null
-            ? {}
-            : { transformDescriptors: this.strs(descriptors, "_StorageInfo.transform_descriptors") }),
-        },
+        info: stored,
       });
-    }
+    });
     return out;
   }
 
