@@ -102,28 +102,46 @@ class Unpickler {
   }
 
   /**
-   * The loop every opcode passes through. Its cases are number literals in the order of how often torch's
-   * pickles use them (memo first): V8 runs this loop unoptimised when the CLI decodes a `.metadata` once, and
-   * an unoptimised `switch` tests its cases one by one, loading each `OP.X` it names.
+   * The loop every opcode passes through. V8 runs it unoptimised when the CLI decodes a `.metadata` once,
+   * where each call and property access costs more than most opcodes' work: so the stream position lives in
+   * a local between the calls that read through `cur` (synced around them), the hot opcodes read their
+   * arguments here, and the cases are number literals in the order of how often torch's pickles use them
+   * (an unoptimised `switch` tests its cases one by one, loading each `OP.X` it would name).
    */
   run(): PyValue {
     const cur = this.cur;
+    const bytes = cur.bytes;
+    const end = bytes.length;
+    let pos = cur.pos;
     for (;;) {
-      switch (cur.nextOpcode()) {
+      cur.opStart = pos;
+      if (pos >= end) {
+        cur.pos = pos;
+        cur.nextOpcode(); // throws: the stream ends without STOP
+      }
+      const opcode = bytes[pos++];
+      cur.opcode = opcode;
+      switch (opcode) {
         case 0x94: // MEMOIZE
           this.memoPut(this.memoCount);
           break;
         case 0x6a: // LONG_BINGET
-          this.memoGet(cur.u32());
+          if (pos + 4 > end) this.truncated(pos, 4);
+          this.memoGet((bytes[pos] | (bytes[pos + 1] << 8) | (bytes[pos + 2] << 16)) + bytes[pos + 3] * 0x1000000);
+          pos += 4;
           break;
         case 0x68: // BINGET
-          this.memoGet(cur.u8());
+          if (pos + 1 > end) this.truncated(pos, 1);
+          this.memoGet(bytes[pos++]);
           break;
         case 0x71: // BINPUT
-          this.memoPut(cur.u8());
+          if (pos + 1 > end) this.truncated(pos, 1);
+          this.memoPut(bytes[pos++]);
           break;
         case 0x72: // LONG_BINPUT
-          this.memoPut(cur.u32());
+          if (pos + 4 > end) this.truncated(pos, 4);
+          this.memoPut((bytes[pos] | (bytes[pos + 1] << 8) | (bytes[pos + 2] << 16)) + bytes[pos + 3] * 0x1000000);
+          pos += 4;
           break;
         case 0x85: // TUPLE1
           this.push(new PyTuple([this.pop()]));
@@ -134,7 +152,9 @@ class Unpickler {
           break;
         }
         case 0x4d: // BININT2
-          this.push(cur.u16());
+          if (pos + 2 > end) this.truncated(pos, 2);
+          this.push(bytes[pos] | (bytes[pos + 1] << 8));
+          pos += 2;
           break;
         case 0x28: // MARK
           if (this.marks.length >= this.maxStack) throw cur.error("E_PICKLE", `more than ${this.maxStack} open marks`);
@@ -153,7 +173,8 @@ class Unpickler {
           this.build(this.pop(), this.top());
           break;
         case 0x4b: // BININT1
-          this.push(cur.u8());
+          if (pos + 1 > end) this.truncated(pos, 1);
+          this.push(bytes[pos++]);
           break;
         case 0x7d: // EMPTY_DICT
           this.push(new Map());
@@ -167,10 +188,15 @@ class Unpickler {
           break;
         }
         case 0x4a: // BININT
-          this.push(cur.i32());
+          if (pos + 4 > end) this.truncated(pos, 4);
+          this.push(bytes[pos] | (bytes[pos + 1] << 8) | (bytes[pos + 2] << 16) | (bytes[pos + 3] << 24));
+          pos += 4;
           break;
         case 0x8c: // SHORT_BINUNICODE
-          this.pushText(cur.u8());
+          if (pos + 1 > end) this.truncated(pos, 1);
+          cur.pos = pos + 1;
+          this.pushText(bytes[pos]);
+          pos = cur.pos;
           break;
         case 0x89: // NEWFALSE
           this.push(false);
@@ -190,7 +216,7 @@ class Unpickler {
         case 0x65: { // APPENDS
           const items = this.popMark();
           const list = this.list();
-          for (const item of items) list.push(item);
+          for (let i = 0; i < items.length; i++) list.push(items[i]);
           break;
         }
         case 0x61: { // APPEND
@@ -219,17 +245,22 @@ class Unpickler {
           this.push(this.resolveGlobal(module, name));
           break;
         }
-        case 0x47: { // BINFLOAT
-          const v = cur.f64be();
-          this.push(Number.isInteger(v) ? new PyFloat(v) : v);
-          break;
-        }
         case 0x2e: // STOP
+          cur.pos = pos;
           return this.pop();
         default:
-          this.rare(cur.opcode);
+          cur.pos = pos;
+          this.rare(opcode);
+          pos = cur.pos;
       }
     }
+  }
+
+  /** Throws E_TRUNCATED for an argument of `n` bytes at `pos` that the stream does not hold. */
+  private truncated(pos: number, n: number): never {
+    this.cur.pos = pos;
+    this.cur.need(n);
+    throw this.cur.error("E_TRUNCATED", "unreachable: need() throws");
   }
 
   /**
@@ -239,6 +270,11 @@ class Unpickler {
   private rare(opcode: number): void {
     const cur = this.cur;
     switch (opcode) {
+      case 0x47: { // BINFLOAT
+        const v = cur.f64be();
+        this.push(Number.isInteger(v) ? new PyFloat(v) : v);
+        break;
+      }
       case 0x80: { // PROTO
         const proto = cur.u8();
         if (proto > HIGHEST_PROTOCOL) throw cur.error("E_PICKLE", `unsupported pickle protocol ${proto}`);
@@ -407,11 +443,13 @@ class Unpickler {
 
   // `memo[i] === undefined` rather than `i in memo`: no decoded value is undefined, and `in` costs a runtime call.
   private memoPut(index: number): void {
+    const stack = this.stack;
+    if (stack.length === 0) throw this.cur.error("E_PICKLE", "stack underflow");
     if (this.memo[index] === undefined) {
       if (this.memoCount >= this.maxMemo) throw this.cur.error("E_PICKLE", `more than ${this.maxMemo} memo entries`);
       this.memoCount++;
     }
-    this.memo[index] = this.top();
+    this.memo[index] = stack[stack.length - 1];
   }
 
   private memoGet(index: number): void {
