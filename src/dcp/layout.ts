@@ -57,7 +57,7 @@ export function dimSplitLayout(ranks: number, dim = 0): Layout {
   };
 }
 
-const LayoutFile = z.lazy(() =>
+const LayoutFile = z.lazySchema(() =>
   z.object({
     ranks: z.number().check(z.int(), z.minimum(1)),
     tensors: z.record(
@@ -82,7 +82,7 @@ export function parseLayoutJson(text: string, path = "layout.json"): Layout {
   } catch (e) {
     throw new UsageError("E_USAGE", `layout is not valid JSON: ${(e as Error).message}`, { path });
   }
-  const parsed = LayoutFile.safeParse(json);
+  const parsed = LayoutFile().safeParse(json);
   if (!parsed.success) {
     throw new UsageError("E_USAGE", `layout does not match {ranks, tensors}: ${parsed.error.issues[0]?.message}`, {
       path,

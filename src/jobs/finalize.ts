@@ -17,7 +17,7 @@ export interface FinalizeReport {
   file: string;
 }
 
-const SafetensorsManifest = z.lazy(() =>
+const SafetensorsManifest = z.lazySchema(() =>
   z.object({
     shards: z.number().check(z.int(), z.minimum(1)),
     files: z.array(z.string()),
@@ -92,7 +92,7 @@ async function finalizeSafetensors(dst: Location, paths: string[]): Promise<stri
     } catch (e) {
       throw new FormatError("E_METADATA", `part manifest is not JSON: ${(e as Error).message}`, { path: p });
     }
-    const parsed = SafetensorsManifest.safeParse(json);
+    const parsed = SafetensorsManifest().safeParse(json);
     if (!parsed.success) throw new FormatError("E_METADATA", "malformed part manifest", { path: p });
     for (const f of parsed.data.files) {
       if (!(await dst.storage.stat(joinPath(dst.path, pathFromFile(f, p, "the part manifest names the shard"))))) {

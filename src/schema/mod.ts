@@ -4,8 +4,7 @@
  * its methods, and 40 locales (about 13 ms of CPU at the start of `webdcp inspect`); with zod's English
  * messages, which the classic build sets and the mini one leaves out. Import it as a namespace
  * (`import * as z from "../schema/mod.ts"`), which bundlers trim to the names used. A schema kept in a
- * module constant is built through `z.lazy`, on its first parse: building zod schemas at load time cost
- * every CLI start that loads the module some milliseconds, whether or not the command parses anything.
+ * module constant is built on first use (`lazySchema`).
  * @module
  */
 import { config } from "zod/mini";
@@ -14,3 +13,4 @@ import en from "zod/v4/locales/en.js";
 config(en());
 
 export * from "zod/mini";
+export { lazySchema } from "./lazy_schema.ts";

@@ -22,7 +22,7 @@ export interface PartFile {
   version?: string;
 }
 
-const PartFiles = z.lazy(() =>
+const PartFiles = z.lazySchema(() =>
   z.object({
     files: z.array(
       z.object({
@@ -155,9 +155,9 @@ export async function recordPartFiles(
 export async function checkPartFiles(dst: Location, part: Part): Promise<string | undefined> {
   const listPath = joinPath(dst.path, partFilesName(part));
   if (!(await dst.storage.stat(listPath))) return `no ${partFilesName(part)}: the part did not finish`;
-  let list: z.infer<typeof PartFiles>;
+  let list: z.infer<ReturnType<typeof PartFiles>>;
   try {
-    list = PartFiles.parse(JSON.parse(new TextDecoder().decode(await dst.storage.readAll(listPath))));
+    list = PartFiles().parse(JSON.parse(new TextDecoder().decode(await dst.storage.readAll(listPath))));
   } catch {
     return `${partFilesName(part)} is malformed`;
   }
