@@ -35,8 +35,8 @@ export function decodeMetadata(bytes: Uint8Array, path: string, overrides?: Part
 
 /**
  * A pickle shares an object by memo reference (2 bytes), so one chunk list met by n entries is walked n
- * times. Real `.metadata` walks to about one node per 7 bytes (torch shares only small things like a dtype),
- * so 4 per byte is ample.
+ * times. Real `.metadata` walks to about one node per 11 bytes (a 4-rank checkpoint of 75 tensors: 4943 nodes
+ * for 56 843 bytes; torch shares only small things like a dtype), so 4 per byte is ample.
  */
 const MAX_NODES_PER_BYTE = 4;
 const MIN_NODE_BUDGET = 1024;
