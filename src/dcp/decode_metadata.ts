@@ -1,232 +1,281 @@
 /**
- * `.metadata` bytes -> `DcpMetadata`: unpickle with the DCP allow-list, turn the raw records into plain
- * data, then let one zod schema decide what is a valid checkpoint description (parse, don't validate).
+ * `.metadata` bytes -> `DcpMetadata`: unpickle with the DCP allow-list, then one typed walk from the root
+ * `Metadata` record that checks each value where the model needs it and builds the model as it goes (parse,
+ * don't validate). The walk follows the model's fixed shape (Metadata -> entry -> properties and chunks), so
+ * it never recurses on the input's own depth and cannot meet a cycle; it copies what it keeps, so a value the
+ * pickle shares is walked each time it is met, within a budget tied to the file's size.
  */
-import * as z from "../schema/mod.ts";
-import { isDType } from "../dtype/mod.ts";
-import type { DType } from "../dtype/mod.ts";
 import { FormatError } from "../errors/mod.ts";
 import { checkLimit, type Limits, resolveLimits } from "../limits/mod.ts";
-import { decodePickle } from "../pickle/mod.ts";
-import { PyFloat, PyTuple } from "../pickle/mod.ts";
-import type { DcpMetadata, EntryMeta, MemoryFormat, StorageEntry } from "./metadata.ts";
+import { decodePickle, PyTuple } from "../pickle/mod.ts";
+import type {
+  DcpMetadata,
+  EntryMeta,
+  MemoryFormat,
+  StatePath,
+  StorageEntry,
+  StorageInfo,
+  StorageMeta,
+  TensorEntryMeta,
+} from "./metadata.ts";
+import type { Box } from "../tensor/mod.ts";
 import { storageKey } from "./metadata.ts";
 import { DtypeToken, LayoutToken, MemFormatToken, metadataGlobals, PickledRecord } from "./metadata_globals.ts";
 
 /**
  * Decodes a `.metadata` pickle into `DcpMetadata`: only the allow-listed DCP classes, under the limits on
- * untrusted input (`Limits`), a zod schema at the boundary (E_METADATA, E_PICKLE_GLOBAL naming `path`).
+ * untrusted input (`Limits`); E_METADATA (naming `path`) for anything that is not a DCP checkpoint description.
  */
 export function decodeMetadata(bytes: Uint8Array, path: string, overrides?: Partial<Limits>): DcpMetadata {
   const limits = resolveLimits(overrides);
   checkLimit(limits, "maxMetadataBytes", bytes.byteLength, ".metadata bytes", { path, offset: 0 });
-  const raw = decodePickle(bytes, { globals: metadataGlobals, path, limits });
-  const budget = MAX_NODES_PER_BYTE * bytes.byteLength + MIN_NODE_BUDGET;
-  const parsed = metadataSchema.safeParse(toPlain(raw, budget, path));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new FormatError(
-      "E_METADATA",
-      `.metadata does not describe a DCP checkpoint: ${issue.message} at ${issue.path.join(".") || "<root>"}`,
-      { path },
-    );
-  }
-  return toModel(parsed.data, path, limits);
+  const root = decodePickle(bytes, { globals: metadataGlobals, path, limits });
+  return new ModelReader(path, limits, MAX_NODES_PER_BYTE * bytes.byteLength + MIN_NODE_BUDGET).metadata(root);
 }
 
-const MAX_DEPTH = 64;
 /**
- * A pickle shares an object by memo reference (2 bytes), so `(x, x)` nested n deep is 2n bytes but 2^n
- * nodes once copied. Real `.metadata` copies to about one node per 7 bytes (torch shares only small things
- * like a `torch.Size`), so 4 per byte is ample, and the copy that zod walks is bounded with it.
+ * A pickle shares an object by memo reference (2 bytes), so one chunk list met by n entries is walked n
+ * times. Real `.metadata` walks to about one node per 11 bytes (a 4-rank checkpoint of 75 tensors: 4943 nodes
+ * for 56 843 bytes; torch shares only small things like a dtype), so 4 per byte is ample.
  */
 const MAX_NODES_PER_BYTE = 4;
 const MIN_NODE_BUDGET = 1024;
 
-/**
- * Records become `{ $class, ...fields }`, dicts `{ $map: [[k, v], ...] }` (keys may be records), tuples arrays.
- * The copy is a tree: shared objects are copied each time they are met, within a node budget, and an object
- * met again inside itself (a cycle) is refused. Recursive, as the depth is bounded (MAX_DEPTH) before the
- * call stack could be: a work list of tasks and closures per value took as long as the unpickling.
- */
-function toPlain(root: unknown, budget: number, path: string): unknown {
-  const fail = (what: string) => new FormatError("E_METADATA", `.metadata ${what}`, { path });
-  const open: object[] = []; // the objects whose contents are being copied
-  const copy = (v: unknown, depth: number): unknown => {
-    if (depth > MAX_DEPTH) throw fail("nests too deeply");
-    if (--budget < 0) throw fail("expands to too many values (shared objects nested in each other)");
-    if (typeof v !== "object" || v === null) return v;
-    if (open.includes(v)) throw fail("holds a value inside itself (a cycle)");
-    if (v instanceof PickledRecord) {
-      const rec: Record<string, unknown> = { $class: v.className };
-      open.push(v);
-      if (v.state instanceof Map) {
-        for (const [k, x] of v.state) {
-          if (typeof k !== "string" || k.startsWith("$")) continue;
-          // Defined, not assigned: a field named `__proto__` is an ordinary (unknown, so dropped) key, not a prototype.
-          if (k === "__proto__") {
-            Object.defineProperty(rec, k, {
-              value: copy(x, depth + 1),
-              enumerable: true,
-              writable: true,
-              configurable: true,
-            });
-          } else rec[k] = copy(x, depth + 1);
-        }
-      } else if (v.state !== undefined) rec.$state = copy(v.state, depth + 1);
-      open.pop();
-      return rec;
-    }
-    if (v instanceof DtypeToken) return { $dtype: v.dtype };
-    if (v instanceof LayoutToken) return { $layout: v.name };
-    if (v instanceof MemFormatToken) return { $mem: v.value };
-    if (v instanceof PyFloat) return v.value;
-    if (v instanceof PyTuple || Array.isArray(v)) {
-      const items: unknown[] = v instanceof PyTuple ? v.items : v;
-      const list = new Array<unknown>(items.length);
-      open.push(v);
-      for (let i = 0; i < items.length; i++) list[i] = copy(items[i], depth + 1);
-      open.pop();
-      return list;
-    }
-    if (v instanceof Map) {
-      const pairs: unknown[][] = [];
-      open.push(v);
-      for (const [k, x] of v) pairs.push([copy(k, depth + 1), copy(x, depth + 1)]);
-      open.pop();
-      return { $map: pairs };
-    }
-    return v;
-  };
-  return copy(root, 0);
+const MEMORY_FORMATS: readonly MemoryFormat[] = ["contiguous", "channels_last", "preserve"];
+const NO_FIELDS: ReadonlyMap<unknown, unknown> = new Map();
+
+/** Python's name for a decoded value's type, for error messages. */
+function pyType(v: unknown): string {
+  if (v === null || v === undefined) return "None";
+  if (typeof v !== "object") return typeof v === "number" ? "a number" : `a ${typeof v}`;
+  if (v instanceof PickledRecord) return `a ${v.className}`;
+  if (v instanceof PyTuple) return "a tuple";
+  if (Array.isArray(v)) return "a list";
+  if (v instanceof Map) return "a dict";
+  return `a ${v.constructor?.name ?? "object"}`;
 }
 
-// z.int() is a safe integer (|n| <= 2^53 - 1) in zod 4: no bound of its own is needed.
-const int = z.number().check(z.int(), z.nonnegative());
-const intList = z.array(int);
-const mapOf = <K extends z.ZodMiniType, V extends z.ZodMiniType>(k: K, v: V) =>
-  z.object({ $map: z.array(z.tuple([k, v])) });
+/** Reads the unpickled value graph as the model; every check is one line and one E_METADATA error. */
+class ModelReader {
+  /** The entry being read, named in errors. */
+  private fqn = "";
 
-const dtype = z.object({ $dtype: z.custom<DType>((s) => typeof s === "string" && isDType(s), "unknown dtype") });
-const layout = z.object({ $layout: z.literal("torch.strided") });
-const memFormat = z.object({ $mem: z.number() });
-const props5 = z.tuple([dtype, layout, z.boolean(), memFormat, z.boolean()]);
-const props6 = z.tuple([
-  dtype,
-  layout,
-  z.boolean(),
-  memFormat,
-  z.boolean(),
-  z.nullable(z.array(z.number().check(z.int()))),
-]);
-const tensorProperties = z.object({ $class: z.literal("TensorProperties"), $state: z.union([props5, props6]) });
+  constructor(private readonly path: string, private readonly limits: Limits, private budget: number) {}
 
-const chunk = z.object({ $class: z.literal("ChunkStorageMetadata"), offsets: intList, sizes: intList });
-const tensorMeta = z.object({
-  $class: z.literal("TensorStorageMetadata"),
-  properties: tensorProperties,
-  size: intList,
-  chunks: z.array(chunk),
-});
-const bytesMeta = z.object({ $class: z.literal("BytesStorageMetadata") });
-const entry = z.discriminatedUnion("$class", [tensorMeta, bytesMeta]);
+  metadata(root: unknown): DcpMetadata {
+    const where = { path: this.path, offset: 0 };
+    const m = this.fields(root, "Metadata", ".metadata");
+    const sdm = this.dict(m.get("state_dict_metadata"), "Metadata.state_dict_metadata");
+    checkLimit(this.limits, "maxTensors", sdm.size, "entries in state_dict_metadata", where);
+    const stateDictMetadata = new Map<string, EntryMeta>();
+    // forEach, not `for (const [k, v] of map)`: unoptimised code destructures each pair through the iterator protocol.
+    sdm.forEach((e, fqn) => {
+      this.fqn = this.str(fqn, "a state_dict_metadata key");
+      checkLimit(this.limits, "maxNameLength", this.fqn.length, "length of a name in state_dict_metadata", where);
+      stateDictMetadata.set(this.fqn, this.entry(e));
+    });
+    this.fqn = "";
+    return {
+      stateDictMetadata,
+      plannerData: this.plannerData(m.get("planner_data")),
+      storageData: this.storageData(this.dict(m.get("storage_data"), "Metadata.storage_data")),
+      storageMeta: this.storageMeta(m.get("storage_meta")),
+      version: this.optionalStr(m.get("version"), "Metadata.version"),
+    };
+  }
 
-const metadataIndex = z.object({
-  $class: z.literal("MetadataIndex"),
-  fqn: z.string(),
-  offset: z.nullish(intList),
-  index: z.nullish(int),
-});
-const storageInfo = z.object({
-  $class: z.literal("_StorageInfo"),
-  relative_path: z.string(),
-  offset: int,
-  length: int,
-  transform_descriptors: z.nullish(z.array(z.string())),
-});
-const storageMeta = z.object({
-  $class: z.literal("StorageMeta"),
-  checkpoint_id: z.nullish(z.string()),
-  save_id: z.nullish(z.string()),
-  load_id: z.nullish(z.string()),
-  modules: z.nullish(z.array(z.string())),
-});
-const metadataSchema = z.object({
-  $class: z.literal("Metadata"),
-  state_dict_metadata: mapOf(z.string(), entry),
-  planner_data: z.nullish(mapOf(z.string(), z.array(z.union([z.string(), int])))),
-  storage_data: mapOf(metadataIndex, storageInfo),
-  storage_meta: z.nullish(storageMeta),
-  version: z.nullish(z.string()),
-});
-type ParsedMetadata = z.infer<typeof metadataSchema>;
-
-const MEMORY_FORMATS: MemoryFormat[] = ["contiguous", "channels_last", "preserve"];
-
-function toModel(m: ParsedMetadata, path: string, limits: Limits): DcpMetadata {
-  const stateDictMetadata = new Map<string, EntryMeta>();
-  const where = { path, offset: 0 };
-  checkLimit(limits, "maxTensors", m.state_dict_metadata.$map.length, "entries in state_dict_metadata", where);
-  for (const [fqn, e] of m.state_dict_metadata.$map) {
-    checkLimit(limits, "maxNameLength", fqn.length, "length of a name in state_dict_metadata", where);
-    if (e.$class === "BytesStorageMetadata") {
-      stateDictMetadata.set(fqn, { kind: "bytes" });
-      continue;
+  private entry(e: unknown): EntryMeta {
+    if (e instanceof PickledRecord && e.className === "BytesStorageMetadata") return this.count({ kind: "bytes" });
+    const t = this.fields(e, "TensorStorageMetadata", "a state_dict_metadata value");
+    const size = this.uints(t.get("size"), "TensorStorageMetadata.size");
+    const chunks = this.list(t.get("chunks"), "TensorStorageMetadata.chunks");
+    const where = { path: this.path, offset: 0 };
+    checkLimit(this.limits, "maxChunksPerTensor", chunks.length, `chunks of '${this.fqn.slice(0, 200)}'`, where);
+    const boxes = new Array<{ offsets: number[]; sizes: number[] }>(chunks.length);
+    for (let i = 0; i < chunks.length; i++) {
+      const c = this.fields(chunks[i], "ChunkStorageMetadata", "an item of TensorStorageMetadata.chunks");
+      boxes[i] = {
+        offsets: this.uints(c.get("offsets"), "ChunkStorageMetadata.offsets"),
+        sizes: this.uints(c.get("sizes"), "ChunkStorageMetadata.sizes"),
+      };
     }
-    checkLimit(limits, "maxChunksPerTensor", e.chunks.length, `chunks of '${fqn.slice(0, 200)}'`, where);
-    const [dt, , requiresGrad, mem, pinMemory, strides] = e.properties.$state;
-    const memoryFormat = MEMORY_FORMATS[mem.$mem];
-    if (memoryFormat === undefined) {
-      throw new FormatError("E_METADATA", `'${fqn}' has memory format encoding ${mem.$mem}`, { path });
+    return this.tensor(t.get("properties"), size, boxes);
+  }
+
+  /** The entry of a tensor with `TensorProperties` p, pickled as the tuple its `__getstate__` returns (5 fields, 6 since strides). */
+  private tensor(p: unknown, size: number[], chunks: Box[]): TensorEntryMeta {
+    if (!(p instanceof PickledRecord) || p.className !== "TensorProperties") {
+      throw this.fail(`TensorStorageMetadata.properties is ${pyType(p)}, not a TensorProperties`);
     }
-    stateDictMetadata.set(fqn, {
+    const s = this.list(p.state, "the state of TensorProperties");
+    if (s.length !== 5 && s.length !== 6) throw this.fail(`TensorProperties has ${s.length} fields, not 5 or 6`);
+    const dtype = s[0], layout = s[1], mem = s[3], strides = s[5];
+    if (!(dtype instanceof DtypeToken)) throw this.fail(`TensorProperties.dtype is ${pyType(dtype)}, not a dtype`);
+    if (!(layout instanceof LayoutToken) || layout.name !== "torch.strided") {
+      throw this.fail(`TensorProperties.layout is not torch.strided`);
+    }
+    if (!(mem instanceof MemFormatToken)) throw this.fail(`TensorProperties.memory_format is ${pyType(mem)}`);
+    const memoryFormat = MEMORY_FORMATS[mem.value];
+    if (memoryFormat === undefined) throw this.fail(`TensorProperties.memory_format has encoding ${mem.value}`);
+    return {
       kind: "tensor",
-      dtype: dt.$dtype,
-      size: e.size,
-      chunks: e.chunks.map((c) => ({ offsets: c.offsets, sizes: c.sizes })),
-      requiresGrad,
-      pinMemory,
+      dtype: dtype.dtype,
+      size,
+      chunks,
+      requiresGrad: this.bool(s[2], "TensorProperties.requires_grad"),
+      pinMemory: this.bool(s[4], "TensorProperties.pin_memory"),
       memoryFormat,
-      strides: strides ?? null,
-    });
+      strides: strides === undefined || strides === null ? null : this.ints(strides, "TensorProperties.strides"),
+    };
   }
-  // Each planner_data path element is one level of the nested state dict rebuilt from it.
-  for (const [, p] of m.planner_data?.$map ?? []) {
-    checkLimit(limits, "maxDepth", p.length, "planner_data path length", where);
-  }
-  const plannerData = m.planner_data ? new Map(m.planner_data.$map) : null;
-  const storageData = new Map<string, StorageEntry>();
-  for (const [k, info] of m.storage_data.$map) {
-    const offsets = k.offset ?? null;
-    const key = storageKey(k.fqn, offsets);
-    if (storageData.has(key)) {
-      throw new FormatError("E_METADATA", `storage_data names '${k.fqn}' at [${offsets ?? ""}] twice`, { path });
-    }
-    storageData.set(key, {
-      fqn: k.fqn,
-      offsets,
-      index: k.index ?? null,
-      info: {
-        relativePath: info.relative_path,
-        offset: info.offset,
-        length: info.length,
-        ...(info.transform_descriptors ? { transformDescriptors: info.transform_descriptors } : {}),
-      },
-    });
-  }
-  const sm = m.storage_meta;
-  return {
-    stateDictMetadata,
-    plannerData,
-    storageData,
-    storageMeta: sm
-      ? {
-        checkpointId: sm.checkpoint_id ?? null,
-        saveId: sm.save_id ?? null,
-        loadId: sm.load_id ?? null,
-        modules: sm.modules ?? [],
+
+  private plannerData(v: unknown): Map<string, StatePath> | null {
+    if (v === undefined || v === null) return null;
+    const out = new Map<string, StatePath>();
+    this.dict(v, "Metadata.planner_data").forEach((p, fqn) => {
+      const key = this.str(fqn, "a planner_data key");
+      const items = this.list(p, "a planner_data value");
+      // Each path element is one level of the nested state dict rebuilt from it.
+      checkLimit(this.limits, "maxDepth", items.length, "planner_data path length", { path: this.path, offset: 0 });
+      const path: StatePath = new Array(items.length);
+      for (let i = 0; i < items.length; i++) {
+        const x = items[i];
+        path[i] = typeof x === "string" ? x : this.uint(x, "a planner_data path element");
       }
-      : null,
-    version: m.version ?? null,
-  };
+      out.set(key, path);
+    });
+    return out;
+  }
+
+  private storageData(d: Map<unknown, unknown>): Map<string, StorageEntry> {
+    const out = new Map<string, StorageEntry>();
+    d.forEach((v, k) => {
+      const index = this.fields(k, "MetadataIndex", "a storage_data key");
+      const fqn = this.str(index.get("fqn"), "MetadataIndex.fqn");
+      const rawOffsets = index.get("offset");
+      const offsets = rawOffsets === undefined || rawOffsets === null
+        ? null
+        : this.uints(rawOffsets, "MetadataIndex.offset");
+      const rawIndex = index.get("index");
+      const info = this.fields(v, "_StorageInfo", "a storage_data value");
+      const key = storageKey(fqn, offsets);
+      if (out.has(key)) throw this.fail(`storage_data names '${fqn}' at [${offsets ?? ""}] twice`);
+      const stored: StorageInfo = {
+        relativePath: this.str(info.get("relative_path"), "_StorageInfo.relative_path"),
+        offset: this.uint(info.get("offset"), "_StorageInfo.offset"),
+        length: this.uint(info.get("length"), "_StorageInfo.length"),
+      };
+      const descriptors = info.get("transform_descriptors");
+      if (descriptors !== undefined && descriptors !== null) {
+        stored.transformDescriptors = this.strs(descriptors, "_StorageInfo.transform_descriptors");
+      }
+      out.set(key, {
+        fqn,
+        offsets,
+        index: rawIndex === undefined || rawIndex === null ? null : this.uint(rawIndex, "MetadataIndex.index"),
+        info: stored,
+      });
+    });
+    return out;
+  }
+
+  private storageMeta(v: unknown): StorageMeta | null {
+    if (v === undefined || v === null) return null;
+    const s = this.fields(v, "StorageMeta", "Metadata.storage_meta");
+    const modules = s.get("modules");
+    return {
+      checkpointId: this.optionalStr(s.get("checkpoint_id"), "StorageMeta.checkpoint_id"),
+      saveId: this.optionalStr(s.get("save_id"), "StorageMeta.save_id"),
+      loadId: this.optionalStr(s.get("load_id"), "StorageMeta.load_id"),
+      modules: modules === undefined || modules === null ? [] : this.strs(modules, "StorageMeta.modules"),
+    };
+  }
+
+  /** The fields of a record of `className` (a dataclass pickled with its `__dict__`, or with no state). */
+  private fields(v: unknown, className: string, what: string): ReadonlyMap<unknown, unknown> {
+    if (!(v instanceof PickledRecord) || v.className !== className) {
+      throw this.fail(`${what} is ${pyType(v)}, not a ${className}`);
+    }
+    this.count(v);
+    if (v.state === undefined) return NO_FIELDS;
+    if (!(v.state instanceof Map)) throw this.fail(`the state of ${className} is ${pyType(v.state)}, not a dict`);
+    return v.state;
+  }
+
+  private dict(v: unknown, what: string): Map<unknown, unknown> {
+    if (!(v instanceof Map)) throw this.fail(`${what} is ${pyType(v)}, not a dict`);
+    return this.count(v);
+  }
+
+  /** The items of a list or tuple (torch.Size decodes to its list of ints). */
+  private list(v: unknown, what: string): readonly unknown[] {
+    const items = Array.isArray(v) ? v : v instanceof PyTuple ? v.items : undefined;
+    if (items === undefined) throw this.fail(`${what} is ${pyType(v)}, not a list`);
+    if ((this.budget -= items.length + 1) < 0) {
+      throw this.fail("expands to too many values (shared objects met more than once)");
+    }
+    return items;
+  }
+
+  /** A list of ints >= 0 (a shape, offsets), copied. */
+  private uints(v: unknown, what: string): number[] {
+    const items = this.list(v, what);
+    const out = new Array<number>(items.length);
+    for (let i = 0; i < items.length; i++) out[i] = this.uint(items[i], what);
+    return out;
+  }
+
+  /** A list of ints of either sign (strides), copied. */
+  private ints(v: unknown, what: string): number[] {
+    const items = this.list(v, what);
+    const out = new Array<number>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const x = items[i];
+      if (!Number.isSafeInteger(x)) throw this.fail(`${what} holds ${pyType(x)}, not an int`);
+      out[i] = x as number;
+    }
+    return out;
+  }
+
+  private strs(v: unknown, what: string): string[] {
+    const items = this.list(v, what);
+    const out = new Array<string>(items.length);
+    for (let i = 0; i < items.length; i++) out[i] = this.str(items[i], what);
+    return out;
+  }
+
+  /** A Python int >= 0 that is a safe integer (larger ones decode to bigint and are refused). */
+  private uint(v: unknown, what: string): number {
+    if (!Number.isSafeInteger(v) || (v as number) < 0) {
+      throw this.fail(`${what} is ${typeof v === "number" ? v : pyType(v)}, not an int >= 0`);
+    }
+    return v as number;
+  }
+
+  private str(v: unknown, what: string): string {
+    if (typeof v !== "string") throw this.fail(`${what} is ${pyType(v)}, not a str`);
+    return v;
+  }
+
+  private optionalStr(v: unknown, what: string): string | null {
+    return v === undefined || v === null ? null : this.str(v, what);
+  }
+
+  private bool(v: unknown, what: string): boolean {
+    if (typeof v !== "boolean") throw this.fail(`${what} is ${pyType(v)}, not a bool`);
+    return v;
+  }
+
+  /** Charges one node to the budget. */
+  private count<T>(v: T): T {
+    if (--this.budget < 0) throw this.fail("expands to too many values (shared objects met more than once)");
+    return v;
+  }
+
+  private fail(message: string): FormatError {
+    const entry = this.fqn === "" ? "" : ` (entry '${this.fqn.slice(0, 200)}')`;
+    return new FormatError("E_METADATA", `.metadata does not describe a DCP checkpoint: ${message}${entry}`, {
+      path: this.path,
+    });
+  }
 }

@@ -57,17 +57,19 @@ export function dimSplitLayout(ranks: number, dim = 0): Layout {
   };
 }
 
-const LayoutFile = z.object({
-  ranks: z.number().check(z.int(), z.minimum(1)),
-  tensors: z.record(
-    z.string(),
-    z.array(z.object({
-      rank: z.number().check(z.int(), z.minimum(0)),
-      offsets: z.array(z.number().check(z.int(), z.minimum(0))),
-      sizes: z.array(z.number().check(z.int(), z.minimum(0))),
-    })),
-  ),
-});
+const LayoutFile = z.lazySchema(() =>
+  z.object({
+    ranks: z.number().check(z.int(), z.minimum(1)),
+    tensors: z.record(
+      z.string(),
+      z.array(z.object({
+        rank: z.number().check(z.int(), z.minimum(0)),
+        offsets: z.array(z.number().check(z.int(), z.minimum(0))),
+        sizes: z.array(z.number().check(z.int(), z.minimum(0))),
+      })),
+    ),
+  })
+);
 
 /**
  * A layout from `layout.json`: `{ "ranks": N, "tensors": { "<fqn>": [{ "rank", "offsets", "sizes" }, ...] } }`.
@@ -80,7 +82,7 @@ export function parseLayoutJson(text: string, path = "layout.json"): Layout {
   } catch (e) {
     throw new UsageError("E_USAGE", `layout is not valid JSON: ${(e as Error).message}`, { path });
   }
-  const parsed = LayoutFile.safeParse(json);
+  const parsed = LayoutFile().safeParse(json);
   if (!parsed.success) {
     throw new UsageError("E_USAGE", `layout does not match {ranks, tensors}: ${parsed.error.issues[0]?.message}`, {
       path,

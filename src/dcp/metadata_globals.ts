@@ -66,7 +66,7 @@ function record(className: string): Handler {
 
 const memFormatEnum: Handler = {
   call(args) {
-    const [v] = args;
+    const v = args[0];
     if (typeof v !== "number" || !(v in MEM_FORMAT_NAMES)) {
       throw new FormatError("E_METADATA", `unknown memory format encoding ${String(v)}`);
     }
@@ -77,8 +77,8 @@ const memFormatEnum: Handler = {
 /** Only `getattr(<memory-format enum>, "<member>")`, the enum name form some CPython 3.11 releases emit. */
 const getattrHandler: Handler = {
   call(args) {
-    const [obj, name] = args;
-    const v = MEM_FORMAT_NAMES.indexOf(name as string);
+    const obj = args[0];
+    const v = MEM_FORMAT_NAMES.indexOf(args[1] as string);
     if (obj !== memFormatEnum || v < 0) {
       throw new PickleError("E_PICKLE_GLOBAL", `builtins.getattr is only allowed on the memory-format enum`);
     }
@@ -88,7 +88,7 @@ const getattrHandler: Handler = {
 
 const sizeHandler: Handler = {
   call(args) {
-    const [dims] = args;
+    const dims = args[0];
     if (!(dims instanceof PyTuple || Array.isArray(dims)) || args.length !== 1) {
       throw new FormatError("E_METADATA", "torch.Size expects one tuple of ints");
     }
@@ -98,8 +98,7 @@ const sizeHandler: Handler = {
 
 const layoutHandler: Handler = {
   call(args) {
-    const [name] = args;
-    return new LayoutToken(String(name));
+    return new LayoutToken(String(args[0]));
   },
 };
 

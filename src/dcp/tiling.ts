@@ -178,7 +178,7 @@ function gridCells(boxes: readonly Box[], rank: number): string[] | undefined {
     order.sort((x, y) => o(x) - o(y) || n(x) - n(y));
     let range = 0;
     for (let r = 0; r < order.length; r++) {
-      const [i, prev] = [order[r], order[r - 1]];
+      const i = order[r], prev = order[r - 1];
       if (r > 0 && (o(i) !== o(prev) || n(i) !== n(prev))) {
         if (o(prev) + n(prev) > o(i)) return undefined;
         range++;

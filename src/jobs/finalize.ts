@@ -17,12 +17,14 @@ export interface FinalizeReport {
   file: string;
 }
 
-const SafetensorsManifest = z.object({
-  shards: z.number().check(z.int(), z.minimum(1)),
-  files: z.array(z.string()),
-  total_size: z.number().check(z.int(), z.minimum(0)),
-  weight_map: z.record(z.string(), z.string()),
-});
+const SafetensorsManifest = z.lazySchema(() =>
+  z.object({
+    shards: z.number().check(z.int(), z.minimum(1)),
+    files: z.array(z.string()),
+    total_size: z.number().check(z.int(), z.minimum(0)),
+    weight_map: z.record(z.string(), z.string()),
+  })
+);
 
 /**
  * `webdcp finalize <dst>`: once every `--part r/w` run has finished, merges their manifests into the
@@ -90,7 +92,7 @@ async function finalizeSafetensors(dst: Location, paths: string[]): Promise<stri
     } catch (e) {
       throw new FormatError("E_METADATA", `part manifest is not JSON: ${(e as Error).message}`, { path: p });
     }
-    const parsed = SafetensorsManifest.safeParse(json);
+    const parsed = SafetensorsManifest().safeParse(json);
     if (!parsed.success) throw new FormatError("E_METADATA", "malformed part manifest", { path: p });
     for (const f of parsed.data.files) {
       if (!(await dst.storage.stat(joinPath(dst.path, pathFromFile(f, p, "the part manifest names the shard"))))) {

@@ -3,7 +3,6 @@ import { LimitError, type Limits, resolveLimits } from "../limits/mod.ts";
 import { PickleCursor } from "./cursor.ts";
 import { BUILTIN_GLOBALS, type GlobalHandler, type GlobalResolver } from "./globals.ts";
 import { setDictAttributes } from "./dict_attributes.ts";
-import { OP } from "./opcodes.ts";
 import { decodeLatin1, decodeUtf8 } from "./utf8.ts";
 import { PyByteArray, PyFloat, PyTuple, type PyValue, SETSTATE } from "./value.ts";
 
@@ -102,84 +101,142 @@ class Unpickler {
     return this.cur.pos;
   }
 
+  /**
+   * The loop every opcode passes through. V8 runs it unoptimised when the CLI decodes a `.metadata` once,
+   * where each call and property access costs more than most opcodes' work: so the stream position lives in
+   * a local between the calls that read through `cur` (synced around them), the hot opcodes read their
+   * arguments here, and the cases are number literals in the order of how often torch's pickles use them
+   * (an unoptimised `switch` tests its cases one by one, loading each `OP.X` it would name).
+   */
   run(): PyValue {
     const cur = this.cur;
+    const bytes = cur.bytes;
+    const end = bytes.length;
+    let pos = cur.pos;
     for (;;) {
-      switch (cur.nextOpcode()) {
-        case OP.STOP:
-          return this.pop();
-        case OP.MARK:
+      cur.opStart = pos;
+      if (pos >= end) {
+        cur.pos = pos;
+        cur.nextOpcode(); // throws: the stream ends without STOP
+      }
+      const opcode = bytes[pos++];
+      cur.opcode = opcode;
+      switch (opcode) {
+        case 0x94: // MEMOIZE
+          this.memoPut(this.memoCount);
+          break;
+        case 0x6a: // LONG_BINGET
+          if (pos + 4 > end) this.truncated(pos, 4);
+          this.memoGet((bytes[pos] | (bytes[pos + 1] << 8) | (bytes[pos + 2] << 16)) + bytes[pos + 3] * 0x1000000);
+          pos += 4;
+          break;
+        case 0x68: // BINGET
+          if (pos + 1 > end) this.truncated(pos, 1);
+          this.memoGet(bytes[pos++]);
+          break;
+        case 0x71: // BINPUT
+          if (pos + 1 > end) this.truncated(pos, 1);
+          this.memoPut(bytes[pos++]);
+          break;
+        case 0x72: // LONG_BINPUT
+          if (pos + 4 > end) this.truncated(pos, 4);
+          this.memoPut((bytes[pos] | (bytes[pos + 1] << 8) | (bytes[pos + 2] << 16)) + bytes[pos + 3] * 0x1000000);
+          pos += 4;
+          break;
+        case 0x85: // TUPLE1
+          this.push(new PyTuple([this.pop()]));
+          break;
+        case 0x86: { // TUPLE2
+          const b = this.pop();
+          this.push(new PyTuple([this.pop(), b]));
+          break;
+        }
+        case 0x4d: // BININT2
+          if (pos + 2 > end) this.truncated(pos, 2);
+          this.push(bytes[pos] | (bytes[pos + 1] << 8));
+          pos += 2;
+          break;
+        case 0x28: // MARK
           if (this.marks.length >= this.maxStack) throw cur.error("E_PICKLE", `more than ${this.maxStack} open marks`);
           this.marks.push(this.stack);
           this.stack = [];
           break;
-        case OP.NONE:
-          this.push(null);
-          break;
-        case OP.NEWTRUE:
-          this.push(true);
-          break;
-        case OP.NEWFALSE:
-          this.push(false);
-          break;
-        case OP.BININT1:
-          this.push(cur.u8());
-          break;
-        case OP.BININT2:
-          this.push(cur.u16());
-          break;
-        case OP.BININT:
-          this.push(cur.i32());
-          break;
-        case OP.BINFLOAT: {
-          const v = cur.f64be();
-          this.push(Number.isInteger(v) ? new PyFloat(v) : v);
-          break;
-        }
-        case OP.SHORT_BINUNICODE:
-          this.pushText(cur.u8());
-          break;
-        case OP.EMPTY_TUPLE:
+        case 0x29: // EMPTY_TUPLE
           this.push(new PyTuple([]));
           break;
-        case OP.TUPLE1:
-        case OP.TUPLE2:
-        case OP.TUPLE3: {
-          const n = cur.opcode - OP.TUPLE1 + 1;
-          if (this.stack.length < n) throw cur.error("E_PICKLE", `needs ${n} items, stack has ${this.stack.length}`);
-          this.push(new PyTuple(this.stack.splice(this.stack.length - n, n)));
+        case 0x81: { // NEWOBJ
+          const args = this.pop();
+          this.push(this.invoke("construct", this.pop(), args));
           break;
         }
-        case OP.TUPLE:
-          this.push(new PyTuple(this.popMark()));
+        case 0x62: // BUILD
+          this.build(this.pop(), this.top());
           break;
-        case OP.EMPTY_LIST:
+        case 0x4b: // BININT1
+          if (pos + 1 > end) this.truncated(pos, 1);
+          this.push(bytes[pos++]);
+          break;
+        case 0x7d: // EMPTY_DICT
+          this.push(new Map());
+          break;
+        case 0x75: // SETITEMS
+          this.setItems(this.popMark(), this.dict());
+          break;
+        case 0x52: { // REDUCE
+          const args = this.pop();
+          this.push(this.invoke("call", this.pop(), args));
+          break;
+        }
+        case 0x4a: // BININT
+          if (pos + 4 > end) this.truncated(pos, 4);
+          this.push(bytes[pos] | (bytes[pos + 1] << 8) | (bytes[pos + 2] << 16) | (bytes[pos + 3] << 24));
+          pos += 4;
+          break;
+        case 0x8c: // SHORT_BINUNICODE
+          if (pos + 1 > end) this.truncated(pos, 1);
+          cur.pos = pos + 1;
+          this.pushText(bytes[pos]);
+          pos = cur.pos;
+          break;
+        case 0x89: // NEWFALSE
+          this.push(false);
+          break;
+        case 0x88: // NEWTRUE
+          this.push(true);
+          break;
+        case 0x4e: // NONE
+          this.push(null);
+          break;
+        case 0x5d: // EMPTY_LIST
           this.push([]);
           break;
-        case OP.APPEND: {
+        case 0x74: // TUPLE
+          this.push(new PyTuple(this.popMark()));
+          break;
+        case 0x65: { // APPENDS
+          const items = this.popMark();
+          const list = this.list();
+          for (let i = 0; i < items.length; i++) list.push(items[i]);
+          break;
+        }
+        case 0x61: { // APPEND
           const item = this.pop();
           this.list().push(item);
           break;
         }
-        case OP.APPENDS: {
-          const items = this.popMark();
-          const list = this.list();
-          for (const item of items) list.push(item);
-          break;
-        }
-        case OP.EMPTY_DICT:
-          this.push(new Map());
-          break;
-        case OP.SETITEM: {
+        case 0x73: { // SETITEM
           const value = this.pop();
           const key = this.pop();
           this.dict().set(key, value);
           break;
         }
-        case OP.SETITEMS:
-          this.setItems(this.popMark(), this.dict());
+        case 0x87: { // TUPLE3
+          const c = this.pop();
+          const b = this.pop();
+          this.push(new PyTuple([this.pop(), b, c]));
           break;
-        case OP.STACK_GLOBAL: {
+        }
+        case 0x93: { // STACK_GLOBAL
           const name = this.pop();
           const module = this.pop();
           if (typeof module !== "string" || typeof name !== "string") {
@@ -188,38 +245,22 @@ class Unpickler {
           this.push(this.resolveGlobal(module, name));
           break;
         }
-        case OP.REDUCE: {
-          const args = this.pop();
-          this.push(this.invoke("call", this.pop(), args));
-          break;
-        }
-        case OP.NEWOBJ: {
-          const args = this.pop();
-          this.push(this.invoke("construct", this.pop(), args));
-          break;
-        }
-        case OP.BUILD:
-          this.build(this.pop(), this.top());
-          break;
-        case OP.BINPUT:
-          this.memoPut(cur.u8());
-          break;
-        case OP.LONG_BINPUT:
-          this.memoPut(cur.u32());
-          break;
-        case OP.MEMOIZE:
-          this.memoPut(this.memoCount);
-          break;
-        case OP.BINGET:
-          this.memoGet(cur.u8());
-          break;
-        case OP.LONG_BINGET:
-          this.memoGet(cur.u32());
-          break;
+        case 0x2e: // STOP
+          cur.pos = pos;
+          return this.pop();
         default:
-          this.rare(cur.opcode);
+          cur.pos = pos;
+          this.rare(opcode);
+          pos = cur.pos;
       }
     }
+  }
+
+  /** Throws E_TRUNCATED for an argument of `n` bytes at `pos` that the stream does not hold. */
+  private truncated(pos: number, n: number): never {
+    this.cur.pos = pos;
+    this.cur.need(n);
+    throw this.cur.error("E_TRUNCATED", "unreachable: need() throws");
   }
 
   /**
@@ -229,86 +270,91 @@ class Unpickler {
   private rare(opcode: number): void {
     const cur = this.cur;
     switch (opcode) {
-      case OP.PROTO: {
+      case 0x47: { // BINFLOAT
+        const v = cur.f64be();
+        this.push(Number.isInteger(v) ? new PyFloat(v) : v);
+        break;
+      }
+      case 0x80: { // PROTO
         const proto = cur.u8();
         if (proto > HIGHEST_PROTOCOL) throw cur.error("E_PICKLE", `unsupported pickle protocol ${proto}`);
         break;
       }
-      case OP.FRAME:
+      case 0x95: // FRAME
         cur.need(cur.u64());
         break;
-      case OP.POP:
+      case 0x30: // POP
         if (this.stack.length > 0) this.stack.pop();
         else this.popMark();
         break;
-      case OP.POP_MARK:
+      case 0x31: // POP_MARK
         this.popMark();
         break;
-      case OP.DUP:
+      case 0x32: // DUP
         this.push(this.top());
         break;
-      case OP.LONG1: {
+      case 0x8a: { // LONG1
         const n = cur.u8();
         this.push(decodeLong(cur.bytes, cur.take(n), n));
         break;
       }
-      case OP.LONG4: {
+      case 0x8b: { // LONG4
         const n = cur.i32();
         this.push(decodeLong(cur.bytes, cur.take(n), n));
         break;
       }
-      case OP.BINUNICODE:
+      case 0x58: // BINUNICODE
         this.pushText(cur.u32());
         break;
-      case OP.BINUNICODE8:
+      case 0x8d: // BINUNICODE8
         this.pushText(cur.u64());
         break;
-      case OP.SHORT_BINSTRING:
+      case 0x55: // SHORT_BINSTRING
         this.pushLatin1(cur.u8());
         break;
-      case OP.BINSTRING:
+      case 0x54: // BINSTRING
         this.pushLatin1(cur.i32());
         break;
-      case OP.SHORT_BINBYTES:
+      case 0x43: // SHORT_BINBYTES
         this.push(this.readBytes(cur.u8()));
         break;
-      case OP.BINBYTES:
+      case 0x42: // BINBYTES
         this.push(this.readBytes(cur.u32()));
         break;
-      case OP.BINBYTES8:
+      case 0x8e: // BINBYTES8
         this.push(this.readBytes(cur.u64()));
         break;
-      case OP.BYTEARRAY8:
+      case 0x96: // BYTEARRAY8
         this.push(new PyByteArray(this.readBytes(cur.u64())));
         break;
-      case OP.LIST:
+      case 0x6c: // LIST
         this.push(this.popMark());
         break;
-      case OP.DICT: {
+      case 0x64: { // DICT
         const map = new Map<PyValue, PyValue>();
         this.setItems(this.popMark(), map);
         this.push(map);
         break;
       }
-      case OP.EMPTY_SET:
+      case 0x8f: // EMPTY_SET
         this.push(new Set());
         break;
-      case OP.ADDITEMS: {
+      case 0x90: { // ADDITEMS
         const items = this.popMark();
         const target = this.top();
         if (!(target instanceof Set)) throw cur.error("E_PICKLE", `target is ${typeName(target)}, not a set`);
         for (const item of items) target.add(item);
         break;
       }
-      case OP.FROZENSET:
+      case 0x91: // FROZENSET
         this.push(new Set(this.popMark()));
         break;
-      case OP.GLOBAL: {
+      case 0x63: { // GLOBAL
         const module = this.lineText();
         this.push(this.resolveGlobal(module, this.lineText()));
         break;
       }
-      case OP.NEWOBJ_EX: {
+      case 0x92: { // NEWOBJ_EX
         const kwargs = this.pop();
         const args = this.pop();
         if (!(kwargs instanceof Map) || kwargs.size > 0) {
@@ -317,10 +363,10 @@ class Unpickler {
         this.push(this.invoke("construct", this.pop(), args));
         break;
       }
-      case OP.BINPERSID:
+      case 0x51: // BINPERSID
         this.push(this.persistent(this.pop()));
         break;
-      case OP.PERSID: {
+      case 0x50: { // PERSID
         const [start, end] = cur.line();
         this.push(this.persistent(decodeLatin1(cur.bytes, start, end)));
         break;
@@ -395,20 +441,24 @@ class Unpickler {
     return text;
   }
 
+  // `memo[i] === undefined` rather than `i in memo`: no decoded value is undefined, and `in` costs a runtime call.
   private memoPut(index: number): void {
-    if (!(index in this.memo)) {
+    const stack = this.stack;
+    if (stack.length === 0) throw this.cur.error("E_PICKLE", "stack underflow");
+    if (this.memo[index] === undefined) {
       if (this.memoCount >= this.maxMemo) throw this.cur.error("E_PICKLE", `more than ${this.maxMemo} memo entries`);
       this.memoCount++;
     }
-    this.memo[index] = this.top();
+    this.memo[index] = stack[stack.length - 1];
   }
 
   private memoGet(index: number): void {
-    if (!(index in this.memo)) throw this.cur.error("E_PICKLE", `memo index ${index} is not defined`);
+    const value = this.memo[index];
+    if (value === undefined) throw this.cur.error("E_PICKLE", `memo index ${index} is not defined`);
     if (++this.memoGets > this.limits.maxMemoReferences) {
       throw this.limitError("maxMemoReferences", "memo references followed");
     }
-    this.push(this.memo[index]);
+    this.push(value);
   }
 
   private resolveGlobal(module: string, name: string): PyValue {

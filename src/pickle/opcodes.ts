@@ -56,9 +56,9 @@ export const OP = {
   BYTEARRAY8: 0x96,
 } as const;
 
-const NAMES = new Map<number, string>(Object.entries(OP).map(([name, byte]) => [byte, name]));
-
 /** The opcode's name for error messages, or its hex byte when it is not one we know. */
 export function opcodeName(byte: number): string {
-  return NAMES.get(byte) ?? `0x${byte.toString(16).padStart(2, "0")}`;
+  // Searched, not indexed: only an error message asks, and a table built at load time costs every start.
+  const name = Object.keys(OP).find((k) => OP[k as keyof typeof OP] === byte);
+  return name ?? `0x${byte.toString(16).padStart(2, "0")}`;
 }

@@ -32,13 +32,11 @@ export interface SafetensorsHeader {
   dataStart: number;
 }
 
-const usize = z.number().check(z.int(), z.nonnegative());
-const TensorEntry = z.object({
-  dtype: z.string(),
-  shape: z.array(usize),
-  data_offsets: z.tuple([usize, usize]),
+const TensorEntry = z.lazySchema(() => {
+  const usize = z.number().check(z.int(), z.nonnegative());
+  return z.object({ dtype: z.string(), shape: z.array(usize), data_offsets: z.tuple([usize, usize]) });
 });
-const MetadataEntry = z.nullable(z.record(z.string(), z.string()));
+const MetadataEntry = z.lazySchema(() => z.nullable(z.record(z.string(), z.string())));
 
 /**
  * Parses and validates the header of a safetensors file as strictly as the Rust reference (plus the
@@ -111,13 +109,13 @@ export async function readSafetensorsHeader(
     const at = keyOffset.get(name) ?? 8;
     checkLimit(limits, "maxNameLength", name.length, "length of a tensor name", { path, offset: at });
     if (name === "__metadata__") {
-      const m = MetadataEntry.safeParse(value);
+      const m = MetadataEntry().safeParse(value);
       if (!m.success) fail("E_SAFETENSORS", "__metadata__ must map strings to strings", at);
       // From the parsed JSON, not zod's copy, which drops a `__proto__` key (fromEntries keeps it as a key).
       metadata = m.data === null ? undefined : Object.fromEntries(Object.entries(value as Record<string, string>));
       continue;
     }
-    const t = TensorEntry.safeParse(value);
+    const t = TensorEntry().safeParse(value);
     if (!t.success) fail("E_SAFETENSORS", `tensor '${name}': ${z.prettifyError(t.error).replace(/\n/g, "; ")}`, at);
     const { dtype: code, shape, data_offsets: [begin, end] } = t.data;
     const dtype = dtypeFromSafetensors(code, { path, offset: at });

@@ -15,10 +15,12 @@ export interface SafetensorsIndex {
   weightMap: Map<string, string>;
 }
 
-const IndexJson = z.object({
-  metadata: z.optional(z.record(z.string(), z.unknown())),
-  weight_map: z.record(z.string(), z.string()),
-});
+const IndexJson = z.lazySchema(() =>
+  z.object({
+    metadata: z.optional(z.record(z.string(), z.unknown())),
+    weight_map: z.record(z.string(), z.string()),
+  })
+);
 
 /** Reads and checks `model.safetensors.index.json`, its size checked against `maxMetadataBytes` first. */
 export async function readSafetensorsIndex(
@@ -38,7 +40,7 @@ export async function readSafetensorsIndex(
       cause: e,
     });
   }
-  const parsed = IndexJson.safeParse(json);
+  const parsed = IndexJson().safeParse(json);
   if (!parsed.success) {
     throw new FormatError("E_SAFETENSORS", `malformed index: ${z.prettifyError(parsed.error).replace(/\n/g, "; ")}`, {
       path,

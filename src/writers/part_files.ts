@@ -22,16 +22,18 @@ export interface PartFile {
   version?: string;
 }
 
-const PartFiles = z.object({
-  files: z.array(
-    z.object({
-      file: z.string(),
-      size: z.number().check(z.int(), z.minimum(0)),
-      crc32: z.number().check(z.int(), z.minimum(0), z.maximum(0xffffffff)),
-      version: z.optional(z.string()),
-    }),
-  ),
-});
+const PartFiles = z.lazySchema(() =>
+  z.object({
+    files: z.array(
+      z.object({
+        file: z.string(),
+        size: z.number().check(z.int(), z.minimum(0)),
+        crc32: z.number().check(z.int(), z.minimum(0), z.maximum(0xffffffff)),
+        version: z.optional(z.string()),
+      }),
+    ),
+  })
+);
 
 /** Bytes read at a time to checksum copied ranges and, in `finalize`, files whose version is unknown. */
 const CHUNK = 16 << 20;
@@ -153,9 +155,9 @@ export async function recordPartFiles(
 export async function checkPartFiles(dst: Location, part: Part): Promise<string | undefined> {
   const listPath = joinPath(dst.path, partFilesName(part));
   if (!(await dst.storage.stat(listPath))) return `no ${partFilesName(part)}: the part did not finish`;
-  let list: z.infer<typeof PartFiles>;
+  let list: z.infer<ReturnType<typeof PartFiles>>;
   try {
-    list = PartFiles.parse(JSON.parse(new TextDecoder().decode(await dst.storage.readAll(listPath))));
+    list = PartFiles().parse(JSON.parse(new TextDecoder().decode(await dst.storage.readAll(listPath))));
   } catch {
     return `${partFilesName(part)} is malformed`;
   }

@@ -124,20 +124,18 @@ describe("decodeMetadata() rejects hostile or malformed input", () => {
     );
   });
 
-  it("rejects a Metadata whose state_dict_metadata holds itself as a cycle, 100k nested lists as too deep, and shared tuples past the node budget", () => {
-    const metadataOf = (value: (p: PickleBytes) => PickleBytes) => {
-      // GLOBAL Metadata, EMPTY_TUPLE, NEWOBJ, {"state_dict_metadata": value}, BUILD
-      const p = new PickleBytes().op(
-        0x63,
-        ...new TextEncoder().encode("torch.distributed.checkpoint.metadata\nMetadata\n"),
-      )
-        .op(0x29, 0x81, 0x7d).str("state_dict_metadata");
-      return value(p).op(0x73, 0x62).done();
-    };
+  const global = (module: string, name: string) => [0x63, ...new TextEncoder().encode(`${module}\n${name}\n`)];
+  const DCP = "torch.distributed.checkpoint.metadata";
+  // GLOBAL Metadata, EMPTY_TUPLE, NEWOBJ, EMPTY_DICT, "state_dict_metadata": value, SETITEM, BUILD
+  const metadataOf = (value: (p: PickleBytes) => PickleBytes) =>
+    value(new PickleBytes().op(...global(DCP, "Metadata"), 0x29, 0x81, 0x7d).str("state_dict_metadata"))
+      .op(0x73, 0x62).done();
+
+  it("rejects a list inside itself and 100k nested lists where state_dict_metadata must be a dict", () => {
     // EMPTY_LIST, PUT 0, GET 0, APPEND: a list inside itself
     const cycle = metadataOf((p) => p.op(0x5d).put(0).get(0).op(0x61));
     expect(() => decodeMetadata(cycle, "c/.metadata")).toThrowError(
-      expect.objectContaining({ code: "E_METADATA", path: "c/.metadata", message: expect.stringContaining("cycle") }),
+      expect.objectContaining({ code: "E_METADATA", path: "c/.metadata", message: expect.stringContaining("dict") }),
     );
     const deep = metadataOf((p) => {
       for (let i = 0; i < 100_000; i++) p.op(0x5d);
@@ -145,13 +143,27 @@ describe("decodeMetadata() rejects hostile or malformed input", () => {
       return p;
     });
     expect(() => decodeMetadata(deep, "d/.metadata")).toThrowError(
-      expect.objectContaining({ code: "E_METADATA", path: "d/.metadata", message: expect.stringContaining("deep") }),
+      expect.objectContaining({ code: "E_METADATA", path: "d/.metadata", message: expect.stringContaining("dict") }),
     );
-    // EMPTY_LIST, PUT 0, then 50 times: POP, GET i-1, GET i-1, TUPLE2, PUT i: (x, x) nested 50 deep (under the
-    // depth bound), a few hundred bytes that copy to 2^51 values unless the node budget stops the copy.
+  });
+
+  it("rejects one chunk list shared by 2000 entries once the walk passes the node budget", () => {
+    // TensorProperties(float32, strided, False, contiguous, False), as torch pickles it (BUILD with a tuple)
+    const props = (p: PickleBytes) =>
+      p.op(...global(DCP, "TensorProperties"), 0x29, 0x81, 0x28, ...global("torch", "float32"))
+        .op(...global("torch.serialization", "_get_layout")).str("torch.strided").op(0x85, 0x52, 0x89)
+        .op(...global(DCP, "_MEM_FORMAT_ENCODING"), 0x4b, 0, 0x85, 0x52, 0x89, 0x74, 0x62);
+    // ChunkStorageMetadata(offsets=[], sizes=[]) in memo 1; the list of 2000 references to it, then an entry
+    // TensorStorageMetadata(properties, size=[], chunks=that list) in memo 0, met by 2000 keys: 44 KB that a
+    // tree walk expands to 12 million nodes.
     const shared = metadataOf((p) => {
-      p.op(0x5d).put(0);
-      for (let i = 1; i <= 50; i++) p.op(0x30).get(i - 1).get(i - 1).op(0x86).put(i);
+      p.op(0x7d).str("e0").op(...global(DCP, "TensorStorageMetadata"), 0x29, 0x81, 0x7d).str("properties");
+      props(p).op(0x73).str("size").op(0x5d, 0x73).str("chunks").op(0x5d);
+      p.op(...global(DCP, "ChunkStorageMetadata"), 0x29, 0x81, 0x7d).str("offsets").op(0x5d, 0x73).str("sizes")
+        .op(0x5d, 0x73, 0x62).put(1).op(0x61);
+      for (let i = 1; i < 2000; i++) p.get(1).op(0x61);
+      p.op(0x73, 0x62).put(0).op(0x73);
+      for (let i = 1; i < 2000; i++) p.str(`e${i}`).get(0).op(0x73);
       return p;
     });
     expect(() => decodeMetadata(shared, "s/.metadata")).toThrowError(

@@ -134,7 +134,9 @@ Deno.test("FileStorage small reads return the opened file's bytes after another 
     const stat = await handle.stat();
     await Deno.rename(`${root}/b.bin`, `${root}/a.bin`);
     const src = new FileSource(handle, "a.bin", stat, `${root}/a.bin`);
+    // The second small read is the first made through the synchronous descriptor, opened by the path.
     assertEquals([...await src.read(100, 4)], [1, 1, 1, 1]);
+    assertEquals([...await src.read(200, 4)], [1, 1, 1, 1]);
     await src.close();
   }));
 

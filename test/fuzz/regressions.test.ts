@@ -39,9 +39,10 @@ describe("fuzz regressions", () => {
     expect(out).toMatchObject({ ok: false, error: { code: "E_TRUNCATED" } });
   });
 
-  // src/dcp/decode_metadata.ts toPlain() copied the unpickled value without remembering shared nodes, so a
-  // pickle nesting `(x, x)` n times (DUP, TUPLE2: 2 bytes a level) made it visit 2^n nodes; MAX_DEPTH = 64
-  // bounded the depth, not the count. n = 22 (48 bytes) took 3.4 s and 200 MB of heap; n = 40 never ended.
+  // src/dcp/decode_metadata.ts once copied the unpickled value (toPlain, since replaced by a walk with a node
+  // budget) without remembering shared nodes, so a pickle nesting `(x, x)` n times (DUP, TUPLE2: 2 bytes a level)
+  // made it visit 2^n nodes; its depth bound limited the depth, not the count. n = 22 (48 bytes) took 3.4 s and
+  // 200 MB of heap; n = 40 never ended.
   // The 250 ms budget is ~7x below the old time at n = 21 and far above a linear decode of 46 bytes.
   it("decodeMetadata() settles fast on a 46-byte pickle of shared nested tuples", async () => {
     const bytes = [0x80, 0x02, 0x4e]; // PROTO 2, NONE

@@ -1,12 +1,13 @@
 import { StorageError, UsageError } from "../../errors/mod.ts";
 import { checkReadRange, readToNewBuffer } from "../byte_source.ts";
 import { ioError } from "./io_error.ts";
-import { kernelCopier } from "./kernel_copy.ts";
+import { type KernelCopier, kernelCopier } from "./kernel_copy.ts";
 import type { LocalStat, ReadHandle } from "./local_fs.ts";
 import type { ByteSource } from "../storage.ts";
 
 /** Reads up to this size are made synchronously where Deno's FFI allows (`#readNow`). */
 const SYNC_READ_BYTES = 64 << 10;
+const UNOPENED = -2;
 
 /** An open local file for random-access reads (the runtime's own file API: see `localFs`). */
 export class FileSource implements ByteSource {
@@ -18,11 +19,13 @@ export class FileSource implements ByteSource {
   readonly file: { readonly dev: number; readonly ino: number | null };
   #handle: ReadHandle | undefined;
   /**
-   * A second descriptor for small synchronous reads (Deno with FFI; -1: none), opened with the file, not on
-   * the first read, and kept only if it is the file `handle` reads: the path may name another file by then
-   * (one published over it), whose bytes the reads would return.
+   * A second descriptor for small synchronous reads (Deno with FFI), opened at the second small read: a
+   * source read once (a `.metadata`, a header) never loads FFI, which costs more than the one async read it
+   * would save. Kept only if it is the file `handle` reads: the path may name another file by then (one
+   * published over it), whose bytes the reads would return. `UNOPENED` until then; -1: none.
    */
-  #syncFd: number;
+  #syncFd = UNOPENED;
+  #smallReads = 0;
 
   /** `stat`: the handle's own (its size and identity). */
   constructor(handle: ReadHandle, path: string, stat: LocalStat, localPath: string) {
@@ -31,12 +34,6 @@ export class FileSource implements ByteSource {
     this.size = stat.size;
     this.localPath = localPath;
     this.file = { dev: stat.dev, ino: stat.ino };
-    const copier = kernelCopier();
-    this.#syncFd = copier?.open(localPath, false) ?? -1;
-    if (this.#syncFd >= 0 && !copier!.isFile(this.#syncFd, this.file)) {
-      copier!.close(this.#syncFd);
-      this.#syncFd = -1;
-    }
   }
 
   read(offset: number, length: number): Promise<Uint8Array> {
@@ -73,8 +70,11 @@ export class FileSource implements ByteSource {
    * DCP items dominated. Returns the bytes read; the async path finishes the rest and reports errors.
    */
   #readNow(offset: number, into: Uint8Array): number {
+    if (this.#smallReads++ === 0) return 0;
     const copier = kernelCopier();
-    if (copier === null || this.#syncFd < 0) return 0;
+    if (copier === null) return 0;
+    if (this.#syncFd === UNOPENED) this.#syncFd = this.#openSync(copier);
+    if (this.#syncFd < 0) return 0;
     let filled = 0;
     while (filled < into.byteLength) {
       const n = copier.readAt(this.#syncFd, into.subarray(filled), offset + filled);
@@ -82,6 +82,13 @@ export class FileSource implements ByteSource {
       filled += n;
     }
     return filled;
+  }
+
+  #openSync(copier: KernelCopier): number {
+    const fd = copier.open(this.localPath, false);
+    if (fd < 0 || copier.isFile(fd, this.file)) return fd;
+    copier.close(fd);
+    return -1;
   }
 
   async close(): Promise<void> {

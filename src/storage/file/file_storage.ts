@@ -61,7 +61,8 @@ export class FileStorage implements Storage {
   readonly description: string;
   readonly #fsync: boolean;
   readonly #flushBytes: number;
-  readonly #copier: KernelCopier | null;
+  /** Whether copies between local files may go through the kernel (FFI is loaded at the first one). */
+  readonly #kernelCopies: boolean;
   readonly #followSymlinks: boolean;
   readonly #directWrites: boolean;
   #realRoot: Promise<string> | undefined;
@@ -77,13 +78,17 @@ export class FileStorage implements Storage {
     this.description = `file:${root}`;
     this.#fsync = opts.fsync ?? true;
     this.#flushBytes = flushBytes;
-    this.#copier = opts.kernelCopies === false ? null : kernelCopier();
+    this.#kernelCopies = opts.kernelCopies !== false;
     this.#followSymlinks = opts.followSymlinks ?? false;
     this.#directWrites = opts.directWrites ?? false;
   }
 
   canCopyFrom(source: Storage): boolean {
-    return this.#copier !== null && source instanceof FileStorage;
+    return source instanceof FileStorage && this.#copier() !== null;
+  }
+
+  #copier(): KernelCopier | null {
+    return this.#kernelCopies ? kernelCopier() : null;
   }
 
   /** The size of a file; undefined for a folder or a missing file. */
@@ -146,7 +151,7 @@ export class FileStorage implements Storage {
       return new FileSink(sinkFile, rel, temp, final, {
         fsync: this.#fsync,
         flushBytes: this.#flushBytes,
-        copier: sinkFile === file ? this.#copier : null,
+        copier: sinkFile === file ? this.#copier() : null,
       });
     } catch (e) {
       const code = (e as { code?: string }).code;
