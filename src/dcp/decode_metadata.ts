@@ -217,31 +217,29 @@ class ModelReader {
     return items;
   }
 
-  /** A list of ints >= 0 (a shape, offsets), copied. */
-  private uints(v: unknown, what: string): number[] {
+  /** The items of a list or tuple, each checked and converted by `item`, copied. */
+  private listOf<T>(v: unknown, what: string, item: (x: unknown, what: string) => T): T[] {
     const items = this.list(v, what);
-    const out = new Array<number>(items.length);
-    for (let i = 0; i < items.length; i++) out[i] = this.uint(items[i], what);
+    const out = new Array<T>(items.length);
+    for (let i = 0; i < items.length; i++) out[i] = item(items[i], what);
     return out;
   }
 
-  /** A list of ints of either sign (strides), copied. */
+  /** A list of ints >= 0 (a shape, offsets). */
+  private uints(v: unknown, what: string): number[] {
+    return this.listOf(v, what, (x) => this.uint(x, what));
+  }
+
+  /** A list of ints of either sign (strides). */
   private ints(v: unknown, what: string): number[] {
-    const items = this.list(v, what);
-    const out = new Array<number>(items.length);
-    for (let i = 0; i < items.length; i++) {
-      const x = items[i];
+    return this.listOf(v, what, (x) => {
       if (!Number.isSafeInteger(x)) throw this.fail(`${what} holds ${pyType(x)}, not an int`);
-      out[i] = x as number;
-    }
-    return out;
+      return x as number;
+    });
   }
 
   private strs(v: unknown, what: string): string[] {
-    const items = this.list(v, what);
-    const out = new Array<string>(items.length);
-    for (let i = 0; i < items.length; i++) out[i] = this.str(items[i], what);
-    return out;
+    return this.listOf(v, what, (x) => this.str(x, what));
   }
 
   /** A Python int >= 0 that is a safe integer (larger ones decode to bigint and are refused). */
