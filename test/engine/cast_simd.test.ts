@@ -138,6 +138,17 @@ describe("convertCpu() handles any length and alignment", () => {
     }
   });
 
+  test("every cast, on lengths around the kernels' chunk, between aligned views", () => {
+    for (const [from, to] of PAIRS) {
+      for (const n of lengths) {
+        const src = bytes.subarray(0, n * itemsize(from));
+        const want = convertCpuTwin(src, from, to);
+        const got = convertCpu(src, from, to, new Uint8Array(n * itemsize(to) + 8).subarray(8));
+        expect(firstMismatch(src, itemsize(from), got, want, itemsize(to)), `${from} -> ${to}`).toBeUndefined();
+      }
+    }
+  });
+
   test("casts that share the lookup-table memory refill it when they alternate", () => {
     const src = bytes.subarray(0, 4096);
     const first = kernel(src, "float8_e4m3fn", "float16");
