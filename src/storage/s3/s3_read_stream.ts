@@ -7,6 +7,8 @@ export const STREAM_HISTORY = 64 << 10;
 export const STREAM_BUFFER = 512 << 10;
 /** A buffer with less room than this left is set aside for the other one (still more than STREAM_HISTORY read). */
 const MIN_ROOM = 64 << 10;
+/** Gaps a stream keeps at once: a newer one lets the oldest go. */
+const MAX_GAPS = 2;
 
 /**
  * One open ranged GET read bit by bit: the reads that follow each other through an object (the row bands of a
@@ -15,6 +17,9 @@ const MIN_ROOM = 64 << 10;
  * object on every ranged GET (moto reads all of it, then slices), so a converter's 4 MiB bands sent as
  * separate GETs cost far more than the bytes they carry. The last `STREAM_HISTORY` bytes read stay at hand:
  * a torch archive's header is read (16 KiB) before the record inside it, which starts a few hundred bytes in.
+ * A read queued past the end of the reads before it leaves a gap, whose bytes the stream keeps as it passes
+ * them (`queue`): a pipeline's reads arrive a little out of order (the band after next before the next), and
+ * the late one then takes its bytes from the gap instead of a GET of its own that would overlap this one.
  *
  * Where the body is a byte stream (Deno, Node, current browsers), it is read with a BYOB reader into two
  * buffers taken in turn: a default reader hands over a fresh 64 KiB chunk per read, and those allocations and
@@ -43,6 +48,8 @@ export class S3ReadStream {
    */
   #history: Kept[] = [];
   #historyBytes = 0;
+  /** Byte ranges queued reads pass over, oldest first, with the bytes kept of them so far. */
+  #gaps: Gap[] = [];
 
   /** `body`: the answer to a GET of bytes `start` to `end - 1`. */
   constructor(body: Promise<ReadableStream<Uint8Array>>, start: number, end: number) {
@@ -55,10 +62,37 @@ export class S3ReadStream {
     this.next = start;
   }
 
-  /** Whether a read from `offset` can join the reads queued here (bytes before it skipped, or still kept). */
+  /**
+   * Whether a read from `offset` can join the reads queued here: at most `maxSkip` bytes past them, a little
+   * before their end (kept bytes), or in a gap they leave.
+   */
   reaches(offset: number, maxSkip: number): boolean {
-    return !this.dead && offset >= Math.max(this.start, this.next - STREAM_HISTORY) && offset - this.next <= maxSkip &&
+    if (this.dead) return false;
+    const follows = offset >= Math.max(this.start, this.next - STREAM_HISTORY) && offset - this.next <= maxSkip &&
       offset < this.end;
+    return follows || this.#gapAt(offset) !== undefined;
+  }
+
+  /**
+   * Queues a read of `length` bytes from `offset` (one this stream `reaches`): returns how many of them it will
+   * give, up to the end of its window or of the gap the read falls in. A read past the end of the reads queued
+   * before it leaves a gap, whose bytes are kept for a read that comes for them later.
+   */
+  queue(offset: number, length: number): number {
+    const gap = this.#gapAt(offset);
+    if (gap !== undefined) return Math.min(length, gap.end - offset);
+    if (offset > this.next) {
+      this.#gaps.push({ start: this.next, end: offset, bytes: new Uint8Array(offset - this.next), kept: 0, taken: 0 });
+      if (this.#gaps.length > MAX_GAPS) this.#gaps.shift();
+    }
+    const n = Math.min(length, this.end - offset);
+    this.next = Math.max(this.next, offset + n);
+    return n;
+  }
+
+  /** True once the window is read through and no gap waits for its read: the stream has nothing more to give. */
+  get finished(): boolean {
+    return this.position === this.end && this.#gaps.length === 0;
   }
 
   /**
@@ -66,7 +100,11 @@ export class S3ReadStream {
    * filled: all of them, or fewer when the body failed or ended (the stream is then dead).
    */
   async fill(offset: number, into: Uint8Array): Promise<number> {
+    const gap = this.#gapAt(offset);
+    if (gap !== undefined) return this.#fromGap(gap, offset, into);
     let filled = this.#fromHistory(offset, into);
+    // Bytes behind the position that are neither kept nor in a gap (one let go meanwhile): the caller's to fetch.
+    if (offset + filled < this.position) return filled;
     try {
       const reader = await this.#reader;
       while (filled < into.byteLength && !this.dead) {
@@ -80,7 +118,7 @@ export class S3ReadStream {
         if (skip <= 0) {
           into.set(this.#left.subarray(0, n), filled);
           filled += n;
-        }
+        } else this.#keepSkipped(this.#left.subarray(0, n));
         this.#keep(this.#left.subarray(0, n));
         this.#left = this.#left.subarray(n);
         this.position += n;
@@ -99,7 +137,36 @@ export class S3ReadStream {
     this.#left = new Uint8Array(0);
     this.#history = [];
     this.#historyBytes = 0;
+    this.#gaps = [];
     this.#reader.then((r) => r.cancel()).catch(() => {});
+  }
+
+  #gapAt(offset: number): Gap | undefined {
+    return this.#gaps.find((g) => offset >= g.start && offset < g.end);
+  }
+
+  /**
+   * A read within `gap` (`queue` kept it there): its bytes once the stream passed them, all of them, or none
+   * when the stream died first (the caller then fetches them). Once reads took as many bytes as the gap holds,
+   * it is let go.
+   */
+  #fromGap(gap: Gap, offset: number, into: Uint8Array): number {
+    if (offset + into.byteLength > gap.start + gap.kept) return 0;
+    into.set(gap.bytes.subarray(offset - gap.start, offset - gap.start + into.byteLength));
+    gap.taken += into.byteLength;
+    if (gap.taken >= gap.end - gap.start) this.#gaps = this.#gaps.filter((g) => g !== gap);
+    return into.byteLength;
+  }
+
+  /** Bytes from `position` on that the reads pass over: the parts inside gaps are kept. */
+  #keepSkipped(bytes: Uint8Array): void {
+    for (const g of this.#gaps) {
+      const from = Math.max(g.start + g.kept, this.position);
+      const to = Math.min(g.end, this.position + bytes.byteLength);
+      if (from !== g.start + g.kept || to <= from) continue;
+      g.bytes.set(bytes.subarray(from - this.position, to - this.position), from - g.start);
+      g.kept = to - g.start;
+    }
   }
 
   /** Copies the kept bytes from `offset` on into `into`; returns how many (0 when `offset` is not before `position`). */
@@ -142,6 +209,15 @@ export class S3ReadStream {
       this.#historyBytes -= this.#history.shift()!.length;
     }
   }
+}
+
+/** Bytes between queued reads, kept from `start` up to `start + kept` as the stream passes them; `taken` by reads. */
+interface Gap {
+  start: number;
+  end: number;
+  bytes: Uint8Array;
+  kept: number;
+  taken: number;
 }
 
 /** Where kept bytes lie. */

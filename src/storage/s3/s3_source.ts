@@ -7,8 +7,11 @@ import { S3ReadStream } from "./s3_read_stream.ts";
 
 /** Reads at least this long go through a stream (smaller ones, headers and probes, are one GET each). */
 const STREAM_MIN_READ = 1 << 20;
-/** A read this far past a stream's end still joins it, the bytes between skipped (zip record headers). */
-const STREAM_MAX_SKIP = 256 << 10;
+/**
+ * A read this far past the end of the reads queued on a stream still joins it: the bytes between are kept for
+ * the read that comes for them (a pipeline's bands arrive a little out of order; zip record headers).
+ */
+const STREAM_MAX_SKIP = 8 << 20;
 /**
  * Streams open per object at once; a new one past this drops the least recently used. Several writers may read
  * one object at once (a reshard whose target ranks split a source rank's chunks), each at a few places: with 4,
@@ -18,12 +21,15 @@ const MAX_STREAMS = 8;
 
 /**
  * One object opened for ranged reads, every GET pinned to the ETag seen at `open` (`If-Match`), so an object
- * replaced meanwhile fails with E_IO instead of mixing two versions. Reads that follow one another (each
- * starting where the one before ends, or a little before or after) share one GET of a window (`readWindow`,
- * 32 MiB) from the first of them, read as they come (`S3ReadStream`); a few such streams stay open for reads
- * that interleave. Only a read of 1 MiB or more opens a stream: a small one that joins none is a `Range` GET.
- * A connection that drops in the middle of a body is resumed at the first byte not yet received, within the
- * client's retry budget.
+ * replaced meanwhile fails with E_IO instead of mixing two versions. Reads that follow one another share one
+ * GET of a window (`readWindow`, 32 MiB) from the first of them, read as they come (`S3ReadStream`): a read
+ * joins a stream when it starts where the reads queued there end, a little before (kept bytes), up to
+ * STREAM_MAX_SKIP after (the bytes between are kept for the read that comes for them: a pipeline's bands arrive
+ * a little out of order), or inside such a gap. A few streams stay open for reads that interleave, and a new
+ * one stops where another begins, so no byte is asked for twice. Only a read of 1 MiB or more opens a stream:
+ * a small one that joins none is a `Range` GET. A connection that drops in the middle of a body is resumed at
+ * the first byte not yet received, within the client's retry budget. Memory: per stream two 512 KiB buffers
+ * and its gaps (two at most, of up to STREAM_MAX_SKIP each).
  */
 export class S3Source implements ByteSource {
   readonly path: string;
@@ -58,14 +64,13 @@ export class S3Source implements ByteSource {
       // A small read (a header, a directory) joins a stream it falls in but never opens one.
       if (joined === undefined && rest.byteLength < STREAM_MIN_READ) return await this.#get(at, rest);
       const stream = joined ?? this.#openStream(at, rest.byteLength);
-      // The part of the read this stream's window holds; the rest goes on with the next window.
-      const part = rest.subarray(0, Math.min(rest.byteLength, stream.end - at));
-      stream.next = Math.max(stream.next, at + part.byteLength);
+      // The part of the read this stream holds (its window, or a gap); the rest goes on with the next.
+      const part = rest.subarray(0, stream.queue(at, rest.byteLength));
       stream.used = ++this.#uses;
       const read = stream.tail.then(() => stream.fill(at, part));
       stream.tail = read;
       const n = await read;
-      if (stream.position === stream.end) this.#drop(stream);
+      if (stream.finished) this.#drop(stream);
       filled += n;
       // The stream failed (or was dropped): the rest with a GET of its own, resumed and retried as any.
       if (n < part.byteLength) return await this.#get(offset + filled, into.subarray(filled));
@@ -84,7 +89,9 @@ export class S3Source implements ByteSource {
     if (this.#streams.length >= MAX_STREAMS) {
       this.#drop(this.#streams.reduce((a, b) => (a.used <= b.used ? a : b)));
     }
-    const end = Math.min(this.size, offset + Math.max(length, this.#client.config.readWindow));
+    let end = Math.min(this.size, offset + Math.max(length, this.#client.config.readWindow));
+    // A window stops where another stream's begins: those bytes are on their way already.
+    for (const s of this.#streams) if (s.start > offset && s.start < end) end = s.start;
     const stream = new S3ReadStream(this.#openBody(offset, end), offset, end);
     this.#streams.push(stream);
     return stream;

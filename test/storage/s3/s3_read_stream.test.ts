@@ -87,6 +87,42 @@ describe.each(["bytes", "plain"] as const)("S3ReadStream (%s body)", (kind) => {
     expect(await readAt(stream, 1000 + 2 * STREAM_BUFFER, 10)).toBe(-1);
   });
 
+  it("a read queued past the others leaves a gap whose bytes a later read takes, in pieces or whole", async () => {
+    const stream = new S3ReadStream(Promise.resolve(body(kind, length, 70_001)), 0, length);
+    // Queued as a pipeline's bands arrive: the one after next first, then the next (inside the gap).
+    expect(stream.queue(0, 100_000)).toBe(100_000);
+    expect(stream.queue(900_000, 200_000)).toBe(200_000);
+    expect(stream.reaches(500_000, 0)).toBe(true);
+    expect(stream.queue(500_000, 1_000_000)).toBe(400_000); // up to the gap's end
+    expect(stream.next).toBe(1_100_000);
+    expect(await readAt(stream, 0, 100_000)).toBe(-1);
+    expect(await readAt(stream, 900_000, 200_000)).toBe(-1);
+    expect(stream.position).toBe(1_100_000);
+    expect(await readAt(stream, 500_000, 400_000)).toBe(-1);
+    expect(await readAt(stream, 100_000, 400_000)).toBe(-1);
+    // Both pieces read through the gap's end: it is let go, and the window was read only to 1 100 000.
+    expect(stream.reaches(100_000, 0)).toBe(false);
+    expect(stream.finished).toBe(false);
+  });
+
+  it("a gap the stream died before passing gives its read nothing (the caller fetches it)", async () => {
+    const stream = new S3ReadStream(Promise.resolve(body(kind, 1000, 300)), 0, 5000);
+    stream.queue(0, 500);
+    stream.queue(3000, 100);
+    expect(await readAt(stream, 0, 500)).toBe(-1);
+    expect(await stream.fill(3000, new Uint8Array(100))).toBe(0);
+    expect(stream.dead).toBe(true);
+    expect(await stream.fill(2000, new Uint8Array(100))).toBe(0);
+  });
+
+  it("a read behind the position whose bytes are gone gets none of them, never others", async () => {
+    const stream = new S3ReadStream(Promise.resolve(body(kind, length, 70_001)), 0, length);
+    expect(await readAt(stream, 0, 1_000_000)).toBe(-1);
+    expect(await stream.fill(1000, new Uint8Array(500))).toBe(0);
+    expect(stream.dead).toBe(false);
+    expect(await readAt(stream, 1_000_000, 1000)).toBe(-1);
+  });
+
   it("a body that ends early fills what it had and marks the stream dead", async () => {
     const stream = new S3ReadStream(Promise.resolve(body(kind, 1000, 300)), 0, 5000);
     const into = new Uint8Array(2000);

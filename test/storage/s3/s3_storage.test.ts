@@ -220,6 +220,42 @@ describe("S3Storage: faults", () => {
     expect(gets).toEqual([`bytes=0-${bytes.byteLength - 1}`]);
   });
 
+  it("bands that arrive out of order share one GET: a read past the others leaves a gap the late one reads", async () => {
+    const s = storage();
+    const MiB = 1 << 20;
+    const bytes = pattern(8 * MiB + 5, 11);
+    await s.writeAll("gaps", bytes);
+    const src = await s.open("gaps");
+    const before = proxy.requests.length;
+    // As a pipeline's reads come: the band after next before the next one, twice; every read in flight together.
+    const order = [0, 2, 1, 4, 3, 5];
+    const got = await Promise.all(order.map((i) => src.read(i * MiB, MiB)));
+    const tail = await src.read(6 * MiB, 2 * MiB + 5);
+    await src.close();
+    order.forEach((i, k) =>
+      expect(Buffer.from(got[k]).equals(Buffer.from(bytes.subarray(i * MiB, (i + 1) * MiB)))).toBe(true)
+    );
+    expect(Buffer.from(tail).equals(Buffer.from(bytes.subarray(6 * MiB)))).toBe(true);
+    const gets = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+    expect(gets).toEqual([`bytes=0-${bytes.byteLength - 1}`]);
+  });
+
+  it("a stream opened behind another stops where that one begins: no byte is asked for twice", async () => {
+    const s = storage();
+    const MiB = 1 << 20;
+    const bytes = pattern(30 * MiB, 13);
+    await s.writeAll("behind", bytes);
+    const src = await s.open("behind");
+    const before = proxy.requests.length;
+    const ahead = await src.read(20 * MiB, MiB);
+    const behind = await src.read(2 * MiB, MiB);
+    await src.close();
+    expect(Buffer.from(ahead).equals(Buffer.from(bytes.subarray(20 * MiB, 21 * MiB)))).toBe(true);
+    expect(Buffer.from(behind).equals(Buffer.from(bytes.subarray(2 * MiB, 3 * MiB)))).toBe(true);
+    const gets = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+    expect(gets).toEqual([`bytes=${20 * MiB}-${30 * MiB - 1}`, `bytes=${2 * MiB}-${20 * MiB - 1}`]);
+  });
+
   it("a read stream asks for one window at a time: a read across a window's end goes on with the next", async () => {
     const MiB = 1 << 20;
     const s = storage({ readWindow: 2 * MiB });
