@@ -1,6 +1,7 @@
 /**
  * Issue #13's performance target, bucket to bucket against one S3 server on 127.0.0.1 at a time (moto, then
- * gofakes3: see bench/lib/gofakes3_server.ts), every contender in every round (shuffled order after the first):
+ * gofakes3: see bench/lib/gofakes3_server.ts), every contender in every round (shuffled order after the first),
+ * after a warm-up round that checks the outputs and is not counted:
  *  - `webdcp convert s3://bench/ckpt s3://bench/out/webdcp.safetensors --to safetensors --dtype bfloat16`,
  *    the installed command (bin/webdcp over dist/cli, rebuilt from this source first);
  *  - the PyTorch way through fsspec (bench/py/torch_convert_s3.py): `dcp.load` with FsspecReader (s3fs),
@@ -160,14 +161,19 @@ async function benchOn(bench: S3Bench): Promise<BenchRow[]> {
 
   const source = await objectBytes(bench.storage("ckpt"));
   const runs = new Map<string, Run[]>(contenders.map((c) => [c.name, []]));
-  for (let round = 0; round < rounds; round++) {
+  // Round 0 checks every output and is not counted: a fresh server's first objects cost it fresh memory, which
+  // this VM makes slow to touch (whoever ran first paid up to twice its time).
+  for (let round = 0; round <= rounds; round++) {
     const order = round === 0 ? contenders : shuffled(contenders, round);
     for (const c of order) {
       const m = await bench.measure(c.cmd, c.env);
-      runs.get(c.name)!.push(m);
-      loads.push(loadAverage());
+      if (round > 0) {
+        runs.get(c.name)!.push(m);
+        loads.push(loadAverage());
+      }
       console.error(
-        `${bench.kind} round ${round + 1}/${rounds}: ${c.name} ${c.seconds(m).toFixed(2)} s ` +
+        `${bench.kind} ${round === 0 ? "warm-up round" : `round ${round}/${rounds}`}: ${c.name} ` +
+          `${c.seconds(m).toFixed(2)} s ` +
           `(wall ${m.wallSeconds.toFixed(2)}), peak ${memory(m.peakRssBytes)}, ` +
           `server ${memory(m.serverPeakRssBytes)}, load ${loadAverage()}`,
       );
