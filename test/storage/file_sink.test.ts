@@ -36,10 +36,10 @@ async function recordedSink(
   let writes = 0;
   let flushes = 0;
   const file: SinkFile = {
-    write: (bytes) => {
+    write: (bytes, position) => {
       rec.calls.push(`write ${bytes.byteLength}`);
       if (++writes === opts.failWrite) return Promise.reject(Object.assign(new Error("no space"), { code: "ENOSPC" }));
-      return real.write(bytes);
+      return real.write(bytes, position);
     },
     flush: async () => {
       rec.calls.push("flush");
@@ -93,6 +93,21 @@ describe("FileSink", () => {
     await sink.close();
     const bytes = await readFile(final);
     expect([1, 2, 3, 4].map((i) => bytes[(i - 1) * MiB + 12345])).toEqual([1, 2, 3, 4]);
+  });
+
+  it("hands the file at most 1 MiB per write call, so a large write is several calls that land in order", async () => {
+    const { sink, rec, final } = await recordedSink();
+    const big = new Uint8Array(3 * MiB + 5);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 251;
+    await sink.write(big);
+    await sink.close();
+    expect(rec.calls.filter((c) => c.startsWith("write"))).toEqual([
+      `write ${3 * MiB + 5}`,
+      `write ${2 * MiB + 5}`,
+      `write ${MiB + 5}`,
+      "write 5",
+    ]);
+    expect(Buffer.from(await readFile(final)).equals(Buffer.from(big))).toBe(true);
   });
 
   it("keeps the file in call order when small writes come while a large one is still running", async () => {

@@ -15,10 +15,20 @@ export interface SinkFile {
 }
 
 /**
+ * Bytes one write call hands the kernel at most. Writes of 2 MiB and more at 2 MiB-aligned file offsets ran
+ * 5-10x slower than 1 MiB ones on this project's VMs (Linux 6.18, ext4, ballooned memory; 1.08 GB took
+ * 1.3-3.0 s in 2 or 4 MiB writes against 0.21-0.31 s in 1 MiB ones, dd and Deno alike: bench/RESULTS.md,
+ * 2026-12-06), and nowhere do larger calls gain anything measurable.
+ */
+const WRITE_CALL_BYTES = 1 << 20;
+
+/**
  * Creates `path` (failing if it exists, with node:fs's error codes) for writing, through the runtime's own
  * files (`localFs`): under Deno its async writes run off the JS thread, whereas node:fs writes run on it
- * there, so no computation could overlap them; Node keeps node:fs (libuv's pool).
+ * there, so no computation could overlap them; Node keeps node:fs (libuv's pool). Each write call takes at
+ * most WRITE_CALL_BYTES (callers loop until all is written).
  */
 export async function createSinkFile(path: string): Promise<SinkFile> {
-  return await (await localFs()).createNew(path);
+  const file = await (await localFs()).createNew(path);
+  return { ...file, write: (bytes, position) => file.write(bytes.subarray(0, WRITE_CALL_BYTES), position) };
 }
