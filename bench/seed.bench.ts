@@ -104,8 +104,10 @@ if (!values["gen-only"]) {
     "bfloat16",
     "--json",
   ];
-  const dd = (mib: number, ...flags: string[]) =>
-    ["dd", "if=/dev/zero", `of=${out}/dd.bin`, `bs=${mib}M`, `count=${(blocks * 4) / mib}`, ...flags];
+  const dd = (
+    mib: number,
+    ...flags: string[]
+  ) => ["dd", "if=/dev/zero", `of=${out}/dd.bin`, `bs=${mib}M`, `count=${(blocks * 4) / mib}`, ...flags];
   const ddCached = `dd bs=1M count=${blocks * 4} conv=fdatasync`;
   const ddDirect = `dd bs=4M count=${blocks} oflag=direct conv=fdatasync`;
   const contenders: Record<string, string[]> = {
