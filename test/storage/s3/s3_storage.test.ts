@@ -42,6 +42,21 @@ function pattern(length: number, seed = 0): Uint8Array {
   return Uint8Array.from({ length }, (_, i) => (i * 7 + seed) % 251);
 }
 
+const MiB = 1 << 20;
+
+/** `bytes` stored as `name` on a fresh storage and opened, with the proxy's request count once it is open. */
+async function openWritten(name: string, bytes: Uint8Array, options: Partial<S3StorageOptions> = {}) {
+  const s = storage(options);
+  await s.writeAll(name, bytes);
+  const src = await s.open(name);
+  return { src, before: proxy.requests.length };
+}
+
+/** The Range headers of the GETs the proxy saw from request `before` on. */
+function getRanges(before: number): (string | undefined)[] {
+  return proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+}
+
 async function writeInPieces(s: S3Storage, path: string, bytes: Uint8Array, piece: number): Promise<void> {
   const sink = await s.create(path);
   for (let at = 0; at < bytes.byteLength; at += piece) await sink.write(bytes.subarray(at, at + piece));
@@ -193,17 +208,13 @@ describe("S3Storage: faults", () => {
     const got = await s.read("x", 1000, 150_000);
     proxy.decide = () => undefined;
     expect(Buffer.from(got).equals(Buffer.from(bytes.subarray(1000, 151_000)))).toBe(true);
-    const ranges = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+    const ranges = getRanges(before);
     expect(ranges).toEqual(["bytes=1000-150999", "bytes=31000-150999", "bytes=61000-150999", "bytes=91000-150999"]);
   });
 
   it("reads that follow one another share one GET; a small read a little before its end joins from kept bytes", async () => {
-    const s = storage();
-    const MiB = 1 << 20;
     const bytes = pattern(6 * MiB + 999, 7);
-    await s.writeAll("seq", bytes);
-    const src = await s.open("seq");
-    const before = proxy.requests.length;
+    const { src, before } = await openWritten("seq", bytes);
     // Bands in flight together, as the pipeline reads them; then a header read 700 bytes before the next
     // band and that band (a torch record inside its archive); then a skip of 100 KiB.
     const bands = await Promise.all([0, 1, 2].map((i) => src.read(i * MiB, MiB)));
@@ -216,17 +227,13 @@ describe("S3Storage: faults", () => {
     expect(Buffer.from(header).equals(want(3 * MiB - 700, 16 << 10))).toBe(true);
     expect(Buffer.from(record).equals(want(3 * MiB + 4, MiB))).toBe(true);
     expect(Buffer.from(after).equals(want(4 * MiB + 704 + (100 << 10), after.byteLength))).toBe(true);
-    const gets = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+    const gets = getRanges(before);
     expect(gets).toEqual([`bytes=0-${bytes.byteLength - 1}`]);
   });
 
   it("bands that arrive out of order share one GET: a read past the others leaves a gap the late one reads", async () => {
-    const s = storage();
-    const MiB = 1 << 20;
     const bytes = pattern(8 * MiB + 5, 11);
-    await s.writeAll("gaps", bytes);
-    const src = await s.open("gaps");
-    const before = proxy.requests.length;
+    const { src, before } = await openWritten("gaps", bytes);
     // As a pipeline's reads come: the band after next before the next one, twice; every read in flight together.
     const order = [0, 2, 1, 4, 3, 5];
     const got = await Promise.all(order.map((i) => src.read(i * MiB, MiB)));
@@ -236,33 +243,25 @@ describe("S3Storage: faults", () => {
       expect(Buffer.from(got[k]).equals(Buffer.from(bytes.subarray(i * MiB, (i + 1) * MiB)))).toBe(true)
     );
     expect(Buffer.from(tail).equals(Buffer.from(bytes.subarray(6 * MiB)))).toBe(true);
-    const gets = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+    const gets = getRanges(before);
     expect(gets).toEqual([`bytes=0-${bytes.byteLength - 1}`]);
   });
 
   it("a stream opened behind another stops where that one begins: no byte is asked for twice", async () => {
-    const s = storage();
-    const MiB = 1 << 20;
     const bytes = pattern(30 * MiB, 13);
-    await s.writeAll("behind", bytes);
-    const src = await s.open("behind");
-    const before = proxy.requests.length;
+    const { src, before } = await openWritten("behind", bytes);
     const ahead = await src.read(20 * MiB, MiB);
     const behind = await src.read(2 * MiB, MiB);
     await src.close();
     expect(Buffer.from(ahead).equals(Buffer.from(bytes.subarray(20 * MiB, 21 * MiB)))).toBe(true);
     expect(Buffer.from(behind).equals(Buffer.from(bytes.subarray(2 * MiB, 3 * MiB)))).toBe(true);
-    const gets = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+    const gets = getRanges(before);
     expect(gets).toEqual([`bytes=${20 * MiB}-${30 * MiB - 1}`, `bytes=${2 * MiB}-${20 * MiB - 1}`]);
   });
 
   it("a read stream asks for one window at a time: a read across a window's end goes on with the next", async () => {
-    const MiB = 1 << 20;
-    const s = storage({ readWindow: 2 * MiB });
     const bytes = pattern(5 * MiB + 77, 3);
-    await s.writeAll("win", bytes);
-    const src = await s.open("win");
-    const before = proxy.requests.length;
+    const { src, before } = await openWritten("win", bytes, { readWindow: 2 * MiB });
     const a = await src.read(0, MiB + 500);
     const b = await src.read(MiB + 500, 3 * MiB);
     const c = await src.read(4 * MiB + 500, MiB - 423);
@@ -270,7 +269,7 @@ describe("S3Storage: faults", () => {
     expect(Buffer.from(a).equals(Buffer.from(bytes.subarray(0, MiB + 500)))).toBe(true);
     expect(Buffer.from(b).equals(Buffer.from(bytes.subarray(MiB + 500, 4 * MiB + 500)))).toBe(true);
     expect(Buffer.from(c).equals(Buffer.from(bytes.subarray(4 * MiB + 500)))).toBe(true);
-    const gets = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+    const gets = getRanges(before);
     // The second window is as long as what is left of the read that opens it.
     expect(gets).toEqual([
       `bytes=0-${2 * MiB - 1}`,
@@ -280,14 +279,10 @@ describe("S3Storage: faults", () => {
   });
 
   it("a stream whose connection drops hands its reads to ranged GETs: every byte exact", async () => {
-    const s = storage();
-    const MiB = 1 << 20;
     const bytes = pattern(4 * MiB, 9);
-    await s.writeAll("drop", bytes);
-    const src = await s.open("drop");
+    const { src, before } = await openWritten("drop", bytes);
     let dropped = false;
     proxy.decide = (r) => r.method === "GET" && !dropped ? ((dropped = true), { dropAfter: MiB + 12_345 }) : undefined;
-    const before = proxy.requests.length;
     const got = await Promise.all([0, 1, 2, 3].map((i) => src.read(i * MiB, MiB)));
     proxy.decide = () => undefined;
     await src.close();
@@ -295,7 +290,7 @@ describe("S3Storage: faults", () => {
     got.forEach((b, i) =>
       expect(Buffer.from(b).equals(Buffer.from(bytes.subarray(i * MiB, (i + 1) * MiB)))).toBe(true)
     );
-    const gets = proxy.requests.slice(before).filter((r) => r.method === "GET").map((r) => r.range);
+    const gets = getRanges(before);
     expect(gets[0]).toBe(`bytes=0-${4 * MiB - 1}`);
     // The band cut short resumes at the byte it reached; the bands queued behind it fetch themselves.
     expect(gets).toContain(`bytes=${MiB + 12_345}-${2 * MiB - 1}`);
