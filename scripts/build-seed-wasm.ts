@@ -481,7 +481,7 @@ function roundToBf16(L: Lanes, v: E): E {
 }
 
 export function seedModuleBytes(): Uint8Array {
-  return encodeModule(PAGES, [
+  return encodeModule({ pages: PAGES }, [
     { code: draw(), signature: { params: ["i32", "i32", "i32", "f32"], results: ["f32"] } },
     { code: sample(), signature: { params: ["i32", "i32", "f32", "f64", "f64", "i32"], results: ["f32"] } },
     {

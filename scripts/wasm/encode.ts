@@ -1,6 +1,6 @@
 /**
  * A minimal WebAssembly binary encoder: just what scripts/build-cast-wasm.ts needs to write the CPU cast
- * kernels (one memory, functions of one i32 parameter, i32/v128 locals, one loop, 128-bit SIMD). No text
+ * kernels (one memory, functions of a few i32 parameters, i32/v128 locals, one loop, 128-bit SIMD). No text
  * format assembler is available here, so kernels are built as byte sequences through the helpers below;
  * the opcodes are those of the WebAssembly 2.0 core and fixed-width SIMD specifications.
  */
@@ -110,17 +110,21 @@ export const shuffle = (
   lanes: number[],
 ): Expr => [...a, ...b, ...simd(OP.shuffle), ...lanes];
 
-/** One function `(param $n i32)`: constants set up once, then a loop body run while `$i < $end`. */
+/**
+ * One function of `params` i32 parameters: constants set up once, then a loop body run while `$i < $end`.
+ */
 export class FunctionBuilder {
-  /** Local 0 is the parameter; these follow it. */
+  /** Locals after the parameters. */
   readonly #locals: number[] = [];
   readonly #prologue: number[] = [];
   readonly #body: number[] = [];
   readonly #constants = new Map<string, Expr>();
 
+  constructor(private readonly params: number) {}
+
   local(type: "i32" | "v128"): number {
     this.#locals.push(type === "i32" ? I32 : V128);
-    return this.#locals.length; // parameter is 0
+    return this.params + this.#locals.length - 1;
   }
 
   /** A v128 constant of these 16 bytes, materialised once before the loop. */
@@ -168,14 +172,16 @@ export class FunctionBuilder {
   }
 
   /**
-   * The function's code entry: `$i` walks the input from byte 0 by `inStep`, `$o` the output from `outBase`
-   * by `outStep`, until `$i` reaches `$n * inItem` (the loop runs at least once: callers pass `$n >= 1`).
+   * The function's code entry: `$i` walks the input from `start.i` by `inStep`, `$o` the output from
+   * `start.o` by `outStep`, until `$i` reaches `start.i + $n * inItem` (`start` names the parameters that
+   * hold the input and output addresses and the count `$n`; the loop runs at least once: callers pass
+   * `$n >= 1`).
    */
   encode(
     loopIndex: { i: number; o: number; end: number },
+    start: { n: number; i: number; o: number },
     inItem: number,
     inStep: number,
-    outBase: number,
     outStep: number,
   ): number[] {
     const { i, o, end } = loopIndex;
@@ -183,16 +189,16 @@ export class FunctionBuilder {
     const set = (x: number) => [0x21, ...uleb(x)];
     const code = [
       ...this.#prologue,
-      ...get(0),
+      ...get(start.i),
+      ...set(i),
+      ...get(start.n),
       0x41,
       ...sleb(inItem),
       0x6C,
-      ...set(end), // $end = $n * inItem
-      0x41,
-      ...sleb(0),
-      ...set(i),
-      0x41,
-      ...sleb(outBase),
+      ...get(i),
+      0x6A,
+      ...set(end), // $end = $i + $n * inItem
+      ...get(start.o),
       ...set(o),
       0x03,
       0x40, // loop
@@ -239,18 +245,17 @@ export const store = (local: number, offset: number, value: Expr): number[] => [
 export type ValType = "i32" | "i64" | "f32" | "f64" | "v128";
 const VAL_TYPE: Record<ValType, number> = { i32: I32, i64: 0x7E, f32: 0x7D, f64: 0x7C, v128: V128 };
 
-/** A function type; the cast kernels' is `(i32) -> ()`. */
+/** A function type. */
 export interface Signature {
   params: ValType[];
   results: ValType[];
 }
-const KERNEL: Signature = { params: ["i32"], results: [] };
 
 /** One function: its code entry; exported under `name` when it has one. */
 export interface ModuleFunction {
   name?: string;
   code: number[];
-  signature?: Signature;
+  signature: Signature;
 }
 
 /** A function of the host, imported before the module's own (so it takes the first function indices). */
@@ -269,34 +274,44 @@ export function functionCode(locals: ValType[], body: number[]): number[] {
   return [...uleb(entry.length), ...entry];
 }
 
-/** A module with one non-growing memory of `pages` exported as "memory", imported functions first. */
+/**
+ * The module's one memory: its own, non-growing, of `pages` and exported as "memory"; or imported as
+ * `env.memory` (at least `minPages`; `shared` ones declare the largest size a WebAssembly memory has).
+ */
+export type ModuleMemory = { pages: number } | { import: "shared" | "private"; minPages: number };
+
+/** Memory limits: the flag (bit 0: a maximum follows; bit 1: shared), the minimum, and the maximum. */
+function limits(memory: ModuleMemory): number[] {
+  if ("pages" in memory) return [0x01, ...uleb(memory.pages), ...uleb(memory.pages)];
+  return memory.import === "shared"
+    ? [0x03, ...uleb(memory.minPages), ...uleb(65536)]
+    : [0x00, ...uleb(memory.minPages)];
+}
+
+/** A module with one memory (see ModuleMemory), imported functions first. */
 export function encodeModule(
-  pages: number,
+  memory: ModuleMemory,
   functions: ModuleFunction[],
   imports: ModuleImport[] = [],
 ): Uint8Array {
   const types: string[] = [];
-  const typeOf = (s: Signature = KERNEL) => {
+  const typeOf = (s: Signature) => {
     const key = JSON.stringify(s);
     if (!types.includes(key)) types.push(key);
     return types.indexOf(key);
   };
-  const importEntries = imports.map((i) => [
-    ...uleb(utf8(i.module).length),
-    ...utf8(i.module),
-    ...uleb(utf8(i.name).length),
-    ...utf8(i.name),
-    0x00,
-    ...uleb(typeOf(i.signature)),
-  ]);
+  const name = (s: string) => [...uleb(utf8(s).length), ...utf8(s)];
+  const importEntries = imports.map((i) => [...name(i.module), ...name(i.name), 0x00, ...uleb(typeOf(i.signature))]);
+  if (!("pages" in memory)) importEntries.push([...name("env"), ...name("memory"), 0x02, ...limits(memory)]);
   const functionTypes = functions.map((f) => uleb(typeOf(f.signature)));
   const encodeType = (key: string) => {
     const s = JSON.parse(key) as Signature;
     return [0x60, ...vec(s.params.map((t) => [VAL_TYPE[t]])), ...vec(s.results.map((t) => [VAL_TYPE[t]]))];
   };
   const exported = functions.flatMap((f, index) =>
-    f.name === undefined ? [] : [[...uleb(utf8(f.name).length), ...utf8(f.name), 0x00, ...uleb(imports.length + index)]]
+    f.name === undefined ? [] : [[...name(f.name), 0x00, ...uleb(imports.length + index)]]
   );
+  const ownMemory = "pages" in memory;
   const bytes = [
     0x00,
     0x61,
@@ -307,10 +322,10 @@ export function encodeModule(
     0x00,
     0x00,
     ...section(1, vec(types.map(encodeType))),
-    ...(imports.length === 0 ? [] : section(2, vec(importEntries))),
+    ...(importEntries.length === 0 ? [] : section(2, vec(importEntries))),
     ...section(3, vec(functionTypes)),
-    ...section(5, vec([[0x01, ...uleb(pages), ...uleb(pages)]])),
-    ...section(7, vec([[...uleb(6), ...utf8("memory"), 0x02, 0], ...exported])),
+    ...(ownMemory ? section(5, vec([limits(memory)])) : []),
+    ...section(7, vec(ownMemory ? [[...name("memory"), 0x02, 0], ...exported] : exported)),
     ...section(10, vec(functions.map((f) => f.code))),
   ];
   return Uint8Array.from(bytes);

@@ -7,6 +7,7 @@ import { gatherRowsCpu, type RowGather } from "./cpu/row_gather.ts";
 import { acquireGpu, type AcquireOptions, type GpuContext, wrapDevice } from "./gpu/device.ts";
 import { GpuKernelsRunner } from "./gpu/gpu_engine.ts";
 import { CastPool, castPoolSupported, isShared, POOL_MIN_BYTES } from "./pool/cast_pool.ts";
+import { CastArena } from "./cpu/cast_arena.ts";
 
 /** Which engine: the GPU when there is one (`auto`), the GPU or fail (`gpu`), or the CPU twin (`cpu`). */
 export type EngineKind = "auto" | "gpu" | "cpu";
@@ -26,10 +27,14 @@ export interface Engine {
    */
   convert(src: Uint8Array, from: DType, to: DType, out?: Uint8Array): Promise<Uint8Array>;
   /**
-   * True when `convert` runs off the calling thread on views of SharedArrayBuffers (the CPU engine's
-   * worker pool): a caller that reuses buffers should allocate them shared.
+   * A buffer of `bytes` for `convert` to read or write that this engine casts fastest, or undefined where
+   * any memory does as well (GPU engines, a lazy engine not yet decided). The CPU engine's come from its
+   * cast arena, where its kernels (and worker threads) cast them without copying; when the arena is full
+   * they are plain shared memory, which its workers still take. Give each back with `releaseBuffer`.
    */
-  readonly sharedMemory?: boolean;
+  buffer?(bytes: number): Uint8Array | undefined;
+  /** Takes back a buffer from `buffer` for reuse (other views are ignored). */
+  releaseBuffer?(buffer: Uint8Array): void;
   /** Writes `job.region` of `job.src` into `job.dst`, converting dtypes; the rest of `dst` is kept. */
   copyRegion(job: RegionCopy): Promise<void>;
   /** Gathers (and casts) rows of a row-major buffer in the given order. */
@@ -63,21 +68,26 @@ export function parseEngineKind(value: string): EngineKind {
 /**
  * The CPU twin: the reference every shader is tested against, and the fallback. Casts of at least
  * POOL_MIN_BYTES from and into views of SharedArrayBuffers run on a pool of `workers` threads (started on
- * first use, stopped by `dispose`); everything else runs on the calling thread.
+ * first use, stopped by `dispose`), casts between buffers of its arena (`buffer`) run where they lie, and
+ * everything else runs on the calling thread through the kernels' scratch area. Under Deno and Node the
+ * arena is the pool's shared one, or a private one with `workers: 0`; browsers cast through scratch.
  */
 export function createCpuEngine(options: { workers?: number } = {}): Engine {
   const pooled = options.workers !== 0 && castPoolSupported();
   let pool: CastPool | undefined;
+  let own: CastArena | null | undefined;
+  const getPool = () => (pool ??= new CastPool(options.workers));
+  const arena = () => pooled ? getPool().arena : (own ??= serverRuntime() ? CastArena.create(false) ?? null : null);
   return {
     kind: "cpu",
-    sharedMemory: pooled,
+    buffer: (bytes) => arena()?.allocate(bytes) ?? (pooled ? new Uint8Array(new SharedArrayBuffer(bytes)) : undefined),
+    releaseBuffer: (buffer) => arena()?.release(buffer),
     convert: (src, from, to, out) => {
       if (pooled && out !== undefined && src.byteLength >= POOL_MIN_BYTES && isShared(src) && isShared(out)) {
-        pool ??= new CastPool(options.workers);
-        return pool.convert(src, from, to, out).then(() => out);
+        return getPool().convert(src, from, to, out).then(() => out);
       }
       try {
-        return Promise.resolve(convertCpu(src, from, to, out));
+        return Promise.resolve(convertCpu(src, from, to, out, pooled ? pool?.arena : own ?? undefined));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -89,6 +99,12 @@ export function createCpuEngine(options: { workers?: number } = {}): Engine {
       pool = undefined;
     },
   };
+}
+
+/** Deno or Node: where a private arena of address space costs nothing until used (a browser tab may refuse it). */
+function serverRuntime(): boolean {
+  const g = globalThis as { Deno?: unknown; process?: { versions?: { node?: string } } };
+  return g.Deno !== undefined || g.process?.versions?.node !== undefined;
 }
 
 /** GPU-resident results cannot come from the CPU: once the device is gone these calls fail. */
@@ -247,9 +263,8 @@ export function createLazyEngine(options: EngineOptions = {}): Engine {
     get adapterName() {
       return engine?.adapterName;
     },
-    get sharedMemory() {
-      return engine?.sharedMemory ?? false;
-    },
+    buffer: (bytes) => engine?.buffer?.(bytes),
+    releaseBuffer: (buffer) => engine?.releaseBuffer?.(buffer),
     convert: async (src, from, to, out) => (await get()).convert(src, from, to, out),
     copyRegion: async (job) => (await get()).copyRegion(job),
     gatherRows: async (job) => (await get()).gatherRows(job),

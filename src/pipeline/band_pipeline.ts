@@ -64,30 +64,39 @@ function movesBytesOnly(t: TargetTensor): boolean {
 }
 
 /**
- * A byte buffer that is kept and regrown, never shrunk: touching fresh memory is what costs here. Shared
- * (a SharedArrayBuffer) while `shared()` says the engine casts such buffers on its worker threads.
+ * A byte buffer that is kept and regrown, never shrunk: touching fresh memory is what costs here. Taken
+ * from the engine whenever it offers one (`Engine.buffer`: memory it casts without copying, on its worker
+ * threads too), else plain memory, and asked again while it offers none (a lazy engine not yet decided).
  */
 class ReusedBuffer {
-  #buffer: ArrayBufferLike = new ArrayBuffer(0);
+  #view: Uint8Array = new Uint8Array(0);
+  /** Whether the buffer came from the engine (and goes back to it). */
+  #fromEngine = false;
 
-  constructor(private readonly shared: () => boolean) {}
+  constructor(private readonly engine: Engine) {}
 
   get capacity(): number {
-    return this.#buffer.byteLength;
+    return this.#view.byteLength;
   }
 
   release(): void {
-    this.#buffer = new ArrayBuffer(0);
+    if (this.#fromEngine) this.engine.releaseBuffer?.(this.#view);
+    this.#view = new Uint8Array(0);
+    this.#fromEngine = false;
   }
 
   take(bytes: number): Uint8Array {
-    const shared = this.shared();
-    // Browsers that are not cross-origin isolated have no SharedArrayBuffer at all.
-    const isShared = typeof SharedArrayBuffer === "function" && this.#buffer instanceof SharedArrayBuffer;
-    if (this.#buffer.byteLength < bytes || shared !== isShared) {
-      this.#buffer = shared ? new SharedArrayBuffer(Math.max(bytes, this.#buffer.byteLength)) : new ArrayBuffer(bytes);
+    const small = this.#view.byteLength < bytes;
+    if (small || (!this.#fromEngine && this.engine.buffer !== undefined)) {
+      const size = Math.max(bytes, this.#view.byteLength);
+      const offered = this.engine.buffer?.(size);
+      if (offered !== undefined || small) {
+        this.release();
+        this.#view = offered ?? new Uint8Array(size);
+        this.#fromEngine = offered !== undefined;
+      }
     }
-    return new Uint8Array(this.#buffer, 0, bytes);
+    return this.#view.subarray(0, bytes);
   }
 }
 
@@ -120,12 +129,9 @@ export class BandPipeline {
   readonly #jobs: readonly BandJob[];
   readonly #position: Map<BandJob, number>;
   readonly #readAheadBytes: number;
-  readonly #slots: Slot[] = Array.from({ length: SLOTS }, () => ({
-    read: new ReusedBuffer(() => this.#engine.sharedMemory === true),
-    cast: new ReusedBuffer(() => this.#engine.sharedMemory === true),
-  }));
+  readonly #slots: Slot[];
   /** Slots neither held by the caller nor preparing a job. */
-  #free: Slot[] = [...this.#slots];
+  #free: Slot[];
   /** The slot of the bytes the caller holds. */
   #held: Slot | undefined;
   /** Jobs being prepared, by index in the planned order. */
@@ -135,6 +141,11 @@ export class BandPipeline {
   constructor(source: TensorSource, engine: Engine, jobs: readonly BandJob[], opts: BandPipelineOptions) {
     this.#source = source;
     this.#engine = engine;
+    this.#slots = Array.from(
+      { length: SLOTS },
+      () => ({ read: new ReusedBuffer(engine), cast: new ReusedBuffer(engine) }),
+    );
+    this.#free = [...this.#slots];
     this.#jobs = jobs;
     this.#position = new Map(jobs.map((j, i) => [j, i]));
     this.#readAheadBytes = opts.readAheadBytes;

@@ -145,7 +145,7 @@ export const writeDcpOutput: Writer = async (input, dst, opts) => {
   } finally {
     prefetch.stop();
     await prefetch.done;
-    for (const p of pipelines) await p.settle();
+    for (const p of pipelines) await p.release();
   }
 };
 

@@ -97,7 +97,7 @@ export const writeSafetensorsOutput: Writer = async ({ source, targets }, dst, o
       try {
         await writeFile(storage, fileOf(s.file), (sink) => writeSafetensors(sink, entries, { format: "pt" }));
       } finally {
-        await pipeline.settle();
+        await pipeline.release();
       }
       opts.tracker.fileDone(s.file);
     }),

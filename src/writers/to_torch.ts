@@ -41,7 +41,7 @@ export const writeTorchOutput: Writer = async ({ source, targets, values, paths 
   try {
     await writeFile(dst.storage, dst.path, (sink) => saveTorch(sink, nested as unknown as PyValue));
   } finally {
-    await pipeline.settle();
+    await pipeline.release();
   }
   opts.tracker.fileDone(dst.path);
   return [dst.path];

@@ -14,14 +14,14 @@ describe("engineFromArgs()", () => {
     for (const paths of [["s3://bucket/ckpt", "out"], ["ckpt", "s3://bucket/out"], ["https://host/ckpt", "o"]]) {
       const engine = await decided(["--engine", "cpu"], paths);
       expect(engine.kind).toBe("cpu");
-      expect(engine.sharedMemory).toBe(false);
+      expect(engine.buffer!(1024)!.buffer).not.toBeInstanceOf(SharedArrayBuffer);
       engine.dispose();
     }
   });
 
   test("a job on local paths keeps the worker pool that casts shared bands", async () => {
     const engine = await decided(["--engine", "cpu"], ["ckpt", "out"]);
-    expect(engine.sharedMemory).toBe(true);
+    expect(engine.buffer!(1024)!.buffer).toBeInstanceOf(SharedArrayBuffer);
     engine.dispose();
   });
 });

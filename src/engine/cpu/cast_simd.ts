@@ -1,19 +1,31 @@
 import {
   CAST_CHUNK,
-  CAST_MODULE_BASE64,
+  CAST_MODULE_PRIVATE_BASE64,
+  CAST_MODULE_SHARED_BASE64,
   CAST_OUTPUT_OFFSET,
+  CAST_SCRATCH_BYTES,
   CAST_TABLE_KERNELS,
   CAST_TABLE_OFFSET,
 } from "./cast_simd.generated.ts";
 
-/** An instance of the cast module: its memory, its kernels, and whose lookup table that memory holds. */
+/** A kernel: `n` elements from byte address `src` to `dst` of the memory; `table`: a table kernel's entries. */
+type Kernel = (n: number, src: number, dst: number, table: number) => void;
+
+/**
+ * An instance of the cast module over a memory, and this thread's scratch area in it (input and output
+ * regions for buffers outside the memory, and the lookup table); `tableOf` names the kernel whose table
+ * the scratch area holds.
+ */
 export interface CastInstance {
-  memory: ArrayBuffer;
-  kernels: Readonly<Record<string, ((count: number) => void) | undefined>>;
+  /** The memory's buffer: a cast arena's SharedArrayBuffer, or a private ArrayBuffer. */
+  memory: ArrayBufferLike;
+  kernels: Readonly<Record<string, Kernel | undefined>>;
+  /** Where this thread's scratch area starts. */
+  scratch: number;
   tableOf?: string;
 }
 
-/** Where things are in the module's memory (from the generated module). */
+/** Where things are in a scratch area (from the generated module). */
 export interface CastLayout {
   chunk: number;
   output: number;
@@ -22,9 +34,22 @@ export interface CastLayout {
 
 export const CAST_LAYOUT: CastLayout = { chunk: CAST_CHUNK, output: CAST_OUTPUT_OFFSET, table: CAST_TABLE_OFFSET };
 
-/** The module's bytes, for instantiating it here or in a worker. */
-export function castModuleBytes(): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(atob(CAST_MODULE_BASE64), (c) => c.charCodeAt(0));
+/** Bytes of one thread's scratch area. */
+export const CAST_SCRATCH = CAST_SCRATCH_BYTES;
+
+/** The module's bytes, importing a shared memory (a cast arena's) or a private one, for here or a worker. */
+export function castModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(shared ? CAST_MODULE_SHARED_BASE64 : CAST_MODULE_PRIVATE_BASE64), (c) => c.charCodeAt(0));
+}
+
+/**
+ * Instantiates the module over `memory` with its scratch area at `scratch`. Self-contained (no reference
+ * outside its parameters): its source text also runs inside pool workers.
+ */
+export function instantiateCast(module: Uint8Array<ArrayBuffer>, memory: WebAssembly.Memory, scratch: number) {
+  const made = new WebAssembly.Instance(new WebAssembly.Module(module), { env: { memory } });
+  const instance: CastInstance = { memory: memory.buffer, kernels: made.exports as CastInstance["kernels"], scratch };
+  return instance;
 }
 
 /** Whether the kernel for `from` -> `to` looks its results up in a table (one per 16-bit source pattern). */
@@ -34,9 +59,10 @@ export function castHasTable(from: string, to: string): boolean {
 
 /**
  * Converts `src` (whole elements of `inSize` bytes) into `dest` with the instance's kernel `name`, a chunk
- * at a time through its memory (a few hundred KiB that stay in cache). A table kernel first gets its
- * table, when the memory holds another's: `results[b]`, the twin's result for every 16-bit source pattern
- * `b`. A table kernel's `table` without `results` asserts that the memory already holds them (else it
+ * at a time through its scratch area (a few hundred KiB that stay in cache): for buffers outside the
+ * instance's memory, and for the last few elements of a cast in place. A table kernel first gets its
+ * table, when the scratch area holds another's: `results[b]`, the twin's result for every 16-bit source
+ * pattern `b`. A table kernel's `table` without `results` asserts that the area already holds them (else it
  * throws).
  *
  * Self-contained (no reference outside its parameters): its source text also runs inside pool workers.
@@ -54,39 +80,69 @@ export function runCast(
   const kernel = instance.kernels[name];
   if (kernel === undefined) throw new Error(`no cast kernel ${name}`);
   const memory = instance.memory;
+  const { scratch } = instance;
   if (table !== undefined && instance.tableOf !== name) {
     const { results } = table;
     // Never run a table kernel on another kernel's table: the caller must send this one's.
     if (results === undefined) throw new Error(`the lookup table of ${name} is not loaded`);
     const view = outSize === 1
-      ? new Uint8Array(memory, layout.table, 65536)
-      : new Uint16Array(memory, layout.table, 65536);
+      ? new Uint8Array(memory, scratch + layout.table, 65536)
+      : new Uint16Array(memory, scratch + layout.table, 65536);
     view.set(results); // each result fits its entry; the typed-array store keeps the low bytes
     instance.tableOf = name;
   }
-  const bytes = new Uint8Array(memory);
+  const bytes = new Uint8Array(memory, scratch);
   const n = src.byteLength / inSize;
   for (let e = 0; e < n; e += layout.chunk) {
     const count = Math.min(layout.chunk, n - e);
     bytes.set(src.subarray(e * inSize, (e + count) * inSize));
-    kernel(count);
+    kernel(count, scratch, scratch + layout.output, scratch + layout.table);
     dest.set(bytes.subarray(layout.output, layout.output + count * outSize), e * outSize);
+  }
+}
+
+/**
+ * Converts `count` elements at byte address `srcAt` of the instance's memory into `destAt` of the same
+ * memory, where they lie: whole groups of 16 (a kernel's step) in place, the rest through the scratch area
+ * (`runCast`), so nothing is read or written past either end. Loads the table as `runCast` does.
+ *
+ * Self-contained, given `runCast`: its source text also runs inside pool workers.
+ */
+export function runCastAt(
+  instance: CastInstance,
+  layout: CastLayout,
+  name: string,
+  table: { results?: Uint32Array } | undefined,
+  at: { src: number; dest: number; count: number },
+  inSize: number,
+  outSize: number,
+  cast: typeof runCast,
+): void {
+  const whole = at.count - (at.count % 16);
+  const rest = at.count - whole;
+  const view = (address: number, bytes: number) => new Uint8Array(instance.memory, address, bytes);
+  // Loads the table (or checks it is loaded) before any kernel runs.
+  cast(instance, layout, name, table, view(at.src, 0), inSize, view(at.dest, 0), outSize);
+  if (whole > 0) instance.kernels[name]!(whole, at.src, at.dest, instance.scratch + layout.table);
+  if (rest > 0) {
+    const src = view(at.src + whole * inSize, rest * inSize);
+    cast(instance, layout, name, table, src, inSize, view(at.dest + whole * outSize, rest * outSize), outSize);
   }
 }
 
 let loaded: CastInstance | null | undefined;
 
 /**
- * This thread's instance of the kernels (scripts/build-cast-wasm.ts), or null where the runtime has no
- * WebAssembly SIMD or forbids compiling it (a browser page's content security policy, a main thread that
- * refuses synchronous compiles): the TypeScript twin then does the same work, bit for bit, more slowly.
+ * This thread's own instance of the kernels (scripts/build-cast-wasm.ts) over a private memory of one
+ * scratch area, or null where the runtime has no WebAssembly SIMD or forbids compiling it (a browser page's
+ * content security policy, a main thread that refuses synchronous compiles): the TypeScript twin then does
+ * the same work, bit for bit, more slowly.
  */
 function castInstance(): CastInstance | null {
   if (loaded !== undefined) return loaded;
   try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(castModuleBytes()), {});
-    const memory = (instance.exports.memory as WebAssembly.Memory).buffer;
-    loaded = { memory, kernels: instance.exports as CastInstance["kernels"] };
+    const memory = new WebAssembly.Memory({ initial: CAST_SCRATCH / 65536 });
+    loaded = instantiateCast(castModuleBytes(false), memory, 0);
   } catch {
     loaded = null;
   }

@@ -2,6 +2,7 @@ import type { DType } from "../../dtype/mod.ts";
 import { canConvert, type ConvertSource, type ConvertTarget, itemsize } from "../../dtype/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
 import { castSimd } from "./cast_simd.ts";
+import type { CastArena } from "./cast_arena.ts";
 import {
   bf16ToF32,
   e4m3fnToF32,
@@ -96,9 +97,16 @@ export function convertDestination(count: number, itemBytes: number, into: Uint8
 /**
  * Converts a dense little-endian array of `from` elements to `to`, bit for bit as torch's `.to(to)`, into
  * `into` when given (exactly the result's size). `src.byteLength` must be a multiple of the source itemsize.
+ * With `arena`, a cast between two of its buffers runs where they lie (CastArena.castHere).
  */
-export function convertCpu(src: Uint8Array, from: DType, to: DType, into?: Uint8Array): Uint8Array {
-  return convertWith(src, from, to, into, true);
+export function convertCpu(
+  src: Uint8Array,
+  from: DType,
+  to: DType,
+  into?: Uint8Array,
+  arena?: CastArena,
+): Uint8Array {
+  return convertWith(src, from, to, into, true, arena);
 }
 
 /** `convertCpu` on the TypeScript twin alone: the reference its WebAssembly SIMD kernels are tested against. */
@@ -106,7 +114,14 @@ export function convertCpuTwin(src: Uint8Array, from: DType, to: DType, into?: U
   return convertWith(src, from, to, into, false);
 }
 
-function convertWith(src: Uint8Array, from: DType, to: DType, into: Uint8Array | undefined, simd: boolean) {
+function convertWith(
+  src: Uint8Array,
+  from: DType,
+  to: DType,
+  into: Uint8Array | undefined,
+  simd: boolean,
+  arena?: CastArena,
+) {
   checkConvertible(from, to);
   const inSize = itemsize(from);
   if (src.byteLength % inSize !== 0) {
@@ -122,6 +137,7 @@ function convertWith(src: Uint8Array, from: DType, to: DType, into: Uint8Array |
   }
   // Only the table kernels ask, and they exist only for 8- and 16-bit sources.
   const results = () => lookupTable(from as keyof typeof WIDEN, to as ConvertTarget);
+  if (simd && arena?.castHere(src, inSize, from, to, dest, outSize, results)) return dest;
   if (simd && castSimd(src, inSize, from, to, dest, outSize, results)) return dest;
   // The loops store through 16/32-bit views: a destination off a 4-byte boundary gets an aligned twin.
   const out = outSize === 1 || dest.byteOffset % 4 === 0 ? dest : new Uint8Array(n * outSize);

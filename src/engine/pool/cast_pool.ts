@@ -1,7 +1,17 @@
 import type { DType } from "../../dtype/mod.ts";
 import { itemsize } from "../../dtype/mod.ts";
 import { UsageError, WorkerError } from "../../errors/mod.ts";
-import { CAST_LAYOUT, castHasTable, castModuleBytes, castSimd, runCast, simdCastsAvailable } from "../cpu/cast_simd.ts";
+import {
+  CAST_LAYOUT,
+  CAST_SCRATCH,
+  castHasTable,
+  castModuleBytes,
+  instantiateCast,
+  runCast,
+  runCastAt,
+  simdCastsAvailable,
+} from "../cpu/cast_simd.ts";
+import { CastArena } from "../cpu/cast_arena.ts";
 import type { ConvertTarget } from "../../dtype/mod.ts";
 import { checkConvertible, lookupTable } from "../cpu/convert.ts";
 import { startWorker, type WorkerThread } from "./worker_thread.ts";
@@ -21,7 +31,7 @@ const MAX_DEFAULT_WORKERS = 8;
 const CLAIM_BYTES = 256 * 1024;
 
 /**
- * What the pool hands a worker: one cast on views of shared memory (nothing is copied). With `claim`, the
+ * One cast for the pool, on views of shared memory (nothing is copied between threads). With `claim`, the
  * cast is shared: whoever takes part (the workers and the calling thread) claims chunk after chunk from
  * `counters[0]` and counts the chunks it finished in `counters[1]`.
  */
@@ -37,6 +47,14 @@ export interface CastJob {
 }
 
 /**
+ * What a worker gets for a CastJob: views cast through its scratch area, or, when both lie in the pool's
+ * arena, their byte addresses there (cast where they lie).
+ */
+type CastMessage = Omit<CastJob, "src" | "dest"> & {
+  io: { src: Uint8Array; dest: Uint8Array } | { src: number; dest: number; count: number };
+};
+
+/**
  * Work besides casts that a pool's workers run, for a layer above the engine (which cannot import it).
  * `source` is the text of a self-contained function `(init, cast) => (job) => void`: each worker calls it
  * once with `init` (sent once per worker: a WebAssembly module's bytes, tables) and `cast(name, src, inSize,
@@ -49,23 +67,35 @@ export interface WorkerProgram {
   init: unknown;
 }
 
-/** The worker's code: the same `runCast` the calling thread runs, on its own instance of the module. */
+/** The worker's code: the same `runCast` and `runCastAt` the calling thread runs, over the pool's arena. */
 function workerSource(listen: string, programs: readonly WorkerProgram[]): string {
   const factories = programs.map((p) => `${JSON.stringify(p.name)}: (${p.source})`).join(",\n  ");
   return `"use strict";
 const runCast = ${runCast.toString()};
+const runCastAt = ${runCastAt.toString()};
+const instantiateCast = ${instantiateCast.toString()};
 const factories = {
   ${factories}
 };
 const programs = {};
 let instance;
+/** Casts elements [a, b) of the message's input. */
+function castRange(m, a, b) {
+  const j = m.job, io = j.io;
+  if (typeof io.src === "number") {
+    const at = { src: io.src + a * j.inSize, dest: io.dest + a * j.outSize, count: b - a };
+    runCastAt(instance, m.layout, j.name, j.table, at, j.inSize, j.outSize, runCast);
+  } else {
+    const src = io.src.subarray(a * j.inSize, b * j.inSize), dest = io.dest.subarray(a * j.outSize, b * j.outSize);
+    runCast(instance, m.layout, j.name, j.table, src, j.inSize, dest, j.outSize);
+  }
+}
 function handle(m, reply) {
   if (m.type === "init") {
-    const made = new WebAssembly.Instance(new WebAssembly.Module(m.module), {});
-    instance = { memory: made.exports.memory.buffer, kernels: made.exports };
+    instance = instantiateCast(m.module, m.memory, m.scratch);
     const cast = (name, src, inSize, dest, outSize) =>
       runCast(instance, m.layout, name, undefined, src, inSize, dest, outSize);
-    for (const [name, init] of m.programs) programs[name] = factories[name](init, cast);
+    for (const [name, init] of m.programs) programs[name] = factories[name](init, cast, m.memory);
     return;
   }
   try {
@@ -77,18 +107,14 @@ function handle(m, reply) {
     const j = m.job;
     // A table that comes with the job is loaded at once, whether or not this worker claims a chunk of it:
     // the pool counts on this worker holding it from now on.
-    if (j.table !== undefined && j.table.results !== undefined) {
-      runCast(instance, m.layout, j.name, j.table, j.src.subarray(0, 0), j.inSize, j.dest.subarray(0, 0), j.outSize);
-    }
+    if (j.table !== undefined && j.table.results !== undefined) castRange(m, 0, 0);
+    const n = typeof j.io.src === "number" ? j.io.count : j.io.src.byteLength / j.inSize;
     if (j.claim === undefined) {
-      runCast(instance, m.layout, j.name, j.table, j.src, j.inSize, j.dest, j.outSize);
+      castRange(m, 0, n);
     } else {
       const { counters, chunk, chunks } = j.claim;
-      const n = j.src.byteLength / j.inSize;
       for (let k = Atomics.add(counters, 0, 1); k < chunks; k = Atomics.add(counters, 0, 1)) {
-        const a = k * chunk, b = Math.min(n, a + chunk);
-        const src = j.src.subarray(a * j.inSize, b * j.inSize), dest = j.dest.subarray(a * j.outSize, b * j.outSize);
-        runCast(instance, m.layout, j.name, j.table, src, j.inSize, dest, j.outSize);
+        castRange(m, k * chunk, Math.min(n, (k + 1) * chunk));
         Atomics.add(counters, 1, 1);
         Atomics.notify(counters, 1);
       }
@@ -113,12 +139,21 @@ export function isShared(view: Uint8Array): boolean {
 
 /**
  * Whether the pool runs here: Deno or Node (their file I/O takes views of shared memory; a browser's
- * storage writes and fetch bodies refuse them), with WebAssembly SIMD.
+ * storage writes and fetch bodies refuse them), with WebAssembly SIMD and shared WebAssembly memory.
  */
 export function castPoolSupported(): boolean {
   const g = globalThis as { Deno?: unknown; process?: { versions?: { node?: string } } };
   const server = g.Deno !== undefined || g.process?.versions?.node !== undefined;
-  return server && typeof SharedArrayBuffer === "function" && simdCastsAvailable();
+  return server && typeof SharedArrayBuffer === "function" && simdCastsAvailable() && sharedWasmMemory();
+}
+
+/** Whether the runtime makes shared WebAssembly memories (what the workers cast in). */
+function sharedWasmMemory(): boolean {
+  try {
+    return new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
 }
 
 interface Thread {
@@ -136,11 +171,14 @@ interface Pending {
 
 /**
  * A few worker threads that run the cast kernels on slices of shared buffers (and the programs a layer
- * above gives them), so casts use every core while the calling thread reads and writes. Workers start on
- * first use, stop after a while idle, and `close()` stops them for good; a failing worker rejects its jobs
- * with WorkerError E_WORKER.
+ * above gives them), so casts use every core while the calling thread reads and writes. The workers'
+ * kernels run over the pool's arena (a shared CastArena): buffers taken from it are cast where they lie,
+ * others through each worker's scratch area there. Workers start on first use, stop after a while idle,
+ * and `close()` stops them for good; a failing worker rejects its jobs with WorkerError E_WORKER.
  */
 export class CastPool {
+  /** The shared memory the workers cast in: buffers from `arena.allocate` are cast without a copy. */
+  readonly arena: CastArena;
   /** Workers to start; the machine's hardware threads when not given. */
   readonly #size: number | undefined;
   readonly #programs: readonly WorkerProgram[];
@@ -149,9 +187,17 @@ export class CastPool {
   #nextId = 0;
   #closed = false;
   #idle: ReturnType<typeof setTimeout> | undefined;
+  readonly #scratchAreas: number[] = [];
 
-  /** `programs`: work besides casts that the workers can run (see WorkerProgram). */
-  constructor(size?: number, programs: readonly WorkerProgram[] = []) {
+  /**
+   * `programs`: work besides casts that the workers can run (see WorkerProgram); `arena`: a shared arena to
+   * cast in (default a new one). Throws WorkerError E_WORKER where no shared arena can be made.
+   */
+  constructor(size?: number, programs: readonly WorkerProgram[] = [], arena = CastArena.create(true)) {
+    if (arena === undefined || !arena.shared) {
+      throw new WorkerError("E_WORKER", "the cast pool needs shared WebAssembly memory, which this runtime refused");
+    }
+    this.arena = arena;
     this.#size = size === undefined ? undefined : Math.max(1, Math.floor(size));
     this.#programs = programs;
   }
@@ -195,18 +241,17 @@ export class CastPool {
       for (const t of helpers) this.#post(t, job).catch(reject);
     });
     failed.catch(() => {}); // surfaces below, if the cast still waits for that worker
-    const here = () => results ?? new Uint32Array(0); // only table kernels ask, and they have results
+    const srcAt = this.arena.addressOf(src), outAt = this.arena.addressOf(out);
+    const here = this.arena.here;
     for (let k = Atomics.add(counters, 0, 1); k < chunks; k = Atomics.add(counters, 0, 1)) {
       const a = k * chunk, b = Math.min(n, a + chunk);
-      castSimd(
-        src.subarray(a * inSize, b * inSize),
-        inSize,
-        from,
-        to,
-        out.subarray(a * outSize, b * outSize),
-        outSize,
-        here,
-      );
+      if (srcAt !== undefined && outAt !== undefined) {
+        const at = { src: srcAt + a * inSize, dest: outAt + a * outSize, count: b - a };
+        runCastAt(here, CAST_LAYOUT, job.name, job.table, at, inSize, outSize, runCast);
+      } else {
+        const dest = out.subarray(a * outSize, b * outSize);
+        runCast(here, CAST_LAYOUT, job.name, job.table, src.subarray(a * inSize, b * inSize), inSize, dest, outSize);
+      }
       Atomics.add(counters, 1, 1);
     }
     for (let seen = Atomics.load(counters, 1); seen < chunks; seen = Atomics.load(counters, 1)) {
@@ -227,11 +272,17 @@ export class CastPool {
   }
 
   #post(t: Thread, job: CastJob): Promise<void> {
-    // The table's entries travel only when this worker's memory holds another kernel's (jobs run in order,
-    // and a worker loads the entries it is sent on arrival).
+    // The table's entries travel only when this worker's scratch area holds another kernel's (jobs run in
+    // order, and a worker loads the entries it is sent on arrival).
     const table = job.table === undefined || t.tableOf !== job.name ? job.table : {};
     if (job.table !== undefined) t.tableOf = job.name;
-    return this.#send(t, { layout: CAST_LAYOUT, job: { ...job, table } });
+    const { src, dest, ...rest } = job;
+    const srcAt = this.arena.addressOf(src), destAt = this.arena.addressOf(dest);
+    const io = srcAt !== undefined && destAt !== undefined
+      ? { src: srcAt, dest: destAt, count: src.byteLength / job.inSize }
+      : { src, dest };
+    const message: CastMessage = { ...rest, table, io };
+    return this.#send(t, { layout: CAST_LAYOUT, job: message });
   }
 
   #send(t: Thread, message: object): Promise<void> {
@@ -264,7 +315,7 @@ export class CastPool {
   }
 
   async #start(): Promise<Thread[]> {
-    const module = castModuleBytes();
+    const module = castModuleBytes(true);
     const programs = this.#programs;
     const threads: Thread[] = [];
     const size = this.#size ?? await defaultPoolSize();
@@ -275,10 +326,29 @@ export class CastPool {
         failure: (error) =>
           void this.#stop(new WorkerError("E_WORKER", `a pool worker failed: ${error}`, { cause: error })),
       });
-      entry.thread.post({ type: "init", module, layout: CAST_LAYOUT, programs: programs.map((p) => [p.name, p.init]) });
+      entry.thread.post({
+        type: "init",
+        module,
+        memory: this.arena.memory,
+        scratch: this.#scratch(k),
+        layout: CAST_LAYOUT,
+        programs: programs.map((p) => [p.name, p.init]),
+      });
       threads.push(entry);
     }
     return threads;
+  }
+
+  /** The scratch area of worker `k` in the arena: taken once, kept for the workers started after a stop. */
+  #scratch(k: number): number {
+    if (this.#scratchAreas[k] === undefined) {
+      const area = this.arena.allocate(CAST_SCRATCH);
+      if (area === undefined) {
+        throw new WorkerError("E_WORKER", "the cast arena has no room for a worker's scratch area");
+      }
+      this.#scratchAreas[k] = area.byteOffset;
+    }
+    return this.#scratchAreas[k];
   }
 
   #settle(reply: { id: number; error?: string }): void {
