@@ -95,7 +95,7 @@ function handle(m, reply) {
     instance = instantiateCast(m.module, m.memory, m.scratch);
     const cast = (name, src, inSize, dest, outSize) =>
       runCast(instance, m.layout, name, undefined, src, inSize, dest, outSize);
-    for (const [name, init] of m.programs) programs[name] = factories[name](init, cast, m.memory);
+    for (const [name, init] of m.programs) programs[name] = factories[name](init, cast);
     return;
   }
   try {
