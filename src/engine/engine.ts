@@ -83,7 +83,10 @@ export function createCpuEngine(options: { workers?: number } = {}): Engine {
     buffer: (bytes) => arena()?.allocate(bytes) ?? (pooled ? new Uint8Array(new SharedArrayBuffer(bytes)) : undefined),
     releaseBuffer: (buffer) => arena()?.release(buffer),
     convert: (src, from, to, out) => {
-      if (pooled && out !== undefined && src.byteLength >= POOL_MIN_BYTES && isShared(src) && isShared(out)) {
+      if (
+        pooled && out !== undefined && src.byteLength >= POOL_MIN_BYTES && isShared(src) && isShared(out) &&
+        !castStaysHere(from, to)
+      ) {
         return getPool().convert(src, from, to, out).then(() => out);
       }
       try {
@@ -99,6 +102,18 @@ export function createCpuEngine(options: { workers?: number } = {}): Engine {
       pool = undefined;
     },
   };
+}
+
+/**
+ * Casts the CPU engine keeps on the calling thread even for buffers its pool could take: in place they move
+ * at least 13 GB/s of input and output per core (widening casts, whose writes are the larger part, and
+ * float32 -> bfloat16, a rounding of the low 16 bits at 12 GB/s of input), so the calling thread keeps up
+ * with the reads and writes around it, and a worker's round trip and its share of two cores cost more than
+ * it saves: 2 GiB conversions ran 8-15% faster so (bench/RESULTS.md, 2026-12-06). The narrowing casts and
+ * those between 16-bit or 8-bit types (4-5 GB/s of input) still gain from the pool.
+ */
+function castStaysHere(from: DType, to: DType): boolean {
+  return itemsize(to) > itemsize(from) || (from === "float32" && to === "bfloat16");
 }
 
 /** Deno or Node: where a private arena of address space costs nothing until used (a browser tab may refuse it). */
