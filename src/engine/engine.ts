@@ -8,6 +8,7 @@ import { acquireGpu, type AcquireOptions, type GpuContext, wrapDevice } from "./
 import { GpuKernelsRunner } from "./gpu/gpu_engine.ts";
 import { CastPool, castPoolSupported, isShared, POOL_MIN_BYTES } from "./pool/cast_pool.ts";
 import { CastArena } from "./cpu/cast_arena.ts";
+import { lightCast } from "./cpu/cast_simd.ts";
 
 /** Which engine: the GPU when there is one (`auto`), the GPU or fail (`gpu`), or the CPU twin (`cpu`). */
 export type EngineKind = "auto" | "gpu" | "cpu";
@@ -105,15 +106,15 @@ export function createCpuEngine(options: { workers?: number } = {}): Engine {
 }
 
 /**
- * Casts the CPU engine keeps on the calling thread even for buffers its pool could take: in place they move
- * at least 13 GB/s of input and output per core (widening casts, whose writes are the larger part, and
- * float32 -> bfloat16, a rounding of the low 16 bits at 12 GB/s of input), so the calling thread keeps up
- * with the reads and writes around it, and a worker's round trip and its share of two cores cost more than
- * it saves: 2 GiB conversions ran 8-15% faster so (bench/RESULTS.md, 2026-12-06). The narrowing casts and
- * those between 16-bit or 8-bit types (4-5 GB/s of input) still gain from the pool.
+ * Casts the CPU engine keeps on the calling thread even for buffers its pool could take: the light ones
+ * (lightCast), which keep up with the reads and writes around them there, where a worker's round trip and
+ * its share of two cores cost more than they save: 2 GiB conversions ran 8-15% faster so (float32 ->
+ * bfloat16 0.83-0.93 s against 0.91-1.01 s on the pool, bfloat16 -> float32 0.93-0.98 s against 1.09-1.17
+ * s; bench/RESULTS.md, 2026-12-06). The other casts still gain from the pool (float32 -> float16 1.15-1.21 s
+ * against 1.65-1.72 s on one thread).
  */
 function castStaysHere(from: DType, to: DType): boolean {
-  return itemsize(to) > itemsize(from) || (from === "float32" && to === "bfloat16");
+  return lightCast(`${from}_${to}`);
 }
 
 /** Deno or Node: where a private arena of address space costs nothing until used (a browser tab may refuse it). */

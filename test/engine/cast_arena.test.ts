@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "vitest";
 import { CONVERT_SOURCES, CONVERT_TARGETS, itemsize } from "../../src/dtype/mod.ts";
 import { CastArena } from "../../src/engine/cpu/cast_arena.ts";
-import { CAST_LAYOUT, CAST_SCRATCH } from "../../src/engine/cpu/cast_simd.ts";
+import { CAST_LAYOUT, CAST_SCRATCH, lightCast } from "../../src/engine/cpu/cast_simd.ts";
 import { convertCpu, convertCpuTwin, lookupTable } from "../../src/engine/cpu/convert.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import { CastPool } from "../../src/engine/pool/cast_pool.ts";
@@ -57,7 +57,7 @@ describe("CastArena", () => {
   });
 
   for (const shared of [false, true]) {
-    test(`${shared ? "shared" : "private"}: every cast between its buffers equals the twin, writes nothing past either end and copies nothing through scratch`, () => {
+    test(`${shared ? "shared" : "private"}: every cast between its buffers equals the twin, writes nothing past either end, and a light one reads in place`, () => {
       const arena = CastArena.create(shared, 8 << 20)!;
       expect(arena.memory.buffer instanceof SharedArrayBuffer).toBe(shared);
       const scratch = new Uint8Array(arena.memory.buffer, arena.here.scratch, CAST_LAYOUT.output);
@@ -73,8 +73,10 @@ describe("CastArena", () => {
           expect(firstMismatch(src, itemsize(from), dest, want, itemsize(to)), `${from} -> ${to}, ${n}`)
             .toBeUndefined();
           expect(guardsIntact(dest), `${from} -> ${to}, ${n}`).toBe(true);
-          // Whole groups of 16 never pass through the scratch area's input region.
-          if (n % 16 === 0) expect(scratch.every((b) => b === 0x5A), `${from} -> ${to}, ${n}`).toBe(true);
+          // A light cast reads whole groups of 16 where they lie, never through the scratch area's input region.
+          if (n % 16 === 0 && lightCast(`${from}_${to}`)) {
+            expect(scratch.every((b) => b === 0x5A), `${from} -> ${to}, ${n}`).toBe(true);
+          }
           releaseArenaBytes(arena, src, itemsize(from));
           releaseArenaBytes(arena, dest);
         }

@@ -6,6 +6,7 @@ import {
   type CastInstance,
   castModuleBytes,
   instantiateCast,
+  lightCast,
   runCast,
   runCastAt,
 } from "./cast_simd.ts";
@@ -93,7 +94,12 @@ export class CastArena {
     const name = `${from}_${to}`;
     if (srcAt === undefined || destAt === undefined || this.here.kernels[name] === undefined) return false;
     const table = castHasTable(from, to) ? { results: results() } : undefined;
-    const at = { src: srcAt, dest: destAt, count: src.byteLength / inSize };
+    const at = {
+      src: srcAt,
+      dest: destAt,
+      count: src.byteLength / inSize,
+      readInPlace: lightCast(name),
+    };
     runCastAt(this.here, CAST_LAYOUT, name, table, at, inSize, outSize, runCast);
     return true;
   }

@@ -102,9 +102,34 @@ export function runCast(
 }
 
 /**
- * Converts `count` elements at byte address `srcAt` of the instance's memory into `destAt` of the same
- * memory, where they lie: whole groups of 16 (a kernel's step) in place, the rest through the scratch area
- * (`runCast`), so nothing is read or written past either end. Loads the table as `runCast` does.
+ * Kernels light enough to read their input where it lies: they do little per input byte (float32 <->
+ * bfloat16 is a rounding or a shift of 16 bits; float8 -> float32 and float8_e5m2 -> float16 a table lookup
+ * or a shift into a wider output), so the loads keep coming. The others do so much per load that their
+ * reads from memory wait on one another: streaming float32 -> float16 from beyond the cache ran at 1.5 GB/s
+ * in place against 3.2-3.7 GB/s when each 64 KiB went through the scratch area first (a block copy keeps
+ * many loads in flight), float16 -> float32 at 2.1 against 2.7. Measured with bench/cast.bench.ts
+ * (bench/RESULTS.md, 2026-12-06); every kernel writes its output where it lies either way. The CPU engine
+ * also keeps these casts on the calling thread (a worker's round trip costs more than they do).
+ */
+const LIGHT_CASTS: readonly string[] = [
+  "float32_bfloat16",
+  "bfloat16_float32",
+  "float8_e4m3fn_float32",
+  "float8_e5m2_float32",
+  "float8_e5m2_float16",
+];
+
+/** Whether the kernel `name` (`<from>_<to>`) reads its input in place (see LIGHT_CASTS). */
+export function lightCast(name: string): boolean {
+  return LIGHT_CASTS.includes(name);
+}
+
+/**
+ * Converts `at.count` elements at byte address `at.src` of the instance's memory into `at.dest` of the same
+ * memory, writing the output where it lies: whole groups of 16 (a kernel's step) by the kernel, reading in
+ * place when `readInPlace` (see lightCast), else a chunk at a time copied into the scratch area first; the
+ * last few elements through the scratch area (`runCast`), so nothing is read or written past either end.
+ * Loads the table as `runCast` does.
  *
  * Self-contained, given `runCast`: its source text also runs inside pool workers.
  */
@@ -113,7 +138,7 @@ export function runCastAt(
   layout: CastLayout,
   name: string,
   table: { results?: Uint32Array } | undefined,
-  at: { src: number; dest: number; count: number },
+  at: { src: number; dest: number; count: number; readInPlace: boolean },
   inSize: number,
   outSize: number,
   cast: typeof runCast,
@@ -123,7 +148,15 @@ export function runCastAt(
   const view = (address: number, bytes: number) => new Uint8Array(instance.memory, address, bytes);
   // Loads the table (or checks it is loaded) before any kernel runs.
   cast(instance, layout, name, table, view(at.src, 0), inSize, view(at.dest, 0), outSize);
-  if (whole > 0) instance.kernels[name]!(whole, at.src, at.dest, instance.scratch + layout.table);
+  const kernel = instance.kernels[name]!;
+  const tableAt = instance.scratch + layout.table;
+  if (at.readInPlace && whole > 0) kernel(whole, at.src, at.dest, tableAt);
+  const bytes = new Uint8Array(instance.memory);
+  for (let e = 0; !at.readInPlace && e < whole; e += layout.chunk) {
+    const count = Math.min(layout.chunk, whole - e); // a multiple of 16, as the chunk is
+    bytes.copyWithin(instance.scratch, at.src + e * inSize, at.src + (e + count) * inSize);
+    kernel(count, instance.scratch, at.dest + e * outSize, tableAt);
+  }
   if (rest > 0) {
     const src = view(at.src + whole * inSize, rest * inSize);
     cast(instance, layout, name, table, src, inSize, view(at.dest + whole * outSize, rest * outSize), outSize);

@@ -7,6 +7,7 @@ import {
   castHasTable,
   castModuleBytes,
   instantiateCast,
+  lightCast,
   runCast,
   runCastAt,
   simdCastsAvailable,
@@ -51,7 +52,7 @@ export interface CastJob {
  * arena, their byte addresses there (cast where they lie).
  */
 type CastMessage = Omit<CastJob, "src" | "dest"> & {
-  io: { src: Uint8Array; dest: Uint8Array } | { src: number; dest: number; count: number };
+  io: { src: Uint8Array; dest: Uint8Array } | { src: number; dest: number; count: number; readInPlace: boolean };
 };
 
 /**
@@ -83,7 +84,7 @@ let instance;
 function castRange(m, a, b) {
   const j = m.job, io = j.io;
   if (typeof io.src === "number") {
-    const at = { src: io.src + a * j.inSize, dest: io.dest + a * j.outSize, count: b - a };
+    const at = { src: io.src + a * j.inSize, dest: io.dest + a * j.outSize, count: b - a, readInPlace: io.readInPlace };
     runCastAt(instance, m.layout, j.name, j.table, at, j.inSize, j.outSize, runCast);
   } else {
     const src = io.src.subarray(a * j.inSize, b * j.inSize), dest = io.dest.subarray(a * j.outSize, b * j.outSize);
@@ -243,10 +244,11 @@ export class CastPool {
     failed.catch(() => {}); // surfaces below, if the cast still waits for that worker
     const srcAt = this.arena.addressOf(src), outAt = this.arena.addressOf(out);
     const here = this.arena.here;
+    const readInPlace = lightCast(job.name);
     for (let k = Atomics.add(counters, 0, 1); k < chunks; k = Atomics.add(counters, 0, 1)) {
       const a = k * chunk, b = Math.min(n, a + chunk);
       if (srcAt !== undefined && outAt !== undefined) {
-        const at = { src: srcAt + a * inSize, dest: outAt + a * outSize, count: b - a };
+        const at = { src: srcAt + a * inSize, dest: outAt + a * outSize, count: b - a, readInPlace };
         runCastAt(here, CAST_LAYOUT, job.name, job.table, at, inSize, outSize, runCast);
       } else {
         const dest = out.subarray(a * outSize, b * outSize);
@@ -279,7 +281,12 @@ export class CastPool {
     const { src, dest, ...rest } = job;
     const srcAt = this.arena.addressOf(src), destAt = this.arena.addressOf(dest);
     const io = srcAt !== undefined && destAt !== undefined
-      ? { src: srcAt, dest: destAt, count: src.byteLength / job.inSize }
+      ? {
+        src: srcAt,
+        dest: destAt,
+        count: src.byteLength / job.inSize,
+        readInPlace: lightCast(job.name),
+      }
       : { src, dest };
     const message: CastMessage = { ...rest, table, io };
     return this.#send(t, { layout: CAST_LAYOUT, job: message });
