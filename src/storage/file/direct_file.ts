@@ -8,7 +8,7 @@
  * through its ordinary handle.
  */
 import { invariant } from "../../errors/mod.ts";
-import { type Libc, libc, O_CLOEXEC, O_DIRECT, O_WRONLY } from "../../tasks/mod.ts";
+import { type Libc, libc, nativeCopy, O_CLOEXEC, O_DIRECT, O_WRONLY } from "../../tasks/mod.ts";
 import type { SinkFile } from "./sink_file.ts";
 
 /** Offsets, lengths and addresses of direct writes are multiples of this (any device's logical block). */
@@ -49,6 +49,8 @@ class DirectFile implements SinkFile {
   #fdOpen = true;
   /** The last write through the ordinary handle: they run one at a time (each seeks, then writes). */
   #through: Promise<unknown> = Promise.resolve();
+  /** Copies into the staging buffers (the bytes written often lie in shared memory: see nativeCopy). */
+  readonly #copy = nativeCopy() ?? ((into: Uint8Array, from: Uint8Array) => into.set(from));
 
   constructor(private readonly c: Libc, private readonly fd: number, private readonly file: SinkFile) {
     this.#stages = [alignedBuffer(c), alignedBuffer(c)];
@@ -62,7 +64,7 @@ class DirectFile implements SinkFile {
     invariant(this.#finished === undefined, "no write after the file's last block");
     if (this.#buffered && this.#filled === 0) return await this.#writeThrough(bytes, position);
     const n = Math.min(bytes.byteLength, STAGE_BYTES - this.#filled);
-    this.#stages[this.#current].set(bytes.subarray(0, n), this.#filled);
+    this.#copy(this.#stages[this.#current].subarray(this.#filled), bytes.subarray(0, n));
     this.#filled += n;
     if (this.#filled === STAGE_BYTES) {
       this.#submit(STAGE_BYTES, STAGE_BYTES);
