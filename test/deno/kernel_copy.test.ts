@@ -8,6 +8,7 @@ import { createCpuEngine } from "../../src/engine/mod.ts";
 import { MemoryStorage, sliceSource } from "../../src/storage/mod.ts";
 import { FileStorage } from "../../src/storage/file/mod.ts";
 import { kernelCopier } from "../../src/storage/file/kernel_copy.ts";
+import { nativeCopy } from "../../src/tasks/mod.ts";
 
 function assert(ok: boolean, message: string): void {
   if (!ok) throw new Error(message);
@@ -243,3 +244,16 @@ console.log(JSON.stringify([c.isFile(fd, Deno.statSync(path)), c.isFile(fd, Deno
     const text = new TextDecoder().decode(out.stdout).trim();
     assert(out.success && text === "[true,false]", `got ${text} ${new TextDecoder().decode(out.stderr)}`);
   }));
+
+Deno.test("nativeCopy() copies shared memory into the front of a buffer byte for byte, and nothing past the source", () => {
+  const copy = nativeCopy();
+  assert(copy !== undefined, "Deno with the ffi permission has a native copy");
+  const from = new Uint8Array(new SharedArrayBuffer(100_003));
+  from.forEach((_, i) => (from[i] = (i * 7 + 3) & 0xFF));
+  const into = new Uint8Array(100_010).fill(0xEE);
+  copy!(into.subarray(5), from.subarray(2));
+  assertBytes(into.subarray(5, 5 + 100_001), from.subarray(2), "copied bytes");
+  assert([...into.subarray(0, 5), ...into.subarray(5 + 100_001)].every((b) => b === 0xEE), "bytes around the copy");
+  copy!(into, from.subarray(0, 0)); // an empty source copies nothing
+  assert(into[0] === 0xEE, "an empty copy leaves the buffer alone");
+});
