@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "vitest";
 import { CONVERT_SOURCES, CONVERT_TARGETS, itemsize } from "../../src/dtype/mod.ts";
 import { CastArena } from "../../src/engine/cpu/cast_arena.ts";
-import { CAST_LAYOUT, CAST_SCRATCH, lightCast } from "../../src/engine/cpu/cast_simd.ts";
+import { CAST_LAYOUT, CAST_SCRATCH, castSimd, lightCast } from "../../src/engine/cpu/cast_simd.ts";
 import { convertCpu, convertCpuTwin, lookupTable } from "../../src/engine/cpu/convert.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import { CastPool } from "../../src/engine/pool/cast_pool.ts";
@@ -68,7 +68,7 @@ describe("CastArena", () => {
           const dest = arenaBytes(arena, n * itemsize(to), 100 + k);
           scratch.fill(0x5A);
           const results = () => lookupTable(from as "float16", to as "float32");
-          expect(arena.castHere(src, itemsize(from), from, to, dest, itemsize(to), results)).toBe(true);
+          expect(castSimd(src, itemsize(from), from, to, dest, itemsize(to), results, arena)).toBe(true);
           const want = convertCpuTwin(src, from, to);
           expect(firstMismatch(src, itemsize(from), dest, want, itemsize(to)), `${from} -> ${to}, ${n}`)
             .toBeUndefined();
@@ -84,12 +84,14 @@ describe("CastArena", () => {
     });
   }
 
-  test("castHere() declines views outside the arena and casts without a kernel", () => {
+  test("castSimd() casts views outside the arena through scratch, and declines a cast without a kernel", () => {
     const arena = CastArena.create(false, 1 << 20)!;
     const inside = arena.allocate(64)!;
+    const outside = new Uint8Array(new Float32Array([1, -2, 0.5, 3]).buffer);
     const none = () => new Uint32Array(0);
-    expect(arena.castHere(new Uint8Array(64), 4, "float32", "bfloat16", inside.subarray(0, 32), 2, none)).toBe(false);
-    expect(arena.castHere(inside, 4, "float32", "float32", arena.allocate(64)!, 4, none)).toBe(false);
+    expect(castSimd(outside, 4, "float32", "bfloat16", inside.subarray(0, 8), 2, none, arena)).toBe(true);
+    expect([...new Uint16Array(inside.slice(0, 8).buffer)]).toEqual([0x3F80, 0xC000, 0x3F00, 0x4040]);
+    expect(castSimd(inside, 4, "float32", "float32", arena.allocate(64)!, 4, none, arena)).toBe(false);
   });
 });
 

@@ -1,15 +1,5 @@
 import { invariant } from "../../errors/mod.ts";
-import {
-  CAST_LAYOUT,
-  CAST_SCRATCH,
-  castHasTable,
-  type CastInstance,
-  castModuleBytes,
-  instantiateCast,
-  lightCast,
-  runCast,
-  runCastAt,
-} from "./cast_simd.ts";
+import { CAST_SCRATCH, type CastInstance, castModuleBytes, type InPlaceMemory, instantiateCast } from "./cast_simd.ts";
 
 /** Bytes of address space an arena takes (pages count only once touched). */
 const ARENA_BYTES = 1 << 30;
@@ -27,7 +17,7 @@ const BLOCK_ALIGN = 4096;
  * Blocks are handed out first fit from the low end, so buffers given back are reused and the pages a job
  * touches stay few. A request the arena cannot meet gets undefined (the caller takes ordinary memory).
  */
-export class CastArena {
+export class CastArena implements InPlaceMemory {
   /** This thread's instance of the kernels over the arena (its scratch area is the arena's first block). */
   readonly here: CastInstance;
   /** Free ranges, by address: [start, end). */
@@ -75,33 +65,6 @@ export class CastArena {
     // Merge with the neighbours it touches.
     if (k + 1 < free.length && free[k][1] === free[k + 1][0]) free.splice(k, 2, [free[k][0], free[k + 1][1]]);
     if (k > 0 && free[k - 1][1] === free[k][0]) free.splice(k - 1, 2, [free[k - 1][0], free[k][1]]);
-  }
-
-  /**
-   * `castSimd` where the bytes lie: converts `src` into `dest` on this thread without copying when both are
-   * in the arena and a kernel does the cast; false, with nothing written, otherwise.
-   */
-  castHere(
-    src: Uint8Array,
-    inSize: number,
-    from: string,
-    to: string,
-    dest: Uint8Array,
-    outSize: number,
-    results: () => Uint32Array,
-  ): boolean {
-    const srcAt = this.addressOf(src), destAt = this.addressOf(dest);
-    const name = `${from}_${to}`;
-    if (srcAt === undefined || destAt === undefined || this.here.kernels[name] === undefined) return false;
-    const table = castHasTable(from, to) ? { results: results() } : undefined;
-    const at = {
-      src: srcAt,
-      dest: destAt,
-      count: src.byteLength / inSize,
-      readInPlace: lightCast(name),
-    };
-    runCastAt(this.here, CAST_LAYOUT, name, table, at, inSize, outSize, runCast);
-    return true;
   }
 
   /** The byte address of `view` in the arena's memory, or undefined when it lies elsewhere. */

@@ -187,8 +187,16 @@ export function simdCastsAvailable(): boolean {
   return castInstance() !== null;
 }
 
+/** Memory whose buffers the kernels cast where they lie (a CastArena), and this thread's instance over it. */
+export interface InPlaceMemory {
+  here: CastInstance;
+  /** The byte address of `view` in the memory, or undefined when it lies elsewhere. */
+  addressOf(view: Uint8Array): number | undefined;
+}
+
 /**
- * Converts `src` into `dest` with the kernel for `from` -> `to` on this thread. `results` gives the twin's
+ * Converts `src` into `dest` with the kernel for `from` -> `to` on this thread: where they lie when both
+ * are buffers of `arena` (runCastAt), else through this thread's scratch area. `results` gives the twin's
  * result for every pattern of a 16-bit source, for the kernels that look them up. False, with nothing
  * written, when no kernel runs here.
  */
@@ -200,11 +208,18 @@ export function castSimd(
   dest: Uint8Array,
   outSize: number,
   results: () => Uint32Array,
+  arena?: InPlaceMemory,
 ): boolean {
-  const instance = castInstance();
   const name = `${from}_${to}`;
+  const table = () => (castHasTable(from, to) ? { results: results() } : undefined);
+  const srcAt = arena?.addressOf(src), destAt = arena?.addressOf(dest);
+  if (arena !== undefined && srcAt !== undefined && destAt !== undefined && arena.here.kernels[name] !== undefined) {
+    const at = { src: srcAt, dest: destAt, count: src.byteLength / inSize, readInPlace: lightCast(name) };
+    runCastAt(arena.here, CAST_LAYOUT, name, table(), at, inSize, outSize, runCast);
+    return true;
+  }
+  const instance = castInstance();
   if (instance === null || instance.kernels[name] === undefined) return false;
-  const table = castHasTable(from, to) ? { results: results() } : undefined;
-  runCast(instance, CAST_LAYOUT, name, table, src, inSize, dest, outSize);
+  runCast(instance, CAST_LAYOUT, name, table(), src, inSize, dest, outSize);
   return true;
 }

@@ -97,7 +97,7 @@ export function convertDestination(count: number, itemBytes: number, into: Uint8
 /**
  * Converts a dense little-endian array of `from` elements to `to`, bit for bit as torch's `.to(to)`, into
  * `into` when given (exactly the result's size). `src.byteLength` must be a multiple of the source itemsize.
- * With `arena`, a cast between two of its buffers runs where they lie (CastArena.castHere).
+ * With `arena`, a cast between two of its buffers runs where they lie (castSimd).
  */
 export function convertCpu(
   src: Uint8Array,
@@ -137,8 +137,7 @@ function convertWith(
   }
   // Only the table kernels ask, and they exist only for 8- and 16-bit sources.
   const results = () => lookupTable(from as keyof typeof WIDEN, to as ConvertTarget);
-  if (simd && arena?.castHere(src, inSize, from, to, dest, outSize, results)) return dest;
-  if (simd && castSimd(src, inSize, from, to, dest, outSize, results)) return dest;
+  if (simd && castSimd(src, inSize, from, to, dest, outSize, results, arena)) return dest;
   // The loops store through 16/32-bit views: a destination off a 4-byte boundary gets an aligned twin.
   const out = outSize === 1 || dest.byteOffset % 4 === 0 ? dest : new Uint8Array(n * outSize);
   const source = from as ConvertSource;
