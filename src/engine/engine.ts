@@ -6,7 +6,7 @@ import { copyRegionCpu, type RegionCopy } from "./cpu/region_copy.ts";
 import { gatherRowsCpu, type RowGather } from "./cpu/row_gather.ts";
 import { acquireGpu, type AcquireOptions, type GpuContext, wrapDevice } from "./gpu/device.ts";
 import { GpuKernelsRunner } from "./gpu/gpu_engine.ts";
-import { CastPool, castPoolSupported, isShared, POOL_MIN_BYTES } from "./pool/cast_pool.ts";
+import { CastPool, castPoolSupported, isShared, POOL_MIN_BYTES, serverRuntime } from "./pool/cast_pool.ts";
 import { CastArena } from "./cpu/cast_arena.ts";
 import { lightCast } from "./cpu/cast_simd.ts";
 
@@ -71,7 +71,8 @@ export function parseEngineKind(value: string): EngineKind {
  * POOL_MIN_BYTES from and into views of SharedArrayBuffers run on a pool of `workers` threads (started on
  * first use, stopped by `dispose`), casts between buffers of its arena (`buffer`) run where they lie, and
  * everything else runs on the calling thread through the kernels' scratch area. Under Deno and Node the
- * arena is the pool's shared one, or a private one with `workers: 0`; browsers cast through scratch.
+ * arena is the pool's shared one, or a private one with `workers: 0` (address space that costs nothing until
+ * used there); browsers, whose tabs may refuse a large memory, cast through scratch.
  */
 export function createCpuEngine(options: { workers?: number } = {}): Engine {
   const pooled = options.workers !== 0 && castPoolSupported();
@@ -115,12 +116,6 @@ export function createCpuEngine(options: { workers?: number } = {}): Engine {
  */
 function castStaysHere(from: DType, to: DType): boolean {
   return lightCast(`${from}_${to}`);
-}
-
-/** Deno or Node: where a private arena of address space costs nothing until used (a browser tab may refuse it). */
-function serverRuntime(): boolean {
-  const g = globalThis as { Deno?: unknown; process?: { versions?: { node?: string } } };
-  return g.Deno !== undefined || g.process?.versions?.node !== undefined;
 }
 
 /** GPU-resident results cannot come from the CPU: once the device is gone these calls fail. */

@@ -1,8 +1,7 @@
 import type { DType } from "../../dtype/mod.ts";
 import { canConvert, type ConvertSource, type ConvertTarget, itemsize } from "../../dtype/mod.ts";
 import { UsageError } from "../../errors/mod.ts";
-import { castSimd } from "./cast_simd.ts";
-import type { CastArena } from "./cast_arena.ts";
+import { castSimd, type InPlaceMemory } from "./cast_simd.ts";
 import {
   bf16ToF32,
   e4m3fnToF32,
@@ -104,7 +103,7 @@ export function convertCpu(
   from: DType,
   to: DType,
   into?: Uint8Array,
-  arena?: CastArena,
+  arena?: InPlaceMemory,
 ): Uint8Array {
   return convertWith(src, from, to, into, true, arena);
 }
@@ -120,7 +119,7 @@ function convertWith(
   to: DType,
   into: Uint8Array | undefined,
   simd: boolean,
-  arena?: CastArena,
+  arena?: InPlaceMemory,
 ) {
   checkConvertible(from, to);
   const inSize = itemsize(from);

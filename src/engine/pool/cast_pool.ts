@@ -144,9 +144,13 @@ export function isShared(view: Uint8Array): boolean {
  * storage writes and fetch bodies refuse them), with WebAssembly SIMD and shared WebAssembly memory.
  */
 export function castPoolSupported(): boolean {
+  return serverRuntime() && typeof SharedArrayBuffer === "function" && simdCastsAvailable() && sharedWasmMemory();
+}
+
+/** Deno or Node, not a browser. */
+export function serverRuntime(): boolean {
   const g = globalThis as { Deno?: unknown; process?: { versions?: { node?: string } } };
-  const server = g.Deno !== undefined || g.process?.versions?.node !== undefined;
-  return server && typeof SharedArrayBuffer === "function" && simdCastsAvailable() && sharedWasmMemory();
+  return g.Deno !== undefined || g.process?.versions?.node !== undefined;
 }
 
 /** Whether the runtime makes shared WebAssembly memories (what the workers cast in). */
