@@ -6,15 +6,17 @@
  *    and the only path before the WebAssembly one) against `fillSeedSimd`, on the same elements (TorchTitan's
  *    truncated N(0, 0.02) of a wq weight), every round both in shuffled order; CPU nanoseconds per element.
  * 2. End to end, each a fresh process under `/usr/bin/time -v`, every round all in shuffled order:
- *    `webdcp seed --model llama3 --flavor F --dtype bfloat16` (direct writes, its default, and
- *    `--no-direct`) against `dd if=/dev/zero` of the same size into the same folder, through the page
- *    cache (`bs=1M conv=fdatasync`: larger calls run 5-10x slower into this VM's page cache, see
- *    src/storage/file/sink_file.ts) and direct (`bs=4M oflag=direct conv=fdatasync`): the disk's speed for a
- *    written and synced file either way; with `--before CHECKOUT`, that checkout's CLI too (e.g. the commit before
- *    workers). Outputs are deleted after each run, and each run starts after `settleMemory()`.
+ *    `webdcp seed --model llama3 --flavor F --dtype D` (D: `--dtype`, default float32 as the command's own;
+ *    direct writes, its default, and `--no-direct`) against `dd if=/dev/zero` of the same size into the same
+ *    folder, through the page cache (`bs=1M conv=fdatasync`: larger calls run 5-10x slower into this VM's page
+ *    cache, see src/storage/file/sink_file.ts) and direct (`bs=4M oflag=direct conv=fdatasync`): the disk's
+ *    speed for a written and synced file either way; with `--before CHECKOUT`, that checkout's CLI too (e.g. the
+ *    commit before workers). `--direct-only` leaves out the two page-cache contenders (an 8B float32 seed is 32
+ *    GB: through this VM's page cache each takes minutes and says nothing about the direct path). Outputs are
+ *    deleted after each run, and each run starts after `settleMemory()`.
  *
- * usage: npx deno run -A bench/seed.bench.ts [flavor=1B] [rounds=3] [--out DIR] [--before CHECKOUT]
- *        [--gen-only] [--append]
+ * usage: npx deno run -A bench/seed.bench.ts [flavor=1B] [rounds=3] [--dtype float32|bfloat16|float16]
+ *        [--out DIR] [--before CHECKOUT] [--direct-only] [--gen-only] [--append]
  * Prints a markdown section; `--append` adds it to bench/RESULTS.md.
  */
 import process from "node:process";
@@ -34,11 +36,16 @@ const { values, positionals } = parseArgs({
   options: {
     out: { type: "string", default: "/tmp/webdcp-seed-bench" },
     before: { type: "string" },
+    dtype: { type: "string", default: "float32" },
+    "direct-only": { type: "boolean", default: false },
     "gen-only": { type: "boolean", default: false },
     append: { type: "boolean", default: false },
   },
 });
 const flavor = positionals[0] ?? "1B";
+const dtype = values.dtype;
+const DTYPE_BYTES: Record<string, number> = { float32: 4, bfloat16: 2, float16: 2 };
+if (!(dtype in DTYPE_BYTES)) throw new Error(`--dtype must be one of ${Object.keys(DTYPE_BYTES).join(", ")}`);
 const rounds = Number(positionals[1] ?? 3);
 const lines: string[] = [];
 const say = (line = "") => {
@@ -64,7 +71,7 @@ for (let round = 0; round < rounds + 1; round++) {
     if (round > 0) genNs[name].push(((used.user + used.system) * 1000) / GEN_ELEMENTS); // round 0 warms up
   }
 }
-say(`## seed checkpoint speed, ${flavor} bfloat16 (${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC)`);
+say(`## seed checkpoint speed, ${flavor} ${dtype} (${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC)`);
 say();
 say(`\`npx deno run -A bench/seed.bench.ts ${Deno.args.join(" ")}\``);
 say();
@@ -87,7 +94,7 @@ say();
 // 2. End to end against dd.
 if (!values["gen-only"]) {
   const params = llama3Parameters(llama3Flavor(flavor), LLAMA3_KEY_GENERATIONS.head);
-  const bytes = params.reduce((n, p) => n + numel(p.shape) * 2, 0);
+  const bytes = params.reduce((n, p) => n + numel(p.shape) * DTYPE_BYTES[dtype], 0);
   const blocks = Math.ceil(bytes / (4 << 20));
   const out = values.out;
   const seedArgs = (checkout: string) => [
@@ -101,7 +108,7 @@ if (!values["gen-only"]) {
     "--out",
     `${out}/seed`,
     "--dtype",
-    "bfloat16",
+    dtype,
     "--json",
   ];
   const dd = (
@@ -112,10 +119,12 @@ if (!values["gen-only"]) {
   const ddDirect = `dd bs=4M count=${blocks} oflag=direct conv=fdatasync`;
   const contenders: Record<string, string[]> = {
     "webdcp seed": seedArgs("."),
-    "webdcp seed --no-direct": [...seedArgs("."), "--no-direct"],
-    [ddCached]: dd(1, "conv=fdatasync"),
     [ddDirect]: dd(4, "oflag=direct", "conv=fdatasync"),
   };
+  if (!values["direct-only"]) {
+    contenders["webdcp seed --no-direct"] = [...seedArgs("."), "--no-direct"];
+    contenders[ddCached] = dd(1, "conv=fdatasync");
+  }
   if (values.before !== undefined) contenders[`webdcp seed (${values.before})`] = seedArgs(values.before);
   const runs: Record<string, (Measured & { load: number })[]> = {};
   for (let round = 0; round < rounds; round++) {
@@ -130,14 +139,17 @@ if (!values["gen-only"]) {
     }
   }
   const walls = (name: string) => runs[name].map((m) => m.wallSeconds);
-  say(`End to end: ${(bytes / 1e9).toFixed(2)} GB of bfloat16 tensors (${params.length} tensors), a fresh process`);
+  say(`End to end: ${(bytes / 1e9).toFixed(2)} GB of ${dtype} tensors (${params.length} tensors), a fresh process`);
   say(`each, all contenders once a round in shuffled order, ${rounds} rounds; the output deleted after each run.`);
   say(`CPU = user + system of the process and its threads (GNU time); peak RSS of the process.`);
   say();
+  const cached = runs[ddCached] !== undefined;
   say(
-    "| contender | wall (each round) | MB/s (median) | CPU s (median) | peak RSS (max) | wall / dd's through the page cache (median) | wall / dd's direct (median) | load after each |",
+    `| contender | wall (each round) | MB/s (median) | CPU s (median) | peak RSS (max) | ${
+      cached ? "wall / dd's through the page cache (median) | " : ""
+    }wall / dd's direct (median) | load after each |`,
   );
-  say("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  say(`| --- | --- | --- | --- | --- | ${cached ? "--- | " : ""}--- | --- |`);
   for (const [name, ms] of Object.entries(runs)) {
     const wall = walls(name);
     const cpu = ms.map((m) => m.userSeconds + m.systemSeconds);
@@ -147,9 +159,9 @@ if (!values["gen-only"]) {
         `${median(cpu).toFixed(1)} (${split}) | ${
           (Math.max(...ms.map((m) => m.peakRssBytes)) / 2 ** 20).toFixed(0)
         } MiB | ` +
-        `${pairedRatio(wall, walls(ddCached)).toFixed(2)} | ${pairedRatio(wall, walls(ddDirect)).toFixed(2)} | ${
-          ms.map((m) => m.load.toFixed(1)).join(", ")
-        } |`,
+        `${cached ? `${pairedRatio(wall, walls(ddCached)).toFixed(2)} | ` : ""}${
+          pairedRatio(wall, walls(ddDirect)).toFixed(2)
+        } | ${ms.map((m) => m.load.toFixed(1)).join(", ")} |`,
     );
   }
   say();

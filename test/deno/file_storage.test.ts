@@ -155,8 +155,9 @@ Deno.test("FileStorage with directWrites writes files of any size and any pieces
   withRoot(async (_, root) => {
     const direct = new FileStorage(root, { directWrites: true });
     const MiB = 1 << 20;
-    // Sizes around a block (4 KiB) and a staging buffer (8 MiB), in pieces of odd sizes, small and large.
-    for (const size of [0, 1, 4095, 4096, 4097, 8 * MiB, 8 * MiB + 1, 20 * MiB + 12345]) {
+    // Sizes around a block (4 KiB) and a staging buffer (8 MiB), and past the turn of all four staging buffers
+    // (32 MiB: the first is filled again once its write is done), in pieces of odd sizes, small and large.
+    for (const size of [0, 1, 4095, 4096, 4097, 8 * MiB, 8 * MiB + 1, 20 * MiB + 12345, 41 * MiB + 12345]) {
       const data = Uint8Array.from({ length: size }, (_, i) => (i * 131 + (i >>> 12)) & 0xff);
       const sink = await direct.create(`out/${size}.bin`);
       for (let at = 0, k = 0; at < size; k++) {
