@@ -5,6 +5,7 @@
  * worker.
  */
 import type { WorkerProgram } from "../engine/pool/mod.ts";
+import { lowerThreadPriority } from "../tasks/mod.ts";
 import type { CounterRandom } from "./seed_random.ts";
 import { SEED_LAYOUT, SEED_MODULE_BASE64 } from "./seed_simd.generated.ts";
 
@@ -108,13 +109,24 @@ export interface SeedJob {
   dest: Uint8Array;
 }
 
-/** Self-contained: what a worker runs, given the pool's cast and this file's two functions above. */
+/**
+ * The niceness of a seed worker's thread: the generators yield to the thread that writes their bands, which
+ * needs far less CPU but needs it at once (an 8B float32 seed: bench/RESULTS.md, 2026-12-06).
+ */
+const WORKER_NICENESS = 10;
+
+/**
+ * Self-contained: what a worker runs, given the pool's cast, this file's two functions above and
+ * `lowerThreadPriority`.
+ */
 function seedWorker(
-  init: { module: Uint8Array<ArrayBuffer>; layout: SeedLayout },
+  init: { module: Uint8Array<ArrayBuffer>; layout: SeedLayout; niceness: number },
   cast: (name: string, src: Uint8Array, inSize: number, dest: Uint8Array, outSize: number) => void,
   instantiate: typeof instantiateSeed,
   runFill: typeof runSeedFill,
+  lowerPriority: typeof lowerThreadPriority,
 ): (job: SeedJob) => void {
+  if (init.niceness > 0) lowerPriority(init.niceness);
   const instance = instantiate(init.module);
   return (j) => {
     const bf16 = j.dtype === "bfloat16";
@@ -129,7 +141,7 @@ function seedWorker(
 export function seedWorkerProgram(): WorkerProgram {
   return {
     name: "seed",
-    source: `(init, cast) => (${seedWorker})(init, cast, ${instantiateSeed}, ${runSeedFill})`,
-    init: { module: seedModuleBytes(), layout: SEED_LAYOUT },
+    source: `(init, cast) => (${seedWorker})(init, cast, ${instantiateSeed}, ${runSeedFill}, ${lowerThreadPriority})`,
+    init: { module: seedModuleBytes(), layout: SEED_LAYOUT, niceness: WORKER_NICENESS },
   };
 }

@@ -15,4 +15,5 @@ export { runLimited } from "./run_limited.ts";
 export { type JobProgress, type ProgressCallback, ProgressTracker } from "./progress.ts";
 export { hostModule } from "./host_module.ts";
 export { nativeCopy } from "./native_copy.ts";
+export { lowerThreadPriority } from "./thread_priority.ts";
 export { type Libc, libc, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY } from "./libc.ts";

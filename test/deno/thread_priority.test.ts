@@ -1,0 +1,72 @@
+/// <reference lib="deno.ns" />
+// Thread priority exists only under Deno (FFI, Linux): lowerThreadPriority on the calling thread alone, and
+// the seed's generator threads lowered while the main thread keeps its own.
+import { lowerThreadPriority } from "../../src/tasks/mod.ts";
+import { createSeedCheckpoint } from "../../src/manager/mod.ts";
+import { MemoryStorage } from "../../src/storage/mod.ts";
+
+function assert(ok: boolean, message: string): void {
+  if (!ok) throw new Error(message);
+}
+
+/** The nice value of a thread of this process (field 19 of its stat, after the command's parentheses). */
+function niceOf(statPath: string): number {
+  const stat = Deno.readTextFileSync(statPath);
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+}
+
+/** The nice values of this process's threads, by thread id. */
+function threadNiceness(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of Deno.readDirSync("/proc/self/task")) out.set(e.name, niceOf(`/proc/self/task/${e.name}/stat`));
+  return out;
+}
+
+const linux = Deno.build.os === "linux";
+
+Deno.test({
+  name: "lowerThreadPriority() lowers the calling thread only, from its source text in a worker",
+  ignore: !linux,
+  fn: async () => {
+    const before = niceOf("/proc/thread-self/stat");
+    // The function's source alone, as pool workers get it.
+    const source = `const lower = ${lowerThreadPriority};
+const done = lower(7);
+postMessage({ done, nice: Deno.readTextFileSync("/proc/thread-self/stat") });`;
+    const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    const worker = new Worker(url, { type: "module" });
+    try {
+      const reply = await new Promise<{ done: boolean; nice: string }>((resolve, reject) => {
+        worker.onmessage = (e) => resolve(e.data);
+        worker.onerror = (e) => reject(new Error(e.message));
+      });
+      const workerNice = Number(reply.nice.slice(reply.nice.lastIndexOf(")") + 2).split(" ")[16]);
+      assert(reply.done, "lowerThreadPriority() reported no effect under Deno on Linux with --allow-ffi");
+      assert(workerNice === before + 7, `the worker's thread has nice ${workerNice}, expected ${before + 7}`);
+      assert(niceOf("/proc/thread-self/stat") === before, "the calling test's own thread was lowered too");
+    } finally {
+      worker.terminate();
+      URL.revokeObjectURL(url);
+    }
+  },
+});
+
+Deno.test({
+  name: "a seed checkpoint's generator threads run at niceness 10 while the writing thread keeps its own",
+  ignore: !linux,
+  fn: async () => {
+    const main = niceOf("/proc/thread-self/stat");
+    // The most threads at main + 10 seen at any band: the second worker may still be starting at the first.
+    let lowered = 0;
+    await createSeedCheckpoint(new MemoryStorage(), {
+      model: "llama3",
+      flavor: "debugmodel",
+      workers: 2,
+      onProgress: () => {
+        lowered = Math.max(lowered, [...threadNiceness().values()].filter((n) => n === main + 10).length);
+      },
+    });
+    assert(lowered >= 2, `threads at niceness ${main + 10} during the seed: ${lowered}, expected the 2 generators`);
+    assert(niceOf("/proc/thread-self/stat") === main, "the writing thread was lowered");
+  },
+});
