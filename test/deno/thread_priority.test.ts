@@ -9,10 +9,14 @@ function assert(ok: boolean, message: string): void {
   if (!ok) throw new Error(message);
 }
 
-/** The nice value of a thread of this process (field 19 of its stat, after the command's parentheses). */
-function niceOf(statPath: string): number {
-  const stat = Deno.readTextFileSync(statPath);
+/** The nice value in a thread's `stat` text (field 19, counted after the command's parentheses). */
+function niceIn(stat: string): number {
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+}
+
+/** The nice value of a thread of this process. */
+function niceOf(statPath: string): number {
+  return niceIn(Deno.readTextFileSync(statPath));
 }
 
 /** The nice values of this process's threads, by thread id. */
@@ -32,15 +36,15 @@ Deno.test({
     // The function's source alone, as pool workers get it.
     const source = `const lower = ${lowerThreadPriority};
 const done = lower(7);
-postMessage({ done, nice: Deno.readTextFileSync("/proc/thread-self/stat") });`;
+postMessage({ done, stat: Deno.readTextFileSync("/proc/thread-self/stat") });`;
     const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
     const worker = new Worker(url, { type: "module" });
     try {
-      const reply = await new Promise<{ done: boolean; nice: string }>((resolve, reject) => {
+      const reply = await new Promise<{ done: boolean; stat: string }>((resolve, reject) => {
         worker.onmessage = (e) => resolve(e.data);
         worker.onerror = (e) => reject(new Error(e.message));
       });
-      const workerNice = Number(reply.nice.slice(reply.nice.lastIndexOf(")") + 2).split(" ")[16]);
+      const workerNice = niceIn(reply.stat);
       assert(reply.done, "lowerThreadPriority() reported no effect under Deno on Linux with --allow-ffi");
       assert(workerNice === before + 7, `the worker's thread has nice ${workerNice}, expected ${before + 7}`);
       assert(niceOf("/proc/thread-self/stat") === before, "the calling test's own thread was lowered too");
