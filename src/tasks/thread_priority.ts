@@ -1,9 +1,10 @@
 /**
- * Lowers the calling thread's scheduling priority by `niceness` (Linux's per-thread nice value, through
- * Deno's FFI): for worker threads whose work may wait, so that the thread feeding a device gets a core the
- * moment it needs one. A seed checkpoint's generators keep both cores of a 2-core machine busy while the
- * main thread copies their bands into direct writes; when the generators win the core, the disk idles.
- * Returns whether it took effect: false elsewhere (not Deno on Linux, no ffi permission, no glibc).
+ * Lowers the calling thread's scheduling priority by `niceness` steps (Linux's per-thread nice value, raised
+ * from where it is, at most to 19, through Deno's FFI): for worker threads whose work may wait, so that the
+ * thread feeding a device gets a core the moment it needs one. A seed checkpoint's generators keep both cores
+ * of a 2-core machine busy while the main thread copies their bands into direct writes; when the generators
+ * win the core, the disk idles. Returns whether it took effect: false elsewhere (not Deno on Linux, no ffi
+ * permission, no glibc).
  *
  * Self-contained (no reference outside its body): its source text also runs in pool workers.
  */
@@ -12,7 +13,10 @@ export function lowerThreadPriority(niceness: number): boolean {
     build?: { os?: string };
     permissions?: { querySync?(d: { name: "ffi" }): { state: string } };
     dlopen?(path: string, symbols: Record<string, unknown>): {
-      symbols: { setpriority(which: number, who: number, prio: number): number };
+      symbols: {
+        getpriority(which: number, who: number): number;
+        setpriority(which: number, who: number, prio: number): number;
+      };
       close(): void;
     };
   };
@@ -20,9 +24,14 @@ export function lowerThreadPriority(niceness: number): boolean {
   try {
     if (deno?.build?.os !== "linux" || deno.dlopen === undefined) return false;
     if (deno.permissions?.querySync?.({ name: "ffi" }).state !== "granted") return false;
-    const lib = deno.dlopen("libc.so.6", { setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" } });
-    // PRIO_PROCESS (0) with who = 0 names the calling thread on Linux, not the whole process.
-    const done = lib.symbols.setpriority(0, 0, niceness) === 0;
+    const lib = deno.dlopen("libc.so.6", {
+      getpriority: { parameters: ["i32", "u32"], result: "i32" },
+      setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
+    });
+    // PRIO_PROCESS (0) with who = 0 names the calling thread on Linux, not the whole process. Its nice value
+    // is set, not added to: from the current one (glibc's getpriority gives it as is, -20 to 19).
+    const now = lib.symbols.getpriority(0, 0);
+    const done = lib.symbols.setpriority(0, 0, Math.min(19, now + niceness)) === 0;
     lib.close();
     return done;
   } catch {

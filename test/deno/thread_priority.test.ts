@@ -46,7 +46,8 @@ postMessage({ done, stat: Deno.readTextFileSync("/proc/thread-self/stat") });`;
       });
       const workerNice = niceIn(reply.stat);
       assert(reply.done, "lowerThreadPriority() reported no effect under Deno on Linux with --allow-ffi");
-      assert(workerNice === before + 7, `the worker's thread has nice ${workerNice}, expected ${before + 7}`);
+      const expected = Math.min(19, before + 7);
+      assert(workerNice === expected, `the worker's thread has nice ${workerNice}, expected ${expected}`);
       assert(niceOf("/proc/thread-self/stat") === before, "the calling test's own thread was lowered too");
     } finally {
       worker.terminate();
@@ -60,17 +61,18 @@ Deno.test({
   ignore: !linux,
   fn: async () => {
     const main = niceOf("/proc/thread-self/stat");
-    // The most threads at main + 10 seen at any band: the second worker may still be starting at the first.
+    const generators = Math.min(19, main + 10);
+    // The most threads at that niceness seen at any band: the second worker may still be starting at the first.
     let lowered = 0;
     await createSeedCheckpoint(new MemoryStorage(), {
       model: "llama3",
       flavor: "debugmodel",
       workers: 2,
       onProgress: () => {
-        lowered = Math.max(lowered, [...threadNiceness().values()].filter((n) => n === main + 10).length);
+        lowered = Math.max(lowered, [...threadNiceness().values()].filter((n) => n === generators).length);
       },
     });
-    assert(lowered >= 2, `threads at niceness ${main + 10} during the seed: ${lowered}, expected the 2 generators`);
+    assert(lowered >= 2, `threads at niceness ${generators} during the seed: ${lowered}, expected the 2 generators`);
     assert(niceOf("/proc/thread-self/stat") === main, "the writing thread was lowered");
   },
 });

@@ -17,7 +17,7 @@ const BLOCK = 4096;
 const STAGE_BYTES = 8 << 20;
 /**
  * Staging buffers: one filling while the others are written, so up to three direct writes are in flight. A
- * virtual disk answers a deeper queue faster: this VM's wrote 32 GB in 17.2 s as two `dd oflag=direct` at
+ * virtual disk answers a deeper queue faster: this VM's disk took 32 GB in 17.2 s as two `dd oflag=direct` at
  * once, against 22-25 s as one (bench/RESULTS.md).
  */
 const STAGES = 4;
