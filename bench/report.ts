@@ -1,10 +1,11 @@
 /**
  * Prints the benchmark table (ours, baseline, ratio, peak memory) from the rows the benches recorded and
- * appends it to bench/RESULTS.md as a dated section with the command that produced it and the machine.
+ * appends it to bench/RESULTS.md as a dated section with the command that produced it and the machine
+ * (unless `BENCH_NO_RECORD=1`: see `recording()`).
  *
  * usage: deno run -A bench/report.ts RESULTS_JSONL "COMMAND" [MACHINE_LINE]
  */
-import type { BenchRow } from "./lib/results.ts";
+import { type BenchRow, recording } from "./lib/results.ts";
 
 const TITLE = [
   "# Benchmark results",
@@ -38,6 +39,8 @@ const section = `\n## ${stamp} UTC\n\nCommand: \`${command}\`\n\nMachine: ${
   machine ?? "unknown"
 }\n\n${method}\n\n${table}\n`;
 const target = "bench/RESULTS.md";
-const existing = await Deno.readTextFile(target).catch(() => "");
-await Deno.writeTextFile(target, existing === "" ? `${TITLE}${section}` : `${existing.trimEnd()}\n${section}`);
-console.log(`appended to ${target}`);
+if (recording()) {
+  const existing = await Deno.readTextFile(target).catch(() => "");
+  await Deno.writeTextFile(target, existing === "" ? `${TITLE}${section}` : `${existing.trimEnd()}\n${section}`);
+  console.log(`appended to ${target}`);
+}

@@ -44,11 +44,16 @@ export function secondsAndRate(seconds: number, bytes: number): string {
 }
 
 /**
- * Prints a benchmark's markdown section and appends it to bench/RESULTS.md, unless `BENCH_NO_RECORD=1` (a
- * before/after run whose figures go into another section).
+ * Whether a bench appends what it measured to bench/RESULTS.md: not with `BENCH_NO_RECORD=1` (a before/after
+ * run whose figures go into another section).
  */
+export function recording(): boolean {
+  return Deno.env.get("BENCH_NO_RECORD") !== "1";
+}
+
+/** Prints a benchmark's markdown section and appends it to bench/RESULTS.md when `recording()`. */
 export function recordSection(section: string): void {
   console.log(section);
-  if (Deno.env.get("BENCH_NO_RECORD") === "1") return;
+  if (!recording()) return;
   Deno.writeTextFileSync(new URL("../RESULTS.md", import.meta.url), `\n${section}`, { append: true });
 }
