@@ -28,8 +28,8 @@ export function lowerThreadPriority(niceness: number): boolean {
       getpriority: { parameters: ["i32", "u32"], result: "i32" },
       setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
     });
-    // PRIO_PROCESS (0) with who = 0 names the calling thread on Linux, not the whole process. Its nice value
-    // is set, not added to: from the current one (glibc's getpriority gives it as is, -20 to 19).
+    // PRIO_PROCESS (0) with who = 0 names the calling thread on Linux, not the whole process. setpriority
+    // sets the nice value outright, so the new one counts from the current one (-20 to 19, as glibc gives it).
     const now = lib.symbols.getpriority(0, 0);
     const done = lib.symbols.setpriority(0, 0, Math.min(19, now + niceness)) === 0;
     lib.close();
