@@ -3,8 +3,7 @@
  * permission), a plain memcpy. V8's own `TypedArray.set` moves bytes to or from shared memory eight at a
  * time (its relaxed-atomic copy): a 1B seed checkpoint's copies into direct-write staging buffers took 0.9
  * s of CPU that way (bench/RESULTS.md, 2026-12-06). Undefined elsewhere (Node, browsers, no permission).
- *
- * Self-contained (no reference outside its body): its source text also runs in pool workers.
+ * It needs no C library (unlike `libc()`), so it works on musl and stripped images too.
  */
 export function nativeCopy(): ((into: Uint8Array, from: Uint8Array) => void) | undefined {
   type Ffi = {
