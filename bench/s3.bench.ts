@@ -1,6 +1,6 @@
 /**
  * Issue #13's performance target, bucket to bucket against one S3 server on 127.0.0.1 at a time (moto, then
- * gofakes3: see bench/lib/gofakes3_server.ts), every contender in every round (shuffled order after the first),
+ * gofakes3, then SeaweedFS: see bench/lib/gofakes3_server.ts and seaweedfs_server.ts), every contender in every round (shuffled order after the first),
  * after a warm-up round that checks the outputs and is not counted:
  *  - `webdcp convert s3://bench/ckpt s3://bench/out/webdcp.safetensors --to safetensors --dtype bfloat16`,
  *    the installed command (bin/webdcp over dist/cli, rebuilt from this source first);
@@ -18,13 +18,16 @@
  * PyTorch). Peak memory is each process's max RSS (`time -v`); moto's own peak while each contender ran is
  * read from /proc (VmHWM, reset before each step) and shown apart, since every contender shares the server.
  *
- * The two servers differ in what a request costs: moto reads the whole object for every ranged GET (a client
+ * The servers differ in what a request costs: moto reads the whole object for every ranged GET (a client
  * pays per request times object size), gofakes3 slices the bytes it holds (a request costs its bytes and a
- * round trip, as on S3). gofakes3 has no UploadPartCopy, so there the bucket-to-bucket `aws s3 cp` copies each
- * object with one CopyObject (awscli's multipart threshold raised to 5 GB for that contender only).
+ * round trip, as on S3) but hashes every upload serially, twice for a multipart one. gofakes3 has no
+ * UploadPartCopy, so there the bucket-to-bucket `aws s3 cp` copies each object with one CopyObject (awscli's
+ * multipart threshold raised to 5 GB for that contender only). SeaweedFS is a production object store, its
+ * objects on disk; awscli copies there as it would on S3 (UploadPartCopy above 8 MiB).
  *
  * usage: deno run -A bench/s3.bench.ts [CKPT_DIR] [ROUNDS] [SERVERS]
- * SERVERS: a comma-separated list of moto, gofakes3 (default: both, or moto alone where Go is not installed).
+ * SERVERS: a comma-separated list of moto, gofakes3, seaweedfs (default: all three, or moto alone where Go is
+ * not installed).
  * Appends its table to bench/RESULTS.md (through bench/run.sh's BENCH_RESULTS when run from there).
  */
 import { DATA_DIR, python } from "./lib/env.ts";
@@ -242,7 +245,7 @@ async function check(bench: S3Bench, c: Contender, source: { bytes: number; obje
   }
 }
 
-/** moto and gofakes3, or moto alone (with a note) where there is no Go to build gofakes3 with. */
+/** Every server, or moto alone (with a note) where there is no Go to build the others with. */
 function defaultServers(): string {
   try {
     if (new Deno.Command("go", { args: ["version"], stdout: "null", stderr: "null" }).outputSync().success) {
@@ -251,6 +254,6 @@ function defaultServers(): string {
   } catch {
     // No `go` on PATH.
   }
-  console.error("s3.bench: no Go toolchain, so no gofakes3 server (bench/go/s3server): moto only");
+  console.error("s3.bench: no Go toolchain, so no gofakes3 or SeaweedFS server (bench/go): moto only");
   return "moto";
 }

@@ -8,18 +8,20 @@ import { type MotoServer, startMoto } from "../../test/storage/s3/moto_server.ts
 import { S3Storage } from "../../src/storage/s3/mod.ts";
 import type { S3Credentials } from "../../src/storage/s3/mod.ts";
 import { startGofakes3 } from "./gofakes3_server.ts";
+import { startSeaweedfs } from "./seaweedfs_server.ts";
 import { measure, type Measured } from "./measure.ts";
 
 export const BUCKET = "bench";
 
 /** The S3 servers a bench can run against. */
-export const S3_SERVERS = ["moto", "gofakes3"] as const;
+export const S3_SERVERS = ["moto", "gofakes3", "seaweedfs"] as const;
 export type S3ServerKind = typeof S3_SERVERS[number];
 
 /** Which S3 server a bench runs against, in words for its report. */
 export const SERVER_LINES: Record<S3ServerKind, string> = {
   moto: "moto 5.2.5 server (reads the whole object for every ranged GET)",
   gofakes3: "gofakes3 v1.2.0 in-memory server (a ranged GET costs its bytes)",
+  seaweedfs: "SeaweedFS 4.53 (`weed mini`, objects on disk; a production object store)",
 };
 
 export interface S3Bench {
@@ -57,13 +59,17 @@ async function newestMtime(dir: string): Promise<number> {
 }
 
 /**
- * Starts the server (moto with S3's real 5 MiB minimum part size, or gofakes3), makes the bucket and uploads
+ * Starts the server (moto with S3's real 5 MiB minimum part size, gofakes3 or SeaweedFS), makes the bucket and uploads
  * the local DCP folder `ckptDir` (written by real torch, bench/py/make_checkpoint.py) to `s3://bench/ckpt`
  * with awscli.
  */
 export async function startS3Bench(python: string, ckptDir: string, kind: S3ServerKind = "moto"): Promise<S3Bench> {
   const aws = `${await output(["bash", "bench/py/awscli_venv.sh"])}/bin/aws`;
-  const server = kind === "moto" ? await startMotoWithBucket(python) : await startGofakes3([BUCKET]);
+  const server = kind === "moto"
+    ? await startMotoWithBucket(python)
+    : kind === "gofakes3"
+    ? await startGofakes3([BUCKET])
+    : await startSeaweedfs([BUCKET]);
   const env = { ...server.env, NO_COLOR: "1" };
   const storage = (prefix: string) =>
     new S3Storage({ bucket: BUCKET, prefix, endpoint: server.endpoint, credentials: server.credentials, env: {} });

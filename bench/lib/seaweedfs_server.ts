@@ -1,0 +1,95 @@
+/**
+ * The benchmarks' third S3-compatible server, and the one built to run in production: SeaweedFS (`weed mini`:
+ * master, volume server, filer and S3 gateway in one process, bench/go/seaweedfs, built and cached by its
+ * build.sh) on 127.0.0.1, storing objects in a temporary folder on disk as a deployment would. With no
+ * identities configured it checks no signatures. Unlike the two test servers it hashes parts as they stream in
+ * and completes a multipart upload by listing its parts' chunks, so the server's own serial work (gofakes3's
+ * MD5 of the whole object at completion) does not set the pace. Bench only: no test or CI needs Go.
+ */
+import type { S3Credentials } from "../../src/storage/s3/mod.ts";
+import { freePort, s3Env } from "../../test/storage/s3/moto_server.ts";
+
+export interface SeaweedfsServer {
+  /** `http://127.0.0.1:<port>` */
+  endpoint: string;
+  /** A key pair (any is accepted). */
+  credentials: S3Credentials;
+  /** The environment that points AWS tools (webdcp's CLI, s3fs, awscli) at this server. */
+  env: Record<string, string>;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Seconds the server may take to answer its first request. */
+const START_SECONDS = 60;
+
+/**
+ * Builds (once; cached under ~/.cache/webdcp/) and starts `weed mini` with `buckets` made. Its S3 port is a free
+ * one; its other services take their own ports from a free range (none is reachable from outside 127.0.0.1).
+ */
+export async function startSeaweedfs(buckets: string[]): Promise<SeaweedfsServer> {
+  const built = await new Deno.Command("bash", { args: ["bench/go/seaweedfs/build.sh"], stderr: "inherit" }).output();
+  if (!built.success) throw new Error("bench/go/seaweedfs/build.sh failed (is Go installed?)");
+  const binary = new TextDecoder().decode(built.stdout).trim();
+  const dir = await Deno.makeTempDir({ prefix: "webdcp-seaweedfs-" });
+  const port = await freePort();
+  const ports = await Promise.all(
+    ["master", "volume", "filer", "admin", "webdav"].map(async (s) => [s, await freePort()]),
+  );
+  const child = new Deno.Command(binary, {
+    args: [
+      "mini",
+      `-dir=${dir}`,
+      "-ip=127.0.0.1",
+      "-ip.bind=127.0.0.1",
+      `-bucket=${buckets.join(",")}`,
+      `-s3.port=${port}`,
+      ...ports.map(([s, p]) => `-${s}.port=${p}`),
+      "-admin.ui=false",
+      "-webdav=false",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const credentials = { accessKeyId: "AKIABENCHSEAWEEDFS00", secretAccessKey: "bench-secret" };
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  };
+  try {
+    await untilBucketsAnswer(endpoint, buckets, child.status);
+  } catch (e) {
+    await stop().catch(() => {});
+    throw e;
+  }
+  return { endpoint, credentials, env: s3Env(endpoint, credentials), pid: child.pid, stop };
+}
+
+/** Waits until a GET of each bucket answers 200 (the gateway is up and the buckets are made). */
+async function untilBucketsAnswer(endpoint: string, buckets: string[], exited: Promise<Deno.CommandStatus>) {
+  let done = false;
+  const gone = exited.then((s) => {
+    if (!done) throw new Error(`weed mini exited (code ${s.code}) before its S3 gateway answered`);
+  });
+  const deadline = Date.now() + START_SECONDS * 1000;
+  try {
+    for (const bucket of buckets) {
+      for (;;) {
+        const answered = await Promise.race([
+          fetch(`${endpoint}/${bucket}?list-type=2&max-keys=1`).then(
+            async (r) => (await r.body?.cancel(), r.ok),
+            () => false,
+          ),
+          gone.then(() => false),
+        ]);
+        if (answered) break;
+        if (Date.now() > deadline) throw new Error(`weed mini: bucket ${bucket} not served after ${START_SECONDS} s`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } finally {
+    done = true;
+  }
+}
