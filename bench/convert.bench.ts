@@ -18,12 +18,12 @@
  * default fsyncs every file it publishes (as PyTorch's DCP writer does). So webdcp runs both ways: with
  * `--no-fsync` against them, and as it is by default against `cp -r` followed by `sync`.
  *
- * webdcp runs as its users run it: the CLI under Deno (`deno task webdcp`'s command line), timed as a whole
- * process. The PyTorch side is timed without its imports, which only favours PyTorch.
+ * webdcp runs as its users run it: the installed command (bin/webdcp over the bundled dist/cli, rebuilt from
+ * this source first), timed as a whole process. The PyTorch side is timed without its imports, which only favours PyTorch.
  *
  * usage: deno run -A bench/convert.bench.ts [CKPT_DIR] [ROUNDS]
  */
-import { DATA_DIR, DENO, python, warmPageCache, WEBDCP_DENO_ARGS } from "./lib/env.ts";
+import { buildInstalledCli, DATA_DIR, DENO, python, warmPageCache, WEBDCP } from "./lib/env.ts";
 import { settleMemory } from "./lib/settle.ts";
 import { measure, type Measured, seconds } from "./lib/measure.ts";
 import { type BenchRow, gib, memory, recordRows } from "./lib/results.ts";
@@ -36,7 +36,6 @@ const CONVERT_SPEEDUP_TARGET = 2;
 const CONVERT_MEMORY_TARGET = 4;
 /** Issue #15: bytes that only move (same-dtype convert, reshard) within 1.1x of `cp -r`. */
 const COPY_SLOWDOWN_LIMIT = 1.1;
-const WEBDCP = [DENO, ...WEBDCP_DENO_ARGS];
 
 interface Contender {
   name: string;
@@ -48,6 +47,7 @@ interface Contender {
 }
 
 const py = python();
+await buildInstalledCli();
 const auto = (await measure([DENO, "run", "-A", "bench/workers/engine_name.ts"])).report;
 await fresh(out);
 await warmPageCache(dir);

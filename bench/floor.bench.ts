@@ -1,7 +1,7 @@
 /**
  * DCP -> bfloat16 safetensors against the machine's read + write floor, in the same run (issue 15: within
- * 1.25x, fsync and no-fsync each against its like): `webdcp convert` (the CLI as `deno task webdcp` runs
- * it) against `cat` of the source files to /dev/null followed by `dd` of the output's size from /dev/zero
+ * 1.25x, fsync and no-fsync each against its like): `webdcp convert` (the installed command, bin/webdcp,
+ * rebuilt from this source first) against `cat` of the source files to /dev/null followed by `dd` of the output's size from /dev/zero
  * (with `conv=fsync` against the fsynced convert). Every contender once a round, rounds interleaved, medians;
  * the ratio is the median over rounds of the ratio within a round. The page cache is warmed first, and each run
  * starts after `settleMemory()`.
@@ -9,7 +9,7 @@
  */
 import { readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
-import { WEBDCP_DENO_ARGS } from "./lib/env.ts";
+import { buildInstalledCli, WEBDCP } from "./lib/env.ts";
 import { recordSection } from "./lib/results.ts";
 import { median } from "./lib/rounds.ts";
 import { settleMemory } from "./lib/settle.ts";
@@ -26,10 +26,11 @@ async function run(cmd: string, args: string[]): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
+await buildInstalledCli();
 await run("cat", sources); // warm the page cache
 rmSync(out, { recursive: true, force: true });
-await run(Deno.execPath(), [
-  ...WEBDCP_DENO_ARGS,
+await run(WEBDCP[0], [
+  ...WEBDCP.slice(1),
   "convert",
   dir,
   out,
@@ -54,8 +55,8 @@ for (let r = 0; r < rounds; r++) {
     rmSync(out, { recursive: true, force: true });
     await settleMemory();
     if (name.startsWith("webdcp")) {
-      const args = [...WEBDCP_DENO_ARGS, "convert", dir, out, "--to", "safetensors", "--dtype", "bfloat16"];
-      t[name] = await run(Deno.execPath(), sync ? args : [...args, "--no-fsync"]);
+      const args = [...WEBDCP.slice(1), "convert", dir, out, "--to", "safetensors", "--dtype", "bfloat16"];
+      t[name] = await run(WEBDCP[0], sync ? args : [...args, "--no-fsync"]);
     } else {
       Deno.mkdirSync(out);
       const dd = [

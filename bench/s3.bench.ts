@@ -30,14 +30,13 @@
  * not installed).
  * Appends its table to bench/RESULTS.md (through bench/run.sh's BENCH_RESULTS when run from there).
  */
-import { DATA_DIR, python } from "./lib/env.ts";
+import { buildInstalledCli, DATA_DIR, python, WEBDCP } from "./lib/env.ts";
 import type { Measured } from "./lib/measure.ts";
 import { type BenchRow, gib, memory, recordRows } from "./lib/results.ts";
 import { loadAverage, machineLine, median, medianAndBest, pairedRatio, shuffled } from "./lib/rounds.ts";
 import { AWS_SINGLE_COPY_CONFIG } from "./lib/gofakes3_server.ts";
 import {
   BUCKET,
-  buildInstalledCli,
   objectBytes,
   output,
   run,
@@ -46,7 +45,6 @@ import {
   type S3ServerKind,
   SERVER_LINES,
   startS3Bench,
-  WEBDCP,
 } from "./lib/s3_bench_env.ts";
 
 const dir = Deno.args[0] ?? `${DATA_DIR}/llama-1024m`;

@@ -8,7 +8,8 @@
  * With S3_PROFILE_TRACE=1 it also prints every request, in the order the server saw them.
  */
 import { DATA_DIR, python } from "./lib/env.ts";
-import { buildInstalledCli, S3_SERVERS, type S3ServerKind, startS3Bench, WEBDCP } from "./lib/s3_bench_env.ts";
+import { buildInstalledCli, WEBDCP } from "./lib/env.ts";
+import { S3_SERVERS, type S3ServerKind, startS3Bench } from "./lib/s3_bench_env.ts";
 import { startFaultProxy } from "../test/storage/s3/fault_proxy.ts";
 
 const split = Deno.args.indexOf("--");

@@ -14,7 +14,8 @@ import { DATA_DIR, python } from "./lib/env.ts";
 import { parseTimeV } from "./lib/measure.ts";
 import { gib, memory, mib } from "./lib/results.ts";
 import { loadAverage, machineLine, median } from "./lib/rounds.ts";
-import { BUCKET, buildInstalledCli, output, startS3Bench, WEBDCP } from "./lib/s3_bench_env.ts";
+import { buildInstalledCli, WEBDCP } from "./lib/env.ts";
+import { BUCKET, output, startS3Bench } from "./lib/s3_bench_env.ts";
 
 const dir = Deno.args[0] ?? `${DATA_DIR}/llama-1024m`;
 const rounds = Number(Deno.args[1] ?? 2);

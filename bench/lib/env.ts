@@ -23,6 +23,30 @@ export const WEBDCP_DENO_ARGS = [
   "src/cli/main.ts",
 ];
 
+/**
+ * The installed command, as `npx webdcp` runs it: bin/webdcp, which runs the bundled dist/cli under Deno (the
+ * permissions of `deno task webdcp`). The command issue #15 times; `buildInstalledCli()` first.
+ */
+export const WEBDCP = ["bin/webdcp"];
+
+/** Rebuilds dist/ (scripts/build.sh) when any file under src/ is newer than the bundled CLI. */
+export async function buildInstalledCli(): Promise<void> {
+  const built = await Deno.stat("dist/cli/main.js").then((s) => s.mtime!.getTime(), () => 0);
+  if (built >= await newestMtime("src")) return;
+  const r = await new Deno.Command("bash", { args: ["scripts/build.sh"], stdout: "null", stderr: "inherit" }).output();
+  if (!r.success) throw new Error("scripts/build.sh failed");
+}
+
+async function newestMtime(dir: string): Promise<number> {
+  let newest = 0;
+  for await (const e of Deno.readDir(dir)) {
+    const path = `${dir}/${e.name}`;
+    const t = e.isDirectory ? await newestMtime(path) : (await Deno.stat(path)).mtime!.getTime();
+    newest = Math.max(newest, t);
+  }
+  return newest;
+}
+
 /** Reads every file of `dir` once so that both sides of a comparison start from the same warm page cache. */
 export async function warmPageCache(dir: string): Promise<void> {
   const files: string[] = [];

@@ -40,24 +40,6 @@ export interface S3Bench {
   stop(): Promise<void>;
 }
 
-/** The installed CLI form: bin/webdcp running the bundled dist/cli, rebuilt first when any source is newer. */
-export const WEBDCP = ["bin/webdcp"];
-
-export async function buildInstalledCli(): Promise<void> {
-  const built = await Deno.stat("dist/cli/main.js").then((s) => s.mtime!.getTime(), () => 0);
-  if (built < await newestMtime("src")) await run(["bash", "scripts/build.sh"]);
-}
-
-async function newestMtime(dir: string): Promise<number> {
-  let newest = 0;
-  for await (const e of Deno.readDir(dir)) {
-    const path = `${dir}/${e.name}`;
-    const t = e.isDirectory ? await newestMtime(path) : (await Deno.stat(path)).mtime!.getTime();
-    newest = Math.max(newest, t);
-  }
-  return newest;
-}
-
 /**
  * Starts the server (moto with S3's real 5 MiB minimum part size, gofakes3 or SeaweedFS), makes the bucket and uploads
  * the local DCP folder `ckptDir` (written by real torch, bench/py/make_checkpoint.py) to `s3://bench/ckpt`
