@@ -5,22 +5,11 @@
  * checks no signatures, and has no UploadPartCopy (`aws s3 cp` between buckets must then copy each object
  * with one CopyObject: see `AWS_SINGLE_COPY_CONFIG`). Bench only: no test or CI needs Go.
  */
-import type { S3Credentials } from "../../src/storage/s3/mod.ts";
+import type { BenchS3Server } from "./s3_server.ts";
 import { s3Env } from "../../test/storage/s3/moto_server.ts";
 
-export interface Gofakes3Server {
-  /** `http://127.0.0.1:<port>` */
-  endpoint: string;
-  /** A key pair (any is accepted). */
-  credentials: S3Credentials;
-  /** The environment that points AWS tools (webdcp's CLI, s3fs, awscli) at this server. */
-  env: Record<string, string>;
-  pid: number;
-  stop(): Promise<void>;
-}
-
 /** Builds (once; cached under ~/.cache/webdcp/) and starts the server with `buckets` made. */
-export async function startGofakes3(buckets: string[]): Promise<Gofakes3Server> {
+export async function startGofakes3(buckets: string[]): Promise<BenchS3Server> {
   const built = await new Deno.Command("bash", { args: ["bench/go/s3server/build.sh"], stderr: "inherit" }).output();
   if (!built.success) throw new Error("bench/go/s3server/build.sh failed (is Go installed?)");
   const binary = new TextDecoder().decode(built.stdout).trim();

@@ -6,19 +6,8 @@
  * and completes a multipart upload by listing its parts' chunks, so the server's own serial work (gofakes3's
  * MD5 of the whole object at completion) does not set the pace. Bench only: no test or CI needs Go.
  */
-import type { S3Credentials } from "../../src/storage/s3/mod.ts";
+import type { BenchS3Server } from "./s3_server.ts";
 import { freePort, s3Env } from "../../test/storage/s3/moto_server.ts";
-
-export interface SeaweedfsServer {
-  /** `http://127.0.0.1:<port>` */
-  endpoint: string;
-  /** A key pair (any is accepted). */
-  credentials: S3Credentials;
-  /** The environment that points AWS tools (webdcp's CLI, s3fs, awscli) at this server. */
-  env: Record<string, string>;
-  pid: number;
-  stop(): Promise<void>;
-}
 
 /** Seconds the server may take to answer its first request. */
 const START_SECONDS = 60;
@@ -27,7 +16,7 @@ const START_SECONDS = 60;
  * Builds (once; cached under ~/.cache/webdcp/) and starts `weed mini` with `buckets` made. Its S3 port is a free
  * one; its other services take their own ports from a free range (none is reachable from outside 127.0.0.1).
  */
-export async function startSeaweedfs(buckets: string[]): Promise<SeaweedfsServer> {
+export async function startSeaweedfs(buckets: string[]): Promise<BenchS3Server> {
   const built = await new Deno.Command("bash", { args: ["bench/go/seaweedfs/build.sh"], stderr: "inherit" }).output();
   if (!built.success) throw new Error("bench/go/seaweedfs/build.sh failed (is Go installed?)");
   const binary = new TextDecoder().decode(built.stdout).trim();
