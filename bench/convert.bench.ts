@@ -19,7 +19,8 @@
  * `--no-fsync` against them, and as it is by default against `cp -r` followed by `sync`.
  *
  * webdcp runs as its users run it: the installed command (bin/webdcp over the bundled dist/cli, rebuilt from
- * this source first), timed as a whole process. The PyTorch side is timed without its imports, which only favours PyTorch.
+ * this source first), timed as a whole process. The PyTorch side is timed without its imports, which only
+ * favours PyTorch.
  *
  * usage: deno run -A bench/convert.bench.ts [CKPT_DIR] [ROUNDS]
  */

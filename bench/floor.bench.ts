@@ -1,10 +1,10 @@
 /**
  * DCP -> bfloat16 safetensors against the machine's read + write floor, in the same run (issue 15: within
  * 1.25x, fsync and no-fsync each against its like): `webdcp convert` (the installed command, bin/webdcp,
- * rebuilt from this source first) against `cat` of the source files to /dev/null followed by `dd` of the output's size from /dev/zero
- * (with `conv=fsync` against the fsynced convert). Every contender once a round, rounds interleaved, medians;
- * the ratio is the median over rounds of the ratio within a round. The page cache is warmed first, and each run
- * starts after `settleMemory()`.
+ * rebuilt from this source first) against `cat` of the source files to /dev/null followed by `dd` of the
+ * output's size from /dev/zero (with `conv=fsync` against the fsynced convert). Every contender once a round,
+ * rounds interleaved, medians; the ratio is the median over rounds of the ratio within a round. The page cache
+ * is warmed first, and each run starts after `settleMemory()`.
  * usage: deno run -A bench/floor.bench.ts [CKPT_DIR (default bench/data/pool-f32-1024m)] [ROUNDS (5)]
  */
 import { readdirSync, rmSync, statSync } from "node:fs";

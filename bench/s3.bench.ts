@@ -1,7 +1,7 @@
 /**
  * Issue #13's performance target, bucket to bucket against one S3 server on 127.0.0.1 at a time (moto, then
- * gofakes3, then SeaweedFS: see bench/lib/gofakes3_server.ts and seaweedfs_server.ts), every contender in every round (shuffled order after the first),
- * after a warm-up round that checks the outputs and is not counted:
+ * gofakes3, then SeaweedFS: see bench/lib/gofakes3_server.ts and seaweedfs_server.ts), every contender in every
+ * round (shuffled order after the first), after a warm-up round that checks the outputs and is not counted:
  *  - `webdcp convert s3://bench/ckpt s3://bench/out/webdcp.safetensors --to safetensors --dtype bfloat16`,
  *    the installed command (bin/webdcp over dist/cli, rebuilt from this source first);
  *  - the PyTorch way through fsspec (bench/py/torch_convert_s3.py): `dcp.load` with FsspecReader (s3fs),

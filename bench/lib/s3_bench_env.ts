@@ -41,9 +41,9 @@ export interface S3Bench {
 }
 
 /**
- * Starts the server (moto with S3's real 5 MiB minimum part size, gofakes3 or SeaweedFS), makes the bucket and uploads
- * the local DCP folder `ckptDir` (written by real torch, bench/py/make_checkpoint.py) to `s3://bench/ckpt`
- * with awscli.
+ * Starts the server (moto with S3's real 5 MiB minimum part size, gofakes3 or SeaweedFS), makes the bucket and
+ * uploads the local DCP folder `ckptDir` (written by real torch, bench/py/make_checkpoint.py) to
+ * `s3://bench/ckpt` with awscli.
  */
 export async function startS3Bench(python: string, ckptDir: string, kind: S3ServerKind = "moto"): Promise<S3Bench> {
   const aws = `${await output(["bash", "bench/py/awscli_venv.sh"])}/bin/aws`;

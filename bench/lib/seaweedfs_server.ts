@@ -2,9 +2,8 @@
  * The benchmarks' third S3-compatible server, and the one built to run in production: SeaweedFS (`weed mini`:
  * master, volume server, filer and S3 gateway in one process, bench/go/seaweedfs, built and cached by its
  * build.sh) on 127.0.0.1, storing objects in a temporary folder on disk as a deployment would. With no
- * identities configured it checks no signatures. Unlike the two test servers it hashes parts as they stream in
- * and completes a multipart upload by listing its parts' chunks, so the server's own serial work (gofakes3's
- * MD5 of the whole object at completion) does not set the pace. Bench only: no test or CI needs Go.
+ * identities configured it checks no signatures. On the 2-core bench machine its write path took about 140 MB/s
+ * (bench/RESULTS.md, 2026-12-06 06:04), and every contender waits on it. Bench only: no test or CI needs Go.
  */
 import type { BenchS3Server } from "./s3_server.ts";
 import { freePort, s3Env } from "../../test/storage/s3/moto_server.ts";
@@ -13,8 +12,9 @@ import { freePort, s3Env } from "../../test/storage/s3/moto_server.ts";
 const START_SECONDS = 60;
 
 /**
- * Builds (once; cached under ~/.cache/webdcp/) and starts `weed mini` with `buckets` made. Its S3 port is a free
- * one; its other services take their own ports from a free range (none is reachable from outside 127.0.0.1).
+ * Builds (once; cached under ~/.cache/webdcp/) and starts `weed mini` with `buckets` made, every service of it on
+ * a free port of 127.0.0.1 (SeaweedFS would put each gRPC port 10000 above its HTTP one, which can pass 65535, so
+ * those are chosen too; the admin server's legacy port is off).
  */
 export async function startSeaweedfs(buckets: string[]): Promise<BenchS3Server> {
   const built = await new Deno.Command("bash", { args: ["bench/go/seaweedfs/build.sh"], stderr: "inherit" }).output();
@@ -22,8 +22,9 @@ export async function startSeaweedfs(buckets: string[]): Promise<BenchS3Server> 
   const binary = new TextDecoder().decode(built.stdout).trim();
   const dir = await Deno.makeTempDir({ prefix: "webdcp-seaweedfs-" });
   const port = await freePort();
-  const ports = await Promise.all(
-    ["master", "volume", "filer", "admin", "webdav"].map(async (s) => [s, await freePort()]),
+  const services = ["master", "volume", "filer", "admin"].flatMap((s) => [`${s}.port`, `${s}.port.grpc`]);
+  const flags = await Promise.all(
+    [...services, "webdav.port", "s3.port.grpc"].map(async (flag) => `-${flag}=${await freePort()}`),
   );
   const child = new Deno.Command(binary, {
     args: [
@@ -33,7 +34,8 @@ export async function startSeaweedfs(buckets: string[]): Promise<BenchS3Server> 
       "-ip.bind=127.0.0.1",
       `-bucket=${buckets.join(",")}`,
       `-s3.port=${port}`,
-      ...ports.map(([s, p]) => `-${s}.port=${p}`),
+      ...flags,
+      "-admin.port.legacy=0",
       "-admin.ui=false",
       "-webdav=false",
     ],
