@@ -7,7 +7,8 @@
 #   BENCH_RUNS         runs per side of the read bench, the best kept (default 3)
 #   BENCH_ROUNDS       rounds of the convert/reshard bench, every contender once a round (default 5)
 #   BENCH_S3_ROUNDS    rounds of the S3 benches (bench/s3.bench.ts, bench/s3_scale.bench.ts; default 3)
-# bench/s3.bench.ts runs against moto and, where Go is installed, gofakes3 (bench/go/s3server).
+# bench/s3.bench.ts runs against moto and, where Go is installed, gofakes3 (bench/go/s3server) and SeaweedFS
+# (bench/go/seaweedfs: its first build takes a few minutes).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
