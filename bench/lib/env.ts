@@ -11,7 +11,10 @@ export const DENO = Deno.execPath();
 
 export const DATA_DIR = "bench/data";
 
-/** `deno` arguments that run the CLI exactly as `deno task webdcp` does (deno.json): the CLI users' figures. */
+/**
+ * `deno` arguments that run the CLI from its sources exactly as `deno task webdcp` does (deno.json): for a bench
+ * that runs another checkout's CLI beside this one (seed.bench.ts `--before`); the others time `WEBDCP`.
+ */
 export const WEBDCP_DENO_ARGS = [
   "run",
   "--allow-read",

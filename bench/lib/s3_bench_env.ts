@@ -1,7 +1,7 @@
 /**
- * What the S3 benchmarks share: a real S3 API server on loopback (moto, as the tests start it, or gofakes3:
- * bench/lib/gofakes3_server.ts) with one bucket holding a DCP checkpoint that real torch wrote, the installed
- * `webdcp` command, the bench-only awscli venv, and the server's peak memory per measured step (it is shared by
+ * What the S3 benchmarks share: a real S3 API server on loopback (moto, as the tests start it, gofakes3 or
+ * SeaweedFS: bench/lib/gofakes3_server.ts, seaweedfs_server.ts) with one bucket holding a DCP checkpoint that
+ * real torch wrote, the bench-only awscli venv, and the server's peak memory per measured step (it is shared by
  * every contender, so it is reported apart).
  */
 import { type MotoServer, startMoto } from "../../test/storage/s3/moto_server.ts";
@@ -9,6 +9,7 @@ import { S3Storage } from "../../src/storage/s3/mod.ts";
 import type { S3Credentials } from "../../src/storage/s3/mod.ts";
 import { startGofakes3 } from "./gofakes3_server.ts";
 import { startSeaweedfs } from "./seaweedfs_server.ts";
+import type { BenchS3Server } from "./s3_server.ts";
 import { measure, type Measured } from "./measure.ts";
 
 export const BUCKET = "bench";
@@ -47,11 +48,12 @@ export interface S3Bench {
  */
 export async function startS3Bench(python: string, ckptDir: string, kind: S3ServerKind = "moto"): Promise<S3Bench> {
   const aws = `${await output(["bash", "bench/py/awscli_venv.sh"])}/bin/aws`;
-  const server = kind === "moto"
-    ? await startMotoWithBucket(python)
-    : kind === "gofakes3"
-    ? await startGofakes3([BUCKET])
-    : await startSeaweedfs([BUCKET]);
+  const start: Record<S3ServerKind, () => Promise<BenchS3Server>> = {
+    moto: () => startMotoWithBucket(python),
+    gofakes3: () => startGofakes3([BUCKET]),
+    seaweedfs: () => startSeaweedfs([BUCKET]),
+  };
+  const server = await start[kind]();
   const env = { ...server.env, NO_COLOR: "1" };
   const storage = (prefix: string) =>
     new S3Storage({ bucket: BUCKET, prefix, endpoint: server.endpoint, credentials: server.credentials, env: {} });

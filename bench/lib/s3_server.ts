@@ -1,6 +1,6 @@
 import type { S3Credentials } from "../../src/storage/s3/mod.ts";
 
-/** An S3-compatible server that a bench started on 127.0.0.1 (gofakes3 or SeaweedFS), with its buckets made. */
+/** An S3-compatible server that a bench started on 127.0.0.1 (moto, gofakes3 or SeaweedFS), with its buckets made. */
 export interface BenchS3Server {
   /** `http://127.0.0.1:<port>` */
   endpoint: string;

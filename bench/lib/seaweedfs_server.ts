@@ -60,27 +60,20 @@ export async function startSeaweedfs(buckets: string[]): Promise<BenchS3Server> 
 
 /** Waits until a GET of each bucket answers 200 (the gateway is up and the buckets are made). */
 async function untilBucketsAnswer(endpoint: string, buckets: string[], exited: Promise<Deno.CommandStatus>) {
-  let done = false;
-  const gone = exited.then((s) => {
-    if (!done) throw new Error(`weed mini exited (code ${s.code}) before its S3 gateway answered`);
+  const gone = exited.then((s): never => {
+    throw new Error(`weed mini exited (code ${s.code}) before its S3 gateway answered`);
   });
+  gone.catch(() => {}); // once the buckets answer, the server's exit is stop()'s business
   const deadline = Date.now() + START_SECONDS * 1000;
-  try {
-    for (const bucket of buckets) {
-      for (;;) {
-        const answered = await Promise.race([
-          fetch(`${endpoint}/${bucket}?list-type=2&max-keys=1`).then(
-            async (r) => (await r.body?.cancel(), r.ok),
-            () => false,
-          ),
-          gone.then(() => false),
-        ]);
-        if (answered) break;
-        if (Date.now() > deadline) throw new Error(`weed mini: bucket ${bucket} not served after ${START_SECONDS} s`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+  for (const bucket of buckets) {
+    const get = () =>
+      fetch(`${endpoint}/${bucket}?list-type=2&max-keys=1`).then(
+        async (r) => (await r.body?.cancel(), r.ok),
+        () => false,
+      );
+    while (!(await Promise.race([get(), gone]))) {
+      if (Date.now() > deadline) throw new Error(`weed mini: bucket ${bucket} not served after ${START_SECONDS} s`);
+      await new Promise((r) => setTimeout(r, 200));
     }
-  } finally {
-    done = true;
   }
 }
