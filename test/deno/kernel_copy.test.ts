@@ -214,6 +214,39 @@ save_file({k: v.contiguous() for k, v in sd.items() if isinstance(v, torch.Tenso
   });
 });
 
+Deno.test("a DCP checkpoint of MB-sized tensors converts to safetensors through kernel copies as through buffers, and safetensors loads it", async () => {
+  await withDir(async (dir) => {
+    // Tensors of 1-6 MB, each stored at a 64-byte boundary of its torch.save record: in the safetensors
+    // file they start elsewhere within a page than in their source.
+    await python(
+      "-c",
+      `import torch, torch.distributed.checkpoint as dcp
+g = torch.Generator().manual_seed(7)
+sd = {"a.weight": torch.randn(1536, 1024, generator=g), "b.weight": torch.randn(300, 1001, generator=g),
+      "c.bias": torch.randn(5, generator=g), "d.weight": torch.randn(257, 1024, generator=g).to(torch.bfloat16)}
+dcp.save(sd, checkpoint_id="${dir}/dcp", no_dist=True)
+torch.save(sd, "${dir}/expected.pt")`,
+    );
+    const engine = createCpuEngine();
+    const src = { storage: new FileStorage(dir), path: "dcp" };
+    await convert(src, { storage: new FileStorage(dir), path: "copied.safetensors" }, { to: "safetensors", engine });
+    const buffered = { storage: new FileStorage(dir, { kernelCopies: false }), path: "buffered.safetensors" };
+    await convert(src, buffered, { to: "safetensors", engine });
+    assertBytes(
+      await Deno.readFile(`${dir}/copied.safetensors`),
+      await Deno.readFile(`${dir}/buffered.safetensors`),
+      "copied.safetensors against buffered.safetensors",
+    );
+    const out = await python(
+      "-c",
+      `import torch; from safetensors.torch import load_file
+want = torch.load("${dir}/expected.pt"); got = load_file("${dir}/copied.safetensors")
+print(sorted(got) == sorted(want) and all(torch.equal(got[k], want[k]) for k in want))`,
+    );
+    assert(out.trim() === "True", `safetensors loaded other tensors: ${out}`);
+  });
+});
+
 Deno.test("kernel copies and direct writes know a descriptor's file with the CLI's permissions (no --allow-all)", () =>
   withDir(async (dir) => {
     // bin/webdcp's permissions: Deno grants /proc/self/fd only with --allow-all, so the check must not need it.
