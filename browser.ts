@@ -52,16 +52,19 @@ export {
 
 // Storages.
 export {
+  type BytePiece,
   type ByteSink,
   type ByteSource,
   type ByteStream,
   type ChecksummedRecord,
   type ChunkSink,
+  type DescriptorIo,
   type DirEntry,
   type FileInfo,
   HttpStorage,
   type HttpStorageOptions,
   joinPath,
+  type MadeRange,
   MemoryStorage,
   OpfsStorage,
   type RangeReader,

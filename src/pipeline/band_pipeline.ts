@@ -3,7 +3,10 @@ import type { Engine } from "../engine/mod.ts";
 import type { Box } from "../tensor/mod.ts";
 import { boxNumel } from "../tensor/mod.ts";
 import { rowBands } from "./bands.ts";
-import type { StoredRange } from "../storage/mod.ts";
+import type { BytePiece, MadeRange, StoredRange } from "../storage/mod.ts";
+import { pieceLength } from "../storage/mod.ts";
+import { invariant } from "../errors/mod.ts";
+import type { DescriptorCaster } from "./descriptor_cast.ts";
 import type { TensorSource } from "../source/mod.ts";
 import type { TargetTensor } from "./targets.ts";
 import { readTargetBox } from "./targets.ts";
@@ -16,6 +19,8 @@ export interface BandJob {
   box: Box;
   /** Where the region's bytes are stored, when the output copies them itself (then nothing is read). */
   stored?: StoredRange[];
+  /** Where the region's source bytes are stored, when a DescriptorCaster casts them into the output. */
+  made?: StoredRange[];
 }
 
 /** Options of `BandPipeline`. */
@@ -25,10 +30,22 @@ export interface BandPipelineOptions {
    * held, which is cheap for bands and not for a whole multi-hundred-MiB tensor.
    */
   readAheadBytes: number;
+  /** Casts the jobs planned as made ranges (`made`). */
+  caster?: DescriptorCaster;
 }
 
-/** What a job gives: its bytes, or where they are stored when the output copies them itself. */
-export type BandOutput = Uint8Array | StoredRange[];
+/**
+ * What a job gives: its bytes, where they are stored when the output copies them itself, or a range a sink
+ * that can has cast by descriptor.
+ */
+export type BandOutput = Uint8Array | StoredRange[] | MadeRange;
+
+/**
+ * Output bytes of a band cast by descriptor: a worker holds it twice (source and target dtype) in its
+ * core's cache, and writes of 1 MiB stay clear of the slow large-folio writes of 2 MiB and up
+ * (bench/RESULTS.md, 2026-12-06 01:10).
+ */
+const MADE_BAND_BYTES = 1 << 20;
 
 /**
  * A target region as jobs of whole dim-0 rows of at most `bandBytes` each (counted in the wider of the
@@ -49,13 +66,51 @@ export async function regionJobs(
   source: TensorSource,
   target: TargetTensor,
   box: Box,
-  opts: { bandBytes: number; copies: boolean },
+  opts: { bandBytes: number; copies: boolean; caster?: DescriptorCaster },
 ): Promise<BandJob[]> {
   if (opts.copies && movesBytesOnly(target) && source.locate !== undefined) {
     const stored = await source.locate(target.source.name, box);
     if (stored !== undefined) return [{ target, box, stored }];
   }
+  if (
+    opts.caster?.casts(target.source.dtype, target.dtype) && target.rowPermutation === undefined &&
+    source.locate !== undefined
+  ) {
+    const made = await madeJobs(source, target, box);
+    if (made !== undefined) return made;
+  }
   return bandJobs(target, box, opts.bandBytes);
+}
+
+/**
+ * Bands of the region to cast by descriptor, when its source bytes are stored as a few runs (which, one
+ * after the other, are the region's bytes in row-major order, so a band of rows is a stretch of them);
+ * else undefined.
+ */
+async function madeJobs(source: TensorSource, target: TargetTensor, box: Box): Promise<BandJob[] | undefined> {
+  const stored = await source.locate!(target.source.name, box);
+  if (stored === undefined) return undefined;
+  const rowBytes = (boxNumel(box) / Math.max(1, box.sizes[0] ?? 1)) * itemsize(target.source.dtype);
+  return rowBands(box, itemsize(target.dtype), MADE_BAND_BYTES).map((band) => {
+    const start = ((band.offsets[0] ?? 0) - (box.offsets[0] ?? 0)) * rowBytes;
+    return {
+      target,
+      box: band,
+      made: storedStretch(stored, start, start + boxNumel(band) * itemsize(target.source.dtype)),
+    };
+  });
+}
+
+/** Bytes [start, end) of the stored runs taken one after the other, as runs. */
+function storedStretch(runs: readonly StoredRange[], start: number, end: number): StoredRange[] {
+  const out: StoredRange[] = [];
+  let at = 0;
+  for (const run of runs) {
+    const lo = Math.max(start, at), hi = Math.min(end, at + run.length);
+    if (lo < hi) out.push({ ...run, offset: run.offset + (lo - at), length: hi - lo });
+    at += run.length;
+  }
+  return out;
 }
 
 /** Same dtype and no row permutation: the output's bytes are the source's, as stored. */
@@ -129,6 +184,7 @@ export class BandPipeline {
   readonly #jobs: readonly BandJob[];
   readonly #position: Map<BandJob, number>;
   readonly #readAheadBytes: number;
+  readonly #caster: DescriptorCaster | undefined;
   readonly #slots: Slot[];
   /** Slots neither held by the caller nor preparing a job. */
   #free: Slot[];
@@ -149,6 +205,7 @@ export class BandPipeline {
     this.#jobs = jobs;
     this.#position = new Map(jobs.map((j, i) => [j, i]));
     this.#readAheadBytes = opts.readAheadBytes;
+    this.#caster = opts.caster;
   }
 
   /** The job's region in the target dtype (row permutation applied), or where it is stored. */
@@ -181,11 +238,11 @@ export class BandPipeline {
    * The jobs' bytes one after the other, as the pieces of one record or tensor (each piece valid until the
    * next is asked for); `onPiece` hears each piece's size as it is handed out.
    */
-  async *stream(jobs: readonly BandJob[], onPiece?: (bytes: number) => void): AsyncIterable<Uint8Array | StoredRange> {
+  async *stream(jobs: readonly BandJob[], onPiece?: (bytes: number) => void): AsyncIterable<BytePiece> {
     for (const job of jobs) {
       const out = await this.produce(job);
-      for (const piece of out instanceof Uint8Array ? [out] : out) {
-        onPiece?.(piece instanceof Uint8Array ? piece.byteLength : piece.length);
+      for (const piece of Array.isArray(out) ? out : [out]) {
+        onPiece?.(pieceLength(piece));
         yield piece;
       }
     }
@@ -234,8 +291,28 @@ export class BandPipeline {
   }
 
   async #prepare(job: BandJob, slot: Slot): Promise<BandOutput> {
-    const { target, box } = job;
     if (job.stored) return job.stored;
+    if (job.made) return this.#madeRange(job, job.made, slot);
+    return await this.#bytes(job, slot);
+  }
+
+  /** The job as a range made by descriptor; its bytes made here (in the slot) for a sink that cannot. */
+  #madeRange(job: BandJob, made: StoredRange[], slot: Slot): MadeRange {
+    const caster = this.#caster;
+    invariant(caster !== undefined, "made jobs are planned only with a caster");
+    const { target, box } = job;
+    const count = boxNumel(box);
+    return {
+      from: made,
+      length: count * itemsize(target.dtype),
+      make: (io) => caster.cast(io, target.source.dtype, target.dtype, count, made),
+      bytes: () => this.#bytes(job, slot),
+    };
+  }
+
+  /** The job's bytes in the target dtype, read (and cast) through the slot's buffers. */
+  async #bytes(job: BandJob, slot: Slot): Promise<Uint8Array> {
+    const { target, box } = job;
     // Permuted rows come through a gather, which casts and allocates on its own.
     if (target.rowPermutation) return await readTargetBox(this.#source, target, box, this.#engine);
     const into = slot.read.take(sourceBytes(job));
@@ -246,7 +323,7 @@ export class BandPipeline {
   }
 }
 
-/** Bytes of the job's source region that pass through memory (none for stored ranges). */
+/** Bytes of the job's source region that pass through memory (none for stored or made ranges). */
 function sourceBytes(job: BandJob): number {
-  return job.stored ? 0 : boxNumel(job.box) * itemsize(job.target.source.dtype);
+  return job.stored || job.made ? 0 : boxNumel(job.box) * itemsize(job.target.source.dtype);
 }

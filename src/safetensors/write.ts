@@ -1,8 +1,8 @@
 import type { DType } from "../dtype/mod.ts";
 import { DTYPE_INFO } from "../dtype/mod.ts";
 import { UsageError } from "../errors/mod.ts";
-import type { ByteSink, ByteStream, StoredRange } from "../storage/mod.ts";
-import { appendStoredRange } from "../storage/mod.ts";
+import type { BytePiece, ByteSink, ByteStream } from "../storage/mod.ts";
+import { appendMadeRange, appendStoredRange, isStoredRange, pieceLength } from "../storage/mod.ts";
 import { byteSize } from "../tensor/mod.ts";
 import type { SafetensorsHeader, SafetensorsTensorInfo } from "./header.ts";
 import { compareCodePoints, referenceDtypeRank } from "./order.ts";
@@ -119,13 +119,14 @@ function encodeHeaderJson(
 async function writeEntryData(sink: ByteSink, e: SafetensorsEntry, size: number): Promise<void> {
   const data = typeof e.data === "function" ? await e.data() : e.data;
   let written = 0;
-  const put = async (piece: Uint8Array | StoredRange) => {
-    const length = piece instanceof Uint8Array ? piece.byteLength : piece.length;
+  const put = async (piece: BytePiece) => {
+    const length = pieceLength(piece);
     if (written + length > size) {
       throw new UsageError("E_SHAPE", `'${e.name}' provided more than its ${size} bytes`, { path: sink.path });
     }
     if (piece instanceof Uint8Array) await sink.write(piece);
-    else await appendStoredRange(sink, piece);
+    else if (isStoredRange(piece)) await appendStoredRange(sink, piece);
+    else await appendMadeRange(sink, piece);
     written += length;
   };
   if (data instanceof Uint8Array) await put(data);

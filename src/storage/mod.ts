@@ -5,7 +5,9 @@
  *
  * `normalizePath` refuses absolute paths, `..` escapes, NUL and backslashes (E_PATH_ESCAPE). A producer
  * hands bytes that only move as `StoredRange { source, offset, length, record? }` pieces of a `ByteStream`;
- * a sink with `copyFrom` (see `Storage.canCopyFrom`) appends them without this process reading them.
+ * a sink with `copyFrom` (see `Storage.canCopyFrom`) appends them without this process reading them. Bytes
+ * made from stored ones by work that reads and writes by descriptor (a cast on a worker thread) are
+ * `MadeRange` pieces, which a sink with `makeFrom` hands its descriptors to.
  * `readSourceInto` reads into the caller's buffer so hot paths reuse memory.
  *
  * @example
@@ -22,13 +24,16 @@
  * @module
  */
 export type {
+  BytePiece,
   ByteSink,
   ByteSource,
   ByteStream,
   ChecksummedRecord,
   ChunkSink,
+  DescriptorIo,
   DirEntry,
   FileInfo,
+  MadeRange,
   Storage,
   StoredRange,
 } from "./storage.ts";
@@ -44,7 +49,14 @@ export {
   sourceOrigin,
   streamSource,
 } from "./byte_source.ts";
-export { appendStoredRange, isStoredRange, readStoredRange } from "./stored_range.ts";
+export {
+  appendMadeRange,
+  appendStoredRange,
+  isMadeRange,
+  isStoredRange,
+  pieceLength,
+  readStoredRange,
+} from "./stored_range.ts";
 // The file backend (./file/mod.ts) is left out on purpose: every layer imports this file and the file backend
 // loads node:fs, so FileStorage is exported by the host entry mod.ts only, which keeps browser.ts free of Node.
 export { writeFile } from "./write_file.ts";

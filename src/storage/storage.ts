@@ -72,11 +72,40 @@ export interface ChecksummedRecord {
   crc32(start: number, end: number): Promise<number>;
 }
 
+/** Ranges of local files by descriptor, for work that reads and writes them itself (on another thread). */
+export interface DescriptorIo {
+  /** What to read, in order: a descriptor open for reading, where, and how many bytes. */
+  inputs: Array<{ fd: number; offset: number; length: number }>;
+  /** The output file's descriptor, open for writing. */
+  fd: number;
+  /** Where the bytes made go in it. */
+  offset: number;
+}
+
+/**
+ * Bytes made from stored ones by work that reads and writes files by descriptor itself (a cast on a worker
+ * thread, which then holds each band from its read to its write): a sink that can hands it descriptors
+ * (`ByteSink.makeFrom`); anyone else takes the bytes from `bytes()`.
+ */
+export interface MadeRange {
+  /** The stored bytes they are made from, in order. */
+  from: readonly StoredRange[];
+  /** How many bytes are made. */
+  length: number;
+  /** Reads `io.inputs`, makes the bytes and writes them at `io.offset` of `io.fd`. */
+  make(io: DescriptorIo): Promise<void>;
+  /** The bytes, made in this process (valid until the stream's next piece is asked for). */
+  bytes(): Promise<Uint8Array>;
+}
+
+/** One piece of a `ByteStream`. */
+export type BytePiece = Uint8Array | StoredRange | MadeRange;
+
 /**
  * Bytes produced when a writer gets to them: whole, or as consecutive pieces (so no buffer ever holds all of a
- * multi-GB tensor), some of which may be left where they are stored.
+ * multi-GB tensor), some of which may be left where they are stored or made without passing this thread.
  */
-export type ByteStream = Uint8Array | AsyncIterable<Uint8Array | StoredRange>;
+export type ByteStream = Uint8Array | AsyncIterable<BytePiece>;
 
 /** A file being written sequentially. Nothing is visible under the final name before `close()`. */
 export interface ByteSink {
@@ -95,6 +124,12 @@ export interface ByteSink {
    * from that source (its storage's `canCopyFrom` tells in advance); the caller then writes the bytes.
    */
   copyFrom?(from: ByteSource, offset: number, length: number): Promise<boolean>;
+  /**
+   * Optional: appends the bytes of `piece`, made by its own work from descriptors of this file and of the
+   * local files it is made from. Resolves false, having appended nothing, where this sink cannot open them;
+   * the caller then writes `piece.bytes()`.
+   */
+  makeFrom?(piece: MadeRange): Promise<boolean>;
   /** Flushes (and fsyncs where the backend can) and publishes the file. */
   close(): Promise<void>;
   /** Discards everything written; the final path is left untouched. */

@@ -1,5 +1,6 @@
 import { UsageError } from "../errors/mod.ts";
-import type { ByteSink, ByteStream, StoredRange } from "../storage/mod.ts";
+import type { BytePiece, ByteSink, ByteStream } from "../storage/mod.ts";
+import { pieceLength } from "../storage/mod.ts";
 import { isTensor } from "../tensor/mod.ts";
 import { crc32, ZipLayout, ZipWriter } from "../zip/mod.ts";
 import type { ZipEntry } from "../zip/mod.ts";
@@ -102,7 +103,7 @@ function archiveName(opts: SaveTorchOptions): string {
 }
 
 /** The leaf's bytes as record pieces, failing with the leaf's dtype and shape when they are not its size. */
-async function* checkedBytes(s: StorageToWrite, bytes: ByteStream): AsyncIterable<Uint8Array | StoredRange> {
+async function* checkedBytes(s: StorageToWrite, bytes: ByteStream): AsyncIterable<BytePiece> {
   let read = 0;
   const mismatch = (what: string) =>
     new UsageError(
@@ -110,7 +111,7 @@ async function* checkedBytes(s: StorageToWrite, bytes: ByteStream): AsyncIterabl
       `tensor ${s.leaf.dtype}[${s.leaf.shape}] for storage '${s.key}' gave ${what} bytes, expected ${s.byteLength}`,
     );
   for await (const piece of bytes instanceof Uint8Array ? [bytes] : bytes) {
-    read += piece instanceof Uint8Array ? piece.byteLength : piece.length;
+    read += pieceLength(piece);
     if (read > s.byteLength) throw mismatch("more than its");
     yield piece;
   }

@@ -8,7 +8,7 @@ import { compareCodePoints, referenceDtypeRank } from "../safetensors/mod.ts";
 import { wholeBox } from "../tensor/mod.ts";
 import { runLimited } from "../tasks/mod.ts";
 import type { BandJob } from "../pipeline/mod.ts";
-import { BandPipeline, regionJobs } from "../pipeline/mod.ts";
+import { BandPipeline, DescriptorCaster, regionJobs } from "../pipeline/mod.ts";
 import { ownedFiles, partManifestName } from "./part.ts";
 import type { TensorSource } from "../source/mod.ts";
 import type { TargetTensor } from "../pipeline/mod.ts";
@@ -51,15 +51,22 @@ function writeOrder(tensors: readonly TargetTensor[]): TargetTensor[] {
   return [...tensors].sort((a, b) => rank(b) - rank(a) || compareCodePoints(a.name, b.name));
 }
 
-/** One shard file: its entries pull their bands from one pipeline, planned in write order. */
+/**
+ * One shard file: its entries pull their bands from one pipeline, planned in write order. With a caster,
+ * casts of stored bytes are made by descriptor on its workers.
+ */
 async function shardEntries(
   source: TensorSource,
   tensors: readonly TargetTensor[],
   opts: WriterOptions,
+  caster: DescriptorCaster | undefined,
 ): Promise<{ entries: SafetensorsEntry[]; pipeline: BandPipeline }> {
   const jobs = new Map<TargetTensor, BandJob[]>();
-  for (const t of writeOrder(tensors)) jobs.set(t, await regionJobs(source, t, wholeBox(t.shape), opts));
-  const pipeline = new BandPipeline(source, opts.engine, [...jobs.values()].flat(), { readAheadBytes: opts.bandBytes });
+  for (const t of writeOrder(tensors)) jobs.set(t, await regionJobs(source, t, wholeBox(t.shape), { ...opts, caster }));
+  const pipeline = new BandPipeline(source, opts.engine, [...jobs.values()].flat(), {
+    readAheadBytes: opts.bandBytes,
+    caster,
+  });
   const entries = tensors.map((t): SafetensorsEntry => ({
     name: t.name,
     dtype: t.dtype,
@@ -91,18 +98,26 @@ export const writeSafetensorsOutput: Writer = async ({ source, targets }, dst, o
   // A part keeps the size and CRC-32 of each shard it writes, for `finalize`.
   const sums = new ChecksummingStorage(dst.storage);
   const storage = opts.part ? sums : dst.storage;
-  await runLimited(
-    mine.map((s) => async () => {
-      const { entries, pipeline } = await shardEntries(source, s.tensors, opts);
-      try {
-        await writeFile(storage, fileOf(s.file), (sink) => writeSafetensors(sink, entries, { format: "pt" }));
-      } finally {
-        await pipeline.release();
-      }
-      opts.tracker.fileDone(s.file);
-    }),
-    opts.concurrency,
-  );
+  // Casts by descriptor where the sinks take them: local files (which copy too) written whole, on the CPU.
+  const caster = opts.copies && !opts.part && opts.engine.kind === "cpu"
+    ? DescriptorCaster.create() ?? undefined
+    : undefined;
+  try {
+    await runLimited(
+      mine.map((s) => async () => {
+        const { entries, pipeline } = await shardEntries(source, s.tensors, opts, caster);
+        try {
+          await writeFile(storage, fileOf(s.file), (sink) => writeSafetensors(sink, entries, { format: "pt" }));
+        } finally {
+          await pipeline.release();
+        }
+        opts.tracker.fileDone(s.file);
+      }),
+      opts.concurrency,
+    );
+  } finally {
+    await caster?.close();
+  }
   const written = mine.map((s) => fileOf(s.file));
   if (singleFile) return written;
   const weightMap = new Map(mine.flatMap((s) => s.tensors.map((t) => [t.name, s.file] as [string, string])));

@@ -1,7 +1,6 @@
 import { UsageError } from "../errors/mod.ts";
-import type { ByteSink } from "../storage/mod.ts";
-import { appendStoredRange, isStoredRange } from "../storage/mod.ts";
-import type { StoredRange } from "../storage/mod.ts";
+import type { BytePiece, ByteSink } from "../storage/mod.ts";
+import { appendStoredRange, isStoredRange, pieceLength } from "../storage/mod.ts";
 import { PieceChecksums } from "./piece_checksums.ts";
 import type { ZipEntry } from "./zip_entry.ts";
 import { ZipLayout } from "./zip_layout.ts";
@@ -54,7 +53,7 @@ export class ZipWriter {
   async writeRecordStream(
     name: string,
     size: number,
-    chunks: Iterable<Uint8Array | StoredRange> | AsyncIterable<Uint8Array | StoredRange>,
+    chunks: Iterable<BytePiece> | AsyncIterable<BytePiece>,
   ): Promise<ZipEntry> {
     if (this.#busy) throw new UsageError("E_USAGE", "zip writer is busy: await each record before the next");
     this.#busy = true;
@@ -63,14 +62,15 @@ export class ZipWriter {
       const checksum = new PieceChecksums();
       let written = 0;
       for await (const chunk of chunks) {
-        const length = isStoredRange(chunk) ? chunk.length : chunk.byteLength;
-        written += length;
+        written += pieceLength(chunk);
         if (written > size) break;
-        if (!isStoredRange(chunk)) {
-          checksum.read(chunk);
-          await this.#sink.write(chunk);
-        } else if (await appendStoredRange(this.#sink, chunk, (bytes) => checksum.read(bytes))) {
-          checksum.copied(chunk);
+        if (isStoredRange(chunk)) {
+          if (await appendStoredRange(this.#sink, chunk, (bytes) => checksum.read(bytes))) checksum.copied(chunk);
+        } else {
+          // A made range is made here: its bytes are needed for the record's CRC.
+          const bytes = chunk instanceof Uint8Array ? chunk : await chunk.bytes();
+          checksum.read(bytes);
+          await this.#sink.write(bytes);
         }
       }
       const crc = await checksum.total();

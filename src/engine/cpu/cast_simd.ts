@@ -182,6 +182,11 @@ function castInstance(): CastInstance | null {
   return loaded;
 }
 
+/** Whether the SIMD module has a kernel for `from` -> `to` that needs no lookup table. */
+export function plainSimdKernel(from: string, to: string): boolean {
+  return castInstance()?.kernels[`${from}_${to}`] !== undefined && !castHasTable(from, to);
+}
+
 /** True when the SIMD kernels run here (tests check that they are the ones being judged). */
 export function simdCastsAvailable(): boolean {
   return castInstance() !== null;

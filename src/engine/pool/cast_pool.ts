@@ -9,6 +9,7 @@ import {
   castSimd,
   instantiateCast,
   lightCast,
+  plainSimdKernel,
   runCast,
   runCastAt,
   simdCastsAvailable,
@@ -137,6 +138,11 @@ parentPort.on("message", (m) => handle(m, (r) => parentPort.postMessage(r)));`;
 /** True for a view of a SharedArrayBuffer: only those reach a worker without a copy. */
 export function isShared(view: Uint8Array): boolean {
   return typeof SharedArrayBuffer === "function" && view.buffer instanceof SharedArrayBuffer;
+}
+
+/** Whether the `cast` a WorkerProgram's workers are given does `from` -> `to` (see WorkerProgram). */
+export function programCasts(from: string, to: string): boolean {
+  return castPoolSupported() && plainSimdKernel(from, to);
 }
 
 /**

@@ -3,4 +3,4 @@
  * manager's seed generator). Not part of the public `engine` namespace: engines start and stop their pool.
  * @module
  */
-export { CastPool, castPoolSupported, defaultPoolSize, type WorkerProgram } from "./cast_pool.ts";
+export { CastPool, castPoolSupported, defaultPoolSize, programCasts, type WorkerProgram } from "./cast_pool.ts";

@@ -6,7 +6,7 @@ import { checkReadRange, sourceOrigin } from "../byte_source.ts";
 import { FileSource } from "./file_source.ts";
 import type { KernelCopier } from "./kernel_copy.ts";
 import type { SinkFile } from "./sink_file.ts";
-import type { ByteSink, ByteSource } from "../storage.ts";
+import type { ByteSink, ByteSource, DescriptorIo, MadeRange } from "../storage.ts";
 import { readStoredRange } from "../stored_range.ts";
 
 /**
@@ -21,6 +21,11 @@ const GATHER_CAPACITY = 1 << 20;
  * output files already runs one sink per file.
  */
 const COPIES_AT_ONCE = 1;
+/**
+ * Made ranges (`makeFrom`) one sink keeps under way at once: enough for a few worker threads to each have
+ * one at work and the next one waiting.
+ */
+const MADE_AT_ONCE = 4;
 
 export interface FileSinkOptions {
   /** fsync the file before it is published (false: as PyTorch's `sync_files=False`, no flushes either). */
@@ -43,7 +48,9 @@ export interface FileSinkOptions {
  * while it runs (as the converters' band pipelines do). Small writes are copied and gathered, and resolve at
  * once. Ranges of other local files are appended by the kernel where it can (`copyFrom`): a few such copies
  * run at once, since each lands at its own place in the file; `copyFrom` resolves as soon as its copy is
- * under way. A failure of something that resolved early surfaces from the next call or from `close`.
+ * under way. Made ranges (`makeFrom`) get the descriptors of their sources and of this file, and write at
+ * their place themselves, a few at once. A failure of something that resolved early surfaces from the next
+ * call or from `close`.
  */
 export class FileSink implements ByteSink {
   readonly path: string;
@@ -53,6 +60,8 @@ export class FileSink implements ByteSink {
   #writes: Promise<void> = Promise.resolve();
   /** Kernel copies under way. */
   readonly #copies = new Set<Promise<void>>();
+  /** Made ranges under way. */
+  readonly #made = new Set<Promise<void>>();
   #failure: { error: unknown } | undefined;
   #gather: Uint8Array | undefined;
   #gathered = 0;
@@ -135,6 +144,33 @@ export class FileSink implements ByteSink {
     return true;
   }
 
+  async makeFrom(piece: MadeRange): Promise<boolean> {
+    const file = this.#live();
+    this.#throwIfFailed();
+    const copier = this.#copier;
+    if (copier === null) return false;
+    const inputs: DescriptorIo["inputs"] = [];
+    for (const range of piece.from) {
+      const origin = sourceOrigin(range.source);
+      if (!(origin.source instanceof FileSource)) return false;
+      checkReadRange(range.source.path, range.source.size, range.offset, range.length, origin.offset);
+      const fd = this.#copyInput(copier, origin.source);
+      if (fd < 0) return false;
+      inputs.push({ fd, offset: origin.offset + range.offset, length: range.length });
+    }
+    const fd = this.#copyOutput ??= copier.open(this.#temp, true);
+    if (fd < 0) return false;
+    this.#queueGathered(file);
+    const offset = this.#position;
+    this.#position += piece.length;
+    while (this.#made.size >= MADE_AT_ONCE) await Promise.race(this.#made);
+    this.#throwIfFailed();
+    const made = this.#settled(piece.length, () => piece.make({ inputs, fd, offset }))
+      .finally(() => this.#made.delete(made));
+    this.#made.add(made);
+    return true;
+  }
+
   async close(): Promise<void> {
     const fs = await localFs();
     const file = this.#live();
@@ -173,7 +209,7 @@ export class FileSink implements ByteSink {
 
   /** Waits for every write and copy under way (their failures are in #failure), then closes copy descriptors. */
   async #drain(): Promise<void> {
-    await Promise.all([this.#writes, ...this.#copies]);
+    await Promise.all([this.#writes, ...this.#copies, ...this.#made]);
     this.#closeCopyDescriptors();
   }
 

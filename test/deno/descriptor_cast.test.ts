@@ -1,0 +1,136 @@
+/// <reference lib="deno.ns" />
+// Casts by descriptor exist only under Deno (FFI, Linux): worker threads read a band's stored bytes, cast
+// them and write them into the output file. Checked against the buffered path byte for byte and against real
+// torch and safetensors.
+import { convert } from "../../src/jobs/mod.ts";
+import { createCpuEngine } from "../../src/engine/mod.ts";
+import { FileStorage } from "../../src/storage/file/mod.ts";
+import { MemoryStorage } from "../../src/storage/mod.ts";
+import type { MadeRange } from "../../src/storage/mod.ts";
+import { DescriptorCaster } from "../../src/pipeline/mod.ts";
+import { StorageError } from "../../src/errors/mod.ts";
+import { ZipWriter } from "../../src/zip/mod.ts";
+import { crc32 } from "../../src/zip/mod.ts";
+
+function assert(ok: boolean, message: string): void {
+  if (!ok) throw new Error(message);
+}
+
+async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "webdcp-made-" });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function python(...args: string[]): Promise<string> {
+  const venv = new TextDecoder().decode(
+    (await new Deno.Command("bash", { args: ["test/interop/venv.sh"], stderr: "inherit" }).output()).stdout,
+  ).trim();
+  const out = await new Deno.Command(`${venv}/bin/python`, { args, env: { OMP_NUM_THREADS: "1" } }).output();
+  assert(out.success, `python failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Counts the casts the writer's casters run by descriptor (a caster spied on through its prototype). */
+async function countingCasts<T>(fn: () => Promise<T>): Promise<{ result: T; casts: number }> {
+  const original = DescriptorCaster.prototype.cast;
+  let casts = 0;
+  DescriptorCaster.prototype.cast = function (...args) {
+    casts++;
+    return original.apply(this, args);
+  };
+  try {
+    return { result: await fn(), casts };
+  } finally {
+    DescriptorCaster.prototype.cast = original;
+  }
+}
+
+Deno.test("a torch DCP converts to bfloat16 and float16 safetensors by descriptor casts byte for byte as through buffers, and safetensors loads torch's casts", async () => {
+  if (DescriptorCaster.create() === null) {
+    assert(Deno.build.os !== "linux", "no descriptor caster on Linux with --allow-ffi");
+    return;
+  }
+  await withDir(async (dir) => {
+    // Two ranks, tensors sharded on dim 0 (cast by descriptor, several bands each) and one sharded on dim 1
+    // (its rows are not runs of stored bytes: cast through buffers), plus a scalar and an int tensor.
+    await python("test/convert/py/make_dcp_cast.py", `${dir}/dcp`, `${dir}/expected.pt`);
+    const engine = createCpuEngine();
+    const src = { storage: new FileStorage(dir), path: "dcp" };
+    for (const dtype of ["bfloat16", "float16"] as const) {
+      const made = { storage: new FileStorage(dir), path: `made-${dtype}.safetensors` };
+      const { casts } = await countingCasts(() => convert(src, made, { to: "safetensors", dtype, engine }));
+      // a.weight: 6 MiB of float32 = 3 bands of 1 MiB out; b.weight: 1 (no cast crosses the ranks' runs).
+      assert(casts >= 4, `${dtype}: ${casts} casts by descriptor`);
+      const buffered = {
+        storage: new FileStorage(dir, { kernelCopies: false }),
+        path: `buffered-${dtype}.safetensors`,
+      };
+      const { casts: none } = await countingCasts(() => convert(src, buffered, { to: "safetensors", dtype, engine }));
+      assert(none === 0, `without kernel copies the buffered path ran ${none} descriptor casts`);
+      const a = await Deno.readFile(`${dir}/${made.path}`), b = await Deno.readFile(`${dir}/${buffered.path}`);
+      const at = a.findIndex((x, i) => x !== b[i]);
+      assert(
+        a.byteLength === b.byteLength && at < 0,
+        `${dtype}: files differ (sizes ${a.byteLength}, ${b.byteLength}; byte ${at})`,
+      );
+    }
+    const verdict = await python(
+      "-c",
+      `import torch; from safetensors.torch import load_file
+want = torch.load("${dir}/expected.pt")
+for dtype in ("bfloat16", "float16"):
+    got = load_file(f"${dir}/made-{dtype}.safetensors")
+    for k, v in want.items():
+        w = v.to(getattr(torch, dtype)) if v.is_floating_point() else v
+        assert got[k].dtype == w.dtype and torch.equal(got[k], w), (dtype, k)
+print("ok")`,
+    );
+    assert(verdict.trim() === "ok", verdict);
+  });
+});
+
+Deno.test("a descriptor cast that cannot read fails with E_IO naming the source file", async () => {
+  const caster = DescriptorCaster.create();
+  if (caster === null) return;
+  try {
+    const source = {
+      path: "ckpt/__0_0.distcp",
+      size: 1 << 20,
+      read: () => Promise.reject(),
+      close: () => Promise.resolve(),
+    };
+    const stored = [{ source, offset: 4096, length: 4096 }];
+    const io = { inputs: [{ fd: -1, offset: 4096, length: 4096 }], fd: -1, offset: 0 };
+    let error: unknown;
+    await caster.cast(io, "float32", "bfloat16", 1024, stored).catch((e) => (error = e));
+    assert(error instanceof StorageError && error.code === "E_IO", `got ${error}`);
+    const message = (error as Error).message;
+    assert(message.includes("ckpt/__0_0.distcp") && message.includes("read failed"), message);
+  } finally {
+    await caster.close();
+  }
+});
+
+Deno.test("a made range reaches a sink without descriptors (memory) and a zip record as its bytes, with their CRC", async () => {
+  const bytes = Uint8Array.from({ length: 5000 }, (_, i) => (i * 7) & 0xff);
+  const piece: MadeRange = {
+    from: [],
+    length: bytes.byteLength,
+    make: () => Promise.reject(new Error("a memory sink has no descriptors")),
+    bytes: () => Promise.resolve(bytes),
+  };
+  const storage = new MemoryStorage();
+  const sink = await storage.create("a.zip");
+  const zip = new ZipWriter(sink);
+  const entry = await zip.writeRecordStream("archive/data/0", bytes.byteLength, [Uint8Array.of(), piece]);
+  await zip.finish();
+  await sink.close();
+  assert(entry.crc32 === crc32(bytes), `CRC ${entry.crc32} against ${crc32(bytes)}`);
+  const file = await storage.readAll("a.zip");
+  const at = file.findIndex((_, i) => bytes.every((b, j) => file[i + j] === b));
+  assert(at > 0, "the record's bytes are in the archive");
+});
