@@ -40,12 +40,8 @@ export interface BandPipelineOptions {
  */
 export type BandOutput = Uint8Array | StoredRange[] | MadeRange;
 
-/**
- * Output bytes of a band cast by descriptor: a worker holds it twice (source and target dtype) in its
- * core's cache, and writes of 1 MiB stay clear of the slow large-folio writes of 2 MiB and up
- * (bench/RESULTS.md, 2026-12-06 01:10).
- */
-const MADE_BAND_BYTES = 1 << 20;
+/** Output bytes of a band cast by descriptor: one job for a worker, which works through it in steps. */
+const MADE_BAND_BYTES = 4 << 20;
 
 /**
  * A target region as jobs of whole dim-0 rows of at most `bandBytes` each (counted in the wider of the
@@ -181,8 +177,10 @@ interface Slot {
 export class BandPipeline {
   readonly #source: TensorSource;
   readonly #engine: Engine;
-  readonly #jobs: readonly BandJob[];
+  readonly #jobs: BandJob[];
   readonly #position: Map<BandJob, number>;
+  /** The planned position of the job produced last (-1: none yet). */
+  #last = -1;
   readonly #readAheadBytes: number;
   readonly #caster: DescriptorCaster | undefined;
   readonly #slots: Slot[];
@@ -202,10 +200,16 @@ export class BandPipeline {
       () => ({ read: new ReusedBuffer(engine), cast: new ReusedBuffer(engine) }),
     );
     this.#free = [...this.#slots];
-    this.#jobs = jobs;
+    this.#jobs = [...jobs];
     this.#position = new Map(jobs.map((j, i) => [j, i]));
     this.#readAheadBytes = opts.readAheadBytes;
     this.#caster = opts.caster;
+  }
+
+  /** Plans `jobs` after those planned so far: they are prepared ahead as if planned from the start. */
+  append(jobs: readonly BandJob[]): void {
+    for (const job of jobs) this.#position.set(job, this.#jobs.push(job) - 1);
+    if (this.#last >= 0) this.#prepareAhead(this.#last);
   }
 
   /** The job's region in the target dtype (row permutation applied), or where it is stored. */
@@ -230,7 +234,7 @@ export class BandPipeline {
       this.#held = slot;
       bytes = await this.#prepare(job, slot);
     }
-    if (index >= 0) this.#prepareAhead(index);
+    if (index >= 0) this.#prepareAhead(this.#last = index);
     return bytes;
   }
 

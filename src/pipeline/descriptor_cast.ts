@@ -23,13 +23,23 @@ interface DescriptorCastJob extends DescriptorIo {
   inSize: number;
   outSize: number;
   count: number;
+  /** Elements read, cast and written at a time. */
+  step: number;
 }
+
+/**
+ * Output bytes a worker makes at a time: it holds them twice (source and target dtype) in its core's cache,
+ * and writes of 1 MiB stay clear of the slow large-folio writes of 2 MiB and up (bench/RESULTS.md,
+ * 2026-12-06 01:10).
+ */
+const STEP_BYTES = 1 << 20;
 
 type Cast = (name: string, src: Uint8Array, inSize: number, dest: Uint8Array, outSize: number) => void;
 
 /**
  * Self-contained (its source text runs in the pool's workers): opens the C library and returns what runs
- * each job, with two buffers of the worker's own, grown to the largest band and kept.
+ * each job, a step of `job.step` elements at a time (read, cast, write), through two buffers of the
+ * worker's own, grown to the largest step and kept.
  */
 function descriptorCastWorker(_init: unknown, cast: Cast): (job: DescriptorCastJob) => void {
   type Calls = {
@@ -44,23 +54,29 @@ function descriptorCastWorker(_init: unknown, cast: Cast): (job: DescriptorCastJ
   let input = new Uint8Array(0);
   let output = new Uint8Array(0);
   return (job) => {
-    const inBytes = job.count * job.inSize, outBytes = job.count * job.outSize;
-    if (input.byteLength < inBytes) input = new Uint8Array(inBytes);
-    if (output.byteLength < outBytes) output = new Uint8Array(outBytes);
-    let at = 0;
-    for (const r of job.inputs) {
-      for (let done = 0; done < r.length;) {
-        const n = Number(c.pread(r.fd, input.subarray(at + done), r.length - done, BigInt(r.offset + done)));
-        if (!(n > 0)) throw new Error(`${n < 0 ? "read failed" : "file ended"} at byte ${r.offset + done}`);
+    const step = Math.min(job.step, job.count);
+    if (input.byteLength < step * job.inSize) input = new Uint8Array(step * job.inSize);
+    if (output.byteLength < step * job.outSize) output = new Uint8Array(step * job.outSize);
+    let range = 0, inRange = 0; // the next input byte: job.inputs[range], inRange bytes in
+    for (let first = 0; first < job.count; first += step) {
+      const inBytes = Math.min(step, job.count - first) * job.inSize;
+      const outBytes = (inBytes / job.inSize) * job.outSize;
+      for (let filled = 0; filled < inBytes;) {
+        const r = job.inputs[range];
+        const want = Math.min(inBytes - filled, r.length - inRange);
+        const n = Number(c.pread(r.fd, input.subarray(filled, filled + want), want, BigInt(r.offset + inRange)));
+        if (!(n > 0)) throw new Error(`${n < 0 ? "read failed" : "file ended"} at byte ${r.offset + inRange}`);
+        filled += n;
+        inRange += n;
+        if (inRange === r.length) range++, inRange = 0;
+      }
+      cast(job.name, input.subarray(0, inBytes), job.inSize, output.subarray(0, outBytes), job.outSize);
+      const at = job.offset + first * job.outSize;
+      for (let done = 0; done < outBytes;) {
+        const n = Number(c.pwrite(job.fd, output.subarray(done, outBytes), outBytes - done, BigInt(at + done)));
+        if (!(n > 0)) throw new Error(`write failed at byte ${at + done}`);
         done += n;
       }
-      at += r.length;
-    }
-    cast(job.name, input.subarray(0, inBytes), job.inSize, output.subarray(0, outBytes), job.outSize);
-    for (let done = 0; done < outBytes;) {
-      const n = Number(c.pwrite(job.fd, output.subarray(done), outBytes - done, BigInt(job.offset + done)));
-      if (!(n > 0)) throw new Error(`write failed at byte ${job.offset + done}`);
-      done += n;
     }
   };
 }
@@ -95,6 +111,7 @@ export class DescriptorCaster {
     const job: DescriptorCastJob = {
       ...io,
       name: `${from}_${to}`,
+      step: Math.max(1, Math.floor(STEP_BYTES / itemsize(to))),
       inSize: itemsize(from),
       outSize: itemsize(to),
       count,

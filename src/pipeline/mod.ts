@@ -18,5 +18,6 @@
  */
 export { type BandJob, type BandOutput, BandPipeline, type BandPipelineOptions, regionJobs } from "./band_pipeline.ts";
 export { DescriptorCaster } from "./descriptor_cast.ts";
+export { JobPlanner } from "./job_planner.ts";
 export { DEFAULT_BAND_BYTES, readOrderKey, rowBands, sortByStorage } from "./bands.ts";
 export { castDType, planTargets, readTargetBox, type TargetOptions, type TargetTensor } from "./targets.ts";

@@ -7,8 +7,7 @@ import { DTYPE_INFO } from "../dtype/mod.ts";
 import { compareCodePoints, referenceDtypeRank } from "../safetensors/mod.ts";
 import { wholeBox } from "../tensor/mod.ts";
 import { runLimited } from "../tasks/mod.ts";
-import type { BandJob } from "../pipeline/mod.ts";
-import { BandPipeline, DescriptorCaster, regionJobs } from "../pipeline/mod.ts";
+import { BandPipeline, DescriptorCaster, JobPlanner, regionJobs } from "../pipeline/mod.ts";
 import { ownedFiles, partManifestName } from "./part.ts";
 import type { TensorSource } from "../source/mod.ts";
 import type { TargetTensor } from "../pipeline/mod.ts";
@@ -55,29 +54,26 @@ function writeOrder(tensors: readonly TargetTensor[]): TargetTensor[] {
  * One shard file: its entries pull their bands from one pipeline, planned in write order. With a caster,
  * casts of stored bytes are made by descriptor on its workers.
  */
-async function shardEntries(
+function shardEntries(
   source: TensorSource,
   tensors: readonly TargetTensor[],
   opts: WriterOptions,
   caster: DescriptorCaster | undefined,
-): Promise<{ entries: SafetensorsEntry[]; pipeline: BandPipeline }> {
-  const jobs = new Map<TargetTensor, BandJob[]>();
-  for (const t of writeOrder(tensors)) jobs.set(t, await regionJobs(source, t, wholeBox(t.shape), { ...opts, caster }));
-  const pipeline = new BandPipeline(source, opts.engine, [...jobs.values()].flat(), {
-    readAheadBytes: opts.bandBytes,
-    caster,
-  });
+): { entries: SafetensorsEntry[]; release(): Promise<void> } {
+  const pipeline = new BandPipeline(source, opts.engine, [], { readAheadBytes: opts.bandBytes, caster });
+  // Planned while the file is written: the header needs only names, dtypes and shapes.
+  const planner = new JobPlanner(
+    writeOrder(tensors),
+    (t) => regionJobs(source, t, wholeBox(t.shape), { ...opts, caster }),
+    (jobs) => pipeline.append(jobs),
+  );
   const entries = tensors.map((t): SafetensorsEntry => ({
     name: t.name,
     dtype: t.dtype,
     shape: t.shape,
-    data: () => {
-      const bands = jobs.get(t);
-      invariant(bands, "every tensor of the shard has its band jobs");
-      return Promise.resolve(pipeline.stream(bands, (bytes) => opts.tracker.add(bytes, t.name)));
-    },
+    data: async () => pipeline.stream(await planner.jobsOf(t), (bytes) => opts.tracker.add(bytes, t.name)),
   }));
-  return { entries, pipeline };
+  return { entries, release: () => planner.stop().then(() => pipeline.release()) };
 }
 
 /**
@@ -105,11 +101,11 @@ export const writeSafetensorsOutput: Writer = async ({ source, targets }, dst, o
   try {
     await runLimited(
       mine.map((s) => async () => {
-        const { entries, pipeline } = await shardEntries(source, s.tensors, opts, caster);
+        const { entries, release } = shardEntries(source, s.tensors, opts, caster);
         try {
           await writeFile(storage, fileOf(s.file), (sink) => writeSafetensors(sink, entries, { format: "pt" }));
         } finally {
-          await pipeline.release();
+          await release();
         }
         opts.tracker.fileDone(s.file);
       }),

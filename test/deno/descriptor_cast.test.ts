@@ -63,7 +63,7 @@ Deno.test("a torch DCP converts to bfloat16 and float16 safetensors by descripto
     for (const dtype of ["bfloat16", "float16"] as const) {
       const made = { storage: new FileStorage(dir), path: `made-${dtype}.safetensors` };
       const { casts } = await countingCasts(() => convert(src, made, { to: "safetensors", dtype, engine }));
-      // a.weight: 6 MiB of float32 = 3 bands of 1 MiB out; b.weight: 1 (no cast crosses the ranks' runs).
+      // a.weight: 5.9 MB out, two bands (one worker steps across the ranks' runs), b.weight and scale one each.
       assert(casts >= 4, `${dtype}: ${casts} casts by descriptor`);
       const buffered = {
         storage: new FileStorage(dir, { kernelCopies: false }),

@@ -25,7 +25,7 @@ const COPIES_AT_ONCE = 1;
  * Made ranges (`makeFrom`) one sink keeps under way at once: enough for a few worker threads to each have
  * one at work and the next one waiting.
  */
-const MADE_AT_ONCE = 4;
+const MADE_AT_ONCE = 16;
 
 export interface FileSinkOptions {
   /** fsync the file before it is published (false: as PyTorch's `sync_files=False`, no flushes either). */
