@@ -13,7 +13,14 @@
 import type { DType } from "../dtype/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
 import { StorageError } from "../errors/mod.ts";
-import { CastPool, programCasts, type WorkerProgram } from "../engine/pool/mod.ts";
+import {
+  CastPool,
+  castReadsInPlace,
+  type PrivateCastKit,
+  privateCastKit,
+  programCasts,
+  type WorkerProgram,
+} from "../engine/pool/mod.ts";
 import type { DescriptorIo, StoredRange } from "../storage/mod.ts";
 import { libc } from "../tasks/mod.ts";
 
@@ -25,6 +32,8 @@ interface DescriptorCastJob extends DescriptorIo {
   count: number;
   /** Elements read, cast and written at a time. */
   step: number;
+  /** Whether the kernel reads its input where it lies (engine/pool `castReadsInPlace`). */
+  readInPlace: boolean;
 }
 
 /**
@@ -34,14 +43,32 @@ interface DescriptorCastJob extends DescriptorIo {
  */
 const STEP_BYTES = 1 << 20;
 
-type Cast = (name: string, src: Uint8Array, inSize: number, dest: Uint8Array, outSize: number) => void;
+/** The kernels' functions a worker gets (engine/pool `privateCastKit`). */
+interface Kit {
+  instantiateCast(module: Uint8Array<ArrayBuffer>, memory: WebAssembly.Memory, scratch: number): CastInstance;
+  runCast: unknown;
+  runCastAt(
+    instance: CastInstance,
+    layout: unknown,
+    name: string,
+    table: undefined,
+    at: { src: number; dest: number; count: number; readInPlace: boolean },
+    inSize: number,
+    outSize: number,
+    cast: unknown,
+  ): void;
+}
+interface CastInstance {
+  memory: ArrayBufferLike;
+}
 
 /**
  * Self-contained (its source text runs in the pool's workers): opens the C library and returns what runs
- * each job, a step of `job.step` elements at a time (read, cast, write), through two buffers of the
- * worker's own, grown to the largest step and kept.
+ * each job, a step of `job.step` elements at a time: read into a WebAssembly memory of the worker's own,
+ * cast there where the bytes lie, written from there. The memory is grown (instantiated again) for a
+ * larger step.
  */
-function descriptorCastWorker(_init: unknown, cast: Cast): (job: DescriptorCastJob) => void {
+function descriptorCastWorker(init: PrivateCastKit["init"], kit: Kit): (job: DescriptorCastJob) => void {
   type Calls = {
     pread(fd: number, into: Uint8Array, length: number, at: bigint): number | bigint;
     pwrite(fd: number, from: Uint8Array, length: number, at: bigint): number | bigint;
@@ -51,30 +78,38 @@ function descriptorCastWorker(_init: unknown, cast: Cast): (job: DescriptorCastJ
   }).Deno;
   const io = { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" };
   const c = ffi.dlopen("libc.so.6", { pread: io, pwrite: io }).symbols;
-  let input = new Uint8Array(0);
-  let output = new Uint8Array(0);
+  let instance: CastInstance | undefined;
+  let room = 0; // bytes after the scratch area
   return (job) => {
     const step = Math.min(job.step, job.count);
-    if (input.byteLength < step * job.inSize) input = new Uint8Array(step * job.inSize);
-    if (output.byteLength < step * job.outSize) output = new Uint8Array(step * job.outSize);
+    const input = init.scratch, output = init.scratch + step * job.inSize;
+    if (instance === undefined || room < step * (job.inSize + job.outSize)) {
+      room = step * (job.inSize + job.outSize);
+      const memory = new WebAssembly.Memory({ initial: Math.ceil((init.scratch + room) / 65536) });
+      instance = kit.instantiateCast(init.module, memory, 0);
+    }
+    const memory = instance.memory;
     let range = 0, inRange = 0; // the next input byte: job.inputs[range], inRange bytes in
     for (let first = 0; first < job.count; first += step) {
-      const inBytes = Math.min(step, job.count - first) * job.inSize;
-      const outBytes = (inBytes / job.inSize) * job.outSize;
+      const count = Math.min(step, job.count - first);
+      const inBytes = count * job.inSize, outBytes = count * job.outSize;
       for (let filled = 0; filled < inBytes;) {
         const r = job.inputs[range];
         const want = Math.min(inBytes - filled, r.length - inRange);
-        const n = Number(c.pread(r.fd, input.subarray(filled, filled + want), want, BigInt(r.offset + inRange)));
+        const n = Number(c.pread(r.fd, new Uint8Array(memory, input + filled, want), want, BigInt(r.offset + inRange)));
         if (!(n > 0)) throw new Error(`${n < 0 ? "read failed" : "file ended"} at byte ${r.offset + inRange}`);
         filled += n;
         inRange += n;
         if (inRange === r.length) range++, inRange = 0;
       }
-      cast(job.name, input.subarray(0, inBytes), job.inSize, output.subarray(0, outBytes), job.outSize);
-      const at = job.offset + first * job.outSize;
+      const at = { src: input, dest: output, count, readInPlace: job.readInPlace };
+      kit.runCastAt(instance, init.layout, job.name, undefined, at, job.inSize, job.outSize, kit.runCast);
+      const to = job.offset + first * job.outSize;
       for (let done = 0; done < outBytes;) {
-        const n = Number(c.pwrite(job.fd, output.subarray(done, outBytes), outBytes - done, BigInt(at + done)));
-        if (!(n > 0)) throw new Error(`write failed at byte ${at + done}`);
+        const n = Number(
+          c.pwrite(job.fd, new Uint8Array(memory, output + done, outBytes - done), outBytes - done, BigInt(to + done)),
+        );
+        if (!(n > 0)) throw new Error(`write failed at byte ${to + done}`);
         done += n;
       }
     }
@@ -94,7 +129,12 @@ export class DescriptorCaster {
   /** A caster, or null where workers cannot call the C library (not Deno on Linux with FFI, no SIMD casts). */
   static create(): DescriptorCaster | null {
     if (libc() === null || !programCasts("float32", "bfloat16")) return null;
-    const program: WorkerProgram = { name: PROGRAM, source: descriptorCastWorker.toString(), init: null };
+    const kit = privateCastKit();
+    const program: WorkerProgram = {
+      name: PROGRAM,
+      source: `(init) => (${descriptorCastWorker})(init, ${kit.source})`,
+      init: kit.init,
+    };
     return new DescriptorCaster(new CastPool(undefined, [program]));
   }
 
@@ -112,6 +152,7 @@ export class DescriptorCaster {
       ...io,
       name: `${from}_${to}`,
       step: Math.max(1, Math.floor(STEP_BYTES / itemsize(to))),
+      readInPlace: castReadsInPlace(from, to),
       inSize: itemsize(from),
       outSize: itemsize(to),
       count,

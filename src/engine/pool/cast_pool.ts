@@ -5,6 +5,7 @@ import {
   CAST_LAYOUT,
   CAST_SCRATCH,
   castHasTable,
+  type CastLayout,
   castModuleBytes,
   castSimd,
   instantiateCast,
@@ -143,6 +144,27 @@ export function isShared(view: Uint8Array): boolean {
 /** Whether the `cast` a WorkerProgram's workers are given does `from` -> `to` (see WorkerProgram). */
 export function programCasts(from: string, to: string): boolean {
   return castPoolSupported() && plainSimdKernel(from, to);
+}
+
+/** The kernels, for a WorkerProgram that casts where bytes lie in a WebAssembly memory of its own. */
+export interface PrivateCastKit {
+  /** For the program's `init`: the module (over a private memory), its layout, and a scratch area's size. */
+  init: { module: Uint8Array<ArrayBuffer>; layout: CastLayout; scratch: number };
+  /** The text of an object `{ instantiateCast, runCast, runCastAt }` (cpu/cast_simd.ts), to embed in the program's source. */
+  source: string;
+}
+
+/** The kit of a WorkerProgram that casts in a memory of its own (see PrivateCastKit). */
+export function privateCastKit(): PrivateCastKit {
+  return {
+    init: { module: castModuleBytes(false), layout: CAST_LAYOUT, scratch: CAST_SCRATCH },
+    source: `{ instantiateCast: ${instantiateCast}, runCast: ${runCast}, runCastAt: ${runCastAt} }`,
+  };
+}
+
+/** Whether the kernel for `from` -> `to` reads its input where it lies (see cpu/cast_simd.ts `lightCast`). */
+export function castReadsInPlace(from: string, to: string): boolean {
+  return lightCast(`${from}_${to}`);
 }
 
 /**

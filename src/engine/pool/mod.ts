@@ -3,4 +3,13 @@
  * manager's seed generator). Not part of the public `engine` namespace: engines start and stop their pool.
  * @module
  */
-export { CastPool, castPoolSupported, defaultPoolSize, programCasts, type WorkerProgram } from "./cast_pool.ts";
+export {
+  CastPool,
+  castPoolSupported,
+  castReadsInPlace,
+  defaultPoolSize,
+  type PrivateCastKit,
+  privateCastKit,
+  programCasts,
+  type WorkerProgram,
+} from "./cast_pool.ts";
