@@ -4,8 +4,8 @@
  * stays on one core from its read to its write and the calling thread only hands out descriptors. Where
  * the band pipeline instead reads on the runtime's I/O threads, casts on the calling thread and writes from
  * there, each band crosses between cores twice and the casts use one core: a 2 GiB float32 checkpoint to
- * bfloat16 safetensors took 0.83-0.85 s that way and 0.48-0.50 s of reads, casts and writes on two such
- * workers (bench/RESULTS.md, 2026-12-06).
+ * bfloat16 safetensors took 1.01 s that way against a floor (`cat` of the sources, `dd` of the output) of
+ * 0.59 s, and 0.57 s against 0.49 s with two such workers (bench/RESULTS.md, 2026-12-06 06:35 and 08:22).
  *
  * Deno on Linux only (the workers call the C library through FFI), for casts whose kernel needs no
  * lookup table; `DescriptorCaster.create` says null elsewhere.
