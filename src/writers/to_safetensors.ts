@@ -94,8 +94,10 @@ export const writeSafetensorsOutput: Writer = async ({ source, targets }, dst, o
   // A part keeps the size and CRC-32 of each shard it writes, for `finalize`.
   const sums = new ChecksummingStorage(dst.storage);
   const storage = opts.part ? sums : dst.storage;
-  // Casts by descriptor where the sinks take them: local files (which copy too) written whole, on the CPU.
-  const caster = opts.copies && !opts.part && opts.engine.kind === "cpu"
+  // Casts by descriptor where there are casts and the sinks take them: local files (which copy too) written
+  // whole, on the CPU.
+  const casts = mine.some((s) => s.tensors.some((t) => t.dtype !== t.source.dtype));
+  const caster = casts && opts.copies && !opts.part && opts.engine.kind === "cpu"
     ? DescriptorCaster.create() ?? undefined
     : undefined;
   try {
