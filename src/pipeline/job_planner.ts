@@ -9,9 +9,26 @@ function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(e
   return { promise, resolve, reject };
 }
 
-/** Lets the event loop run (finished I/O, worker replies) before going on. */
-function turn(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+/**
+ * Turns of the event loop (finished I/O, worker replies run before the caller goes on), through a message
+ * channel: a nested `setTimeout(0)` waits 1-4 ms (Deno took 430 ms for 200, a channel 5 ms). `close()` when
+ * done: an open channel keeps a process alive.
+ */
+function eventLoopTurns(): { turn(): Promise<void>; close(): void } {
+  const channel = new MessageChannel();
+  let resume: (() => void) | undefined;
+  channel.port1.onmessage = () => resume?.();
+  return {
+    turn: () =>
+      new Promise<void>((resolve) => {
+        resume = resolve;
+        channel.port2.postMessage(null);
+      }),
+    close: () => {
+      channel.port1.close();
+      channel.port2.close();
+    },
+  };
 }
 
 /**
@@ -36,15 +53,18 @@ export class JobPlanner<T> {
     });
     this.#done = (async () => {
       let i = 0;
+      const loop = eventLoopTurns();
       try {
         for (; i < items.length && !this.#stopped; i++) {
           const jobs = await plan(items[i]);
           onPlanned(jobs);
           settle[i].resolve(jobs);
-          await turn();
+          await loop.turn();
         }
       } catch (error) {
         for (; i < items.length; i++) settle[i].reject(error);
+      } finally {
+        loop.close();
       }
       for (; i < items.length; i++) settle[i].reject(new InvariantError("jobs asked for after their planner stopped"));
     })();
