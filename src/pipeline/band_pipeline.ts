@@ -42,6 +42,8 @@ export type BandOutput = Uint8Array | StoredRange[] | MadeRange;
 
 /** Output bytes of a band cast by descriptor: one job for a worker, which works through it in steps. */
 const MADE_BAND_BYTES = 4 << 20;
+/** Regions of fewer output bytes are cast here, in the pipeline: a worker's round trip costs more than their cast. */
+const MADE_MIN_BYTES = 1 << 20;
 
 /**
  * A target region as jobs of whole dim-0 rows of at most `bandBytes` each (counted in the wider of the
@@ -69,8 +71,8 @@ export async function regionJobs(
     if (stored !== undefined) return [{ target, box, stored }];
   }
   if (
-    opts.caster?.casts(target.source.dtype, target.dtype) && target.rowPermutation === undefined &&
-    source.locate !== undefined
+    boxNumel(box) * itemsize(target.dtype) >= MADE_MIN_BYTES && target.rowPermutation === undefined &&
+    source.locate !== undefined && opts.caster?.casts(target.source.dtype, target.dtype)
   ) {
     const made = await madeJobs(source, target, box);
     if (made !== undefined) return made;

@@ -120,22 +120,27 @@ const PROGRAM = "descriptor-cast";
 
 /** Runs descriptor casts on a pool of its own (one worker per hardware thread); `close()` when done. */
 export class DescriptorCaster {
-  readonly #pool: CastPool;
+  /** Started at the first cast (a checkpoint of small tensors never needs it). */
+  #pool: CastPool | undefined;
 
-  private constructor(pool: CastPool) {
-    this.#pool = pool;
-  }
+  private constructor() {}
 
   /** A caster, or null where workers cannot call the C library (not Deno on Linux with FFI, no SIMD casts). */
   static create(): DescriptorCaster | null {
-    if (libc() === null || !programCasts("float32", "bfloat16")) return null;
-    const kit = privateCastKit();
-    const program: WorkerProgram = {
-      name: PROGRAM,
-      source: `(init) => (${descriptorCastWorker})(init, ${kit.source})`,
-      init: kit.init,
-    };
-    return new DescriptorCaster(new CastPool(undefined, [program]));
+    return libc() === null || !programCasts("float32", "bfloat16") ? null : new DescriptorCaster();
+  }
+
+  #started(): CastPool {
+    if (this.#pool === undefined) {
+      const kit = privateCastKit();
+      const program: WorkerProgram = {
+        name: PROGRAM,
+        source: `(init) => (${descriptorCastWorker})(init, ${kit.source})`,
+        init: kit.init,
+      };
+      this.#pool = new CastPool(undefined, [program]);
+    }
+    return this.#pool;
   }
 
   /** Whether it casts `from` -> `to`. */
@@ -158,7 +163,7 @@ export class DescriptorCaster {
       count,
     };
     try {
-      await this.#pool.runProgram(PROGRAM, job);
+      await this.#started().runProgram(PROGRAM, job);
     } catch (e) {
       throw new StorageError("E_IO", `cast by descriptor failed: ${(e as Error).message}`, {
         path: stored[0]?.source.path,
@@ -169,6 +174,6 @@ export class DescriptorCaster {
 
   /** Stops the workers. */
   async close(): Promise<void> {
-    await this.#pool.close();
+    await this.#pool?.close();
   }
 }

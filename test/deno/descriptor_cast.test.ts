@@ -55,16 +55,17 @@ Deno.test("a torch DCP converts to bfloat16 and float16 safetensors by descripto
     return;
   }
   await withDir(async (dir) => {
-    // Two ranks, tensors sharded on dim 0 (cast by descriptor, several bands each) and one sharded on dim 1
-    // (its rows are not runs of stored bytes: cast through buffers), plus a scalar and an int tensor.
+    // Two ranks, tensors sharded on dim 0 (cast by descriptor) and one sharded on dim 1 (its rows are not runs
+    // of stored bytes: cast through buffers), plus a scalar (cast here) and an int tensor (copied).
     await python("test/convert/py/make_dcp_cast.py", `${dir}/dcp`, `${dir}/expected.pt`);
     const engine = createCpuEngine();
     const src = { storage: new FileStorage(dir), path: "dcp" };
     for (const dtype of ["bfloat16", "float16"] as const) {
       const made = { storage: new FileStorage(dir), path: `made-${dtype}.safetensors` };
       const { casts } = await countingCasts(() => convert(src, made, { to: "safetensors", dtype, engine }));
-      // a.weight: 5.9 MB out, two bands (one worker steps across the ranks' runs), b.weight and scale one each.
-      assert(casts >= 4, `${dtype}: ${casts} casts by descriptor`);
+      // a.weight: 5.9 MB out, two bands (one worker steps across the ranks' runs); b.weight (1.2 MB) one; the
+      // scale is too small to send to a worker.
+      assert(casts >= 3, `${dtype}: ${casts} casts by descriptor`);
       const buffered = {
         storage: new FileStorage(dir, { kernelCopies: false }),
         path: `buffered-${dtype}.safetensors`,

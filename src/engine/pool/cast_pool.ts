@@ -172,8 +172,13 @@ export function castReadsInPlace(from: string, to: string): boolean {
  * storage writes and fetch bodies refuse them), with WebAssembly SIMD and shared WebAssembly memory.
  */
 export function castPoolSupported(): boolean {
-  return serverRuntime() && typeof SharedArrayBuffer === "function" && simdCastsAvailable() && sharedWasmMemory();
+  supported ??= serverRuntime() && typeof SharedArrayBuffer === "function" && simdCastsAvailable() &&
+    sharedWasmMemory();
+  return supported;
 }
+
+/** castPoolSupported's answer, found once: the runtime does not change, and each check makes a shared memory. */
+let supported: boolean | undefined;
 
 /** Deno or Node, not a browser. */
 export function serverRuntime(): boolean {

@@ -20,7 +20,7 @@ def full_state():
     g = torch.Generator().manual_seed(11)
     return {
         "a.weight": torch.randn(3000, 1024, generator=g) * 3,
-        "b.weight": torch.randn(301, 999, generator=g),
+        "b.weight": torch.randn(601, 999, generator=g),
         "cols.weight": torch.randn(64, 4096, generator=g),
         "scale": torch.tensor(0.25),
         "ids": torch.arange(10),
