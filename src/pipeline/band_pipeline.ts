@@ -88,9 +88,10 @@ export async function regionJobs(
 async function madeJobs(source: TensorSource, target: TargetTensor, box: Box): Promise<BandJob[] | undefined> {
   const stored = await source.locate!(target.source.name, box);
   if (stored === undefined) return undefined;
-  const rowBytes = (boxNumel(box) / Math.max(1, box.sizes[0] ?? 1)) * itemsize(target.source.dtype);
+  // A region of a MiB or more has rows (dim 0).
+  const rowBytes = (boxNumel(box) / box.sizes[0]) * itemsize(target.source.dtype);
   return rowBands(box, itemsize(target.dtype), MADE_BAND_BYTES).map((band) => {
-    const start = ((band.offsets[0] ?? 0) - (box.offsets[0] ?? 0)) * rowBytes;
+    const start = (band.offsets[0] - box.offsets[0]) * rowBytes;
     return {
       target,
       box: band,
@@ -321,7 +322,7 @@ export class BandPipeline {
     const { target, box } = job;
     // Permuted rows come through a gather, which casts and allocates on its own.
     if (target.rowPermutation) return await readTargetBox(this.#source, target, box, this.#engine);
-    const into = slot.read.take(sourceBytes(job));
+    const into = slot.read.take(boxNumel(box) * itemsize(target.source.dtype));
     const raw = (await this.#source.readTensor(target.source.name, box, into)).data;
     if (target.dtype === target.source.dtype) return raw;
     const out = slot.cast.take(boxNumel(box) * itemsize(target.dtype));

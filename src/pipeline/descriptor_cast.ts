@@ -14,6 +14,7 @@ import type { DType } from "../dtype/mod.ts";
 import { itemsize } from "../dtype/mod.ts";
 import { StorageError } from "../errors/mod.ts";
 import {
+  type CastKitFunctions,
   CastPool,
   castReadsInPlace,
   type PrivateCastKit,
@@ -43,32 +44,13 @@ interface DescriptorCastJob extends DescriptorIo {
  */
 const STEP_BYTES = 1 << 20;
 
-/** The kernels' functions a worker gets (engine/pool `privateCastKit`). */
-interface Kit {
-  instantiateCast(module: Uint8Array<ArrayBuffer>, memory: WebAssembly.Memory, scratch: number): CastInstance;
-  runCast: unknown;
-  runCastAt(
-    instance: CastInstance,
-    layout: unknown,
-    name: string,
-    table: undefined,
-    at: { src: number; dest: number; count: number; readInPlace: boolean },
-    inSize: number,
-    outSize: number,
-    cast: unknown,
-  ): void;
-}
-interface CastInstance {
-  memory: ArrayBufferLike;
-}
-
 /**
  * Self-contained (its source text runs in the pool's workers): opens the C library and returns what runs
  * each job, a step of `job.step` elements at a time: read into a WebAssembly memory of the worker's own,
  * cast there where the bytes lie, written from there. The memory is grown (instantiated again) for a
  * larger step.
  */
-function descriptorCastWorker(init: PrivateCastKit["init"], kit: Kit): (job: DescriptorCastJob) => void {
+function descriptorCastWorker(init: PrivateCastKit["init"], kit: CastKitFunctions): (job: DescriptorCastJob) => void {
   type Calls = {
     pread(fd: number, into: Uint8Array, length: number, at: bigint): number | bigint;
     pwrite(fd: number, from: Uint8Array, length: number, at: bigint): number | bigint;
@@ -78,7 +60,7 @@ function descriptorCastWorker(init: PrivateCastKit["init"], kit: Kit): (job: Des
   }).Deno;
   const io = { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" };
   const c = ffi.dlopen("libc.so.6", { pread: io, pwrite: io }).symbols;
-  let instance: CastInstance | undefined;
+  let instance: ReturnType<CastKitFunctions["instantiateCast"]> | undefined;
   let room = 0; // bytes after the scratch area
   return (job) => {
     const step = Math.min(job.step, job.count);

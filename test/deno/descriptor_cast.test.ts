@@ -6,7 +6,7 @@ import { convert } from "../../src/jobs/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import { FileStorage } from "../../src/storage/file/mod.ts";
 import { MemoryStorage } from "../../src/storage/mod.ts";
-import type { MadeRange } from "../../src/storage/mod.ts";
+import type { ByteSink, MadeRange } from "../../src/storage/mod.ts";
 import { DescriptorCaster } from "../../src/pipeline/mod.ts";
 import { StorageError } from "../../src/errors/mod.ts";
 import { ZipWriter } from "../../src/zip/mod.ts";
@@ -91,6 +91,49 @@ for dtype in ("bfloat16", "float16"):
 print("ok")`,
     );
     assert(verdict.trim() === "ok", verdict);
+  });
+});
+
+/**
+ * A FileStorage whose sinks take neither copies nor made ranges, though it says it copies from files: the
+ * writer plans made ranges, and every one of them falls back to its bytes.
+ */
+class NoDescriptorStorage extends FileStorage {
+  override async create(path: string): Promise<ByteSink> {
+    const sink = await super.create(path);
+    return {
+      path: sink.path,
+      get position() {
+        return sink.position;
+      },
+      write: (bytes) => sink.write(bytes),
+      close: () => sink.close(),
+      abort: () => sink.abort(),
+    };
+  }
+}
+
+Deno.test("made ranges a sink will not take are made in the pipeline, byte for byte as through buffers", async () => {
+  if (DescriptorCaster.create() === null) return;
+  await withDir(async (dir) => {
+    await python("test/convert/py/make_dcp_cast.py", `${dir}/dcp`, `${dir}/expected.pt`);
+    const engine = createCpuEngine();
+    const src = { storage: new FileStorage(dir), path: "dcp" };
+    const fallback = { storage: new NoDescriptorStorage(dir), path: "fallback.safetensors" };
+    assert(fallback.storage.canCopyFrom(src.storage), "the writer is told the sinks copy from files");
+    const { casts } = await countingCasts(() =>
+      convert(src, fallback, { to: "safetensors", dtype: "bfloat16", engine })
+    );
+    assert(casts === 0, `${casts} casts by descriptor reached a sink without descriptors`);
+    const buffered = { storage: new FileStorage(dir, { kernelCopies: false }), path: "buffered.safetensors" };
+    await convert(src, buffered, { to: "safetensors", dtype: "bfloat16", engine });
+    const a = await Deno.readFile(`${dir}/fallback.safetensors`),
+      b = await Deno.readFile(`${dir}/buffered.safetensors`);
+    const at = a.findIndex((x, i) => x !== b[i]);
+    assert(
+      a.byteLength === b.byteLength && at < 0,
+      `files differ (sizes ${a.byteLength}, ${b.byteLength}; byte ${at})`,
+    );
   });
 });
 

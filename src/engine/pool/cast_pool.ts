@@ -150,8 +150,15 @@ export function programCasts(from: string, to: string): boolean {
 export interface PrivateCastKit {
   /** For the program's `init`: the module (over a private memory), its layout, and a scratch area's size. */
   init: { module: Uint8Array<ArrayBuffer>; layout: CastLayout; scratch: number };
-  /** The text of an object `{ instantiateCast, runCast, runCastAt }` (cpu/cast_simd.ts), to embed in the program's source. */
+  /** The text of a `CastKitFunctions` object, to embed in the program's source. */
   source: string;
+}
+
+/** What `PrivateCastKit.source` evaluates to in a worker (cpu/cast_simd.ts's functions). */
+export interface CastKitFunctions {
+  instantiateCast: typeof instantiateCast;
+  runCast: typeof runCast;
+  runCastAt: typeof runCastAt;
 }
 
 /** The kit of a WorkerProgram that casts in a memory of its own (see PrivateCastKit). */

@@ -4,6 +4,7 @@
  * @module
  */
 export {
+  type CastKitFunctions,
   CastPool,
   castPoolSupported,
   castReadsInPlace,
