@@ -49,14 +49,7 @@ export {
   sourceOrigin,
   streamSource,
 } from "./byte_source.ts";
-export {
-  appendMadeRange,
-  appendStoredRange,
-  isMadeRange,
-  isStoredRange,
-  pieceLength,
-  readStoredRange,
-} from "./stored_range.ts";
+export { appendMadeRange, appendStoredRange, isStoredRange, pieceLength, readStoredRange } from "./stored_range.ts";
 // The file backend (./file/mod.ts) is left out on purpose: every layer imports this file and the file backend
 // loads node:fs, so FileStorage is exported by the host entry mod.ts only, which keeps browser.ts free of Node.
 export { writeFile } from "./write_file.ts";

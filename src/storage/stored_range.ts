@@ -46,23 +46,13 @@ export function isStoredRange(piece: BytePiece): piece is StoredRange {
   return !(piece instanceof Uint8Array) && "source" in piece;
 }
 
-/** True for a made piece of a `ByteStream`. */
-export function isMadeRange(piece: BytePiece): piece is MadeRange {
-  return !(piece instanceof Uint8Array) && "make" in piece;
-}
-
 /** The bytes a piece of a `ByteStream` stands for. */
 export function pieceLength(piece: BytePiece): number {
   return piece instanceof Uint8Array ? piece.byteLength : piece.length;
 }
 
-/**
- * Appends a made range to `sink`: made by descriptor where the sink can take it (`makeFrom`), else made here
- * and written. Resolves to its bytes when they were made here (for a caller that checksums them).
- */
-export async function appendMadeRange(sink: ByteSink, piece: MadeRange): Promise<Uint8Array | undefined> {
-  if (sink.makeFrom !== undefined && (await sink.makeFrom(piece))) return undefined;
-  const bytes = await piece.bytes();
-  await sink.write(bytes);
-  return bytes;
+/** Appends a made range to `sink`: made by descriptor where the sink can take it (`makeFrom`), else made here and written. */
+export async function appendMadeRange(sink: ByteSink, piece: MadeRange): Promise<void> {
+  if (sink.makeFrom !== undefined && (await sink.makeFrom(piece))) return;
+  await sink.write(await piece.bytes());
 }
