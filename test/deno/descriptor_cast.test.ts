@@ -11,28 +11,7 @@ import { DescriptorCaster } from "../../src/pipeline/mod.ts";
 import { StorageError } from "../../src/errors/mod.ts";
 import { ZipWriter } from "../../src/zip/mod.ts";
 import { crc32 } from "../../src/zip/mod.ts";
-
-function assert(ok: boolean, message: string): void {
-  if (!ok) throw new Error(message);
-}
-
-async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "webdcp-made-" });
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function python(...args: string[]): Promise<string> {
-  const venv = new TextDecoder().decode(
-    (await new Deno.Command("bash", { args: ["test/interop/venv.sh"], stderr: "inherit" }).output()).stdout,
-  ).trim();
-  const out = await new Deno.Command(`${venv}/bin/python`, { args, env: { OMP_NUM_THREADS: "1" } }).output();
-  assert(out.success, `python failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
-  return new TextDecoder().decode(out.stdout);
-}
+import { assert, python, withDir } from "./helpers.ts";
 
 /** Counts the casts the writer's casters run by descriptor (a caster spied on through its prototype). */
 async function countingCasts<T>(fn: () => Promise<T>): Promise<{ result: T; casts: number }> {
@@ -57,7 +36,7 @@ Deno.test("a torch DCP converts to bfloat16 and float16 safetensors by descripto
   await withDir(async (dir) => {
     // Two ranks, tensors sharded on dim 0 (cast by descriptor) and one sharded on dim 1 (its rows are not runs
     // of stored bytes: cast through buffers), plus a scalar (cast here) and an int tensor (copied).
-    await python("test/convert/py/make_dcp_cast.py", `${dir}/dcp`, `${dir}/expected.pt`);
+    await python("make_dcp_cast.py", `${dir}/dcp`, `${dir}/expected.pt`);
     const engine = createCpuEngine();
     const src = { storage: new FileStorage(dir), path: "dcp" };
     for (const dtype of ["bfloat16", "float16"] as const) {
@@ -116,7 +95,7 @@ class NoDescriptorStorage extends FileStorage {
 Deno.test("made ranges a sink will not take are made in the pipeline, byte for byte as through buffers", async () => {
   if (DescriptorCaster.create() === null) return;
   await withDir(async (dir) => {
-    await python("test/convert/py/make_dcp_cast.py", `${dir}/dcp`, `${dir}/expected.pt`);
+    await python("make_dcp_cast.py", `${dir}/dcp`, `${dir}/expected.pt`);
     const engine = createCpuEngine();
     const src = { storage: new FileStorage(dir), path: "dcp" };
     const fallback = { storage: new NoDescriptorStorage(dir), path: "fallback.safetensors" };

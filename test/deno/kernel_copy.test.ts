@@ -9,28 +9,7 @@ import { MemoryStorage, sliceSource } from "../../src/storage/mod.ts";
 import { FileStorage } from "../../src/storage/file/mod.ts";
 import { kernelCopier } from "../../src/storage/file/kernel_copy.ts";
 import { nativeCopy } from "../../src/tasks/mod.ts";
-
-function assert(ok: boolean, message: string): void {
-  if (!ok) throw new Error(message);
-}
-
-function assertBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  assert(
-    actual.byteLength === expected.byteLength,
-    `${what}: ${actual.byteLength} bytes, expected ${expected.byteLength}`,
-  );
-  const at = actual.findIndex((b, i) => b !== expected[i]);
-  assert(at < 0, `${what}: first difference at byte ${at}`);
-}
-
-async function withDir<T>(fn: (dir: string) => Promise<T>, base?: string): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "webdcp-copy-", dir: base });
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { assert, assertBytes, python, withDir } from "./helpers.ts";
 
 const pattern = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 7) & 0xff);
 
@@ -124,19 +103,6 @@ Deno.test("a range the kernel refuses (another file system) is finished through 
       assertBytes(await to.readAll("out.bin"), data.subarray(12345, 2_512_345), "out.bin");
     }), shm);
 });
-
-/** Runs a script of test/convert/py (or `-c code`) with the pinned interpreter; its stdout. */
-async function python(script: string, ...args: string[]): Promise<string> {
-  const venv = new TextDecoder().decode(
-    (await new Deno.Command("bash", { args: ["test/interop/venv.sh"], stderr: "inherit" }).output()).stdout,
-  ).trim();
-  const out = await new Deno.Command(`${venv}/bin/python`, {
-    args: script === "-c" ? [script, ...args] : [`test/convert/py/${script}`, ...args],
-    env: { OMP_NUM_THREADS: "1" },
-  }).output();
-  assert(out.success, `${script} failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
-  return new TextDecoder().decode(out.stdout);
-}
 
 /** Both checkpoints hold the same items byte for byte (where they sit in the rank files may differ). */
 async function assertSameItems(a: FileStorage, b: FileStorage): Promise<number> {

@@ -121,14 +121,9 @@ export class FileSink implements ByteSink {
     const copier = this.#copier;
     if (copier === null || !(origin.source instanceof FileSource)) return false;
     checkReadRange(from.path, from.size, offset, length, origin.offset);
-    this.#queueGathered(file);
-    const at = this.#position;
-    this.#position += length;
-    while (this.#copies.size >= COPIES_AT_ONCE) await Promise.race(this.#copies);
-    this.#throwIfFailed();
     const input = origin.source;
     const inputAt = origin.offset + offset;
-    const copy = this.#settled(length, async () => {
+    await this.#storeBeside(file, length, this.#copies, COPIES_AT_ONCE, async (at) => {
       const fdIn = this.#copyInput(copier, input);
       const fdOut = this.#copyOutput ??= copier.open(this.#temp, true);
       const copied = fdIn >= 0 && fdOut >= 0 ? await copier.copy(fdIn, inputAt, fdOut, at, length) : 0;
@@ -139,8 +134,7 @@ export class FileSink implements ByteSink {
         await this.#queueWrite(file, piece, to, false);
         to += piece.byteLength;
       });
-    }).finally(() => this.#copies.delete(copy));
-    this.#copies.add(copy);
+    });
     return true;
   }
 
@@ -160,15 +154,35 @@ export class FileSink implements ByteSink {
     }
     const fd = this.#copyOutput ??= copier.open(this.#temp, true);
     if (fd < 0) return false;
-    this.#queueGathered(file);
-    const offset = this.#position;
-    this.#position += piece.length;
-    while (this.#made.size >= MADE_AT_ONCE) await Promise.race(this.#made);
-    this.#throwIfFailed();
-    const made = this.#settled(piece.length, () => piece.make({ inputs, fd, offset }))
-      .finally(() => this.#made.delete(made));
-    this.#made.add(made);
+    await this.#storeBeside(
+      file,
+      piece.length,
+      this.#made,
+      MADE_AT_ONCE,
+      (offset) => piece.make({ inputs, fd, offset }),
+    );
     return true;
+  }
+
+  /**
+   * Takes the next `length` bytes of the file for `store`, which puts them there itself (not through the
+   * file's handle), and starts it once fewer than `limit` of its kind (`underWay`) run; its failure is
+   * recorded like a write's.
+   */
+  async #storeBeside(
+    file: SinkFile,
+    length: number,
+    underWay: Set<Promise<void>>,
+    limit: number,
+    store: (at: number) => Promise<void>,
+  ): Promise<void> {
+    this.#queueGathered(file);
+    const at = this.#position;
+    this.#position += length;
+    while (underWay.size >= limit) await Promise.race(underWay);
+    this.#throwIfFailed();
+    const run = this.#settled(length, () => store(at)).finally(() => underWay.delete(run));
+    underWay.add(run);
   }
 
   async close(): Promise<void> {
