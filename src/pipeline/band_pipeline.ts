@@ -312,6 +312,7 @@ export class BandPipeline {
     return {
       from: made,
       length: count * itemsize(target.dtype),
+      crc32: caster.checksums,
       make: (io) => caster.cast(io, target.source.dtype, target.dtype, count, made),
       bytes: () => this.#bytes(job, slot),
     };

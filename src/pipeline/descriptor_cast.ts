@@ -37,6 +37,12 @@ interface DescriptorCastJob extends DescriptorIo {
   readInPlace: boolean;
 }
 
+/** What each worker is given once: the cast kit's, and whether its jobs work out their output's CRC-32. */
+interface DescriptorCastInit {
+  kit: PrivateCastKit["init"];
+  checksums: boolean;
+}
+
 /**
  * Output bytes a worker makes at a time: it holds them twice (source and target dtype) in its core's cache,
  * and writes of 1 MiB stay clear of the slow large-folio writes of 2 MiB and up (bench/RESULTS.md,
@@ -45,12 +51,19 @@ interface DescriptorCastJob extends DescriptorIo {
 const STEP_BYTES = 1 << 20;
 
 /**
- * Self-contained (its source text runs in the pool's workers): opens the C library and returns what runs
- * each job, a step of `job.step` elements at a time: read into a WebAssembly memory of the worker's own,
- * cast there where the bytes lie, written from there. The memory is grown (instantiated again) for a
- * larger step.
+ * Self-contained (its source text runs in the pool's workers, given the cast kit's functions and
+ * `zlibCrc32`): opens the C library (and, for checksums, takes zlib's SIMD CRC-32 from the runtime's
+ * `node:zlib`, as zip/crc32.ts does) and returns what runs each
+ * job, a step of `job.step` elements at a time: read into a WebAssembly memory of the worker's own, cast
+ * there where the bytes lie, checksummed there while still in the core's cache, written from there. The
+ * memory is grown (instantiated again) for a larger step. A job returns its output's CRC-32 when the worker
+ * keeps checksums.
  */
-function descriptorCastWorker(init: PrivateCastKit["init"], kit: CastKitFunctions): (job: DescriptorCastJob) => void {
+function descriptorCastWorker(
+  { kit: init, checksums }: DescriptorCastInit,
+  kit: CastKitFunctions,
+  findCrc32: typeof zlibCrc32,
+): (job: DescriptorCastJob) => number | undefined {
   type Calls = {
     pread(fd: number, into: Uint8Array, length: number, at: bigint): number | bigint;
     pwrite(fd: number, from: Uint8Array, length: number, at: bigint): number | bigint;
@@ -60,6 +73,8 @@ function descriptorCastWorker(init: PrivateCastKit["init"], kit: CastKitFunction
   }).Deno;
   const io = { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" };
   const c = ffi.dlopen("libc.so.6", { pread: io, pwrite: io }).symbols;
+  const crc32 = checksums ? findCrc32() : undefined;
+  if (checksums && crc32 === undefined) throw new Error("this worker has no node:zlib crc32");
   let instance: ReturnType<CastKitFunctions["instantiateCast"]> | undefined;
   let room = 0; // bytes after the scratch area
   return (job) => {
@@ -72,6 +87,7 @@ function descriptorCastWorker(init: PrivateCastKit["init"], kit: CastKitFunction
     }
     const memory = instance.memory;
     let range = 0, inRange = 0; // the next input byte: job.inputs[range], inRange bytes in
+    let crc = 0;
     for (let first = 0; first < job.count; first += step) {
       const count = Math.min(step, job.count - first);
       const inBytes = count * job.inSize, outBytes = count * job.outSize;
@@ -86,6 +102,7 @@ function descriptorCastWorker(init: PrivateCastKit["init"], kit: CastKitFunction
       }
       const at = { src: input, dest: output, count, readInPlace: job.readInPlace };
       kit.runCastAt(instance, init.layout, job.name, undefined, at, job.inSize, job.outSize, kit.runCast);
+      if (crc32 !== undefined) crc = crc32(new Uint8Array(memory, output, outBytes), crc);
       const to = job.offset + first * job.outSize;
       for (let done = 0; done < outBytes;) {
         const n = Number(
@@ -95,30 +112,51 @@ function descriptorCastWorker(init: PrivateCastKit["init"], kit: CastKitFunction
         done += n;
       }
     }
+    return crc32 === undefined ? undefined : crc >>> 0;
   };
+}
+
+/** Self-contained (it runs in workers too): zlib's CRC-32 from the runtime's `node:zlib`, where it has one. */
+function zlibCrc32(): ((data: Uint8Array, value: number) => number) | undefined {
+  type Process = { getBuiltinModule?(id: string): { crc32?: (data: Uint8Array, value: number) => number } };
+  try {
+    return (globalThis as { process?: Process }).process?.getBuiltinModule?.("node:zlib")?.crc32;
+  } catch {
+    return undefined;
+  }
 }
 
 const PROGRAM = "descriptor-cast";
 
-/** Runs descriptor casts on a pool of its own (one worker per hardware thread); `close()` when done. */
+/**
+ * Runs descriptor casts on a pool of its own (one worker per hardware thread); `close()` when done. With
+ * `checksums` (for outputs whose records carry a CRC-32, as zip archives do), each cast also works out the
+ * CRC-32 of what it wrote.
+ */
 export class DescriptorCaster {
   /** Started at the first cast (a checkpoint of small tensors never needs it). */
   #pool: CastPool | undefined;
 
-  private constructor() {}
+  private constructor(readonly checksums: boolean) {}
 
-  /** A caster, or null where workers cannot call the C library (not Deno on Linux with FFI, no SIMD casts). */
-  static create(): DescriptorCaster | null {
-    return libc() === null || !programCasts("float32", "bfloat16") ? null : new DescriptorCaster();
+  /**
+   * A caster, or null where workers cannot call the C library (not Deno on Linux with FFI, no SIMD casts)
+   * or, for `checksums`, the runtime has no zlib CRC-32.
+   */
+  static create(opts: { checksums?: boolean } = {}): DescriptorCaster | null {
+    const checksums = opts.checksums ?? false;
+    if (libc() === null || !programCasts("float32", "bfloat16")) return null;
+    return checksums && zlibCrc32() === undefined ? null : new DescriptorCaster(checksums);
   }
 
   #started(): CastPool {
     if (this.#pool === undefined) {
       const kit = privateCastKit();
+      const init: DescriptorCastInit = { kit: kit.init, checksums: this.checksums };
       const program: WorkerProgram = {
         name: PROGRAM,
-        source: `(init) => (${descriptorCastWorker})(init, ${kit.source})`,
-        init: kit.init,
+        source: `(init) => (${descriptorCastWorker})(init, ${kit.source}, ${zlibCrc32})`,
+        init,
       };
       this.#pool = new CastPool(undefined, [program]);
     }
@@ -132,9 +170,16 @@ export class DescriptorCaster {
 
   /**
    * Reads `io.inputs` (the stored bytes of `count` elements of `from`), casts them to `to` and writes them at
-   * `io.offset` of `io.fd`, on a worker. A failure names the first file read (`from`'s sources).
+   * `io.offset` of `io.fd`, on a worker; resolves to the CRC-32 of the bytes written where the caster keeps
+   * `checksums`. A failure names the first file read (`from`'s sources).
    */
-  async cast(io: DescriptorIo, from: DType, to: DType, count: number, stored: readonly StoredRange[]): Promise<void> {
+  async cast(
+    io: DescriptorIo,
+    from: DType,
+    to: DType,
+    count: number,
+    stored: readonly StoredRange[],
+  ): Promise<number | undefined> {
     const job: DescriptorCastJob = {
       ...io,
       name: `${from}_${to}`,
@@ -145,7 +190,7 @@ export class DescriptorCaster {
       count,
     };
     try {
-      await this.#started().runProgram(PROGRAM, job);
+      return await this.#started().runProgram(PROGRAM, job) as number | undefined;
     } catch (e) {
       throw new StorageError("E_IO", `cast by descriptor failed: ${(e as Error).message}`, {
         path: stored[0]?.source.path,

@@ -92,8 +92,16 @@ export interface MadeRange {
   from: readonly StoredRange[];
   /** How many bytes are made. */
   length: number;
-  /** Reads `io.inputs`, makes the bytes and writes them at `io.offset` of `io.fd`. */
-  make(io: DescriptorIo): Promise<void>;
+  /**
+   * Whether `make` resolves to the CRC-32 of the bytes it made (worked out where they were made, so a zip
+   * record can take them without reading them back).
+   */
+  crc32: boolean;
+  /**
+   * Reads `io.inputs`, makes the bytes and writes them at `io.offset` of `io.fd`; resolves to their CRC-32
+   * where `crc32` says so.
+   */
+  make(io: DescriptorIo): Promise<number | undefined>;
   /** The bytes, made in this process (valid until the stream's next piece is asked for). */
   bytes(): Promise<Uint8Array>;
 }
@@ -126,8 +134,9 @@ export interface ByteSink {
   copyFrom?(from: ByteSource, offset: number, length: number): Promise<boolean>;
   /**
    * Optional: appends the bytes of `piece`, made by its own work from descriptors of this file and of the
-   * local files it is made from. Resolves false, having appended nothing, where this sink cannot open them;
-   * the caller then writes `piece.bytes()`.
+   * local files it is made from. Resolves true once `piece.make` is under way (its failure surfaces from
+   * the next call or from `close`), false, having appended nothing, where this sink cannot open them; the
+   * caller then writes `piece.bytes()`.
    */
   makeFrom?(piece: MadeRange): Promise<boolean>;
   /** Flushes (and fsyncs where the backend can) and publishes the file. */

@@ -6,7 +6,8 @@ import { itemsize } from "../dtype/mod.ts";
 import { joinPath, sourceOrigin } from "../storage/mod.ts";
 import type { StoredRange } from "../storage/mod.ts";
 import type { BandJob } from "../pipeline/mod.ts";
-import { BandPipeline, regionJobs } from "../pipeline/mod.ts";
+import { BandPipeline, type DescriptorCaster, regionJobs } from "../pipeline/mod.ts";
+import { descriptorCasterFor } from "./descriptor_caster.ts";
 import { runLimited } from "../tasks/mod.ts";
 import type { ProgressTracker } from "../tasks/mod.ts";
 import type { Location } from "../source/mod.ts";
@@ -33,6 +34,7 @@ async function buildDcpPlan(
   { source, targets, values, paths }: WriteInput,
   opts: DcpPlanOptions,
   writes: (rank: number) => boolean,
+  caster: DescriptorCaster | undefined,
 ): Promise<{ plan: DcpWritePlan; pipelines: BandPipeline[]; copied: StoredRange[][] }> {
   const ranks: DcpWriteItem[][] = Array.from({ length: opts.layout.ranks }, () => []);
   for (const v of values) {
@@ -53,7 +55,9 @@ async function buildDcpPlan(
   // Locating stored bytes opens the source items: many at once, so their reads overlap. Chunks of rank
   // files this part does not write stay in the plan (the metadata is global) but are never located.
   const chunkJobs = await runLimited(
-    chunks.map(({ t, box }) => () => writes(box.rank) ? regionJobs(source, t, box, opts) : Promise.resolve([])),
+    chunks.map(({ t, box }) => () =>
+      writes(box.rank) ? regionJobs(source, t, box, { ...opts, caster }) : Promise.resolve([])
+    ),
     LOCATE_AT_ONCE,
   );
   for (const [i, { t, box }] of chunks.entries()) {
@@ -77,7 +81,7 @@ async function buildDcpPlan(
   for (const [rank, items] of planGlobal(plan).ranks.entries()) {
     written.push(writes(rank) ? items : []);
     const order = written[rank].flatMap((item) => jobs.get(item) ?? []);
-    pipelines.push(new BandPipeline(source, opts.engine, order, { readAheadBytes: opts.bandBytes }));
+    pipelines.push(new BandPipeline(source, opts.engine, order, { readAheadBytes: opts.bandBytes, caster }));
   }
   // The order the rank files (written side by side) reach their copied chunks: round robin over the ranks.
   const copied: StoredRange[][] = [];
@@ -130,7 +134,9 @@ export const writeDcpOutput: Writer = async (input, dst, opts) => {
   const part = opts.part;
   const layout = opts.layout ?? dimSplitLayout(1);
   const writes = ownedFiles(part, rankBytes(input.targets, layout));
-  const { plan, pipelines, copied } = await buildDcpPlan(input, { ...opts, layout }, writes);
+  // Casts of stored bytes by descriptor on the caster's workers, which work out each band's CRC-32 there.
+  const caster = descriptorCasterFor(input.targets, opts, true);
+  const { plan, pipelines, copied } = await buildDcpPlan(input, { ...opts, layout }, writes, caster);
   const prefetch = prefetchChecksums(copied);
   try {
     if (!part) {
@@ -146,6 +152,7 @@ export const writeDcpOutput: Writer = async (input, dst, opts) => {
     prefetch.stop();
     await prefetch.done;
     for (const p of pipelines) await p.release();
+    await caster?.close();
   }
 };
 

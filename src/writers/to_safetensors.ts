@@ -7,7 +7,8 @@ import { DTYPE_INFO } from "../dtype/mod.ts";
 import { compareCodePoints, referenceDtypeRank } from "../safetensors/mod.ts";
 import { wholeBox } from "../tensor/mod.ts";
 import { runLimited } from "../tasks/mod.ts";
-import { BandPipeline, DescriptorCaster, JobPlanner, regionJobs } from "../pipeline/mod.ts";
+import { BandPipeline, type DescriptorCaster, JobPlanner, regionJobs } from "../pipeline/mod.ts";
+import { descriptorCasterFor } from "./descriptor_caster.ts";
 import { ownedFiles, partManifestName } from "./part.ts";
 import type { TensorSource } from "../source/mod.ts";
 import type { TargetTensor } from "../pipeline/mod.ts";
@@ -94,12 +95,7 @@ export const writeSafetensorsOutput: Writer = async ({ source, targets }, dst, o
   // A part keeps the size and CRC-32 of each shard it writes, for `finalize`.
   const sums = new ChecksummingStorage(dst.storage);
   const storage = opts.part ? sums : dst.storage;
-  // Casts by descriptor where there are casts and the sinks take them: local files (which copy too) written
-  // whole, on the CPU.
-  const casts = mine.some((s) => s.tensors.some((t) => t.dtype !== t.source.dtype));
-  const caster = casts && opts.copies && !opts.part && opts.engine.kind === "cpu"
-    ? DescriptorCaster.create() ?? undefined
-    : undefined;
+  const caster = descriptorCasterFor(mine.flatMap((s) => s.tensors), opts, false);
   try {
     await runLimited(
       mine.map((s) => async () => {

@@ -8,6 +8,7 @@ import { saveTorch } from "../torch/mod.ts";
 import type { LazyTensor } from "../torch/mod.ts";
 import type { BandJob } from "../pipeline/mod.ts";
 import { BandPipeline, regionJobs } from "../pipeline/mod.ts";
+import { descriptorCasterFor } from "./descriptor_caster.ts";
 import { applyDictAttributes } from "../dcp/mod.ts";
 
 /**
@@ -21,8 +22,10 @@ export const writeTorchOutput: Writer = async ({ source, targets, values, paths 
   // Assigned once every leaf (whose reader closes over it) is planned.
   // deno-lint-ignore prefer-const
   let pipeline: BandPipeline | undefined;
+  // Casts of stored bytes by descriptor on the caster's workers, which work out each band's CRC-32 there.
+  const caster = descriptorCasterFor(targets, opts, true);
   for (const t of targets) {
-    const bands = await regionJobs(source, t, wholeBox(t.shape), opts);
+    const bands = await regionJobs(source, t, wholeBox(t.shape), { ...opts, caster });
     const lazy: LazyTensor = {
       dtype: t.dtype,
       shape: [...t.shape],
@@ -37,11 +40,15 @@ export const writeTorchOutput: Writer = async ({ source, targets, values, paths 
   for (const v of values) leaves.set(v.name, await source.readValue(v.entry.name));
   const nested = unflattenStateDict(leaves as Map<string, PyValue>, paths);
   applyDictAttributes(nested, source.dictAttributes ?? []);
-  pipeline = new BandPipeline(source, opts.engine, lazyLeavesInOrder(nested, jobs), { readAheadBytes: opts.bandBytes });
+  pipeline = new BandPipeline(source, opts.engine, lazyLeavesInOrder(nested, jobs), {
+    readAheadBytes: opts.bandBytes,
+    caster,
+  });
   try {
     await writeFile(dst.storage, dst.path, (sink) => saveTorch(sink, nested as unknown as PyValue));
   } finally {
     await pipeline.release();
+    await caster?.close();
   }
   opts.tracker.fileDone(dst.path);
   return [dst.path];

@@ -11,7 +11,7 @@ interface Part {
 
 /**
  * The CRC-32 of a zip record assembled from pieces in order: bytes that pass through are checksummed as
- * they pass; ranges the sink copied without reading are checksummed afterwards, consecutive ones of one
+ * they pass, pieces made elsewhere bring their CRC along; ranges the sink copied without reading are checksummed afterwards, consecutive ones of one
  * checksummed record as a single run (whose CRC follows from the record's with few bytes read), others by
  * reading them, one after another (copies can outrun reads; each read holds a scratch buffer). Those CRCs
  * are worked out while later pieces are written, and joined at the end.
@@ -50,6 +50,14 @@ export class PieceChecksums {
     const crc = this.#reading.then(() => crc32OfStoredRange(range));
     this.#reading = crc.catch(() => {}); // surfaces from total()
     this.#parts.push({ crc, length: range.length });
+  }
+
+  /** A piece made where it is stored (not read here), whose CRC-32 its maker works out. */
+  made(crc: Promise<number>, length: number): void {
+    this.#closeRun();
+    this.#bytes = undefined;
+    crc.catch(() => {}); // surfaces from total()
+    this.#parts.push({ crc, length });
   }
 
   /** The CRC-32 of all the pieces, in order. */

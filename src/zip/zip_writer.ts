@@ -1,5 +1,5 @@
-import { UsageError } from "../errors/mod.ts";
-import type { BytePiece, ByteSink } from "../storage/mod.ts";
+import { invariant, UsageError } from "../errors/mod.ts";
+import type { BytePiece, ByteSink, MadeRange } from "../storage/mod.ts";
 import { appendStoredRange, isStoredRange, pieceLength } from "../storage/mod.ts";
 import { PieceChecksums } from "./piece_checksums.ts";
 import type { ZipEntry } from "./zip_entry.ts";
@@ -48,7 +48,8 @@ export class ZipWriter {
    * Writes one record of `size` bytes from chunks produced on demand, so a multi-GB storage never sits in
    * memory at once. The size must be known up front: it decides the header layout before any data. Chunks
    * that are stored ranges are copied by the sink where it can, and their CRC comes from their checksummed
-   * record (few bytes read) or from reading them.
+   * record (few bytes read) or from reading them; made ranges whose maker works out their CRC are made by
+   * the sink where it can.
    */
   async writeRecordStream(
     name: string,
@@ -66,8 +67,10 @@ export class ZipWriter {
         if (written > size) break;
         if (isStoredRange(chunk)) {
           if (await appendStoredRange(this.#sink, chunk, (bytes) => checksum.read(bytes))) checksum.copied(chunk);
+        } else if (!(chunk instanceof Uint8Array) && chunk.crc32 && (await this.#makeChecksummed(chunk, checksum))) {
+          continue;
         } else {
-          // A made range is made here: its bytes are needed for the record's CRC.
+          // Bytes, or a made range made here (its maker gives no CRC, or the sink takes no descriptors).
           const bytes = chunk instanceof Uint8Array ? chunk : await chunk.bytes();
           checksum.read(bytes);
           await this.#sink.write(bytes);
@@ -86,6 +89,26 @@ export class ZipWriter {
     } finally {
       this.#busy = false;
     }
+  }
+
+  /**
+   * Hands a made range whose maker works out its CRC to the sink, where the sink takes made ranges; the CRC
+   * joins the record's when it comes. False when the sink cannot take it.
+   */
+  async #makeChecksummed(piece: MadeRange, checksum: PieceChecksums): Promise<boolean> {
+    if (this.#sink.makeFrom === undefined) return false;
+    let made: Promise<number | undefined> | undefined;
+    const taken = await this.#sink.makeFrom({ ...piece, make: (io) => (made = piece.make(io)) });
+    if (!taken) return false;
+    invariant(made !== undefined, "a sink that took a made range has started making it");
+    checksum.made(
+      made.then((crc) => {
+        invariant(crc !== undefined, "a made range that promised its CRC-32 gave none");
+        return crc;
+      }),
+      piece.length,
+    );
+    return true;
   }
 
   /** Writes the central directory and end records. The sink is left open for the caller to close. */

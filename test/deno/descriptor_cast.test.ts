@@ -2,7 +2,8 @@
 // Casts by descriptor exist only under Deno (FFI, Linux): worker threads read a band's stored bytes, cast
 // them and write them into the output file. Checked against the buffered path byte for byte and against real
 // torch and safetensors.
-import { convert } from "../../src/jobs/mod.ts";
+import { convert, verify } from "../../src/jobs/mod.ts";
+import { dimSplitLayout } from "../../src/dcp/mod.ts";
 import { createCpuEngine } from "../../src/engine/mod.ts";
 import { FileStorage } from "../../src/storage/file/mod.ts";
 import { MemoryStorage } from "../../src/storage/mod.ts";
@@ -67,6 +68,54 @@ for dtype in ("bfloat16", "float16"):
     for k, v in want.items():
         w = v.to(getattr(torch, dtype)) if v.is_floating_point() else v
         assert got[k].dtype == w.dtype and torch.equal(got[k], w), (dtype, k)
+print("ok")`,
+    );
+    assert(verdict.trim() === "ok", verdict);
+  });
+});
+
+Deno.test("a torch DCP converts to bfloat16 DCP (3 ranks) and .pt by descriptor casts whose workers checksum the zip records, byte for byte as through buffers, and torch loads torch's casts", async () => {
+  if (DescriptorCaster.create() === null) return;
+  await withDir(async (dir) => {
+    await python("make_dcp_cast.py", `${dir}/dcp`, `${dir}/expected.pt`);
+    const engine = createCpuEngine();
+    const src = { storage: new FileStorage(dir), path: "dcp" };
+    // The same plan (copies, and the page padding before copied chunks), every piece through buffers.
+    const buffered = new NoDescriptorStorage(dir);
+    const outputs = [
+      { path: "made-dcp", bufferedPath: "buffered-dcp", opts: { to: "dcp", layout: dimSplitLayout(3) } as const },
+      { path: "made.pt", bufferedPath: "buffered.pt", opts: { to: "torch" } as const },
+    ];
+    for (const { path, bufferedPath, opts } of outputs) {
+      const made = { storage: new FileStorage(dir), path };
+      const { casts } = await countingCasts(() => convert(src, made, { ...opts, dtype: "bfloat16", engine }));
+      assert(casts >= 3, `${path}: ${casts} casts by descriptor`);
+      const { casts: none } = await countingCasts(() =>
+        convert(src, { storage: buffered, path: bufferedPath }, { ...opts, dtype: "bfloat16", engine })
+      );
+      assert(none === 0, `${none} casts by descriptor reached a sink without descriptors`);
+      // The data files (a DCP's .metadata differs only in its save_id, a fresh UUID as torch's).
+      const files = opts.to === "dcp" ? [0, 1, 2].map((r) => `/__${r}_0.distcp`) : [""];
+      for (const file of files) {
+        const a = await Deno.readFile(`${dir}/${path}${file}`),
+          b = await Deno.readFile(`${dir}/${bufferedPath}${file}`);
+        const at = a.findIndex((x, i) => x !== b[i]);
+        assert(a.byteLength === b.byteLength && at < 0, `${path}${file}: files differ (byte ${at})`);
+      }
+    }
+    const report = await verify({ storage: new FileStorage(dir), path: "made-dcp" }, { deep: true });
+    assert(report.ok && report.checked.bytesRead > 0, `verify --deep: ${JSON.stringify(report.problems)}`);
+    const verdict = await python(
+      "-c",
+      `import zipfile, torch, torch.distributed.checkpoint as dcp
+want = {k: (v.to(torch.bfloat16) if v.is_floating_point() else v) for k, v in torch.load("${dir}/expected.pt").items()}
+assert zipfile.ZipFile("${dir}/made.pt").testzip() is None  # every record's CRC-32
+pt = torch.load("${dir}/made.pt", weights_only=True)
+got = {k: torch.empty_like(v) for k, v in want.items()}
+dcp.load(got, checkpoint_id="${dir}/made-dcp")
+for k, v in want.items():
+    assert pt[k].dtype == v.dtype and torch.equal(pt[k], v), ("pt", k)
+    assert got[k].dtype == v.dtype and torch.equal(got[k], v), ("dcp", k)
 print("ok")`,
     );
     assert(verdict.trim() === "ok", verdict);
@@ -138,11 +187,16 @@ Deno.test("a descriptor cast that cannot read fails with E_IO naming the source 
   }
 });
 
-Deno.test("a made range reaches a sink without descriptors (memory) and a zip record as its bytes, with their CRC", async () => {
+Deno.test("a made range reaches a sink without descriptors (memory) and a zip record as its bytes, with their CRC, whether or not its maker checksums", async () => {
+  for (const crc32OfMade of [false, true]) await madeRangeIntoMemoryZip(crc32OfMade);
+});
+
+async function madeRangeIntoMemoryZip(crc32OfMade: boolean): Promise<void> {
   const bytes = Uint8Array.from({ length: 5000 }, (_, i) => (i * 7) & 0xff);
   const piece: MadeRange = {
     from: [],
     length: bytes.byteLength,
+    crc32: crc32OfMade,
     make: () => Promise.reject(new Error("a memory sink has no descriptors")),
     bytes: () => Promise.resolve(bytes),
   };
@@ -156,4 +210,4 @@ Deno.test("a made range reaches a sink without descriptors (memory) and a zip re
   const file = await storage.readAll("a.zip");
   const at = file.findIndex((_, i) => bytes.every((b, j) => file[i + j] === b));
   assert(at > 0, "the record's bytes are in the archive");
-});
+}

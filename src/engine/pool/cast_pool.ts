@@ -60,10 +60,11 @@ type CastMessage = Omit<CastJob, "src" | "dest"> & {
 
 /**
  * Work besides casts that a pool's workers run, for a layer above the engine (which cannot import it).
- * `source` is the text of a self-contained function `(init, cast) => (job) => void`: each worker calls it
+ * `source` is the text of a self-contained function `(init, cast) => (job) => result`: each worker calls it
  * once with `init` (sent once per worker: a WebAssembly module's bytes, tables) and `cast(name, src, inSize,
  * dest, outSize)`, which runs the cast kernel `name` (one without a lookup table) on the worker's instance;
- * what it returns runs each job given to `runProgram(name, job)`.
+ * what it returns runs each job given to `runProgram(name, job)`, which resolves to the job's result (a
+ * structured-cloneable value, or undefined).
  */
 export interface WorkerProgram {
   name: string;
@@ -104,8 +105,7 @@ function handle(m, reply) {
   }
   try {
     if (m.program !== undefined) {
-      programs[m.program](m.job);
-      reply({ id: m.id });
+      reply({ id: m.id, result: programs[m.program](m.job) });
       return;
     }
     const j = m.job;
@@ -210,7 +210,7 @@ interface Thread {
 }
 
 interface Pending {
-  resolve(): void;
+  resolve(result: unknown): void;
   reject(error: unknown): void;
   thread: Thread;
 }
@@ -302,16 +302,16 @@ export class CastPool {
 
   /** Runs one job on the least busy worker. */
   async run(job: CastJob): Promise<void> {
-    return await this.#post(leastBusy(await this.#ready()), job);
+    await this.#post(leastBusy(await this.#ready()), job);
   }
 
-  /** Runs one job of the program `name` (given to the constructor) on the least busy worker. */
-  async runProgram(name: string, job: unknown): Promise<void> {
+  /** Runs one job of the program `name` (given to the constructor) on the least busy worker; resolves to its result. */
+  async runProgram(name: string, job: unknown): Promise<unknown> {
     if (!this.#programs.some((p) => p.name === name)) throw new UsageError("E_USAGE", `no worker program ${name}`);
     return await this.#send(leastBusy(await this.#ready()), { program: name, job });
   }
 
-  #post(t: Thread, job: CastJob): Promise<void> {
+  #post(t: Thread, job: CastJob): Promise<unknown> {
     // The table's entries travel only when this worker's scratch area holds another kernel's (jobs run in
     // order, and a worker loads the entries it is sent on arrival).
     const table = job.table === undefined || t.tableOf !== job.name ? job.table : {};
@@ -330,11 +330,11 @@ export class CastPool {
     return this.#send(t, { layout: CAST_LAYOUT, job: message });
   }
 
-  #send(t: Thread, message: object): Promise<void> {
+  #send(t: Thread, message: object): Promise<unknown> {
     const id = this.#nextId++;
     clearTimeout(this.#idle);
     if (t.pending++ === 0) t.thread.hold(true);
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, thread: t });
       t.thread.post({ id, ...message });
     });
@@ -367,7 +367,7 @@ export class CastPool {
     for (let k = 0; k < size; k++) {
       const entry: Thread = { thread: undefined as unknown as WorkerThread, pending: 0 };
       entry.thread = await startWorker(workerSource(WEB_LISTEN, programs), workerSource(NODE_LISTEN, programs), {
-        message: (data) => this.#settle(data as { id: number; error?: string }),
+        message: (data) => this.#settle(data as { id: number; error?: string; result?: unknown }),
         failure: (error) =>
           void this.#stop(new WorkerError("E_WORKER", `a pool worker failed: ${error}`, { cause: error })),
       });
@@ -396,7 +396,7 @@ export class CastPool {
     return this.#scratchAreas[k];
   }
 
-  #settle(reply: { id: number; error?: string }): void {
+  #settle(reply: { id: number; error?: string; result?: unknown }): void {
     const job = this.#pending.get(reply.id);
     if (job === undefined) return;
     this.#pending.delete(reply.id);
@@ -405,7 +405,7 @@ export class CastPool {
       job.thread.tableOf = undefined; // what its memory holds is no longer known
       job.reject(new WorkerError("E_WORKER", `a pool worker failed: ${reply.error}`));
     } else {
-      job.resolve();
+      job.resolve(reply.result);
     }
     if (this.#pending.size === 0 && !this.#closed) {
       this.#idle = setTimeout(() => void this.#stop(undefined), IDLE_MS);

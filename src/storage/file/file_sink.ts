@@ -159,7 +159,7 @@ export class FileSink implements ByteSink {
       piece.length,
       this.#made,
       MADE_AT_ONCE,
-      (offset) => piece.make({ inputs, fd, offset }),
+      async (offset) => void await piece.make({ inputs, fd, offset }),
     );
     return true;
   }
