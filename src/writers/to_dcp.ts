@@ -6,7 +6,7 @@ import { itemsize } from "../dtype/mod.ts";
 import { joinPath, sourceOrigin } from "../storage/mod.ts";
 import type { StoredRange } from "../storage/mod.ts";
 import type { BandJob } from "../pipeline/mod.ts";
-import { BandPipeline, type DescriptorCaster, regionJobs } from "../pipeline/mod.ts";
+import { BandPipeline, type DescriptorCaster, JobPlanner, regionJobs } from "../pipeline/mod.ts";
 import { descriptorCasterFor } from "./descriptor_caster.ts";
 import { runLimited } from "../tasks/mod.ts";
 import type { ProgressTracker } from "../tasks/mod.ts";
@@ -26,16 +26,18 @@ interface DcpPlanOptions extends WriterOptions {
 /**
  * The write plan for DCP output: every target tensor cut into the layout's boxes, values on rank 0 — DCP
  * BYTE_IO items copied verbatim, other values pickled. Each box streams, when its rank's file gets to it,
- * as row bands through its rank's pipeline planned in the writer's order (as `planGlobal` orders the
- * rank), so a band is prepared while the previous one is written and no chunk is ever whole in memory;
- * rank files written at the same time each have their own buffers.
+ * as row bands through its rank's pipeline, so a band is prepared while the previous one is written and no
+ * chunk is ever whole in memory; rank files written at the same time each have their own buffers. Where a
+ * box's bytes are stored in the source is found while the rank files are written (a planner per rank, in
+ * the order `planGlobal` gives the rank), so the first copies start once their own items are located, not
+ * all of them: the plan itself (the metadata) needs only names, dtypes and boxes.
  */
 async function buildDcpPlan(
   { source, targets, values, paths }: WriteInput,
   opts: DcpPlanOptions,
   writes: (rank: number) => boolean,
   caster: DescriptorCaster | undefined,
-): Promise<{ plan: DcpWritePlan; pipelines: BandPipeline[]; copied: StoredRange[][] }> {
+): Promise<DcpPlanned> {
   const ranks: DcpWriteItem[][] = Array.from({ length: opts.layout.ranks }, () => []);
   for (const v of values) {
     const stored = v.entry.stored;
@@ -47,55 +49,61 @@ async function buildDcpPlan(
       ranks[0].push({ fqn: v.name, value: await source.readValue(v.entry.name) });
     }
   }
-  const jobs = new Map<DcpWriteItem, BandJob[]>();
-  const copiedOf = new Map<DcpWriteItem, StoredRange[]>();
-  // Filled once the plan (which the providers close over) is complete.
+  // Filled once the plan (which the items close over) is complete.
   const pipelines: BandPipeline[] = [];
-  const chunks = targets.flatMap((t) => opts.layout.boxesFor(t.name, t.shape).map((box) => ({ t, box })));
-  // Locating stored bytes opens the source items: many at once, so their reads overlap. Chunks of rank
-  // files this part does not write stay in the plan (the metadata is global) but are never located.
-  const chunkJobs = await runLimited(
-    chunks.map(({ t, box }) => () =>
-      writes(box.rank) ? regionJobs(source, t, box, { ...opts, caster }) : Promise.resolve([])
-    ),
-    LOCATE_AT_ONCE,
-  );
-  for (const [i, { t, box }] of chunks.entries()) {
-    const bands = chunkJobs[i];
-    const stored = bands[0]?.stored;
-    const item: DcpTensorChunkItem = {
-      fqn: t.name,
-      dtype: t.dtype,
-      globalShape: [...t.shape],
-      offsets: box.offsets,
-      sizes: box.sizes,
-      data: () => Promise.resolve(pipelines[box.rank].stream(bands, (bytes) => opts.tracker.add(bytes, t.name))),
-      pageOffset: stored ? () => Promise.resolve(pageOffsetOf(stored)) : undefined,
-    };
-    jobs.set(item, bands);
-    if (stored) copiedOf.set(item, stored);
-    ranks[box.rank].push(item);
-  }
-  const plan = { ranks, plannerData: paths };
-  const written: DcpWriteItem[][] = [];
-  for (const [rank, items] of planGlobal(plan).ranks.entries()) {
-    written.push(writes(rank) ? items : []);
-    const order = written[rank].flatMap((item) => jobs.get(item) ?? []);
-    pipelines.push(new BandPipeline(source, opts.engine, order, { readAheadBytes: opts.bandBytes, caster }));
-  }
-  // The order the rank files (written side by side) reach their copied chunks: round robin over the ranks.
-  const copied: StoredRange[][] = [];
-  for (let i = 0; written.some((items) => i < items.length); i++) {
-    for (const items of written) {
-      const chunk = i < items.length ? copiedOf.get(items[i]) : undefined;
-      if (chunk) copied.push(chunk);
+  const planners: JobPlanner<DcpWriteItem>[] = [];
+  /** How each chunk's jobs are planned. */
+  const locate = new Map<DcpWriteItem, () => Promise<BandJob[]>>();
+  for (const t of targets) {
+    for (const box of opts.layout.boxesFor(t.name, t.shape)) {
+      const jobsOf = () => planners[box.rank].jobsOf(item);
+      const item: DcpTensorChunkItem = {
+        fqn: t.name,
+        dtype: t.dtype,
+        globalShape: [...t.shape],
+        offsets: box.offsets,
+        sizes: box.sizes,
+        data: async () => pipelines[box.rank].stream(await jobsOf(), (bytes) => opts.tracker.add(bytes, t.name)),
+        pageOffset: async () => pageOffsetOf((await jobsOf())[0]?.stored ?? []),
+      };
+      locate.set(item, () => regionJobs(source, t, box, { ...opts, caster }));
+      ranks[box.rank].push(item);
     }
   }
-  return { plan, pipelines, copied };
+  const plan = { ranks, plannerData: paths };
+  // Chunks of rank files this part does not write stay in the plan (the metadata is global) but are
+  // never located.
+  const written = planGlobal(plan).ranks.map((items, rank) => writes(rank) ? items.filter((i) => locate.has(i)) : []);
+  for (const items of written) {
+    const pipeline = new BandPipeline(source, opts.engine, [], { readAheadBytes: opts.bandBytes, caster });
+    pipelines.push(pipeline);
+    planners.push(
+      new JobPlanner(
+        items,
+        (item) => (locate.get(item) as () => Promise<BandJob[]>)(),
+        (jobs) => pipeline.append(jobs),
+      ),
+    );
+  }
+  // The order the rank files (written side by side) reach their chunks: round robin over the ranks.
+  const copied: DcpPlanned["copied"] = [];
+  for (let i = 0; written.some((items) => i < items.length); i++) {
+    for (const [rank, items] of written.entries()) {
+      if (i < items.length) copied.push(async () => (await planners[rank].jobsOf(items[i]))[0]?.stored ?? []);
+    }
+  }
+  return { plan, pipelines, copied, stop: () => Promise.all(planners.map((p) => p.stop())).then(() => {}) };
 }
 
-/** Source items opened at once while planning. */
-const LOCATE_AT_ONCE = 8;
+/** A DCP write's plan, the pipelines its chunks stream through and what its planners locate. */
+interface DcpPlanned {
+  plan: DcpWritePlan;
+  pipelines: BandPipeline[];
+  /** The stored pieces of each chunk (none where it is made), in the order the writers reach them. */
+  copied: Array<() => Promise<readonly StoredRange[]>>;
+  /** Locates nothing more; resolves once nothing is being located. */
+  stop(): Promise<void>;
+}
 
 /** CRC work running ahead of the writers. */
 const PREFETCH_AT_ONCE = 2;
@@ -106,9 +114,12 @@ const PREFETCH_AT_ONCE = 2;
  * be closed (its trailer written, the file moved on) before its CRC is known. Failures are left for the
  * writers to meet. `stop()` ends it early; it resolves once nothing more is being read.
  */
-function prefetchChecksums(chunks: readonly StoredRange[][]): { done: Promise<void>; stop(): void } {
+function prefetchChecksums(
+  chunks: ReadonlyArray<() => Promise<readonly StoredRange[]>>,
+): { done: Promise<void>; stop(): void } {
   let stopped = false;
-  const tasks = chunks.map((ranges) => async () => {
+  const tasks = chunks.map((storedOf) => async () => {
+    const ranges = await storedOf().catch(() => []);
     for (const r of ranges) if (!stopped) await r.record?.crc32(r.offset, r.offset + r.length).catch(() => {});
   });
   return { done: runLimited(tasks, PREFETCH_AT_ONCE).then(() => {}), stop: () => void (stopped = true) };
@@ -136,7 +147,7 @@ export const writeDcpOutput: Writer = async (input, dst, opts) => {
   const writes = ownedFiles(part, rankBytes(input.targets, layout));
   // Casts of stored bytes by descriptor on the caster's workers, which work out each band's CRC-32 there.
   const caster = descriptorCasterFor(input.targets, opts, true);
-  const { plan, pipelines, copied } = await buildDcpPlan(input, { ...opts, layout }, writes, caster);
+  const { plan, pipelines, copied, stop } = await buildDcpPlan(input, { ...opts, layout }, writes, caster);
   const prefetch = prefetchChecksums(copied);
   try {
     if (!part) {
@@ -151,6 +162,7 @@ export const writeDcpOutput: Writer = async (input, dst, opts) => {
   } finally {
     prefetch.stop();
     await prefetch.done;
+    await stop();
     for (const p of pipelines) await p.release();
     await caster?.close();
   }
