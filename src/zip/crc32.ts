@@ -31,7 +31,8 @@ const NATIVE_MIN_BYTES = 256;
 /**
  * Bytes the table checks before the native CRC is looked up. Under Deno the lookup loads Deno's Node
  * compatibility layer (some 20 ms of CPU: more than `webdcp inspect` of a torch.save file takes otherwise),
- * which the table's few MiB cost less than; a job over GBs looks it up after them.
+ * which the table's few MiB cost less than; the first call that would take the table past them (a job over
+ * GBs soon makes one) looks it up.
  */
 const TABLE_BYTES_FIRST = "Deno" in globalThis ? 4 << 20 : 0;
 let tableBytes = 0;
@@ -50,7 +51,7 @@ let nativeCrc32: NativeCrc32 | null | undefined;
  */
 export function crc32(bytes: Uint8Array, seed = 0): number {
   if (bytes.length >= NATIVE_MIN_BYTES) {
-    if (nativeCrc32 === undefined && tableBytes >= TABLE_BYTES_FIRST) nativeCrc32 = findNativeCrc32();
+    if (nativeCrc32 === undefined && tableBytes + bytes.length > TABLE_BYTES_FIRST) nativeCrc32 = findNativeCrc32();
     if (nativeCrc32) return nativeCrc32(bytes, seed >>> 0) >>> 0;
     tableBytes += bytes.length;
   }
