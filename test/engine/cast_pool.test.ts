@@ -116,6 +116,23 @@ describe("CastPool", () => {
     }
   });
 
+  test("runProgram() resolves to a job's result; a program whose setup fails in the worker fails each job with E_WORKER saying why, and the worker's other programs go on", async () => {
+    const programs = [
+      { name: "broken", source: `() => { throw new Error("no libc here"); }`, init: null },
+      { name: "plus", source: `(init) => (job) => job + init.add`, init: { add: 1 } },
+    ];
+    const withPrograms = new CastPool(1, programs);
+    try {
+      await expect(withPrograms.runProgram("broken", {})).rejects.toMatchObject({
+        code: "E_WORKER",
+        message: expect.stringContaining("setting up broken failed: no libc here"),
+      });
+      expect(await withPrograms.runProgram("plus", 41)).toBe(42);
+    } finally {
+      await withPrograms.close();
+    }
+  });
+
   test("refuses buffers that are not shared (they would have to be copied)", async () => {
     const src = new Uint8Array(4096);
     await expect(pool.convert(src, "float32", "bfloat16", new Uint8Array(2048))).rejects.toMatchObject({

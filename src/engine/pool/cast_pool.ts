@@ -100,7 +100,15 @@ function handle(m, reply) {
     instance = instantiateCast(m.module, m.memory, m.scratch);
     const cast = (name, src, inSize, dest, outSize) =>
       runCast(instance, m.layout, name, undefined, src, inSize, dest, outSize);
-    for (const [name, init] of m.programs) programs[name] = factories[name](init, cast);
+    for (const [name, init] of m.programs) {
+      try {
+        programs[name] = factories[name](init, cast);
+      } catch (e) {
+        // Each job of the program then fails with why (the worker and its other programs go on).
+        const why = "setting up " + name + " failed: " + String((e && e.message) || e);
+        programs[name] = () => { throw new Error(why); };
+      }
+    }
     return;
   }
   try {
