@@ -1,3 +1,4 @@
+import { invariant } from "../errors/mod.ts";
 import { readSourceInto } from "./byte_source.ts";
 import type { BytePiece, ByteSink, MadeRange, StoredRange } from "./storage.ts";
 
@@ -51,8 +52,26 @@ export function pieceLength(piece: BytePiece): number {
   return piece instanceof Uint8Array ? piece.byteLength : piece.length;
 }
 
-/** Appends a made range to `sink`: made by descriptor where the sink can take it (`makeFrom`), else made here and written. */
-export async function appendMadeRange(sink: ByteSink, piece: MadeRange): Promise<void> {
-  if (sink.makeFrom !== undefined && (await sink.makeFrom(piece))) return;
-  await sink.write(await piece.bytes());
+/**
+ * Appends a made range to `sink`. Where the sink takes made ranges (`makeFrom`) and the caller needs no
+ * bytes (no `onBytes`, or a maker that works out their CRC-32: `piece.crc32`), the sink makes it, and this
+ * resolves to `{ made }`, what `make` resolves to (the CRC-32 where `piece.crc32`). Else it is made here,
+ * shown to `onBytes` and written, and this resolves to undefined.
+ */
+export async function appendMadeRange(
+  sink: ByteSink,
+  piece: MadeRange,
+  onBytes?: (bytes: Uint8Array) => void,
+): Promise<{ made: Promise<number | undefined> } | undefined> {
+  if (sink.makeFrom !== undefined && (onBytes === undefined || piece.crc32)) {
+    let made: Promise<number | undefined> | undefined;
+    if (await sink.makeFrom({ ...piece, make: (io) => (made = piece.make(io)) })) {
+      invariant(made !== undefined, "a sink that took a made range has started making it");
+      return { made };
+    }
+  }
+  const bytes = await piece.bytes();
+  onBytes?.(bytes);
+  await sink.write(bytes);
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import { invariant, UsageError } from "../errors/mod.ts";
-import type { BytePiece, ByteSink, MadeRange } from "../storage/mod.ts";
-import { appendStoredRange, isStoredRange, pieceLength } from "../storage/mod.ts";
+import type { BytePiece, ByteSink } from "../storage/mod.ts";
+import { appendMadeRange, appendStoredRange, isStoredRange, pieceLength } from "../storage/mod.ts";
 import { PieceChecksums } from "./piece_checksums.ts";
 import type { ZipEntry } from "./zip_entry.ts";
 import { ZipLayout } from "./zip_layout.ts";
@@ -67,13 +67,14 @@ export class ZipWriter {
         if (written > size) break;
         if (isStoredRange(chunk)) {
           if (await appendStoredRange(this.#sink, chunk, (bytes) => checksum.read(bytes))) checksum.copied(chunk);
-        } else if (!(chunk instanceof Uint8Array) && chunk.crc32 && (await this.#makeChecksummed(chunk, checksum))) {
-          continue;
+        } else if (chunk instanceof Uint8Array) {
+          checksum.read(chunk);
+          await this.#sink.write(chunk);
         } else {
-          // Bytes, or a made range made here (its maker gives no CRC, or the sink takes no descriptors).
-          const bytes = chunk instanceof Uint8Array ? chunk : await chunk.bytes();
-          checksum.read(bytes);
-          await this.#sink.write(bytes);
+          // Made by the sink where its maker works out the CRC (which joins the record's when it comes),
+          // else made here and checksummed as it passes.
+          const bytesMade = await appendMadeRange(this.#sink, chunk, (bytes) => checksum.read(bytes));
+          if (bytesMade) checksum.made(bytesMade.made.then(crcOf), chunk.length);
         }
       }
       const crc = await checksum.total();
@@ -91,26 +92,6 @@ export class ZipWriter {
     }
   }
 
-  /**
-   * Hands a made range whose maker works out its CRC to the sink, where the sink takes made ranges; the CRC
-   * joins the record's when it comes. False when the sink cannot take it.
-   */
-  async #makeChecksummed(piece: MadeRange, checksum: PieceChecksums): Promise<boolean> {
-    if (this.#sink.makeFrom === undefined) return false;
-    let made: Promise<number | undefined> | undefined;
-    const taken = await this.#sink.makeFrom({ ...piece, make: (io) => (made = piece.make(io)) });
-    if (!taken) return false;
-    invariant(made !== undefined, "a sink that took a made range has started making it");
-    checksum.made(
-      made.then((crc) => {
-        invariant(crc !== undefined, "a made range that promised its CRC-32 gave none");
-        return crc;
-      }),
-      piece.length,
-    );
-    return true;
-  }
-
   /** Writes the central directory and end records. The sink is left open for the caller to close. */
   async finish(): Promise<ZipEntry[]> {
     if (this.#busy) throw new UsageError("E_USAGE", "zip writer is busy: await each record before the next");
@@ -122,4 +103,10 @@ export class ZipWriter {
       this.#busy = false;
     }
   }
+}
+
+/** The CRC-32 a made range whose maker promised one resolved to. */
+function crcOf(crc: number | undefined): number {
+  invariant(crc !== undefined, "a made range that promised its CRC-32 gave none");
+  return crc;
 }

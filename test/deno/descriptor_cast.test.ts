@@ -4,7 +4,7 @@
 // torch and safetensors.
 import { convert, verify } from "../../src/jobs/mod.ts";
 import { dimSplitLayout } from "../../src/dcp/mod.ts";
-import { createCpuEngine } from "../../src/engine/mod.ts";
+import { createCpuEngine, type Engine } from "../../src/engine/mod.ts";
 import { FileStorage } from "../../src/storage/file/mod.ts";
 import { MemoryStorage } from "../../src/storage/mod.ts";
 import type { ByteSink, MadeRange } from "../../src/storage/mod.ts";
@@ -12,7 +12,7 @@ import { DescriptorCaster } from "../../src/pipeline/mod.ts";
 import { StorageError } from "../../src/errors/mod.ts";
 import { ZipWriter } from "../../src/zip/mod.ts";
 import { crc32 } from "../../src/zip/mod.ts";
-import { assert, python, withDir } from "./helpers.ts";
+import { assert, assertBytes, python, withDir } from "./helpers.ts";
 
 /** Counts the casts the writer's casters run by descriptor (a caster spied on through its prototype). */
 async function countingCasts<T>(fn: () => Promise<T>): Promise<{ result: T; casts: number }> {
@@ -29,17 +29,27 @@ async function countingCasts<T>(fn: () => Promise<T>): Promise<{ result: T; cast
   }
 }
 
+/**
+ * Runs `fn` in a temp folder holding `dcp`, a torch DCP of two ranks (test/convert/py/make_dcp_cast.py):
+ * tensors sharded on dim 0 (cast by descriptor) and one sharded on dim 1 (its rows are not runs of stored
+ * bytes: cast through buffers), plus a scalar (cast here) and an int tensor (copied); `expected.pt` holds
+ * the same tensors whole.
+ */
+async function withTorchDcp(
+  fn: (fixture: { dir: string; engine: Engine; src: { storage: FileStorage; path: string } }) => Promise<void>,
+): Promise<void> {
+  await withDir(async (dir) => {
+    await python("make_dcp_cast.py", `${dir}/dcp`, `${dir}/expected.pt`);
+    await fn({ dir, engine: createCpuEngine(), src: { storage: new FileStorage(dir), path: "dcp" } });
+  });
+}
+
 Deno.test("a torch DCP converts to bfloat16 and float16 safetensors by descriptor casts byte for byte as through buffers, and safetensors loads torch's casts", async () => {
   if (DescriptorCaster.create() === null) {
     assert(Deno.build.os !== "linux", "no descriptor caster on Linux with --allow-ffi");
     return;
   }
-  await withDir(async (dir) => {
-    // Two ranks, tensors sharded on dim 0 (cast by descriptor) and one sharded on dim 1 (its rows are not runs
-    // of stored bytes: cast through buffers), plus a scalar (cast here) and an int tensor (copied).
-    await python("make_dcp_cast.py", `${dir}/dcp`, `${dir}/expected.pt`);
-    const engine = createCpuEngine();
-    const src = { storage: new FileStorage(dir), path: "dcp" };
+  await withTorchDcp(async ({ dir, engine, src }) => {
     for (const dtype of ["bfloat16", "float16"] as const) {
       const made = { storage: new FileStorage(dir), path: `made-${dtype}.safetensors` };
       const { casts } = await countingCasts(() => convert(src, made, { to: "safetensors", dtype, engine }));
@@ -52,12 +62,7 @@ Deno.test("a torch DCP converts to bfloat16 and float16 safetensors by descripto
       };
       const { casts: none } = await countingCasts(() => convert(src, buffered, { to: "safetensors", dtype, engine }));
       assert(none === 0, `without kernel copies the buffered path ran ${none} descriptor casts`);
-      const a = await Deno.readFile(`${dir}/${made.path}`), b = await Deno.readFile(`${dir}/${buffered.path}`);
-      const at = a.findIndex((x, i) => x !== b[i]);
-      assert(
-        a.byteLength === b.byteLength && at < 0,
-        `${dtype}: files differ (sizes ${a.byteLength}, ${b.byteLength}; byte ${at})`,
-      );
+      assertBytes(await Deno.readFile(`${dir}/${made.path}`), await Deno.readFile(`${dir}/${buffered.path}`), dtype);
     }
     const verdict = await python(
       "-c",
@@ -76,10 +81,7 @@ print("ok")`,
 
 Deno.test("a torch DCP converts to bfloat16 DCP (3 ranks) and .pt by descriptor casts whose workers checksum the zip records, byte for byte as through buffers, and torch loads torch's casts", async () => {
   if (DescriptorCaster.create() === null) return;
-  await withDir(async (dir) => {
-    await python("make_dcp_cast.py", `${dir}/dcp`, `${dir}/expected.pt`);
-    const engine = createCpuEngine();
-    const src = { storage: new FileStorage(dir), path: "dcp" };
+  await withTorchDcp(async ({ dir, engine, src }) => {
     // The same plan (copies, and the page padding before copied chunks), every piece through buffers.
     const buffered = new NoDescriptorStorage(dir);
     const outputs = [
@@ -97,10 +99,8 @@ Deno.test("a torch DCP converts to bfloat16 DCP (3 ranks) and .pt by descriptor 
       // The data files (a DCP's .metadata differs only in its save_id, a fresh UUID as torch's).
       const files = opts.to === "dcp" ? [0, 1, 2].map((r) => `/__${r}_0.distcp`) : [""];
       for (const file of files) {
-        const a = await Deno.readFile(`${dir}/${path}${file}`),
-          b = await Deno.readFile(`${dir}/${bufferedPath}${file}`);
-        const at = a.findIndex((x, i) => x !== b[i]);
-        assert(a.byteLength === b.byteLength && at < 0, `${path}${file}: files differ (byte ${at})`);
+        const [a, b] = [path, bufferedPath].map((p) => Deno.readFileSync(`${dir}/${p}${file}`));
+        assertBytes(a, b, `${path}${file}`);
       }
     }
     const report = await verify({ storage: new FileStorage(dir), path: "made-dcp" }, { deep: true });
@@ -143,10 +143,7 @@ class NoDescriptorStorage extends FileStorage {
 
 Deno.test("made ranges a sink will not take are made in the pipeline, byte for byte as through buffers", async () => {
   if (DescriptorCaster.create() === null) return;
-  await withDir(async (dir) => {
-    await python("make_dcp_cast.py", `${dir}/dcp`, `${dir}/expected.pt`);
-    const engine = createCpuEngine();
-    const src = { storage: new FileStorage(dir), path: "dcp" };
+  await withTorchDcp(async ({ dir, engine, src }) => {
     const fallback = { storage: new NoDescriptorStorage(dir), path: "fallback.safetensors" };
     assert(fallback.storage.canCopyFrom(src.storage), "the writer is told the sinks copy from files");
     const { casts } = await countingCasts(() =>
@@ -155,12 +152,10 @@ Deno.test("made ranges a sink will not take are made in the pipeline, byte for b
     assert(casts === 0, `${casts} casts by descriptor reached a sink without descriptors`);
     const buffered = { storage: new FileStorage(dir, { kernelCopies: false }), path: "buffered.safetensors" };
     await convert(src, buffered, { to: "safetensors", dtype: "bfloat16", engine });
-    const a = await Deno.readFile(`${dir}/fallback.safetensors`),
-      b = await Deno.readFile(`${dir}/buffered.safetensors`);
-    const at = a.findIndex((x, i) => x !== b[i]);
-    assert(
-      a.byteLength === b.byteLength && at < 0,
-      `files differ (sizes ${a.byteLength}, ${b.byteLength}; byte ${at})`,
+    assertBytes(
+      await Deno.readFile(`${dir}/fallback.safetensors`),
+      await Deno.readFile(`${dir}/buffered.safetensors`),
+      "fallback",
     );
   });
 });

@@ -84,6 +84,8 @@ const factories = {
 };
 const programs = {};
 let instance;
+/** What went wrong, as text for the calling thread. */
+const reason = (e) => String((e && e.message) || e);
 /** Casts elements [a, b) of the message's input. */
 function castRange(m, a, b) {
   const j = m.job, io = j.io;
@@ -105,7 +107,7 @@ function handle(m, reply) {
         programs[name] = factories[name](init, cast);
       } catch (e) {
         // Each job of the program then fails with why (the worker and its other programs go on).
-        const why = "setting up " + name + " failed: " + String((e && e.message) || e);
+        const why = "setting up " + name + " failed: " + reason(e);
         programs[name] = () => { throw new Error(why); };
       }
     }
@@ -133,7 +135,7 @@ function handle(m, reply) {
     }
     reply({ id: m.id });
   } catch (e) {
-    reply({ id: m.id, error: String((e && e.message) || e) });
+    reply({ id: m.id, error: reason(e) });
   }
 }
 ${listen}
