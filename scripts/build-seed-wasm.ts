@@ -8,8 +8,8 @@
  * conditioned on [a, b] at OUT, as float32, or with `bf16` as bfloat16 (rounded to nearest even, as the
  * CPU twin's cast), so a bfloat16 seed takes no separate cast (the caller keeps a call inside one 2^32 block
  * of indices, and passes `lim`, the largest float32 <= min(b, -a), and `std` as a float32):
- * - four pairs (eight elements) at a time on SIMD lanes take the twin's first trial: the murmur3 finalisers
- *   on i32x4 and the twin's `boxMuller` on f32x4, written once below for one lane or four (`Lanes`), so the
+ * - four pairs (eight elements) at a time on SIMD lanes take the twin's first trial: its hashes
+ *   on i32x4 and its `boxMuller` on f32x4, written once below for one lane or four (`Lanes`), so the
  *   two follow the same float32 operations in the same order;
  * - an element is kept when |value| <= lim, which puts both signs inside [a, b]; a group with other elements
  *   (none for TorchTitan's +-2 bounds, 0.27% of draws for its 3 std head) is listed without a branch, and
@@ -19,7 +19,7 @@
  * The host writes the tensor's stream keys into KEYS before calling `fill`.
  */
 import { writeFileSync } from "node:fs";
-import { MAX_TRIALS, PAIR } from "../src/manager/seed_random.ts";
+import { MAX_TRIALS, MIX32, PAIR } from "../src/manager/seed_random.ts";
 import { encodeModule, functionCode, sleb, uleb, type ValType } from "./wasm/encode.ts";
 
 /** Elements per `fill` call. */
@@ -61,6 +61,7 @@ const OP = {
   i32_store: 0x36,
   i32_store16: 0x3B,
   f32_store: 0x38,
+  i32_eqz: 0x45,
   i32_ne: 0x47,
   i32_ge_u: 0x4F,
   f64_ge: 0x66,
@@ -218,21 +219,26 @@ class Body {
   }
 }
 
-/** murmur3's finaliser (the twin's fmix32). */
-function fmix(L: Lanes, b: Body, h: E): E {
+/** The twin's mix32. */
+function mix(L: Lanes, b: Body, h: E): E {
+  const [s0, s1, s2] = MIX32.shifts;
+  const [m0, m1] = MIX32.multipliers;
   const xorShift = (x: E, n: number) => b.let(L.ixor(x, L.ishrU(x, n)), L.int);
-  let x = xorShift(b.let(h, L.int), 16);
-  x = b.let(L.imul(x, L.iconst(0x85ebca6b | 0)), L.int);
-  x = xorShift(x, 13);
-  x = b.let(L.imul(x, L.iconst(0xc2b2ae35 | 0)), L.int);
-  return xorShift(x, 16);
+  let x = xorShift(b.let(h, L.int), s0);
+  x = b.let(L.imul(x, L.iconst(m0)), L.int);
+  x = xorShift(x, s1);
+  x = b.let(L.imul(x, L.iconst(m1)), L.int);
+  return xorShift(x, s2);
 }
 
-/** The twin's `#pairOf` hashes: the radius's (its `bits(j, t)`) and the angle's, from the pair's low 32 bits and the salt of its block and trial. */
-function hashes(L: Lanes, b: Body, k0: E, k1: E, jlo: E, salt: E): [E, E] {
-  const h0 = b.let(fmix(L, b, L.ixor(fmix(L, b, L.ixor(k0, jlo)), salt)), L.int);
-  return [h0, b.let(fmix(L, b, L.ixor(h0, k1)), L.int)];
-}
+/** The twin's `bits(j, t)` of a pair's first trial in the first 2^32 pairs, from the pair's low 32 bits. */
+const firstBits = (L: Lanes, b: Body, k0: E, jlo: E): E => b.let(mix(L, b, L.ixor(k0, jlo)), L.int);
+
+/** The twin's `bits(j, t)` otherwise: `first` hashed again with the salt of its block and trial. */
+const saltedBits = (L: Lanes, b: Body, first: E, salt: E): E => b.let(mix(L, b, L.ixor(first, salt)), L.int);
+
+/** The twin's angle bits of a pair, from its radius's bits. */
+const angleBits = (L: Lanes, b: Body, h0: E, k1: E): E => b.let(mix(L, b, L.ixor(h0, k1)), L.int);
 
 /** The twin's salt(hi, t): (hi + 1) * 0x9e3779b9 ^ (t + 1) * 0x27d4eb2f, scalar. */
 const salt = (hi: E, t: E): E => [
@@ -291,8 +297,11 @@ function draw(): number[] {
   const [ilo, ihi, t, std] = [0, 1, 2, 3].map(get);
   const b = new Body(4);
   const jlo = b.let([...get(0), ...i32(1), OP.i32_shr_u, ...ihi, ...i32(31), OP.i32_shl, OP.i32_or], "i32");
-  const s = b.let(salt([...ihi, ...i32(1), OP.i32_shr_u], t), "i32");
-  const [h0, h1] = hashes(ONE, b, key(0), key(1), jlo, s);
+  const block = b.let([...ihi, ...i32(1), OP.i32_shr_u], "i32");
+  const first = firstBits(ONE, b, key(0), jlo);
+  const salted = saltedBits(ONE, b, first, salt(block, t));
+  const h0 = b.let([...first, ...salted, ...block, ...t, OP.i32_or, OP.i32_eqz, OP.select], "i32");
+  const h1 = angleBits(ONE, b, h0, key(1));
   const [x, y] = pairOf(ONE, b, h1, b.let(radius(ONE, b, h0, std), "f32"));
   b.emit(y, x, ilo, i32(1), [OP.i32_and, OP.select]);
   return b.encode();
@@ -371,15 +380,26 @@ function fill(): number[] {
     body();
     b.emit(get(q), i32(16), [OP.i32_add], set(q), br(0), END, END);
   };
+  const ifElse = (condition: E, then: () => void, otherwise: () => void) => {
+    b.emit(condition, IF);
+    then();
+    b.emit([0x05]);
+    otherwise();
+    b.emit(END);
+  };
   const L = four(b);
   const at = (area: number) => [...get(q), ...simd(V.load), 4, ...uleb(area)];
   const put = (area: number, v: E) => b.emit(get(q), v, simd(V.store), [4, ...uleb(area)]);
-  loop(() => {
-    const [h0, h1] = hashes(L, b, k0, k1, get(j4), s4);
-    put(H0, h0);
-    put(H1, h1);
-    b.emit(get(j4), v128i([4, 4, 4, 4]), simd(V.i32x4_add), set(j4));
-  });
+  const hashLoop = (salted: boolean) =>
+    loop(() => {
+      const first = firstBits(L, b, k0, get(j4));
+      const h0 = salted ? saltedBits(L, b, first, s4) : first;
+      put(H0, h0);
+      put(H1, angleBits(L, b, h0, k1));
+      b.emit(get(j4), v128i([4, 4, 4, 4]), simd(V.i32x4_add), set(j4));
+    });
+  // The first 2^32 pairs hash their index once; later blocks salt that hash (the twin's `bits`).
+  ifElse([...get(hi), ...i32(1), OP.i32_shr_u], () => hashLoop(true), () => hashLoop(false));
   loop(() => put(H0, radius(L, b, at(H0), std4)));
   /**
    * The pairs into the output from element x on (`o` its address), as float32 or bfloat16; with `check`,
@@ -445,13 +465,6 @@ function fill(): number[] {
   };
   // No element can leave [-lim, lim] when lim >= 6 std (|r| <= sqrt(48 ln 2) = 5.77, |cos|, |sin| <= 1):
   // TorchTitan's +-2 bounds at std 0.02 and untruncated normals skip the check.
-  const ifElse = (condition: E, then: () => void, otherwise: () => void) => {
-    b.emit(condition, IF);
-    then();
-    b.emit([0x05]);
-    otherwise();
-    b.emit(END);
-  };
   const checked = [...get(lim), ...get(std), 0x43, ...f32Bytes(6), 0x94, 0x5D]; // lim < 6 * std (f32.lt)
   ifElse(
     checked,

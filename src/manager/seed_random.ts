@@ -6,7 +6,9 @@
  *
  * Normals come from the Box-Muller transform, as PyTorch's own CPU `normal_` makes them: elements 2j and
  * 2j + 1 are r cos(theta) and r sin(theta) of pair j, with r = sqrt(-2 ln u1) and theta = 2 pi u2 from two
- * 24-bit uniforms hashed from (keys, j, trial). Everything is float32 arithmetic in a fixed order (`f` rounds
+ * 24-bit uniforms hashed from (keys, j, trial): a pair's first trial hashes its index once, later trials
+ * (and pairs past 2^32) hash that hash again with a salt, so a redraw is no simple offset of another pair's
+ * first trial. Everything is float32 arithmetic in a fixed order (`f` rounds
  * each step), with `ln`, `sin` and `cos` as polynomials written out below, not `Math`'s: every runtime then
  * rounds alike, and the WebAssembly twin (scripts/build-seed-wasm.ts) computes the same bits four pairs at a
  * time in SIMD without a table or a branch. |values| stop at sqrt(48 ln 2) = 5.77 std (u1 >= 2^-24), as
@@ -22,13 +24,15 @@ export const MAX_TRIALS = 1000;
 /**
  * The float32 constants of one pair's draw, shared with the WebAssembly twin. `ln(m)` for m in [sqrt 1/2,
  * sqrt 2) is 2 atanh(s), s = (m - 1) / (m + 1), by its series to s^7 (|s| < 0.172: the next term is under
- * 2^-25); sin and cos on [0, pi/4] by their Taylor series to phi^9 and phi^8 (next terms under 2^-25).
+ * 2^-25); sin and cos on [0, pi/4] by polynomials to phi^7 and phi^6 fitted for the least greatest error
+ * (within 6e-8 and 9.5e-8 of the true values in float32 arithmetic, as close as Taylor's series to phi^9
+ * and phi^8, with one term fewer each: scripts/seed_polynomials.py fits them).
  */
 export const PAIR = {
   /** ln m = s * (2 + z (2/3 + z (2/5 + z 2/7))), z = s^2: highest power first. */
   ln: [2 / 7, 2 / 5, 2 / 3, 2].map(f),
-  sin: [1 / 362880, -1 / 5040, 1 / 120, -1 / 6, 1].map(f),
-  cos: [1 / 40320, -1 / 720, 1 / 24, -1 / 2, 1].map(f),
+  sin: [-0.00019517326, 0.008332178, -0.16666655, 1].map(f),
+  cos: [-0.0013597847, 0.041656297, -0.49999896, 1].map(f),
   ln2: f(Math.LN2),
   /** Radians per unit of the 21-bit position within an octant: (pi / 4) / 2^21. */
   angle: f(Math.PI / 4 / 2 ** 21),
@@ -76,20 +80,28 @@ export function boxMuller(h0: number, h1: number, std: number, out: Float32Array
   out[1] = f(sr * y);
 }
 
-/** murmur3's 32-bit finaliser (an int32; `>>> 0` for the unsigned value): every input bit affects every output bit. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
+/** `mix32`'s constants, shared with the WebAssembly twin: x ^= x >>> s0; x *= m0; x ^= x >>> s1; x *= m1; x ^= x >>> s2. */
+export const MIX32 = { shifts: [16, 15, 16], multipliers: [0x7feb352d, 0x846ca68b | 0] } as const;
+
+/**
+ * A 32-bit integer hash (an int32; `>>> 0` for the unsigned value), Wellons's "lowbias32": a bijection in which
+ * every input bit flips each output bit with probability close to 1/2 (closer than murmur3's finaliser at the
+ * same cost: two multiplies, three xor-shifts).
+ */
+function mix32(h: number): number {
+  const [s0, s1, s2] = MIX32.shifts;
+  h ^= h >>> s0;
+  h = Math.imul(h, MIX32.multipliers[0]);
+  h ^= h >>> s1;
+  h = Math.imul(h, MIX32.multipliers[1]);
+  return h ^ (h >>> s2);
 }
 
 /** FNV-1a of a string's UTF-16 code units, finalised. */
 function hashString(s: string, basis: number): number {
   let h = basis >>> 0;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return fmix32(h) >>> 0;
+  return mix32(h) >>> 0;
 }
 
 export class CounterRandom {
@@ -109,7 +121,9 @@ export class CounterRandom {
 
   /** The radius's 32 random bits (unsigned) for pair `j` (< 2^52), trial `t`. */
   bits(j: number, t: number): number {
-    return fmix32(fmix32(this.#k0 ^ (j >>> 0)) ^ salt(Math.floor(j / TWO_POW_32), t)) >>> 0;
+    const first = mix32(this.#k0 ^ (j >>> 0));
+    const block = Math.floor(j / TWO_POW_32);
+    return (block === 0 && t === 0 ? first : mix32(first ^ salt(block, t))) >>> 0;
   }
 
   /**
@@ -119,7 +133,7 @@ export class CounterRandom {
    */
   #pairOf(j: number, t: number, std: number, out: Float32Array): void {
     const h0 = this.bits(j, t);
-    boxMuller(h0, fmix32(h0 ^ this.#k1) >>> 0, std, out);
+    boxMuller(h0, mix32(h0 ^ this.#k1) >>> 0, std, out);
   }
 
   /** Element `i` (< 2^53) of trial `t` of `std * N(0, 1)`, std a float32. */

@@ -41,9 +41,9 @@ async function seedHash(options: Partial<SeedOptions>): Promise<string> {
 }
 
 const PINNED = {
-  float32: "dcf9ef18efd74cae4f4c1221b8f7e637b5b06417888e45da6a752eb1fd558930",
-  bfloat16: "ef954ad57cebb1b6720ebaa7c26addee76497c2597ffa63581611c05b856ee1b",
-  float16: "b0148673cae2008ee88f30124c81c973a97f8987c56de459b95121e60555eade",
+  float32: "b9e5b773acbd2729f4c7ae3015f876c1b5bffe5a40c977592818b9d8ac46036f",
+  bfloat16: "7b56207dab1cf8fa6c1778d8adf4fd206446fc264d5045f04507bd0b6b08f4ac",
+  float16: "442333a7805a8ce2c75cf7d7dd8172538436202dea86322add017dad4c6c89a7",
 };
 
 describe("createSeedCheckpoint()", () => {
@@ -199,6 +199,35 @@ describe("createSeedCheckpoint()", () => {
     expect(most).toBeLessThanOrEqual(Math.sqrt(48 * Math.LN2) * (1 + 2 ** -20));
     // The band loop and one element's draw agree, rejected first trials included.
     for (let i = 0; i < 2000; i++) expect(xs[i]).toBe(Math.fround(r.sample(i, 1)));
+  });
+
+  it("the generator: neighbours, a pair's two elements, two streams and two trials of an element are uncorrelated", () => {
+    const n = 1 << 20;
+    const r = new CounterRandom(5, "layers.0.feed_forward.w1.weight");
+    const xs = new Float32Array(n);
+    r.fillNormal(xs, 0, 1);
+    const other = new Float32Array(n);
+    new CounterRandom(5, "layers.0.feed_forward.w3.weight").fillNormal(other, 0, 1);
+    const trial1 = Float32Array.from({ length: n / 16 }, (_, i) => r.sample(i, 1, -Infinity, Infinity, 1));
+    /** Pearson's correlation of a(i) and b(i), i < count. */
+    const corr = (count: number, a: (i: number) => number, b: (i: number) => number) => {
+      let sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+      for (let i = 0; i < count; i++) {
+        const x = a(i), y = b(i);
+        sa += x, sb += y, saa += x * x, sbb += y * y, sab += x * y;
+      }
+      const cov = sab / count - (sa / count) * (sb / count);
+      return cov / Math.sqrt((saa / count - (sa / count) ** 2) * (sbb / count - (sb / count) ** 2));
+    };
+    // Five standard errors (1 / sqrt(count)) for each: independent draws stay inside, a weak hash would not.
+    const within = (rho: number, count: number) => expect(Math.abs(rho)).toBeLessThan(5 / Math.sqrt(count));
+    within(corr(n - 1, (i) => xs[i], (i) => xs[i + 1]), n - 1);
+    within(corr(n / 2, (j) => xs[2 * j], (j) => xs[2 * j + 1]), n / 2);
+    // x^2 and y^2 of a pair share its radius: uncorrelated only if the angle is uniform and apart from it.
+    within(corr(n / 2, (j) => xs[2 * j] ** 2, (j) => xs[2 * j + 1] ** 2), n / 2);
+    within(corr(n / 2 - 1, (j) => xs[2 * j] ** 2, (j) => xs[2 * j + 2] ** 2), n / 2 - 1);
+    within(corr(n, (i) => xs[i], (i) => other[i]), n);
+    within(corr(n / 16, (i) => xs[i], (i) => trial1[i]), n / 16);
   });
 
   it("create_seed_checkpoint through the manager writes the program's model as model-only step-0", async () => {
