@@ -206,13 +206,13 @@ export class S3Sink implements ByteSink {
     });
   }
 
-  /** Part `n`'s size: the configured one, doubled after every PARTS_PER_STEP parts. */
   /** A buffer of `size` bytes: a spare one when there is one of that size (sizes double every step). */
   #takeSpare(size: number): Uint8Array<ArrayBuffer> {
     this.#spare = this.#spare.filter((b) => b.byteLength === size);
     return this.#spare.pop() ?? new Uint8Array(size);
   }
 
+  /** Part `n`'s size: the configured one, doubled after every PARTS_PER_STEP parts. */
   #partSize(n: number): number {
     return this.#client.config.partSize * 2 ** Math.floor((n - 1) / PARTS_PER_STEP);
   }
