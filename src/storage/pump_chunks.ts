@@ -1,3 +1,4 @@
+import { orStall, STALLED } from "./stall.ts";
 import type { ChunkSink } from "./storage.ts";
 
 /** What `pumpChunks` read: bytes handed to the sink, and whether the stream ended by itself. */
@@ -31,14 +32,7 @@ export async function pumpChunks(
   const reader = byob ?? stream.getReader();
   let filled = 0;
   let ended = false;
-  const read = <T>(pending: Promise<T>): Promise<T | typeof STALLED> => {
-    if (options.stallMs === undefined) return pending;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stalled = new Promise<typeof STALLED>((resolve) => {
-      timer = setTimeout(() => resolve(STALLED), options.stallMs);
-    });
-    return Promise.race([pending, stalled]).finally(() => clearTimeout(timer));
-  };
+  const read = <T>(pending: Promise<T>) => orStall(pending, options.stallMs);
   try {
     while (options.untilEnd ? filled <= length : filled < length) {
       let chunk: ReadableStreamReadResult<Uint8Array> | typeof STALLED;
@@ -79,8 +73,6 @@ export async function pumpChunks(
   }
   return { filled, ended };
 }
-
-const STALLED = Symbol("stalled");
 
 /** A BYOB reader of a byte stream, or undefined where the runtime's streams are not byte streams. */
 function byobReader(stream: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {

@@ -62,13 +62,23 @@ export function parseLength(header: string | null): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
+/** How a body is read: `stallMs`, the longest a read may give nothing before the body counts as cut there. */
+export interface BodyReadOptions {
+  stallMs?: number;
+}
+
 /**
- * Streams `response`'s body into `into`, which must end up exactly full: fewer bytes (the body ended or
- * the connection broke) is E_TRUNCATED at the first missing byte, more is E_IO. Never buffers beyond
- * `into`, so a lying server cannot make us allocate.
+ * Streams `response`'s body into `into`, which must end up exactly full: fewer bytes (the body ended, the
+ * connection broke, or with `stallMs` it gave nothing for that long) is E_TRUNCATED at the first missing
+ * byte, more is E_IO. Never buffers beyond `into`, so a lying server cannot make us allocate.
  */
-export function readBodyInto(response: Response, into: Uint8Array, target: RequestTarget): Promise<void> {
-  return readBodyChunks(response, into.byteLength, target, (chunk, at) => into.set(chunk, at));
+export function readBodyInto(
+  response: Response,
+  into: Uint8Array,
+  target: RequestTarget,
+  options: BodyReadOptions = {},
+): Promise<void> {
+  return readBodyChunks(response, into.byteLength, target, (chunk, at) => into.set(chunk, at), options);
 }
 
 /**
@@ -82,6 +92,7 @@ export async function readBodyChunks(
   length: number,
   target: RequestTarget,
   sink: (chunk: Uint8Array, at: number) => void | Promise<void>,
+  options: BodyReadOptions = {},
 ): Promise<void> {
   const body = response.body;
   if (body === null) {
@@ -90,7 +101,18 @@ export async function readBodyChunks(
   }
   const got = await pumpChunks(body, length, sink, (cause, filled) => truncated(target, filled, length, cause), {
     untilEnd: true,
+    stallMs: options.stallMs,
   });
+  if (got.stalled) {
+    throw new StorageError(
+      "E_TRUNCATED",
+      `response body gave nothing for ${options.stallMs} ms after ${got.filled} of ${length} bytes`,
+      {
+        path: target.url,
+        offset: target.offset + got.filled,
+      },
+    );
+  }
   if (!got.ended && got.filled === length) {
     throw new StorageError("E_IO", `server sent more than the ${length} bytes it announced`, {
       path: target.url,

@@ -23,6 +23,9 @@ export interface S3Request {
   signal?: AbortSignal;
 }
 
+/** The slowest upload a try waits for, beyond the stall timeout: 1 MiB per second. */
+const UPLOAD_BYTES_PER_MS = (1 << 20) / 1000;
+
 /** HTTP statuses S3 uses for "try again": throttling (503 SlowDown, 429) and server-side failures. */
 const RETRY_STATUSES = new Set([500, 502, 503, 504, 429]);
 /** S3 error codes that say the same, sometimes with another status (400 RequestTimeout). */
@@ -69,26 +72,30 @@ export class S3Client {
     return `s3://${this.config.bucket}/${key}`;
   }
 
-  /** Sends `req` until it gets an accepted status, a permanent error, or runs out of tries. */
+  /**
+   * Sends `req` until it gets an accepted status, a permanent error, or runs out of tries. A try whose
+   * answer has not begun within the stall timeout (plus a second per MiB of body) is given up and retried.
+   */
   async send(req: S3Request): Promise<Response> {
     const url = this.url(req.key, req.query);
+    const waitMs = this.config.stallTimeoutMs + Math.ceil((req.body?.byteLength ?? 0) / UPLOAD_BYTES_PER_MS);
     for (let attempt = 1;; attempt++) {
       let response: Response;
+      const stall = new AbortController();
+      const timer = setTimeout(() => stall.abort(), waitMs);
       try {
-        const init = { method: req.method, headers: req.headers, body: req.body, signal: req.signal };
+        const signal = req.signal ? AbortSignal.any([req.signal, stall.signal]) : stall.signal;
+        const init = { method: req.method, headers: req.headers, body: req.body, signal };
         response = await this.config.fetch(await this.#signer.sign(url, init));
       } catch (cause) {
         if (attempt < this.config.retry.attempts && !req.signal?.aborted) {
           await this.backoff(attempt);
           continue;
         }
-        throw this.error(
-          req,
-          0,
-          "",
-          `${req.what} failed after ${attempt} tries (${(cause as Error)?.message ?? cause})`,
-          cause,
-        );
+        const why = stall.signal.aborted ? `no answer within ${waitMs} ms` : (cause as Error)?.message ?? cause;
+        throw this.error(req, 0, "", `${req.what} failed after ${attempt} tries (${why})`, cause);
+      } finally {
+        clearTimeout(timer);
       }
       if (req.accept.includes(response.status)) return response;
       const body = req.method === "HEAD" ? "" : await boundedText(response, 64 << 10).catch(() => "");

@@ -57,8 +57,14 @@ export interface S3StorageOptions {
    * object share one GET of this window instead of a request each (see `S3Source`).
    */
   readWindow?: number;
-  /** How failed requests (no response, 5xx, throttling) are retried. */
+  /** How failed requests (no response, 5xx, throttling, stalls) are retried. */
   retry?: S3RetryOptions;
+  /**
+   * How long a try may make no progress before it is given up and retried (default 60 000 ms, botocore's read
+   * timeout): its answer must begin within this time plus one second per MiB it uploads, and a body being read
+   * must give bytes at least this often (a read then resumes at the byte it reached).
+   */
+  stallTimeoutMs?: number;
   /** The fetch to use (default: the global one); tests and proxies inject their own. */
   fetch?: typeof fetch;
   /** Where defaults are read from (default: the process environment where there is one). */
@@ -78,10 +84,13 @@ export interface S3Config {
   partsInFlight: number;
   readWindow: number;
   retry: Required<S3RetryOptions>;
+  stallTimeoutMs: number;
   fetch: (input: Request) => Promise<Response>;
 }
 
 const MIN_PART_SIZE = 64 << 10;
+/** Timers longer than this (about 24.8 days) fire at once in browsers and Node. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Resolves options and environment into a config, refusing what cannot work with a usage error. */
 export function resolveS3Config(options: S3StorageOptions): S3Config {
@@ -116,6 +125,13 @@ export function resolveS3Config(options: S3StorageOptions): S3Config {
   ) {
     throw new UsageError("E_USAGE", "retry.attempts must be >= 1 and the delays >= 0");
   }
+  const stallTimeoutMs = options.stallTimeoutMs ?? 60_000;
+  if (!Number.isSafeInteger(stallTimeoutMs) || stallTimeoutMs < 1 || stallTimeoutMs > MAX_TIMER_MS) {
+    throw new UsageError(
+      "E_USAGE",
+      `stallTimeoutMs must be an integer from 1 to ${MAX_TIMER_MS}, got ${stallTimeoutMs}`,
+    );
+  }
   const given = options.fetch;
   return {
     bucket,
@@ -128,6 +144,7 @@ export function resolveS3Config(options: S3StorageOptions): S3Config {
     partsInFlight,
     readWindow,
     retry,
+    stallTimeoutMs,
     // Called unbound: browsers reject window.fetch invoked with another object as `this`.
     fetch: given ? (r) => given(r) : (r) => globalThis.fetch(r),
   };

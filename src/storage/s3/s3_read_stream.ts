@@ -1,3 +1,5 @@
+import { orStall, STALLED } from "../stall.ts";
+
 /** Bytes a stream keeps after reading them, so a read that starts a little before its position still joins it. */
 export const STREAM_HISTORY = 64 << 10;
 /**
@@ -51,8 +53,12 @@ export class S3ReadStream {
   /** Byte ranges queued reads pass over, oldest first, with the bytes kept of them so far. */
   #gaps: Gap[] = [];
 
+  /** The longest a read of the body may give nothing before the stream counts as dropped there. */
+  readonly #stallMs: number;
+
   /** `body`: the answer to a GET of bytes `start` to `end - 1`. */
-  constructor(body: Promise<ReadableStream<Uint8Array>>, start: number, end: number) {
+  constructor(body: Promise<ReadableStream<Uint8Array>>, start: number, end: number, stallMs: number) {
+    this.#stallMs = stallMs;
     this.#reader = body.then(chunkReader);
     // A failed open is seen by the reads (as `dead`), never as an unhandled rejection.
     this.#reader.catch(() => (this.dead = true));
@@ -109,8 +115,11 @@ export class S3ReadStream {
       const reader = await this.#reader;
       while (filled < into.byteLength && !this.dead) {
         if (this.#left.byteLength === 0) {
-          const value = await reader.read((old, now) => this.#moved(old, now), (b) => this.#forget(b));
-          if (value === undefined) break;
+          const value = await orStall(
+            reader.read((old, now) => this.#moved(old, now), (b) => this.#forget(b)),
+            this.#stallMs,
+          );
+          if (value === undefined || value === STALLED) break;
           this.#left = value;
         }
         const skip = Math.min(offset + filled - this.position, this.#left.byteLength);
@@ -124,7 +133,7 @@ export class S3ReadStream {
         this.position += n;
       }
     } catch {
-      // A dropped connection: the caller fetches the rest itself, with its retries.
+      // A dropped connection: the caller fetches the rest itself, with its retries (as after a stall).
     }
     if (filled < into.byteLength) this.cancel();
     return filled;

@@ -92,7 +92,7 @@ export class S3Source implements ByteSource {
     let end = Math.min(this.size, offset + Math.max(length, this.#client.config.readWindow));
     // A window stops where another stream's begins: those bytes are on their way already.
     for (const s of this.#streams) if (s.start > offset && s.start < end) end = s.start;
-    const stream = new S3ReadStream(this.#openBody(offset, end), offset, end);
+    const stream = new S3ReadStream(this.#openBody(offset, end), offset, end, this.#client.config.stallTimeoutMs);
     this.#streams.push(stream);
     return stream;
   }
@@ -161,10 +161,10 @@ export class S3Source implements ByteSource {
       }
       const target = { url: this.#client.s3Url(this.#key), offset: first };
       try {
-        await readBodyInto(response, into.subarray(filled), target);
+        await readBodyInto(response, into.subarray(filled), target, { stallMs: this.#client.config.stallTimeoutMs });
         filled = into.byteLength;
       } catch (e) {
-        // A dropped connection: keep what arrived and ask for the rest.
+        // A dropped or stalled connection: keep what arrived and ask for the rest.
         if (!(e instanceof WebdcpError) || e.code !== "E_TRUNCATED" || e.offset === undefined) throw e;
         filled = e.offset - offset;
         if (drops >= this.#client.config.retry.attempts) {

@@ -7,6 +7,8 @@ export type Fault =
   | { status: number; code: string }
   /** Forward, then cut the connection after this many bytes of the answer's body. */
   | { dropAfter: number }
+  /** Forward, then send nothing more after this many bytes of the answer's body, the connection left open. */
+  | { stallAfter: number }
   /** Forward the request but never answer (a stuck upload), until the proxy closes. */
   | { hang: true };
 
@@ -68,20 +70,21 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         if (!fault) return void answer.pipe(res);
         proxy.injected++;
+        const limit = "dropAfter" in fault ? fault.dropAfter : fault.stallAfter;
         let sent = 0;
         answer.on("data", (chunk: Buffer) => {
-          if (sent >= fault.dropAfter) return;
-          const keep = Math.min(chunk.byteLength, fault.dropAfter - sent);
+          if (sent >= limit) return;
+          const keep = Math.min(chunk.byteLength, limit - sent);
           res.write(chunk.subarray(0, keep));
           sent += keep;
-          if (sent >= fault.dropAfter) {
+          if (sent >= limit && "dropAfter" in fault) {
             answer.destroy();
             // Flush what was written, then cut the connection as a broken network would.
             res.socket?.end(() => res.socket?.destroy());
             setTimeout(() => res.socket?.destroy(), 50);
           }
         });
-        answer.on("end", () => res.end());
+        answer.on("end", () => sent < limit && res.end());
       },
     );
     up.on("error", () => res.destroy());

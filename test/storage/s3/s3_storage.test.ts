@@ -212,6 +212,61 @@ describe("S3Storage: faults", () => {
     expect(ranges).toEqual(["bytes=1000-150999", "bytes=31000-150999", "bytes=61000-150999", "bytes=91000-150999"]);
   });
 
+  it("a ranged GET whose body goes silent resumes at the byte it reached once stallTimeoutMs passed", async () => {
+    const s = storage({ stallTimeoutMs: 300 });
+    const bytes = pattern(200_000, 6);
+    await s.writeAll("silent", bytes);
+    let stalls = 0;
+    proxy.decide = (
+      r,
+    ) => (r.method === "GET" && r.range !== undefined && stalls++ < 2 ? { stallAfter: 40_000 } : undefined);
+    const before = proxy.requests.length;
+    const got = await s.read("silent", 1000, 150_000);
+    proxy.decide = () => undefined;
+    expect(Buffer.from(got).equals(Buffer.from(bytes.subarray(1000, 151_000)))).toBe(true);
+    expect(getRanges(before)).toEqual(["bytes=1000-150999", "bytes=41000-150999", "bytes=81000-150999"]);
+  });
+
+  it("a read stream whose body goes silent hands its reads to ranged GETs: every byte exact", async () => {
+    const bytes = pattern(4 * MiB, 10);
+    const { src, before } = await openWritten("silent-stream", bytes, { stallTimeoutMs: 300 });
+    let stalled = false;
+    proxy.decide = (r) => r.method === "GET" && !stalled ? ((stalled = true), { stallAfter: MiB + 12_345 }) : undefined;
+    const got = await Promise.all([0, 1, 2, 3].map((i) => src.read(i * MiB, MiB)));
+    proxy.decide = () => undefined;
+    await src.close();
+    expect(stalled).toBe(true);
+    got.forEach((b, i) =>
+      expect(Buffer.from(b).equals(Buffer.from(bytes.subarray(i * MiB, (i + 1) * MiB)))).toBe(true)
+    );
+    expect(getRanges(before)).toContain(`bytes=${MiB + 12_345}-${2 * MiB - 1}`);
+  });
+
+  it("a part upload the server never answers is tried again after stallTimeoutMs: the file is stored whole", async () => {
+    const s = storage({ stallTimeoutMs: 300 });
+    let hangs = 0;
+    proxy.decide = (r) => (r.url.includes("partNumber=2&") && hangs++ === 0 ? { hang: true } : undefined);
+    const before = proxy.requests.length;
+    const bytes = pattern(3 * PART + 17, 11);
+    await s.writeAll("unanswered.bin", bytes);
+    proxy.decide = () => undefined;
+    expect(hangs).toBe(2);
+    expect(proxy.requests.slice(before).filter((r) => r.url.includes("partNumber=2&")).length).toBe(2);
+    expect(Buffer.from(await s.readAll("unanswered.bin")).equals(Buffer.from(bytes))).toBe(true);
+    expect(await s.pendingUploads()).toEqual([]);
+  });
+
+  it("a request never answered in any try fails naming the wait, bucket and key", async () => {
+    const s = storage({ stallTimeoutMs: 100, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+    await s.writeAll("quiet", pattern(1000));
+    proxy.decide = (r) => (r.method === "HEAD" ? { hang: true } : undefined);
+    const err = await s.stat("quiet").then(() => undefined, (e) => e);
+    proxy.decide = () => undefined;
+    expect(err).toBeInstanceOf(S3Error);
+    expect(err).toMatchObject({ bucket: BUCKET, key: `${s.prefix}/quiet` });
+    expect(err.message).toMatch(/failed after 2 tries \(no answer within 100 ms\)/);
+  });
+
   it("reads that follow one another share one GET; a small read a little before its end joins from kept bytes", async () => {
     const bytes = pattern(6 * MiB + 999, 7);
     const { src, before } = await openWritten("seq", bytes);
