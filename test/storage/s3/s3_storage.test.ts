@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { S3Error, S3Storage } from "../../../src/storage/s3/mod.ts";
 import type { S3StorageOptions } from "../../../src/storage/s3/mod.ts";
 import { describeStorage, expectCode } from "../storage_spec.ts";
-import { type FaultProxy, startFaultProxy } from "./fault_proxy.ts";
+import { type Fault, type FaultProxy, startFaultProxy } from "./fault_proxy.ts";
 import { type MotoServer, startMoto } from "./moto_server.ts";
 
 const BUCKET = "webdcp-test";
@@ -196,51 +196,27 @@ describe("S3Storage: faults", () => {
     expect(Buffer.from(back).equals(Buffer.from(bytes))).toBe(true);
   });
 
-  it("a connection dropped in the middle of a ranged GET resumes at the byte it reached", async () => {
-    const s = storage();
-    const bytes = pattern(200_000, 5);
-    await s.writeAll("x", bytes);
-    let drops = 0;
-    proxy.decide = (
-      r,
-    ) => (r.method === "GET" && r.range !== undefined && drops++ < 3 ? { dropAfter: 30_000 } : undefined);
-    const before = proxy.requests.length;
-    const got = await s.read("x", 1000, 150_000);
-    proxy.decide = () => undefined;
-    expect(Buffer.from(got).equals(Buffer.from(bytes.subarray(1000, 151_000)))).toBe(true);
-    const ranges = getRanges(before);
-    expect(ranges).toEqual(["bytes=1000-150999", "bytes=31000-150999", "bytes=61000-150999", "bytes=91000-150999"]);
-  });
+  /** A body cut short: the connection dropped, or left open and silent (given up after stallTimeoutMs). */
+  const cuts = [
+    { how: "a connection dropped", fault: (at: number): Fault => ({ dropAfter: at }), options: {} },
+    { how: "a body gone silent", fault: (at: number): Fault => ({ stallAfter: at }), options: { stallTimeoutMs: 300 } },
+  ];
 
-  it("a ranged GET whose body goes silent resumes at the byte it reached once stallTimeoutMs passed", async () => {
-    const s = storage({ stallTimeoutMs: 300 });
-    const bytes = pattern(200_000, 6);
-    await s.writeAll("silent", bytes);
-    let stalls = 0;
-    proxy.decide = (
-      r,
-    ) => (r.method === "GET" && r.range !== undefined && stalls++ < 2 ? { stallAfter: 40_000 } : undefined);
-    const before = proxy.requests.length;
-    const got = await s.read("silent", 1000, 150_000);
-    proxy.decide = () => undefined;
-    expect(Buffer.from(got).equals(Buffer.from(bytes.subarray(1000, 151_000)))).toBe(true);
-    expect(getRanges(before)).toEqual(["bytes=1000-150999", "bytes=41000-150999", "bytes=81000-150999"]);
-  });
-
-  it("a read stream whose body goes silent hands its reads to ranged GETs: every byte exact", async () => {
-    const bytes = pattern(4 * MiB, 10);
-    const { src, before } = await openWritten("silent-stream", bytes, { stallTimeoutMs: 300 });
-    let stalled = false;
-    proxy.decide = (r) => r.method === "GET" && !stalled ? ((stalled = true), { stallAfter: MiB + 12_345 }) : undefined;
-    const got = await Promise.all([0, 1, 2, 3].map((i) => src.read(i * MiB, MiB)));
-    proxy.decide = () => undefined;
-    await src.close();
-    expect(stalled).toBe(true);
-    got.forEach((b, i) =>
-      expect(Buffer.from(b).equals(Buffer.from(bytes.subarray(i * MiB, (i + 1) * MiB)))).toBe(true)
-    );
-    expect(getRanges(before)).toContain(`bytes=${MiB + 12_345}-${2 * MiB - 1}`);
-  });
+  for (const { how, fault, options } of cuts) {
+    it(`${how} in the middle of a ranged GET resumes at the byte it reached`, async () => {
+      const s = storage(options);
+      const bytes = pattern(200_000, 5);
+      await s.writeAll("x", bytes);
+      let made = 0;
+      proxy.decide = (r) => (r.method === "GET" && r.range !== undefined && made++ < 3 ? fault(30_000) : undefined);
+      const before = proxy.requests.length;
+      const got = await s.read("x", 1000, 150_000);
+      proxy.decide = () => undefined;
+      expect(Buffer.from(got).equals(Buffer.from(bytes.subarray(1000, 151_000)))).toBe(true);
+      const ranges = getRanges(before);
+      expect(ranges).toEqual(["bytes=1000-150999", "bytes=31000-150999", "bytes=61000-150999", "bytes=91000-150999"]);
+    });
+  }
 
   it("a part upload the server never answers is tried again after stallTimeoutMs: the file is stored whole", async () => {
     const s = storage({ stallTimeoutMs: 300 });
@@ -333,23 +309,25 @@ describe("S3Storage: faults", () => {
     ]);
   });
 
-  it("a stream whose connection drops hands its reads to ranged GETs: every byte exact", async () => {
-    const bytes = pattern(4 * MiB, 9);
-    const { src, before } = await openWritten("drop", bytes);
-    let dropped = false;
-    proxy.decide = (r) => r.method === "GET" && !dropped ? ((dropped = true), { dropAfter: MiB + 12_345 }) : undefined;
-    const got = await Promise.all([0, 1, 2, 3].map((i) => src.read(i * MiB, MiB)));
-    proxy.decide = () => undefined;
-    await src.close();
-    expect(dropped).toBe(true);
-    got.forEach((b, i) =>
-      expect(Buffer.from(b).equals(Buffer.from(bytes.subarray(i * MiB, (i + 1) * MiB)))).toBe(true)
-    );
-    const gets = getRanges(before);
-    expect(gets[0]).toBe(`bytes=0-${4 * MiB - 1}`);
-    // The band cut short resumes at the byte it reached; the bands queued behind it fetch themselves.
-    expect(gets).toContain(`bytes=${MiB + 12_345}-${2 * MiB - 1}`);
-  });
+  for (const { how, fault, options } of cuts) {
+    it(`a stream whose body is cut (${how}) hands its reads to ranged GETs: every byte exact`, async () => {
+      const bytes = pattern(4 * MiB, 9);
+      const { src, before } = await openWritten("cut", bytes, options);
+      let cut = false;
+      proxy.decide = (r) => r.method === "GET" && !cut ? ((cut = true), fault(MiB + 12_345)) : undefined;
+      const got = await Promise.all([0, 1, 2, 3].map((i) => src.read(i * MiB, MiB)));
+      proxy.decide = () => undefined;
+      await src.close();
+      expect(cut).toBe(true);
+      got.forEach((b, i) =>
+        expect(Buffer.from(b).equals(Buffer.from(bytes.subarray(i * MiB, (i + 1) * MiB)))).toBe(true)
+      );
+      const gets = getRanges(before);
+      expect(gets[0]).toBe(`bytes=0-${4 * MiB - 1}`);
+      // The band cut short resumes at the byte it reached; the bands queued behind it fetch themselves.
+      expect(gets).toContain(`bytes=${MiB + 12_345}-${2 * MiB - 1}`);
+    });
+  }
 
   it("gives up after the configured tries with an error naming bucket, key, status and S3 code", async () => {
     const s = storage({ retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 } });
