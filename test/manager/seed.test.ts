@@ -1,14 +1,15 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { LLAMA3_FLAVORS, LLAMA3_KEY_GENERATIONS, llama3Parameters } from "../../src/adapters/mod.ts";
 import { runCli } from "../../src/cli/main.ts";
 import { openDcp } from "../../src/dcp/mod.ts";
 import { CheckpointManager, createSeedCheckpoint, type SeedOptions } from "../../src/manager/mod.ts";
 import { llama3Init } from "../../src/manager/seed.ts";
-import { CounterRandom } from "../../src/manager/seed_random.ts";
+import { CounterRandom, PAIR } from "../../src/manager/seed_random.ts";
 import { MemoryStorage } from "../../src/storage/mod.ts";
 import { FileStorage } from "../../src/storage/file/mod.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";
@@ -228,6 +229,14 @@ describe("createSeedCheckpoint()", () => {
     within(corr(n / 2 - 1, (j) => xs[2 * j] ** 2, (j) => xs[2 * j + 2] ** 2), n / 2 - 1);
     within(corr(n, (i) => xs[i], (i) => other[i]), n);
     within(corr(n / 16, (i) => xs[i], (i) => trial1[i]), n / 16);
+  });
+
+  it("sin and cos are the polynomials scripts/seed_polynomials.py fits (numpy in the interop venv)", () => {
+    const out = execFileSync(inject("python"), ["scripts/seed_polynomials.py"], { encoding: "utf8" });
+    const fitted = (name: string) =>
+      new RegExp(`^${name}: (.*)$`, "m").exec(out)![1].split(", ").map((x) => Math.fround(Number(x)));
+    expect(PAIR.sin).toEqual(fitted("sin"));
+    expect(PAIR.cos).toEqual(fitted("cos"));
   });
 
   it("create_seed_checkpoint through the manager writes the program's model as model-only step-0", async () => {
