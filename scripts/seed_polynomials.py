@@ -4,8 +4,8 @@ On [0, pi/4]: sin(phi) = phi * (1 + c1 z + c2 z^2 + c3 z^3) and cos(phi) = 1 + d
 z = phi^2, the free coefficients chosen for the least greatest error (sin's relative, cos's absolute) by
 Lawson's iteration of weighted least squares on a fine grid. Prints them as float32 values (shortest
 round-trip decimals, highest power first, as PAIR holds them) and the greatest error of each polynomial
-evaluated as the generator does (float32 Horner steps) against float64 sin and cos, beside Taylor's series
-one term longer for comparison.
+evaluated as the generator does (float32 Horner steps, on each of its 2^21 + 1 angles) against float64 sin
+and cos, beside Taylor's series one term longer for comparison.
 
 Run: python scripts/seed_polynomials.py (numpy; the interop venv has it).
 """
@@ -37,7 +37,8 @@ def horner32(coefficients: list[np.float32], x: np.ndarray) -> np.ndarray:
 
 
 def greatest_errors(sin_c: list[np.float32], cos_c: list[np.float32]) -> tuple[float, float]:
-    phi = PHI.astype(np.float32)
+    """Over the generator's own angles: phi = at * (pi/4 / 2^21) in float32, at = 0 .. 2^21."""
+    phi = (np.arange(2**21 + 1, dtype=np.float32) * np.float32(np.pi / 4 / 2**21)).astype(np.float32)
     z = (phi * phi).astype(np.float32)
     sin = (phi * horner32(sin_c, z)).astype(np.float32).astype(np.float64)
     cos = horner32(cos_c, z).astype(np.float64)

@@ -1,6 +1,7 @@
 import { AwsClient } from "aws4fetch";
 import { StorageError } from "../../errors/mod.ts";
-import type { S3Config } from "./s3_config.ts";
+import { orStall, STALLED } from "../stall.ts";
+import { MAX_TIMER_MS, type S3Config } from "./s3_config.ts";
 import { errorCodeOf, S3Error } from "./s3_error.ts";
 import { elementText, MAX_XML_BYTES } from "./s3_xml.ts";
 
@@ -23,8 +24,11 @@ export interface S3Request {
   signal?: AbortSignal;
 }
 
-/** The slowest upload a try waits for, beyond the stall timeout: 1 MiB per second. */
-const UPLOAD_BYTES_PER_MS = (1 << 20) / 1000;
+/**
+ * The slowest uplink a try's body is given time for, beyond the stall timeout: 256 KiB per second shared by
+ * `partsInFlight` uploads (fetch shows no progress of a body going up, so its time is allowed for in full).
+ */
+const UPLINK_BYTES_PER_MS = (256 << 10) / 1000;
 
 /** HTTP statuses S3 uses for "try again": throttling (503 SlowDown, 429) and server-side failures. */
 const RETRY_STATUSES = new Set([500, 502, 503, 504, 429]);
@@ -74,19 +78,22 @@ export class S3Client {
 
   /**
    * Sends `req` until it gets an accepted status, a permanent error, or runs out of tries. A try whose
-   * answer has not begun within the stall timeout (plus a second per MiB of body) is given up and retried.
+   * answer has not begun within the stall timeout, after the time its body takes on a slow uplink
+   * (UPLINK_BYTES_PER_MS), is given up and retried.
    */
   async send(req: S3Request): Promise<Response> {
     const url = this.url(req.key, req.query);
-    const waitMs = this.config.stallTimeoutMs + Math.ceil((req.body?.byteLength ?? 0) / UPLOAD_BYTES_PER_MS);
+    const { stallTimeoutMs, partsInFlight } = this.config;
+    const upload = Math.ceil(((req.body?.byteLength ?? 0) * partsInFlight) / UPLINK_BYTES_PER_MS);
+    const waitMs = Math.min(stallTimeoutMs + upload, MAX_TIMER_MS);
     for (let attempt = 1;; attempt++) {
       let response: Response;
       const stall = new AbortController();
       const timer = setTimeout(() => stall.abort(), waitMs);
       try {
-        const signal = req.signal ? AbortSignal.any([req.signal, stall.signal]) : stall.signal;
+        const signal = req.signal ? eitherSignal(req.signal, stall.signal) : stall.signal;
         const init = { method: req.method, headers: req.headers, body: req.body, signal };
-        response = await this.config.fetch(await this.#signer.sign(url, init));
+        response = await this.config.fetch(await this.#signer.sign(url, init)).finally(() => clearTimeout(timer));
       } catch (cause) {
         if (attempt < this.config.retry.attempts && !req.signal?.aborted) {
           await this.backoff(attempt);
@@ -94,11 +101,9 @@ export class S3Client {
         }
         const why = stall.signal.aborted ? `no answer within ${waitMs} ms` : (cause as Error)?.message ?? cause;
         throw this.error(req, 0, "", `${req.what} failed after ${attempt} tries (${why})`, cause);
-      } finally {
-        clearTimeout(timer);
       }
       if (req.accept.includes(response.status)) return response;
-      const body = req.method === "HEAD" ? "" : await boundedText(response, 64 << 10).catch(() => "");
+      const body = req.method === "HEAD" ? "" : await this.text(response, 64 << 10).catch(() => "");
       const s3Code = elementText(body, "Code") ?? "";
       if ((RETRY_STATUSES.has(response.status) || RETRY_CODES.has(s3Code)) && attempt < this.config.retry.attempts) {
         await this.backoff(attempt);
@@ -115,7 +120,7 @@ export class S3Client {
   /** Sends `req` and returns its (bounded) XML answer, refusing an `<Error>` sent with a 200 status. */
   async sendXml(req: S3Request): Promise<{ status: number; xml: string }> {
     const response = await this.send(req);
-    const xml = await boundedText(response, MAX_XML_BYTES).catch((cause) => {
+    const xml = await this.text(response, MAX_XML_BYTES).catch((cause) => {
       throw this.error(req, response.status, "", `${req.what}: ${(cause as Error).message}`, cause);
     });
     // CompleteMultipartUpload and CopyObject can fail after their 200 header was sent.
@@ -139,11 +144,16 @@ export class S3Client {
     for (let attempt = 1; attempt < this.config.retry.attempts; attempt++) {
       await this.backoff(attempt);
       const response = await this.send(req);
-      const xml = await boundedText(response, MAX_XML_BYTES);
+      const xml = await this.text(response, MAX_XML_BYTES);
       if (!/^\s*(<\?xml[^>]*>)?\s*<Error>/.test(xml)) return { status: response.status, xml };
       code = elementText(xml, "Code") ?? code;
     }
     throw this.error(req, 200, code, `${req.what} failed after ${this.config.retry.attempts} tries`);
+  }
+
+  /** An answer's body as text (at most `limit` bytes; one silent for the stall timeout fails). */
+  text(response: Response, limit: number): Promise<string> {
+    return boundedText(response, limit, this.config.stallTimeoutMs);
   }
 
   /** Waits before try `attempt + 1`: a random time up to the capped exponential ceiling (full jitter). */
@@ -173,8 +183,25 @@ export class S3Client {
   }
 }
 
-/** The body as text, refusing more than `limit` bytes without buffering them. */
-export async function boundedText(response: Response, limit: number): Promise<string> {
+/**
+ * A signal aborted when either is: `AbortSignal.any` where the runtime has it (Node 20.3+, Safari 17.4+), else
+ * by listeners.
+ */
+function eitherSignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (typeof AbortSignal.any === "function") return AbortSignal.any([a, b]);
+  const either = new AbortController();
+  for (const s of [a, b]) {
+    if (s.aborted) either.abort(s.reason);
+    else s.addEventListener("abort", () => either.abort(s.reason), { once: true });
+  }
+  return either.signal;
+}
+
+/**
+ * The body as text, refusing more than `limit` bytes without buffering them, and a body that gives nothing
+ * for `stallMs`.
+ */
+async function boundedText(response: Response, limit: number, stallMs: number): Promise<string> {
   const body = response.body;
   if (body === null) return "";
   const reader = body.getReader();
@@ -182,7 +209,12 @@ export async function boundedText(response: Response, limit: number): Promise<st
   let total = 0;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const read = await orStall(reader.read(), stallMs);
+      if (read === STALLED) {
+        await reader.cancel().catch(() => {});
+        throw new StorageError("E_IO", `answer gave nothing for ${stallMs} ms after ${total} bytes`);
+      }
+      const { done, value } = read;
       if (done) break;
       total += value.byteLength;
       if (total > limit) {

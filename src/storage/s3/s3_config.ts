@@ -60,9 +60,11 @@ export interface S3StorageOptions {
   /** How failed requests (no response, 5xx, throttling, stalls) are retried. */
   retry?: S3RetryOptions;
   /**
-   * How long a try may make no progress before it is given up and retried (default 60 000 ms, botocore's read
-   * timeout): its answer must begin within this time plus one second per MiB it uploads, and a body being read
-   * must give bytes at least this often (a read then resumes at the byte it reached).
+   * How long a try may make no progress before it is given up (default 60 000 ms, botocore's read timeout): its
+   * answer must begin within this time after its body could have gone up at 256 KiB/s shared by
+   * `partsInFlight` uploads (an 8 MiB part of 8 in flight: 5.3 minutes in all), else the try is retried; an object's body must
+   * give bytes at least this often, else the read resumes at the byte it reached; an XML answer that falls
+   * silent fails its request. Raise it (or lower `partsInFlight`) for an uplink slower than about 2 Mbit/s.
    */
   stallTimeoutMs?: number;
   /** The fetch to use (default: the global one); tests and proxies inject their own. */
@@ -89,8 +91,8 @@ export interface S3Config {
 }
 
 const MIN_PART_SIZE = 64 << 10;
-/** Timers longer than this (about 24.8 days) fire at once in browsers and Node. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Timers longer than this (about 24.8 days) fire at once in browsers, Node and Deno. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Resolves options and environment into a config, refusing what cannot work with a usage error. */
 export function resolveS3Config(options: S3StorageOptions): S3Config {

@@ -168,7 +168,7 @@ export class S3Source implements ByteSource {
         if (!(e instanceof WebdcpError) || e.code !== "E_TRUNCATED" || e.offset === undefined) throw e;
         filled = e.offset - offset;
         if (drops >= this.#client.config.retry.attempts) {
-          throw new StorageError("E_TRUNCATED", `${e.message}; gave up after ${drops} dropped connections`, {
+          throw new StorageError("E_TRUNCATED", `${e.message}; gave up after ${drops} broken or silent connections`, {
             path: this.path,
             offset: e.offset,
             cause: e,

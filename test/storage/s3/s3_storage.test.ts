@@ -199,7 +199,11 @@ describe("S3Storage: faults", () => {
   /** A body cut short: the connection dropped, or left open and silent (given up after stallTimeoutMs). */
   const cuts = [
     { how: "a connection dropped", fault: (at: number): Fault => ({ dropAfter: at }), options: {} },
-    { how: "a body gone silent", fault: (at: number): Fault => ({ stallAfter: at }), options: { stallTimeoutMs: 300 } },
+    {
+      how: "a body gone silent",
+      fault: (at: number): Fault => ({ stallAfter: at }),
+      options: { stallTimeoutMs: 1000 },
+    },
   ];
 
   for (const { how, fault, options } of cuts) {
@@ -219,7 +223,8 @@ describe("S3Storage: faults", () => {
   }
 
   it("a part upload the server never answers is tried again after stallTimeoutMs: the file is stored whole", async () => {
-    const s = storage({ stallTimeoutMs: 300 });
+    // Two parts in flight: a try of a 64 KiB part waits 1 s plus 0.5 s of upload time.
+    const s = storage({ stallTimeoutMs: 1000, partsInFlight: 2 });
     let hangs = 0;
     proxy.decide = (r) => (r.url.includes("partNumber=2&") && hangs++ === 0 ? { hang: true } : undefined);
     const before = proxy.requests.length;
@@ -233,14 +238,51 @@ describe("S3Storage: faults", () => {
   });
 
   it("a request never answered in any try fails naming the wait, bucket and key", async () => {
-    const s = storage({ stallTimeoutMs: 100, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+    const s = storage({ stallTimeoutMs: 1000, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
     await s.writeAll("quiet", pattern(1000));
     proxy.decide = (r) => (r.method === "HEAD" ? { hang: true } : undefined);
     const err = await s.stat("quiet").then(() => undefined, (e) => e);
     proxy.decide = () => undefined;
     expect(err).toBeInstanceOf(S3Error);
     expect(err).toMatchObject({ bucket: BUCKET, key: `${s.prefix}/quiet` });
-    expect(err.message).toMatch(/failed after 2 tries \(no answer within 100 ms\)/);
+    expect(err.message).toMatch(/failed after 2 tries \(no answer within 1000 ms\)/);
+  });
+
+  it("a listing whose XML answer falls silent fails once stallTimeoutMs passed instead of waiting for ever", async () => {
+    const s = storage({ stallTimeoutMs: 1000 });
+    await s.writeAll("d/a", pattern(10));
+    proxy.decide = (r) => (r.url.includes("list-type=2") ? { stallAfter: 20 } : undefined);
+    const err = await s.list("d").then(() => undefined, (e) => e);
+    proxy.decide = () => undefined;
+    expect(err).toBeInstanceOf(S3Error);
+    expect(err.message).toMatch(/answer gave nothing for 1000 ms after 20 bytes/);
+  });
+
+  it("the longest stall timeout still lets uploads through (the wait is capped at the longest timer)", async () => {
+    const s = storage({ stallTimeoutMs: 2 ** 31 - 1 });
+    const bytes = pattern(2 * PART + 5, 12);
+    await s.writeAll("patient.bin", bytes);
+    expect(Buffer.from(await s.readAll("patient.bin")).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it("without AbortSignal.any (Node before 20.3, older browsers) abort() still cancels a part upload that hangs", async () => {
+    const any = AbortSignal.any;
+    (AbortSignal as { any?: unknown }).any = undefined;
+    try {
+      const s = storage();
+      const sink = await s.create("hung-old");
+      let hung = false;
+      proxy.decide = (r) => (r.url.includes("partNumber=2&") ? ((hung = true), { hang: true }) : undefined);
+      await sink.write(pattern(3 * PART));
+      for (let i = 0; i < 200 && !hung; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(hung).toBe(true);
+      await sink.abort();
+      proxy.decide = () => undefined;
+      expect(await s.stat("hung-old")).toBeUndefined();
+      expect(await s.pendingUploads()).toEqual([]);
+    } finally {
+      AbortSignal.any = any;
+    }
   });
 
   it("reads that follow one another share one GET; a small read a little before its end joins from kept bytes", async () => {
