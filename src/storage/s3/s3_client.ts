@@ -103,7 +103,7 @@ export class S3Client {
         throw this.error(req, 0, "", `${req.what} failed after ${attempt} tries (${why})`, cause);
       }
       if (req.accept.includes(response.status)) return response;
-      const body = req.method === "HEAD" ? "" : await this.text(response, 64 << 10).catch(() => "");
+      const body = req.method === "HEAD" ? "" : await this.#text(response, 64 << 10).catch(() => "");
       const s3Code = elementText(body, "Code") ?? "";
       if ((RETRY_STATUSES.has(response.status) || RETRY_CODES.has(s3Code)) && attempt < this.config.retry.attempts) {
         await this.backoff(attempt);
@@ -120,7 +120,7 @@ export class S3Client {
   /** Sends `req` and returns its (bounded) XML answer, refusing an `<Error>` sent with a 200 status. */
   async sendXml(req: S3Request): Promise<{ status: number; xml: string }> {
     const response = await this.send(req);
-    const xml = await this.text(response, MAX_XML_BYTES).catch((cause) => {
+    const xml = await this.#text(response, MAX_XML_BYTES).catch((cause) => {
       throw this.error(req, response.status, "", `${req.what}: ${(cause as Error).message}`, cause);
     });
     // CompleteMultipartUpload and CopyObject can fail after their 200 header was sent.
@@ -144,7 +144,7 @@ export class S3Client {
     for (let attempt = 1; attempt < this.config.retry.attempts; attempt++) {
       await this.backoff(attempt);
       const response = await this.send(req);
-      const xml = await this.text(response, MAX_XML_BYTES);
+      const xml = await this.#text(response, MAX_XML_BYTES);
       if (!/^\s*(<\?xml[^>]*>)?\s*<Error>/.test(xml)) return { status: response.status, xml };
       code = elementText(xml, "Code") ?? code;
     }
@@ -152,7 +152,7 @@ export class S3Client {
   }
 
   /** An answer's body as text (at most `limit` bytes; one silent for the stall timeout fails). */
-  text(response: Response, limit: number): Promise<string> {
+  #text(response: Response, limit: number): Promise<string> {
     return boundedText(response, limit, this.config.stallTimeoutMs);
   }
 
