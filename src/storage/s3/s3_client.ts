@@ -224,7 +224,11 @@ async function boundedText(response: Response, limit: number, stallMs: number): 
       chunks.push(value);
     }
   } finally {
-    reader.releaseLock();
+    try {
+      reader.releaseLock();
+    } catch {
+      // An older streams implementation refuses while the abandoned read of a stalled answer is pending.
+    }
   }
   const out = new Uint8Array(total);
   let at = 0;
