@@ -82,6 +82,8 @@ export function boxMuller(h0: number, h1: number, std: number, out: Float32Array
 
 /** `mix32`'s constants, shared with the WebAssembly twin: x ^= x >>> s0; x *= m0; x ^= x >>> s1; x *= m1; x ^= x >>> s2. */
 export const MIX32 = { shifts: [16, 15, 16], multipliers: [0x7feb352d, 0x846ca68b | 0] } as const;
+const [S0, S1, S2] = MIX32.shifts;
+const [M0, M1] = MIX32.multipliers;
 
 /**
  * A 32-bit integer hash (an int32; `>>> 0` for the unsigned value), Wellons's "lowbias32": a bijection in which
@@ -89,12 +91,11 @@ export const MIX32 = { shifts: [16, 15, 16], multipliers: [0x7feb352d, 0x846ca68
  * same cost: two multiplies, three xor-shifts).
  */
 function mix32(h: number): number {
-  const [s0, s1, s2] = MIX32.shifts;
-  h ^= h >>> s0;
-  h = Math.imul(h, MIX32.multipliers[0]);
-  h ^= h >>> s1;
-  h = Math.imul(h, MIX32.multipliers[1]);
-  return h ^ (h >>> s2);
+  h ^= h >>> S0;
+  h = Math.imul(h, M0);
+  h ^= h >>> S1;
+  h = Math.imul(h, M1);
+  return h ^ (h >>> S2);
 }
 
 /** FNV-1a of a string's UTF-16 code units, finalised. */

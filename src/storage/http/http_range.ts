@@ -103,16 +103,7 @@ export async function readBodyChunks(
     untilEnd: true,
     stallMs: options.stallMs,
   });
-  if (got.stalled) {
-    throw new StorageError(
-      "E_TRUNCATED",
-      `response body gave nothing for ${options.stallMs} ms after ${got.filled} of ${length} bytes`,
-      {
-        path: target.url,
-        offset: target.offset + got.filled,
-      },
-    );
-  }
+  if (got.stalled) throw truncated(target, got.filled, length, undefined, `gave nothing for ${options.stallMs} ms`);
   if (!got.ended && got.filled === length) {
     throw new StorageError("E_IO", `server sent more than the ${length} bytes it announced`, {
       path: target.url,
@@ -127,8 +118,9 @@ export async function discardBody(response: Response): Promise<void> {
   await response.body?.cancel().catch(() => {});
 }
 
-function truncated(target: RequestTarget, filled: number, expected: number, cause?: unknown): StorageError {
-  return new StorageError("E_TRUNCATED", `response body ended after ${filled} of ${expected} bytes`, {
+/** E_TRUNCATED at the first byte missing from a body that `how` (ended, or gave nothing for a while). */
+function truncated(target: RequestTarget, filled: number, expected: number, cause?: unknown, how = "ended") {
+  return new StorageError("E_TRUNCATED", `response body ${how} after ${filled} of ${expected} bytes`, {
     path: target.url,
     offset: target.offset + filled,
     cause,
