@@ -108,6 +108,9 @@ while (step < config.steps) {
   } else {
     cpuOptimizer.lr = lr;
     const r = lossAndGrads(shape, params, x, y, batchSize);
+    // With async_with_pinned_mem the last save copies host tensors in the background: the optimizer waits for
+    // that copy, as TorchTitan's trainer does (the GPU path needs no wait: its device runs the copies first).
+    await ckpt.maybeWaitForStaging();
     cpuOptimizer.step(r.grads as unknown as MlpParams);
     loss = r.loss;
   }

@@ -16,7 +16,7 @@ import { nearestName } from "./nearest_name.ts";
 import { shouldSave, stepDir } from "./policy.ts";
 import { Purger } from "./purge.ts";
 import { readDcpStep, readHfStep } from "./read_step.ts";
-import { Stager } from "./staging.ts";
+import { type Snapshot, Stager } from "./staging.ts";
 import type { ManagerStates } from "./states.ts";
 import { completeness, listSteps, newestComplete } from "./steps.ts";
 import { writeDcpStep, writeHfStep } from "./write_step.ts";
@@ -64,9 +64,12 @@ export type SaveKind = "full" | "model-only" | "hf";
 
 /** Milliseconds one save took, split into the part the caller waited for and the part in the background. */
 export interface SaveTimes {
-  /** Time the caller waited: waiting for the previous save, collecting and staging (and, when synchronous, writing). */
+  /**
+   * Time the caller waited: waiting for the previous save, collecting and staging (and, when synchronous,
+   * writing); with `async_with_pinned_mem`, `save()` plus its waits in `maybeWaitForStaging()`.
+   */
   blockingMs: number;
-  /** Time spent writing after `save()` returned (0 for synchronous saves). */
+  /** Time spent staging (`async_with_pinned_mem`) and writing after `save()` returned (0 for synchronous saves). */
   backgroundMs: number;
 }
 
@@ -118,6 +121,8 @@ export class CheckpointManager {
   readonly #syncStager = new Stager("reference");
   readonly #purger: Purger;
   #inFlight?: { step: number; promise: Promise<SaveTimes> };
+  /** `async_with_pinned_mem`: the snapshot of the last save, while it is taken, and the time waited for it. */
+  #staging?: { snapshot: Snapshot; waitedMs: number };
   #failure?: unknown;
   /** Steps being written now (a purge never removes them). */
   readonly #writing = new Set<number>();
@@ -160,6 +165,9 @@ export class CheckpointManager {
   /**
    * Saves `step` when TorchTitan would (`load_only`, first step, last step, interval). Waits for the
    * previous asynchronous save first (and throws its error). The last step is written synchronously.
+   * `async` returns once the state is copied; `async_with_pinned_mem` (TorchTitan's asynchronous staging)
+   * once WebGPU copies are queued, copying host tensors in the background: call `maybeWaitForStaging()`
+   * before changing them.
    */
   async save(step: number, opts: { last?: boolean } = {}): Promise<SaveResult> {
     const begin = performance.now();
@@ -173,16 +181,25 @@ export class CheckpointManager {
     }
     this.#opts.signal?.throwIfAborted();
     await this.wait();
+    await this.#stager.prepared();
     const c = this.config.checkpoint;
     const kind: SaveKind = last && c.last_save_model_only ? (c.last_save_in_hf ? "hf" : "model-only") : "full";
     const names = kind === "full" ? this.#stateNames() : ["model"];
     const { entries, plannerData } = await this.#collect(names);
     const asyncWrite = !last && c.async_mode !== "disabled";
+    const background = asyncWrite && c.async_mode === "async_with_pinned_mem";
     // Only an asynchronous save needs its own copy; a synchronous one writes from the state as it is.
-    const staged = await (asyncWrite ? this.#stager : this.#syncStager).stage(entries, this.#opts.signal);
+    const staged = (asyncWrite ? this.#stager : this.#syncStager).stage(entries, {
+      signal: this.#opts.signal,
+      background,
+    });
+    if (!background) await staged.ready;
+    const staging = background ? { snapshot: staged, waitedMs: 0 } : undefined;
+    this.#staging = staging;
     const write = async () => {
       this.#writing.add(step);
       try {
+        await staged.ready;
         await this.#write(step, kind, staged.entries, plannerData);
       } finally {
         this.#writing.delete(step);
@@ -199,7 +216,7 @@ export class CheckpointManager {
     const started = performance.now();
     const promise = write().then(() => {
       this.#purger.schedule();
-      return { blockingMs, backgroundMs: performance.now() - started };
+      return { blockingMs: blockingMs + (staging?.waitedMs ?? 0), backgroundMs: performance.now() - started };
     });
     this.#inFlight = { step, promise };
     promise.catch((e) => {
@@ -223,6 +240,23 @@ export class CheckpointManager {
     return await this.save(0, { last: true });
   }
 
+  /**
+   * `async_with_pinned_mem`: waits until the last save's snapshot is taken, as TorchTitan's trainer does before
+   * its optimizer step. Call it after a save before changing any host tensor of the state; WebGPU tensors may
+   * change at once (the device runs the staging copies first). In the other modes `save()` returns with the
+   * snapshot taken, and this at once. A failed staging throws here (and not again from `wait()`).
+   */
+  async maybeWaitForStaging(): Promise<void> {
+    const staging = this.#staging;
+    if (!staging) return;
+    const begin = performance.now();
+    staging.snapshot.hurry();
+    const failed = await staging.snapshot.ready.then(() => false, () => true);
+    staging.waitedMs += performance.now() - begin;
+    if (this.#staging === staging) this.#staging = undefined;
+    if (failed) await this.wait();
+  }
+
   /** Settles the in-flight save; throws the first error of a background save once. */
   async wait(): Promise<void> {
     const inFlight = this.#inFlight;
@@ -243,6 +277,7 @@ export class CheckpointManager {
       await this.#purger.settled();
     } finally {
       this.#closed = true;
+      await this.#stager.prepared();
       this.#stager.dispose();
     }
   }
@@ -258,6 +293,26 @@ export class CheckpointManager {
    * the HF weights at `hf_assets_path`; else a fresh start. Loading is strict.
    */
   async load(step = -1): Promise<LoadResult> {
+    const result = await this.#load(step);
+    this.#prepareStaging();
+    return result;
+  }
+
+  /**
+   * `async_with_pinned_mem`: the staging buffers for the state as loaded, allocated and touched in the
+   * background while the first steps train, so the first save costs what later ones do (TorchTitan allocates
+   * its pinned memory at the first save).
+   */
+  #prepareStaging(): void {
+    const c = this.config.checkpoint;
+    if (this.#stager.mode !== "pinned" || !c.enable || c.load_only) return;
+    this.#collect(this.#stateNames()).then(
+      ({ entries }) => this.#stager.prepare(entries, this.#opts.signal),
+      () => {}, // a state that cannot be read fails the first save, which says so
+    );
+  }
+
+  async #load(step: number): Promise<LoadResult> {
     this.#checkOpen();
     const c = this.config.checkpoint;
     const fresh: LoadResult = { loaded: false, source: "fresh", modelOnly: false, fromHf: false, keys: {} };

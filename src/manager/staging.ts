@@ -7,20 +7,54 @@
  * sizes pay them. `pinned` (`async_with_pinned_mem`) gives every tensor its own buffer, host and WebGPU
  * readback, kept for the manager's life, so a steady state allocates nothing. `reference` (synchronous
  * saves) keeps host data where it is. WebGPU tensors are read back in every mode: all copies of a save in
- * one command buffer (`copyBufferToBuffer` into MAP_READ buffers), then mapped.
+ * one command buffer (`copyBufferToBuffer` into MAP_READ buffers) submitted before `stage()` returns, so
+ * work the program queues afterwards cannot change what they copy, then mapped.
+ *
+ * A snapshot taken in the background (`async_with_pinned_mem`, as TorchTitan's asynchronous staging) does
+ * its host copies after `stage()` returns, a few MiB at a time between turns of the event loop, so they
+ * fill the time the program waits (on its GPU, say); the program must leave its host tensors alone until
+ * `ready` resolves.
  */
 import { byteSize, isTensor } from "../tensor/mod.ts";
 import type { Tensor } from "../tensor/mod.ts";
 import type { StateLeaf } from "../dcp/mod.ts";
 import { GpuError } from "../errors/mod.ts";
 import { GpuStateTensor } from "./states.ts";
+import { EventLoopTurns } from "../tasks/mod.ts";
 
 export type StagingMode = "reference" | "copy" | "pinned";
 
-/** A staged state: its leaves, and `release()` to call once they are written (their buffers may be reused). */
+/** Bytes copied (or touched) between looks at the clock while a snapshot is taken in the background. */
+const SLICE_BYTES = 4 << 20;
+/** The pages `prepare()` touches: the smallest a kernel maps. */
+const PAGE_BYTES = 4096;
+/** Copying a background snapshot does between turns of the event loop (each turn idles 1-4 ms). */
+const TURN_EVERY_MS = 8;
+
+/**
+ * A state being staged: its leaves (final once `ready` resolves), and `release()` to call once they are
+ * written (their buffers may be reused).
+ */
 export interface Snapshot {
   entries: Map<string, StateLeaf>;
+  /** Resolves once every leaf holds its copy; rejects with what stopped the staging. */
+  ready: Promise<void>;
+  /** The program waits for `ready`: copy what is left without letting the event loop turn. */
+  hurry(): void;
   release(): void;
+}
+
+/** How `stage()` works. */
+export interface StageOptions {
+  signal?: AbortSignal;
+  /** Copy host bytes after `stage()` returns, between turns of the event loop (else before it returns). */
+  background?: boolean;
+}
+
+/** A host copy still to make: `from` into `into`. */
+interface HostCopy {
+  from: Uint8Array;
+  into: Uint8Array;
 }
 
 export class Stager {
@@ -33,57 +67,127 @@ export class Stager {
   #free = new Map<number, Uint8Array[]>();
   /** `copy`: the buffers of the snapshot being taken. */
   #taken: Uint8Array[] = [];
+  /** `pinned`: the buffers `prepare()` allocates and touches in the background. */
+  #preparing: { turns: EventLoopTurns; done: Promise<void> } | undefined;
 
   constructor(readonly mode: StagingMode) {}
 
-  /** The snapshot of `entries` (FQN -> leaf); host tensors in `reference` mode are the caller's own. */
-  async stage(entries: ReadonlyMap<string, unknown>, signal?: AbortSignal): Promise<Snapshot> {
+  /**
+   * The snapshot of `entries` (FQN -> leaf); host tensors in `reference` mode are the caller's own. WebGPU
+   * copies are queued before this returns; host copies too unless `background`.
+   */
+  stage(entries: ReadonlyMap<string, unknown>, opts: StageOptions = {}): Snapshot {
+    const { signal, background = false } = opts;
     this.#taken = [];
     try {
-      const staged = await this.#stage(entries, signal);
-      const taken = this.#taken;
-      let released = false;
-      return {
-        entries: staged,
-        release: () => {
-          if (released || this.mode !== "copy") return;
-          released = true;
-          for (const b of taken) {
-            const same = this.#free.get(b.byteLength);
-            if (same) same.push(b);
-            else this.#free.set(b.byteLength, [b]);
+      const out = new Map<string, StateLeaf>();
+      const host: HostCopy[] = [];
+      const gpu: [string, GpuStateTensor][] = [];
+      for (const [fqn, leaf] of entries) {
+        signal?.throwIfAborted();
+        if (leaf instanceof GpuStateTensor) {
+          gpu.push([fqn, leaf]);
+          out.set(fqn, null); // keeps the flattening order; filled once read back
+        } else if ((isTensor(leaf) || leaf instanceof Uint8Array) && this.mode !== "reference") {
+          const from = isTensor(leaf) ? leaf.data : leaf;
+          const into = this.#hostBuffer(fqn, from.byteLength);
+          out.set(fqn, isTensor(leaf) ? { dtype: leaf.dtype, shape: [...leaf.shape], data: into } : into);
+          host.push({ from, into });
+        } else {
+          out.set(fqn, leaf as StateLeaf);
+        }
+      }
+      const readBacks = this.#queueReadBacks(gpu);
+      if (!background) { for (const c of host) c.into.set(c.from); }
+      // Turns by timer: the program's own timers and I/O must run while the snapshot is taken.
+      const turns = background ? new EventLoopTurns(TURN_EVERY_MS, "timer") : undefined;
+      const ready = (async () => {
+        try {
+          if (turns) {
+            await turns.turn(); // nothing is copied before stage() returns
+            signal?.throwIfAborted();
+            await copyBetweenTurns(host, turns, signal);
           }
-        },
-      };
+          for (const r of readBacks) {
+            for (const [fqn, t] of await r.read(turns, signal)) out.set(fqn, t);
+          }
+        } finally {
+          turns?.close();
+        }
+      })();
+      ready.catch(() => {}); // the caller awaits it
+      return { entries: out, ready, hurry: () => turns?.stop(), release: this.#releaser(this.#taken) };
     } finally {
       // What the snapshot did not take is memory no save needs now.
       this.#free = new Map();
     }
   }
 
-  async #stage(entries: ReadonlyMap<string, unknown>, signal?: AbortSignal): Promise<Map<string, StateLeaf>> {
-    const out = new Map<string, StateLeaf>();
-    const gpu: [string, GpuStateTensor][] = [];
-    for (const [fqn, leaf] of entries) {
-      signal?.throwIfAborted();
-      if (leaf instanceof GpuStateTensor) {
-        gpu.push([fqn, leaf]);
-        out.set(fqn, null); // keeps the flattening order; filled below
-      } else if (isTensor(leaf)) {
-        out.set(
-          fqn,
-          this.mode === "reference"
-            ? leaf
-            : { dtype: leaf.dtype, shape: [...leaf.shape], data: this.#copy(fqn, leaf.data) },
-        );
-      } else if (leaf instanceof Uint8Array && this.mode !== "reference") {
-        out.set(fqn, this.#copy(fqn, leaf));
-      } else {
-        out.set(fqn, leaf as StateLeaf);
+  /**
+   * `pinned`: allocates the buffers that snapshots of `entries` need and touches every page of the host ones
+   * in the background, between turns of the event loop, so that the first snapshot costs what later ones do
+   * (fresh memory costs a page fault per 4 KiB on first touch). Once per stager; other modes do nothing.
+   */
+  prepare(entries: ReadonlyMap<string, unknown>, signal?: AbortSignal): void {
+    if (this.mode !== "pinned" || this.#preparing !== undefined) return;
+    const turns = new EventLoopTurns(TURN_EVERY_MS, "timer");
+    const done = (async () => {
+      try {
+        await turns.turn();
+        const fresh: Uint8Array[] = [];
+        const host = (key: string, bytes: number) => {
+          if (this.#host.get(key)?.byteLength !== bytes) fresh.push(this.#hostBuffer(key, bytes));
+        };
+        for (const [fqn, leaf] of entries) {
+          if (leaf instanceof GpuStateTensor) {
+            const { bytes, padded } = readBackSize(fqn, leaf);
+            this.#gpuBuffer(leaf.device, fqn, padded);
+            host(fqn, bytes);
+          } else if (isTensor(leaf)) host(fqn, leaf.data.byteLength);
+          else if (leaf instanceof Uint8Array) host(fqn, leaf.byteLength);
+        }
+        for (const b of fresh) {
+          for (let at = 0; at < b.byteLength; at += PAGE_BYTES) {
+            b[at] = 0; // no snapshot has used it yet
+            if (at % SLICE_BYTES !== 0) continue;
+            const turn = turns.maybeTurn();
+            if (turn) {
+              await turn;
+              signal?.throwIfAborted();
+            }
+          }
+        }
+      } finally {
+        turns.close();
       }
-    }
-    for (const [fqn, t] of await this.#readBack(gpu)) out.set(fqn, t);
-    return out;
+    })();
+    done.catch(() => {}); // see prepared()
+    this.#preparing = { turns, done };
+  }
+
+  /**
+   * Waits for `prepare()` to end, hurrying it on (no more turns). What stopped it is left to the snapshot
+   * that needs the buffers (a state that cannot be read fails its save there).
+   */
+  async prepared(): Promise<void> {
+    const p = this.#preparing;
+    if (p === undefined) return;
+    p.turns.stop();
+    await p.done.catch(() => {});
+  }
+
+  /** `release()` of a snapshot whose buffers are `taken`: `copy` mode offers them to the next snapshot. */
+  #releaser(taken: Uint8Array[]): () => void {
+    let released = false;
+    return () => {
+      if (released || this.mode !== "copy") return;
+      released = true;
+      for (const b of taken) {
+        const same = this.#free.get(b.byteLength);
+        if (same) same.push(b);
+        else this.#free.set(b.byteLength, [b]);
+      }
+    };
   }
 
   /** Drops the kept buffers (GPU ones destroyed). */
@@ -112,40 +216,44 @@ export class Stager {
     return fresh;
   }
 
-  #copy(key: string, data: Uint8Array): Uint8Array {
-    const into = this.#hostBuffer(key, data.byteLength);
-    into.set(data);
-    return into;
-  }
-
-  async #readBack(items: readonly [string, GpuStateTensor][]): Promise<[string, Tensor][]> {
-    if (items.length === 0) return [];
+  /**
+   * Queues the copies of WebGPU tensors into MAP_READ buffers (one command buffer per device, submitted now)
+   * and returns, per device, how to read them back into host buffers once mapped.
+   */
+  #queueReadBacks(items: readonly [string, GpuStateTensor][]): {
+    read(turns: EventLoopTurns | undefined, signal?: AbortSignal): Promise<[string, Tensor][]>;
+  }[] {
     const byDevice = new Map<GPUDevice, [string, GpuStateTensor][]>();
     for (const it of items) byDevice.set(it[1].device, [...byDevice.get(it[1].device) ?? [], it]);
-    const out: [string, Tensor][] = [];
-    for (const [device, group] of byDevice) {
+    return [...byDevice].map(([device, group]) => {
       const encoder = device.createCommandEncoder({ label: "webdcp checkpoint staging" });
       const staged = group.map(([fqn, t]) => {
-        const bytes = byteSize(t.dtype, [...t.shape]);
-        if (t.byteOffset % 4 !== 0) {
-          throw new GpuError("E_GPU", `GPU tensor '${fqn}' starts at byte ${t.byteOffset}, not a multiple of 4`);
-        }
-        const padded = Math.ceil(bytes / 4) * 4;
+        const { bytes, padded } = readBackSize(fqn, t);
         const buffer = this.#gpuBuffer(device, fqn, padded);
         if (padded > 0) encoder.copyBufferToBuffer(t.buffer, t.byteOffset, buffer, 0, padded);
-        return { fqn, t, bytes, padded, buffer };
+        return { fqn, t, bytes, padded, buffer, data: this.#hostBuffer(fqn, bytes) };
       });
       device.queue.submit([encoder.finish()]);
-      await Promise.all(staged.map((s) => s.buffer.mapAsync(GPUMapMode.READ, 0, Math.max(4, s.padded))));
-      for (const s of staged) {
-        const data = this.#hostBuffer(s.fqn, s.bytes);
-        if (s.bytes > 0) data.set(new Uint8Array(s.buffer.getMappedRange(0, s.padded), 0, s.bytes));
-        s.buffer.unmap();
-        if (this.mode !== "pinned") s.buffer.destroy();
-        out.push([s.fqn, { dtype: s.t.dtype, shape: [...s.t.shape], data }]);
-      }
-    }
-    return out;
+      return {
+        read: async (turns, signal) => {
+          await Promise.all(staged.map((s) => s.buffer.mapAsync(GPUMapMode.READ, 0, Math.max(4, s.padded))));
+          try {
+            const copies = staged.filter((s) => s.bytes > 0).map((s) => ({
+              from: new Uint8Array(s.buffer.getMappedRange(0, s.padded), 0, s.bytes),
+              into: s.data,
+            }));
+            if (turns) await copyBetweenTurns(copies, turns, signal);
+            else for (const c of copies) c.into.set(c.from);
+          } finally {
+            for (const s of staged) {
+              s.buffer.unmap();
+              if (this.mode !== "pinned") s.buffer.destroy();
+            }
+          }
+          return staged.map((s) => [s.fqn, { dtype: s.t.dtype, shape: [...s.t.shape], data: s.data }]);
+        },
+      };
+    });
   }
 
   #gpuBuffer(device: GPUDevice, key: string, bytes: number): GPUBuffer {
@@ -163,5 +271,32 @@ export class Stager {
     this.allocations++;
     if (this.mode === "pinned") this.#gpu.set(key, buffer);
     return buffer;
+  }
+}
+
+/** A WebGPU tensor's bytes, and the multiple of 4 bytes its copy into a MAP_READ buffer takes. */
+function readBackSize(fqn: string, t: GpuStateTensor): { bytes: number; padded: number } {
+  if (t.byteOffset % 4 !== 0) {
+    throw new GpuError("E_GPU", `GPU tensor '${fqn}' starts at byte ${t.byteOffset}, not a multiple of 4`);
+  }
+  const bytes = byteSize(t.dtype, [...t.shape]);
+  return { bytes, padded: Math.ceil(bytes / 4) * 4 };
+}
+
+/** Makes `copies` a slice at a time, letting the event loop turn every TURN_EVERY_MS. */
+async function copyBetweenTurns(
+  copies: readonly HostCopy[],
+  turns: EventLoopTurns,
+  signal?: AbortSignal,
+): Promise<void> {
+  for (const { from, into } of copies) {
+    for (let at = 0; at < from.byteLength; at += SLICE_BYTES) {
+      const turn = turns.maybeTurn();
+      if (turn) {
+        await turn;
+        signal?.throwIfAborted();
+      }
+      into.set(from.subarray(at, at + SLICE_BYTES), at);
+    }
   }
 }

@@ -1,4 +1,5 @@
 import { invariant, InvariantError } from "../errors/mod.ts";
+import { EventLoopTurns } from "../tasks/mod.ts";
 import type { BandJob } from "./band_pipeline.ts";
 
 /** A promise with its settling functions (`Promise.withResolvers`, which Node 20 lacks). */
@@ -14,28 +15,6 @@ function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(e
  * turns of thousands of small tensors (25 us each) cost next to nothing.
  */
 const TURN_EVERY_MS = 1;
-
-/**
- * Turns of the event loop (finished I/O, worker replies run before the caller goes on), through a message
- * channel: a nested `setTimeout(0)` waits 1-4 ms (Deno took 430 ms for 200, a channel 5 ms). `close()` when
- * done: an open channel keeps a process alive.
- */
-function eventLoopTurns(): { turn(): Promise<void>; close(): void } {
-  const channel = new MessageChannel();
-  let resume: (() => void) | undefined;
-  channel.port1.onmessage = () => resume?.();
-  return {
-    turn: () =>
-      new Promise<void>((resolve) => {
-        resume = resolve;
-        channel.port2.postMessage(null);
-      }),
-    close: () => {
-      channel.port1.close();
-      channel.port2.close();
-    },
-  };
-}
 
 /**
  * Plans the jobs of a writer's tensors one after the other in the writer's order, handing each tensor's
@@ -60,16 +39,14 @@ export class JobPlanner<T> {
     });
     this.#done = (async () => {
       let i = 0;
-      const loop = eventLoopTurns();
-      let since = performance.now();
+      const loop = new EventLoopTurns(TURN_EVERY_MS, "channel");
       try {
         for (; i < items.length && !this.#stopped; i++) {
           const jobs = await plan(items[i]);
           onPlanned(jobs);
           settle[i].resolve(jobs);
-          if (performance.now() - since < TURN_EVERY_MS) continue;
-          await loop.turn();
-          since = performance.now();
+          const turn = loop.maybeTurn();
+          if (turn) await turn;
         }
       } catch (error) {
         for (; i < items.length; i++) settle[i].reject(error);

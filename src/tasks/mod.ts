@@ -13,6 +13,7 @@
  */
 export { runLimited } from "./run_limited.ts";
 export { type JobProgress, type ProgressCallback, ProgressTracker } from "./progress.ts";
+export { EventLoopTurns } from "./event_loop_turns.ts";
 export { hostModule } from "./host_module.ts";
 export { nativeCopy } from "./native_copy.ts";
 export { lowerThreadPriority } from "./thread_priority.ts";

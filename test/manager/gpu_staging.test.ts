@@ -8,7 +8,7 @@ import { f32, Holder, values } from "./states_fixture.ts";
 describe("staging WebGPU tensors (Dawn on a real adapter)", async () => {
   const engine = await gpuEngineForTests();
   it.skipIf(!engine)(
-    "async_with_pinned_mem reads GPU buffers back into reused staging buffers; the step holds what the GPU held",
+    "async_with_pinned_mem reads GPU buffers back into staging buffers prepared after maybeLoad(); the step holds what the GPU held at save()",
     async () => {
       const device = engine!.context.device;
       const upload = (data: Uint8Array) => {
@@ -34,10 +34,13 @@ describe("staging WebGPU tensors (Dawn on a real adapter)", async () => {
         storage,
         states: { model },
       });
-      await m.save(1);
+      await m.maybeLoad();
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the buffers are prepared meanwhile
       const allocations = m.stagingAllocations;
       expect(allocations).toBe(4); // a MAP_READ buffer and a host buffer per tensor
-      device.queue.writeBuffer(wBuf, 0, f32([64, 33], (i) => -i).data); // the program moves on
+      await m.save(1);
+      // The program moves on at once: the device runs the staging copies queued by save() first.
+      device.queue.writeBuffer(wBuf, 0, f32([64, 33], (i) => -i).data);
       await m.save(2);
       await m.close();
       expect(m.stagingAllocations).toBe(allocations);

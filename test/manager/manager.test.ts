@@ -317,6 +317,57 @@ describe("async saves", () => {
     expect(m.stagingAllocations).toBe(first);
   });
 
+  it("async_with_pinned_mem copies host tensors after save() returns: a change before maybeWaitForStaging() reaches the step, one after it does not", async () => {
+    const { m, storage, states } = manager({ interval: 1, async_mode: "async_with_pinned_mem", keep_latest_k: 0 });
+    const w = states.model.sd["embed.weight" as never] as Tensor;
+    const r = await m.save(1);
+    w.data.fill(0); // before the snapshot is taken: TorchTitan's contract says wait first
+    await m.maybeWaitForStaging();
+    const head = states.model.sd["head.weight" as never] as Tensor;
+    const before = values(head);
+    head.data.fill(0); // the optimizer step, after the wait
+    const times = await r.done;
+    expect(times.blockingMs).toBeGreaterThanOrEqual(r.blockingMs);
+    await m.maybeWaitForStaging(); // nothing staging: at once
+    const ckpt = await openDcp(storage, "step-1");
+    expect(values(await ckpt.readTensor("embed.weight"))).toEqual(new Array(12).fill(0));
+    expect(values(await ckpt.readTensor("head.weight"))).toEqual(before);
+    await ckpt.close();
+    await m.close();
+  });
+
+  it("async_with_pinned_mem prepares its staging buffers in the background after maybeLoad(): the first save allocates none", async () => {
+    const { m, storage, states } = manager({ interval: 1, async_mode: "async_with_pinned_mem", keep_latest_k: 0 });
+    await m.maybeLoad(); // a fresh start
+    expect(m.stagingAllocations).toBe(0); // nothing before the event loop turns
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the program's first training step
+    expect(m.stagingAllocations).toBe(7); // 6 tensors and the dataloader's bytes
+    const w = states.model.sd["embed.weight" as never] as Tensor;
+    const before = values(w);
+    await m.save(1);
+    await m.maybeWaitForStaging();
+    await m.close();
+    expect(m.stagingAllocations).toBe(7);
+    const ckpt = await openDcp(storage, "step-1");
+    expect(values(await ckpt.readTensor("embed.weight"))).toEqual(before);
+    expect(await ckpt.readValue("dataloader.dp_rank_0")).toEqual(Uint8Array.of(0x80, 0x04, 1));
+    await ckpt.close();
+  });
+
+  it("async_with_pinned_mem: a staging stopped by the signal throws from maybeWaitForStaging() once and commits nothing", async () => {
+    const storage = new MemoryStorage();
+    const abort = new AbortController();
+    const m = new CheckpointManager({
+      checkpoint: { enable: true, interval: 1, async_mode: "async_with_pinned_mem" },
+    }, { storage, states: toyStates(), signal: abort.signal });
+    const r = await m.save(1);
+    abort.abort(new Error("stopped by the test"));
+    await expect(m.maybeWaitForStaging()).rejects.toThrow("stopped by the test");
+    await m.wait(); // reported once
+    await expect(r.done).rejects.toThrow("stopped by the test");
+    expect(await stepNames(storage)).toEqual([]);
+  });
+
   it("async reuses the written snapshot's buffers: steady-state saves allocate nothing, each step holds its own state", async () => {
     const { m, storage, states } = manager({ interval: 1, async_mode: "async", keep_latest_k: 0 });
     const w = states.model.sd["embed.weight" as never] as Tensor;

@@ -25,10 +25,16 @@ interface Run {
 }
 
 /**
- * One run of the example (`device`: its [training] device). With `kill`, SIGKILL comes `kill.delayMs` after
- * the run reports step `kill.afterStep`: wherever it then is (training, staging, writing, committing).
+ * One run of the example (`device`: its [training] device; `extra`: more of its arguments). With `kill`,
+ * SIGKILL comes `kill.delayMs` after the run reports step `kill.afterStep`: wherever it then is (training,
+ * staging, writing, committing).
  */
-function run(dump: string, kill?: { afterStep: number; delayMs: number }, device = "auto"): Promise<Run> {
+function run(
+  dump: string,
+  kill?: { afterStep: number; delayMs: number },
+  device = "auto",
+  extra: string[] = [],
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const args = [
       "run",
@@ -40,6 +46,7 @@ function run(dump: string, kill?: { afterStep: number; delayMs: number }, device
       String(STEPS),
       "--training.device",
       device,
+      ...extra,
     ];
     const child = spawn(DENO, args, {
       cwd: ROOT,
@@ -83,7 +90,13 @@ async function contents(dump: string, step: number): Promise<Map<string, string>
 }
 
 /** Kills and restarts the example `trials` times over; every trial must end with `reference`'s checkpoint. */
-async function killTrials(dir: string, device: string, trials: number, reference: Map<string, string>) {
+async function killTrials(
+  dir: string,
+  device: string,
+  trials: number,
+  reference: Map<string, string>,
+  extra: string[] = [],
+) {
   let seed = 12345;
   const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
   let kills = 0;
@@ -95,7 +108,7 @@ async function killTrials(dir: string, device: string, trials: number, reference
       expect(attempt).toBeLessThan(40);
       // Later attempts are never killed, so every trial ends.
       const kill = { afterStep: 1 + Math.floor(random() * (STEPS - 1)), delayMs: random() * 30 };
-      const r = await run(dump, attempt < 3 ? kill : undefined, device);
+      const r = await run(dump, attempt < 3 ? kill : undefined, device, extra);
       const resumed = r.events.find((e) => e.event === "resumed");
       if (resumed) {
         const at = (resumed.step as number | undefined) ?? 0;
@@ -139,22 +152,31 @@ describe("examples/train killed with SIGKILL at random moments", () => {
     900_000,
   );
 
-  it("the CPU path too (5 trials), and it agrees with the GPU path to float32 rounding", async () => {
-    const cpu = await run(join(dir, "cpu-ref"), undefined, "cpu");
-    expect(cpu.events.find((e) => e.event === "resumed")!.device).toBe("cpu");
-    const cpuReference = await contents(join(dir, "cpu-ref"), STEPS);
-    await killTrials(dir, "cpu", 5, cpuReference);
-    if (device === "gpu") {
-      const a = await openDcp(new FileStorage(join(dir, "ref", "checkpoint")), `step-${STEPS}`);
-      const b = await openDcp(new FileStorage(join(dir, "cpu-ref", "checkpoint")), `step-${STEPS}`);
-      for (const n of PARAM_NAMES) {
-        const x = new Float32Array((await a.readTensor(n)).data.slice().buffer);
-        const y = new Float32Array((await b.readTensor(n)).data.slice().buffer);
-        for (let i = 0; i < x.length; i++) expect(Math.abs(x[i] - y[i])).toBeLessThan(1e-4);
+  it(
+    "the CPU path too (5 trials, and 5 more with async_with_pinned_mem), and it agrees with the GPU path to float32 rounding",
+    async () => {
+      const cpu = await run(join(dir, "cpu-ref"), undefined, "cpu");
+      expect(cpu.events.find((e) => e.event === "resumed")!.device).toBe("cpu");
+      const cpuReference = await contents(join(dir, "cpu-ref"), STEPS);
+      await killTrials(dir, "cpu", 5, cpuReference);
+      // Host tensors staged in the background while the next step computes: every step a restart resumes from
+      // must be the state of its save, or the run ends elsewhere.
+      const pinned = ["--checkpoint.async_mode", "async_with_pinned_mem"];
+      const { resumedMidway } = await killTrials(join(dir, "pinned"), "cpu", 5, cpuReference, pinned);
+      expect(resumedMidway).toBeGreaterThan(0);
+      if (device === "gpu") {
+        const a = await openDcp(new FileStorage(join(dir, "ref", "checkpoint")), `step-${STEPS}`);
+        const b = await openDcp(new FileStorage(join(dir, "cpu-ref", "checkpoint")), `step-${STEPS}`);
+        for (const n of PARAM_NAMES) {
+          const x = new Float32Array((await a.readTensor(n)).data.slice().buffer);
+          const y = new Float32Array((await b.readTensor(n)).data.slice().buffer);
+          for (let i = 0; i < x.length; i++) expect(Math.abs(x[i] - y[i])).toBeLessThan(1e-4);
+        }
+        await Promise.all([a.close(), b.close()]);
       }
-      await Promise.all([a.close(), b.close()]);
-    }
-  }, 900_000);
+    },
+    900_000,
+  );
 
   it("torch's dcp.load puts the final checkpoint into the same nn.Sequential, which gives the same outputs", async () => {
     const ckpt = await openDcp(new FileStorage(join(dir, "ref", "checkpoint")), `step-${STEPS}`);
