@@ -123,6 +123,8 @@ export class CheckpointManager {
   #inFlight?: { step: number; promise: Promise<SaveTimes> };
   /** `async_with_pinned_mem`: the snapshot of the last save, while it is taken, and the time waited for it. */
   #staging?: { snapshot: Snapshot; waitedMs: number };
+  /** `async_with_pinned_mem`: the state being read for `Stager.prepare()` after a load. */
+  #preparing?: Promise<void>;
   #failure?: unknown;
   /** Steps being written now (a purge never removes them). */
   readonly #writing = new Set<number>();
@@ -181,6 +183,7 @@ export class CheckpointManager {
     }
     this.#opts.signal?.throwIfAborted();
     await this.wait();
+    await this.#preparing;
     await this.#stager.prepared();
     const c = this.config.checkpoint;
     const kind: SaveKind = last && c.last_save_model_only ? (c.last_save_in_hf ? "hf" : "model-only") : "full";
@@ -277,6 +280,7 @@ export class CheckpointManager {
       await this.#purger.settled();
     } finally {
       this.#closed = true;
+      await this.#preparing; // prepares nothing once closed
       await this.#stager.prepared();
       this.#stager.dispose();
     }
@@ -293,6 +297,10 @@ export class CheckpointManager {
    * the HF weights at `hf_assets_path`; else a fresh start. Loading is strict.
    */
   async load(step = -1): Promise<LoadResult> {
+    // Loading changes the state a background staging may still be copying (its failure surfaces from wait()).
+    const staging = this.#staging;
+    staging?.snapshot.hurry();
+    await staging?.snapshot.ready.catch(() => {});
     const result = await this.#load(step);
     this.#prepareStaging();
     return result;
@@ -305,9 +313,11 @@ export class CheckpointManager {
    */
   #prepareStaging(): void {
     const c = this.config.checkpoint;
-    if (this.#stager.mode !== "pinned" || !c.enable || c.load_only) return;
-    this.#collect(this.#stateNames()).then(
-      ({ entries }) => this.#stager.prepare(entries, this.#opts.signal),
+    if (this.#stager.mode !== "pinned" || !c.enable || c.load_only || this.#preparing) return;
+    this.#preparing = this.#collect(this.#stateNames()).then(
+      ({ entries }) => {
+        if (!this.#closed) this.#stager.prepare(entries, this.#opts.signal);
+      },
       () => {}, // a state that cannot be read fails the first save, which says so
     );
   }

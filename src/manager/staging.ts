@@ -134,21 +134,22 @@ export class Stager {
     const done = (async () => {
       try {
         await turns.turn();
-        const fresh: Uint8Array[] = [];
-        const host = (key: string, bytes: number) => {
-          if (this.#host.get(key)?.byteLength !== bytes) fresh.push(this.#hostBuffer(key, bytes));
-        };
+        const sizes = new Map<string, number>();
         for (const [fqn, leaf] of entries) {
           if (leaf instanceof GpuStateTensor) {
             const { bytes, padded } = readBackSize(fqn, leaf);
             this.#gpuBuffer(leaf.device, fqn, padded);
-            host(fqn, bytes);
-          } else if (isTensor(leaf)) host(fqn, leaf.data.byteLength);
-          else if (leaf instanceof Uint8Array) host(fqn, leaf.byteLength);
+            sizes.set(fqn, bytes);
+          } else if (isTensor(leaf)) sizes.set(fqn, leaf.data.byteLength);
+          else if (leaf instanceof Uint8Array) sizes.set(fqn, leaf.byteLength);
         }
-        for (const b of fresh) {
-          for (let at = 0; at < b.byteLength; at += PAGE_BYTES) {
-            b[at] = 0; // no snapshot has used it yet
+        for (const [key, bytes] of sizes) {
+          if (this.#host.get(key)?.byteLength === bytes) continue;
+          // Touched while no snapshot can see it, then kept (unless a snapshot took a buffer of its own).
+          const b = new Uint8Array(bytes);
+          this.allocations++;
+          for (let at = 0; at < bytes; at += PAGE_BYTES) {
+            b[at] = 0;
             if (at % SLICE_BYTES !== 0) continue;
             const turn = turns.maybeTurn();
             if (turn) {
@@ -156,6 +157,7 @@ export class Stager {
               signal?.throwIfAborted();
             }
           }
+          if (this.#host.get(key)?.byteLength !== bytes) this.#host.set(key, b);
         }
       } finally {
         turns.close();
@@ -236,8 +238,9 @@ export class Stager {
       device.queue.submit([encoder.finish()]);
       return {
         read: async (turns, signal) => {
-          await Promise.all(staged.map((s) => s.buffer.mapAsync(GPUMapMode.READ, 0, Math.max(4, s.padded))));
+          const mapped = staged.map((s) => s.buffer.mapAsync(GPUMapMode.READ, 0, Math.max(4, s.padded)));
           try {
+            await Promise.all(mapped);
             const copies = staged.filter((s) => s.bytes > 0).map((s) => ({
               from: new Uint8Array(s.buffer.getMappedRange(0, s.padded), 0, s.bytes),
               into: s.data,
@@ -245,15 +248,25 @@ export class Stager {
             if (turns) await copyBetweenTurns(copies, turns, signal);
             else for (const c of copies) c.into.set(c.from);
           } finally {
-            for (const s of staged) {
-              s.buffer.unmap();
+            // Every map settled (one that failed leaves the others mapped), then unmapped; a buffer that could
+            // not be mapped is not kept.
+            const outcomes = await Promise.allSettled(mapped);
+            for (const [i, s] of staged.entries()) {
+              if (s.buffer.mapState !== "unmapped") s.buffer.unmap();
               if (this.mode !== "pinned") s.buffer.destroy();
+              else if (outcomes[i].status === "rejected") this.#dropGpu(s.fqn, s.buffer);
             }
           }
           return staged.map((s) => [s.fqn, { dtype: s.t.dtype, shape: [...s.t.shape], data: s.data }]);
         },
       };
     });
+  }
+
+  /** Forgets (and destroys) the kept readback buffer of `key` if it is `buffer`. */
+  #dropGpu(key: string, buffer: GPUBuffer): void {
+    if (this.#gpu.get(key) === buffer) this.#gpu.delete(key);
+    buffer.destroy();
   }
 
   #gpuBuffer(device: GPUDevice, key: string, bytes: number): GPUBuffer {

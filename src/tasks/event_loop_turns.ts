@@ -11,11 +11,13 @@
 export class EventLoopTurns {
   readonly #channel: MessageChannel | undefined;
   #resume: (() => void) | undefined;
+  readonly #everyMs: number;
   #since = performance.now();
   #stopped = false;
 
   /** `everyMs`: the work `maybeTurn()` lets pass between turns. */
-  constructor(private readonly everyMs: number, via: "channel" | "timer") {
+  constructor(everyMs: number, via: "channel" | "timer") {
+    this.#everyMs = everyMs;
     if (via === "timer") return;
     this.#channel = new MessageChannel();
     this.#channel.port1.onmessage = () => this.#resume?.();
@@ -39,7 +41,7 @@ export class EventLoopTurns {
 
   /** A turn once `everyMs` passed since the last one (unless stopped); else nothing to wait for. */
   maybeTurn(): Promise<void> | undefined {
-    return this.#stopped || performance.now() - this.#since < this.everyMs ? undefined : this.turn();
+    return this.#stopped || performance.now() - this.#since < this.#everyMs ? undefined : this.turn();
   }
 
   /** No more turns from `maybeTurn()`: the rest of the work runs at once. */

@@ -6,6 +6,7 @@ import { CheckpointManager as HostCheckpointManager } from "../../src/manager/ho
 import { MemoryStorage } from "../../src/storage/mod.ts";
 import type { Tensor } from "../../src/tensor/mod.ts";
 import { f32, Holder, toyStates, values } from "./states_fixture.ts";
+import type { StateDict } from "../../src/dcp/mod.ts";
 
 function manager(checkpoint: ConfigDocument["checkpoint"], storage = new MemoryStorage(), states = toyStates()) {
   return {
@@ -354,6 +355,33 @@ describe("async saves", () => {
     await ckpt.close();
   });
 
+  it("async_with_pinned_mem: a save right after maybeLoad(), states answering late, holds every byte of the state", async () => {
+    const states = toyStates();
+    // 32 MiB with no zero byte: preparing it takes several turns of the event loop, and a page touched
+    // after its copy would show.
+    const big = new Uint8Array(32 << 20).map((_, i) => 1 + (i % 251));
+    states.model.sd["big.weight" as never] = { dtype: "uint8", shape: [big.length], data: big } as never;
+    const late = (h: Holder) => ({
+      stateDict: () => new Promise<StateDict>((resolve) => setTimeout(() => resolve(h.stateDict()), 3)),
+      loadStateDict: (sd: Map<string, unknown>) => h.loadStateDict(sd),
+    });
+    const storage = new MemoryStorage();
+    const m = new CheckpointManager({
+      checkpoint: { enable: true, interval: 1, async_mode: "async_with_pinned_mem" },
+    }, { storage, states: { model: late(states.model), dataloader: late(states.dataloader) } });
+    await m.maybeLoad();
+    await m.save(1); // while the buffers are being prepared
+    await m.maybeWaitForStaging();
+    await m.close();
+    const ckpt = await openDcp(storage, "step-1");
+    for (const name of ["embed.weight", "head.weight", "counts", "big.weight"]) {
+      const [got, want] = [(await ckpt.readTensor(name)).data, (states.model.sd[name as never] as Tensor).data];
+      expect(Buffer.compare(got, want), name).toBe(0); // (a deep equal of 32 MiB takes GiBs)
+    }
+    expect(await ckpt.readValue("dataloader.dp_rank_0")).toEqual(Uint8Array.of(0x80, 0x04, 1));
+    await ckpt.close();
+  });
+
   it("async_with_pinned_mem: a staging stopped by the signal throws from maybeWaitForStaging() once and commits nothing", async () => {
     const storage = new MemoryStorage();
     const abort = new AbortController();
@@ -365,6 +393,7 @@ describe("async saves", () => {
     await expect(m.maybeWaitForStaging()).rejects.toThrow("stopped by the test");
     await m.wait(); // reported once
     await expect(r.done).rejects.toThrow("stopped by the test");
+    await m.close();
     expect(await stepNames(storage)).toEqual([]);
   });
 
