@@ -183,8 +183,7 @@ export class CheckpointManager {
     }
     this.#opts.signal?.throwIfAborted();
     await this.wait();
-    await this.#preparing;
-    await this.#stager.prepared();
+    await this.#prepared();
     const c = this.config.checkpoint;
     const kind: SaveKind = last && c.last_save_model_only ? (c.last_save_in_hf ? "hf" : "model-only") : "full";
     const names = kind === "full" ? this.#stateNames() : ["model"];
@@ -250,14 +249,28 @@ export class CheckpointManager {
    * snapshot taken, and this at once. A failed staging throws here (and not again from `wait()`).
    */
   async maybeWaitForStaging(): Promise<void> {
+    if (await this.#stagingFailed()) await this.wait();
+  }
+
+  /**
+   * Hurries the last save's background staging to its end, the wait counted as that save's blocking time;
+   * whether it failed (its error surfaces from `wait()`).
+   */
+  async #stagingFailed(): Promise<boolean> {
     const staging = this.#staging;
-    if (!staging) return;
+    if (!staging) return false;
     const begin = performance.now();
     staging.snapshot.hurry();
     const failed = await staging.snapshot.ready.then(() => false, () => true);
     staging.waitedMs += performance.now() - begin;
     if (this.#staging === staging) this.#staging = undefined;
-    if (failed) await this.wait();
+    return failed;
+  }
+
+  /** The staging buffers `load()` started preparing, ready (hurried on). */
+  async #prepared(): Promise<void> {
+    await this.#preparing;
+    await this.#stager.prepared();
   }
 
   /** Settles the in-flight save; throws the first error of a background save once. */
@@ -280,8 +293,7 @@ export class CheckpointManager {
       await this.#purger.settled();
     } finally {
       this.#closed = true;
-      await this.#preparing; // prepares nothing once closed
-      await this.#stager.prepared();
+      await this.#prepared(); // prepares nothing once closed
       this.#stager.dispose();
     }
   }
@@ -297,10 +309,7 @@ export class CheckpointManager {
    * the HF weights at `hf_assets_path`; else a fresh start. Loading is strict.
    */
   async load(step = -1): Promise<LoadResult> {
-    // Loading changes the state a background staging may still be copying (its failure surfaces from wait()).
-    const staging = this.#staging;
-    staging?.snapshot.hurry();
-    await staging?.snapshot.ready.catch(() => {});
+    await this.#stagingFailed(); // loading changes the state a background staging may still be copying
     const result = await this.#load(step);
     this.#prepareStaging();
     return result;

@@ -148,15 +148,9 @@ export class Stager {
           // Touched while no snapshot can see it, then kept (unless a snapshot took a buffer of its own).
           const b = new Uint8Array(bytes);
           this.allocations++;
-          for (let at = 0; at < bytes; at += PAGE_BYTES) {
-            b[at] = 0;
-            if (at % SLICE_BYTES !== 0) continue;
-            const turn = turns.maybeTurn();
-            if (turn) {
-              await turn;
-              signal?.throwIfAborted();
-            }
-          }
+          await bySlices(bytes, turns, signal, (at, end) => {
+            for (let page = at; page < end; page += PAGE_BYTES) b[page] = 0;
+          });
           if (this.#host.get(key)?.byteLength !== bytes) this.#host.set(key, b);
         }
       } finally {
@@ -303,13 +297,23 @@ async function copyBetweenTurns(
   signal?: AbortSignal,
 ): Promise<void> {
   for (const { from, into } of copies) {
-    for (let at = 0; at < from.byteLength; at += SLICE_BYTES) {
-      const turn = turns.maybeTurn();
-      if (turn) {
-        await turn;
-        signal?.throwIfAborted();
-      }
-      into.set(from.subarray(at, at + SLICE_BYTES), at);
+    await bySlices(from.byteLength, turns, signal, (at, end) => into.set(from.subarray(at, end), at));
+  }
+}
+
+/** `each` over [0, bytes) in SLICE_BYTES pieces, turning the event loop between them when `turns` says. */
+async function bySlices(
+  bytes: number,
+  turns: EventLoopTurns,
+  signal: AbortSignal | undefined,
+  each: (at: number, end: number) => void,
+): Promise<void> {
+  for (let at = 0; at < bytes; at += SLICE_BYTES) {
+    const turn = turns.maybeTurn();
+    if (turn) {
+      await turn;
+      signal?.throwIfAborted();
     }
+    each(at, Math.min(bytes, at + SLICE_BYTES));
   }
 }
