@@ -156,8 +156,9 @@ try {
     "",
     `\`npx deno run -A --v8-flags=--expose-gc bench/manager.bench.ts ${stateMiB} ${seedFlavor} ${rounds} ${stepMs}\``,
     "",
-    `Blocking: \`save()\`, plus \`maybeWaitForStaging()\` after a ${stepMs} ms training step in which the thread idles (a GPU's`,
-    "forward and backward passes), plus how late the step's end came (staging on the program's thread holds it up).",
+    `Blocking: \`save()\`, plus \`maybeWaitForStaging()\` after a ${stepMs} ms training step in which the thread`,
+    "idles (a GPU's forward and backward passes), plus how late the step's end came (staging on the program's",
+    "thread holds it up).",
     "",
     "| async_mode | state | blocking ms, first save | blocking ms, steady (median) | background ms, steady | " +
     "blocking / synchronous save of the same round: first / steady (median) | staging buffers: by the first save / " +

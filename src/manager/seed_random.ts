@@ -80,7 +80,10 @@ export function boxMuller(h0: number, h1: number, std: number, out: Float32Array
   out[1] = f(sr * y);
 }
 
-/** `mix32`'s constants, shared with the WebAssembly twin: x ^= x >>> s0; x *= m0; x ^= x >>> s1; x *= m1; x ^= x >>> s2. */
+/**
+ * `mix32`'s constants, shared with the WebAssembly twin: x ^= x >>> s0; x *= m0; x ^= x >>> s1; x *= m1;
+ * x ^= x >>> s2.
+ */
 export const MIX32 = { shifts: [16, 15, 16], multipliers: [0x7feb352d, 0x846ca68b | 0] } as const;
 const [S0, S1, S2] = MIX32.shifts;
 const [M0, M1] = MIX32.multipliers;
