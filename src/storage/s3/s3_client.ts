@@ -93,7 +93,7 @@ export class S3Client {
       try {
         const signal = req.signal ? eitherSignal(req.signal, stall.signal) : stall.signal;
         const init = { method: req.method, headers: req.headers, body: req.body, signal };
-        response = await this.config.fetch(await this.#signer.sign(url, init)).finally(() => clearTimeout(timer));
+        response = await this.config.fetch(await this.#signer.sign(url, init));
       } catch (cause) {
         if (attempt < this.config.retry.attempts && !req.signal?.aborted) {
           await this.backoff(attempt);
@@ -101,6 +101,9 @@ export class S3Client {
         }
         const why = stall.signal.aborted ? `no answer within ${waitMs} ms` : (cause as Error)?.message ?? cause;
         throw this.error(req, 0, "", `${req.what} failed after ${attempt} tries (${why})`, cause);
+      } finally {
+        // Also when signing failed: a timer left running would keep the process alive until it fires.
+        clearTimeout(timer);
       }
       if (req.accept.includes(response.status)) return response;
       const body = req.method === "HEAD" ? "" : await this.#text(response, 64 << 10).catch(() => "");

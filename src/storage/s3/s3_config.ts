@@ -64,7 +64,8 @@ export interface S3StorageOptions {
    * answer must begin within this time after its body could have gone up at 256 KiB/s shared by
    * `partsInFlight` uploads (an 8 MiB part of 8 in flight: 5.3 minutes in all), else the try is retried; an
    * object's body must give bytes at least this often, else the read resumes at the byte it reached; an XML
-   * answer that falls silent fails its request. Raise it (or lower `partsInFlight`) for an uplink slower than about 2 Mbit/s.
+   * answer that falls silent fails its request. Raise it (or lower `partsInFlight`) for an uplink slower than
+   * about 2 Mbit/s.
    */
   stallTimeoutMs?: number;
   /** The fetch to use (default: the global one); tests and proxies inject their own. */
