@@ -91,9 +91,10 @@ export class S3Client {
       const stall = new AbortController();
       const timer = setTimeout(() => stall.abort(), waitMs);
       try {
+        const signals = req.signal ? [req.signal, stall.signal] : [stall.signal];
         const signal = req.signal ? eitherSignal(req.signal, stall.signal) : stall.signal;
         const init = { method: req.method, headers: req.headers, body: req.body, signal };
-        response = await this.config.fetch(await this.#signer.sign(url, init));
+        response = await orAborted(this.config.fetch(await this.#signer.sign(url, init)), signals);
       } catch (cause) {
         if (attempt < this.config.retry.attempts && !req.signal?.aborted) {
           await this.backoff(attempt);
@@ -184,6 +185,29 @@ export class S3Client {
       cause,
     });
   }
+}
+
+/**
+ * `pending` (a fetch given `signals`), or a rejection with the reason of the first of them to abort. The fetch
+ * alone may never see the abort: Node's fetch (undici) follows a request's signal through weak references, so
+ * after a garbage collection a fetch that hangs can miss it (and the stall timeout with it). A fetch given up
+ * here that is answered later has its answer's body cancelled.
+ */
+function orAborted(pending: Promise<Response>, signals: readonly AbortSignal[]): Promise<Response> {
+  const listeners: [AbortSignal, () => void][] = [];
+  const aborted = new Promise<never>((_, reject) => {
+    for (const s of signals) {
+      if (s.aborted) reject(s.reason);
+      const onAbort = () => reject(s.reason);
+      s.addEventListener("abort", onAbort, { once: true });
+      listeners.push([s, onAbort]);
+    }
+  });
+  const settled = Promise.race([pending, aborted]).finally(() => {
+    for (const [s, onAbort] of listeners) s.removeEventListener("abort", onAbort);
+  });
+  settled.catch(() => pending.then((r) => r.body?.cancel().catch(() => {}), () => {}));
+  return settled;
 }
 
 /**
