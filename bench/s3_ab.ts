@@ -1,13 +1,15 @@
 /**
  * Paired A/B rounds of webdcp variants, each converting the bench checkpoint bucket to bucket (bf16
- * safetensors) on one gofakes3 server (bench/lib/gofakes3_server.ts): the tool behind the S3 changes in
+ * safetensors) on one S3 server (gofakes3 unless SERVER says otherwise: bench/lib/s3_bench_env.ts): the tool behind the S3 changes in
  * bench/RESULTS.md. A variant is a bundled CLI (a checkout's `src/cli/main.ts` and its convert command,
  * bundled into a folder of its own) plus optional extra arguments; every round runs every variant once, in a
  * shuffled order. Per run it prints wall time, the CLI's user and system CPU and peak RSS (`time -v`), the
  * server's CPU meanwhile (/proc), and the load average; at the end the medians and each variant's ratio to
  * the first one within each round. On a shared machine the CPU figures are steadier than the wall times.
  *
- * usage: deno run -A bench/s3_ab.ts ROUNDS NAME=CLI_DIR[|EXTRA ARGS] ...   (CKPT=dir: another checkpoint)
+ * usage: deno run -A bench/s3_ab.ts ROUNDS NAME=CLI_DIR[|EXTRA ARGS] ...   (CKPT=dir: another checkpoint;
+ * SERVER=seaweedfs: that server instead; RTT_MS=20: a round trip of that long in front of the server, through
+ * bench/lib/latency_proxy.ts, as an object store across a network has)
  * e.g., with a variant bundled from each of two checkouts:
  *   deno bundle --platform=deno --format=esm --outdir=/tmp/a src/cli/main.ts src/cli/commands/convert.ts
  *   deno run -A bench/s3_ab.ts 6 before=/tmp/a after=/tmp/b "after-cpu=/tmp/b|--engine cpu"
@@ -15,7 +17,8 @@
 import { DATA_DIR, python } from "./lib/env.ts";
 import { measure } from "./lib/measure.ts";
 import { loadAverage, median, shuffled } from "./lib/rounds.ts";
-import { startS3Bench } from "./lib/s3_bench_env.ts";
+import { type S3ServerKind, startS3Bench } from "./lib/s3_bench_env.ts";
+import { startLatencyProxy } from "./lib/latency_proxy.ts";
 
 const rounds = Number(Deno.args[0]);
 const variants = Deno.args.slice(1).map((spec) => {
@@ -23,7 +26,14 @@ const variants = Deno.args.slice(1).map((spec) => {
   const [dir, extra] = rest.split("|");
   return { name, dir, extra: extra ? extra.split(" ") : [] };
 });
-const bench = await startS3Bench(python(), Deno.env.get("CKPT") ?? `${DATA_DIR}/llama-1024m`, "gofakes3");
+const bench = await startS3Bench(
+  python(),
+  Deno.env.get("CKPT") ?? `${DATA_DIR}/llama-1024m`,
+  (Deno.env.get("SERVER") ?? "gofakes3") as S3ServerKind,
+);
+const rtt = Number(Deno.env.get("RTT_MS") ?? 0);
+const latency = rtt > 0 ? startLatencyProxy(bench.server.endpoint, rtt / 2) : undefined;
+const env = latency ? { ...bench.env, AWS_ENDPOINT_URL: latency.endpoint } : bench.env;
 /** CPU seconds (user + system) the server process has used so far. */
 function serverCpu(): number {
   const f = Deno.readTextFileSync(`/proc/${bench.server.pid}/stat`).split(") ")[1].split(" ");
@@ -49,7 +59,7 @@ try {
         "--dtype",
         "bfloat16",
         ...v.extra,
-      ], { env: bench.env });
+      ], { env });
       const server = serverCpu() - cpu0;
       res.get(v.name)!.push({
         wall: m.wallSeconds,
@@ -67,6 +77,7 @@ try {
     }
   }
 } finally {
+  await latency?.close();
   await bench.stop();
 }
 const base = variants[0].name;

@@ -4,8 +4,9 @@
  * chunk, item paths that stay inside the checkpoint folder and (optionally) byte ranges inside their files.
  */
 import { FormatError, IntegrityError, type Problem, problemOf, StorageError, WebdcpError } from "../errors/mod.ts";
-import { joinPath, pathFromFile } from "../storage/mod.ts";
+import { joinPath, pathFromFile, REMOTE_REQUESTS_IN_FLIGHT } from "../storage/mod.ts";
 import type { Storage } from "../storage/mod.ts";
+import { runLimited } from "../tasks/mod.ts";
 import { checkTiling } from "./tiling.ts";
 import type { DcpMetadata, TensorEntryMeta } from "./metadata.ts";
 import { storageKey } from "./metadata.ts";
@@ -83,38 +84,64 @@ export async function itemRanges(
   metadataPath?: string,
 ): Promise<ItemRanges> {
   const out: ItemRanges = { sizes: new Map(), usable: new Set(), problems: [], errors: [] };
-  const missing = new Set<string>();
   const fail = (e: WebdcpError, entry: string) => {
     out.errors.push(e);
     out.problems.push(problemOf(e, entry));
   };
+  const files = new Map<string, number | undefined | WebdcpError>();
+  const rels = new Map<string, string | WebdcpError>();
   for (const [key, item] of meta.storageData) {
     try {
       const rel = itemFile(item.info.relativePath, metadataPath);
-      const full = joinPath(dir, rel);
-      if (missing.has(rel)) continue;
-      let size = out.sizes.get(rel);
-      if (size === undefined) {
-        size = (await storage.stat(full))?.size;
-        if (size === undefined) {
-          missing.add(rel);
-          throw new StorageError("E_NOT_FOUND", `data file '${rel}' named by .metadata is missing`, { path: full });
-        }
-        out.sizes.set(rel, size);
-      }
-      const { offset, length } = item.info;
-      if (offset < 0 || length < 0 || offset + length > size) {
-        throw new FormatError(
-          "E_OUT_OF_RANGE",
-          `item '${item.fqn}' spans [${offset}, ${offset + length}) but the file has ${size} bytes`,
-          { path: full, offset },
-        );
-      }
-      out.usable.add(key);
+      rels.set(key, rel);
+      files.set(rel, undefined);
     } catch (e) {
       if (!(e instanceof WebdcpError)) throw e;
-      fail(e, item.fqn);
+      rels.set(key, e);
     }
+  }
+  // Every data file at once (a few at a time): over a remote storage each stat is a round trip.
+  await runLimited(
+    [...files.keys()].map((rel) => async () => {
+      const found = await storage.stat(joinPath(dir, rel)).then((info) => info?.size, (e) => {
+        if (e instanceof WebdcpError) return e;
+        throw e;
+      });
+      files.set(rel, found);
+    }),
+    REMOTE_REQUESTS_IN_FLIGHT,
+  );
+  const told = new Set<string>();
+  for (const [key, item] of meta.storageData) {
+    const rel = rels.get(key)!;
+    if (rel instanceof WebdcpError) {
+      fail(rel, item.fqn);
+      continue;
+    }
+    const full = joinPath(dir, rel);
+    const size = files.get(rel);
+    if (typeof size !== "number") {
+      // One problem per missing (or unreadable) file, told at its first item.
+      if (told.has(rel)) continue;
+      told.add(rel);
+      fail(
+        size ?? new StorageError("E_NOT_FOUND", `data file '${rel}' named by .metadata is missing`, { path: full }),
+        item.fqn,
+      );
+      continue;
+    }
+    out.sizes.set(rel, size);
+    const { offset, length } = item.info;
+    if (offset < 0 || length < 0 || offset + length > size) {
+      const e = new FormatError(
+        "E_OUT_OF_RANGE",
+        `item '${item.fqn}' spans [${offset}, ${offset + length}) but the file has ${size} bytes`,
+        { path: full, offset },
+      );
+      fail(e, item.fqn);
+      continue;
+    }
+    out.usable.add(key);
   }
   return out;
 }

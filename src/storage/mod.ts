@@ -64,6 +64,7 @@ export {
   type RangePlanOptions,
   type RangeReader,
   type RangeRequest,
+  REMOTE_REQUESTS_IN_FLIGHT,
   type WantedRange,
 } from "./range_plan.ts";
 export { PrefetchStorage } from "./prefetch_storage.ts";

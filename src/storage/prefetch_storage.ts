@@ -1,7 +1,7 @@
 import { StorageError, UsageError } from "../errors/mod.ts";
 import { checkReadRange, readSourceInto, readToNewBuffer, streamSource } from "./byte_source.ts";
 import { normalizePath } from "./path.ts";
-import { isRangeReader, type RangeReader, type RangeRequest } from "./range_plan.ts";
+import { isRangeReader, type RangeReader, type RangeRequest, REMOTE_REQUESTS_IN_FLIGHT } from "./range_plan.ts";
 import type { ByteSink, ByteSource, ChunkSink, DirEntry, FileInfo, Storage } from "./storage.ts";
 import { readRange, readWhole } from "./whole_file.ts";
 
@@ -81,7 +81,7 @@ export class PrefetchStorage implements Storage {
   }
 
   /** Fetches every request not yet held, `concurrency` at a time; their bytes stay until `drop()`. */
-  async fetch(requests: readonly RangeRequest[], concurrency = 4): Promise<void> {
+  async fetch(requests: readonly RangeRequest[], concurrency = REMOTE_REQUESTS_IN_FLIGHT): Promise<void> {
     const todo = requests.filter((r) => r.length > 0 && this.#covering(r.path, r.offset, r.length) === undefined);
     // Below a storage that is no RangeReader, each file is opened once for all of its requests.
     const opened = new Map<string, Promise<ByteSource>>();

@@ -7,6 +7,14 @@
 import { UsageError } from "../errors/mod.ts";
 import type { ChunkSink } from "./storage.ts";
 
+/**
+ * Small requests (item headers, file sizes) a reader of a remote storage keeps in flight at once. Each costs a
+ * round trip (tens of milliseconds to an object store) and few bytes, so one after another they add up to
+ * seconds for a checkpoint of thousands of items; 16 at once is about what awscli (10) and browsers over
+ * HTTP/2 send, and far below what S3 serves per prefix.
+ */
+export const REMOTE_REQUESTS_IN_FLIGHT = 16;
+
 /** A byte range wanted from a file, with whatever the caller needs to route its bytes once they arrive. */
 export interface WantedRange<T = unknown> {
   path: string;

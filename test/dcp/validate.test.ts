@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { checkLayout, checkTensorChunks, itemFile } from "../../src/dcp/validate.ts";
+import { checkLayout, checkTensorChunks, itemFile, itemRanges } from "../../src/dcp/validate.ts";
+import { decodeMetadata, saveStateDict } from "../../src/dcp/mod.ts";
+import { MemoryStorage } from "../../src/storage/mod.ts";
+import { makeTensor } from "../../src/tensor/mod.ts";
 import type { DcpMetadata, TensorEntryMeta } from "../../src/dcp/metadata.ts";
 import { storageKey } from "../../src/dcp/metadata.ts";
 
@@ -69,5 +72,44 @@ describe("checkLayout()", () => {
       version: null,
     };
     expect(() => checkLayout(meta)).toThrowError(expect.objectContaining({ code: "E_METADATA" }));
+  });
+});
+
+describe("itemRanges()", () => {
+  /** An 8-rank checkpoint in memory whose stat() answers after a few milliseconds, counting those at once. */
+  async function slowCheckpoint() {
+    const storage = new MemoryStorage();
+    const t = makeTensor("float32", [16, 4]);
+    await saveStateDict(storage, "ckpt", { w: t, b: makeTensor("float32", [8]) }, { ranks: 8 });
+    const meta = decodeMetadata(await storage.readAll("ckpt/.metadata"), "ckpt/.metadata");
+    let now = 0;
+    let most = 0;
+    const stat = storage.stat.bind(storage);
+    storage.stat = async (path: string) => {
+      most = Math.max(most, ++now);
+      await new Promise((r) => setTimeout(r, 5));
+      now--;
+      return await stat(path);
+    };
+    return { storage, meta, most: () => most };
+  }
+
+  it("stats the data files at once, not one after another (each stat of a remote storage is a round trip)", async () => {
+    const { storage, meta, most } = await slowCheckpoint();
+    const found = await itemRanges(storage, "ckpt", meta);
+    expect(found.problems).toEqual([]);
+    expect(found.sizes.size).toBe(8);
+    expect(found.usable.size).toBe(meta.storageData.size);
+    expect(most()).toBe(8);
+  });
+
+  it("reports a missing data file once, at its first item, and keeps the other files' items", async () => {
+    const { storage, meta } = await slowCheckpoint();
+    await storage.remove("ckpt/__3_0.distcp");
+    const found = await itemRanges(storage, "ckpt", meta);
+    expect(found.problems).toHaveLength(1);
+    expect(found.errors[0]).toMatchObject({ code: "E_NOT_FOUND", path: "ckpt/__3_0.distcp" });
+    const onRank3 = [...meta.storageData.values()].filter((i) => i.info.relativePath === "__3_0.distcp").length;
+    expect(found.usable.size).toBe(meta.storageData.size - onRank3);
   });
 });

@@ -14,6 +14,22 @@ import { elementBlocks, elementText, elementTexts, integerField } from "./s3_xml
 const BATCH_CONCURRENCY = 8;
 /** CopyObject's limit; larger objects would need a multipart copy. */
 const MAX_COPY_BYTES = 5 * 2 ** 30;
+/**
+ * How long a listing's sizes and ETags answer `stat` and `open` for the files it named, instead of a HEAD each.
+ * A reader lists a checkpoint's folder, then stats and opens every file in it: on S3 each HEAD is a round trip
+ * of tens of milliseconds, and they come one after another. An answer from the listing is as good as a HEAD
+ * sent at the listing's time: reads stay pinned to the ETag (`If-Match`), so a file replaced since fails its
+ * reads with E_IO instead of mixing two versions. Any write through this storage forgets every listing.
+ */
+const LISTED_FRESH_MS = 10_000;
+
+/** A file as a listing named it. */
+interface Listed {
+  size: number;
+  etag: string;
+  /** When the listing was asked for (`Date.now()`). */
+  at: number;
+}
 
 /**
  * A `Storage` over an S3 bucket (AWS or a compatible store: MinIO, R2, GCS interoperability) under a key
@@ -37,6 +53,8 @@ export class S3Storage implements Storage {
   readonly #client: S3Client;
   /** Sinks neither closed nor aborted yet. */
   readonly #open = new Set<S3Sink>();
+  /** Files the recent listings named, by storage path (see LISTED_FRESH_MS). */
+  readonly #listed = new Map<string, Listed>();
 
   /** Resolves `options` (refusing bad ones with E_USAGE); sends no request. */
   constructor(options: S3StorageOptions) {
@@ -55,13 +73,13 @@ export class S3Storage implements Storage {
   async stat(path: string): Promise<FileInfo | undefined> {
     const rel = normalizePath(path);
     if (rel === "") return undefined;
-    const head = await this.#head(rel);
+    const head = this.#fromListing(rel) ?? await this.#head(rel);
     return head && (head.etag === undefined ? { size: head.size } : { size: head.size, version: head.etag });
   }
 
   async open(path: string): Promise<ByteSource> {
     const rel = normalizePath(path);
-    const head = rel === "" ? undefined : await this.#head(rel);
+    const head = rel === "" ? undefined : this.#fromListing(rel) ?? await this.#head(rel);
     if (head === undefined) {
       throw new StorageError("E_NOT_FOUND", `no such file (s3://${this.bucket}/${this.#key(rel)})`, { path: rel });
     }
@@ -79,6 +97,7 @@ export class S3Storage implements Storage {
   async create(path: string): Promise<ByteSink> {
     const rel = normalizePath(path);
     if (rel === "") throw new UsageError("E_USAGE", "cannot create the storage root as a file");
+    this.#listed.clear();
     const parents: string[] = [];
     for (let d = dirname(rel); d !== ""; d = dirname(d)) parents.push(d);
     const [isFolder, fileParent] = await Promise.all([
@@ -89,7 +108,10 @@ export class S3Storage implements Storage {
     if (isFolder) throw new StorageError("E_EXISTS", "is a folder", { path: rel });
     const file = fileParent.find((d) => d !== undefined);
     if (file !== undefined) throw new StorageError("E_EXISTS", "a parent folder is a file", { path: file });
-    const sink = new S3Sink(this.#client, this.#key(rel), rel, (done) => this.#open.delete(done));
+    const sink = new S3Sink(this.#client, this.#key(rel), rel, (done) => {
+      this.#open.delete(done);
+      this.#listed.clear();
+    });
     this.#open.add(sink);
     return sink;
   }
@@ -110,10 +132,14 @@ export class S3Storage implements Storage {
     const rel = normalizePath(dir);
     const prefix = this.#folderPrefix(rel);
     const out: DirEntry[] = [];
+    const at = Date.now();
+    for (const [path, listed] of this.#listed) if (at - listed.at > LISTED_FRESH_MS) this.#listed.delete(path);
     for await (const page of this.#pages(prefix, "/", rel)) {
       for (const block of elementBlocks(page, "Contents")) {
         const name = (elementText(block, "Key") ?? "").slice(prefix.length);
-        if (isChildName(name)) out.push({ name, kind: "file" });
+        if (!isChildName(name)) continue;
+        out.push({ name, kind: "file" });
+        this.#remember(rel === "" ? name : `${rel}/${name}`, block, at);
       }
       for (const block of elementBlocks(page, "CommonPrefixes")) {
         const name = (elementText(block, "Prefix") ?? "").slice(prefix.length).replace(/\/$/, "");
@@ -128,6 +154,7 @@ export class S3Storage implements Storage {
     const src = normalizePath(from);
     const dst = normalizePath(to);
     if (src === "" || dst === "") throw new UsageError("E_USAGE", "cannot rename the storage root");
+    this.#listed.clear();
     const head = await this.#head(src);
     if (head !== undefined) {
       if (await this.#hasObjectsUnder(dst)) throw new StorageError("E_EXISTS", "target is a folder", { path: dst });
@@ -153,6 +180,7 @@ export class S3Storage implements Storage {
   async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
     const rel = normalizePath(path);
     if (rel === "") throw new UsageError("E_USAGE", "refusing to remove the storage root");
+    this.#listed.clear();
     if (await this.#head(rel)) return await this.#delete(rel);
     if (!(await this.#hasObjectsUnder(rel))) {
       throw new StorageError("E_NOT_FOUND", "no such file or folder", { path: rel });
@@ -200,6 +228,25 @@ export class S3Storage implements Storage {
   #folderPrefix(rel: string): string {
     const key = this.#key(rel);
     return key === "" ? "" : `${key}/`;
+  }
+
+  /**
+   * Keeps what a listing's `<Contents>` block says of file `rel`, when it gives a size and an ETag (a file
+   * listed without one is asked with a HEAD, whose ETag pins its reads).
+   */
+  #remember(rel: string, block: string, at: number): void {
+    const size = Number(elementText(block, "Size")?.trim() ?? NaN);
+    const etag = elementText(block, "ETag")?.trim();
+    if (!Number.isSafeInteger(size) || size < 0 || !etag) return;
+    // An entity tag is a quoted string, as HEAD gives it and If-Match wants it; some stores list it bare.
+    this.#listed.set(rel, { size, etag: etag.startsWith('"') ? etag : `"${etag}"`, at });
+  }
+
+  /** What a listing of the last LISTED_FRESH_MS said of file `rel`, if one named it. */
+  #fromListing(rel: string): { size: number; etag: string } | undefined {
+    const listed = this.#listed.get(rel);
+    if (listed === undefined || Date.now() - listed.at > LISTED_FRESH_MS) return undefined;
+    return { size: listed.size, etag: listed.etag };
   }
 
   async #head(rel: string): Promise<{ size: number; etag: string | undefined } | undefined> {

@@ -1,6 +1,6 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { S3Error, S3Storage } from "../../../src/storage/s3/mod.ts";
 import type { S3StorageOptions } from "../../../src/storage/s3/mod.ts";
 import { describeStorage, expectCode } from "../storage_spec.ts";
@@ -27,16 +27,19 @@ afterAll(async () => {
 /** A storage on a fresh prefix, through the fault proxy (which forwards untouched unless a test says so). */
 function storage(options: Partial<S3StorageOptions> = {}): S3Storage {
   proxy.decide = () => undefined;
-  return new S3Storage({
+  return new S3Storage({ ...s3Options(), prefix: `t${++n}/root`, ...options });
+}
+
+/** The options every test storage shares: the bucket through the proxy, small parts, quick retries. */
+function s3Options(): S3StorageOptions {
+  return {
     bucket: BUCKET,
-    prefix: `t${++n}/root`,
     endpoint: proxy.endpoint,
     credentials: moto.credentials,
     partSize: PART,
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
     env: {},
-    ...options,
-  });
+  };
 }
 
 /** A full garbage collection (V8's `gc`, exposed at run time: the test runner's workers start without it). */
@@ -186,6 +189,60 @@ describe("S3Storage: listings", () => {
     const listed = await s.list("d");
     expect(listed!.map((e) => e.name)).toEqual(names);
     expect(proxy.requests.slice(before).filter((r) => r.url.includes("list-type=2")).length).toBeGreaterThan(1);
+  });
+});
+
+describe("S3Storage: a listing answers stat() and open()", () => {
+  /** A fresh storage holding files a (3 bytes), b (5) and c (7) in folder d, and the requests sent after listing d. */
+  async function listed() {
+    const s = storage();
+    await Promise.all([["a", 3], ["b", 5], ["c", 7]].map(([f, n]) => s.writeAll(`d/${f}`, pattern(n as number))));
+    await s.list("d");
+    return { s, before: proxy.requests.length };
+  }
+  const methods = (before: number) => proxy.requests.slice(before).map((r) => r.method);
+
+  it("stat() and open() of the files a listing named send no HEAD: only the reads go out", async () => {
+    const { s, before } = await listed();
+    expect((await s.stat("d/b"))?.size).toBe(5);
+    expect((await s.stat("d/b"))?.version).toMatch(/^".+"$/);
+    const src = await s.open("d/c");
+    expect(src.size).toBe(7);
+    expect([...await src.read(0, 7)]).toEqual([...pattern(7)]);
+    await src.close();
+    expect(methods(before)).toEqual(["GET"]);
+    // A file the listing did not name is asked for.
+    expect(await s.stat("d/zz")).toBeUndefined();
+    expect(methods(before)).toEqual(["GET", "HEAD"]);
+  });
+
+  it("a file another writer replaced after the listing fails its reads with E_IO instead of mixing versions", async () => {
+    const { s } = await listed();
+    const other = new S3Storage({ ...s3Options(), prefix: s.prefix });
+    await other.writeAll("d/c", pattern(7, 1));
+    const src = await s.open("d/c");
+    await expectCode(src.read(0, 7), "E_IO", { path: "d/c" });
+    await src.close();
+  });
+
+  it("a write through the storage forgets its listings: the next stat() asks the store", async () => {
+    const { s } = await listed();
+    await s.writeAll("d/b", pattern(9));
+    const before = proxy.requests.length;
+    expect((await s.stat("d/b"))?.size).toBe(9);
+    expect(methods(before)).toEqual(["HEAD"]);
+  });
+
+  it("a listing older than ten seconds answers nothing: stat() asks the store again", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const { s, before } = await listed();
+      vi.setSystemTime(Date.now() + 10_001);
+      expect((await s.stat("d/a"))?.size).toBe(3);
+      expect(methods(before)).toEqual(["HEAD"]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
