@@ -25,7 +25,15 @@ const rows: BenchRow[] = (await Deno.readTextFile(resultsFile)).split("\n").filt
 const header = ["benchmark", "webdcp", "baseline", "ratio", "peak memory (webdcp vs baseline)", "target", "met"];
 const cells = rows.map((
   r,
-) => [r.benchmark, r.webdcp, r.baseline, r.ratio, r.peakMemory, r.target, r.met ? "yes" : "**no**"]);
+) => [
+  r.benchmark,
+  r.webdcp,
+  r.baseline,
+  r.ratio,
+  r.peakMemory,
+  r.target,
+  r.met === undefined ? "-" : r.met ? "yes" : "**no**",
+]);
 const table = [header, header.map(() => "---"), ...cells].map((c) =>
   `| ${c.map((x) => x.replaceAll("|", "\\|")).join(" | ")} |`
 )
