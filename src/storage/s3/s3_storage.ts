@@ -55,6 +55,8 @@ export class S3Storage implements Storage {
   readonly #open = new Set<S3Sink>();
   /** Files the recent listings named, by storage path (see LISTED_FRESH_MS). */
   readonly #listed = new Map<string, Listed>();
+  /** Writes begun or ended so far: a listing that overlapped one keeps nothing (it may predate the write). */
+  #writes = 0;
 
   /** Resolves `options` (refusing bad ones with E_USAGE); sends no request. */
   constructor(options: S3StorageOptions) {
@@ -97,7 +99,7 @@ export class S3Storage implements Storage {
   async create(path: string): Promise<ByteSink> {
     const rel = normalizePath(path);
     if (rel === "") throw new UsageError("E_USAGE", "cannot create the storage root as a file");
-    this.#listed.clear();
+    this.#forgetListings();
     const parents: string[] = [];
     for (let d = dirname(rel); d !== ""; d = dirname(d)) parents.push(d);
     const [isFolder, fileParent] = await Promise.all([
@@ -110,7 +112,7 @@ export class S3Storage implements Storage {
     if (file !== undefined) throw new StorageError("E_EXISTS", "a parent folder is a file", { path: file });
     const sink = new S3Sink(this.#client, this.#key(rel), rel, (done) => {
       this.#open.delete(done);
-      this.#listed.clear();
+      this.#forgetListings();
     });
     this.#open.add(sink);
     return sink;
@@ -133,13 +135,14 @@ export class S3Storage implements Storage {
     const prefix = this.#folderPrefix(rel);
     const out: DirEntry[] = [];
     const at = Date.now();
+    const writes = this.#writes;
     for (const [path, listed] of this.#listed) if (at - listed.at > LISTED_FRESH_MS) this.#listed.delete(path);
     for await (const page of this.#pages(prefix, "/", rel)) {
       for (const block of elementBlocks(page, "Contents")) {
         const name = (elementText(block, "Key") ?? "").slice(prefix.length);
         if (!isChildName(name)) continue;
         out.push({ name, kind: "file" });
-        this.#remember(rel === "" ? name : `${rel}/${name}`, block, at);
+        if (this.#writes === writes) this.#remember(rel === "" ? name : `${rel}/${name}`, block, at);
       }
       for (const block of elementBlocks(page, "CommonPrefixes")) {
         const name = (elementText(block, "Prefix") ?? "").slice(prefix.length).replace(/\/$/, "");
@@ -154,7 +157,6 @@ export class S3Storage implements Storage {
     const src = normalizePath(from);
     const dst = normalizePath(to);
     if (src === "" || dst === "") throw new UsageError("E_USAGE", "cannot rename the storage root");
-    this.#listed.clear();
     const head = await this.#head(src);
     if (head !== undefined) {
       if (await this.#hasObjectsUnder(dst)) throw new StorageError("E_EXISTS", "target is a folder", { path: dst });
@@ -180,7 +182,6 @@ export class S3Storage implements Storage {
   async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
     const rel = normalizePath(path);
     if (rel === "") throw new UsageError("E_USAGE", "refusing to remove the storage root");
-    this.#listed.clear();
     if (await this.#head(rel)) return await this.#delete(rel);
     if (!(await this.#hasObjectsUnder(rel))) {
       throw new StorageError("E_NOT_FOUND", "no such file or folder", { path: rel });
@@ -328,25 +329,41 @@ export class S3Storage implements Storage {
       );
     }
     const source = `/${this.bucket}/${this.#key(src).split("/").map(encodeURIComponent).join("/")}`;
-    await this.#client.sendXml({
-      method: "PUT",
-      key: this.#key(dst),
-      headers: { "x-amz-copy-source": source },
-      path: dst,
-      what: `CopyObject from ${src}`,
-      accept: [200],
-    });
+    this.#forgetListings();
+    try {
+      await this.#client.sendXml({
+        method: "PUT",
+        key: this.#key(dst),
+        headers: { "x-amz-copy-source": source },
+        path: dst,
+        what: `CopyObject from ${src}`,
+        accept: [200],
+      });
+    } finally {
+      this.#forgetListings();
+    }
   }
 
   async #delete(rel: string): Promise<void> {
-    const response = await this.#client.send({
-      method: "DELETE",
-      key: this.#key(rel),
-      path: rel,
-      what: "DELETE",
-      accept: [204, 200],
-    });
-    await response.body?.cancel().catch(() => {});
+    this.#forgetListings();
+    try {
+      const response = await this.#client.send({
+        method: "DELETE",
+        key: this.#key(rel),
+        path: rel,
+        what: "DELETE",
+        accept: [204, 200],
+      });
+      await response.body?.cancel().catch(() => {});
+    } finally {
+      this.#forgetListings();
+    }
+  }
+
+  /** Called as a write begins and as it ends: what the listings said may no longer hold. */
+  #forgetListings(): void {
+    this.#writes++;
+    this.#listed.clear();
   }
 
   /** Aborts the multipart uploads of exactly this key that an earlier, killed writer left. */

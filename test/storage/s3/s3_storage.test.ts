@@ -233,6 +233,16 @@ describe("S3Storage: a listing answers stat() and open()", () => {
     expect(methods(before)).toEqual(["HEAD"]);
   });
 
+  it("remove() and rename() through the storage forget its listings too", async () => {
+    const { s } = await listed();
+    await s.remove("d/a");
+    expect(await s.stat("d/a")).toBeUndefined();
+    await s.list("d");
+    await s.rename("d/b", "d/bb");
+    expect(await s.stat("d/b")).toBeUndefined();
+    expect((await s.stat("d/bb"))?.size).toBe(5);
+  });
+
   it("a listing older than ten seconds answers nothing: stat() asks the store again", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     try {
