@@ -8,7 +8,9 @@
  *    `.to(bfloat16)`, `safetensors.torch.save`, upload with s3fs; both outputs must hold identical tensors;
  *  - `aws s3 cp --recursive` of the checkpoint bucket to bucket (pip awscli, its own venv): S3 copies
  *    server-side (CopyObject), so no byte passes through the client;
- *  - the same bytes through a client: `aws s3 cp --recursive` down to a RAM folder, then up again.
+ *  - the same bytes through a client: `aws s3 cp --recursive` down to a RAM folder, then up again;
+ *  - webdcp's own I/O floor (bench/s3_io_floor.ts): the checkpoint read and the output's size written through
+ *    webdcp's S3 storage with no conversion, for a row with no target that shows what converting adds.
  * The checkpoint is a 4-rank DCP written by real torch (bench/py/make_checkpoint.py), uploaded once.
  *
  * The Python clients get no read timeout (`read_timeout`, `--cli-read-timeout 0`), as webdcp's fetch has none:
@@ -255,7 +257,7 @@ async function benchOn(bench: S3Bench): Promise<BenchRow[]> {
   return out;
 }
 
-/** Round 1: webdcp's tensors equal PyTorch's; the copies hold the checkpoint's bytes. */
+/** The warm-up round: webdcp's tensors equal PyTorch's; the copies hold the checkpoint's bytes; the floor wrote its size. */
 async function check(bench: S3Bench, c: Contender, source: { bytes: number; objects: number }): Promise<void> {
   if (c.name === ours) {
     await run(
