@@ -216,6 +216,17 @@ describe("S3Storage: a listing answers stat() and open()", () => {
     expect(methods(before)).toEqual(["GET", "HEAD"]);
   });
 
+  it("a listing gives the version a HEAD gives, for single and multipart uploads (finalize compares the two)", async () => {
+    const s = storage();
+    await s.writeAll("d/small", pattern(10));
+    await s.writeAll("d/large", pattern(3 * PART + 5));
+    const fromHead = await Promise.all(["d/small", "d/large"].map((f) => storage({ prefix: s.prefix }).stat(f)));
+    await s.list("d");
+    const fromListing = await Promise.all(["d/small", "d/large"].map((f) => s.stat(f)));
+    expect(fromListing).toEqual(fromHead);
+    expect(fromHead[1]?.version).toMatch(/-4"$/);
+  });
+
   it("a file another writer replaced after the listing fails its reads with E_IO instead of mixing versions", async () => {
     const { s } = await listed();
     const other = new S3Storage({ ...s3Options(), prefix: s.prefix });
