@@ -22,7 +22,7 @@ const MAX_STREAMS = 8;
 /**
  * One object opened for ranged reads, every GET pinned to the ETag seen at `open` (`If-Match`), so an object
  * replaced meanwhile fails with E_IO instead of mixing two versions. Reads that follow one another share one
- * GET of a window (`readWindow`, 32 MiB) from the first of them, read as they come (`S3ReadStream`): a read
+ * GET of a window (`readWindow`, 128 MiB) from the first of them, read as they come (`S3ReadStream`): a read
  * joins a stream when it starts where the reads queued there end, a little before (kept bytes), up to
  * STREAM_MAX_SKIP after (the bytes between are kept for the read that comes for them: a pipeline's bands arrive
  * a little out of order), or inside such a gap. A few streams stay open for reads that interleave, and a new
