@@ -1,4 +1,4 @@
-import { orStall, STALLED } from "./stall.ts";
+import { STALLED, StallWatch } from "./stall.ts";
 import type { ChunkSink } from "./storage.ts";
 
 /** What `pumpChunks` read: bytes handed to the sink, and whether the stream ended by itself. */
@@ -32,7 +32,8 @@ export async function pumpChunks(
   const reader = byob ?? stream.getReader();
   let filled = 0;
   let ended = false;
-  const read = <T>(pending: Promise<T>) => orStall(pending, options.stallMs);
+  const watch = new StallWatch(options.stallMs);
+  const read = <T>(pending: Promise<T>) => watch.read(pending);
   try {
     while (options.untilEnd ? filled <= length : filled < length) {
       let chunk: ReadableStreamReadResult<Uint8Array> | typeof STALLED;
@@ -62,6 +63,7 @@ export async function pumpChunks(
       filled += bytes.byteLength;
     }
   } finally {
+    watch.stop();
     // Stops the download (or read) of whatever the stream still had to give; not awaited, as nothing here
     // depends on when the source below acknowledges it.
     if (!ended) reader.cancel().catch(() => {});

@@ -17,4 +17,5 @@ export { EventLoopTurns } from "./event_loop_turns.ts";
 export { hostModule } from "./host_module.ts";
 export { nativeCopy } from "./native_copy.ts";
 export { lowerThreadPriority } from "./thread_priority.ts";
+export { unrefTimer } from "./unref_timer.ts";
 export { type Libc, libc, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY } from "./libc.ts";

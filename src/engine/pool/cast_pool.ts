@@ -19,7 +19,7 @@ import { CastArena } from "../cpu/cast_arena.ts";
 import type { ConvertTarget } from "../../dtype/mod.ts";
 import { checkConvertible, lookupTable } from "../cpu/convert.ts";
 import { startWorker, type WorkerThread } from "./worker_thread.ts";
-import { hostModule } from "../../tasks/mod.ts";
+import { hostModule, unrefTimer } from "../../tasks/mod.ts";
 
 /** Casts below this many input bytes stay on the calling thread: a round trip to a worker costs more. */
 export const POOL_MIN_BYTES = 256 * 1024;
@@ -439,13 +439,6 @@ export class CastPool {
 
 function leastBusy(threads: Thread[]): Thread {
   return threads.reduce((a, b) => (b.pending < a.pending ? b : a));
-}
-
-/** A pending idle timer must not keep the process alive (Node's `unref`, Deno's `Deno.unrefTimer`). */
-function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
-  const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno;
-  if (typeof timer === "number") deno?.unrefTimer(timer);
-  else (timer as { unref?: () => void }).unref?.();
 }
 
 /** Workers a pool starts when no size is given: one per hardware thread, at most MAX_DEFAULT_WORKERS. */

@@ -1,6 +1,6 @@
 import { AwsClient } from "aws4fetch";
 import { StorageError } from "../../errors/mod.ts";
-import { orStall, STALLED } from "../stall.ts";
+import { STALLED, StallWatch } from "../stall.ts";
 import { MAX_TIMER_MS, type S3Config } from "./s3_config.ts";
 import { errorCodeOf, S3Error } from "./s3_error.ts";
 import { elementText, MAX_XML_BYTES } from "./s3_xml.ts";
@@ -232,11 +232,12 @@ async function boundedText(response: Response, limit: number, stallMs: number): 
   const body = response.body;
   if (body === null) return "";
   const reader = body.getReader();
+  const watch = new StallWatch(stallMs);
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
     for (;;) {
-      const read = await orStall(reader.read(), stallMs);
+      const read = await watch.read(reader.read());
       if (read === STALLED) {
         await reader.cancel().catch(() => {});
         throw new StorageError("E_IO", `answer gave nothing for ${stallMs} ms after ${total} bytes`);
@@ -251,6 +252,7 @@ async function boundedText(response: Response, limit: number, stallMs: number): 
       chunks.push(value);
     }
   } finally {
+    watch.stop();
     try {
       reader.releaseLock();
     } catch {

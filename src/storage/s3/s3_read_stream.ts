@@ -1,4 +1,4 @@
-import { orStall, STALLED } from "../stall.ts";
+import { STALLED, StallWatch } from "../stall.ts";
 
 /** Bytes a stream keeps after reading them, so a read that starts a little before its position still joins it. */
 export const STREAM_HISTORY = 64 << 10;
@@ -53,12 +53,12 @@ export class S3ReadStream {
   /** Byte ranges queued reads pass over, oldest first, with the bytes kept of them so far. */
   #gaps: Gap[] = [];
 
-  /** The longest a read of the body may give nothing before the stream counts as dropped there. */
-  readonly #stallMs: number;
+  /** Gives up a read of the body that gives nothing for the stall time: the stream then counts as dropped there. */
+  readonly #watch: StallWatch;
 
   /** `body`: the answer to a GET of bytes `start` to `end - 1`. */
   constructor(body: Promise<ReadableStream<Uint8Array>>, start: number, end: number, stallMs: number) {
-    this.#stallMs = stallMs;
+    this.#watch = new StallWatch(stallMs);
     this.#reader = body.then(chunkReader);
     // A failed open is seen by the reads (as `dead`), never as an unhandled rejection.
     this.#reader.catch(() => (this.dead = true));
@@ -115,9 +115,8 @@ export class S3ReadStream {
       const reader = await this.#reader;
       while (filled < into.byteLength && !this.dead) {
         if (this.#left.byteLength === 0) {
-          const value = await orStall(
+          const value = await this.#watch.read(
             reader.read((old, now) => this.#moved(old, now), (b) => this.#forget(b)),
-            this.#stallMs,
           );
           if (value === undefined || value === STALLED) break;
           this.#left = value;
@@ -143,6 +142,7 @@ export class S3ReadStream {
   cancel(): void {
     if (this.dead) return;
     this.dead = true;
+    this.#watch.stop();
     this.#left = new Uint8Array(0);
     this.#history = [];
     this.#historyBytes = 0;
