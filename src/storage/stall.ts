@@ -7,7 +7,7 @@ export const STALLED: unique symbol = Symbol("stalled");
  * Watches the reads of one stream, one after another, for a read that gives nothing within `stallMs` (no limit
  * when undefined). One timer serves all of them: it is set when a read begins and none is set, and when it
  * fires it gives up the read in progress if that one is `stallMs` old, else is set again for the rest of its
- * time. A timer set and cleared for every read cost a bucket-to-bucket convert 4% of its time (some 17 000
+ * time. A timer set and cleared for every read cost a bucket-to-bucket convert 4% of its time (thousands of
  * reads; bench/RESULTS.md, round fifteen). The timer never keeps the process alive; `stop()` ends it.
  */
 export class StallWatch {
