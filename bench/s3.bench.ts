@@ -163,7 +163,6 @@ async function benchOn(bench: S3Bench): Promise<BenchRow[]> {
       seconds: wall,
     },
     {
-      // The bf16 output of float32 tensors is half their bytes (the headers differ by a few KiB).
       name: ioFloor,
       cmd: [
         Deno.execPath(),
@@ -172,7 +171,7 @@ async function benchOn(bench: S3Bench): Promise<BenchRow[]> {
         "bench/s3_io_floor.ts",
         url("ckpt"),
         url("out/floor.bin"),
-        String(Math.round(source.bytes / 2)),
+        String(floorBytes(source)),
       ],
       output: "out/floor.bin",
       seconds: wall,
@@ -266,13 +265,18 @@ async function check(bench: S3Bench, c: Contender, source: { bytes: number; obje
     );
   } else if (c.name === ioFloor) {
     const written = (await bench.storage("out").stat("floor.bin"))?.size;
-    if (written !== Math.round(source.bytes / 2)) throw new Error(`the I/O floor wrote ${written} bytes`);
+    if (written !== floorBytes(source)) throw new Error(`the I/O floor wrote ${written} bytes`);
   } else if (c.name !== torch) {
     const copied = await objectBytes(bench.storage(c.output));
     if (copied.bytes !== source.bytes || copied.objects !== source.objects) {
       throw new Error(`${c.name} copied ${copied.objects} objects of ${copied.bytes} bytes, not ${source.bytes}`);
     }
   }
+}
+
+/** What the I/O floor writes: the bf16 output of float32 tensors is half their bytes (headers differ by KiBs). */
+function floorBytes(source: { bytes: number }): number {
+  return Math.round(source.bytes / 2);
 }
 
 /** Every server, or moto alone (with a note) where there is no Go to build the others with. */

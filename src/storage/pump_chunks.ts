@@ -33,17 +33,16 @@ export async function pumpChunks(
   let filled = 0;
   let ended = false;
   const watch = new StallWatch(options.stallMs);
-  const read = <T>(pending: Promise<T>) => watch.read(pending);
   try {
     while (options.untilEnd ? filled <= length : filled < length) {
       let chunk: ReadableStreamReadResult<Uint8Array> | typeof STALLED;
       try {
         if (byob) {
           const room = Math.max(1, Math.min(scratch!.byteLength, length - filled));
-          chunk = await read(byob.read(new Uint8Array(scratch!.buffer, 0, room)));
+          chunk = await watch.read(byob.read(new Uint8Array(scratch!.buffer, 0, room)));
           if (chunk !== STALLED && chunk.value) scratch = new Uint8Array(chunk.value.buffer as ArrayBuffer);
         } else {
-          chunk = await read((reader as ReadableStreamDefaultReader<Uint8Array>).read());
+          chunk = await watch.read((reader as ReadableStreamDefaultReader<Uint8Array>).read());
         }
       } catch (cause) {
         throw readError(cause, filled);

@@ -75,13 +75,13 @@ export class S3Storage implements Storage {
   async stat(path: string): Promise<FileInfo | undefined> {
     const rel = normalizePath(path);
     if (rel === "") return undefined;
-    const head = this.#fromListing(rel) ?? await this.#head(rel);
+    const head = await this.#lookup(rel);
     return head && (head.etag === undefined ? { size: head.size } : { size: head.size, version: head.etag });
   }
 
   async open(path: string): Promise<ByteSource> {
     const rel = normalizePath(path);
-    const head = rel === "" ? undefined : this.#fromListing(rel) ?? await this.#head(rel);
+    const head = rel === "" ? undefined : await this.#lookup(rel);
     if (head === undefined) {
       throw new StorageError("E_NOT_FOUND", `no such file (s3://${this.bucket}/${this.#key(rel)})`, { path: rel });
     }
@@ -243,11 +243,11 @@ export class S3Storage implements Storage {
     this.#listed.set(rel, { size, etag: etag.startsWith('"') ? etag : `"${etag}"`, at });
   }
 
-  /** What a listing of the last LISTED_FRESH_MS said of file `rel`, if one named it. */
-  #fromListing(rel: string): { size: number; etag: string } | undefined {
+  /** File `rel` as a listing of the last LISTED_FRESH_MS named it, else as a HEAD answers (undefined: none). */
+  async #lookup(rel: string): Promise<{ size: number; etag: string | undefined } | undefined> {
     const listed = this.#listed.get(rel);
-    if (listed === undefined || Date.now() - listed.at > LISTED_FRESH_MS) return undefined;
-    return { size: listed.size, etag: listed.etag };
+    if (listed !== undefined && Date.now() - listed.at <= LISTED_FRESH_MS) return listed;
+    return await this.#head(rel);
   }
 
   async #head(rel: string): Promise<{ size: number; etag: string | undefined } | undefined> {
